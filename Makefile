@@ -1,0 +1,139 @@
+# Cove: end-to-end encrypted group chat with an untrusted relay.
+#
+#   make              build the three programs into build/
+#   make demo         run a local demo (three nodes, one room)
+#   make check        build and run every test
+#   make check SANITIZE=1   the same under AddressSanitizer + UBSan (build/san/)
+#   make install PREFIX=/usr/local DESTDIR=
+#
+# Every entry point first makes sure the Debian packages Cove needs are
+# installed (scripts/deps.sh installs them when run as root, otherwise
+# prints the exact apt-get line), then runs the real rules below.
+
+VERSION := 0.1.0
+
+PKG_CONFIG ?= pkg-config
+PYTHON ?= python3
+PREFIX ?= /usr/local
+BINDIR ?= $(PREFIX)/bin
+MANDIR ?= $(PREFIX)/share/man
+DESTDIR ?=
+
+ifeq ($(SANITIZE),1)
+BUILD ?= build/san
+SAN_FLAGS := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+else
+BUILD ?= build
+SAN_FLAGS :=
+endif
+
+ENTRY_TARGETS := all check demo install unit integration fuzz bench
+
+ifndef COVE_DEPS_OK
+# ---- first pass: make sure the packages are there, then re-run make ------
+
+.PHONY: $(ENTRY_TARGETS) clean
+$(ENTRY_TARGETS):
+	@scripts/deps.sh $(if $(filter check unit integration fuzz,$@),test,build)
+	@$(MAKE) --no-print-directory COVE_DEPS_OK=1 $@
+
+clean:
+	rm -rf build
+
+else
+# ---- second pass: the real build -----------------------------------------
+
+ifeq ($(V),1)
+Q :=
+else
+Q := @
+endif
+
+MSGPACK_PC := $(shell $(PKG_CONFIG) --exists msgpack-c && echo msgpack-c || echo msgpack)
+LIB_PKGS := libsodium libevent $(MSGPACK_PC)
+
+CFLAGS ?= -O2 -g
+CFLAGS += -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes \
+	  -Wmissing-prototypes -Wformat=2 -Wvla -fstack-protector-strong -MMD -MP -I. \
+	  -DCOVE_VERSION=\"$(VERSION)\" $(SAN_FLAGS) \
+	  $(shell $(PKG_CONFIG) --cflags $(LIB_PKGS) jansson)
+LDFLAGS += $(SAN_FLAGS)
+LIBS := $(shell $(PKG_CONFIG) --libs $(LIB_PKGS))
+# libevent's pkg-config file names only the core library; the relay and
+# nodes also use libevent_extra (evutil_parse_sockaddr_port lives in core).
+
+LIB_SRC := $(wildcard common/*.c crypto/*.c wire/*.c proto/*.c cli/*.c)
+LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/%.o)
+LIBCOVE := $(BUILD)/libcove.a
+
+KEYS_OBJ := $(patsubst %.c,$(BUILD)/%.o,$(wildcard keys/*.c))
+RV_OBJ := $(patsubst %.c,$(BUILD)/%.o,$(wildcard rendezvous/*.c))
+NODE_OBJ := $(patsubst %.c,$(BUILD)/%.o,$(wildcard node/*.c))
+
+PROGS := $(BUILD)/cove-keys $(BUILD)/cove-rendezvous $(BUILD)/cove-node
+
+UNIT_SRC := $(wildcard tests/unit/test_*.c)
+UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
+TEST_HELPERS := $(patsubst %.c,$(BUILD)/%,$(wildcard tests/tools/*.c))
+
+.PHONY: all check unit integration demo install clean
+all: $(PROGS)
+
+$(LIBCOVE): $(LIB_OBJ)
+	@echo "  AR      $@"
+	$(Q)rm -f $@ && $(AR) rcs $@ $^
+
+$(BUILD)/%.o: %.c
+	@mkdir -p $(@D)
+	@echo "  CC      $<"
+	$(Q)$(CC) $(CFLAGS) -c -o $@ $<
+
+$(BUILD)/cove-keys: $(KEYS_OBJ) $(LIBCOVE)
+	@echo "  LD      $@"
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
+
+$(BUILD)/cove-rendezvous: $(RV_OBJ) $(LIBCOVE)
+	@echo "  LD      $@"
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
+
+$(BUILD)/cove-node: $(NODE_OBJ) $(LIBCOVE)
+	@echo "  LD      $@"
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LIBS) $(shell $(PKG_CONFIG) --libs jansson) -lreadline
+
+$(BUILD)/tests/%: tests/unit/%.c $(LIBCOVE)
+	@mkdir -p $(@D)
+	@echo "  CC      $<"
+	$(Q)$(CC) $(CFLAGS) $(shell $(PKG_CONFIG) --cflags cmocka) $(LDFLAGS) -o $@ $< \
+		$(LIBCOVE) $(LIBS) $(shell $(PKG_CONFIG) --libs cmocka)
+
+$(BUILD)/tests/tools/%: tests/tools/%.c $(LIBCOVE)
+	@mkdir -p $(@D)
+	@echo "  CC      $<"
+	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(LIBCOVE) $(LIBS)
+
+unit: $(UNIT_BIN)
+	$(Q)scripts/layers.sh
+	$(Q)fail=0; for t in $(UNIT_BIN); do \
+		echo "  UNIT    $$t"; $$t || fail=1; done; exit $$fail
+
+integration: $(PROGS) $(TEST_HELPERS)
+	$(Q)COVE_BUILD=$(BUILD) $(PYTHON) -m unittest discover -s tests/integration -t . $(if $(V),-v,)
+
+check: unit integration
+
+demo: $(PROGS)
+	$(Q)COVE_BUILD=$(BUILD) scripts/demo.sh
+
+install: $(PROGS)
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man8
+	install -m 0755 $(PROGS) $(DESTDIR)$(BINDIR)
+	install -m 0644 docs/cove-keys.1 docs/cove-node.1 $(DESTDIR)$(MANDIR)/man1
+	install -m 0644 docs/cove-rendezvous.8 $(DESTDIR)$(MANDIR)/man8
+
+clean:
+	rm -rf build
+
+-include $(LIB_OBJ:.o=.d) $(KEYS_OBJ:.o=.d) $(RV_OBJ:.o=.d) $(NODE_OBJ:.o=.d)
+-include $(UNIT_BIN:=.d)
+
+endif

@@ -1,0 +1,446 @@
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "common/err.h"
+#include "common/file.h"
+#include "crypto/ident.h"
+#include "crypto/whitelist.h"
+
+struct wl_item {
+	struct cove_wl_entry e;
+	size_t off, end; /* the line's bytes in the text, newline included */
+};
+
+struct pk_index {
+	uint8_t pk[COVE_PK_LEN];
+	size_t i;
+};
+
+struct cove_wl {
+	struct wl_item *items;    /* file order */
+	size_t n, cap;
+	struct pk_index *by_pk;   /* sorted by key */
+};
+
+int cove_name_valid(const char *name, size_t len)
+{
+	if (len == 0 || len > COVE_NAME_MAX)
+		return 0;
+	for (size_t i = 0; i < len; i++) {
+		char c = name[i];
+
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+		      (c >= '0' && c <= '9') || c == '.' || c == '_' || c == '-'))
+			return 0;
+	}
+	return 1;
+}
+
+static void diag_set(struct cove_wl_diag *d, unsigned line, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (!d)
+		return;
+	d->line = line;
+	va_start(ap, fmt);
+	vsnprintf(d->msg, sizeof(d->msg), fmt, ap);
+	va_end(ap);
+}
+
+/* Copies at most 40 bytes of s into out for quoting in a message, with
+ * anything unprintable shown as '?', so a hostile file cannot put escape
+ * sequences on the operator's terminal. */
+static const char *quote(char out[48], const char *s, size_t len)
+{
+	size_t n = len > 40 ? 40 : len, i;
+
+	for (i = 0; i < n; i++)
+		out[i] = (s[i] >= 0x20 && s[i] < 0x7f) ? s[i] : '?';
+	if (len > n) {
+		memcpy(out + n, "...", 3);
+		n += 3;
+	}
+	out[n] = '\0';
+	return out;
+}
+
+static int is_space(char c)
+{
+	return c == ' ' || c == '\t' || c == '\r';
+}
+
+static int cmp_pk(const void *a, const void *b)
+{
+	return memcmp(((const struct pk_index *)a)->pk, ((const struct pk_index *)b)->pk,
+		      COVE_PK_LEN);
+}
+
+static int wl_push(struct cove_wl *wl, const struct wl_item *it)
+{
+	if (wl->n == wl->cap) {
+		size_t cap = wl->cap ? wl->cap * 2 : 16;
+		struct wl_item *ni = realloc(wl->items, cap * sizeof(*ni));
+
+		if (!ni)
+			return COVE_ERR_NOMEM;
+		wl->items = ni;
+		wl->cap = cap;
+	}
+	wl->items[wl->n++] = *it;
+	return COVE_OK;
+}
+
+/* Parses one line (without its newline). Returns 0 with *it filled, 1 for
+ * a line with no entry, or COVE_ERR_SYNTAX. */
+static int parse_line(const char *s, size_t len, unsigned line, struct wl_item *it,
+		      struct cove_wl_diag *diag)
+{
+	const char *tok[3];
+	size_t tlen[3], ntok = 0, i = 0;
+	char q[48];
+
+	for (size_t k = 0; k < len; k++) {
+		if (s[k] == '#') {
+			len = k;
+			break;
+		}
+	}
+	while (i < len) {
+		size_t start;
+
+		while (i < len && is_space(s[i]))
+			i++;
+		if (i == len)
+			break;
+		start = i;
+		while (i < len && !is_space(s[i]))
+			i++;
+		if (ntok < 3) {
+			tok[ntok] = s + start;
+			tlen[ntok] = i - start;
+		}
+		ntok++;
+	}
+	if (ntok == 0)
+		return 1;
+	if (ntok != 2) {
+		diag_set(diag, line, "expected 'NAME PUBKEY', found %zu field%s", ntok,
+			 ntok == 1 ? "" : "s");
+		return COVE_ERR_SYNTAX;
+	}
+	if (!cove_name_valid(tok[0], tlen[0])) {
+		diag_set(diag, line,
+			 "invalid name '%s': use 1-32 letters, digits, '.', '_' or '-'",
+			 quote(q, tok[0], tlen[0]));
+		return COVE_ERR_SYNTAX;
+	}
+	if (cove_pk_from_b64(it->e.pk, tok[1], tlen[1]) != COVE_OK) {
+		diag_set(diag, line,
+			 "invalid public key '%s': expected the 44-character base64 that "
+			 "'cove-keys public' prints", quote(q, tok[1], tlen[1]));
+		return COVE_ERR_SYNTAX;
+	}
+	memcpy(it->e.name, tok[0], tlen[0]);
+	it->e.name[tlen[0]] = '\0';
+	it->e.line = line;
+	return 0;
+}
+
+/* Records the first diagnostic for cove_wl_parse(). */
+static void keep_first(void *ctx, const struct cove_wl_diag *d)
+{
+	struct cove_wl_diag *first = ctx;
+
+	if (first && first->line == 0 && first->msg[0] == '\0')
+		*first = *d;
+}
+
+int cove_wl_parse_all(struct cove_wl **out, const char *text, size_t len,
+		      void (*on_error)(void *ctx, const struct cove_wl_diag *d), void *ctx)
+{
+	struct cove_wl *wl = calloc(1, sizeof(*wl));
+	struct cove_wl_diag d;
+	size_t pos = 0, errors = 0;
+	unsigned line = 0;
+	int ret = COVE_OK;
+
+	if (out)
+		*out = NULL;
+	if (!wl)
+		return COVE_ERR_NOMEM;
+	if (memchr(text, '\0', len)) {
+		diag_set(&d, 0, "the file contains a NUL byte; it is not a whitelist");
+		on_error(ctx, &d);
+		ret = COVE_ERR_SYNTAX;
+		goto done;
+	}
+	while (pos < len) {
+		const char *nl = memchr(text + pos, '\n', len - pos);
+		size_t end = nl ? (size_t)(nl - text) + 1 : len;
+		size_t start = pos, body = (nl ? end - 1 : end) - pos;
+		struct wl_item it;
+		int r;
+
+		line++;
+		memset(&it, 0, sizeof(it));
+		r = parse_line(text + start, body, line, &it, &d);
+		pos = end;
+		if (r < 0) {
+			on_error(ctx, &d);
+			errors++;
+			continue;
+		}
+		if (r == 1)
+			continue;
+		{
+			const struct cove_wl_entry *dup = cove_wl_find_name(wl, it.e.name);
+
+			if (dup) {
+				diag_set(&d, line, "duplicate name '%s' (first on line %u)",
+					 it.e.name, dup->line);
+				on_error(ctx, &d);
+				errors++;
+				continue;
+			}
+		}
+		it.off = start;
+		it.end = end;
+		ret = wl_push(wl, &it);
+		if (ret != COVE_OK)
+			goto done;
+	}
+	wl->by_pk = malloc((wl->n ? wl->n : 1) * sizeof(*wl->by_pk));
+	if (!wl->by_pk) {
+		ret = COVE_ERR_NOMEM;
+		goto done;
+	}
+	for (size_t i = 0; i < wl->n; i++) {
+		memcpy(wl->by_pk[i].pk, wl->items[i].e.pk, COVE_PK_LEN);
+		wl->by_pk[i].i = i;
+	}
+	qsort(wl->by_pk, wl->n, sizeof(*wl->by_pk), cmp_pk);
+	for (size_t i = 1; i < wl->n; i++) {
+		const struct wl_item *a = &wl->items[wl->by_pk[i - 1].i];
+		const struct wl_item *b = &wl->items[wl->by_pk[i].i];
+
+		if (memcmp(a->e.pk, b->e.pk, COVE_PK_LEN) == 0) {
+			const struct wl_item *first = a->e.line < b->e.line ? a : b;
+			const struct wl_item *second = a->e.line < b->e.line ? b : a;
+
+			diag_set(&d, second->e.line,
+				 "duplicate public key (already on line %u as '%s')",
+				 first->e.line, first->e.name);
+			on_error(ctx, &d);
+			errors++;
+		}
+	}
+	if (errors)
+		ret = COVE_ERR_SYNTAX;
+done:
+	if (ret == COVE_OK && out)
+		*out = wl;
+	else
+		cove_wl_free(wl);
+	return ret;
+}
+
+int cove_wl_parse(struct cove_wl **out, const char *text, size_t len,
+		  struct cove_wl_diag *diag)
+{
+	struct cove_wl_diag first = { 0, "" };
+	int ret = cove_wl_parse_all(out, text, len, keep_first, &first);
+
+	if (diag)
+		*diag = first;
+	return ret;
+}
+
+int cove_wl_load(struct cove_wl **out, const char *path, struct cove_wl_diag *diag)
+{
+	char *text = NULL;
+	size_t len = 0;
+	int ret;
+
+	*out = NULL;
+	ret = cove_file_read(path, COVE_WL_MAX_FILE, 0, &text, &len, NULL);
+	if (ret == COVE_ERR_LIMIT)
+		diag_set(diag, 0, "the file is larger than %u bytes", COVE_WL_MAX_FILE);
+	if (ret != COVE_OK)
+		return ret;
+	ret = cove_wl_parse(out, text, len, diag);
+	free(text);
+	return ret;
+}
+
+void cove_wl_free(struct cove_wl *wl)
+{
+	if (!wl)
+		return;
+	free(wl->items);
+	free(wl->by_pk);
+	free(wl);
+}
+
+size_t cove_wl_count(const struct cove_wl *wl)
+{
+	return wl->n;
+}
+
+const struct cove_wl_entry *cove_wl_at(const struct cove_wl *wl, size_t i)
+{
+	return i < wl->n ? &wl->items[i].e : NULL;
+}
+
+const struct cove_wl_entry *cove_wl_find_pk(const struct cove_wl *wl,
+					    const uint8_t pk[COVE_PK_LEN])
+{
+	size_t lo = 0, hi = wl->n;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		int c = memcmp(pk, wl->by_pk[mid].pk, COVE_PK_LEN);
+
+		if (c == 0)
+			return &wl->items[wl->by_pk[mid].i].e;
+		if (c < 0)
+			hi = mid;
+		else
+			lo = mid + 1;
+	}
+	return NULL;
+}
+
+const struct cove_wl_entry *cove_wl_find_name(const struct cove_wl *wl, const char *name)
+{
+	for (size_t i = 0; i < wl->n; i++)
+		if (strcmp(wl->items[i].e.name, name) == 0)
+			return &wl->items[i].e;
+	return NULL;
+}
+
+/* Opens and locks path; retries when another writer replaced the file
+ * between our open and our lock, since that lock guards a dead inode. */
+static int lock_file(const char *path, int create, int *fdp, struct stat *st)
+{
+	for (;;) {
+		struct stat now;
+		int fd = open(path, O_RDWR | O_CLOEXEC | O_NOFOLLOW | (create ? O_CREAT : 0), 0644);
+
+		if (fd < 0)
+			return COVE_ERR_IO;
+		if (flock(fd, LOCK_EX) != 0 || fstat(fd, st) != 0) {
+			int e = errno;
+
+			close(fd);
+			errno = e;
+			return COVE_ERR_IO;
+		}
+		if (stat(path, &now) == 0 && now.st_dev == st->st_dev && now.st_ino == st->st_ino) {
+			*fdp = fd;
+			return COVE_OK;
+		}
+		close(fd);
+	}
+}
+
+enum wl_op { WL_ADD, WL_REMOVE };
+
+static int wl_edit(const char *path, enum wl_op op, const char *name,
+		   const uint8_t pk[COVE_PK_LEN], struct cove_wl_diag *diag)
+{
+	struct cove_wl *wl = NULL;
+	char *text = NULL, *next = NULL;
+	size_t len = 0, nlen = 0;
+	struct stat st;
+	int fd = -1, ret, e = 0;
+
+	if (diag) {
+		diag->line = 0;
+		diag->msg[0] = '\0';
+	}
+	if (!cove_name_valid(name, strlen(name))) {
+		char q[48];
+
+		diag_set(diag, 0, "invalid name '%s': use 1-32 letters, digits, '.', '_' or '-'",
+			 quote(q, name, strlen(name)));
+		return COVE_ERR_INVAL;
+	}
+	ret = lock_file(path, op == WL_ADD, &fd, &st);
+	if (ret != COVE_OK)
+		return ret;
+	ret = cove_file_read_fd(fd, COVE_WL_MAX_FILE, &text, &len);
+	if (ret != COVE_OK)
+		goto out;
+	ret = cove_wl_parse(&wl, text, len, diag);
+	if (ret != COVE_OK)
+		goto out;
+	next = malloc(len + COVE_NAME_MAX + COVE_PK_B64_LEN + 4);
+	if (!next) {
+		ret = COVE_ERR_NOMEM;
+		goto out;
+	}
+	if (op == WL_ADD) {
+		const struct cove_wl_entry *dup = cove_wl_find_name(wl, name);
+		char b64[COVE_PK_B64_LEN + 1];
+
+		if (dup) {
+			diag_set(diag, dup->line, "name '%s' is already on line %u", name, dup->line);
+			ret = COVE_ERR_EXISTS;
+			goto out;
+		}
+		dup = cove_wl_find_pk(wl, pk);
+		if (dup) {
+			diag_set(diag, dup->line, "this key is already on line %u as '%s'",
+				 dup->line, dup->name);
+			ret = COVE_ERR_EXISTS;
+			goto out;
+		}
+		memcpy(next, text, len);
+		nlen = len;
+		if (nlen > 0 && next[nlen - 1] != '\n')
+			next[nlen++] = '\n';
+		cove_pk_to_b64(b64, pk);
+		nlen += (size_t)sprintf(next + nlen, "%s %s\n", name, b64);
+	} else {
+		const struct cove_wl_entry *hit = cove_wl_find_name(wl, name);
+		const struct wl_item *it;
+
+		if (!hit) {
+			diag_set(diag, 0, "no entry named '%s'", name);
+			ret = COVE_ERR_NOTFOUND;
+			goto out;
+		}
+		it = (const struct wl_item *)hit;
+		memcpy(next, text, it->off);
+		memcpy(next + it->off, text + it->end, len - it->end);
+		nlen = len - (it->end - it->off);
+	}
+	ret = cove_file_replace(path, next, nlen, st.st_mode & 0777, 1);
+out:
+	e = errno;
+	cove_wl_free(wl);
+	free(text);
+	free(next);
+	close(fd); /* releases the lock only now that the new file is in place */
+	errno = e;
+	return ret;
+}
+
+int cove_wl_add(const char *path, const char *name, const uint8_t pk[COVE_PK_LEN],
+		struct cove_wl_diag *diag)
+{
+	return wl_edit(path, WL_ADD, name, pk, diag);
+}
+
+int cove_wl_remove(const char *path, const char *name, struct cove_wl_diag *diag)
+{
+	return wl_edit(path, WL_REMOVE, name, NULL, diag);
+}

@@ -1,0 +1,180 @@
+/*
+ * fe_json.c - the front-end for programs: one JSON command per input line,
+ * one JSON event per output line (docs/cove-node.1 lists them all).
+ *
+ *   in:  {"cmd":"send","text":"hi"[,"room":"R"]}  {"cmd":"who"[,"room":"R"]}
+ *        {"cmd":"quit"}
+ *   out: {"event":"ready","room":R,"first":B,"members":[...]}
+ *        {"event":"message","room":R,"from":N,"text":T,"ts":MS}
+ *        {"event":"joined"|"left","room":R,"name":N}  {"event":"connected"}
+ *        {"event":"who","room":R,"members":[{"name","key","fingerprint","self"}]}
+ *        {"event":"error","code":C,"message":M[,"room":R][,"fatal":true]}
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include <jansson.h>
+
+#include "cli/cli.h"
+#include "node/app.h"
+
+static void emit(json_t *ev)
+{
+	char *s;
+
+	if (!ev)
+		return;
+	s = json_dumps(ev, JSON_COMPACT);
+	json_decref(ev);
+	if (!s)
+		return;
+	fputs(s, stdout);
+	fputc('\n', stdout);
+	fflush(stdout);
+	free(s);
+}
+
+static void json_error(void *ctx, const char *room, const char *code, const char *msg,
+		       int fatal)
+{
+	json_t *ev = json_pack("{s:s, s:s, s:s}", "event", "error", "code", code, "message", msg);
+
+	(void)ctx;
+	if (ev && room)
+		json_object_set_new(ev, "room", json_string(room));
+	if (ev && fatal)
+		json_object_set_new(ev, "fatal", json_true());
+	emit(ev);
+}
+
+static int json_start(struct nd_app *a)
+{
+	return nd_app_input(a);
+}
+
+static void json_stop(struct nd_app *a)
+{
+	(void)a;
+	fflush(stdout);
+}
+
+static void who_one(void *arg, const char *name, const uint8_t pk[COVE_ID_LEN], int self)
+{
+	char b64[COVE_PK_B64_LEN + 1], fp[COVE_FP_LEN + 1];
+
+	cove_pk_to_b64(b64, pk);
+	cove_pk_fingerprint(fp, pk);
+	json_array_append_new(arg, json_pack("{s:s, s:s, s:s, s:b}", "name", name, "key", b64,
+					     "fingerprint", fp, "self", self));
+}
+
+static void json_line(struct nd_app *a, char *line, size_t len)
+{
+	json_error_t jerr;
+	json_t *cmd, *room_j;
+	const char *name, *room = NULL;
+	char msg[300];
+
+	if (len == 0)
+		return;
+	cmd = json_loadb(line, len, JSON_REJECT_DUPLICATES, &jerr);
+	if (!cmd || !json_is_object(cmd)) {
+		snprintf(msg, sizeof(msg), "input is not a JSON object: %s; expected e.g. "
+			 "{\"cmd\":\"send\",\"text\":\"hi\"}", cmd ? "another JSON value" : jerr.text);
+		json_error(a, NULL, "bad_command", msg, 0);
+		json_decref(cmd);
+		return;
+	}
+	name = json_string_value(json_object_get(cmd, "cmd"));
+	room_j = json_object_get(cmd, "room");
+	if (room_j && !json_is_string(room_j)) {
+		json_error(a, NULL, "bad_command", "\"room\" must be a string", 0);
+		goto out;
+	}
+	room = json_string_value(room_j);
+	if (!name) {
+		json_error(a, NULL, "bad_command",
+			   "missing \"cmd\" (one of \"send\", \"who\", \"quit\")", 0);
+	} else if (strcmp(name, "send") == 0) {
+		json_t *t = json_object_get(cmd, "text");
+		int ret;
+
+		if (!json_is_string(t)) {
+			json_error(a, room, "bad_command", "\"send\" needs \"text\", a string", 0);
+			goto out;
+		}
+		ret = nd_app_send(a, room, json_string_value(t), json_string_length(t));
+		if (ret != 0)
+			json_error(a, room ? room : a->room, "not_sent", nd_app_send_error(ret), 0);
+	} else if (strcmp(name, "who") == 0) {
+		json_t *members = json_array();
+		const char *r = room ? room : a->room;
+
+		if (nd_core_who(a->core, r, who_one, members) != 0) {
+			json_decref(members);
+			json_error(a, r, "bad_command", "no such room", 0);
+			goto out;
+		}
+		emit(json_pack("{s:s, s:s, s:o}", "event", "who", "room", r, "members", members));
+	} else if (strcmp(name, "quit") == 0) {
+		nd_app_quit(a, 0);
+	} else {
+		snprintf(msg, sizeof(msg), "unknown command \"%.40s\" (use \"send\", \"who\" or "
+			 "\"quit\")", name);
+		json_error(a, NULL, "bad_command", msg, 0);
+	}
+out:
+	json_decref(cmd);
+}
+
+static void json_connected(void *ctx)
+{
+	(void)ctx;
+	emit(json_pack("{s:s}", "event", "connected"));
+}
+
+static void json_ready(void *ctx, const char *room, int first, const char *const *members,
+		       size_t n)
+{
+	json_t *arr = json_array();
+
+	(void)ctx;
+	for (size_t i = 0; i < n; i++)
+		json_array_append_new(arr, json_string(members[i]));
+	emit(json_pack("{s:s, s:s, s:b, s:o}", "event", "ready", "room", room, "first", first,
+		       "members", arr));
+}
+
+static void json_message(void *ctx, const char *room, const char *from, const char *text,
+			 size_t len, uint64_t ts)
+{
+	(void)ctx;
+	emit(json_pack("{s:s, s:s, s:s, s:s%, s:I}", "event", "message", "room", room, "from",
+		       from, "text", text, len, "ts", (json_int_t)ts));
+}
+
+static void json_joined(void *ctx, const char *room, const char *name)
+{
+	(void)ctx;
+	emit(json_pack("{s:s, s:s, s:s}", "event", "joined", "room", room, "name", name));
+}
+
+static void json_left(void *ctx, const char *room, const char *name)
+{
+	(void)ctx;
+	emit(json_pack("{s:s, s:s, s:s}", "event", "left", "room", room, "name", name));
+}
+
+const struct nd_frontend nd_fe_json = {
+	.start = json_start,
+	.stop = json_stop,
+	.line = json_line,
+	.ui = {
+		.connected = json_connected,
+		.ready = json_ready,
+		.message = json_message,
+		.joined = json_joined,
+		.left = json_left,
+		.error = json_error,
+	},
+};

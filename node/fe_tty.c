@@ -1,0 +1,268 @@
+/*
+ * fe_tty.c - the interactive front-end: GNU readline in callback mode
+ * driven by the event loop, so messages that arrive while you type are
+ * printed above the line being edited and never garble it.
+ */
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <readline/history.h>
+#include <readline/readline.h>
+
+#include "cli/cli.h"
+#include "common/err.h"
+#include "node/app.h"
+
+static struct nd_app *tty_app; /* readline's callback takes no context */
+static struct event *tty_ev, *tty_winch;
+static char tty_prompt[COVE_ROOM_MAX + 8];
+
+static void set_prompt(struct nd_app *a)
+{
+	snprintf(tty_prompt, sizeof(tty_prompt), "[%s]> ", a->room);
+	rl_set_prompt(tty_prompt);
+}
+
+/* Prints a line above the prompt and redraws what was being typed. */
+static void show(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static void show(const char *fmt, ...)
+{
+	int point = rl_point;
+	char *saved = rl_copy_text(0, rl_end);
+	char stamp[8];
+	time_t now = time(NULL);
+	struct tm tm;
+	va_list ap;
+
+	localtime_r(&now, &tm);
+	strftime(stamp, sizeof(stamp), "%H:%M", &tm);
+	rl_save_prompt();
+	rl_replace_line("", 0);
+	rl_redisplay();
+	printf("%s ", stamp);
+	va_start(ap, fmt);
+	vprintf(fmt, ap);
+	va_end(ap);
+	printf("\n");
+	rl_restore_prompt();
+	rl_replace_line(saved ? saved : "", 0);
+	rl_point = point;
+	rl_redisplay();
+	free(saved);
+}
+
+static void show_text(const char *room, const char *from, const char *text, size_t len)
+{
+	char *clean = malloc(2 * len + 1);
+
+	if (!clean)
+		return;
+	cove_cli_sanitize(clean, 2 * len + 1, text, len);
+	show("[%s] %s: %s", room, from, clean);
+	free(clean);
+}
+
+static void who_one(void *arg, const char *name, const uint8_t pk[COVE_ID_LEN], int self)
+{
+	char fp[COVE_FP_LEN + 1];
+
+	(void)arg;
+	cove_pk_fingerprint(fp, pk);
+	show("  %-16s %s%s", name, fp, self ? "  (you)" : "");
+}
+
+static void command(struct nd_app *a, char *line)
+{
+	char *cmd = strtok(line, " \t"), *arg = strtok(NULL, " \t");
+
+	if (strcmp(cmd, "/quit") == 0 || strcmp(cmd, "/exit") == 0) {
+		nd_app_quit(a, 0);
+	} else if (strcmp(cmd, "/who") == 0) {
+		const char *room = arg ? arg : a->room;
+
+		show("[%s] members:", room);
+		if (nd_core_who(a->core, room, who_one, NULL) != COVE_OK)
+			show("no room '%s' here; /rooms lists them", room);
+	} else if (strcmp(cmd, "/room") == 0) {
+		size_t i, n = nd_core_room_count(a->core);
+
+		for (i = 0; arg && i < n; i++)
+			if (strcmp(nd_core_room_name(a->core, i), arg) == 0)
+				break;
+		if (!arg || i == n) {
+			show("usage: /room NAME, where NAME is one of the rooms given with -r (/rooms)");
+			return;
+		}
+		a->room = nd_core_room_name(a->core, i);
+		set_prompt(a);
+	} else if (strcmp(cmd, "/rooms") == 0) {
+		for (size_t i = 0; i < nd_core_room_count(a->core); i++)
+			show("  %s%s", nd_core_room_name(a->core, i),
+			     strcmp(nd_core_room_name(a->core, i), a->room) == 0 ? "  (current)" : "");
+	} else if (strcmp(cmd, "/help") == 0) {
+		show("type a line to send it to the current room; commands:");
+		show("  /who [ROOM]   members and their key fingerprints");
+		show("  /room NAME    send to another of your rooms");
+		show("  /rooms        list your rooms");
+		show("  /quit         leave (Ctrl-D and Ctrl-C too)");
+	} else {
+		show("unknown command %s; /help lists them", cmd);
+	}
+}
+
+static void on_line(char *line)
+{
+	struct nd_app *a = tty_app;
+	size_t len;
+	int ret;
+
+	if (!line) { /* Ctrl-D */
+		rl_callback_handler_remove();
+		printf("\n");
+		nd_app_quit(a, 0);
+		return;
+	}
+	len = strlen(line);
+	if (len > 0)
+		add_history(line);
+	/* Replace the echoed input with the line as the room will show it. */
+	printf("\033[A\033[2K\r");
+	if (line[0] == '/' && line[1] != '/') {
+		command(a, line);
+	} else if (len > 0) {
+		const char *text = line[0] == '/' ? line + 1 : line; /* "//x" sends "/x" */
+
+		ret = nd_app_send(a, NULL, text, strlen(text));
+		if (ret == COVE_OK)
+			show_text(a->room, a->self, text, strlen(text));
+		else
+			show("not sent: %s", nd_app_send_error(ret));
+	}
+	free(line);
+}
+
+static void on_stdin(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	(void)arg;
+	rl_callback_read_char();
+}
+
+static void on_winch(evutil_socket_t sig, short what, void *arg)
+{
+	(void)sig;
+	(void)what;
+	(void)arg;
+	rl_resize_terminal();
+}
+
+static int tty_start(struct nd_app *a)
+{
+	tty_app = a;
+	/* Signals are the event loop's business: readline must not install
+	 * handlers of its own around our callbacks. */
+	rl_catch_signals = 0;
+	rl_catch_sigwinch = 0;
+	tty_ev = event_new(a->base, STDIN_FILENO, EV_READ | EV_PERSIST, on_stdin, NULL);
+	tty_winch = evsignal_new(a->base, SIGWINCH, on_winch, NULL);
+	if (!tty_ev || !tty_winch || event_add(tty_ev, NULL) || evsignal_add(tty_winch, NULL))
+		return -1;
+	snprintf(tty_prompt, sizeof(tty_prompt), "[%s]> ", a->room);
+	rl_callback_handler_install(tty_prompt, on_line);
+	show("joining %zu room%s as %s; /help lists commands", nd_core_room_count(a->core),
+	     nd_core_room_count(a->core) == 1 ? "" : "s", a->self);
+	return 0;
+}
+
+static void tty_stop(struct nd_app *a)
+{
+	(void)a;
+	rl_callback_handler_remove();
+	if (tty_ev)
+		event_free(tty_ev);
+	if (tty_winch)
+		event_free(tty_winch);
+	tty_ev = tty_winch = NULL;
+	printf("\n");
+	fflush(stdout);
+}
+
+static void tty_line(struct nd_app *a, char *line, size_t len)
+{
+	(void)a;
+	(void)line;
+	(void)len; /* input goes through readline, not nd_app_input() */
+}
+
+static void tty_connected(void *ctx)
+{
+	(void)ctx;
+	show("connected to the rendezvous");
+}
+
+static void tty_ready(void *ctx, const char *room, int first, const char *const *members,
+		      size_t n)
+{
+	char list[512];
+	size_t o = 0;
+
+	(void)ctx;
+	list[0] = '\0';
+	for (size_t i = 0; i < n && o < sizeof(list); i++)
+		o += (size_t)snprintf(list + o, sizeof(list) - o, "%s%s", i ? ", " : "", members[i]);
+	if (first)
+		show("[%s] you are the first here; the room's key is yours", room);
+	else
+		show("[%s] joined; here: %s", room, n ? list : "nobody else");
+}
+
+static void tty_message(void *ctx, const char *room, const char *from, const char *text,
+			size_t len, uint64_t ts)
+{
+	(void)ctx;
+	(void)ts;
+	show_text(room, from, text, len);
+}
+
+static void tty_joined(void *ctx, const char *room, const char *name)
+{
+	(void)ctx;
+	show("[%s] %s joined", room, name);
+}
+
+static void tty_left(void *ctx, const char *room, const char *name)
+{
+	(void)ctx;
+	show("[%s] %s left", room, name);
+}
+
+static void tty_error(void *ctx, const char *room, const char *code, const char *msg,
+		      int fatal)
+{
+	(void)ctx;
+	(void)code;
+	if (room)
+		show("[%s] %s%s", room, fatal ? "fatal: " : "", msg);
+	else
+		show("%s%s", fatal ? "fatal: " : "", msg);
+}
+
+const struct nd_frontend nd_fe_tty = {
+	.start = tty_start,
+	.stop = tty_stop,
+	.line = tty_line,
+	.ui = {
+		.connected = tty_connected,
+		.ready = tty_ready,
+		.message = tty_message,
+		.joined = tty_joined,
+		.left = tty_left,
+		.error = tty_error,
+	},
+};

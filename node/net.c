@@ -1,0 +1,300 @@
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+
+#include "common/err.h"
+#include "node/net.h"
+#include "proto/sess.h"
+
+/* Output the node will queue when the relay stops reading: past this the
+ * link is considered dead rather than buffering without end. */
+#define ND_MAX_QUEUE (16u << 20)
+
+struct nd_net {
+	struct event_base *base;
+	const struct cove_ident *id;
+	uint8_t relay[COVE_ID_LEN];
+	const char *host;
+	uint16_t port;
+	struct nd_net_cb cb;
+	struct bufferevent *bev;
+	struct cove_sess *sess;
+	struct evbuffer_iovec iov;   /* the reservation being filled */
+	int connected;               /* TCP up */
+	int dead;                    /* down() has been called */
+	int finishing;               /* nd_net_finish() was called */
+	struct event *finish_timer;
+};
+
+static void read_cb(struct bufferevent *bev, void *arg);
+static void write_cb(struct bufferevent *bev, void *arg);
+static void event_cb(struct bufferevent *bev, short what, void *arg);
+static void finish_timeout_cb(evutil_socket_t fd, short what, void *arg);
+
+static uint8_t *io_reserve(void *ctx, size_t len)
+{
+	struct nd_net *n = ctx;
+	struct evbuffer *out = bufferevent_get_output(n->bev);
+
+	if (evbuffer_get_length(out) + len > ND_MAX_QUEUE)
+		return NULL;
+	if (evbuffer_reserve_space(out, (ev_ssize_t)len, &n->iov, 1) != 1)
+		return NULL;
+	return n->iov.iov_base;
+}
+
+static void io_commit(void *ctx, size_t len)
+{
+	struct nd_net *n = ctx;
+
+	n->iov.iov_len = len;
+	evbuffer_commit_space(bufferevent_get_output(n->bev), &n->iov, 1);
+}
+
+static int io_frame(void *ctx, int err, const struct cove_frame *f, const uint8_t *raw,
+		    size_t len)
+{
+	struct nd_net *n = ctx;
+
+	(void)raw;
+	(void)len;
+	if (err)
+		return COVE_OK; /* an undecodable frame from the relay: skip it */
+	return n->cb.frame(n->cb.ctx, f) < 0 ? 1 : 0;
+}
+
+static void go_down(struct nd_net *n, const char *why)
+{
+	if (n->dead)
+		return;
+	n->dead = 1;
+	bufferevent_disable(n->bev, EV_READ | EV_WRITE);
+	if (n->finish_timer)
+		evtimer_del(n->finish_timer);
+	n->cb.down(n->cb.ctx, why);
+}
+
+struct nd_net *nd_net_new(struct event_base *base, const struct cove_ident *id,
+			  const uint8_t relay_pk[COVE_ID_LEN], const char *host, uint16_t port,
+			  const struct nd_net_cb *cb)
+{
+	struct cove_sess_io io = { io_reserve, io_commit, io_frame, NULL, NULL };
+	struct nd_net *n = calloc(1, sizeof(*n));
+
+	if (!n)
+		return NULL;
+	n->base = base;
+	n->id = id;
+	memcpy(n->relay, relay_pk, COVE_ID_LEN);
+	n->host = host;
+	n->port = port;
+	n->cb = *cb;
+	io.ctx = n;
+	n->bev = bufferevent_socket_new(base, -1, BEV_OPT_CLOSE_ON_FREE);
+	n->sess = cove_sess_new_client(id, relay_pk, &io);
+	n->finish_timer = evtimer_new(base, finish_timeout_cb, n);
+	if (!n->bev || !n->sess || !n->finish_timer) {
+		nd_net_free(n);
+		return NULL;
+	}
+	bufferevent_setcb(n->bev, read_cb, write_cb, event_cb, n);
+	return n;
+}
+
+void nd_net_free(struct nd_net *n)
+{
+	if (!n)
+		return;
+	if (n->bev)
+		bufferevent_free(n->bev);
+	if (n->finish_timer)
+		event_free(n->finish_timer);
+	cove_sess_free(n->sess);
+	free(n);
+}
+
+/* Everything is written: half-close, so the relay reads all we sent, sees
+ * our end of stream and closes its side; our reads go on until then.
+ * Closing outright instead could make the kernel reset the connection
+ * (we have unread input) and destroy our last frames in flight. */
+static void half_close(struct nd_net *n)
+{
+	evutil_socket_t fd = bufferevent_getfd(n->bev);
+
+	if (fd >= 0)
+		shutdown(fd, SHUT_WR);
+}
+
+static void write_cb(struct bufferevent *bev, void *arg)
+{
+	struct nd_net *n = arg;
+
+	(void)bev;
+	if (n->finishing == 1) {
+		n->finishing = 2;
+		half_close(n);
+	}
+}
+
+static void finish_timeout_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct nd_net *n = arg;
+
+	(void)fd;
+	(void)what;
+	go_down(n, NULL);
+}
+
+void nd_net_finish(struct nd_net *n, unsigned ms)
+{
+	struct timeval tv = { (time_t)(ms / 1000), (suseconds_t)((ms % 1000) * 1000) };
+
+	if (n->dead || n->finishing)
+		return;
+	if (!n->connected) {
+		go_down(n, NULL);
+		return;
+	}
+	n->finishing = 1;
+	evtimer_add(n->finish_timer, &tv);
+	if (evbuffer_get_length(bufferevent_get_output(n->bev)) == 0) {
+		n->finishing = 2;
+		half_close(n);
+	}
+}
+
+int nd_net_connect(struct nd_net *n)
+{
+	char why[300];
+
+	bufferevent_enable(n->bev, EV_READ | EV_WRITE);
+	if (bufferevent_socket_connect_hostname(n->bev, NULL, AF_UNSPEC, n->host, n->port) != 0) {
+		snprintf(why, sizeof(why), "cannot connect to %s:%u: %s", n->host, n->port,
+			 evutil_gai_strerror(bufferevent_socket_get_dns_error(n->bev)));
+		go_down(n, why);
+		return -1;
+	}
+	return 0;
+}
+
+int nd_net_send(void *arg, const struct cove_frame *f)
+{
+	struct nd_net *n = arg;
+
+	if (n->dead || !cove_sess_established(n->sess))
+		return COVE_ERR_STATE;
+	return cove_sess_send(n->sess, f);
+}
+
+size_t nd_net_unsent(const struct nd_net *n)
+{
+	return evbuffer_get_length(bufferevent_get_output(n->bev));
+}
+
+int nd_net_up(const struct nd_net *n)
+{
+	return !n->dead && cove_sess_established(n->sess);
+}
+
+static const char *link_error(const struct nd_net *n, int err, char *buf, size_t cap)
+{
+	switch (err) {
+	case COVE_ERR_DECRYPT:
+		return "the link to the rendezvous failed authentication: data was corrupted or "
+		       "tampered with in transit; connection closed";
+	case COVE_ERR_PEER_KEY:
+		snprintf(buf, cap, "the server at %s:%u is not the rendezvous pinned with -S (its "
+			 "key differs); check -S and -s", n->host, n->port);
+		return buf;
+	case COVE_ERR_SIGNATURE:
+		return "the rendezvous's handshake signature does not verify; connection closed";
+	case COVE_ERR_VERSION:
+		snprintf(buf, cap, "the rendezvous speaks protocol version %u, this node %u; "
+			 "upgrade the older one", cove_sess_peer_version(n->sess),
+			 COVE_PROTO_VERSION);
+		return buf;
+	case COVE_ERR_FRAME_SIZE:
+		return "the rendezvous sent a record of length 0 or above the maximum; "
+		       "connection closed";
+	default:
+		snprintf(buf, cap, "link to the rendezvous failed: %s", cove_strerror(err));
+		return buf;
+	}
+}
+
+static void read_cb(struct bufferevent *bev, void *arg)
+{
+	struct nd_net *n = arg;
+	struct evbuffer *in = bufferevent_get_input(bev);
+
+	while (!n->dead && evbuffer_get_length(in) > 0) {
+		struct evbuffer_iovec v;
+		char buf[300];
+		int ret;
+
+		if (evbuffer_peek(in, -1, NULL, &v, 1) < 1)
+			break;
+		ret = cove_sess_input(n->sess, v.iov_base, v.iov_len);
+		evbuffer_drain(in, v.iov_len);
+		if (ret < 0) {
+			go_down(n, link_error(n, ret, buf, sizeof(buf)));
+			return;
+		}
+		if (ret > 0) {
+			/* The core gave up on the link (it has said why). */
+			n->dead = 1;
+			bufferevent_disable(n->bev, EV_READ | EV_WRITE);
+			return;
+		}
+	}
+}
+
+static void event_cb(struct bufferevent *bev, short what, void *arg)
+{
+	struct nd_net *n = arg;
+	char why[300];
+
+	if (what & BEV_EVENT_CONNECTED) {
+		evutil_socket_t fd = bufferevent_getfd(bev);
+		int one = 1, ret;
+
+		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+		n->connected = 1;
+		ret = cove_sess_start(n->sess);
+		if (ret != COVE_OK) {
+			snprintf(why, sizeof(why), "cannot start the handshake: %s",
+				 cove_strerror(ret));
+			go_down(n, why);
+		}
+		return;
+	}
+	if (!n->connected) {
+		int e = EVUTIL_SOCKET_ERROR();
+		int dns = bufferevent_socket_get_dns_error(bev);
+
+		if (dns)
+			snprintf(why, sizeof(why), "cannot resolve %s: %s", n->host,
+				 evutil_gai_strerror(dns));
+		else
+			snprintf(why, sizeof(why), "cannot connect to %s:%u: %s; is cove-rendezvous "
+				 "running there?", n->host, n->port,
+				 evutil_socket_error_to_string(e));
+	} else if (n->finishing) {
+		go_down(n, NULL); /* the relay closed after our end of stream */
+		return;
+	} else if (what & BEV_EVENT_EOF) {
+		snprintf(why, sizeof(why), "the rendezvous closed the connection%s",
+			 cove_sess_established(n->sess) ? "" :
+			 " during the handshake (is -S its key, and is this node on its whitelist?)");
+	} else {
+		snprintf(why, sizeof(why), "connection to the rendezvous lost: %s",
+			 evutil_socket_error_to_string(EVUTIL_SOCKET_ERROR()));
+	}
+	go_down(n, why);
+}

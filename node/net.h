@@ -1,0 +1,56 @@
+/*
+ * net.h - a node's connection to the rendezvous: TCP through a libevent
+ * bufferevent, the handshake and link through a cove_sess.
+ */
+#ifndef COVE_NODE_NET_H
+#define COVE_NODE_NET_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <event2/event.h>
+
+#include "crypto/ident.h"
+#include "wire/frame.h"
+
+struct nd_net_cb {
+	/* A frame arrived. Return 0, or negative to close the link. */
+	int (*frame)(void *ctx, const struct cove_frame *f);
+	/* The link is gone. why says what happened and what to do, or is
+	 * NULL after nd_net_finish() when the relay closed in good order. */
+	void (*down)(void *ctx, const char *why);
+	void *ctx;
+};
+
+struct nd_net;
+
+/* Prepares a connection to host:port that accepts only relay_pk. id,
+ * relay_pk and host are borrowed. NULL when out of memory. */
+struct nd_net *nd_net_new(struct event_base *base, const struct cove_ident *id,
+			  const uint8_t relay_pk[COVE_ID_LEN], const char *host, uint16_t port,
+			  const struct nd_net_cb *cb);
+
+/* Starts connecting (the name is resolved synchronously). Returns 0 or -1
+ * after calling down(). */
+int nd_net_connect(struct nd_net *n);
+
+/* Sends a frame; matches nd_core_deps.send. Returns 0, COVE_ERR_STATE (not
+ * connected) or another negative cove_err. */
+int nd_net_send(void *n, const struct cove_frame *f);
+
+/* Bytes written by the node but not yet handed to the kernel. */
+size_t nd_net_unsent(const struct nd_net *n);
+
+/* Whether the link is up and authenticated. */
+int nd_net_up(const struct nd_net *n);
+
+/* Ends the connection in good order: once everything queued is written,
+ * shuts down the sending side and waits (frames still arrive) for the
+ * relay to close, then calls down(NULL); after ms without that, calls
+ * down(NULL) anyway. */
+void nd_net_finish(struct nd_net *n, unsigned ms);
+
+/* Closes the connection (without calling down) and frees n. */
+void nd_net_free(struct nd_net *n);
+
+#endif

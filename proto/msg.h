@@ -1,0 +1,67 @@
+/*
+ * msg.h - building, signing, verifying and opening Cove's signed frames.
+ *
+ * This is where keys meet bytes: it composes crypto/ (signatures, sealing,
+ * AES-256-GCM, padding) with wire/ (frames, payloads). It keeps no state:
+ * sequence numbers, timestamps and keys are the caller's.
+ */
+#ifndef COVE_PROTO_MSG_H
+#define COVE_PROTO_MSG_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "crypto/group.h"
+#include "crypto/ident.h"
+#include "crypto/pad.h"
+#include "wire/frame.h"
+#include "wire/payload.h"
+
+/* Space a DAT's ciphertext needs: the largest bucket plus the GCM tag. */
+#define COVE_DAT_CT_MAX (COVE_PAD_MAX + COVE_GCM_TAG_LEN)
+
+/* Fills the common header of a signed frame (f is zeroed first). */
+int cove_msg_init(struct cove_frame *f, uint8_t type, const char *room, size_t room_len,
+		  const uint8_t from[COVE_ID_LEN], uint64_t seq, uint64_t ts);
+
+/* Signs f with id over cove_frame_sigbytes(). f->from must be id's key.
+ * Returns 0, COVE_ERR_INVAL or COVE_ERR_NOMEM. */
+int cove_msg_sign(struct cove_frame *f, const struct cove_ident *id);
+
+/* Verifies f's signature against f->from. Deciding whether f->from may
+ * send f is the caller's job. Returns 0, COVE_ERR_SIGNATURE,
+ * COVE_ERR_INVAL or COVE_ERR_NOMEM. */
+int cove_msg_verify(const struct cove_frame *f);
+
+/* Verifies f's signature against pk (for frames a relay signs). */
+int cove_msg_verify_by(const struct cove_frame *f, const uint8_t pk[COVE_ID_LEN]);
+
+/* Completes a DAT whose header (cove_msg_init), epoch and sid are set:
+ * encodes and pads pl, encrypts it under the sender's DAT key derived
+ * from gk, writes the ciphertext to ct (capacity cap, at least
+ * COVE_DAT_CT_MAX is always enough) and points f->u.dat.ct at it, then
+ * signs f with id. Returns 0, COVE_ERR_INVAL, COVE_ERR_UTF8 or
+ * COVE_ERR_SPACE. */
+int cove_msg_dat_seal(struct cove_frame *f, uint8_t *ct, size_t cap,
+		      const struct cove_payload *pl, const uint8_t *gk,
+		      const struct cove_ident *id);
+
+/* Decrypts a DAT whose signature the caller has verified, into pt
+ * (capacity cap, at least COVE_PAD_MAX), unpads it and decodes the payload
+ * into pl, whose text then points into pt. Returns 0, COVE_ERR_DECRYPT,
+ * COVE_ERR_PADDING, COVE_ERR_SPACE, or a payload decoding error
+ * (COVE_ERR_TYPE for a kind this version does not know). */
+int cove_msg_dat_open(const struct cove_frame *f, const uint8_t *gk, uint8_t *pt, size_t cap,
+		      struct cove_payload *pl);
+
+/* Completes a KEY whose header is set: seals gk to the joiner's session
+ * key xpk, addresses it to `to`, and signs it. */
+int cove_msg_key_seal(struct cove_frame *f, const uint8_t to[COVE_ID_LEN],
+		      const uint8_t xpk[COVE_XPK_LEN], uint32_t epoch, const uint8_t *gk,
+		      const struct cove_ident *id);
+
+/* Opens a verified KEY with the joiner's session key pair into gk.
+ * Returns 0, COVE_ERR_INVAL (not sealed to kp) or COVE_ERR_DECRYPT. */
+int cove_msg_key_open(const struct cove_frame *f, const struct cove_xkp *kp, uint8_t *gk);
+
+#endif

@@ -1,0 +1,14 @@
+#include <string.h>
+
+#include "wire/mpout.h"
+
+int cove_mpout_write(void *data, const char *buf, size_t len)
+{
+	struct cove_mpout *o = data;
+
+	if (len > o->cap - o->len)
+		return -1;
+	memcpy(o->p + o->len, buf, len);
+	o->len += len;
+	return 0;
+}

@@ -1,0 +1,73 @@
+#include <string.h>
+
+#include <msgpack.h>
+
+#include "common/err.h"
+#include "common/utf8.h"
+#include "wire/mpcheck.h"
+#include "wire/mpout.h"
+#include "wire/payload.h"
+
+int cove_payload_encode(const struct cove_payload *p, uint8_t *out, size_t cap, size_t *len)
+{
+	struct cove_mpout fb = { out, cap, 0 };
+	msgpack_packer pk;
+
+	if (p->kind != COVE_PL_TEXT || p->text_len == 0 || p->text_len > COVE_TEXT_MAX)
+		return COVE_ERR_INVAL;
+	if (!cove_utf8_valid(p->text, p->text_len))
+		return COVE_ERR_UTF8;
+	msgpack_packer_init(&pk, &fb, cove_mpout_write);
+	if (msgpack_pack_array(&pk, 2) != 0 || msgpack_pack_uint32(&pk, p->kind) != 0 ||
+	    msgpack_pack_str(&pk, p->text_len) != 0 ||
+	    msgpack_pack_str_body(&pk, p->text, p->text_len) != 0)
+		return COVE_ERR_SPACE;
+	*len = fb.len;
+	return COVE_OK;
+}
+
+static int decode_object(struct cove_payload *p, const msgpack_object *root)
+{
+	const msgpack_object *e;
+
+	if (root->type != MSGPACK_OBJECT_ARRAY || root->via.array.size < 1)
+		return COVE_ERR_FIELD;
+	e = root->via.array.ptr;
+	if (e[0].type != MSGPACK_OBJECT_POSITIVE_INTEGER || e[0].via.u64 > UINT32_MAX)
+		return COVE_ERR_FIELD;
+	p->kind = (uint32_t)e[0].via.u64;
+	if (p->kind != COVE_PL_TEXT)
+		return COVE_ERR_TYPE;
+	if (root->via.array.size != 2 || e[1].type != MSGPACK_OBJECT_STR ||
+	    e[1].via.str.size == 0 || e[1].via.str.size > COVE_TEXT_MAX)
+		return COVE_ERR_FIELD;
+	if (!cove_utf8_valid(e[1].via.str.ptr, e[1].via.str.size))
+		return COVE_ERR_UTF8;
+	p->text = e[1].via.str.ptr;
+	p->text_len = e[1].via.str.size;
+	return COVE_OK;
+}
+
+int cove_payload_decode(struct cove_payload *p, const uint8_t *buf, size_t len)
+{
+	msgpack_zone zone;
+	msgpack_object root;
+	size_t off = 0;
+	int ret;
+
+	memset(p, 0, sizeof(*p));
+	if (len == 0 || len > COVE_PAYLOAD_MAX)
+		return COVE_ERR_FIELD;
+	ret = cove_mp_check(buf, len, COVE_PAYLOAD_DEPTH);
+	if (ret != COVE_OK)
+		return ret;
+	if (!msgpack_zone_init(&zone, 256))
+		return COVE_ERR_NOMEM;
+	if (msgpack_unpack((const char *)buf, len, &off, &zone, &root) == MSGPACK_UNPACK_SUCCESS &&
+	    off == len)
+		ret = decode_object(p, &root);
+	else
+		ret = COVE_ERR_MSGPACK;
+	msgpack_zone_destroy(&zone);
+	return ret;
+}

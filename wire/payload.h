@@ -1,0 +1,44 @@
+/*
+ * payload.h - the typed plaintext inside a DAT, before padding.
+ *
+ * A payload is one msgpack array whose first element is its kind, so new
+ * kinds of content (files, direct messages, reactions) need no new frame
+ * type. Kinds so far:
+ *
+ *   TEXT (1):  [1, text]    text: str, valid UTF-8, 1..COVE_TEXT_MAX bytes
+ *
+ * A receiver that meets an unknown kind gets COVE_ERR_TYPE with the kind
+ * filled in, and should say it cannot show that content.
+ */
+#ifndef COVE_WIRE_PAYLOAD_H
+#define COVE_WIRE_PAYLOAD_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define COVE_PL_TEXT 1
+
+/* The payload must fit the largest padding bucket less its one-byte marker
+ * (32767 bytes): a text of COVE_TEXT_MAX bytes takes 1 + 1 + 5 more. */
+#define COVE_PAYLOAD_MAX 32767
+#define COVE_TEXT_MAX (COVE_PAYLOAD_MAX - 7)
+
+#define COVE_PAYLOAD_DEPTH 4 /* room for nested kinds to come */
+
+struct cove_payload {
+	uint32_t kind;
+	const char *text;  /* TEXT: borrowed, not NUL-terminated */
+	size_t text_len;
+};
+
+/* Encodes p into out (capacity cap); *len receives the size. Returns 0,
+ * COVE_ERR_INVAL (unknown kind, empty or oversized text), COVE_ERR_UTF8 or
+ * COVE_ERR_SPACE. */
+int cove_payload_encode(const struct cove_payload *p, uint8_t *out, size_t cap, size_t *len);
+
+/* Decodes a payload; TEXT's text points into buf. Returns 0,
+ * COVE_ERR_MSGPACK, COVE_ERR_DEPTH, COVE_ERR_TRAILING, COVE_ERR_FIELD,
+ * COVE_ERR_UTF8, or COVE_ERR_TYPE (p->kind says which kind). */
+int cove_payload_decode(struct cove_payload *p, const uint8_t *buf, size_t len);
+
+#endif
