@@ -74,7 +74,9 @@ PROGS := $(BUILD)/cove-keys $(BUILD)/cove-rendezvous $(BUILD)/cove-node
 
 UNIT_SRC := $(wildcard tests/unit/test_*.c)
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
-TEST_HELPERS := $(patsubst %.c,$(BUILD)/%,$(wildcard tests/tools/*.c))
+TAMPER_OBJ := $(patsubst %.c,$(BUILD)/tamper/%.o,$(wildcard rendezvous/*.c)) \
+	      $(BUILD)/tamper/tests/tools/tamper.o
+TEST_HELPERS := $(BUILD)/tests/cove-rendezvous-tamper $(BUILD)/tests/tools/vectors
 
 .PHONY: all check unit integration demo install clean
 all: $(PROGS)
@@ -106,6 +108,17 @@ $(BUILD)/tests/%: tests/unit/%.c $(LIBCOVE)
 	$(Q)$(CC) $(CFLAGS) $(shell $(PKG_CONFIG) --cflags cmocka) $(LDFLAGS) -o $@ $< \
 		$(LIBCOVE) $(LIBS) $(shell $(PKG_CONFIG) --libs cmocka)
 
+# The tampering relay: the real relay's sources with the test hook on.
+$(BUILD)/tamper/%.o: %.c
+	@mkdir -p $(@D)
+	@echo "  CC      $< (tamper)"
+	$(Q)$(CC) $(CFLAGS) -DCOVE_TEST_TAMPER -c -o $@ $<
+
+$(BUILD)/tests/cove-rendezvous-tamper: $(TAMPER_OBJ) $(LIBCOVE)
+	@mkdir -p $(@D)
+	@echo "  LD      $@"
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
+
 $(BUILD)/tests/tools/%: tests/tools/%.c $(LIBCOVE)
 	@mkdir -p $(@D)
 	@echo "  CC      $<"
@@ -134,6 +147,6 @@ clean:
 	rm -rf build
 
 -include $(LIB_OBJ:.o=.d) $(KEYS_OBJ:.o=.d) $(RV_OBJ:.o=.d) $(NODE_OBJ:.o=.d)
--include $(UNIT_BIN:=.d)
+-include $(UNIT_BIN:=.d) $(TAMPER_OBJ:.o=.d)
 
 endif

@@ -341,10 +341,25 @@ static int on_key(struct rv_conn *c, const struct cove_frame *f, const uint8_t *
 	return 0;
 }
 
+#ifdef COVE_TEST_TAMPER
+/* Test builds only (build/tests/cove-rendezvous-tamper): a relay that
+ * alters DATs before forwarding them, to show receivers drop them. */
+int rv_test_tamper(const uint8_t *raw, size_t len, uint8_t *out, size_t cap, size_t *out_len);
+#endif
+
 static int on_dat(struct rv_conn *c, const struct cove_frame *f, const uint8_t *raw, size_t len)
 {
 	struct rv_room *r = rv_rooms_find(&c->srv->rooms, f->room, f->room_len);
 	struct rv_member *m = r ? conn_member(c, r) : NULL;
+#ifdef COVE_TEST_TAMPER
+	static uint8_t evil[COVE_FRAME_MAX];
+	size_t evil_len = 0;
+
+	if (rv_test_tamper(raw, len, evil, sizeof(evil), &evil_len) == 0) {
+		raw = evil;
+		len = evil_len;
+	}
+#endif
 
 	if (!m || !m->keyed) {
 		rv_send_err(c, f->room, COVE_EC_NOT_MEMBER, f->seq,

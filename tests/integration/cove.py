@@ -1,0 +1,288 @@
+"""Helpers for Cove's integration tests: real programs on loopback.
+
+Every test builds a throw-away world in a temporary folder (keys, a
+whitelist), starts the real cove-rendezvous on a free loopback port
+(port 0, read back from its 'listening on' line), starts real cove-node
+processes with --json, and stops every process it started by PID.
+Nothing here sleeps for a fixed time to wait for something: each wait
+polls for the event it needs, with a deadline.
+"""
+
+import json
+import os
+import queue
+import shutil
+import signal
+import subprocess
+import tempfile
+import threading
+import time
+import unittest
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+BUILD = os.path.join(ROOT, os.environ.get("COVE_BUILD", "build"))
+KEYS = os.path.join(BUILD, "cove-keys")
+RELAY = os.path.join(BUILD, "cove-rendezvous")
+NODE = os.path.join(BUILD, "cove-node")
+TAMPER_RELAY = os.path.join(BUILD, "tests", "cove-rendezvous-tamper")
+
+# Generous: the suite also runs under AddressSanitizer on a shared machine.
+TIMEOUT = float(os.environ.get("COVE_TEST_TIMEOUT", "20"))
+
+
+def run(*args, input=None, check=True):
+    """Runs a command to completion; returns CompletedProcess (text)."""
+    p = subprocess.run(list(args), input=input, capture_output=True, text=True,
+                       timeout=TIMEOUT)
+    if check and p.returncode != 0:
+        raise AssertionError("%s failed (%d): %s" % (args, p.returncode, p.stderr))
+    return p
+
+
+class Lines:
+    """Collects a stream's lines on a thread, so tests can wait for one."""
+
+    def __init__(self, stream, name):
+        self.q = queue.Queue()
+        self.all = []
+        self.lock = threading.Lock()
+        self.t = threading.Thread(target=self._pump, args=(stream,), name=name, daemon=True)
+        self.t.start()
+
+    def _pump(self, stream):
+        for line in iter(stream.readline, ""):
+            line = line.rstrip("\n")
+            with self.lock:
+                self.all.append(line)
+            self.q.put(line)
+        self.q.put(None)
+
+    def snapshot(self):
+        with self.lock:
+            return list(self.all)
+
+
+class Node:
+    """A cove-node --json process."""
+
+    def __init__(self, world, name, rooms, relay=None, extra=(), whitelist=None, key=None):
+        self.world = world
+        self.name = name
+        relay = relay or world.relay
+        args = [NODE, "-k", key or world.key(name), "-w", whitelist or world.whitelist,
+                "-s", relay.addr, "-S", relay.pub, "--json"]
+        for r in rooms:
+            args += ["-r", r]
+        args += list(extra)
+        self.p = subprocess.Popen(args, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                  stderr=subprocess.PIPE, text=True, bufsize=1)
+        world.procs.append(self.p)
+        self.out = Lines(self.p.stdout, name + "-out")
+        self.err = Lines(self.p.stderr, name + "-err")
+        self.events = []
+
+    def send_cmd(self, obj):
+        self.p.stdin.write(json.dumps(obj) + "\n")
+        self.p.stdin.flush()
+
+    def say(self, text, room=None):
+        cmd = {"cmd": "send", "text": text}
+        if room:
+            cmd["room"] = room
+        self.send_cmd(cmd)
+
+    def quit(self):
+        self.send_cmd({"cmd": "quit"})
+
+    def _next(self, deadline):
+        left = deadline - time.monotonic()
+        if left <= 0:
+            return False, None
+        try:
+            line = self.out.q.get(timeout=left)
+        except queue.Empty:
+            return False, None
+        if line is None:
+            return True, None
+        ev = json.loads(line)
+        self.events.append(ev)
+        return True, ev
+
+    def wait(self, pred, timeout=TIMEOUT, what="event"):
+        """Waits for an event matching pred; returns it. Earlier events are
+        kept in self.events."""
+        for ev in self.events:
+            if pred(ev):
+                return ev
+        deadline = time.monotonic() + timeout
+        while True:
+            ok, ev = self._next(deadline)
+            if not ok:
+                raise AssertionError("%s: timed out waiting for %s; events so far: %s; "
+                                     "stderr: %s" % (self.name, what, self.events,
+                                                     self.err.snapshot()))
+            if ev is None:
+                raise AssertionError("%s: exited while waiting for %s; events: %s; "
+                                     "stderr: %s" % (self.name, what, self.events,
+                                                     self.err.snapshot()))
+            if pred(ev):
+                return ev
+
+    def wait_event(self, kind, timeout=TIMEOUT, **fields):
+        return self.wait(lambda e: e.get("event") == kind and
+                         all(e.get(k) == v for k, v in fields.items()),
+                         timeout, "%s %s" % (kind, fields))
+
+    def ready(self, room, timeout=TIMEOUT):
+        return self.wait_event("ready", timeout, room=room)
+
+    def drain(self, seconds):
+        """Collects events for a while (to show something does NOT happen)."""
+        deadline = time.monotonic() + seconds
+        while True:
+            ok, ev = self._next(deadline)
+            if not ok or ev is None:
+                return list(self.events)
+
+    def messages(self, room=None):
+        return [e for e in self.events if e.get("event") == "message" and
+                (room is None or e.get("room") == room)]
+
+    def errors(self):
+        return [e for e in self.events if e.get("event") == "error"]
+
+    def wait_exit(self, timeout=TIMEOUT):
+        rc = self.p.wait(timeout=timeout)
+        self.out.t.join(timeout)
+        while True:  # pick up the events that arrived before the exit
+            try:
+                line = self.out.q.get_nowait()
+            except queue.Empty:
+                break
+            if line:
+                self.events.append(json.loads(line))
+        return rc
+
+
+class Relay:
+    """A cove-rendezvous process on a free loopback port."""
+
+    def __init__(self, world, key="relay", extra=(), binary=RELAY, env=None, listen="127.0.0.1:0"):
+        self.world = world
+        self.pub = world.pub(key)
+        full_env = dict(os.environ)
+        full_env.update(env or {})
+        self.p = subprocess.Popen([binary, "-k", world.key(key), "-w", world.whitelist,
+                                   "-l", listen] + list(extra),
+                                  stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                                  stderr=subprocess.PIPE, text=True, env=full_env)
+        world.procs.append(self.p)
+        self.log = Lines(self.p.stderr, "relay-err")
+        deadline = time.monotonic() + TIMEOUT
+        self.addr = None
+        while time.monotonic() < deadline:
+            try:
+                line = self.log.q.get(timeout=deadline - time.monotonic())
+            except queue.Empty:
+                break
+            if line is None:
+                break
+            if line.startswith("listening on "):
+                self.addr = line[len("listening on "):]
+                break
+        if not self.addr:
+            raise AssertionError("relay did not start: %s" % self.log.snapshot())
+        self.host, self.port = self.addr.rsplit(":", 1)
+        self.port = int(self.port)
+
+    def log_lines(self):
+        return self.log.snapshot()
+
+    def wait_log(self, needle, timeout=TIMEOUT):
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if any(needle in l for l in self.log.snapshot()):
+                return
+            time.sleep(0.02)
+        raise AssertionError("relay log never said %r: %s" % (needle, self.log.snapshot()))
+
+    def stop(self):
+        if self.p.poll() is None:
+            self.p.send_signal(signal.SIGTERM)
+            self.p.wait(timeout=TIMEOUT)
+        return self.p.returncode
+
+
+class World:
+    """A temporary folder with keys and a whitelist, and the processes of
+    one test. Use as a context manager; everything is stopped on exit."""
+
+    def __init__(self, members=("alice", "bob", "carol")):
+        self.dir = tempfile.mkdtemp(prefix="cove-test-")
+        self.whitelist = os.path.join(self.dir, "whitelist")
+        self.procs = []
+        self.pubs = {}
+        self.relay = None
+        self.generate("relay")
+        open(self.whitelist, "w").close()
+        for m in members:
+            self.generate(m)
+            self.admit(m)
+
+    def key(self, name):
+        return os.path.join(self.dir, name + ".key")
+
+    def pub(self, name):
+        return self.pubs[name]
+
+    def generate(self, name):
+        p = run(KEYS, "generate", "-o", self.key(name), input="")
+        self.pubs[name] = p.stdout.strip()
+        return self.pubs[name]
+
+    def admit(self, name, whitelist=None):
+        run(KEYS, "add", "-w", whitelist or self.whitelist, name, self.pubs[name])
+
+    def write_whitelist(self, path, names):
+        with open(path, "w") as f:
+            for n in names:
+                f.write("%s %s\n" % (n, self.pubs[n]))
+        return path
+
+    def start_relay(self, **kw):
+        self.relay = Relay(self, **kw)
+        return self.relay
+
+    def node(self, name, rooms, **kw):
+        return Node(self, name, rooms, **kw)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        for p in self.procs:
+            if p.poll() is None:
+                p.send_signal(signal.SIGKILL)
+        for p in self.procs:
+            try:
+                p.wait(timeout=TIMEOUT)
+            except subprocess.TimeoutExpired:
+                pass
+            for s in (p.stdin, p.stdout, p.stderr):
+                if s:
+                    try:
+                        s.close()
+                    except OSError:
+                        pass
+        shutil.rmtree(self.dir, ignore_errors=True)
+        return False
+
+
+class CoveTest(unittest.TestCase):
+    """Base class: self.world is a fresh World for each test."""
+
+    members = ("alice", "bob", "carol")
+
+    def setUp(self):
+        self.world = World(self.members)
+        self.addCleanup(self.world.__exit__, None, None, None)
