@@ -130,7 +130,7 @@ unit: $(UNIT_BIN)
 		echo "  UNIT    $$t"; $$t || fail=1; done; exit $$fail
 
 integration: $(PROGS) $(TEST_HELPERS)
-	$(Q)COVE_BUILD=$(BUILD) $(PYTHON) -m unittest discover -s tests/integration -t . $(if $(V),-v,)
+	$(Q)COVE_BUILD=$(BUILD) $(PYTHON) -m unittest discover -s tests/integration -p "test_*.py" $(if $(V),-v,)
 
 check: unit integration
 
