@@ -1,0 +1,208 @@
+"""The command lines of cove-keys, cove-rendezvous and cove-node: help,
+version, missing options, key file checks, passphrases, and the node's
+pipe mode."""
+
+import os
+import re
+import subprocess
+import time
+import unittest
+
+from cove import CoveTest, KEYS, NODE, RELAY, ROOT, TIMEOUT, Lines, run
+
+PROGRAMS = {"cove-keys": KEYS, "cove-rendezvous": RELAY, "cove-node": NODE}
+
+
+def makefile_version():
+    with open(os.path.join(ROOT, "Makefile")) as f:
+        for line in f:
+            m = re.match(r"VERSION\s*:?=\s*(\S+)", line)
+            if m:
+                return m.group(1)
+    raise AssertionError("no VERSION in the Makefile")
+
+
+def wait_line(lines, pred, what, timeout=TIMEOUT):
+    """Waits until a line collected by lines matches pred; returns it."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        for l in lines.snapshot():
+            if pred(l):
+                return l
+        time.sleep(0.02)
+    raise AssertionError("timed out waiting for %s; lines: %s" % (what, lines.snapshot()))
+
+
+class CliTest(CoveTest):
+    members = ("alice", "bob")
+
+    def run_briefly(self, *args):
+        """Runs a program that should stop by itself; returns (status,
+        stdout, stderr). Registered with the world, so it is killed if
+        it does not."""
+        p = subprocess.Popen(list(args), stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE, text=True)
+        self.world.procs.append(p)
+        try:
+            out, err = p.communicate(timeout=TIMEOUT)
+        except subprocess.TimeoutExpired:
+            p.kill()
+            p.communicate()
+            raise AssertionError("%s did not stop by itself" % (args,))
+        return p.returncode, out, err
+
+    def node_args(self, name, key=None, json=True):
+        w = self.world
+        args = [NODE, "-k", key or w.key(name), "-w", w.whitelist, "-s", w.relay.addr,
+                "-S", w.relay.pub, "-r", "lobby"]
+        return args + (["--json"] if json else [])
+
+    # ---- --help, --version, missing options --------------------------------
+
+    def test_help_exits_0_and_prints_usage_on_stdout(self):
+        for prog, path in PROGRAMS.items():
+            with self.subTest(prog=prog):
+                rc, out, err = self.run_briefly(path, "--help")
+                self.assertEqual(rc, 0, err)
+                self.assertTrue(out.startswith("Usage: %s" % prog), out)
+                self.assertEqual(err, "")
+
+    def test_version_prints_the_makefiles_version(self):
+        version = makefile_version()
+        for prog, path in PROGRAMS.items():
+            with self.subTest(prog=prog):
+                rc, out, err = self.run_briefly(path, "--version")
+                self.assertEqual(rc, 0, err)
+                self.assertEqual(out, "%s %s\n" % (prog, version))
+
+    def test_a_missing_required_option_exits_2_naming_it(self):
+        w = self.world
+        w.start_relay()
+        node = self.node_args("alice")
+        cases = [
+            ("cove-keys generate without -o", [KEYS, "generate"], "-o"),
+            ("cove-keys add without -w", [KEYS, "add", "x", w.pub("alice")], "-w"),
+            ("cove-keys public without -k", [KEYS, "public"], "-k"),
+            ("cove-rendezvous without -k", [RELAY, "-w", w.whitelist], "-k"),
+            ("cove-rendezvous without -w", [RELAY, "-k", w.key("relay")], "-w"),
+        ]
+        for opt in ("-k", "-w", "-s", "-S", "-r"):
+            i = node.index(opt)
+            cases.append(("cove-node without " + opt, node[:i] + node[i + 2:], opt))
+        for what, args, opt in cases:
+            with self.subTest(what):
+                rc, out, err = self.run_briefly(*args)
+                self.assertEqual(rc, 2, err)
+                self.assertRegex(err, r"(^|\W)%s(\W|$)" % re.escape(opt))
+
+    # ---- key files -------------------------------------------------------------
+
+    def test_a_key_file_readable_by_others_is_refused_with_chmod_600(self):
+        w = self.world
+        w.start_relay()
+        os.chmod(w.key("alice"), 0o644)
+        os.chmod(w.key("relay"), 0o644)
+        for what, args in (("cove-node", self.node_args("alice")),
+                           ("cove-rendezvous", [RELAY, "-k", w.key("relay"), "-w", w.whitelist,
+                                                "-l", "127.0.0.1:0"])):
+            with self.subTest(what):
+                rc, out, err = self.run_briefly(*args)
+                self.assertNotEqual(rc, 0)
+                self.assertIn("chmod 600", err)
+                self.assertNotIn("listening on", err)
+                self.assertNotIn('"ready"', out)
+
+    def encrypted_key(self, name, passphrase):
+        w = self.world
+        pf = os.path.join(w.dir, name + ".pass")
+        with open(pf, "w") as f:
+            f.write(passphrase + "\n")
+        pub = run(KEYS, "generate", "-o", w.key(name), "--passphrase-file", pf).stdout.strip()
+        w.pubs[name] = pub
+        w.admit(name)
+        return pf
+
+    def test_an_encrypted_key_works_with_its_passphrase_file(self):
+        w = self.world
+        pf = self.encrypted_key("locked", "correct horse battery staple")
+        w.start_relay()
+        rc, out, err = self.run_briefly(*self.node_args("locked"))
+        self.assertEqual(rc, 1, "the key is not encrypted: %s" % err)
+        self.assertIn("--passphrase-file", err)
+        node = w.node("locked", ["lobby"], extra=["--passphrase-file", pf])
+        self.assertTrue(node.ready("lobby")["first"])
+        alice = w.node("alice", ["lobby"])
+        alice.ready("lobby")
+        node.say("unlocked")
+        self.assertEqual(alice.wait_event("message", **{"from": "locked"})["text"], "unlocked")
+
+    def test_a_wrong_passphrase_fails_saying_so(self):
+        w = self.world
+        self.encrypted_key("locked", "correct horse battery staple")
+        wrong = os.path.join(w.dir, "wrong.pass")
+        with open(wrong, "w") as f:
+            f.write("incorrect horse\n")
+        w.start_relay()
+        rc, out, err = self.run_briefly(*self.node_args("locked") + ["--passphrase-file", wrong])
+        self.assertEqual(rc, 1, err)
+        self.assertIn("wrong passphrase", err)
+        self.assertNotIn('"ready"', out)
+
+    # ---- pipe mode -------------------------------------------------------------
+
+    def pipe_node(self, name):
+        """cove-node without --json, stdin and stdout pipes."""
+        p = subprocess.Popen(self.node_args(name, json=False), stdin=subprocess.PIPE,
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                             encoding="utf-8", errors="surrogateescape", bufsize=1)
+        self.world.procs.append(p)
+        p.out = Lines(p.stdout, name + "-out")
+        p.err = Lines(p.stderr, name + "-err")
+        wait_line(p.err, lambda l: "[lobby] ready" in l, "the pipe node's ready line")
+        return p
+
+    def test_pipe_mode_prints_each_message_as_room_name_text(self):
+        w = self.world
+        w.start_relay()
+        alice = w.node("alice", ["lobby"])
+        alice.ready("lobby")
+        bob = self.pipe_node("bob")
+        alice.say("hello, pipe")
+        alice.say("second line")
+        wait_line(bob.out, lambda l: "second line" in l, "the second message")
+        self.assertEqual(bob.out.snapshot(), ["[lobby] alice: hello, pipe",
+                                              "[lobby] alice: second line"])
+
+    def test_pipe_mode_sends_each_input_line(self):
+        w = self.world
+        w.start_relay()
+        alice = w.node("alice", ["lobby"])
+        alice.ready("lobby")
+        bob = self.pipe_node("bob")
+        bob.stdin.write("first from the pipe\nsecond from the pipe\n")
+        bob.stdin.close()  # end of input: quits once everything is sent
+        self.assertEqual(bob.wait(timeout=TIMEOUT), 0, bob.err.snapshot())
+        alice.wait(lambda e: len(alice.messages()) >= 2, what="2 messages")
+        self.assertEqual([(m["from"], m["text"]) for m in alice.messages()],
+                         [("bob", "first from the pipe"), ("bob", "second from the pipe")])
+
+    def test_pipe_mode_makes_terminal_escapes_visible(self):
+        w = self.world
+        w.start_relay()
+        alice = w.node("alice", ["lobby"])
+        alice.ready("lobby")
+        bob = self.pipe_node("bob")
+        alice.say("\x1b[2Jcleared\x1b[31m red\x07 bell \u009b6n csi\x7f")
+        alice.say("done")
+        wait_line(bob.out, lambda l: "done" in l, "the last message")
+        bob.stdin.close()
+        self.assertEqual(bob.wait(timeout=TIMEOUT), 0)
+        bob.out.t.join(TIMEOUT)
+        out = "\n".join(bob.out.snapshot())
+        for raw in ("\x1b", "\x07", "\u009b", "\x7f"):
+            self.assertNotIn(raw, out, "a raw control character reached the pipe")
+        self.assertIn("[lobby] alice: ^[[2Jcleared^[[31m red^G bell ?6n csi^?", out)
+
+
+if __name__ == "__main__":
+    unittest.main()
