@@ -86,4 +86,27 @@ static inline void unhex(uint8_t *out, size_t n, const char *s)
 	}
 }
 
+/* A small deterministic generator (splitmix64) for property tests, so a
+ * failure reproduces on every run and no system call is spent per draw. */
+static inline uint64_t prng_next(uint64_t *s)
+{
+	uint64_t z = (*s += 0x9e3779b97f4a7c15ULL);
+
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+	z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+	return z ^ (z >> 31);
+}
+
+/* A value in [0, n), n > 0. */
+static inline uint32_t prng_below(uint64_t *s, uint32_t n)
+{
+	return (uint32_t)(prng_next(s) % n);
+}
+
+static inline void prng_fill(uint64_t *s, uint8_t *p, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		p[i] = (uint8_t)prng_next(s);
+}
+
 #endif
