@@ -22,6 +22,7 @@
 
 #include "crypto/keyfile.h"
 #include "tests/unit/check.h"
+#include "tests/unit/tmpdir.h"
 
 #define OPS crypto_pwhash_OPSLIMIT_MIN
 #define MEM crypto_pwhash_MEMLIMIT_MIN
@@ -54,8 +55,7 @@ static int setup(void **state)
 
 	if (!c)
 		return -1;
-	snprintf(c->dir, sizeof(c->dir), "/tmp/cove-kf-XXXXXX");
-	if (!mkdtemp(c->dir))
+	if (tmpdir_make(c->dir, "kf") != 0)
 		return -1;
 	snprintf(c->path, sizeof(c->path), "%s/key", c->dir);
 	c->id = cove_ident_new();
@@ -69,21 +69,8 @@ static int setup(void **state)
 static int teardown(void **state)
 {
 	struct ctx *c = *state;
-	DIR *d = opendir(c->dir);
-	struct dirent *e;
 
-	while (d && (e = readdir(d)) != NULL) {
-		char p[400];
-
-		if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
-			continue;
-		snprintf(p, sizeof(p), "%s/%s", c->dir, e->d_name);
-		if (unlink(p) != 0)
-			rmdir(p);
-	}
-	if (d)
-		closedir(d);
-	rmdir(c->dir);
+	tmpdir_remove(c->dir);
 	cove_ident_free(c->id);
 	free(c);
 	return 0;
