@@ -1,0 +1,556 @@
+/*
+ * test_msg.c - where keys meet frames: every signed frame verifies only
+ * as signed, a DAT opens only in its own room, epoch, session and
+ * sequence under its own group key, and a KEY opens only for its joiner.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+
+#include <cmocka.h>
+
+#include "proto/msg.h"
+#include "tests/unit/check.h"
+
+static const uint8_t signed_types[] = {
+	COVE_F_INI, COVE_F_KEY, COVE_F_DAT, COVE_F_ERR, COVE_F_ASK, COVE_F_BYE, COVE_F_WLC,
+};
+
+struct keys {
+	struct cove_ident *alice, *bob;
+	uint8_t *gk;
+};
+
+static int setup(void **state)
+{
+	struct keys *k = calloc(1, sizeof(*k));
+
+	if (!k)
+		return -1;
+	k->alice = cove_ident_new();
+	k->bob = cove_ident_new();
+	k->gk = cove_gk_new();
+	if (!k->alice || !k->bob || !k->gk)
+		return -1;
+	cove_ident_generate(k->alice);
+	cove_ident_generate(k->bob);
+	*state = k;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct keys *k = *state;
+
+	cove_ident_free(k->alice);
+	cove_ident_free(k->bob);
+	cove_gk_free(k->gk);
+	free(k);
+	return 0;
+}
+
+static uint8_t ct_buf[64];
+static char text_buf[32] = "rate limited";
+
+/* A signed frame of `type` from id with every field set. */
+static void make_signed(struct cove_frame *f, uint8_t type, const struct cove_ident *id)
+{
+	assert_ok(cove_msg_init(f, type, "lobby", 5, id->pk, 77, 1700000000000ULL));
+	switch (type) {
+	case COVE_F_INI: memset(f->u.ini.xpk, 1, COVE_WXPK_LEN); break;
+	case COVE_F_KEY:
+		memset(f->u.key.to, 2, COVE_ID_LEN);
+		memset(f->u.key.xpk, 3, COVE_WXPK_LEN);
+		f->u.key.epoch = 4;
+		memset(f->u.key.sealed, 5, COVE_WSEALED_LEN);
+		break;
+	case COVE_F_DAT:
+		f->u.dat.epoch = 6;
+		memset(f->u.dat.sid, 7, COVE_WSID_LEN);
+		memset(ct_buf, 8, sizeof(ct_buf));
+		f->u.dat.ct = ct_buf;
+		f->u.dat.ct_len = sizeof(ct_buf);
+		break;
+	case COVE_F_ERR:
+		f->u.err.code = COVE_EC_LIMIT;
+		f->u.err.ref = 76;
+		f->u.err.text = text_buf;
+		f->u.err.text_len = strlen(text_buf);
+		break;
+	case COVE_F_ASK:
+		memset(f->u.ask.to, 9, COVE_ID_LEN);
+		memset(f->u.ask.joiner, 10, COVE_ID_LEN);
+		memset(f->u.ask.xpk, 11, COVE_WXPK_LEN);
+		break;
+	case COVE_F_BYE: memset(f->u.bye.who, 12, COVE_ID_LEN); break;
+	case COVE_F_WLC: memset(f->u.wlc.you, 13, COVE_ID_LEN); break;
+	}
+}
+
+TEST(each_signed_type_verifies_after_signing_and_after_the_wire)
+{
+	struct keys *k = *cmocka_state_;
+
+	for (size_t t = 0; t < sizeof(signed_types); t++) {
+		struct cove_frame f, g;
+		uint8_t enc[1024];
+		size_t len = 0;
+
+		make_signed(&f, signed_types[t], k->alice);
+		assert_ok(cove_msg_sign(&f, k->alice));
+		assert_ok(cove_msg_verify(&f));
+		assert_ok(cove_msg_verify_by(&f, k->alice->pk));
+		assert_err(cove_msg_verify_by(&f, k->bob->pk), COVE_ERR_SIGNATURE);
+		assert_ok(cove_frame_encode(&f, enc, sizeof(enc), &len));
+		assert_ok(cove_frame_decode(&g, enc, len));
+		assert_ok(cove_msg_verify(&g));
+	}
+}
+
+TEST(signing_with_a_key_other_than_from_is_refused)
+{
+	struct keys *k = *cmocka_state_;
+	struct cove_frame f;
+
+	make_signed(&f, COVE_F_BYE, k->alice);
+	assert_err(cove_msg_sign(&f, k->bob), COVE_ERR_INVAL);
+}
+
+TEST(handshake_frames_cannot_be_signed_or_verified)
+{
+	struct keys *k = *cmocka_state_;
+	struct cove_frame f;
+
+	memset(&f, 0, sizeof(f));
+	f.type = COVE_F_HELLO;
+	memcpy(f.from, k->alice->pk, COVE_ID_LEN);
+	assert_err(cove_msg_sign(&f, k->alice), COVE_ERR_INVAL);
+	assert_err(cove_msg_verify(&f), COVE_ERR_INVAL);
+}
+
+/* Flips a bit in each byte of every field of every signed type in turn:
+ * the signature must no longer verify. */
+TEST(verify_fails_when_any_field_changes)
+{
+	struct keys *k = *cmocka_state_;
+
+	for (size_t t = 0; t < sizeof(signed_types); t++) {
+		struct cove_frame f;
+		uint8_t *fp = (uint8_t *)&f;
+		struct { size_t off, n; const char *name; } r[12];
+		size_t nr = 0;
+
+		make_signed(&f, signed_types[t], k->alice);
+		assert_ok(cove_msg_sign(&f, k->alice));
+#define FIELD(x, name_) r[nr].off = (size_t)((uint8_t *)&(x) - fp); r[nr].n = sizeof(x); r[nr++].name = name_
+		FIELD(f.from, "from");
+		FIELD(f.seq, "seq");
+		FIELD(f.ts, "ts");
+		FIELD(f.sig, "sig");
+		switch (f.type) {
+		case COVE_F_INI: FIELD(f.u.ini.xpk, "xpk"); break;
+		case COVE_F_KEY:
+			FIELD(f.u.key.to, "to"); FIELD(f.u.key.xpk, "xpk");
+			FIELD(f.u.key.epoch, "epoch"); FIELD(f.u.key.sealed, "sealed");
+			break;
+		case COVE_F_DAT: FIELD(f.u.dat.epoch, "epoch"); FIELD(f.u.dat.sid, "sid"); break;
+		case COVE_F_ERR: FIELD(f.u.err.code, "code"); FIELD(f.u.err.ref, "ref"); break;
+		case COVE_F_ASK:
+			FIELD(f.u.ask.to, "to"); FIELD(f.u.ask.joiner, "joiner");
+			FIELD(f.u.ask.xpk, "xpk");
+			break;
+		case COVE_F_BYE: FIELD(f.u.bye.who, "who"); break;
+		case COVE_F_WLC: FIELD(f.u.wlc.you, "you"); break;
+		}
+#undef FIELD
+		for (size_t i = 0; i < nr; i++) {
+			for (size_t j = 0; j < r[i].n; j++) {
+				int v;
+
+				fp[r[i].off + j] ^= 0x04;
+				v = cove_msg_verify_by(&f, k->alice->pk);
+				fp[r[i].off + j] ^= 0x04;
+				if (v != COVE_ERR_SIGNATURE)
+					fail_msg("type %u, byte %zu of %s changed: got %d (%s)", f.type,
+						 j, r[i].name, v, cove_strerror(v));
+			}
+		}
+		/* The room, and the variable-length bodies. */
+		f.room[0] ^= 0x02;
+		assert_err(cove_msg_verify(&f), COVE_ERR_SIGNATURE);
+		f.room[0] ^= 0x02;
+		f.room_len--;
+		assert_err(cove_msg_verify(&f), COVE_ERR_SIGNATURE);
+		f.room_len++;
+		if (f.type == COVE_F_DAT) {
+			ct_buf[10] ^= 1;
+			assert_err(cove_msg_verify(&f), COVE_ERR_SIGNATURE);
+			ct_buf[10] ^= 1;
+			f.u.dat.ct_len--;
+			assert_err(cove_msg_verify(&f), COVE_ERR_SIGNATURE);
+			f.u.dat.ct_len++;
+		}
+		if (f.type == COVE_F_ERR) {
+			text_buf[0] ^= 1;
+			assert_err(cove_msg_verify(&f), COVE_ERR_SIGNATURE);
+			text_buf[0] ^= 1;
+			f.u.err.text_len--;
+			assert_err(cove_msg_verify(&f), COVE_ERR_SIGNATURE);
+			f.u.err.text_len++;
+		}
+		/* The type is signed too: a BYE and a WLC carry the same bytes
+		 * (one 32-byte key), so only the type tells them apart. */
+		if (f.type == COVE_F_BYE) {
+			f.type = COVE_F_WLC;
+			assert_err(cove_msg_verify(&f), COVE_ERR_SIGNATURE);
+			f.type = COVE_F_BYE;
+		}
+		assert_ok(cove_msg_verify(&f));
+	}
+}
+
+/* ---- DAT ---------------------------------------------------------------- */
+
+static void dat_header(struct cove_frame *f, const struct cove_ident *id, const char *room,
+		       uint64_t seq)
+{
+	assert_ok(cove_msg_init(f, COVE_F_DAT, room, strlen(room), id->pk, seq, 1700000000000ULL));
+	f->u.dat.epoch = 2;
+	memset(f->u.dat.sid, 0x42, COVE_WSID_LEN);
+}
+
+static int seal_text(struct cove_frame *f, uint8_t *ct, const char *text, const uint8_t *gk,
+		     const struct cove_ident *id)
+{
+	struct cove_payload pl = { COVE_PL_TEXT, text, strlen(text) };
+
+	return cove_msg_dat_seal(f, ct, COVE_DAT_CT_MAX, &pl, gk, id);
+}
+
+static int open_dat(const struct cove_frame *f, const uint8_t *gk, struct cove_payload *pl,
+		    uint8_t *pt)
+{
+	return cove_msg_dat_open(f, gk, pt, COVE_PAD_MAX, pl);
+}
+
+TEST(dat_seal_then_open_round_trips_through_the_wire)
+{
+	struct keys *k = *cmocka_state_;
+	static uint8_t ct[COVE_DAT_CT_MAX], pt[COVE_PAD_MAX], enc[COVE_FRAME_MAX];
+	struct cove_frame f, g;
+	struct cove_payload pl;
+	size_t len = 0;
+
+	dat_header(&f, k->alice, "lobby", 1);
+	assert_ok(seal_text(&f, ct, "hello, bob \xf0\x9f\x90\x9f", k->gk, k->alice));
+	assert_ptr_equal(f.u.dat.ct, ct);
+	assert_u64(f.u.dat.ct_len, COVE_PAD_MIN + COVE_GCM_TAG_LEN);
+	assert_ok(cove_msg_verify(&f));
+	assert_ok(cove_frame_encode(&f, enc, sizeof(enc), &len));
+	assert_ok(cove_frame_decode(&g, enc, len));
+	assert_ok(cove_msg_verify(&g));
+	assert_ok(open_dat(&g, k->gk, &pl, pt));
+	assert_u64(pl.kind, COVE_PL_TEXT);
+	assert_u64(pl.text_len, strlen("hello, bob \xf0\x9f\x90\x9f"));
+	assert_bytes(pl.text, "hello, bob \xf0\x9f\x90\x9f", pl.text_len);
+}
+
+TEST(short_messages_all_have_the_same_size)
+{
+	struct keys *k = *cmocka_state_;
+	static uint8_t ct[COVE_DAT_CT_MAX];
+	char text[250];
+
+	for (size_t n = 1; n < sizeof(text); n += 7) {
+		struct cove_frame f;
+
+		memset(text, 'y', n);
+		text[n] = '\0';
+		dat_header(&f, k->alice, "lobby", n);
+		assert_ok(seal_text(&f, ct, text, k->gk, k->alice));
+		if (f.u.dat.ct_len != COVE_PAD_MIN + COVE_GCM_TAG_LEN)
+			fail_msg("a %zu-byte text gives %zu bytes of ciphertext", n, f.u.dat.ct_len);
+	}
+}
+
+TEST(largest_text_dat_fits_a_frame)
+{
+	struct keys *k = *cmocka_state_;
+	static uint8_t ct[COVE_DAT_CT_MAX], pt[COVE_PAD_MAX], enc[COVE_FRAME_MAX];
+	static char text[COVE_TEXT_MAX + 1];
+	struct cove_payload pl = { COVE_PL_TEXT, text, COVE_TEXT_MAX }, out;
+	struct cove_frame f, g;
+	char room[COVE_ROOM_MAX + 1];
+	size_t len = 0;
+
+	memset(text, 'w', COVE_TEXT_MAX);
+	memset(room, 'r', COVE_ROOM_MAX);
+	room[COVE_ROOM_MAX] = '\0';
+	dat_header(&f, k->alice, room, UINT64_MAX);
+	assert_ok(cove_msg_dat_seal(&f, ct, sizeof(ct), &pl, k->gk, k->alice));
+	assert_u64(f.u.dat.ct_len, COVE_DAT_CT_MAX);
+	assert_true(cove_frame_size(&f) > 0);
+	assert_ok(cove_frame_encode(&f, enc, sizeof(enc), &len));
+	assert_ok(cove_frame_decode(&g, enc, len));
+	assert_ok(cove_msg_verify(&g));
+	assert_ok(open_dat(&g, k->gk, &out, pt));
+	assert_u64(out.text_len, COVE_TEXT_MAX);
+	/* One byte more is refused before anything is encrypted. */
+	pl.text_len = COVE_TEXT_MAX + 1;
+	text[COVE_TEXT_MAX] = 'w';
+	assert_err(cove_msg_dat_seal(&f, ct, sizeof(ct), &pl, k->gk, k->alice), COVE_ERR_INVAL);
+}
+
+TEST(dat_sealed_for_one_room_does_not_open_as_another)
+{
+	struct keys *k = *cmocka_state_;
+	static uint8_t ct[COVE_DAT_CT_MAX], pt[COVE_PAD_MAX];
+	struct cove_frame f;
+	struct cove_payload pl;
+
+	dat_header(&f, k->alice, "room-a", 5);
+	assert_ok(seal_text(&f, ct, "for room a only", k->gk, k->alice));
+	/* The relay moves it, even re-signed by the sender's key. */
+	assert_ok(cove_frame_set_room(&f, "room-b", 6));
+	assert_ok(cove_msg_sign(&f, k->alice));
+	assert_ok(cove_msg_verify(&f));
+	assert_err(open_dat(&f, k->gk, &pl, pt), COVE_ERR_DECRYPT);
+	assert_ok(cove_frame_set_room(&f, "room-a", 6));
+	assert_ok(open_dat(&f, k->gk, &pl, pt));
+}
+
+TEST(dat_does_not_open_when_a_header_field_changes)
+{
+	struct keys *k = *cmocka_state_;
+	static uint8_t ct[COVE_DAT_CT_MAX], pt[COVE_PAD_MAX];
+	struct cove_frame f, g;
+	struct cove_payload pl;
+
+	dat_header(&f, k->alice, "lobby", 5);
+	assert_ok(seal_text(&f, ct, "header bound", k->gk, k->alice));
+	g = f; g.seq++;
+	assert_err(open_dat(&g, k->gk, &pl, pt), COVE_ERR_DECRYPT);
+	g = f; g.ts++;
+	assert_err(open_dat(&g, k->gk, &pl, pt), COVE_ERR_DECRYPT);
+	g = f; g.u.dat.epoch++;
+	assert_err(open_dat(&g, k->gk, &pl, pt), COVE_ERR_DECRYPT);
+	g = f; g.u.dat.sid[3] ^= 1;
+	assert_err(open_dat(&g, k->gk, &pl, pt), COVE_ERR_DECRYPT);
+	g = f; memcpy(g.from, k->bob->pk, COVE_ID_LEN);
+	assert_err(open_dat(&g, k->gk, &pl, pt), COVE_ERR_DECRYPT);
+	assert_ok(open_dat(&f, k->gk, &pl, pt));
+}
+
+TEST(dat_does_not_open_under_another_group_key)
+{
+	struct keys *k = *cmocka_state_;
+	static uint8_t ct[COVE_DAT_CT_MAX], pt[COVE_PAD_MAX];
+	uint8_t *other = cove_gk_new();
+	struct cove_frame f;
+	struct cove_payload pl;
+
+	assert_non_null(other);
+	dat_header(&f, k->alice, "lobby", 5);
+	assert_ok(seal_text(&f, ct, "members only", k->gk, k->alice));
+	assert_err(open_dat(&f, other, &pl, pt), COVE_ERR_DECRYPT);
+	cove_gk_free(other);
+}
+
+TEST(dat_with_a_flipped_ciphertext_bit_does_not_open)
+{
+	struct keys *k = *cmocka_state_;
+	static uint8_t ct[COVE_DAT_CT_MAX], pt[COVE_PAD_MAX];
+	struct cove_frame f;
+	struct cove_payload pl;
+
+	dat_header(&f, k->alice, "lobby", 5);
+	assert_ok(seal_text(&f, ct, "x", k->gk, k->alice));
+	for (size_t bit = 0; bit < 8 * f.u.dat.ct_len; bit += 3) {
+		int r;
+
+		ct[bit / 8] ^= (uint8_t)(1u << (bit % 8));
+		r = open_dat(&f, k->gk, &pl, pt);
+		ct[bit / 8] ^= (uint8_t)(1u << (bit % 8));
+		if (r != COVE_ERR_DECRYPT)
+			fail_msg("ct bit %zu flipped: got %d (%s)", bit, r, cove_strerror(r));
+	}
+}
+
+TEST(dat_seal_refuses_bad_input)
+{
+	struct keys *k = *cmocka_state_;
+	static uint8_t ct[COVE_DAT_CT_MAX];
+	struct cove_payload bad = { COVE_PL_TEXT, "\xff", 1 }, ok = { COVE_PL_TEXT, "hi", 2 };
+	struct cove_frame f;
+
+	dat_header(&f, k->alice, "lobby", 5);
+	assert_err(cove_msg_dat_seal(&f, ct, sizeof(ct), &bad, k->gk, k->alice), COVE_ERR_UTF8);
+	assert_err(cove_msg_dat_seal(&f, ct, COVE_PAD_MIN + COVE_GCM_TAG_LEN - 1, &ok, k->gk,
+				     k->alice), COVE_ERR_SPACE);
+	make_signed(&f, COVE_F_BYE, k->alice);
+	assert_err(cove_msg_dat_seal(&f, ct, sizeof(ct), &ok, k->gk, k->alice), COVE_ERR_INVAL);
+}
+
+TEST(dat_open_needs_room_for_the_padded_plaintext)
+{
+	struct keys *k = *cmocka_state_;
+	static uint8_t ct[COVE_DAT_CT_MAX], pt[COVE_PAD_MAX];
+	struct cove_frame f;
+	struct cove_payload pl;
+
+	dat_header(&f, k->alice, "lobby", 5);
+	assert_ok(seal_text(&f, ct, "hi", k->gk, k->alice));
+	assert_err(cove_msg_dat_open(&f, k->gk, pt, COVE_PAD_MIN - 1, &pl), COVE_ERR_SPACE);
+	assert_ok(cove_msg_dat_open(&f, k->gk, pt, COVE_PAD_MIN, &pl));
+}
+
+/* A sender with the group key can still send well-encrypted garbage; the
+ * layers under the AEAD must each refuse their part. */
+static int open_crafted(struct keys *k, const uint8_t *plain, size_t n, struct cove_payload *pl)
+{
+	static uint8_t ct[COVE_DAT_CT_MAX], pt[COVE_PAD_MAX];
+	uint8_t key[COVE_DATKEY_LEN], ad[COVE_DAT_AD_MAX];
+	struct cove_frame f;
+	size_t ad_len = 0;
+
+	dat_header(&f, k->alice, "lobby", 9);
+	f.u.dat.ct = ct;
+	f.u.dat.ct_len = n + COVE_GCM_TAG_LEN;
+	assert_ok(cove_frame_dat_ad(&f, ad, sizeof(ad), &ad_len));
+	assert_ok(cove_dat_key(key, k->gk, f.room, f.room_len, f.from, f.u.dat.epoch,
+			       f.u.dat.sid));
+	assert_ok(cove_dat_seal(ct, plain, n, ad, ad_len, f.seq, key));
+	return open_dat(&f, k->gk, pl, pt);
+}
+
+TEST(dat_with_bad_padding_inside_is_a_padding_error)
+{
+	struct keys *k = *cmocka_state_;
+	uint8_t plain[COVE_PAD_MIN];
+	struct cove_payload pl;
+
+	memset(plain, 0, sizeof(plain)); /* no marker */
+	assert_err(open_crafted(k, plain, sizeof(plain), &pl), COVE_ERR_PADDING);
+	memset(plain, 'a', 100);
+	plain[100] = 0x80;
+	assert_err(open_crafted(k, plain, 200, &pl), COVE_ERR_PADDING); /* not a bucket */
+}
+
+TEST(dat_with_an_unknown_kind_inside_reports_the_kind)
+{
+	struct keys *k = *cmocka_state_;
+	uint8_t plain[COVE_PAD_MIN];
+	struct cove_payload pl;
+	size_t n = 0;
+
+	memset(plain, 0, sizeof(plain));
+	memcpy(plain, "\x92\x05\xa1x", 4); /* [5, "x"] */
+	assert_ok(cove_pad(plain, 4, sizeof(plain), &n));
+	assert_err(open_crafted(k, plain, n, &pl), COVE_ERR_TYPE);
+	assert_u64(pl.kind, 5);
+}
+
+/* ---- KEY ---------------------------------------------------------------- */
+
+TEST(key_sealed_to_a_joiner_opens_with_its_session_key)
+{
+	struct keys *k = *cmocka_state_;
+	struct cove_xkp *joiner = cove_xkp_new();
+	uint8_t *gk = cove_gk_alloc();
+	struct cove_frame f, g;
+	uint8_t enc[512];
+	size_t len = 0;
+
+	assert_non_null(joiner);
+	assert_non_null(gk);
+	assert_ok(cove_msg_init(&f, COVE_F_KEY, "lobby", 5, k->alice->pk, 3, 4));
+	assert_ok(cove_msg_key_seal(&f, k->bob->pk, joiner->pk, 7, k->gk, k->alice));
+	assert_bytes(f.u.key.to, k->bob->pk, COVE_ID_LEN);
+	assert_bytes(f.u.key.xpk, joiner->pk, COVE_XPK_LEN);
+	assert_u64(f.u.key.epoch, 7);
+	assert_ok(cove_frame_encode(&f, enc, sizeof(enc), &len));
+	assert_ok(cove_frame_decode(&g, enc, len));
+	assert_ok(cove_msg_verify(&g));
+	assert_ok(cove_msg_key_open(&g, joiner, gk));
+	assert_bytes(gk, k->gk, COVE_GK_LEN);
+	cove_xkp_free(joiner);
+	cove_gk_free(gk);
+}
+
+TEST(key_does_not_open_with_another_session_key)
+{
+	struct keys *k = *cmocka_state_;
+	struct cove_xkp *joiner = cove_xkp_new(), *other = cove_xkp_new();
+	uint8_t *gk = cove_gk_alloc();
+	struct cove_frame f;
+
+	assert_non_null(joiner);
+	assert_non_null(other);
+	assert_non_null(gk);
+	assert_ok(cove_msg_init(&f, COVE_F_KEY, "lobby", 5, k->alice->pk, 3, 4));
+	assert_ok(cove_msg_key_seal(&f, k->bob->pk, joiner->pk, 7, k->gk, k->alice));
+	/* Addressed to another session key: refused without trying. */
+	assert_err(cove_msg_key_open(&f, other, gk), COVE_ERR_INVAL);
+	/* Readdressed to the other key: the sealed box still will not open. */
+	memcpy(f.u.key.xpk, other->pk, COVE_XPK_LEN);
+	assert_err(cove_msg_key_open(&f, other, gk), COVE_ERR_DECRYPT);
+	/* And a flipped bit of the sealed key is caught. */
+	memcpy(f.u.key.xpk, joiner->pk, COVE_XPK_LEN);
+	f.u.key.sealed[40] ^= 0x20;
+	assert_err(cove_msg_key_open(&f, joiner, gk), COVE_ERR_DECRYPT);
+	cove_xkp_free(joiner);
+	cove_xkp_free(other);
+	cove_gk_free(gk);
+}
+
+TEST(key_seal_and_open_refuse_other_frame_types)
+{
+	struct keys *k = *cmocka_state_;
+	struct cove_xkp *joiner = cove_xkp_new();
+	uint8_t *gk = cove_gk_alloc();
+	struct cove_frame f;
+
+	assert_non_null(joiner);
+	assert_non_null(gk);
+	make_signed(&f, COVE_F_INI, k->alice);
+	assert_err(cove_msg_key_seal(&f, k->bob->pk, joiner->pk, 1, k->gk, k->alice),
+		   COVE_ERR_INVAL);
+	assert_err(cove_msg_key_open(&f, joiner, gk), COVE_ERR_INVAL);
+	cove_xkp_free(joiner);
+	cove_gk_free(gk);
+}
+
+#define MSG_TEST(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		MSG_TEST(each_signed_type_verifies_after_signing_and_after_the_wire),
+		MSG_TEST(signing_with_a_key_other_than_from_is_refused),
+		MSG_TEST(handshake_frames_cannot_be_signed_or_verified),
+		MSG_TEST(verify_fails_when_any_field_changes),
+		MSG_TEST(dat_seal_then_open_round_trips_through_the_wire),
+		MSG_TEST(short_messages_all_have_the_same_size),
+		MSG_TEST(largest_text_dat_fits_a_frame),
+		MSG_TEST(dat_sealed_for_one_room_does_not_open_as_another),
+		MSG_TEST(dat_does_not_open_when_a_header_field_changes),
+		MSG_TEST(dat_does_not_open_under_another_group_key),
+		MSG_TEST(dat_with_a_flipped_ciphertext_bit_does_not_open),
+		MSG_TEST(dat_seal_refuses_bad_input),
+		MSG_TEST(dat_open_needs_room_for_the_padded_plaintext),
+		MSG_TEST(dat_with_bad_padding_inside_is_a_padding_error),
+		MSG_TEST(dat_with_an_unknown_kind_inside_reports_the_kind),
+		MSG_TEST(key_sealed_to_a_joiner_opens_with_its_session_key),
+		MSG_TEST(key_does_not_open_with_another_session_key),
+		MSG_TEST(key_seal_and_open_refuse_other_frame_types),
+	};
+	int r = cove_crypto_init();
+
+	if (r != COVE_OK) {
+		fprintf(stderr, "cove_crypto_init: %s\n", cove_strerror(r));
+		return 1;
+	}
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
