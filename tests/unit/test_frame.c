@@ -373,6 +373,34 @@ TEST(err_and_wlc_round_trip_without_a_room)
 	}
 }
 
+/* msgpack-c hands back a NULL pointer for an empty str; a decoded ERR
+ * with no room and no text must still re-encode and give the same signed
+ * bytes as the frame it came from. */
+TEST(decoded_err_without_room_or_text_encodes_and_signs_like_the_original)
+{
+	struct cove_frame f, g;
+	uint8_t a[512], b[512], *enc, *again;
+	size_t na = 0, nb = 0, len = 0, len2 = 0;
+
+	make_frame(&f, COVE_F_ERR);
+	assert_ok(cove_frame_set_room(&f, "", 0));
+	f.u.err.text = "";
+	f.u.err.text_len = 0;
+	enc = encode(&f, &len);
+	assert_ok(cove_frame_decode(&g, enc, len));
+	assert_u64(g.room_len, 0);
+	assert_u64(g.u.err.text_len, 0);
+	assert_ok(cove_frame_sigbytes(&f, a, sizeof(a), &na));
+	assert_ok(cove_frame_sigbytes(&g, b, sizeof(b), &nb));
+	assert_u64(nb, na);
+	assert_bytes(b, a, na);
+	again = encode(&g, &len2);
+	assert_u64(len2, len);
+	assert_bytes(again, enc, len);
+	free(again);
+	free(enc);
+}
+
 TEST(frame_size_equals_encoded_length)
 {
 	static const size_t ct_lens[] = { 1, 15, 16, 31, 32, 255, 256, 257, 4096, 65535 - 200 };
@@ -1206,6 +1234,7 @@ int main(void)
 		cmocka_unit_test(every_frame_type_round_trips),
 		cmocka_unit_test(room_lengths_one_to_64_round_trip),
 		cmocka_unit_test(err_and_wlc_round_trip_without_a_room),
+		cmocka_unit_test(decoded_err_without_room_or_text_encodes_and_signs_like_the_original),
 		cmocka_unit_test(frame_size_equals_encoded_length),
 		cmocka_unit_test(dat_size_does_not_depend_on_seq_ts_or_epoch),
 		cmocka_unit_test(err_size_does_not_depend_on_code_or_ref),

@@ -156,6 +156,20 @@ TEST(hostile_bytes_are_not_echoed_in_messages)
 	assert_null(strchr(d.msg, '\x1b'));
 }
 
+/* cove_wl_parse() promises "the first error": a user fixing one error at
+ * a time should be sent to the earliest line, whatever kind it is. Here a
+ * duplicate key (line 2) comes before a missing key (line 3). */
+TEST(parse_reports_the_earliest_error_line)
+{
+	static const char text[] = "alice " KA "\nbob " KA "\ncarol\n";
+	struct cove_wl *wl = NULL;
+	struct cove_wl_diag d = { 0, "" };
+
+	assert_err(cove_wl_parse(&wl, text, strlen(text), &d), COVE_ERR_SYNTAX);
+	if (d.line != 2)
+		fail_msg("reported line %u (%s), want line 2 (the duplicate key)", d.line, d.msg);
+}
+
 struct collected {
 	unsigned lines[16];
 	char msgs[16][192];
@@ -540,6 +554,7 @@ int main(void)
 		cmocka_unit_test(each_kind_of_error_carries_its_line_number),
 		cmocka_unit_test(nul_byte_is_an_error_not_about_one_line),
 		cmocka_unit_test(hostile_bytes_are_not_echoed_in_messages),
+		cmocka_unit_test(parse_reports_the_earliest_error_line),
 		cmocka_unit_test(parse_all_reports_every_error),
 		cmocka_unit_test(lookup_by_key_and_by_name_finds_the_entry),
 		cmocka_unit_test(names_are_1_to_32_characters_of_the_allowed_set),
