@@ -1,6 +1,7 @@
 #include <string.h>
 
 #include "common/err.h"
+#include "crypto/b64.h"
 #include "crypto/ident.h"
 
 int cove_crypto_init(void)
@@ -69,15 +70,9 @@ void cove_pk_to_b64(char out[COVE_PK_B64_LEN + 1], const uint8_t pk[COVE_PK_LEN]
 int cove_pk_from_b64(uint8_t pk[COVE_PK_LEN], const char *s, size_t len)
 {
 	size_t got = 0;
-	const char *end = NULL;
 
-	/* Exact length first: libsodium would accept a longer string and stop
-	 * at the first invalid character, which would let junk through. */
-	if (len != COVE_PK_B64_LEN)
-		return COVE_ERR_BASE64;
-	if (sodium_base642bin(pk, COVE_PK_LEN, s, len, NULL, &got, &end,
-			      sodium_base64_VARIANT_ORIGINAL) != 0 ||
-	    got != COVE_PK_LEN || end != s + len)
+	if (len != COVE_PK_B64_LEN || cove_b64_decode(pk, COVE_PK_LEN, s, len, &got) != COVE_OK ||
+	    got != COVE_PK_LEN)
 		return COVE_ERR_BASE64;
 	return COVE_OK;
 }

@@ -7,6 +7,7 @@
 
 #include "common/err.h"
 #include "common/file.h"
+#include "crypto/b64.h"
 #include "crypto/keyfile.h"
 
 #define KF_MAGIC "CVSK"
@@ -102,7 +103,6 @@ int cove_kf_parse(struct cove_kf **out, const char *text, size_t len)
 {
 	const char *nl, *b64, *end;
 	size_t b64_len, got = 0;
-	const char *stop = NULL;
 	struct cove_kf *kf;
 	int ret;
 
@@ -127,9 +127,8 @@ int cove_kf_parse(struct cove_kf **out, const char *text, size_t len)
 	if (!kf)
 		return COVE_ERR_NOMEM;
 	sodium_memzero(kf, sizeof(*kf));
-	if (sodium_base642bin(kf->rec, sizeof(kf->rec), b64, b64_len, NULL, &got, &stop,
-			      sodium_base64_VARIANT_ORIGINAL) != 0 ||
-	    stop != end || got < KF_PLAIN_LEN) {
+	if (cove_b64_decode(kf->rec, sizeof(kf->rec), b64, b64_len, &got) != COVE_OK ||
+	    got < KF_PLAIN_LEN) {
 		ret = COVE_ERR_KEYFILE;
 		goto fail;
 	}

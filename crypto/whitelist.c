@@ -154,7 +154,8 @@ static int parse_line(const char *s, size_t len, unsigned line, struct wl_item *
 	return 0;
 }
 
-/* Records the first diagnostic for cove_wl_parse(). */
+/* Records the first diagnostic for cove_wl_parse(); they arrive in line
+ * order. */
 static void keep_first(void *ctx, const struct cove_wl_diag *d)
 {
 	struct cove_wl_diag *first = ctx;
@@ -163,10 +164,39 @@ static void keep_first(void *ctx, const struct cove_wl_diag *d)
 		*first = *d;
 }
 
+/* Diagnostics are gathered and then reported in line order: duplicate
+ * keys are only found once every line has been read. */
+struct diags {
+	struct cove_wl_diag *v;
+	size_t n;
+	int oom;
+};
+
+static void diags_add(struct diags *ds, const struct cove_wl_diag *d)
+{
+	struct cove_wl_diag *nv = realloc(ds->v, (ds->n + 1) * sizeof(*nv));
+
+	if (!nv) {
+		ds->oom = 1;
+		return;
+	}
+	ds->v = nv;
+	ds->v[ds->n++] = *d;
+}
+
+static int cmp_diag(const void *a, const void *b)
+{
+	unsigned x = ((const struct cove_wl_diag *)a)->line;
+	unsigned y = ((const struct cove_wl_diag *)b)->line;
+
+	return x < y ? -1 : x > y;
+}
+
 int cove_wl_parse_all(struct cove_wl **out, const char *text, size_t len,
 		      void (*on_error)(void *ctx, const struct cove_wl_diag *d), void *ctx)
 {
 	struct cove_wl *wl = calloc(1, sizeof(*wl));
+	struct diags ds = { NULL, 0, 0 };
 	struct cove_wl_diag d;
 	size_t pos = 0, errors = 0;
 	unsigned line = 0;
@@ -178,7 +208,7 @@ int cove_wl_parse_all(struct cove_wl **out, const char *text, size_t len,
 		return COVE_ERR_NOMEM;
 	if (memchr(text, '\0', len)) {
 		diag_set(&d, 0, "the file contains a NUL byte; it is not a whitelist");
-		on_error(ctx, &d);
+		diags_add(&ds, &d);
 		ret = COVE_ERR_SYNTAX;
 		goto done;
 	}
@@ -194,7 +224,7 @@ int cove_wl_parse_all(struct cove_wl **out, const char *text, size_t len,
 		r = parse_line(text + start, body, line, &it, &d);
 		pos = end;
 		if (r < 0) {
-			on_error(ctx, &d);
+			diags_add(&ds, &d);
 			errors++;
 			continue;
 		}
@@ -206,7 +236,7 @@ int cove_wl_parse_all(struct cove_wl **out, const char *text, size_t len,
 			if (dup) {
 				diag_set(&d, line, "duplicate name '%s' (first on line %u)",
 					 it.e.name, dup->line);
-				on_error(ctx, &d);
+				diags_add(&ds, &d);
 				errors++;
 				continue;
 			}
@@ -238,13 +268,20 @@ int cove_wl_parse_all(struct cove_wl **out, const char *text, size_t len,
 			diag_set(&d, second->e.line,
 				 "duplicate public key (already on line %u as '%s')",
 				 first->e.line, first->e.name);
-			on_error(ctx, &d);
+			diags_add(&ds, &d);
 			errors++;
 		}
 	}
 	if (errors)
 		ret = COVE_ERR_SYNTAX;
 done:
+	if (ds.oom && ret == COVE_ERR_SYNTAX)
+		ret = COVE_ERR_NOMEM;
+	if (ds.n)
+		qsort(ds.v, ds.n, sizeof(*ds.v), cmp_diag);
+	for (size_t i = 0; i < ds.n; i++)
+		on_error(ctx, &ds.v[i]);
+	free(ds.v);
 	if (ret == COVE_OK && out)
 		*out = wl;
 	else

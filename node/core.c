@@ -321,6 +321,8 @@ static void flush_queue(struct nd_core *c, struct room *r)
 		sodium_memzero(r->q[i].text, r->q[i].len);
 		free(r->q[i].text);
 	}
+	if (done == 0)
+		return; /* also when nothing was queued and r->q is NULL */
 	memmove(r->q, r->q + done, (r->nq - done) * sizeof(*r->q));
 	r->nq -= done;
 }
@@ -405,7 +407,7 @@ static int on_err(struct nd_core *c, const struct cove_frame *f)
 	const char *code = cove_errcode_name(f->u.err.code);
 	int fatal = 0;
 
-	snprintf(text, sizeof(text), "%.*s", (int)f->u.err.text_len, f->u.err.text);
+	snprintf(text, sizeof(text), "%.*s", (int)f->u.err.text_len, f->u.err.text ? f->u.err.text : "");
 	switch (f->u.err.code) {
 	case COVE_EC_NOT_WHITELISTED:
 		if (!c->authed) {

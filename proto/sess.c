@@ -285,12 +285,14 @@ static int on_challenge(struct cove_sess *s, const uint8_t *rec, size_t len)
 	struct cove_frame f;
 	int ret = cove_frame_decode(&f, rec, len);
 
-	if (ret != COVE_OK)
-		return ret;
-	if (f.type == COVE_F_VERSION) {
+	/* A server of another version answers VERSION, [v, 20], in its own
+	 * version: the decoder stops at v, which is what we report. */
+	if (ret == COVE_ERR_VERSION || (ret == COVE_OK && f.type == COVE_F_VERSION)) {
 		s->peer_version = f.version;
 		return COVE_ERR_VERSION;
 	}
+	if (ret != COVE_OK)
+		return ret;
 	if (f.type != COVE_F_CHALLENGE)
 		return COVE_ERR_STATE;
 	memcpy(s->t.eph_s, f.u.hello.eph, COVE_XPK_LEN);

@@ -18,7 +18,7 @@ cleanup() {
 	for p in $pids; do wait "$p" 2>/dev/null || true; done
 	rm -rf "$dir"
 }
-trap cleanup EXIT INT TERM
+trap cleanup EXIT INT TERM HUP PIPE
 
 # wait_for FILE TEXT: polls (10 s at most) until FILE contains TEXT
 wait_for() {

@@ -55,7 +55,8 @@ int cove_frame_set_room(struct cove_frame *f, const char *name, size_t len)
 {
 	if (len > COVE_ROOM_MAX || (len > 0 && !cove_room_valid(name, len)))
 		return COVE_ERR_INVAL;
-	memcpy(f->room, name, len);
+	if (len)
+		memcpy(f->room, name, len);
 	f->room[len] = '\0';
 	f->room_len = (uint8_t)len;
 	return COVE_OK;
@@ -119,7 +120,8 @@ static int decode_signed(struct cove_frame *f, const msgpack_object *e)
 	TRY(get_str(&e[2], COVE_ROOM_MAX, &room, &room_len));
 	if (!room_ok(f->type, room, room_len))
 		return COVE_ERR_FIELD;
-	memcpy(f->room, room, room_len);
+	if (room_len) /* msgpack-c gives a NULL pointer for an empty str */
+		memcpy(f->room, room, room_len);
 	f->room[room_len] = '\0';
 	f->room_len = (uint8_t)room_len;
 	TRY(get_bin(&e[3], f->from, COVE_ID_LEN));
@@ -176,9 +178,9 @@ static int decode_object(struct cove_frame *f, const msgpack_object *root)
 		return COVE_ERR_FIELD;
 	e = root->via.array.ptr;
 	TRY(get_uint(&e[0], 255, &v));
+	f->version = (uint8_t)v; /* kept even when unsupported, to be reported */
 	if (v != COVE_PROTO_VERSION)
 		return COVE_ERR_VERSION;
-	f->version = (uint8_t)v;
 	TRY(get_uint(&e[1], 255, &v));
 	f->type = (uint8_t)v;
 	n = frame_elems(f->type);
@@ -382,6 +384,8 @@ struct sb {
 
 static void sb_put(struct sb *b, const void *p, size_t n)
 {
+	if (n == 0)
+		return;
 	if (b->over || n > b->cap - b->len) {
 		b->over = 1;
 		return;

@@ -134,6 +134,7 @@ int cove_frame_set_room(struct cove_frame *f, const char *name, size_t len);
  * (cove_mp_check), then the version, the type, the element count and the
  * type and exact size of every field, and that nothing trails the value.
  * DAT ct and ERR text point into buf: keep buf alive while using them.
+ * On COVE_ERR_VERSION, f->version holds the version the frame declares.
  * Returns 0, COVE_ERR_FRAME_SIZE, COVE_ERR_MSGPACK, COVE_ERR_DEPTH,
  * COVE_ERR_TRAILING, COVE_ERR_VERSION, COVE_ERR_TYPE or COVE_ERR_FIELD. */
 int cove_frame_decode(struct cove_frame *f, const uint8_t *buf, size_t len);
