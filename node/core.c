@@ -407,7 +407,15 @@ static int on_err(struct nd_core *c, const struct cove_frame *f)
 	const char *code = cove_errcode_name(f->u.err.code);
 	int fatal = 0;
 
-	snprintf(text, sizeof(text), "%.*s", (int)f->u.err.text_len, f->u.err.text ? f->u.err.text : "");
+	/* The relay's words, shown to the user: printable ASCII only, so a
+	 * broken relay can neither garble a terminal nor make the JSON event
+	 * fail to encode. */
+	for (size_t i = 0; i < f->u.err.text_len; i++) {
+		char ch = f->u.err.text[i];
+
+		text[i] = (ch >= 0x20 && ch < 0x7f) ? ch : '?';
+	}
+	text[f->u.err.text_len] = '\0';
 	switch (f->u.err.code) {
 	case COVE_EC_NOT_WHITELISTED:
 		if (!c->authed) {

@@ -14,6 +14,7 @@
 
 #include <sodium.h>
 
+#include "common/err.h"
 #include "crypto/group.h"
 #include "crypto/ident.h"
 #include "crypto/keyfile.h"
@@ -366,6 +367,12 @@ static void frames(const struct cove_ident *relay, const struct cove_ident *alic
 		die("DAT");
 	frame_out("dat_alice", &f);
 
+	cove_msg_init(&f, COVE_F_WLC, "", 0, relay->pk, 1700000000000001ULL, ts);
+	memcpy(f.u.wlc.you, alice->pk, 32);
+	if (cove_msg_sign(&f, relay) != 0)
+		die("WLC");
+	frame_out("wlc_alice", &f);
+
 	cove_msg_init(&f, COVE_F_BYE, room, 5, relay->pk, 1700000000000004ULL, ts + 2000);
 	memcpy(f.u.bye.who, bob->pk, 32);
 	if (cove_msg_sign(&f, relay) != 0)
@@ -380,6 +387,66 @@ static void frames(const struct cove_ident *relay, const struct cove_ident *alic
 	if (cove_msg_sign(&f, relay) != 0)
 		die("ERR");
 	frame_out("err_bad_signature", &f);
+
+	cove_msg_init(&f, COVE_F_ERR, "", 0, relay->pk, 1700000000000006ULL, ts + 4000);
+	f.u.err.code = COVE_EC_NOT_WHITELISTED;
+	f.u.err.ref = 0;
+	f.u.err.text = "your key is not on this rendezvous's whitelist";
+	f.u.err.text_len = strlen(f.u.err.text);
+	if (cove_msg_sign(&f, relay) != 0)
+		die("ERR");
+	frame_out("err_not_whitelisted", &f);
+
+	memset(&f, 0, sizeof(f));
+	f.type = COVE_F_VERSION;
+	frame_out("version_from_a_version_1_relay", &f);
+}
+
+/* Bytes a decoder must refuse, with the reason the code gives. */
+static void refusals(void)
+{
+	static const struct {
+		const char *name;
+		const char *hex;
+	} bad[] = {
+		{ "array32_claiming_4294967295_elements", "ddffffffff" },
+		{ "fixstr_longer_than_the_input", "9201a5ff" },
+		{ "trailing_byte_after_a_version_frame", "920114c0" },
+		{ "nested_array", "93010191" },
+		{ "version_2", "920214" },
+		{ "unknown_type_99", "920163" },
+		{ "float_as_type", "9201ca41a00000" },
+		{ "hello_with_a_31_byte_key",
+		  "9401 10 c41f 00000000000000000000000000000000000000000000000000000000000000"
+		  " c420 0000000000000000000000000000000000000000000000000000000000000000" },
+	};
+	uint8_t buf[256];
+	char label[96];
+	struct cove_frame f;
+
+	section("Frames a decoder must refuse (hex in, reason out)");
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		size_t n = 0;
+		int ret;
+
+		for (const char *h = bad[i].hex; *h; h++) {
+			unsigned v;
+
+			if (*h == ' ')
+				continue;
+			if (sscanf(h, "%2x", &v) != 1)
+				die("refusal hex");
+			buf[n++] = (uint8_t)v;
+			h++;
+		}
+		ret = cove_frame_decode(&f, buf, n);
+		if (ret == 0)
+			die("a refusal vector decoded");
+		snprintf(label, sizeof(label), "refuse.%s", bad[i].name);
+		hex(label, buf, n);
+		snprintf(label, sizeof(label), "refuse.%s.because", bad[i].name);
+		text(label, cove_strerror(ret));
+	}
 }
 
 /* ---- key files, padding, fingerprints -------------------------------------- */
@@ -402,9 +469,9 @@ static void keyfiles(const struct cove_ident *alice)
 
 static void padding(void)
 {
-	static const size_t sizes[] = { 0, 1, 200, 255, 256, 300, 1000, 5000, 32767 };
+	static const size_t sizes[] = { 0, 1, 200, 254, 255, 256, 300, 1000, 5000, 32767 };
 
-	section("Padding: payload length -> padded length");
+	section("Padding: payload length -> padded length (a TEXT payload is its text + 3 or 4)");
 	for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++)
 		printf("pad(%zu) = %zu\n", sizes[i], cove_pad_size(sizes[i]));
 }
@@ -437,6 +504,7 @@ int main(void)
 	handshake(relay, alice);
 	keyfiles(alice);
 	padding();
+	refusals();
 	cove_ident_free(relay);
 	cove_ident_free(alice);
 	cove_ident_free(bob);
