@@ -10,7 +10,8 @@ DOC = os.path.join(cove.ROOT, "docs", "PROTOCOL.md")
 
 
 def doc_block():
-    text = open(DOC, encoding="utf-8").read()
+    with open(DOC, encoding="utf-8") as f:
+        text = f.read()
     begin = text.index("<!-- vectors:begin -->\n") + len("<!-- vectors:begin -->\n")
     end = text.index("<!-- vectors:end -->")
     block = text[begin:end]
