@@ -190,7 +190,8 @@ void cove_cli_sanitize(char *out, size_t cap, const char *s, size_t len)
 
 	if (cap == 0)
 		return;
-	for (size_t i = 0; i < len && o + 3 < cap; i++) {
+	/* each byte takes at most two characters; one more for the NUL */
+	for (size_t i = 0; i < len && o + 2 < cap; i++) {
 		unsigned char c = (unsigned char)s[i];
 
 		if (c < 0x20 && c != '\t') {

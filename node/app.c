@@ -97,17 +97,21 @@ void nd_app_tick(struct nd_app *a)
 			nd_input_resume(a->in);
 		return;
 	}
-	if (a->quitting == 1 && (!nd_net_up(a->net) ||
-				 (nd_core_settled(a->core) && nd_core_queued(a->core) == 0))) {
+	/* Quit once nothing is queued and every byte is handed to the kernel.
+	 * Messages wait in their room's queue until it is joined, so a link
+	 * still connecting, or a room still joining, holds the quit up only
+	 * when something waits to be sent there. */
+	if (a->quitting == 1 && nd_core_queued(a->core) == 0 && nd_net_unsent(a->net) == 0) {
 		a->quitting = 2;
-		nd_net_finish(a->net, 2000);
+		nd_net_finish(a->net, ND_FINISH_MS);
 		return;
 	}
 	if (a->quitting == 1 && cove_now_ms() > a->quit_deadline_ms) {
-		char msg[160];
+		char msg[200];
 
-		snprintf(msg, sizeof(msg), "%zu message%s could not be sent before quitting",
-			 nd_core_queued(a->core), nd_core_queued(a->core) == 1 ? "" : "s");
+		snprintf(msg, sizeof(msg), "%zu message%s could not be sent before quitting "
+			 "(%zu bytes waiting to be written)", nd_core_queued(a->core),
+			 nd_core_queued(a->core) == 1 ? "" : "s", nd_net_unsent(a->net));
 		if (a->fe->ui.error)
 			a->fe->ui.error(a, NULL, "not_sent", msg, 1);
 		nd_app_exit(a, 1);

@@ -64,6 +64,8 @@ int nd_app_send(struct nd_app *a, const char *room, const char *text, size_t len
  * is settled and every queued message sent, then closes the link. */
 void nd_app_quit(struct nd_app *a, int status);
 #define ND_QUIT_WAIT_MS 15000
+/* After the last byte is written: how long the relay has to close. */
+#define ND_FINISH_MS 5000
 
 /* Called every few milliseconds by main: resumes paused input and moves
  * a quit along. */

@@ -25,6 +25,7 @@ struct member {
 	char name[COVE_NAME_MAX + 1];
 	uint8_t xpk[COVE_XPK_LEN];  /* from its latest INI */
 	int present;
+	uint64_t ini_seq;           /* seq of its latest INI: older INIs are replays */
 	uint64_t last_seq;          /* highest DAT seq accepted: replays fall below */
 };
 
@@ -41,6 +42,7 @@ struct room {
 	uint8_t *gk;                /* locked memory, once ready */
 	uint32_t epoch;
 	uint8_t sid[COVE_SID_LEN];
+	uint64_t joined_ms;         /* when we sent our INI */
 	struct member *members;
 	size_t nmembers;
 	struct queued *q;
@@ -276,8 +278,9 @@ static int send_ini(struct nd_core *c, struct room *r)
 	r->xkp = cove_xkp_new();
 	if (!r->xkp)
 		return COVE_ERR_NOMEM;
+	r->joined_ms = c->deps.now_ms();
 	cove_msg_init(&f, COVE_F_INI, r->name, r->name_len, c->id->pk, next_seq(c),
-		      c->deps.now_ms());
+		      r->joined_ms);
 	memcpy(f.u.ini.xpk, r->xkp->pk, COVE_XPK_LEN);
 	ret = cove_msg_sign(&f, c->id);
 	if (ret == COVE_OK)
@@ -341,6 +344,8 @@ int nd_core_send_text(struct nd_core *c, const char *room, const char *text, siz
 		return COVE_ERR_UTF8;
 	if (r->st == R_FAILED)
 		return COVE_ERR_STATE;
+	if (r->st == R_READY && r->nq > 0)
+		flush_queue(c, r); /* what an earlier failure left, first */
 	if (r->st == R_READY && r->nq == 0)
 		return send_dat(c, r, text, len);
 	if (r->nq >= ND_QUEUE_MAX)
@@ -361,6 +366,23 @@ int nd_core_send_text(struct nd_core *c, const char *room, const char *text, siz
 
 /* ---- receiving ------------------------------------------------------------ */
 
+/* Tells the relay we hold the key, which completes our join there. */
+static void send_rdy(struct nd_core *c, struct room *r)
+{
+	struct cove_frame f;
+	int ret;
+
+	cove_msg_init(&f, COVE_F_RDY, r->name, r->name_len, c->id->pk, next_seq(c),
+		      c->deps.now_ms());
+	f.u.rdy.epoch = r->epoch;
+	ret = cove_msg_sign(&f, c->id);
+	if (ret == COVE_OK)
+		ret = c->deps.send(c->deps.send_ctx, &f);
+	if (ret != COVE_OK)
+		say(c, r, "send_failed", 0, "cannot confirm the join of room %s: %s", r->name,
+		    cove_strerror(ret));
+}
+
 static void become_ready(struct nd_core *c, struct room *r, int first)
 {
 	const char **names;
@@ -370,6 +392,7 @@ static void become_ready(struct nd_core *c, struct room *r, int first)
 	r->xkp = NULL;
 	randombytes_buf(r->sid, sizeof(r->sid));
 	r->st = R_READY;
+	send_rdy(c, r);
 	names = calloc(r->nmembers + 1, sizeof(*names));
 	if (names)
 		for (size_t i = 0; i < r->nmembers; i++)
@@ -485,6 +508,9 @@ static int on_ini(struct nd_core *c, struct room *r, const struct cove_frame *f)
 	m = add_member(r, f->from, e->name);
 	if (!m)
 		return COVE_ERR_NOMEM;
+	if (f->seq <= m->ini_seq)
+		return COVE_OK; /* an INI we have seen, or an older one: a replay */
+	m->ini_seq = f->seq;
 	memcpy(m->xpk, f->u.ini.xpk, COVE_XPK_LEN);
 	if (!m->present) {
 		m->present = 1;
@@ -600,6 +626,16 @@ static int on_dat(struct nd_core *c, struct room *r, const struct cove_frame *f)
 	m = add_member(r, f->from, e->name);
 	if (!m)
 		return COVE_ERR_NOMEM;
+	/* Sequence numbers only rise, so a DAT numbered below its sender's
+	 * latest INI comes from an earlier session, and one stamped well
+	 * before we joined was recorded before: both are replays of old
+	 * traffic, whatever the relay claims. */
+	if (f->seq <= m->ini_seq || f->ts + ND_STALE_MS < r->joined_ms) {
+		say(c, r, "replay", 0,
+		    "dropped a message in room %s from %s sent before you joined (an old "
+		    "message replayed)", r->name, e->name);
+		return COVE_OK;
+	}
 	if (f->seq <= m->last_seq) {
 		say(c, r, "replay", 0,
 		    "dropped a replayed message in room %s from %s (seq %llu, already at %llu)",
@@ -613,18 +649,21 @@ static int on_dat(struct nd_core *c, struct room *r, const struct cove_frame *f)
 		say(c, r, "unsupported", 0,
 		    "%s sent content of kind %u, which this version cannot show", e->name,
 		    pl.kind);
-		return COVE_OK;
-	}
-	if (ret != COVE_OK) {
+	} else if (ret != COVE_OK) {
 		say(c, r, "bad_message", 0,
 		    "dropped a message in room %s from %s: %s", r->name, e->name,
 		    cove_strerror(ret));
-		return COVE_OK;
+	} else {
+		m->last_seq = f->seq;
+		if (c->ui.message)
+			c->ui.message(c->ui.ctx, r->name, e->name, pl.text, pl.text_len, f->ts);
 	}
-	m->last_seq = f->seq;
-	if (c->ui.message)
-		c->ui.message(c->ui.ctx, r->name, e->name, pl.text, pl.text_len, f->ts);
-	sodium_memzero(c->pt, COVE_PAD_MAX);
+	{
+		/* the plaintext, or whatever part of it decryption wrote */
+		size_t n = f->u.dat.ct_len > COVE_GCM_TAG_LEN ? f->u.dat.ct_len - COVE_GCM_TAG_LEN : 0;
+
+		sodium_memzero(c->pt, n < COVE_PAD_MAX ? n : COVE_PAD_MAX);
+	}
 	return COVE_OK;
 }
 
@@ -640,7 +679,18 @@ static int on_bye(struct nd_core *c, struct room *r, const struct cove_frame *f)
 	return COVE_OK;
 }
 
+static int core_frame(struct nd_core *c, const struct cove_frame *f);
+
 int nd_core_frame(struct nd_core *c, const struct cove_frame *f)
+{
+	int ret = core_frame(c, f);
+
+	if (ret == COVE_ERR_NOMEM)
+		say(c, NULL, "no_memory", 1, "out of memory; the node cannot go on");
+	return ret;
+}
+
+static int core_frame(struct nd_core *c, const struct cove_frame *f)
 {
 	struct room *r;
 	int from_relay = memcmp(f->from, c->relay, COVE_ID_LEN) == 0;

@@ -22,6 +22,11 @@
  * is down); one more is refused with an error. */
 #define ND_QUEUE_MAX 1000
 
+/* A DAT stamped more than this before we joined its room is taken for
+ * an old message replayed, and dropped; the slack allows for clocks that
+ * disagree. */
+#define ND_STALE_MS (120u * 1000)
+
 /* What the core tells the user. Every callback is optional. */
 struct nd_ui {
 	/* The node is authenticated to the relay. */

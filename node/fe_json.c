@@ -22,8 +22,14 @@ static void emit(json_t *ev)
 {
 	char *s;
 
-	if (!ev)
+	if (!ev) {
+		/* json_pack refused a value (it should not happen: every string
+		 * here is checked UTF-8); say so rather than go silent */
+		fputs("{\"event\":\"error\",\"code\":\"internal\",\"message\":"
+		      "\"an event could not be encoded as JSON\"}\n", stdout);
+		fflush(stdout);
 		return;
+	}
 	s = json_dumps(ev, JSON_COMPACT);
 	json_decref(ev);
 	if (!s)
@@ -119,8 +125,14 @@ static void json_line(struct nd_app *a, char *line, size_t len)
 	} else if (strcmp(name, "quit") == 0) {
 		nd_app_quit(a, 0);
 	} else {
-		snprintf(msg, sizeof(msg), "unknown command \"%.40s\" (use \"send\", \"who\" or "
-			 "\"quit\")", name);
+		char shown[48];
+
+		cove_cli_sanitize(shown, sizeof(shown), name, strlen(name) < 20 ? strlen(name) : 20);
+		for (char *p = shown; *p; p++) /* ASCII only: a cut UTF-8 sequence would not encode */
+			if ((unsigned char)*p >= 0x80)
+				*p = '?';
+		snprintf(msg, sizeof(msg), "unknown command \"%s\" (use \"send\", \"who\" or "
+			 "\"quit\")", shown);
 		json_error(a, NULL, "bad_command", msg, 0);
 	}
 out:

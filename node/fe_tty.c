@@ -121,8 +121,9 @@ static void on_line(char *line)
 	size_t len;
 	int ret;
 
-	if (!line) { /* Ctrl-D */
+	if (!line) { /* Ctrl-D: no more input, so no more readline */
 		rl_callback_handler_remove();
+		event_del(tty_ev);
 		printf("\n");
 		nd_app_quit(a, 0);
 		return;

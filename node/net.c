@@ -1,5 +1,7 @@
+#include <linux/sockios.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <sys/ioctl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -145,10 +147,23 @@ static void write_cb(struct bufferevent *bev, void *arg)
 static void finish_timeout_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct nd_net *n = arg;
+	evutil_socket_t sock = bufferevent_getfd(n->bev);
+	size_t queued = evbuffer_get_length(bufferevent_get_output(n->bev));
+	int unacked = 0;
+	char why[200];
 
 	(void)fd;
 	(void)what;
-	go_down(n, NULL);
+	/* SIOCOUTQ: bytes the peer's kernel has not yet acknowledged. */
+	if (sock >= 0 && ioctl(sock, SIOCOUTQ, &unacked) != 0)
+		unacked = 0;
+	if (queued == 0 && unacked == 0) {
+		go_down(n, NULL); /* all delivered; the relay is just slow to close */
+		return;
+	}
+	snprintf(why, sizeof(why), "quit before the rendezvous took everything: %zu bytes "
+		 "unsent and %d unacknowledged; the last messages may be lost", queued, unacked);
+	go_down(n, why);
 }
 
 void nd_net_finish(struct nd_net *n, unsigned ms)
@@ -200,6 +215,11 @@ size_t nd_net_unsent(const struct nd_net *n)
 int nd_net_up(const struct nd_net *n)
 {
 	return !n->dead && cove_sess_established(n->sess);
+}
+
+int nd_net_dead(const struct nd_net *n)
+{
+	return n->dead;
 }
 
 static const char *link_error(const struct nd_net *n, int err, char *buf, size_t cap)

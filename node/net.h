@@ -44,10 +44,14 @@ size_t nd_net_unsent(const struct nd_net *n);
 /* Whether the link is up and authenticated. */
 int nd_net_up(const struct nd_net *n);
 
+/* Whether the link is gone for good (down() has been called). */
+int nd_net_dead(const struct nd_net *n);
+
 /* Ends the connection in good order: once everything queued is written,
  * shuts down the sending side and waits (frames still arrive) for the
- * relay to close, then calls down(NULL); after ms without that, calls
- * down(NULL) anyway. */
+ * relay to close, then calls down(NULL). If the relay has not closed
+ * after ms, calls down(NULL) when the kernel has delivered every byte we
+ * sent, and down() with the reason otherwise. */
 void nd_net_finish(struct nd_net *n, unsigned ms);
 
 /* Closes the connection (without calling down) and frees n. */

@@ -400,9 +400,10 @@ static int on_record(struct cove_sess *s, const uint8_t *rec, size_t len)
 		ret = COVE_ERR_STATE; /* handshake frames have no place here */
 	ret = s->io.frame(s->io.ctx, ret, ret == COVE_OK ? &f : NULL, pt, n);
 out:
-	if (pt == small)
-		sodium_memzero(small, len);
-	else if (pt != s->in.buf)
+	/* Frames carry identities, rooms and handshake secrets: no copy of
+	 * a decrypted one outlives its handling. */
+	sodium_memzero(pt, len);
+	if (pt != small && pt != s->in.buf)
 		free(pt);
 	return ret;
 }

@@ -72,15 +72,34 @@ static int parse_num(const char *opt, const char *s, unsigned long long min,
 	return 0;
 }
 
-/* Many connections need many descriptors: take the hard limit. */
-static void raise_nofile(void)
+/* Descriptors kept free of connections: the listener, the event loop's
+ * own, logs, and connections still closing. */
+#define FD_MARGIN 32
+
+/* Many connections need many descriptors: take the hard limit, and keep
+ * --max-conns within it, so that running out of descriptors is a
+ * refusal at the limit rather than accept() failing. */
+static void fit_nofile(struct rv_conf *conf)
 {
 	struct rlimit rl;
 
-	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+	if (getrlimit(RLIMIT_NOFILE, &rl) != 0)
+		return;
+	if (rl.rlim_cur < rl.rlim_max) {
 		rl.rlim_cur = rl.rlim_max;
-		setrlimit(RLIMIT_NOFILE, &rl);
+		if (setrlimit(RLIMIT_NOFILE, &rl) != 0)
+			getrlimit(RLIMIT_NOFILE, &rl);
 	}
+	if (rl.rlim_cur != RLIM_INFINITY && conf->max_conns + FD_MARGIN > rl.rlim_cur) {
+		size_t fit = rl.rlim_cur > 2 * FD_MARGIN ? (size_t)rl.rlim_cur - FD_MARGIN : FD_MARGIN;
+
+		log_warn("only %llu file descriptors: --max-conns lowered from %zu to %zu "
+			 "(raise 'ulimit -n' for more)", (unsigned long long)rl.rlim_cur,
+			 conf->max_conns, fit);
+		conf->max_conns = fit;
+	}
+	if (conf->max_unauth > conf->max_conns)
+		conf->max_unauth = conf->max_conns;
 }
 
 static void on_stop(evutil_socket_t sig, short what, void *arg)
@@ -199,7 +218,7 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	signal(SIGPIPE, SIG_IGN);
-	raise_nofile();
+	fit_nofile(&conf);
 	id = cove_cli_identity(key_path, pass_file);
 	if (!id)
 		goto out;

@@ -11,7 +11,11 @@
  *        joiner gets the relay's signed INI, "you are first". Otherwise
  *        one keyed member, the longest present, gets an ASK; if it does not
  *        answer in time, the next one does, until one does or none is left.
- *   KEY  only from a keyed member, only to the joiner it names.
+ *   KEY  only from a keyed member, only to the joiner it names. The join
+ *        is complete only when the joiner confirms with RDY: a KEY the
+ *        joiner refuses (it does not trust the sender) leaves the ask
+ *        timer running, and the next member is asked in time.
+ *   RDY  the joiner holds the key.
  *   DAT  only from a keyed member, to every other keyed member.
  *
  * Since all of this happens on one event loop, the first INI into an
@@ -41,10 +45,13 @@ static struct rv_member *conn_member(const struct rv_conn *c, const struct rv_ro
 
 static int live(const struct rv_member *m)
 {
-	return !m->conn->closing;
+	return !m->gone;
 }
 
-/* Encodes f once and sends the same bytes to every live member but skip. */
+/* Sends the same bytes to every live member but skip; with keyed_only,
+ * only to those who hold the key or have been sent one: a joiner's KEY
+ * and the DATs after it travel in order on its link, so it can read
+ * every message sent after it was given the key. */
 static size_t broadcast(struct rv_room *r, const struct rv_member *skip, const uint8_t *raw,
 			size_t len, int keyed_only)
 {
@@ -52,7 +59,7 @@ static size_t broadcast(struct rv_room *r, const struct rv_member *skip, const u
 	size_t n = 0;
 
 	TAILQ_FOREACH(m, &r->members, next) {
-		if (m == skip || !live(m) || (keyed_only && !m->keyed))
+		if (m == skip || !live(m) || (keyed_only && !m->keyed && !m->key_sent))
 			continue;
 		if (rv_send_raw(m->conn, raw, len) == COVE_OK)
 			n++;
@@ -109,7 +116,7 @@ static void member_leave(struct rv_member *m, int route)
 
 	TAILQ_REMOVE(&r->members, m, next);
 	r->nmembers--;
-	if (m->keyed)
+	if (m->keyed && !m->gone)
 		r->nkeyed--;
 	clear_join(m);
 	if (m->ask_timer)
@@ -129,16 +136,51 @@ static void member_leave(struct rv_member *m, int route)
 	}
 	free(m->ini);
 	free(m);
-	if (r->nmembers == 0)
+	if (r->nmembers == 0) {
+		if (r->route_pending)
+			TAILQ_REMOVE(&s->to_route, r, route_next);
 		rv_rooms_remove(&s->rooms, r);
-	else if (route)
+	} else if (route) {
 		room_route(r);
+	}
 }
 
 void rv_relay_drop_conn(struct rv_conn *c)
 {
 	while (c->nrooms > 0)
 		member_leave(c->rooms[c->nrooms - 1], 1);
+}
+
+void rv_relay_conn_closing(struct rv_conn *c)
+{
+	struct rv_server *s = c->srv;
+
+	for (size_t i = 0; i < c->nrooms; i++) {
+		struct rv_member *m = c->rooms[i];
+
+		if (m->gone)
+			continue;
+		m->gone = 1;
+		if (m->keyed)
+			m->room->nkeyed--;
+		clear_join(m);
+		if (!m->room->route_pending) {
+			m->room->route_pending = 1;
+			TAILQ_INSERT_TAIL(&s->to_route, m->room, route_next);
+			event_active(s->router, EV_TIMEOUT, 0);
+		}
+	}
+}
+
+void rv_relay_route_pending(struct rv_server *s)
+{
+	struct rv_room *r;
+
+	while ((r = TAILQ_FIRST(&s->to_route))) {
+		TAILQ_REMOVE(&s->to_route, r, route_next);
+		r->route_pending = 0;
+		room_route(r);
+	}
 }
 
 /* ---- joins ----------------------------------------------------------------- */
@@ -178,9 +220,14 @@ static void join_failed(struct rv_member *p)
 	c->srv->stats.join_failures++;
 	log_info("room %s: no member gave %s the key; join failed", r->name,
 		 rv_conn_label(c, label, sizeof(label)));
-	rv_send_err(c, r->name, COVE_EC_NO_KEY, 0,
-		    "no member of room %s sent you its key (each waited %u ms); members give "
-		    "the key only to keys on their own whitelists", r->name, ms);
+	if (p->ntried)
+		rv_send_err(c, r->name, COVE_EC_NO_KEY, 0,
+			    "no member of room %s gave you its key: %zu asked, each given %u ms; "
+			    "members give the key only to keys on their own whitelists", r->name,
+			    p->ntried, ms);
+	else
+		rv_send_err(c, r->name, COVE_EC_NO_KEY, 0,
+			    "no member of room %s who holds its key is connected", r->name);
 	member_leave(p, 0);
 }
 
@@ -228,6 +275,10 @@ static void room_route(struct rv_room *r)
 		}
 	}
 	TAILQ_FOREACH_SAFE(m, &r->members, next, tmp) {
+		if (m->asked && m->asked->gone) {
+			evtimer_del(m->ask_timer); /* that member is leaving: ask another */
+			m->asked = NULL;
+		}
 		if (!m->keyed && live(m) && !m->asked)
 			ask_next(m); /* may remove m (failed join), never another */
 	}
@@ -333,10 +384,29 @@ static int on_key(struct rv_conn *c, const struct cove_frame *f, const uint8_t *
 		log_debug("room %s: KEY from %s for a joiner who has gone", r->name, c->name);
 		return 0;
 	}
+	/* Not counted as holding the key yet: that is the joiner's to say
+	 * (RDY). The ask timer goes on in case it refuses this KEY. */
 	if (rv_send_raw(j->conn, raw, len) == COVE_OK) {
 		c->srv->stats.frames_forwarded++;
 		c->srv->stats.deliveries++;
-		set_keyed(j);
+		j->key_sent = 1;
+	}
+	return 0;
+}
+
+static int on_rdy(struct rv_conn *c, const struct cove_frame *f)
+{
+	struct rv_room *r = rv_rooms_find(&c->srv->rooms, f->room, f->room_len);
+	struct rv_member *m = r ? conn_member(c, r) : NULL;
+
+	if (!m) {
+		rv_send_err(c, f->room, COVE_EC_NOT_MEMBER, f->seq,
+			    "RDY refused: you have not joined room %s", f->room);
+		return 0;
+	}
+	if (!m->keyed && live(m)) {
+		set_keyed(m);
+		log_debug("room %s: %s holds the key", r->name, c->name);
 	}
 	return 0;
 }
@@ -376,7 +446,7 @@ int rv_relay_frame(struct rv_conn *c, int err, const struct cove_frame *f, const
 		   size_t len)
 {
 	struct rv_server *s = c->srv;
-	static const char *const names[] = { "?", "INI", "KEY", "DAT" };
+	static const char *const names[] = { "?", "INI", "KEY", "DAT", "", "", "", "", "RDY" };
 	const char *tn;
 
 	s->stats.frames_in++;
@@ -385,7 +455,8 @@ int rv_relay_frame(struct rv_conn *c, int err, const struct cove_frame *f, const
 		rv_send_err(c, "", COVE_EC_BAD_FRAME, 0, "frame refused: %s", cove_strerror(err));
 		return 0;
 	}
-	if (f->type != COVE_F_INI && f->type != COVE_F_KEY && f->type != COVE_F_DAT) {
+	if (f->type != COVE_F_INI && f->type != COVE_F_KEY && f->type != COVE_F_DAT &&
+	    f->type != COVE_F_RDY) {
 		rv_conn_log(c, "refused frame type %u: nodes may not send it", f->type);
 		rv_send_err(c, f->room, COVE_EC_WRONG_DIRECTION, f->seq,
 			    "frame type %u is not one nodes may send", f->type);
@@ -422,6 +493,7 @@ int rv_relay_frame(struct rv_conn *c, int err, const struct cove_frame *f, const
 	switch (f->type) {
 	case COVE_F_INI: return on_ini(c, f, raw, len);
 	case COVE_F_KEY: return on_key(c, f, raw, len);
+	case COVE_F_RDY: return on_rdy(c, f);
 	default: return on_dat(c, f, raw, len);
 	}
 }

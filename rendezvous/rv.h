@@ -64,6 +64,8 @@ struct rv_member {
 	uint8_t *ini;                  /* its signed INI, replayed to later joiners */
 	size_t ini_len;
 	int keyed;                     /* holds the group key, as far as we know */
+	int key_sent;                  /* a KEY went to it: it gets DATs from then on */
+	int gone;                      /* its connection is closing: it counts for nothing */
 	/* while not keyed: the join in progress */
 	struct rv_member *asked;       /* member asked to answer, or NULL */
 	struct event *ask_timer;
@@ -75,12 +77,16 @@ TAILQ_HEAD(rv_member_list, rv_member);
 
 struct rv_room {
 	struct rv_room *hnext;         /* hash chain */
+	TAILQ_ENTRY(rv_room) route_next; /* in rv_server.to_route */
+	int route_pending;
 	char name[COVE_ROOM_MAX + 1];
 	uint8_t name_len;
 	struct rv_member_list members;
-	size_t nmembers, nkeyed;
+	size_t nmembers, nkeyed;       /* nkeyed counts key holders not gone */
 	uint64_t next_serial;
 };
+
+TAILQ_HEAD(rv_room_list, rv_room);
 
 struct rv_rooms {
 	struct rv_room **slots;
@@ -119,12 +125,20 @@ struct rv_server {
 	struct rv_conf conf;
 	struct rv_conn_list conns;
 	size_t nconns, nunauth;
+	size_t nclosing;               /* of nconns, those closing */
 	uint64_t next_conn;
 	struct rv_rooms rooms;
 	uint64_t seq;                  /* the relay's own frame counter */
 	struct rv_stats stats;
 	struct event *reaper;          /* frees connections marked for closing */
 	struct rv_conn_list doomed;
+	struct event *router;          /* re-routes joins of rooms in to_route */
+	struct rv_room_list to_route;
+	struct event *listen_retry;    /* re-enables accepting after EMFILE */
+	/* a global budget for log lines about connections (token bucket) */
+	double log_tokens;
+	uint64_t log_refill_ms;
+	uint64_t log_suppressed;
 };
 
 /* ---- server.c ---------------------------------------------------------- */
@@ -174,6 +188,12 @@ void rv_conn_close(struct rv_conn *c, int flush);
  * ten seconds so that a hostile peer cannot flood the log. */
 void rv_conn_log(struct rv_conn *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
+/* Logs a line about a connection's life (accepted, authenticated, gone)
+ * within a global budget, so that a flood of connections cannot flood
+ * the log; lines over budget are counted and the count logged later. */
+void rv_log_conn_event(struct rv_server *s, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
 /* "conn 7 alice" or "conn 7 127.0.0.1:4242" for log lines. */
 const char *rv_conn_label(const struct rv_conn *c, char *buf, size_t cap);
 
@@ -188,6 +208,14 @@ int rv_relay_frame(struct rv_conn *c, int err, const struct cove_frame *f, const
  * pending joins). */
 void rv_relay_drop_conn(struct rv_conn *c);
 
+/* c has started closing: from now on it holds no key and answers no
+ * join, in every room it is in; joins waiting on it are re-routed from
+ * the event loop. Changes no list, so callers may be iterating rooms. */
+void rv_relay_conn_closing(struct rv_conn *c);
+
+/* Re-routes the joins of every room queued by rv_relay_conn_closing(). */
+void rv_relay_route_pending(struct rv_server *s);
+
 /* ---- rooms.c ----------------------------------------------------------- */
 
 int rv_rooms_init(struct rv_rooms *t);
@@ -195,7 +223,7 @@ void rv_rooms_free(struct rv_rooms *t);
 struct rv_room *rv_rooms_find(struct rv_rooms *t, const char *name, size_t len);
 /* Finds or creates; NULL when out of memory. */
 struct rv_room *rv_rooms_get(struct rv_rooms *t, const char *name, size_t len);
-/* Unlinks and frees an empty room. */
+/* Unlinks and frees an empty room (the caller takes it off to_route). */
 void rv_rooms_remove(struct rv_rooms *t, struct rv_room *r);
 
 #endif

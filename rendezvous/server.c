@@ -32,6 +32,13 @@
 /* Log lines about one connection: at most this many per window. */
 #define RV_LOG_BURST 5
 #define RV_LOG_WINDOW_MS 10000
+/* Log lines about connections coming and going, all together: a burst of
+ * this many, refilled at this rate per second. */
+#define RV_LOG_GLOBAL_BURST 50.0
+#define RV_LOG_GLOBAL_RATE 20.0
+/* After accept() fails for want of descriptors, pause accepting this long
+ * instead of spinning on a listener that stays readable. */
+#define RV_ACCEPT_PAUSE_MS 200
 
 enum { CLOSE_NONE = 0, CLOSE_FLUSH, CLOSE_LINGER, CLOSE_DOOMED };
 
@@ -43,6 +50,8 @@ static void write_cb(struct bufferevent *bev, void *arg);
 static void event_cb(struct bufferevent *bev, short what, void *arg);
 static void timer_cb(evutil_socket_t fd, short what, void *arg);
 static void reaper_cb(evutil_socket_t fd, short what, void *arg);
+static void router_cb(evutil_socket_t fd, short what, void *arg);
+static void listen_retry_cb(evutil_socket_t fd, short what, void *arg);
 static uint8_t *io_reserve(void *ctx, size_t len);
 static void io_commit(void *ctx, size_t len);
 static int io_frame(void *ctx, int err, const struct cove_frame *f, const uint8_t *raw,
@@ -61,6 +70,42 @@ const char *rv_conn_label(const struct rv_conn *c, char *buf, size_t cap)
 	return buf;
 }
 
+/* Takes a token from the global log budget; returns 0 when there is none. */
+static int log_budget(struct rv_server *s)
+{
+	uint64_t now = cove_now_ms();
+
+	s->log_tokens += (double)(now - s->log_refill_ms) * RV_LOG_GLOBAL_RATE / 1000.0;
+	s->log_refill_ms = now;
+	if (s->log_tokens > RV_LOG_GLOBAL_BURST)
+		s->log_tokens = RV_LOG_GLOBAL_BURST;
+	if (s->log_tokens < 1.0) {
+		s->log_suppressed++;
+		return 0;
+	}
+	s->log_tokens -= 1.0;
+	if (s->log_suppressed) {
+		log_warn("%llu log lines about connections were not written (too many at "
+			 "once); the counters (SIGUSR1) have them all",
+			 (unsigned long long)s->log_suppressed);
+		s->log_suppressed = 0;
+	}
+	return 1;
+}
+
+void rv_log_conn_event(struct rv_server *s, const char *fmt, ...)
+{
+	char msg[512];
+	va_list ap;
+
+	if (!log_budget(s))
+		return;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	log_info("%s", msg);
+}
+
 void rv_conn_log(struct rv_conn *c, const char *fmt, ...)
 {
 	uint64_t now = cove_now_ms();
@@ -72,11 +117,13 @@ void rv_conn_log(struct rv_conn *c, const char *fmt, ...)
 		c->log_count = 0;
 	}
 	if (++c->log_count > RV_LOG_BURST) {
-		if (c->log_count == RV_LOG_BURST + 1)
+		if (c->log_count == RV_LOG_BURST + 1 && log_budget(c->srv))
 			log_warn("%s: more refusals; not logging them for %d s (counters go on)",
 				 rv_conn_label(c, label, sizeof(label)), RV_LOG_WINDOW_MS / 1000);
 		return;
 	}
+	if (!log_budget(c->srv))
+		return;
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
@@ -216,8 +263,11 @@ void rv_conn_close(struct rv_conn *c, int flush)
 {
 	if (c->closing)
 		return;
+	c->srv->nclosing++;
 	if (!c->authed)
 		c->srv->nunauth--;
+	else
+		rv_relay_conn_closing(c);
 	bufferevent_disable(c->bev, EV_READ);
 	if (flush && evbuffer_get_length(bufferevent_get_output(c->bev)) > 0) {
 		c->closing = CLOSE_FLUSH;
@@ -240,7 +290,15 @@ static void conn_free(struct rv_conn *c)
 	bufferevent_free(c->bev);
 	cove_sess_free(c->sess);
 	c->srv->nconns--;
+	c->srv->nclosing--;
 	free(c);
+}
+
+static void router_cb(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	rv_relay_route_pending(arg);
 }
 
 static void reaper_cb(evutil_socket_t fd, short what, void *arg)
@@ -271,8 +329,9 @@ static void timer_cb(evutil_socket_t fd, short what, void *arg)
 	case CLOSE_NONE:
 		/* Only unauthenticated connections have a running timer. */
 		c->srv->stats.auth_timeouts++;
-		log_info("%s: no handshake within %u ms; closing",
-			 rv_conn_label(c, label, sizeof(label)), c->srv->conf.auth_timeout_ms);
+		rv_log_conn_event(c->srv, "%s: no handshake within %u ms; closing",
+				  rv_conn_label(c, label, sizeof(label)),
+				  c->srv->conf.auth_timeout_ms);
 		rv_conn_close(c, 0);
 		break;
 	case CLOSE_FLUSH:
@@ -302,10 +361,12 @@ static void event_cb(struct bufferevent *bev, short what, void *arg)
 		return;
 	}
 	if (what & BEV_EVENT_ERROR)
-		log_info("%s: connection error: %s", rv_conn_label(c, label, sizeof(label)),
-			 evutil_socket_error_to_string(EVUTIL_SOCKET_ERROR()));
+		rv_log_conn_event(c->srv, "%s: connection error: %s",
+				  rv_conn_label(c, label, sizeof(label)),
+				  evutil_socket_error_to_string(EVUTIL_SOCKET_ERROR()));
 	else
-		log_info("%s: disconnected", rv_conn_label(c, label, sizeof(label)));
+		rv_log_conn_event(c->srv, "%s: disconnected",
+				  rv_conn_label(c, label, sizeof(label)));
 	rv_conn_close(c, 0);
 }
 
@@ -349,7 +410,8 @@ static void read_cb(struct bufferevent *bev, void *arg)
 				log_warn("%s: link failed: %s; closing",
 					 rv_conn_label(c, label, sizeof(label)), handshake_reason(ret));
 			}
-			rv_conn_close(c, 0);
+			/* VERSION is queued for the client: let it go out. */
+			rv_conn_close(c, ret == COVE_ERR_VERSION);
 			return;
 		}
 		if (ret > 0)
@@ -393,8 +455,8 @@ static int io_authed(void *ctx, const uint8_t id[COVE_ID_LEN])
 	memcpy(c->pk, id, COVE_ID_LEN);
 	snprintf(c->name, sizeof(c->name), "%s", e->name);
 	s->stats.auth_ok++;
-	log_info("%s: authenticated as %s from %s", rv_conn_label(c, label, sizeof(label)), b64,
-		 c->addr);
+	rv_log_conn_event(s, "%s: authenticated as %s from %s",
+			  rv_conn_label(c, label, sizeof(label)), b64, c->addr);
 	memset(&f, 0, sizeof(f));
 	f.type = COVE_F_WLC;
 	memcpy(f.u.wlc.you, id, COVE_ID_LEN);
@@ -455,7 +517,12 @@ static void accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct socka
 
 	(void)l;
 	(void)socklen;
-	if (s->nconns >= s->conf.max_conns) {
+	/* At the limit, an unauthenticated connection makes way for the new
+	 * one: a flood of silent connections then delays only itself, and
+	 * nodes already in are never pushed out. */
+	if (s->nconns - s->nclosing >= s->conf.max_conns && s->nunauth > 0)
+		evict_oldest_unauth(s);
+	if (s->nconns - s->nclosing >= s->conf.max_conns) {
 		static uint64_t last_ms;
 		uint64_t now = cove_now_ms();
 
@@ -463,7 +530,7 @@ static void accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct socka
 		if (now - last_ms > RV_LOG_WINDOW_MS) {
 			last_ms = now;
 			log_warn("refusing connections: %zu open, the limit (--max-conns)",
-				 s->nconns);
+				 s->nconns - s->nclosing);
 		}
 		evutil_closesocket(fd);
 		return;
@@ -504,18 +571,36 @@ static void accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct socka
 	log_debug("conn %llu: accepted from %s", (unsigned long long)c->num, c->addr);
 }
 
+static void listen_retry_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct rv_server *s = arg;
+
+	(void)fd;
+	(void)what;
+	if (s->listener)
+		evconnlistener_enable(s->listener);
+}
+
 static void accept_error_cb(struct evconnlistener *l, void *arg)
 {
 	static uint64_t last_ms;
+	struct rv_server *s = arg;
 	uint64_t now = cove_now_ms();
 	int err = EVUTIL_SOCKET_ERROR();
 
-	(void)l;
-	(void)arg;
-	/* EMFILE and friends: the listener retries on the next readiness. */
 	if (now - last_ms > RV_LOG_WINDOW_MS) {
 		last_ms = now;
-		log_error("accept failed: %s", evutil_socket_error_to_string(err));
+		log_error("accept failed: %s%s", evutil_socket_error_to_string(err),
+			  err == EMFILE || err == ENFILE ? " (out of file descriptors; raise "
+			  "'ulimit -n' or lower --max-conns)" : "");
+	}
+	/* The pending connection stays in the queue and the listener stays
+	 * readable: without a pause the loop would spin on it. */
+	if (err == EMFILE || err == ENFILE || err == ENOBUFS || err == ENOMEM) {
+		struct timeval tv = { 0, RV_ACCEPT_PAUSE_MS * 1000 };
+
+		evconnlistener_disable(l);
+		evtimer_add(s->listen_retry, &tv);
 	}
 }
 
@@ -573,8 +658,13 @@ int rv_server_init(struct rv_server *s, struct event_base *base, struct cove_ide
 	/* The relay's sequence numbers start at the clock, in microseconds,
 	 * so they keep rising across restarts. */
 	s->seq = cove_now_us();
+	TAILQ_INIT(&s->to_route);
+	s->log_tokens = RV_LOG_GLOBAL_BURST;
+	s->log_refill_ms = cove_now_ms();
 	s->reaper = event_new(base, -1, 0, reaper_cb, s);
-	if (!s->reaper || rv_rooms_init(&s->rooms) != 0)
+	s->router = event_new(base, -1, 0, router_cb, s);
+	s->listen_retry = evtimer_new(base, listen_retry_cb, s);
+	if (!s->reaper || !s->router || !s->listen_retry || rv_rooms_init(&s->rooms) != 0)
 		return -1;
 	return 0;
 }
@@ -596,12 +686,16 @@ void rv_server_shutdown(struct rv_server *s)
 		}
 		if (!c->closing && !c->authed)
 			s->nunauth--;
+		if (!c->closing)
+			s->nclosing++;
 		c->closing = CLOSE_FLUSH;
 		doom(c);
 	}
 	reaper_cb(-1, 0, s);
 	rv_rooms_free(&s->rooms);
 	event_free(s->reaper);
+	event_free(s->router);
+	event_free(s->listen_retry);
 }
 
 int rv_server_reload(struct rv_server *s)

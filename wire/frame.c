@@ -30,7 +30,7 @@ const char *cove_errcode_name(uint32_t code)
 
 int cove_frame_is_signed(uint8_t type)
 {
-	return type >= COVE_F_INI && type <= COVE_F_WLC;
+	return type >= COVE_F_INI && type <= COVE_F_RDY;
 }
 
 int cove_room_valid(const char *name, size_t len)
@@ -73,6 +73,7 @@ static unsigned frame_elems(uint8_t type)
 	case COVE_F_ASK: return 10;
 	case COVE_F_BYE: return 8;
 	case COVE_F_WLC: return 8;
+	case COVE_F_RDY: return 8;
 	case COVE_F_HELLO: return 4;
 	case COVE_F_CHALLENGE: return 4;
 	case COVE_F_SRV_AUTH: return 4;
@@ -163,6 +164,10 @@ static int decode_signed(struct cove_frame *f, const msgpack_object *e)
 		break;
 	case COVE_F_WLC:
 		TRY(get_bin(&e[6], f->u.wlc.you, COVE_ID_LEN));
+		break;
+	case COVE_F_RDY:
+		TRY(get_uint(&e[6], UINT32_MAX, &v));
+		f->u.rdy.epoch = (uint32_t)v;
 		break;
 	}
 	return get_bin(&e[frame_elems(f->type) - 1], f->sig, COVE_WSIG_LEN);
@@ -280,6 +285,7 @@ size_t cove_frame_size(const struct cove_frame *f)
 	case COVE_F_ASK: return s + BIN(COVE_ID_LEN) + BIN(COVE_ID_LEN) + BIN(COVE_WXPK_LEN);
 	case COVE_F_BYE: return s + BIN(COVE_ID_LEN);
 	case COVE_F_WLC: return s + BIN(COVE_ID_LEN);
+	case COVE_F_RDY: return s + U32;
 	case COVE_F_HELLO:
 	case COVE_F_CHALLENGE: return s + BIN(COVE_WXPK_LEN) + BIN(COVE_WNONCE_LEN);
 	case COVE_F_SRV_AUTH:
@@ -354,6 +360,9 @@ int cove_frame_encode(const struct cove_frame *f, uint8_t *out, size_t cap, size
 		break;
 	case COVE_F_WLC:
 		r |= pack_bin(&pk, f->u.wlc.you, COVE_ID_LEN);
+		break;
+	case COVE_F_RDY:
+		r |= msgpack_pack_fix_uint32(&pk, f->u.rdy.epoch);
 		break;
 	case COVE_F_HELLO:
 	case COVE_F_CHALLENGE:
@@ -455,6 +464,9 @@ static int sigbytes(const struct cove_frame *f, uint8_t *out, size_t cap, size_t
 		break;
 	case COVE_F_WLC:
 		sb_put(&b, f->u.wlc.you, COVE_ID_LEN);
+		break;
+	case COVE_F_RDY:
+		sb_be(&b, f->u.rdy.epoch, 4);
 		break;
 	}
 	if (b.over)

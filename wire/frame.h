@@ -36,7 +36,7 @@
 #define COVE_FRAME_DEPTH 1
 
 enum cove_ftype {
-	/* signed frames: node -> relay (INI, KEY, DAT) and relay -> node */
+	/* signed frames: node -> relay (INI, KEY, DAT, RDY), relay -> node */
 	COVE_F_INI = 1,   /* join a room with a session X25519 key; from the relay: "you are first" */
 	COVE_F_KEY = 2,   /* a room's group key sealed to a joiner */
 	COVE_F_DAT = 3,   /* an encrypted message */
@@ -44,6 +44,7 @@ enum cove_ftype {
 	COVE_F_ASK = 5,   /* relay: "member, answer this joiner" */
 	COVE_F_BYE = 6,   /* relay: "this member has left the room" */
 	COVE_F_WLC = 7,   /* relay: "welcome, you are authenticated" */
+	COVE_F_RDY = 8,   /* node -> relay: "I hold this room's key" */
 	/* handshake frames, unsigned or signed over the transcript */
 	COVE_F_HELLO = 16,     /* client -> server, in the clear */
 	COVE_F_CHALLENGE = 17, /* server -> client, in the clear */
@@ -75,7 +76,7 @@ const char *cove_errcode_name(uint32_t code);
 struct cove_frame {
 	uint8_t version;
 	uint8_t type;
-	/* header of signed frames (types 1-7) */
+	/* header of signed frames (types 1-8) */
 	uint8_t room_len;
 	char room[COVE_ROOM_MAX + 1]; /* NUL-terminated for convenience */
 	uint8_t from[COVE_ID_LEN];
@@ -108,6 +109,7 @@ struct cove_frame {
 		} ask;
 		struct { uint8_t who[COVE_ID_LEN]; } bye;
 		struct { uint8_t you[COVE_ID_LEN]; } wlc;
+		struct { uint32_t epoch; } rdy;
 		struct {
 			uint8_t eph[COVE_WXPK_LEN];
 			uint8_t nonce[COVE_WNONCE_LEN];
@@ -120,7 +122,7 @@ struct cove_frame {
 	uint8_t sig[COVE_WSIG_LEN];   /* signed frames only */
 };
 
-/* Whether type is a signed frame type (1-7). */
+/* Whether type is a signed frame type (1-8). */
 int cove_frame_is_signed(uint8_t type);
 
 /* Whether name is a valid room name: 1..COVE_ROOM_MAX bytes, each a

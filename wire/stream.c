@@ -19,6 +19,8 @@ void cove_stream_set_max(struct cove_stream *s, size_t max)
 
 void cove_stream_free(struct cove_stream *s)
 {
+	if (s->buf)
+		explicit_bzero(s->buf, s->cap);
 	free(s->buf);
 	cove_stream_init(s, s->max);
 }
@@ -44,6 +46,7 @@ int cove_stream_feed(struct cove_stream *s, const uint8_t *data, size_t len, siz
 	/* Between records, give back a large buffer: an idle connection
 	 * should not keep 64 KiB because it once sent a big frame. */
 	if (s->hdr_have == 0 && s->cap > STREAM_KEEP) {
+		explicit_bzero(s->buf, s->cap);
 		free(s->buf);
 		s->buf = NULL;
 		s->cap = 0;
@@ -84,8 +87,12 @@ int cove_stream_feed(struct cove_stream *s, const uint8_t *data, size_t len, siz
 		}
 		s->have = 0;
 		if (s->cap < s->need) {
-			uint8_t *nb = realloc(s->buf, s->need);
+			uint8_t *nb = malloc(s->need);
 
+			if (nb && s->buf) {
+				explicit_bzero(s->buf, s->cap);
+				free(s->buf);
+			}
 			if (!nb) {
 				s->failed = 1;
 				*used = pos;

@@ -13,6 +13,7 @@ import os
 import queue
 import shutil
 import signal
+import socket
 import subprocess
 import tempfile
 import threading
@@ -50,11 +51,14 @@ class Lines:
         self.t.start()
 
     def _pump(self, stream):
-        for line in iter(stream.readline, ""):
-            line = line.rstrip("\n")
-            with self.lock:
-                self.all.append(line)
-            self.q.put(line)
+        try:
+            for line in iter(stream.readline, ""):
+                line = line.rstrip("\n")
+                with self.lock:
+                    self.all.append(line)
+                self.q.put(line)
+        except (OSError, ValueError):
+            pass  # the test closed the stream while cleaning up
         self.q.put(None)
 
     def snapshot(self):
@@ -167,7 +171,8 @@ class Node:
 class Relay:
     """A cove-rendezvous process on a free loopback port."""
 
-    def __init__(self, world, key="relay", extra=(), binary=RELAY, env=None, listen="127.0.0.1:0"):
+    def __init__(self, world, key="relay", extra=(), binary=RELAY, env=None, listen="127.0.0.1:0",
+                 preexec=None):
         self.world = world
         self.pub = world.pub(key)
         full_env = dict(os.environ)
@@ -175,7 +180,8 @@ class Relay:
         self.p = subprocess.Popen([binary, "-k", world.key(key), "-w", world.whitelist,
                                    "-l", listen] + list(extra),
                                   stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                                  stderr=subprocess.PIPE, text=True, env=full_env)
+                                  stderr=subprocess.PIPE, text=True, env=full_env,
+                                  preexec_fn=preexec)
         world.procs.append(self.p)
         self.log = Lines(self.p.stderr, "relay-err")
         deadline = time.monotonic() + TIMEOUT
@@ -211,6 +217,48 @@ class Relay:
             self.p.send_signal(signal.SIGTERM)
             self.p.wait(timeout=TIMEOUT)
         return self.p.returncode
+
+
+class DelayProxy:
+    """A loopback TCP proxy that holds every chunk for `delay` seconds in
+    each direction (a slow network), passing half-closes through. Has
+    addr and pub, so Node(..., relay=proxy) connects through it."""
+
+    def __init__(self, relay, delay):
+        self.target = (relay.host, relay.port)
+        self.pub = relay.pub
+        self.delay = delay
+        self.listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self.listener.bind(("127.0.0.1", 0))
+        self.listener.listen(4)
+        self.addr = "127.0.0.1:%d" % self.listener.getsockname()[1]
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self):
+        while True:
+            try:
+                a, _ = self.listener.accept()
+            except OSError:
+                return
+            b = socket.create_connection(self.target, timeout=TIMEOUT)
+            b.settimeout(None)
+            for src, dst in ((a, b), (b, a)):
+                threading.Thread(target=self._pump, args=(src, dst), daemon=True).start()
+
+    def _pump(self, src, dst):
+        try:
+            while True:
+                data = src.recv(65536)
+                time.sleep(self.delay)
+                if not data:
+                    dst.shutdown(socket.SHUT_WR)
+                    return
+                dst.sendall(data)
+        except OSError:
+            pass
+
+    def close(self):
+        self.listener.close()
 
 
 class World:

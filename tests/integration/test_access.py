@@ -113,6 +113,65 @@ class MemberWhitelistTest(CoveTest):
                          [("bob", "from bob")])
 
 
+class AsymmetricTrustTest(CoveTest):
+    """Trust need not be mutual: a joiner refuses a key from a member it
+    does not trust, and gets the key from one it does."""
+
+    members = ("alice", "bob", "carol", "dave")
+
+    def test_a_joiner_that_refuses_the_first_members_key_gets_it_from_the_next(self):
+        w = self.world
+        dave_wl = w.write_whitelist(os.path.join(w.dir, "dave-wl"), ["bob", "carol", "dave"])
+        w.start_relay(extra=["--join-timeout", "400"])
+        alice = w.node("alice", ["lobby"])          # trusts everyone, holds the key first
+        self.assertTrue(alice.ready("lobby")["first"])
+        bob = w.node("bob", ["lobby"])
+        bob.ready("lobby")
+        dave = w.node("dave", ["lobby"], whitelist=dave_wl)   # does not trust alice
+        ev = dave.ready("lobby")
+        self.assertFalse(ev["first"])
+        bob.say("dave can read this")
+        self.assertEqual(dave.wait_event("message")["text"], "dave can read this")
+        dropped = [e for e in dave.errors() if e.get("code") == "not_whitelisted"]
+        self.assertTrue(any("ignored a key" in e["message"] for e in dropped), dave.errors())
+
+    def test_after_a_refused_key_the_room_still_admits_others(self):
+        w = self.world
+        dave_wl = w.write_whitelist(os.path.join(w.dir, "dave-wl"), ["bob", "dave"])
+        w.start_relay(extra=["--join-timeout", "400"])
+        alice = w.node("alice", ["lobby"])
+        alice.ready("lobby")
+        bob = w.node("bob", ["lobby"])
+        bob.ready("lobby")
+        dave = w.node("dave", ["lobby"], whitelist=dave_wl)
+        dave.ready("lobby")
+        carol = w.node("carol", ["lobby"])
+        carol.ready("lobby")
+        bob.say("all here")   # dave trusts bob, not alice or carol
+        for n in (alice, carol, dave):
+            n.wait_event("message", text="all here")
+
+
+class ClosingKeyHolderTest(CoveTest):
+    members = ("alice", "bob")
+
+    def test_a_join_does_not_wait_on_a_key_holder_whose_connection_is_closing(self):
+        w = self.world
+        w.start_relay()
+        alice = w.node("alice", ["lobby"])
+        alice.ready("lobby")
+        # alice stops reading (frozen) and is revoked: her connection is
+        # closing for a while, flushing an ERR she will never read.
+        alice.p.send_signal(signal.SIGSTOP)
+        self.addCleanup(lambda: alice.p.poll() is None and alice.p.send_signal(signal.SIGCONT))
+        w.write_whitelist(w.whitelist, ["bob"])
+        w.relay.p.send_signal(signal.SIGHUP)
+        w.relay.wait_log("removed from the whitelist")
+        bob = w.node("bob", ["lobby"])
+        ev = bob.ready("lobby")
+        self.assertTrue(ev["first"], "with the only key holder leaving, bob starts anew")
+
+
 class ReloadTest(CoveTest):
     members = ("alice", "bob", "carol")
 

@@ -8,7 +8,7 @@ import subprocess
 import time
 import unittest
 
-from cove import CoveTest, KEYS, NODE, RELAY, ROOT, TIMEOUT, Lines, run
+from cove import CoveTest, DelayProxy, KEYS, NODE, RELAY, ROOT, TIMEOUT, Lines, run
 
 PROGRAMS = {"cove-keys": KEYS, "cove-rendezvous": RELAY, "cove-node": NODE}
 
@@ -185,6 +185,40 @@ class CliTest(CoveTest):
         alice.wait(lambda e: len(alice.messages()) >= 2, what="2 messages")
         self.assertEqual([(m["from"], m["text"]) for m in alice.messages()],
                          [("bob", "first from the pipe"), ("bob", "second from the pipe")])
+
+    def test_pipe_input_that_ends_before_the_handshake_is_still_sent(self):
+        w = self.world
+        w.start_relay()
+        alice = w.node("alice", ["lobby"])
+        alice.ready("lobby")
+        # a slow network: stdin is at its end long before the handshake is
+        slow = DelayProxy(w.relay, 0.05)
+        self.addCleanup(slow.close)
+        args = self.node_args("bob", json=False)
+        args[args.index(w.relay.addr)] = slow.addr
+        p = run(*args, input="hello from a script\n")
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertEqual(alice.wait_event("message")["text"], "hello from a script")
+
+    def test_pipe_mode_shows_one_character_messages(self):
+        w = self.world
+        w.start_relay()
+        alice = w.node("alice", ["lobby"])
+        alice.ready("lobby")
+        bob = self.pipe_node("bob")
+        alice.say("y")
+        alice.say("\x1b")
+        wait_line(bob.out, lambda l: l.endswith("^["), "the escape message")
+        self.assertEqual(bob.out.snapshot(), ["[lobby] alice: y", "[lobby] alice: ^["])
+
+    def test_json_mode_reports_an_unknown_command_with_multibyte_characters(self):
+        w = self.world
+        w.start_relay()
+        alice = w.node("alice", ["lobby"])
+        alice.ready("lobby")
+        alice.send_cmd({"cmd": "\u00e9" * 30})
+        ev = alice.wait_event("error", code="bad_command")
+        self.assertIn("unknown command", ev["message"])
 
     def test_pipe_mode_makes_terminal_escapes_visible(self):
         w = self.world

@@ -68,6 +68,29 @@ class TerminalTest(CoveTest):
         self.assertEqual(bob.wait_event("message")["text"], "half a sentence")
         self.wait_screen(lambda s: "alice: half a sentence" in s, "alice's own line")
 
+    def test_keys_typed_after_ctrl_d_do_not_crash_the_node(self):
+        w = self.world
+        w.start_relay(extra=["--join-timeout", "60000"])
+        bob = w.node("bob", ["lobby"])
+        bob.ready("lobby")
+        # alice stays joining (bob is frozen, so nobody answers her), so
+        # Ctrl-D leaves her waiting to quit while more keys arrive
+        bob.p.send_signal(__import__("signal").SIGSTOP)
+        self.addCleanup(lambda: bob.p.poll() is None and
+                        bob.p.send_signal(__import__("signal").SIGCONT))
+        r = tmux("new-session", "-d", "-s", self.session, "-x", "120", "-y", "20",
+                 "%s -k %s -w %s -s %s -S %s -r lobby; echo EXIT=$?; sleep 30" % (
+                     cove.NODE, w.key("alice"), w.whitelist, w.relay.addr, w.relay.pub))
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.wait_screen(lambda s: "connected to the rendezvous" in s, "the connection")
+        self.keys("C-d")
+        time.sleep(0.2)
+        self.keys("-l", "x")
+        self.keys("Enter")
+        s = self.wait_screen(lambda s: "EXIT=" in s, "the node's exit")
+        self.assertNotIn("EXIT=134", s, "the node aborted")
+        self.assertNotIn("called with no handler", s)
+
     def test_who_lists_members_with_fingerprints_and_quit_leaves(self):
         w = self.world
         w.start_relay()

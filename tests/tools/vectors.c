@@ -373,6 +373,12 @@ static void frames(const struct cove_ident *relay, const struct cove_ident *alic
 		die("WLC");
 	frame_out("wlc_alice", &f);
 
+	cove_msg_init(&f, COVE_F_RDY, room, 5, bob->pk, 1700000000500001ULL, ts + 502);
+	f.u.rdy.epoch = 0;
+	if (cove_msg_sign(&f, bob) != 0)
+		die("RDY");
+	frame_out("rdy_bob", &f);
+
 	cove_msg_init(&f, COVE_F_BYE, room, 5, relay->pk, 1700000000000004ULL, ts + 2000);
 	memcpy(f.u.bye.who, bob->pk, 32);
 	if (cove_msg_sign(&f, relay) != 0)

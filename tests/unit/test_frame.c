@@ -18,12 +18,13 @@
 
 static const uint8_t all_types[] = {
 	COVE_F_INI, COVE_F_KEY, COVE_F_DAT, COVE_F_ERR, COVE_F_ASK, COVE_F_BYE, COVE_F_WLC,
-	COVE_F_HELLO, COVE_F_CHALLENGE, COVE_F_SRV_AUTH, COVE_F_CLI_AUTH, COVE_F_VERSION,
+	COVE_F_RDY, COVE_F_HELLO, COVE_F_CHALLENGE, COVE_F_SRV_AUTH, COVE_F_CLI_AUTH, COVE_F_VERSION,
 };
 #define N_TYPES (sizeof(all_types) / sizeof(all_types[0]))
 
 static const uint8_t signed_types[] = {
 	COVE_F_INI, COVE_F_KEY, COVE_F_DAT, COVE_F_ERR, COVE_F_ASK, COVE_F_BYE, COVE_F_WLC,
+	COVE_F_RDY,
 };
 #define N_SIGNED (sizeof(signed_types) / sizeof(signed_types[0]))
 
@@ -82,6 +83,9 @@ static void make_frame(struct cove_frame *f, uint8_t type)
 		break;
 	case COVE_F_WLC:
 		pattern(f->u.wlc.you, COVE_ID_LEN, 0xc0);
+		break;
+	case COVE_F_RDY:
+		f->u.rdy.epoch = 0x01020304u;
 		break;
 	case COVE_F_HELLO:
 	case COVE_F_CHALLENGE:
@@ -156,6 +160,9 @@ static void assert_frames_equal(const struct cove_frame *a, const struct cove_fr
 		break;
 	case COVE_F_WLC:
 		assert_bytes(a->u.wlc.you, b->u.wlc.you, COVE_ID_LEN);
+		break;
+	case COVE_F_RDY:
+		assert_u64(a->u.rdy.epoch, b->u.rdy.epoch);
 		break;
 	case COVE_F_HELLO:
 	case COVE_F_CHALLENGE:
@@ -297,6 +304,9 @@ static const struct field fields[] = {
 	{ COVE_F_WLC, 3, 'b', 32, "WLC from" },     { COVE_F_WLC, 4, 'U', 8, "WLC seq" },
 	{ COVE_F_WLC, 5, 'U', 8, "WLC ts" },        { COVE_F_WLC, 6, 'b', 32, "WLC you" },
 	{ COVE_F_WLC, 7, 'b', 64, "WLC sig" },
+	{ COVE_F_RDY, 3, 'b', 32, "RDY from" },     { COVE_F_RDY, 4, 'U', 8, "RDY seq" },
+	{ COVE_F_RDY, 5, 'U', 8, "RDY ts" },        { COVE_F_RDY, 6, 'u', 4, "RDY epoch" },
+	{ COVE_F_RDY, 7, 'b', 64, "RDY sig" },
 	{ COVE_F_HELLO, 2, 'b', 32, "HELLO eph" },  { COVE_F_HELLO, 3, 'b', 32, "HELLO nonce" },
 	{ COVE_F_CHALLENGE, 2, 'b', 32, "CHALLENGE eph" },
 	{ COVE_F_CHALLENGE, 3, 'b', 32, "CHALLENGE nonce" },
@@ -674,7 +684,7 @@ TEST(decode_rejects_other_versions)
 
 TEST(decode_rejects_unknown_types)
 {
-	static const uint8_t types[] = { 0, 8, 9, 15, 21, 22, 127, 128, 255 };
+	static const uint8_t types[] = { 0, 9, 10, 15, 21, 22, 127, 128, 255 };
 	/* Every known type's shape with another type number. */
 	for (size_t t = 0; t < N_TYPES; t++) {
 		for (size_t u = 0; u < sizeof(types); u++) {
@@ -1209,10 +1219,10 @@ TEST(room_names_are_visible_ascii_of_1_to_64_bytes)
 	assert_u64(f.room[COVE_ROOM_MAX], 0);
 }
 
-TEST(only_types_1_to_7_are_signed)
+TEST(only_types_1_to_8_are_signed)
 {
 	for (unsigned t = 0; t < 256; t++)
-		if (cove_frame_is_signed((uint8_t)t) != (t >= 1 && t <= 7))
+		if (cove_frame_is_signed((uint8_t)t) != (t >= 1 && t <= 8))
 			fail_msg("cove_frame_is_signed(%u) = %d", t, cove_frame_is_signed((uint8_t)t));
 }
 
@@ -1268,7 +1278,7 @@ int main(void)
 		cmocka_unit_test(signed_bytes_into_too_small_buffer_fail_with_space),
 		cmocka_unit_test(dat_ad_is_a_prefix_of_the_signed_bytes),
 		cmocka_unit_test(room_names_are_visible_ascii_of_1_to_64_bytes),
-		cmocka_unit_test(only_types_1_to_7_are_signed),
+		cmocka_unit_test(only_types_1_to_8_are_signed),
 		cmocka_unit_test(error_codes_have_stable_names),
 	};
 
