@@ -27,14 +27,14 @@ BUILD ?= build
 SAN_FLAGS :=
 endif
 
-ENTRY_TARGETS := all check demo install unit integration fuzz bench
+ENTRY_TARGETS := all check check-valgrind demo install unit integration fuzz bench
 
 ifndef COVE_DEPS_OK
 # ---- first pass: make sure the packages are there, then re-run make ------
 
 .PHONY: $(ENTRY_TARGETS) clean
 $(ENTRY_TARGETS):
-	@scripts/deps.sh $(if $(filter check unit integration fuzz,$@),test,build)
+	@scripts/deps.sh $(if $(filter check check-valgrind unit integration fuzz,$@),test,build)
 	@$(MAKE) --no-print-directory COVE_DEPS_OK=1 $@
 
 clean:
@@ -78,7 +78,7 @@ TAMPER_OBJ := $(patsubst %.c,$(BUILD)/tamper/%.o,$(wildcard rendezvous/*.c)) \
 	      $(BUILD)/tamper/tests/tools/tamper.o
 TEST_HELPERS := $(BUILD)/tests/cove-rendezvous-tamper $(BUILD)/tests/tools/vectors
 
-.PHONY: all check unit integration demo install clean
+.PHONY: all check check-valgrind unit integration demo install clean
 all: $(PROGS)
 
 $(LIBCOVE): $(LIB_OBJ)
@@ -133,6 +133,16 @@ integration: $(PROGS) $(TEST_HELPERS)
 	$(Q)COVE_BUILD=$(BUILD) $(PYTHON) -m unittest discover -s tests/integration -p "test_*.py" $(if $(V),-v,)
 
 check: unit integration
+
+# The unit tests, and the programs of the chat and access tests, under
+# valgrind (memcheck): no invalid access, no definite or indirect leak.
+VALGRIND_TESTS ?= test_chat test_access test_hostile
+check-valgrind: $(UNIT_BIN) $(PROGS) $(TEST_HELPERS)
+	$(Q)fail=0; for t in $(UNIT_BIN); do echo "  VALGRIND $$t"; \
+		valgrind -q --leak-check=full --errors-for-leak-kinds=definite,indirect \
+			--error-exitcode=99 $$t >/dev/null || fail=1; done; exit $$fail
+	$(Q)cd tests/integration && COVE_BUILD=$(BUILD) COVE_VALGRIND=1 COVE_TEST_TIMEOUT=60 \
+		$(PYTHON) -m unittest $(VALGRIND_TESTS)
 
 demo: $(PROGS)
 	$(Q)COVE_BUILD=$(BUILD) scripts/demo.sh

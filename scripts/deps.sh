@@ -9,7 +9,7 @@
 set -eu
 
 BUILD_PKGS="build-essential pkg-config libsodium-dev libevent-dev libmsgpack-dev libjansson-dev libreadline-dev"
-TEST_PKGS="libcmocka-dev python3 tmux"
+TEST_PKGS="libcmocka-dev python3 tmux valgrind"
 
 case "${1:-build}" in
 build) want="$BUILD_PKGS" ;;

@@ -30,6 +30,19 @@ TAMPER_RELAY = os.path.join(BUILD, "tests", "cove-rendezvous-tamper")
 # Generous: the suite also runs under AddressSanitizer on a shared machine.
 TIMEOUT = float(os.environ.get("COVE_TEST_TIMEOUT", "20"))
 
+# COVE_VALGRIND=1 runs every relay and node under valgrind (make
+# check-valgrind); the logs are checked when the test's world ends.
+VALGRIND = os.environ.get("COVE_VALGRIND") == "1"
+
+
+def wrap(world, args):
+    """The command line, under valgrind when COVE_VALGRIND=1."""
+    if not VALGRIND:
+        return args
+    return ["valgrind", "-q", "--log-file=%s/valgrind.%%p.log" % world.dir,
+            "--leak-check=full", "--errors-for-leak-kinds=definite,indirect",
+            "--show-leak-kinds=definite,indirect", "--error-exitcode=99"] + args
+
 
 def run(*args, input=None, check=True):
     """Runs a command to completion; returns CompletedProcess (text)."""
@@ -78,7 +91,7 @@ class Node:
         for r in rooms:
             args += ["-r", r]
         args += list(extra)
-        self.p = subprocess.Popen(args, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+        self.p = subprocess.Popen(wrap(world, args), stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                   stderr=subprocess.PIPE, text=True, bufsize=1)
         world.procs.append(self.p)
         self.out = Lines(self.p.stdout, name + "-out")
@@ -177,8 +190,8 @@ class Relay:
         self.pub = world.pub(key)
         full_env = dict(os.environ)
         full_env.update(env or {})
-        self.p = subprocess.Popen([binary, "-k", world.key(key), "-w", world.whitelist,
-                                   "-l", listen] + list(extra),
+        self.p = subprocess.Popen(wrap(world, [binary, "-k", world.key(key), "-w",
+                                               world.whitelist, "-l", listen] + list(extra)),
                                   stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
                                   stderr=subprocess.PIPE, text=True, env=full_env,
                                   preexec_fn=preexec)
@@ -308,6 +321,17 @@ class World:
         return self
 
     def __exit__(self, *exc):
+        if VALGRIND:
+            # a clean exit, so that valgrind can check for leaks
+            for p in self.procs:
+                if p.poll() is None:
+                    p.send_signal(signal.SIGCONT)
+                    p.send_signal(signal.SIGTERM)
+            for p in self.procs:
+                try:
+                    p.wait(timeout=TIMEOUT)
+                except subprocess.TimeoutExpired:
+                    pass
         for p in self.procs:
             if p.poll() is None:
                 p.send_signal(signal.SIGKILL)
@@ -322,8 +346,21 @@ class World:
                         s.close()
                     except OSError:
                         pass
+        reports = self.valgrind_reports()
         shutil.rmtree(self.dir, ignore_errors=True)
+        if reports:
+            raise AssertionError("valgrind found errors:\n" + "\n".join(reports))
         return False
+
+    def valgrind_reports(self):
+        out = []
+        for name in sorted(os.listdir(self.dir)) if VALGRIND else []:
+            if name.startswith("valgrind."):
+                with open(os.path.join(self.dir, name)) as f:
+                    text = f.read().strip()
+                if text:
+                    out.append("%s:\n%s" % (name, text))
+        return out
 
 
 class CoveTest(unittest.TestCase):
