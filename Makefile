@@ -34,7 +34,7 @@ ifndef COVE_DEPS_OK
 
 .PHONY: $(ENTRY_TARGETS) clean
 $(ENTRY_TARGETS):
-	@scripts/deps.sh $(if $(filter check check-valgrind unit integration fuzz,$@),test,build)
+	@scripts/deps.sh $(if $(filter fuzz,$@),fuzz,$(if $(filter check check-valgrind unit integration,$@),test,build))
 	@$(MAKE) --no-print-directory COVE_DEPS_OK=1 $@
 
 clean:
@@ -155,6 +155,9 @@ install: $(PROGS)
 
 clean:
 	rm -rf build
+
+# libFuzzer targets (clang): make fuzz [FUZZ_SECONDS=N]
+-include tests/fuzz/fuzz.mk
 
 -include $(LIB_OBJ:.o=.d) $(KEYS_OBJ:.o=.d) $(RV_OBJ:.o=.d) $(NODE_OBJ:.o=.d)
 -include $(UNIT_BIN:=.d) $(TAMPER_OBJ:.o=.d)

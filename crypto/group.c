@@ -1,3 +1,4 @@
+#include <stdlib.h>
 #include <string.h>
 
 #include "common/err.h"
@@ -84,6 +85,50 @@ int cove_dat_key(uint8_t out[COVE_DATKEY_LEN], const uint8_t *gk,
 	crypto_generichash_final(&st, out, COVE_DATKEY_LEN);
 	sodium_memzero(&st, sizeof(st));
 	return COVE_OK;
+}
+
+static void be32(uint8_t b[4], uint32_t v)
+{
+	b[0] = (uint8_t)(v >> 24);
+	b[1] = (uint8_t)(v >> 16);
+	b[2] = (uint8_t)(v >> 8);
+	b[3] = (uint8_t)v;
+}
+
+void cove_gk_kid(uint8_t kid[COVE_KID_LEN], const uint8_t *gk, uint32_t epoch)
+{
+	static const char domain[] = "COVE-KID-V1"; /* with its NUL */
+	crypto_generichash_state st;
+	uint8_t ep[4];
+
+	be32(ep, epoch);
+	crypto_generichash_init(&st, gk, COVE_GK_LEN, COVE_KID_LEN);
+	crypto_generichash_update(&st, (const uint8_t *)domain, sizeof(domain));
+	crypto_generichash_update(&st, ep, sizeof(ep));
+	crypto_generichash_final(&st, kid, COVE_KID_LEN);
+	sodium_memzero(&st, sizeof(st));
+}
+
+static int cmp_id(const void *a, const void *b)
+{
+	return memcmp(a, b, 32);
+}
+
+void cove_view_hash(uint8_t out[COVE_VIEW_LEN], uint32_t epoch, uint8_t (*ids)[32], size_t n)
+{
+	static const char domain[] = "COVE-VIEW-V1"; /* with its NUL */
+	crypto_generichash_state st;
+	uint8_t ep[4];
+
+	if (n > 1)
+		qsort(ids, n, 32, cmp_id);
+	be32(ep, epoch);
+	crypto_generichash_init(&st, NULL, 0, COVE_VIEW_LEN);
+	crypto_generichash_update(&st, (const uint8_t *)domain, sizeof(domain));
+	crypto_generichash_update(&st, ep, sizeof(ep));
+	for (size_t i = 0; i < n; i++)
+		crypto_generichash_update(&st, ids[i], 32);
+	crypto_generichash_final(&st, out, COVE_VIEW_LEN);
 }
 
 static void dat_nonce(uint8_t n[COVE_GCM_NONCE_LEN], uint64_t seq)

@@ -48,6 +48,19 @@ int cove_dat_key(uint8_t out[COVE_DATKEY_LEN], const uint8_t *gk,
 		 const char *room, size_t room_len, const uint8_t from[32],
 		 uint32_t epoch, const uint8_t sid[COVE_SID_LEN]);
 
+#define COVE_KID_LEN 8
+#define COVE_VIEW_LEN 16
+
+/* The key id carried in every DAT, so that two members holding different
+ * keys for one epoch find out: BLAKE2b-64 keyed with gk over
+ * "COVE-KID-V1\0" || u32be epoch. Reveals nothing of gk. */
+void cove_gk_kid(uint8_t kid[COVE_KID_LEN], const uint8_t *gk, uint32_t epoch);
+
+/* The hash of a member list carried in KEY: BLAKE2b-128 over
+ * "COVE-VIEW-V1\0" || u32be epoch || the n identities sorted bytewise.
+ * ids is sorted in place. */
+void cove_view_hash(uint8_t out[COVE_VIEW_LEN], uint32_t epoch, uint8_t (*ids)[32], size_t n);
+
 /* AES-256-GCM with nonce = 0x00000000 || u64be seq. ct receives
  * pt_len + COVE_GCM_TAG_LEN bytes. The caller must never reuse a seq
  * under one key. Returns 0. */

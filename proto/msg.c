@@ -6,6 +6,8 @@
 
 _Static_assert(COVE_WSEALED_LEN == COVE_SEALED_GK_LEN, "sealed key size");
 _Static_assert(COVE_WSID_LEN == COVE_SID_LEN, "sid size");
+_Static_assert(COVE_WKID_LEN == COVE_KID_LEN, "kid size");
+_Static_assert(COVE_WVIEW_LEN == COVE_VIEW_LEN, "view size");
 _Static_assert(COVE_PAYLOAD_MAX == COVE_PAD_MAX_PAYLOAD, "payload fits a bucket");
 _Static_assert(COVE_DAT_CT_MAX + 256 < COVE_FRAME_MAX, "a DAT fits a frame");
 
@@ -95,6 +97,7 @@ int cove_msg_dat_seal(struct cove_frame *f, uint8_t *ct, size_t cap,
 
 	if (f->type != COVE_F_DAT)
 		return COVE_ERR_INVAL;
+	cove_gk_kid(f->u.dat.kid, gk, f->u.dat.epoch);
 	pt = malloc(COVE_PAD_MAX);
 	if (!pt)
 		return COVE_ERR_NOMEM;
@@ -150,7 +153,7 @@ int cove_msg_dat_open(const struct cove_frame *f, const uint8_t *gk, uint8_t *pt
 
 int cove_msg_key_seal(struct cove_frame *f, const uint8_t to[COVE_ID_LEN],
 		      const uint8_t xpk[COVE_XPK_LEN], uint32_t epoch, const uint8_t *gk,
-		      const struct cove_ident *id)
+		      const uint8_t view[COVE_VIEW_LEN], const struct cove_ident *id)
 {
 	int ret;
 
@@ -159,6 +162,7 @@ int cove_msg_key_seal(struct cove_frame *f, const uint8_t to[COVE_ID_LEN],
 	memcpy(f->u.key.to, to, COVE_ID_LEN);
 	memcpy(f->u.key.xpk, xpk, COVE_XPK_LEN);
 	f->u.key.epoch = epoch;
+	memcpy(f->u.key.view, view, COVE_VIEW_LEN);
 	ret = cove_gk_seal(f->u.key.sealed, gk, xpk);
 	if (ret != COVE_OK)
 		return ret;

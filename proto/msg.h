@@ -36,9 +36,9 @@ int cove_msg_verify(const struct cove_frame *f);
 /* Verifies f's signature against pk (for frames a relay signs). */
 int cove_msg_verify_by(const struct cove_frame *f, const uint8_t pk[COVE_ID_LEN]);
 
-/* Completes a DAT whose header (cove_msg_init), epoch and sid are set:
- * encodes and pads pl, encrypts it under the sender's DAT key derived
- * from gk, writes the ciphertext to ct (capacity cap, at least
+/* Completes a DAT whose header (cove_msg_init), epoch, sid and n are set:
+ * sets kid from gk, encodes and pads pl, encrypts it under the sender's
+ * DAT key derived from gk, writes the ciphertext to ct (capacity cap, at least
  * COVE_DAT_CT_MAX is always enough) and points f->u.dat.ct at it, then
  * signs f with id. Returns 0, COVE_ERR_INVAL, COVE_ERR_UTF8 or
  * COVE_ERR_SPACE. */
@@ -54,11 +54,12 @@ int cove_msg_dat_seal(struct cove_frame *f, uint8_t *ct, size_t cap,
 int cove_msg_dat_open(const struct cove_frame *f, const uint8_t *gk, uint8_t *pt, size_t cap,
 		      struct cove_payload *pl);
 
-/* Completes a KEY whose header is set: seals gk to the joiner's session
- * key xpk, addresses it to `to`, and signs it. */
+/* Completes a KEY whose header is set: seals gk to the recipient's
+ * session key xpk, addresses it to `to`, carries view (the hash of the
+ * sender's member list, cove_view_hash()), and signs it. */
 int cove_msg_key_seal(struct cove_frame *f, const uint8_t to[COVE_ID_LEN],
 		      const uint8_t xpk[COVE_XPK_LEN], uint32_t epoch, const uint8_t *gk,
-		      const struct cove_ident *id);
+		      const uint8_t view[COVE_VIEW_LEN], const struct cove_ident *id);
 
 /* Opens a verified KEY with the joiner's session key pair into gk.
  * Returns 0, COVE_ERR_INVAL (not sealed to kp) or COVE_ERR_DECRYPT. */

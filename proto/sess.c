@@ -396,7 +396,8 @@ static int on_record(struct cove_sess *s, const uint8_t *rec, size_t len)
 		goto out;
 	}
 	ret = cove_frame_decode(&f, pt, n);
-	if (ret == COVE_OK && !cove_frame_is_signed(f.type))
+	if (ret == COVE_OK && !cove_frame_is_signed(f.type) && f.type != COVE_F_PING &&
+	    f.type != COVE_F_PONG)
 		ret = COVE_ERR_STATE; /* handshake frames have no place here */
 	ret = s->io.frame(s->io.ctx, ret, ret == COVE_OK ? &f : NULL, pt, n);
 out:

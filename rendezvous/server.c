@@ -745,16 +745,23 @@ int rv_server_reload(struct rv_server *s)
 void rv_server_log_stats(const struct rv_server *s)
 {
 	const struct rv_stats *t = &s->stats;
+	char by_code[512];
+	size_t o = 0;
 	uint64_t refused = 0;
 
-	for (size_t i = 0; i < sizeof(t->refused) / sizeof(t->refused[0]); i++)
+	by_code[0] = '\0';
+	for (uint32_t i = 0; i < sizeof(t->refused) / sizeof(t->refused[0]); i++) {
 		refused += t->refused[i];
+		if (t->refused[i] && o < sizeof(by_code))
+			o += (size_t)snprintf(by_code + o, sizeof(by_code) - o, " refused.%s=%llu",
+					      cove_errcode_name(i), (unsigned long long)t->refused[i]);
+	}
 	log_info("stats: conns open=%zu unauth=%zu accepted=%llu refused_at_limit=%llu "
 		 "auth_ok=%llu auth_refused=%llu auth_failed=%llu auth_timeouts=%llu "
 		 "slow_readers=%llu rooms=%zu frames_in=%llu forwarded=%llu deliveries=%llu "
 		 "errs_sent=%llu joins=%llu firsts=%llu asks=%llu ask_timeouts=%llu "
-		 "join_failures=%llu",
-		 s->nconns, s->nunauth, (unsigned long long)t->conns_accepted,
+		 "join_failures=%llu%s",
+		 s->nconns - s->nclosing, s->nunauth, (unsigned long long)t->conns_accepted,
 		 (unsigned long long)t->conns_refused, (unsigned long long)t->auth_ok,
 		 (unsigned long long)t->auth_refused, (unsigned long long)t->auth_failed,
 		 (unsigned long long)t->auth_timeouts, (unsigned long long)t->slow_readers,
@@ -762,5 +769,6 @@ void rv_server_log_stats(const struct rv_server *s)
 		 (unsigned long long)t->frames_forwarded, (unsigned long long)t->deliveries,
 		 (unsigned long long)refused, (unsigned long long)t->joins,
 		 (unsigned long long)t->firsts, (unsigned long long)t->asks,
-		 (unsigned long long)t->ask_timeouts, (unsigned long long)t->join_failures);
+		 (unsigned long long)t->ask_timeouts, (unsigned long long)t->join_failures,
+		 by_code);
 }

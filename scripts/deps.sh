@@ -3,6 +3,7 @@
 #
 #   scripts/deps.sh build   what building the programs needs
 #   scripts/deps.sh test    that, plus what the tests need
+#   scripts/deps.sh fuzz    that, plus clang and libFuzzer
 #
 # As root, missing packages are installed with apt-get. Otherwise the
 # exact apt-get line is printed and the script fails.
@@ -10,11 +11,13 @@ set -eu
 
 BUILD_PKGS="build-essential pkg-config libsodium-dev libevent-dev libmsgpack-dev libjansson-dev libreadline-dev"
 TEST_PKGS="libcmocka-dev python3 tmux valgrind"
+FUZZ_PKGS="clang libclang-rt-14-dev"
 
 case "${1:-build}" in
 build) want="$BUILD_PKGS" ;;
 test) want="$BUILD_PKGS $TEST_PKGS" ;;
-*) echo "usage: $0 build|test" >&2; exit 2 ;;
+fuzz) want="$BUILD_PKGS $FUZZ_PKGS" ;;
+*) echo "usage: $0 build|test|fuzz" >&2; exit 2 ;;
 esac
 
 missing=""

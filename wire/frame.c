@@ -24,13 +24,16 @@ const char *cove_errcode_name(uint32_t code)
 	case COVE_EC_NO_KEY: return "no_key";
 	case COVE_EC_SHUTDOWN: return "shutdown";
 	case COVE_EC_REVOKED: return "revoked";
+	case COVE_EC_REPLACED: return "replaced";
+	case COVE_EC_RATE: return "rate_limited";
+	case COVE_EC_STALE_EPOCH: return "stale_epoch";
 	}
 	return "unknown";
 }
 
 int cove_frame_is_signed(uint8_t type)
 {
-	return type >= COVE_F_INI && type <= COVE_F_RDY;
+	return type >= COVE_F_INI && type <= COVE_F_REK;
 }
 
 int cove_room_valid(const char *name, size_t len)
@@ -67,13 +70,17 @@ static unsigned frame_elems(uint8_t type)
 {
 	switch (type) {
 	case COVE_F_INI: return 8;
-	case COVE_F_KEY: return 11;
-	case COVE_F_DAT: return 10;
+	case COVE_F_KEY: return 12;
+	case COVE_F_DAT: return 12;
 	case COVE_F_ERR: return 10;
 	case COVE_F_ASK: return 10;
 	case COVE_F_BYE: return 8;
 	case COVE_F_WLC: return 8;
 	case COVE_F_RDY: return 8;
+	case COVE_F_RKY: return 8;
+	case COVE_F_REK: return 9;
+	case COVE_F_PING: return 3;
+	case COVE_F_PONG: return 3;
 	case COVE_F_HELLO: return 4;
 	case COVE_F_CHALLENGE: return 4;
 	case COVE_F_SRV_AUTH: return 4;
@@ -138,15 +145,18 @@ static int decode_signed(struct cove_frame *f, const msgpack_object *e)
 		TRY(get_uint(&e[8], UINT32_MAX, &v));
 		f->u.key.epoch = (uint32_t)v;
 		TRY(get_bin(&e[9], f->u.key.sealed, COVE_WSEALED_LEN));
+		TRY(get_bin(&e[10], f->u.key.view, COVE_WVIEW_LEN));
 		break;
 	case COVE_F_DAT:
 		TRY(get_uint(&e[6], UINT32_MAX, &v));
 		f->u.dat.epoch = (uint32_t)v;
 		TRY(get_bin(&e[7], f->u.dat.sid, COVE_WSID_LEN));
-		if (e[8].type != MSGPACK_OBJECT_BIN || e[8].via.bin.size == 0)
+		TRY(get_uint(&e[8], UINT64_MAX, &f->u.dat.n));
+		TRY(get_bin(&e[9], f->u.dat.kid, COVE_WKID_LEN));
+		if (e[10].type != MSGPACK_OBJECT_BIN || e[10].via.bin.size == 0)
 			return COVE_ERR_FIELD;
-		f->u.dat.ct = (const uint8_t *)e[8].via.bin.ptr;
-		f->u.dat.ct_len = e[8].via.bin.size;
+		f->u.dat.ct = (const uint8_t *)e[10].via.bin.ptr;
+		f->u.dat.ct_len = e[10].via.bin.size;
 		break;
 	case COVE_F_ERR:
 		TRY(get_uint(&e[6], UINT32_MAX, &v));
@@ -166,8 +176,14 @@ static int decode_signed(struct cove_frame *f, const msgpack_object *e)
 		TRY(get_bin(&e[6], f->u.wlc.you, COVE_ID_LEN));
 		break;
 	case COVE_F_RDY:
+	case COVE_F_RKY:
 		TRY(get_uint(&e[6], UINT32_MAX, &v));
 		f->u.rdy.epoch = (uint32_t)v;
+		break;
+	case COVE_F_REK:
+		TRY(get_bin(&e[6], f->u.rek.to, COVE_ID_LEN));
+		TRY(get_uint(&e[7], UINT32_MAX, &v));
+		f->u.rek.epoch = (uint32_t)v;
 		break;
 	}
 	return get_bin(&e[frame_elems(f->type) - 1], f->sig, COVE_WSIG_LEN);
@@ -204,6 +220,9 @@ static int decode_object(struct cove_frame *f, const msgpack_object *root)
 	case COVE_F_CLI_AUTH:
 		TRY(get_bin(&e[2], f->u.auth.id, COVE_ID_LEN));
 		return get_bin(&e[3], f->u.auth.sig, COVE_WSIG_LEN);
+	case COVE_F_PING:
+	case COVE_F_PONG:
+		return get_uint(&e[2], UINT64_MAX, &f->u.ping.n);
 	}
 	return COVE_OK; /* VERSION: [version, type] says it all */
 }
@@ -272,11 +291,12 @@ size_t cove_frame_size(const struct cove_frame *f)
 	switch (f->type) {
 	case COVE_F_INI: return s + BIN(COVE_WXPK_LEN);
 	case COVE_F_KEY:
-		return s + BIN(COVE_ID_LEN) + BIN(COVE_WXPK_LEN) + U32 + BIN(COVE_WSEALED_LEN);
+		return s + BIN(COVE_ID_LEN) + BIN(COVE_WXPK_LEN) + U32 + BIN(COVE_WSEALED_LEN) +
+		       BIN(COVE_WVIEW_LEN);
 	case COVE_F_DAT:
 		if (f->u.dat.ct_len == 0 || f->u.dat.ct_len > COVE_FRAME_MAX)
 			return 0;
-		s += U32 + BIN(COVE_WSID_LEN) + BIN(f->u.dat.ct_len);
+		s += U32 + BIN(COVE_WSID_LEN) + U64 + BIN(COVE_WKID_LEN) + BIN(f->u.dat.ct_len);
 		return s <= COVE_FRAME_MAX ? s : 0;
 	case COVE_F_ERR:
 		if (f->u.err.text_len > COVE_ERR_TEXT_MAX)
@@ -286,6 +306,10 @@ size_t cove_frame_size(const struct cove_frame *f)
 	case COVE_F_BYE: return s + BIN(COVE_ID_LEN);
 	case COVE_F_WLC: return s + BIN(COVE_ID_LEN);
 	case COVE_F_RDY: return s + U32;
+	case COVE_F_RKY: return s + U32;
+	case COVE_F_REK: return s + BIN(COVE_ID_LEN) + U32;
+	case COVE_F_PING:
+	case COVE_F_PONG: return s + U64;
 	case COVE_F_HELLO:
 	case COVE_F_CHALLENGE: return s + BIN(COVE_WXPK_LEN) + BIN(COVE_WNONCE_LEN);
 	case COVE_F_SRV_AUTH:
@@ -339,10 +363,13 @@ int cove_frame_encode(const struct cove_frame *f, uint8_t *out, size_t cap, size
 		r |= pack_bin(&pk, f->u.key.xpk, COVE_WXPK_LEN);
 		r |= msgpack_pack_fix_uint32(&pk, f->u.key.epoch);
 		r |= pack_bin(&pk, f->u.key.sealed, COVE_WSEALED_LEN);
+		r |= pack_bin(&pk, f->u.key.view, COVE_WVIEW_LEN);
 		break;
 	case COVE_F_DAT:
 		r |= msgpack_pack_fix_uint32(&pk, f->u.dat.epoch);
 		r |= pack_bin(&pk, f->u.dat.sid, COVE_WSID_LEN);
+		r |= msgpack_pack_fix_uint64(&pk, f->u.dat.n);
+		r |= pack_bin(&pk, f->u.dat.kid, COVE_WKID_LEN);
 		r |= pack_bin(&pk, f->u.dat.ct, f->u.dat.ct_len);
 		break;
 	case COVE_F_ERR:
@@ -362,7 +389,16 @@ int cove_frame_encode(const struct cove_frame *f, uint8_t *out, size_t cap, size
 		r |= pack_bin(&pk, f->u.wlc.you, COVE_ID_LEN);
 		break;
 	case COVE_F_RDY:
+	case COVE_F_RKY:
 		r |= msgpack_pack_fix_uint32(&pk, f->u.rdy.epoch);
+		break;
+	case COVE_F_REK:
+		r |= pack_bin(&pk, f->u.rek.to, COVE_ID_LEN);
+		r |= msgpack_pack_fix_uint32(&pk, f->u.rek.epoch);
+		break;
+	case COVE_F_PING:
+	case COVE_F_PONG:
+		r |= msgpack_pack_fix_uint64(&pk, f->u.ping.n);
 		break;
 	case COVE_F_HELLO:
 	case COVE_F_CHALLENGE:
@@ -437,10 +473,13 @@ static int sigbytes(const struct cove_frame *f, uint8_t *out, size_t cap, size_t
 		sb_put(&b, f->u.key.xpk, COVE_WXPK_LEN);
 		sb_be(&b, f->u.key.epoch, 4);
 		sb_put(&b, f->u.key.sealed, COVE_WSEALED_LEN);
+		sb_put(&b, f->u.key.view, COVE_WVIEW_LEN);
 		break;
 	case COVE_F_DAT:
 		sb_be(&b, f->u.dat.epoch, 4);
 		sb_put(&b, f->u.dat.sid, COVE_WSID_LEN);
+		sb_be(&b, f->u.dat.n, 8);
+		sb_put(&b, f->u.dat.kid, COVE_WKID_LEN);
 		if (ad_only)
 			break;
 		sb_be(&b, f->u.dat.ct_len, 4);
@@ -466,7 +505,12 @@ static int sigbytes(const struct cove_frame *f, uint8_t *out, size_t cap, size_t
 		sb_put(&b, f->u.wlc.you, COVE_ID_LEN);
 		break;
 	case COVE_F_RDY:
+	case COVE_F_RKY:
 		sb_be(&b, f->u.rdy.epoch, 4);
+		break;
+	case COVE_F_REK:
+		sb_put(&b, f->u.rek.to, COVE_ID_LEN);
+		sb_be(&b, f->u.rek.epoch, 4);
 		break;
 	}
 	if (b.over)

@@ -20,6 +20,8 @@
 #define COVE_WXPK_LEN 32      /* an X25519 public key */
 #define COVE_WSID_LEN 16      /* DAT session id */
 #define COVE_WSEALED_LEN 80   /* a sealed group key */
+#define COVE_WKID_LEN 8       /* DAT: which group key (fork detection) */
+#define COVE_WVIEW_LEN 16     /* KEY: hash of the sender's member list */
 #define COVE_WNONCE_LEN 32    /* handshake challenge */
 #define COVE_ROOM_MAX 64      /* room name bytes */
 #define COVE_ERR_TEXT_MAX 256 /* ERR text bytes */
@@ -36,7 +38,8 @@
 #define COVE_FRAME_DEPTH 1
 
 enum cove_ftype {
-	/* signed frames: node -> relay (INI, KEY, DAT, RDY), relay -> node */
+	/* signed frames: node -> relay (INI, KEY, DAT, RDY, RKY, BYE),
+	 * relay -> node (INI, KEY, DAT, ERR, ASK, BYE, WLC, REK) */
 	COVE_F_INI = 1,   /* join a room with a session X25519 key; from the relay: "you are first" */
 	COVE_F_KEY = 2,   /* a room's group key sealed to a joiner */
 	COVE_F_DAT = 3,   /* an encrypted message */
@@ -45,6 +48,11 @@ enum cove_ftype {
 	COVE_F_BYE = 6,   /* relay: "this member has left the room" */
 	COVE_F_WLC = 7,   /* relay: "welcome, you are authenticated" */
 	COVE_F_RDY = 8,   /* node -> relay: "I hold this room's key" */
+	COVE_F_RKY = 9,   /* node -> relay: "please have this room rekeyed" */
+	COVE_F_REK = 10,  /* relay -> node: "you make the room's next epoch" */
+	/* link frames, unsigned (the link authenticates them) */
+	COVE_F_PING = 11,
+	COVE_F_PONG = 12,
 	/* handshake frames, unsigned or signed over the transcript */
 	COVE_F_HELLO = 16,     /* client -> server, in the clear */
 	COVE_F_CHALLENGE = 17, /* server -> client, in the clear */
@@ -67,6 +75,9 @@ enum cove_errcode {
 	COVE_EC_NO_KEY = 10,          /* no member delivered the group key */
 	COVE_EC_SHUTDOWN = 11,        /* the relay is stopping */
 	COVE_EC_REVOKED = 12,         /* removed from the whitelist */
+	COVE_EC_REPLACED = 13,        /* a newer connection of the same identity */
+	COVE_EC_RATE = 14,            /* sending faster than the relay allows */
+	COVE_EC_STALE_EPOCH = 15,     /* a KEY or RDY for an epoch that is not current */
 };
 
 /* A stable snake_case name for an ERR code ("bad_signature"), or
@@ -76,7 +87,7 @@ const char *cove_errcode_name(uint32_t code);
 struct cove_frame {
 	uint8_t version;
 	uint8_t type;
-	/* header of signed frames (types 1-8) */
+	/* header of signed frames (types 1-10) */
 	uint8_t room_len;
 	char room[COVE_ROOM_MAX + 1]; /* NUL-terminated for convenience */
 	uint8_t from[COVE_ID_LEN];
@@ -89,10 +100,13 @@ struct cove_frame {
 			uint8_t xpk[COVE_WXPK_LEN];
 			uint32_t epoch;
 			uint8_t sealed[COVE_WSEALED_LEN];
+			uint8_t view[COVE_WVIEW_LEN];
 		} key;
 		struct {
 			uint32_t epoch;
 			uint8_t sid[COVE_WSID_LEN];
+			uint64_t n;         /* the sender's message number in this room and sid */
+			uint8_t kid[COVE_WKID_LEN];
 			const uint8_t *ct;  /* borrowed: points into the decoded buffer */
 			size_t ct_len;
 		} dat;
@@ -109,7 +123,12 @@ struct cove_frame {
 		} ask;
 		struct { uint8_t who[COVE_ID_LEN]; } bye;
 		struct { uint8_t you[COVE_ID_LEN]; } wlc;
-		struct { uint32_t epoch; } rdy;
+		struct { uint32_t epoch; } rdy;     /* also RKY: the epoch the node holds */
+		struct {
+			uint8_t to[COVE_ID_LEN];
+			uint32_t epoch;     /* the epoch to make */
+		} rek;
+		struct { uint64_t n; } ping;        /* PING and PONG */
 		struct {
 			uint8_t eph[COVE_WXPK_LEN];
 			uint8_t nonce[COVE_WNONCE_LEN];
@@ -122,7 +141,7 @@ struct cove_frame {
 	uint8_t sig[COVE_WSIG_LEN];   /* signed frames only */
 };
 
-/* Whether type is a signed frame type (1-8). */
+/* Whether type is a signed frame type (1-10). */
 int cove_frame_is_signed(uint8_t type);
 
 /* Whether name is a valid room name: 1..COVE_ROOM_MAX bytes, each a
@@ -162,9 +181,10 @@ int cove_frame_sigbytes(const struct cove_frame *f, uint8_t *out, size_t cap, si
 #define COVE_SIGBYTES_MAX (COVE_FRAME_MAX + 256)
 
 /* The associated data of a DAT's AES-GCM: the signed bytes up to and
- * including sid (everything but the ciphertext). */
+ * including kid (everything but the ciphertext). */
 int cove_frame_dat_ad(const struct cove_frame *f, uint8_t *out, size_t cap, size_t *len);
 
-#define COVE_DAT_AD_MAX (14 + 3 + COVE_ROOM_MAX + COVE_ID_LEN + 16 + 4 + COVE_WSID_LEN)
+#define COVE_DAT_AD_MAX (14 + 3 + COVE_ROOM_MAX + COVE_ID_LEN + 16 + 4 + COVE_WSID_LEN + 8 + \
+			 COVE_WKID_LEN)
 
 #endif
