@@ -43,8 +43,15 @@ static void usage(FILE *f)
 		"                           dropped as a slow reader (default %u)\n"
 		"      --max-rooms N        rooms per connection (default %d)\n"
 		"      --auth-timeout MS    time allowed for the handshake (default %d)\n"
-		"      --join-timeout MS    time a member has to hand over the key before\n"
-		"                           another is asked (default %d)\n"
+		"      --join-timeout MS    time a member has to hand over the key, or make\n"
+		"                           a new epoch, before another is asked (default %d)\n"
+		"      --grace MS           a member whose connection is lost keeps its place\n"
+		"                           this long before the room counts it gone and is\n"
+		"                           rekeyed (default %d)\n"
+		"      --keepalive MS       PING a silent node after MS; drop it after 3*MS\n"
+		"                           (default %d)\n"
+		"      --rate N             DATs per second a node may send (default %d)\n"
+		"      --burst N            DATs a node may send at once (default %d)\n"
 		"  -v, --verbose            log every join and connection (debug level)\n"
 		"  -q, --quiet              log only warnings and errors\n"
 		"  -h, --help               show this help\n"
@@ -53,7 +60,8 @@ static void usage(FILE *f)
 		"Once listening it prints 'listening on HOST:PORT' to standard error.\n"
 		"Signals: HUP reloads the whitelist, USR1 logs counters, TERM/INT stop.\n",
 		DEFAULT_LISTEN, RV_DEFAULT_MAX_CONNS, RV_DEFAULT_MAX_UNAUTH, RV_DEFAULT_MAX_QUEUE,
-		RV_DEFAULT_MAX_ROOMS, RV_DEFAULT_AUTH_TIMEOUT_MS, RV_DEFAULT_JOIN_TIMEOUT_MS);
+		RV_DEFAULT_MAX_ROOMS, RV_DEFAULT_AUTH_TIMEOUT_MS, RV_DEFAULT_JOIN_TIMEOUT_MS,
+		RV_DEFAULT_GRACE_MS, RV_DEFAULT_KEEPALIVE_MS, RV_DEFAULT_RATE, RV_DEFAULT_BURST);
 }
 
 static int parse_num(const char *opt, const char *s, unsigned long long min,
@@ -125,7 +133,7 @@ static void on_usr1(evutil_socket_t sig, short what, void *arg)
 }
 
 enum { OPT_PASS = 256, OPT_MAX_CONNS, OPT_MAX_UNAUTH, OPT_MAX_QUEUE, OPT_MAX_ROOMS,
-       OPT_AUTH_TIMEOUT, OPT_JOIN_TIMEOUT };
+       OPT_AUTH_TIMEOUT, OPT_JOIN_TIMEOUT, OPT_GRACE, OPT_KEEPALIVE, OPT_RATE, OPT_BURST };
 
 int main(int argc, char **argv)
 {
@@ -140,6 +148,10 @@ int main(int argc, char **argv)
 		{ "max-rooms", required_argument, NULL, OPT_MAX_ROOMS },
 		{ "auth-timeout", required_argument, NULL, OPT_AUTH_TIMEOUT },
 		{ "join-timeout", required_argument, NULL, OPT_JOIN_TIMEOUT },
+		{ "grace", required_argument, NULL, OPT_GRACE },
+		{ "keepalive", required_argument, NULL, OPT_KEEPALIVE },
+		{ "rate", required_argument, NULL, OPT_RATE },
+		{ "burst", required_argument, NULL, OPT_BURST },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "help", no_argument, NULL, 'h' },
@@ -147,8 +159,16 @@ int main(int argc, char **argv)
 		{ NULL, 0, NULL, 0 },
 	};
 	struct rv_conf conf = {
-		RV_DEFAULT_MAX_CONNS, RV_DEFAULT_MAX_UNAUTH, RV_DEFAULT_MAX_QUEUE,
-		RV_DEFAULT_MAX_ROOMS, RV_DEFAULT_AUTH_TIMEOUT_MS, RV_DEFAULT_JOIN_TIMEOUT_MS,
+		.max_conns = RV_DEFAULT_MAX_CONNS,
+		.max_unauth = RV_DEFAULT_MAX_UNAUTH,
+		.max_queue = RV_DEFAULT_MAX_QUEUE,
+		.max_rooms = RV_DEFAULT_MAX_ROOMS,
+		.auth_timeout_ms = RV_DEFAULT_AUTH_TIMEOUT_MS,
+		.join_timeout_ms = RV_DEFAULT_JOIN_TIMEOUT_MS,
+		.grace_ms = RV_DEFAULT_GRACE_MS,
+		.keepalive_ms = RV_DEFAULT_KEEPALIVE_MS,
+		.rate = RV_DEFAULT_RATE,
+		.burst = RV_DEFAULT_BURST,
 	};
 	const char *key_path = NULL, *wl_path = NULL, *listen = DEFAULT_LISTEN, *pass_file = NULL;
 	struct event *sig_int = NULL, *sig_term = NULL, *sig_hup = NULL, *sig_usr1 = NULL;
@@ -192,6 +212,22 @@ int main(int argc, char **argv)
 		case OPT_JOIN_TIMEOUT:
 			if (parse_num("--join-timeout", optarg, 10, 600000, &v)) return 2;
 			conf.join_timeout_ms = (unsigned)v;
+			break;
+		case OPT_GRACE:
+			if (parse_num("--grace", optarg, 0, 3600000, &v)) return 2;
+			conf.grace_ms = (unsigned)v;
+			break;
+		case OPT_KEEPALIVE:
+			if (parse_num("--keepalive", optarg, 100, 3600000, &v)) return 2;
+			conf.keepalive_ms = (unsigned)v;
+			break;
+		case OPT_RATE:
+			if (parse_num("--rate", optarg, 1, 1000000, &v)) return 2;
+			conf.rate = (unsigned)v;
+			break;
+		case OPT_BURST:
+			if (parse_num("--burst", optarg, 1, 1000000, &v)) return 2;
+			conf.burst = (unsigned)v;
 			break;
 		case 'v': cove_log_set_level(COVE_LOG_DEBUG); break;
 		case 'q': cove_log_set_level(COVE_LOG_WARN); break;

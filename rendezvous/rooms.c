@@ -121,3 +121,10 @@ void rv_rooms_remove(struct rv_rooms *t, struct rv_room *r)
 		}
 	}
 }
+
+void rv_rooms_each(struct rv_rooms *t, void (*fn)(struct rv_room *r, void *arg), void *arg)
+{
+	for (size_t i = 0; i < t->nslots; i++)
+		for (struct rv_room *r = t->slots[i]; r; r = r->hnext)
+			fn(r, arg);
+}

@@ -1,8 +1,12 @@
 /*
  * rv.h - the rendezvous's internal contract between its modules:
  *
- *   server.c   listener, connections, handshake glue, output caps, logs
- *   relay.c    what each INI, KEY and DAT does: checks, rooms, routing
+ *   server.c   the listener, accepting, whitelist reloads, keepalive, stats
+ *   conn.c     one connection: handshake glue, output caps, orderly closing,
+ *              the log budget
+ *   relay.c    the checks every INI, KEY, DAT, RDY, RKY and BYE must pass,
+ *              the rate limit, DAT fan-out
+ *   room.c     membership: joins, who holds which epoch, rekeying, grace
  *   rooms.c    the room table (a hash map keyed with SipHash)
  *   main.c     options, keys, signals
  *
@@ -33,44 +37,63 @@ struct rv_conf {
 	size_t max_queue;         /* output bytes queued for one connection */
 	size_t max_rooms;         /* rooms one connection may join */
 	unsigned auth_timeout_ms; /* time allowed for the handshake */
-	unsigned join_timeout_ms; /* time a member has to answer an ASK */
+	unsigned join_timeout_ms; /* time a member has to answer an ASK or a REK */
+	unsigned grace_ms;        /* a lost member stays this long before it is gone */
+	unsigned keepalive_ms;    /* PING after this much silence; close after 3x */
+	unsigned rate;            /* DATs per second per connection */
+	unsigned burst;           /* DATs a connection may send at once */
 };
 
 #define RV_DEFAULT_MAX_CONNS 16384
 #define RV_DEFAULT_MAX_UNAUTH 1024
-#define RV_DEFAULT_MAX_QUEUE (4u << 20)
+#define RV_DEFAULT_MAX_QUEUE (16u << 20)
 #define RV_DEFAULT_MAX_ROOMS 64
 #define RV_DEFAULT_AUTH_TIMEOUT_MS 10000
 #define RV_DEFAULT_JOIN_TIMEOUT_MS 3000
+#define RV_DEFAULT_GRACE_MS 10000
+#define RV_DEFAULT_KEEPALIVE_MS 15000
+#define RV_DEFAULT_RATE 50
+#define RV_DEFAULT_BURST 200
+
+/* Log lines about connections coming and going, all together: a burst of
+ * this many, refilled at this rate per second. */
+#define RV_LOG_GLOBAL_BURST 50.0
+#define RV_LOG_GLOBAL_RATE 20.0
 
 struct rv_stats {
 	uint64_t conns_accepted, conns_refused, auth_ok, auth_refused, auth_failed,
-		auth_timeouts, slow_readers;
+		auth_timeouts, slow_readers, dead_peers, replaced;
 	uint64_t frames_in, frames_forwarded, deliveries;
 	uint64_t refused[16]; /* by ERR code */
 	uint64_t joins, firsts, asks, ask_timeouts, join_failures;
+	uint64_t rekeys, rekey_timeouts, leaves, graces_expired, rejoins;
 };
 
 struct rv_room;
 struct rv_conn;
 
-/* One connection's place in one room. */
+/* One identity's place in one room. */
 struct rv_member {
 	TAILQ_ENTRY(rv_member) next;   /* room's members, in join order */
 	struct rv_room *room;
-	struct rv_conn *conn;
+	struct rv_conn *conn;          /* NULL while away (lost, in its grace period) */
+	uint8_t pk[COVE_ID_LEN];
 	uint64_t serial;               /* join order within the room */
 	uint8_t xpk[COVE_WXPK_LEN];    /* session key from its INI */
 	uint8_t *ini;                  /* its signed INI, replayed to later joiners */
 	size_t ini_len;
-	int keyed;                     /* holds the group key, as far as we know */
+	int keyed;                     /* holds a key of the room, as far as we know */
+	int epoch_known;
+	uint32_t epoch;                /* the epoch it confirmed last (RDY) */
 	int key_sent;                  /* a KEY went to it: it gets DATs from then on */
-	int gone;                      /* its connection is closing: it counts for nothing */
-	/* while not keyed: the join in progress */
-	struct rv_member *asked;       /* member asked to answer, or NULL */
+	int gone;                      /* closing or away: it counts for nothing */
+	/* while it needs the key (joining, or behind after a rekey) */
+	struct rv_member *asked;       /* member expected to send it, or NULL */
 	struct event *ask_timer;
-	uint64_t *tried;               /* serials of members that did not answer */
+	uint64_t *tried;               /* serials of members that did not */
 	size_t ntried;
+	int stuck;                     /* every candidate failed it */
+	struct event *grace_timer;     /* while away */
 };
 
 TAILQ_HEAD(rv_member_list, rv_member);
@@ -79,11 +102,20 @@ struct rv_room {
 	struct rv_room *hnext;         /* hash chain */
 	TAILQ_ENTRY(rv_room) route_next; /* in rv_server.to_route */
 	int route_pending;
+	struct rv_server *srv;
 	char name[COVE_ROOM_MAX + 1];
 	uint8_t name_len;
 	struct rv_member_list members;
-	size_t nmembers, nkeyed;       /* nkeyed counts key holders not gone */
+	size_t nmembers;
 	uint64_t next_serial;
+	int epoch_known;               /* the room's current epoch, once confirmed */
+	uint32_t epoch;
+	uint32_t epoch_top;            /* the highest epoch ever named or confirmed */
+	/* rekeying: a member was named (REK) to make rekey_epoch */
+	struct rv_member *rekeyer;
+	uint32_t rekey_epoch;
+	struct event *rekey_timer;
+	int rekey_wanted;              /* someone left: rekey once possible */
 };
 
 TAILQ_HEAD(rv_room_list, rv_room);
@@ -103,12 +135,18 @@ struct rv_conn {
 	char addr[64];
 	int authed;
 	int closing;                   /* no more input; freed once flushed or timed out */
+	int no_grace;                  /* leaves its rooms at once (revoked, kicked) */
 	uint8_t pk[COVE_ID_LEN];
 	char name[COVE_NAME_MAX + 1];
 	uint64_t last_seq;
 	struct event *timer;           /* handshake deadline, then flush deadline */
 	struct rv_member **rooms;
 	size_t nrooms;
+	/* keepalive */
+	uint64_t last_rx_ms, last_ping_ms;
+	/* rate limit on DATs (token bucket) */
+	double tokens;
+	uint64_t tokens_ms;
 	/* log rate limit */
 	uint64_t log_window_ms;
 	unsigned log_count;
@@ -135,6 +173,7 @@ struct rv_server {
 	struct event *router;          /* re-routes joins of rooms in to_route */
 	struct rv_room_list to_route;
 	struct event *listen_retry;    /* re-enables accepting after EMFILE */
+	struct event *sweep;           /* keepalive */
 	/* a global budget for log lines about connections (token bucket) */
 	double log_tokens;
 	uint64_t log_refill_ms;
@@ -143,14 +182,14 @@ struct rv_server {
 
 /* ---- server.c ---------------------------------------------------------- */
 
+/* Initialises s around base, id (the relay's key) and wl. */
+int rv_server_init(struct rv_server *s, struct event_base *base, struct cove_ident *id,
+		   struct cove_wl *wl, const char *wl_path, const struct rv_conf *conf);
+
 /* Starts listening on host:port (port 0 picks one). Fills bound with the
  * actual address as text. Returns 0 or -1 (logged). */
 int rv_server_listen(struct rv_server *s, const char *host, uint16_t port, char *bound,
 		     size_t bound_cap);
-
-/* Initialises s around base, id (the relay's key) and wl. */
-int rv_server_init(struct rv_server *s, struct event_base *base, struct cove_ident *id,
-		   struct cove_wl *wl, const char *wl_path, const struct rv_conf *conf);
 
 /* Closes every connection (each gets ERR SHUTDOWN) and frees everything. */
 void rv_server_shutdown(struct rv_server *s);
@@ -162,26 +201,35 @@ int rv_server_reload(struct rv_server *s);
 /* Logs the counters at INFO level. */
 void rv_server_log_stats(const struct rv_server *s);
 
-/* Signs f (header filled by the caller except from/seq/ts) as the relay
- * and sends it to c. Returns 0 or a negative error (the connection is then
- * being closed). */
-int rv_send_signed(struct rv_conn *c, struct cove_frame *f);
+/* ---- conn.c ------------------------------------------------------------ */
 
-/* Forwards frame bytes as they are. Returns 0 or negative (closing). */
-int rv_send_raw(struct rv_conn *c, const uint8_t *raw, size_t len);
+/* A new connection on fd, from the address text addr. NULL on failure
+ * (fd is closed). */
+struct rv_conn *rv_conn_new(struct rv_server *s, evutil_socket_t fd, const char *addr);
 
 /* Fills f's from, seq and ts as the relay's and signs it, for frames
  * that go to many connections as the same bytes. Returns 0 or negative. */
 int rv_sign(struct rv_server *s, struct cove_frame *f);
+
+/* Signs f (header filled by the caller except from/seq/ts) as the relay
+ * and sends it to c. Returns 0 or a negative error (c is then being
+ * closed or refused the bytes). */
+int rv_send_signed(struct rv_conn *c, struct cove_frame *f);
+
+/* Forwards frame bytes as they are. Returns 0 or negative. */
+int rv_send_raw(struct rv_conn *c, const uint8_t *raw, size_t len);
+
+/* Sends an unsigned link frame (PING, PONG). */
+int rv_send_link(struct rv_conn *c, uint8_t type, uint64_t n);
 
 /* Sends a signed ERR with code and text about the frame with seq ref. */
 void rv_send_err(struct rv_conn *c, const char *room, uint32_t code, uint64_t ref,
 		 const char *fmt, ...) __attribute__((format(printf, 5, 6)));
 
 /* Marks c for closing: reads stop at once; with flush, queued output is
- * written first (bounded by a deadline). The connection is freed from the
- * event loop, never inside the caller's stack, so callers may go on
- * iterating rooms. */
+ * written first (bounded by a deadline). c leaves its rooms from the event
+ * loop, never inside the caller's stack, so callers may go on iterating
+ * rooms and connections. */
 void rv_conn_close(struct rv_conn *c, int flush);
 
 /* Logs a refusal about c, at most a few lines per connection per
@@ -197,6 +245,13 @@ void rv_log_conn_event(struct rv_server *s, const char *fmt, ...)
 /* "conn 7 alice" or "conn 7 127.0.0.1:4242" for log lines. */
 const char *rv_conn_label(const struct rv_conn *c, char *buf, size_t cap);
 
+/* Frees the connections marked for closing. */
+void rv_conn_reap(struct rv_server *s);
+
+/* Tells every node the relay stops (ERR shutdown) and frees every
+ * connection. */
+void rv_conn_shutdown_all(struct rv_server *s);
+
 /* ---- relay.c ----------------------------------------------------------- */
 
 /* Handles one frame from an authenticated connection. err is the decoding
@@ -204,17 +259,46 @@ const char *rv_conn_label(const struct rv_conn *c, char *buf, size_t cap);
 int rv_relay_frame(struct rv_conn *c, int err, const struct cove_frame *f, const uint8_t *raw,
 		   size_t len);
 
-/* Removes c from every room it is in (announcing BYE and re-routing
- * pending joins). */
-void rv_relay_drop_conn(struct rv_conn *c);
+/* ---- room.c ------------------------------------------------------------ */
 
-/* c has started closing: from now on it holds no key and answers no
- * join, in every room it is in; joins waiting on it are re-routed from
- * the event loop. Changes no list, so callers may be iterating rooms. */
-void rv_relay_conn_closing(struct rv_conn *c);
+/* The member of c in r, or NULL. */
+struct rv_member *rv_room_member(const struct rv_conn *c, const struct rv_room *r);
 
-/* Re-routes the joins of every room queued by rv_relay_conn_closing(). */
-void rv_relay_route_pending(struct rv_server *s);
+/* c joins r (created if needed) with its checked INI. Returns 0, or a
+ * COVE_EC_* code to refuse it with. */
+int rv_room_join(struct rv_conn *c, const char *room, size_t room_len, const uint8_t *xpk,
+		 const uint8_t *ini, size_t ini_len);
+
+/* m leaves its room at once: the others get bye (the member's own signed
+ * BYE) or, when bye is NULL, a BYE signed by the relay; the room is
+ * rekeyed. */
+void rv_room_leave(struct rv_member *m, const uint8_t *bye, size_t bye_len);
+
+/* Handles a checked RDY, RKY or KEY; returns 0 or a COVE_EC_* code to
+ * refuse it with (text written to why). */
+int rv_room_rdy(struct rv_member *m, uint32_t epoch, char *why, size_t cap);
+int rv_room_rky(struct rv_member *m, uint32_t epoch);
+int rv_room_key(struct rv_member *k, const struct cove_frame *f, const uint8_t *raw,
+		size_t len, char *why, size_t cap);
+
+/* Sends raw to every live member of r but skip; with keyed_only, only to
+ * those who hold the key or were sent one. Returns deliveries. */
+size_t rv_room_broadcast(struct rv_room *r, const struct rv_member *skip, const uint8_t *raw,
+			 size_t len, int keyed_only);
+
+/* c has started closing: it holds no key and answers nothing from now on
+ * in every room; re-routing happens from the event loop. */
+void rv_room_conn_closing(struct rv_conn *c);
+
+/* c is being freed: its members leave (no_grace) or stay away for the
+ * grace period, and the rooms are told. */
+void rv_room_conn_gone(struct rv_conn *c);
+
+/* Re-routes the joins of every room queued by the two above. */
+void rv_room_route_pending(struct rv_server *s);
+
+/* Frees every room and member (shutdown). */
+void rv_room_free_all(struct rv_server *s);
 
 /* ---- rooms.c ----------------------------------------------------------- */
 
@@ -225,5 +309,7 @@ struct rv_room *rv_rooms_find(struct rv_rooms *t, const char *name, size_t len);
 struct rv_room *rv_rooms_get(struct rv_rooms *t, const char *name, size_t len);
 /* Unlinks and frees an empty room (the caller takes it off to_route). */
 void rv_rooms_remove(struct rv_rooms *t, struct rv_room *r);
+/* Calls fn on every room. fn must not add or remove rooms. */
+void rv_rooms_each(struct rv_rooms *t, void (*fn)(struct rv_room *r, void *arg), void *arg);
 
 #endif

@@ -1,0 +1,538 @@
+/*
+ * conn.c - one connection to the rendezvous: the handshake through a
+ * cove_sess, output caps, orderly closing, and the log budget.
+ */
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/util.h>
+
+#include "cli/cli.h"
+#include "cli/log.h"
+#include "common/err.h"
+#include "proto/msg.h"
+#include "proto/sess.h"
+#include "rendezvous/rv.h"
+
+/* How long a closing connection may take to flush its last frames, and
+ * then to let the peer read them before the socket is closed. */
+#define RV_FLUSH_MS 2000
+#define RV_LINGER_MS 1000
+
+/* Log lines about one connection: at most this many per window. */
+#define RV_LOG_BURST 5
+#define RV_LOG_WINDOW_MS 10000
+
+enum { CLOSE_NONE = 0, CLOSE_FLUSH, CLOSE_LINGER, CLOSE_DOOMED };
+
+static void read_cb(struct bufferevent *bev, void *arg);
+static void write_cb(struct bufferevent *bev, void *arg);
+static void event_cb(struct bufferevent *bev, short what, void *arg);
+static void timer_cb(evutil_socket_t fd, short what, void *arg);
+static uint8_t *io_reserve(void *ctx, size_t len);
+static void io_commit(void *ctx, size_t len);
+static int io_frame(void *ctx, int err, const struct cove_frame *f, const uint8_t *raw,
+		    size_t len);
+static int io_authed(void *ctx, const uint8_t id[COVE_ID_LEN]);
+
+/* The reservation a send is filling; one at a time, on one thread. */
+static struct evbuffer_iovec pending_iov;
+
+const char *rv_conn_label(const struct rv_conn *c, char *buf, size_t cap)
+{
+	if (c->authed)
+		snprintf(buf, cap, "conn %llu %s", (unsigned long long)c->num, c->name);
+	else
+		snprintf(buf, cap, "conn %llu %s", (unsigned long long)c->num, c->addr);
+	return buf;
+}
+
+/* Takes a token from the global log budget; returns 0 when there is none. */
+static int log_budget(struct rv_server *s)
+{
+	uint64_t now = cove_now_ms();
+
+	s->log_tokens += (double)(now - s->log_refill_ms) * RV_LOG_GLOBAL_RATE / 1000.0;
+	s->log_refill_ms = now;
+	if (s->log_tokens > RV_LOG_GLOBAL_BURST)
+		s->log_tokens = RV_LOG_GLOBAL_BURST;
+	if (s->log_tokens < 1.0) {
+		s->log_suppressed++;
+		return 0;
+	}
+	s->log_tokens -= 1.0;
+	if (s->log_suppressed) {
+		log_warn("%llu log lines about connections were not written (too many at "
+			 "once); the counters (SIGUSR1) have them all",
+			 (unsigned long long)s->log_suppressed);
+		s->log_suppressed = 0;
+	}
+	return 1;
+}
+
+void rv_log_conn_event(struct rv_server *s, const char *fmt, ...)
+{
+	char msg[512];
+	va_list ap;
+
+	if (!log_budget(s))
+		return;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	log_info("%s", msg);
+}
+
+void rv_conn_log(struct rv_conn *c, const char *fmt, ...)
+{
+	uint64_t now = cove_now_ms();
+	char label[96], msg[512];
+	va_list ap;
+
+	if (now - c->log_window_ms > RV_LOG_WINDOW_MS) {
+		c->log_window_ms = now;
+		c->log_count = 0;
+	}
+	if (++c->log_count > RV_LOG_BURST) {
+		if (c->log_count == RV_LOG_BURST + 1 && log_budget(c->srv))
+			log_warn("%s: more refusals; not logging them for %d s (counters go on)",
+				 rv_conn_label(c, label, sizeof(label)), RV_LOG_WINDOW_MS / 1000);
+		return;
+	}
+	if (!log_budget(c->srv))
+		return;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	log_warn("%s: %s", rv_conn_label(c, label, sizeof(label)), msg);
+}
+
+/* ---- sending ------------------------------------------------------------ */
+
+static uint8_t *io_reserve(void *ctx, size_t len)
+{
+	struct rv_conn *c = ctx;
+	struct evbuffer *out = bufferevent_get_output(c->bev);
+
+	if (c->closing >= CLOSE_LINGER)
+		return NULL;
+	if (evbuffer_get_length(out) + len > c->srv->conf.max_queue) {
+		char label[96];
+
+		/* A reader this far behind is not reading: dropping it keeps
+		 * the relay's memory bounded and everyone else at full speed. */
+		c->srv->stats.slow_readers++;
+		log_warn("%s: output queue above %zu bytes; disconnecting a slow reader",
+			 rv_conn_label(c, label, sizeof(label)), c->srv->conf.max_queue);
+		rv_conn_close(c, 0);
+		return NULL;
+	}
+	if (evbuffer_reserve_space(out, (ev_ssize_t)len, &pending_iov, 1) != 1)
+		return NULL;
+	return pending_iov.iov_base;
+}
+
+static void io_commit(void *ctx, size_t len)
+{
+	struct rv_conn *c = ctx;
+
+	pending_iov.iov_len = len;
+	evbuffer_commit_space(bufferevent_get_output(c->bev), &pending_iov, 1);
+}
+
+int rv_send_link(struct rv_conn *c, uint8_t type, uint64_t n)
+{
+	struct cove_frame f;
+
+	if (c->closing || !c->authed)
+		return COVE_ERR_STATE;
+	memset(&f, 0, sizeof(f));
+	f.type = type;
+	f.u.ping.n = n;
+	return cove_sess_send(c->sess, &f);
+}
+
+int rv_send_raw(struct rv_conn *c, const uint8_t *raw, size_t len)
+{
+	if (c->closing || !c->authed)
+		return COVE_ERR_STATE;
+	return cove_sess_send_raw(c->sess, raw, len);
+}
+
+int rv_sign(struct rv_server *s, struct cove_frame *f)
+{
+	memcpy(f->from, s->id->pk, COVE_ID_LEN);
+	f->seq = ++s->seq;
+	f->ts = cove_now_ms();
+	return cove_msg_sign(f, s->id);
+}
+
+static int send_signed(struct rv_conn *c, struct cove_frame *f)
+{
+	int ret = rv_sign(c->srv, f);
+
+	if (ret == COVE_OK)
+		ret = cove_sess_send(c->sess, f);
+	return ret;
+}
+
+int rv_send_signed(struct rv_conn *c, struct cove_frame *f)
+{
+	if (c->closing)
+		return COVE_ERR_STATE;
+	return send_signed(c, f);
+}
+
+void rv_send_err(struct rv_conn *c, const char *room, uint32_t code, uint64_t ref,
+		 const char *fmt, ...)
+{
+	char text[COVE_ERR_TEXT_MAX + 1];
+	struct cove_frame f;
+	va_list ap;
+	int n;
+
+	if (c->closing >= CLOSE_LINGER || !cove_sess_established(c->sess))
+		return;
+	va_start(ap, fmt);
+	n = vsnprintf(text, sizeof(text), fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		n = 0;
+	if ((size_t)n > COVE_ERR_TEXT_MAX)
+		n = COVE_ERR_TEXT_MAX;
+	memset(&f, 0, sizeof(f));
+	f.type = COVE_F_ERR;
+	if (cove_frame_set_room(&f, room, strlen(room)) != COVE_OK)
+		cove_frame_set_room(&f, "", 0);
+	f.u.err.code = code;
+	f.u.err.ref = ref;
+	f.u.err.text = text;
+	f.u.err.text_len = (size_t)n;
+	if (code < sizeof(c->srv->stats.refused) / sizeof(c->srv->stats.refused[0]))
+		c->srv->stats.refused[code]++;
+	send_signed(c, &f);
+}
+
+/* ---- closing ------------------------------------------------------------ */
+
+static void arm_timer(struct rv_conn *c, unsigned ms)
+{
+	struct timeval tv = { (time_t)(ms / 1000), (suseconds_t)((ms % 1000) * 1000) };
+
+	evtimer_add(c->timer, &tv);
+}
+
+static void doom(struct rv_conn *c)
+{
+	if (c->closing == CLOSE_DOOMED)
+		return;
+	c->closing = CLOSE_DOOMED;
+	bufferevent_disable(c->bev, EV_READ | EV_WRITE);
+	evtimer_del(c->timer);
+	TAILQ_REMOVE(&c->srv->conns, c, next);
+	TAILQ_INSERT_TAIL(&c->srv->doomed, c, next);
+	event_active(c->srv->reaper, EV_TIMEOUT, 0);
+}
+
+/* Output flushed: stop sending and give the peer a moment to read what we
+ * sent before the close, since closing a socket with unread input makes
+ * the kernel send a reset that can destroy our last frames in flight. */
+static void start_linger(struct rv_conn *c)
+{
+	evutil_socket_t fd = bufferevent_getfd(c->bev);
+
+	c->closing = CLOSE_LINGER;
+	if (fd >= 0)
+		shutdown(fd, SHUT_WR);
+	bufferevent_enable(c->bev, EV_READ);
+	arm_timer(c, RV_LINGER_MS);
+}
+
+void rv_conn_close(struct rv_conn *c, int flush)
+{
+	if (c->closing)
+		return;
+	c->srv->nclosing++;
+	if (!c->authed)
+		c->srv->nunauth--;
+	else
+		rv_room_conn_closing(c);
+	bufferevent_disable(c->bev, EV_READ);
+	if (flush && evbuffer_get_length(bufferevent_get_output(c->bev)) > 0) {
+		c->closing = CLOSE_FLUSH;
+		bufferevent_setwatermark(c->bev, EV_WRITE, 0, 0);
+		arm_timer(c, RV_FLUSH_MS);
+	} else if (flush) {
+		c->closing = CLOSE_FLUSH;
+		start_linger(c);
+	} else {
+		c->closing = CLOSE_FLUSH;
+		doom(c);
+	}
+}
+
+static void conn_free(struct rv_conn *c)
+{
+	rv_room_conn_gone(c);
+	free(c->rooms);
+	event_free(c->timer);
+	bufferevent_free(c->bev);
+	cove_sess_free(c->sess);
+	c->srv->nconns--;
+	c->srv->nclosing--;
+	free(c);
+}
+
+void rv_conn_reap(struct rv_server *s)
+{
+	struct rv_conn *c;
+
+	/* Dropping one connection can doom another (a BYE that overflows a
+	 * slow reader's queue), which lands at the tail and is freed here too. */
+	while ((c = TAILQ_FIRST(&s->doomed))) {
+		TAILQ_REMOVE(&s->doomed, c, next);
+		conn_free(c);
+	}
+}
+
+/* ---- events --------------------------------------------------------------- */
+
+static void timer_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct rv_conn *c = arg;
+	char label[96];
+
+	(void)fd;
+	(void)what;
+	switch (c->closing) {
+	case CLOSE_NONE:
+		/* Only unauthenticated connections have a running timer. */
+		c->srv->stats.auth_timeouts++;
+		rv_log_conn_event(c->srv, "%s: no handshake within %u ms; closing",
+				  rv_conn_label(c, label, sizeof(label)),
+				  c->srv->conf.auth_timeout_ms);
+		rv_conn_close(c, 0);
+		break;
+	case CLOSE_FLUSH:
+	case CLOSE_LINGER:
+		doom(c);
+		break;
+	}
+}
+
+static void write_cb(struct bufferevent *bev, void *arg)
+{
+	struct rv_conn *c = arg;
+
+	(void)bev;
+	if (c->closing == CLOSE_FLUSH)
+		start_linger(c);
+}
+
+static void event_cb(struct bufferevent *bev, short what, void *arg)
+{
+	struct rv_conn *c = arg;
+	char label[96];
+
+	(void)bev;
+	if (c->closing) {
+		doom(c);
+		return;
+	}
+	if (what & BEV_EVENT_ERROR)
+		rv_log_conn_event(c->srv, "%s: connection error: %s",
+				  rv_conn_label(c, label, sizeof(label)),
+				  evutil_socket_error_to_string(EVUTIL_SOCKET_ERROR()));
+	else
+		rv_log_conn_event(c->srv, "%s: disconnected",
+				  rv_conn_label(c, label, sizeof(label)));
+	rv_conn_close(c, 0);
+}
+
+static const char *handshake_reason(int err)
+{
+	switch (err) {
+	case COVE_ERR_SIGNATURE: return "the client's handshake signature does not verify";
+	case COVE_ERR_VERSION: return "the client speaks another protocol version";
+	case COVE_ERR_STATE: return "a message out of handshake order";
+	case COVE_ERR_FRAME_SIZE: return "a length prefix of 0 or above the maximum";
+	case COVE_ERR_DECRYPT: return "a record failed authentication";
+	default: return cove_strerror(err);
+	}
+}
+
+static void read_cb(struct bufferevent *bev, void *arg)
+{
+	struct rv_conn *c = arg;
+	struct evbuffer *in = bufferevent_get_input(bev);
+
+	if (c->closing) {
+		/* lingering: read and discard until the peer closes */
+		evbuffer_drain(in, evbuffer_get_length(in));
+		return;
+	}
+	c->last_rx_ms = cove_now_ms(); /* a sign of life, for the keepalive */
+	while (evbuffer_get_length(in) > 0 && !c->closing) {
+		struct evbuffer_iovec v;
+		int ret;
+
+		if (evbuffer_peek(in, -1, NULL, &v, 1) < 1)
+			break;
+		ret = cove_sess_input(c->sess, v.iov_base, v.iov_len);
+		evbuffer_drain(in, v.iov_len);
+		if (ret < 0) {
+			char label[96];
+
+			if (!c->authed) {
+				c->srv->stats.auth_failed++;
+				rv_conn_log(c, "handshake failed: %s", handshake_reason(ret));
+			} else {
+				log_warn("%s: link failed: %s; closing",
+					 rv_conn_label(c, label, sizeof(label)), handshake_reason(ret));
+			}
+			/* VERSION is queued for the client: let it go out. */
+			rv_conn_close(c, ret == COVE_ERR_VERSION);
+			return;
+		}
+		if (ret > 0)
+			return;
+	}
+}
+
+static int io_frame(void *ctx, int err, const struct cove_frame *f, const uint8_t *raw,
+		    size_t len)
+{
+	struct rv_conn *c = ctx;
+
+	if (c->closing)
+		return 1;
+	if (!c->authed)
+		return COVE_ERR_STATE;
+	return rv_relay_frame(c, err, f, raw, len);
+}
+
+/* One connection per identity: a newer one takes over (a node that
+ * reconnects before the relay noticed its old connection died), and the
+ * older is told so and closed. Its rooms wait for the newer's joins. */
+static void replace_older(struct rv_conn *c, const uint8_t id[COVE_ID_LEN])
+{
+	struct rv_conn *o;
+	char label[96];
+
+	TAILQ_FOREACH(o, &c->srv->conns, next) {
+		if (o == c || !o->authed || o->closing || memcmp(o->pk, id, COVE_ID_LEN) != 0)
+			continue;
+		c->srv->stats.replaced++;
+		rv_log_conn_event(c->srv, "%s: replaced by a newer connection of the same key",
+				  rv_conn_label(o, label, sizeof(label)));
+		rv_send_err(o, "", COVE_EC_REPLACED, 0,
+			    "a newer connection with your key has taken over from this one");
+		rv_conn_close(o, 1);
+	}
+}
+
+static int io_authed(void *ctx, const uint8_t id[COVE_ID_LEN])
+{
+	struct rv_conn *c = ctx;
+	struct rv_server *s = c->srv;
+	const struct cove_wl_entry *e = cove_wl_find_pk(s->wl, id);
+	char b64[COVE_PK_B64_LEN + 1], label[96];
+	struct cove_frame f;
+
+	cove_pk_to_b64(b64, id);
+	if (!e) {
+		s->stats.auth_refused++;
+		rv_conn_log(c, "refused key %s: not on the whitelist", b64);
+		rv_send_err(c, "", COVE_EC_NOT_WHITELISTED, 0,
+			    "your key %s is not on this rendezvous's whitelist; "
+			    "ask its operator to add it", b64);
+		rv_conn_close(c, 1);
+		return 1;
+	}
+	evtimer_del(c->timer);
+	replace_older(c, id);
+	c->authed = 1;
+	s->nunauth--;
+	c->last_rx_ms = cove_now_ms();
+	memcpy(c->pk, id, COVE_ID_LEN);
+	snprintf(c->name, sizeof(c->name), "%s", e->name);
+	s->stats.auth_ok++;
+	rv_log_conn_event(s, "%s: authenticated as %s from %s",
+			  rv_conn_label(c, label, sizeof(label)), b64, c->addr);
+	memset(&f, 0, sizeof(f));
+	f.type = COVE_F_WLC;
+	memcpy(f.u.wlc.you, id, COVE_ID_LEN);
+	if (rv_send_signed(c, &f) != COVE_OK)
+		return 1;
+	return 0;
+}
+
+/* ---- birth ----------------------------------------------------------------- */
+
+struct rv_conn *rv_conn_new(struct rv_server *s, evutil_socket_t fd, const char *addr)
+{
+	struct cove_sess_io io = { io_reserve, io_commit, io_frame, io_authed, NULL };
+	struct rv_conn *c = calloc(1, sizeof(*c));
+	int one = 1;
+
+	if (!c) {
+		evutil_closesocket(fd);
+		return NULL;
+	}
+	c->srv = s;
+	c->num = ++s->next_conn;
+	snprintf(c->addr, sizeof(c->addr), "%s", addr);
+	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	io.ctx = c;
+	c->bev = bufferevent_socket_new(s->base, fd, BEV_OPT_CLOSE_ON_FREE);
+	c->sess = cove_sess_new_server(s->id, &io);
+	c->timer = evtimer_new(s->base, timer_cb, c);
+	if (!c->bev || !c->sess || !c->timer) {
+		if (c->bev)
+			bufferevent_free(c->bev);
+		else
+			evutil_closesocket(fd);
+		cove_sess_free(c->sess);
+		if (c->timer)
+			event_free(c->timer);
+		free(c);
+		return NULL;
+	}
+	bufferevent_setcb(c->bev, read_cb, write_cb, event_cb, c);
+	bufferevent_enable(c->bev, EV_READ | EV_WRITE);
+	TAILQ_INSERT_TAIL(&s->conns, c, next);
+	s->nconns++;
+	s->nunauth++;
+	s->stats.conns_accepted++;
+	arm_timer(c, s->conf.auth_timeout_ms);
+	log_debug("conn %llu: accepted from %s", (unsigned long long)c->num, c->addr);
+	return c;
+}
+
+void rv_conn_shutdown_all(struct rv_server *s)
+{
+	struct rv_conn *c;
+
+	while ((c = TAILQ_FIRST(&s->conns))) {
+		if (c->authed && !c->closing) {
+			rv_send_err(c, "", COVE_EC_SHUTDOWN, 0, "the rendezvous is shutting down");
+			/* one best-effort write; the loop is not running any more */
+			evbuffer_write(bufferevent_get_output(c->bev), bufferevent_getfd(c->bev));
+		}
+		if (!c->closing && !c->authed)
+			s->nunauth--;
+		if (!c->closing)
+			s->nclosing++;
+		c->no_grace = 1;
+		c->closing = CLOSE_FLUSH;
+		doom(c);
+	}
+	rv_conn_reap(s);
+}
