@@ -27,14 +27,15 @@ BUILD ?= build
 SAN_FLAGS :=
 endif
 
-ENTRY_TARGETS := all check check-valgrind demo install unit integration fuzz bench
+ENTRY_TARGETS := all check check-valgrind demo install unit integration fuzz fuzz-build fuzz-regress \
+		 bench
 
 ifndef COVE_DEPS_OK
 # ---- first pass: make sure the packages are there, then re-run make ------
 
 .PHONY: $(ENTRY_TARGETS) clean
 $(ENTRY_TARGETS):
-	@scripts/deps.sh $(if $(filter fuzz,$@),fuzz,$(if $(filter check check-valgrind unit integration,$@),test,build))
+	@scripts/deps.sh $(if $(filter fuzz%,$@),fuzz,$(if $(filter check check-valgrind unit integration,$@),test,build))
 	@$(MAKE) --no-print-directory COVE_DEPS_OK=1 $@
 
 clean:
