@@ -1,8 +1,9 @@
 /*
  * test_group.c - a room's group key: sealing it to a joiner, deriving the
- * per-sender DAT keys, and the AES-256-GCM of DAT payloads. Known answers
- * were computed independently (Python hashlib and cryptography) from the
- * formulas in group.h.
+ * per-sender DAT keys, the key id every DAT carries, the hash of a member
+ * list every KEY carries, and the AES-256-GCM of DAT payloads. Known
+ * answers were computed independently (Python hashlib and cryptography)
+ * from the formulas in group.h.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -19,6 +20,15 @@
 #define KAT_FROM "d75a980182b10ab7d54bfed3c964073a0ee172f3daa62325af021a68f707511a"
 #define KAT_DATKEY "6cdde1c688aedfc3f19c461452497d89f6deefb7bca706e3e33626d8f3657c25"
 #define KAT_GCM "146dff2d39552d03e5a9e49ab70f8ef57d2febf6da16c8d8c4c4c1"
+/* hashlib.blake2b(b"COVE-KID-V1\0" + epoch.to_bytes(4, "big"), digest_size=8,
+ * key=bytes(range(32))) for epochs 0 and 0x01020304. */
+#define KAT_KID_EPOCH_0 "fe72cee59b7445a8"
+#define KAT_KID_EPOCH_01020304 "05a304c1ec9b9bf1"
+/* hashlib.blake2b(b"COVE-VIEW-V1\0" + (0x01020304).to_bytes(4, "big") +
+ * b"".join(sorted(ids)), digest_size=16) for the three ids of view_ids(). */
+#define KAT_VIEW "16396d4b005eacfa3a6f4e3b4791aee1"
+/* The same with no ids at epoch 0. */
+#define KAT_VIEW_EMPTY "f64c7402d0c90a920478df2f834d8ae9"
 
 struct inputs {
 	uint8_t gk[COVE_GK_LEN];
@@ -290,6 +300,216 @@ TEST(fresh_keys_differ_and_free_of_null_is_a_no_op)
 	cove_xkp_free(NULL);
 }
 
+/* ---- key id ------------------------------------------------------------- */
+
+static void kat_gk(uint8_t gk[COVE_GK_LEN])
+{
+	for (int i = 0; i < COVE_GK_LEN; i++)
+		gk[i] = (uint8_t)i;
+}
+
+TEST(gk_kid_is_the_known_answer)
+{
+	uint8_t gk[COVE_GK_LEN], kid[COVE_KID_LEN], want[COVE_KID_LEN];
+
+	kat_gk(gk);
+	cove_gk_kid(kid, gk, 0);
+	unhex(want, sizeof(want), KAT_KID_EPOCH_0);
+	assert_bytes(kid, want, COVE_KID_LEN);
+	cove_gk_kid(kid, gk, 0x01020304);
+	unhex(want, sizeof(want), KAT_KID_EPOCH_01020304);
+	assert_bytes(kid, want, COVE_KID_LEN);
+}
+
+/* Exactly COVE_KID_LEN (8) bytes are written, nothing around them. */
+TEST(gk_kid_writes_exactly_8_bytes)
+{
+	uint8_t gk[COVE_GK_LEN], buf[8 + COVE_KID_LEN + 8], fill[8];
+
+	assert_u64(COVE_KID_LEN, 8);
+	kat_gk(gk);
+	memset(buf, 0xa5, sizeof(buf));
+	memset(fill, 0xa5, sizeof(fill));
+	cove_gk_kid(buf + 8, gk, 0);
+	assert_bytes(buf, fill, 8);
+	assert_bytes(buf + 8 + COVE_KID_LEN, fill, 8);
+	assert_bytes_differ(buf + 8, fill, COVE_KID_LEN);
+}
+
+TEST(gk_kid_depends_on_every_bit_of_the_group_key)
+{
+	uint8_t gk[COVE_GK_LEN], base[COVE_KID_LEN], kid[COVE_KID_LEN];
+
+	kat_gk(gk);
+	cove_gk_kid(base, gk, 5);
+	for (size_t bit = 0; bit < 8 * COVE_GK_LEN; bit++) {
+		gk[bit / 8] ^= (uint8_t)(1u << (bit % 8));
+		cove_gk_kid(kid, gk, 5);
+		gk[bit / 8] ^= (uint8_t)(1u << (bit % 8));
+		if (memcmp(kid, base, COVE_KID_LEN) == 0)
+			fail_msg("flipping bit %zu of gk leaves the key id unchanged", bit);
+	}
+}
+
+TEST(gk_kid_depends_on_every_bit_of_the_epoch)
+{
+	uint8_t gk[COVE_GK_LEN], base[COVE_KID_LEN], kid[COVE_KID_LEN];
+	const uint32_t epoch = 0x01020304;
+
+	kat_gk(gk);
+	cove_gk_kid(base, gk, epoch);
+	for (unsigned bit = 0; bit < 32; bit++) {
+		cove_gk_kid(kid, gk, epoch ^ (1u << bit));
+		if (memcmp(kid, base, COVE_KID_LEN) == 0)
+			fail_msg("flipping bit %u of the epoch leaves the key id unchanged", bit);
+	}
+}
+
+TEST(gk_kid_is_the_same_for_the_same_key_and_epoch)
+{
+	uint8_t *gk = cove_gk_new(), a[COVE_KID_LEN], b[COVE_KID_LEN];
+
+	assert_non_null(gk);
+	cove_gk_kid(a, gk, 9);
+	cove_gk_kid(b, gk, 9);
+	assert_bytes(b, a, COVE_KID_LEN);
+	cove_gk_free(gk);
+}
+
+/* ---- member-list hash --------------------------------------------------- */
+
+/* Three identities given out of order; two share all but their last byte,
+ * so only a comparison of all 32 bytes sorts them. Sorted: 2, 1, 0. */
+static void view_ids(uint8_t ids[3][32])
+{
+	memset(ids[0], 0x55, 32);
+	ids[0][31] = 0x02;
+	memset(ids[1], 0x55, 32);
+	ids[1][31] = 0x01;
+	memset(ids[2], 0xff, 32);
+	ids[2][0] = 0x01;
+}
+
+TEST(view_hash_is_the_known_answer)
+{
+	uint8_t ids[3][32], out[COVE_VIEW_LEN], want[COVE_VIEW_LEN];
+
+	view_ids(ids);
+	cove_view_hash(out, 0x01020304, ids, 3);
+	unhex(want, sizeof(want), KAT_VIEW);
+	assert_bytes(out, want, COVE_VIEW_LEN);
+}
+
+TEST(view_hash_of_no_ids_is_the_known_answer)
+{
+	uint8_t out[COVE_VIEW_LEN], want[COVE_VIEW_LEN];
+
+	cove_view_hash(out, 0, NULL, 0);
+	unhex(want, sizeof(want), KAT_VIEW_EMPTY);
+	assert_bytes(out, want, COVE_VIEW_LEN);
+}
+
+/* Exactly COVE_VIEW_LEN (16) bytes are written, nothing around them. */
+TEST(view_hash_writes_exactly_16_bytes)
+{
+	uint8_t ids[3][32], buf[8 + COVE_VIEW_LEN + 8], fill[8];
+
+	assert_u64(COVE_VIEW_LEN, 16);
+	view_ids(ids);
+	memset(buf, 0xa5, sizeof(buf));
+	memset(fill, 0xa5, sizeof(fill));
+	cove_view_hash(buf + 8, 7, ids, 3);
+	assert_bytes(buf, fill, 8);
+	assert_bytes(buf + 8 + COVE_VIEW_LEN, fill, 8);
+	assert_bytes_differ(buf + 8, fill, 8);
+}
+
+/* Every one of the 3! orders of the same three ids gives the same hash. */
+TEST(view_hash_does_not_depend_on_the_order_of_ids)
+{
+	static const int perms[6][3] = {
+		{ 0, 1, 2 }, { 0, 2, 1 }, { 1, 0, 2 }, { 1, 2, 0 }, { 2, 0, 1 }, { 2, 1, 0 },
+	};
+	uint8_t ids[3][32], order[3][32], base[COVE_VIEW_LEN], out[COVE_VIEW_LEN];
+
+	view_ids(ids);
+	memcpy(order, ids, sizeof(order));
+	cove_view_hash(base, 7, order, 3);
+	for (size_t p = 0; p < 6; p++) {
+		for (int i = 0; i < 3; i++)
+			memcpy(order[i], ids[perms[p][i]], 32);
+		cove_view_hash(out, 7, order, 3);
+		if (memcmp(out, base, COVE_VIEW_LEN) != 0)
+			fail_msg("order %d %d %d gives another hash", perms[p][0], perms[p][1],
+				 perms[p][2]);
+	}
+}
+
+/* group.h: "ids is sorted in place". */
+TEST(view_hash_sorts_the_ids_in_place)
+{
+	uint8_t ids[3][32], want[3][32], out[COVE_VIEW_LEN];
+
+	view_ids(ids);
+	memcpy(want[0], ids[2], 32);
+	memcpy(want[1], ids[1], 32);
+	memcpy(want[2], ids[0], 32);
+	cove_view_hash(out, 7, ids, 3);
+	assert_bytes(ids, want, sizeof(want));
+}
+
+TEST(view_hash_changes_when_any_bit_of_any_id_changes)
+{
+	uint8_t ids[3][32], work[3][32], base[COVE_VIEW_LEN], out[COVE_VIEW_LEN];
+
+	view_ids(ids);
+	memcpy(work, ids, sizeof(work));
+	cove_view_hash(base, 7, work, 3);
+	for (size_t k = 0; k < 3; k++) {
+		for (size_t bit = 0; bit < 8 * 32; bit++) {
+			memcpy(work, ids, sizeof(work));
+			work[k][bit / 8] ^= (uint8_t)(1u << (bit % 8));
+			cove_view_hash(out, 7, work, 3);
+			if (memcmp(out, base, COVE_VIEW_LEN) == 0)
+				fail_msg("flipping bit %zu of id %zu leaves the hash unchanged", bit,
+					 k);
+		}
+	}
+}
+
+TEST(view_hash_changes_when_any_bit_of_the_epoch_changes)
+{
+	uint8_t ids[3][32], base[COVE_VIEW_LEN], out[COVE_VIEW_LEN];
+	const uint32_t epoch = 0x01020304;
+
+	view_ids(ids);
+	cove_view_hash(base, epoch, ids, 3);
+	for (unsigned bit = 0; bit < 32; bit++) {
+		cove_view_hash(out, epoch ^ (1u << bit), ids, 3);
+		if (memcmp(out, base, COVE_VIEW_LEN) == 0)
+			fail_msg("flipping bit %u of the epoch leaves the hash unchanged", bit);
+	}
+}
+
+/* A member more or fewer is another view. */
+TEST(view_hash_changes_when_a_member_is_added_or_removed)
+{
+	uint8_t ids[3][32], all[COVE_VIEW_LEN], two[COVE_VIEW_LEN], one[COVE_VIEW_LEN];
+	uint8_t none[COVE_VIEW_LEN];
+
+	view_ids(ids);
+	cove_view_hash(all, 7, ids, 3);
+	view_ids(ids);
+	cove_view_hash(two, 7, ids, 2);
+	view_ids(ids);
+	cove_view_hash(one, 7, ids, 1);
+	cove_view_hash(none, 7, NULL, 0);
+	assert_bytes_differ(all, two, COVE_VIEW_LEN);
+	assert_bytes_differ(two, one, COVE_VIEW_LEN);
+	assert_bytes_differ(one, none, COVE_VIEW_LEN);
+	assert_bytes_differ(all, none, COVE_VIEW_LEN);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -306,6 +526,19 @@ int main(void)
 		cmocka_unit_test(group_key_does_not_open_with_another_key_pair),
 		cmocka_unit_test(sealed_group_key_with_a_flipped_bit_does_not_open),
 		cmocka_unit_test(fresh_keys_differ_and_free_of_null_is_a_no_op),
+		cmocka_unit_test(gk_kid_is_the_known_answer),
+		cmocka_unit_test(gk_kid_writes_exactly_8_bytes),
+		cmocka_unit_test(gk_kid_depends_on_every_bit_of_the_group_key),
+		cmocka_unit_test(gk_kid_depends_on_every_bit_of_the_epoch),
+		cmocka_unit_test(gk_kid_is_the_same_for_the_same_key_and_epoch),
+		cmocka_unit_test(view_hash_is_the_known_answer),
+		cmocka_unit_test(view_hash_of_no_ids_is_the_known_answer),
+		cmocka_unit_test(view_hash_writes_exactly_16_bytes),
+		cmocka_unit_test(view_hash_does_not_depend_on_the_order_of_ids),
+		cmocka_unit_test(view_hash_sorts_the_ids_in_place),
+		cmocka_unit_test(view_hash_changes_when_any_bit_of_any_id_changes),
+		cmocka_unit_test(view_hash_changes_when_any_bit_of_the_epoch_changes),
+		cmocka_unit_test(view_hash_changes_when_a_member_is_added_or_removed),
 	};
 	int r = cove_crypto_init();
 
