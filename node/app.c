@@ -1,5 +1,11 @@
+/*
+ * app.c - the node's life: links that come and go, input, quitting.
+ */
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
+
+#include <sodium.h>
 
 #include "cli/cli.h"
 #include "common/err.h"
@@ -14,16 +20,112 @@
 static void input_line(void *ctx, char *line, size_t len);
 static void input_too_long(void *ctx);
 static void input_eof(void *ctx);
+static void reconnect_cb(evutil_socket_t fd, short what, void *arg);
+static int net_frame(void *ctx, const struct cove_frame *f, const uint8_t *raw, size_t len);
+static void net_down(void *ctx, const char *why, int permanent);
+
+static size_t unsent(const struct nd_app *a)
+{
+	return a->net ? nd_net_unsent(a->net) : 0;
+}
 
 static int congested(const struct nd_app *a)
 {
-	return nd_core_queued(a->core) >= QUEUE_HIGH || nd_net_unsent(a->net) >= UNSENT_HIGH;
+	return nd_core_queued(a->core) >= QUEUE_HIGH || unsent(a) >= UNSENT_HIGH;
 }
 
 static int relieved(const struct nd_app *a)
 {
-	return nd_core_queued(a->core) <= QUEUE_LOW && nd_net_unsent(a->net) <= UNSENT_LOW;
+	return nd_core_queued(a->core) <= QUEUE_LOW && unsent(a) <= UNSENT_LOW;
 }
+
+/* ---- links ---------------------------------------------------------------- */
+
+int nd_app_send_frame(void *app, const struct cove_frame *f)
+{
+	struct nd_app *a = app;
+
+	if (!a->net)
+		return COVE_ERR_STATE;
+	return nd_net_send(a->net, f);
+}
+
+static int net_frame(void *ctx, const struct cove_frame *f, const uint8_t *raw, size_t len)
+{
+	struct nd_app *a = ctx;
+
+	return nd_core_frame(a->core, f, raw, len);
+}
+
+static int new_link(struct nd_app *a)
+{
+	struct nd_net_cb cb = { net_frame, net_down, a };
+
+	a->net = nd_net_new(a->base, a->id, a->conf.relay, a->conf.host, a->conf.port, &cb);
+	if (!a->net)
+		return -1;
+	a->last_ping_ms = 0;
+	return nd_net_connect(a->net);
+}
+
+int nd_app_connect(struct nd_app *a)
+{
+	a->backoff_ms = ND_BACKOFF_MIN_MS;
+	a->reconnect = evtimer_new(a->base, reconnect_cb, a);
+	if (!a->reconnect)
+		return -1;
+	new_link(a);
+	return 0;
+}
+
+static void reconnect_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct nd_app *a = arg;
+
+	(void)fd;
+	(void)what;
+	nd_net_free(a->dead_net);
+	a->dead_net = NULL;
+	new_link(a);
+}
+
+static void net_down(void *ctx, const char *why, int permanent)
+{
+	struct nd_app *a = ctx;
+	struct timeval tv;
+	unsigned wait;
+
+	nd_core_link_down(a->core);
+	if (!why) { /* we finished the link ourselves, in good order */
+		nd_app_exit(a, a->status);
+		return;
+	}
+	if (permanent || a->conf.no_reconnect) {
+		if (a->fe->ui.error)
+			a->fe->ui.error(a, NULL, "link", why, 1);
+		nd_app_exit(a, 1);
+		return;
+	}
+	if (a->quitting && nd_core_queued(a->core) == 0) {
+		/* nothing left to deliver: no point in coming back */
+		nd_app_exit(a, a->status);
+		return;
+	}
+	/* The link cannot be freed from inside its own callback. */
+	nd_net_free(a->dead_net);
+	a->dead_net = a->net;
+	a->net = NULL;
+	wait = a->backoff_ms / 2 + randombytes_uniform(a->backoff_ms / 2 + 1);
+	a->backoff_ms = a->backoff_ms * 2 > ND_BACKOFF_MAX_MS ? ND_BACKOFF_MAX_MS
+							       : a->backoff_ms * 2;
+	if (a->fe->disconnected)
+		a->fe->disconnected(a, why, wait);
+	tv.tv_sec = wait / 1000;
+	tv.tv_usec = (suseconds_t)(wait % 1000) * 1000;
+	evtimer_add(a->reconnect, &tv);
+}
+
+/* ---- input ------------------------------------------------------------------- */
 
 static void input_line(void *ctx, char *line, size_t len)
 {
@@ -62,7 +164,8 @@ const char *nd_app_send_error(int err)
 	case COVE_ERR_NOTFOUND: return "no such room (join it with -r)";
 	case COVE_ERR_INVAL: return "a message must be 1 to 32760 bytes long";
 	case COVE_ERR_UTF8: return "a message must be valid UTF-8 without NUL bytes";
-	case COVE_ERR_LIMIT: return "too many messages waiting to be sent; try again shortly";
+	case COVE_ERR_LIMIT: return "1000 messages are already waiting to be sent (the "
+				    "link is down or the room not joined yet); try again later";
 	case COVE_ERR_STATE: return "this room could not be joined; nothing can be sent to it";
 	default: return cove_strerror(err);
 	}
@@ -72,6 +175,32 @@ int nd_app_send(struct nd_app *a, const char *room, const char *text, size_t len
 {
 	return nd_core_send_text(a->core, room ? room : a->room, text, len);
 }
+
+void nd_app_reload(struct nd_app *a)
+{
+	struct cove_wl_diag d = { 0, "" };
+	struct cove_wl *wl = NULL;
+	char msg[400];
+	int ret = cove_wl_load(&wl, a->conf.wl_path, &d);
+
+	if (ret != COVE_OK) {
+		if (ret == COVE_ERR_IO)
+			snprintf(msg, sizeof(msg), "whitelist reload failed: cannot read %s: %s; "
+				 "keeping the previous one", a->conf.wl_path, strerror(errno));
+		else
+			snprintf(msg, sizeof(msg), "whitelist reload failed: %s:%u: %s; keeping "
+				 "the previous one", a->conf.wl_path, d.line,
+				 d.msg[0] ? d.msg : cove_strerror(ret));
+		if (a->fe->ui.error)
+			a->fe->ui.error(a, NULL, "reload_failed", msg, 0);
+		return;
+	}
+	nd_core_set_whitelist(a->core, wl);
+	cove_wl_free(a->wl);
+	a->wl = wl;
+}
+
+/* ---- ending --------------------------------------------------------------------- */
 
 void nd_app_exit(struct nd_app *a, int status)
 {
@@ -90,8 +219,32 @@ void nd_app_quit(struct nd_app *a, int status)
 		nd_input_stop(a->in);
 }
 
+static void keepalive(struct nd_app *a, uint64_t now)
+{
+	unsigned ka = a->conf.keepalive_ms;
+	uint64_t idle;
+
+	if (!a->net || !nd_net_up(a->net))
+		return;
+	idle = now - nd_net_last_rx(a->net);
+	if (idle >= 3ull * ka) {
+		char why[120];
+
+		snprintf(why, sizeof(why), "no sign of life from the rendezvous for %llu ms",
+			 (unsigned long long)idle);
+		nd_net_kill(a->net, why);
+	} else if (idle >= ka && now - a->last_ping_ms >= ka) {
+		a->last_ping_ms = now;
+		nd_net_ping(a->net, now);
+	}
+}
+
 void nd_app_tick(struct nd_app *a)
 {
+	uint64_t now = cove_now_ms();
+
+	nd_core_tick(a->core);
+	keepalive(a, now);
 	if (!a->quitting) {
 		if (a->in && relieved(a))
 			nd_input_resume(a->in);
@@ -101,19 +254,32 @@ void nd_app_tick(struct nd_app *a)
 	 * Messages wait in their room's queue until it is joined, so a link
 	 * still connecting, or a room still joining, holds the quit up only
 	 * when something waits to be sent there. */
-	if (a->quitting == 1 && nd_core_queued(a->core) == 0 && nd_net_unsent(a->net) == 0) {
+	if (a->quitting == 1 && nd_core_queued(a->core) == 0 && unsent(a) == 0) {
 		a->quitting = 2;
-		nd_net_finish(a->net, ND_FINISH_MS);
+		if (a->net)
+			nd_net_finish(a->net, ND_FINISH_MS);
+		else
+			nd_app_exit(a, a->status);
 		return;
 	}
-	if (a->quitting == 1 && cove_now_ms() > a->quit_deadline_ms) {
+	if (a->quitting == 1 && now > a->quit_deadline_ms) {
 		char msg[200];
 
 		snprintf(msg, sizeof(msg), "%zu message%s could not be sent before quitting "
 			 "(%zu bytes waiting to be written)", nd_core_queued(a->core),
-			 nd_core_queued(a->core) == 1 ? "" : "s", nd_net_unsent(a->net));
+			 nd_core_queued(a->core) == 1 ? "" : "s", unsent(a));
 		if (a->fe->ui.error)
 			a->fe->ui.error(a, NULL, "not_sent", msg, 1);
 		nd_app_exit(a, 1);
 	}
+}
+
+void nd_app_free_links(struct nd_app *a)
+{
+	nd_net_free(a->net);
+	nd_net_free(a->dead_net);
+	a->net = a->dead_net = NULL;
+	if (a->reconnect)
+		event_free(a->reconnect);
+	a->reconnect = NULL;
 }

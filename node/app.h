@@ -1,10 +1,11 @@
 /*
- * app.h - what ties a node together: the core, the link, standard input
- * and one of three front-ends (terminal, pipe, JSON lines).
+ * app.h - what ties a node together: the core, the link to the relay
+ * (and reconnecting it), standard input, and one of three front-ends
+ * (terminal, pipe, JSON lines).
  *
  * A front-end shows the core's events its own way and turns input lines
  * into nd_app_* calls; the app does the rest (sending, backpressure,
- * orderly quitting, exit status).
+ * keepalive, reconnecting with backoff, orderly quitting, exit status).
  */
 #ifndef COVE_NODE_APP_H
 #define COVE_NODE_APP_H
@@ -19,6 +20,16 @@
 #include "node/input.h"
 #include "node/net.h"
 
+/* Reconnecting: the first try after ND_BACKOFF_MIN_MS, each next one
+ * waiting twice as long, at most ND_BACKOFF_MAX_MS, each drawn at random
+ * between half and all of that so that nodes do not come back in step. */
+#define ND_BACKOFF_MIN_MS 250u
+#define ND_BACKOFF_MAX_MS 30000u
+
+/* Keepalive default: PING the relay after this much silence; give the link
+ * up after three times that. */
+#define ND_KEEPALIVE_MS 15000u
+
 struct nd_app;
 
 struct nd_frontend {
@@ -28,31 +39,51 @@ struct nd_frontend {
 	void (*stop)(struct nd_app *a);
 	/* Shows one input line's worth of action. */
 	void (*line)(struct nd_app *a, char *line, size_t len);
+	/* The link is gone; the app tries again in retry_ms. */
+	void (*disconnected)(struct nd_app *a, const char *why, unsigned retry_ms);
 	/* Events; ctx is the app. */
 	struct nd_ui ui;
-	/* A line about the link (connected, closing), for humans. */
-	void (*status)(struct nd_app *a, const char *msg);
 };
 
 extern const struct nd_frontend nd_fe_tty;
 extern const struct nd_frontend nd_fe_pipe;
 extern const struct nd_frontend nd_fe_json;
 
+struct nd_app_conf {
+	const char *host;
+	uint16_t port;
+	uint8_t relay[COVE_ID_LEN];
+	unsigned keepalive_ms;
+	int no_reconnect;
+	const char *wl_path;        /* for reloads (SIGHUP) */
+};
+
 struct nd_app {
 	struct event_base *base;
 	const struct cove_ident *id;
 	const char *self;           /* our name in our own whitelist */
+	struct nd_app_conf conf;
+	struct cove_wl *wl;         /* ours; the core borrows it */
 	struct nd_core *core;
-	struct nd_net *net;
+	struct nd_net *net;         /* the current link */
+	struct nd_net *dead_net;    /* a link that went, freed from the loop */
 	struct nd_input *in;
 	const struct nd_frontend *fe;
 	void *fe_state;
 	int status;                 /* exit status */
 	int quitting;
 	uint64_t quit_deadline_ms;
-	struct event *tick;         /* quitting and backpressure checks */
+	unsigned backoff_ms;
+	struct event *reconnect;
+	uint64_t last_ping_ms;
 	const char *room;           /* where plain lines go */
 };
+
+/* Makes the first link and starts trying. Returns 0 or -1. */
+int nd_app_connect(struct nd_app *a);
+
+/* The core's send: to whatever link is current. */
+int nd_app_send_frame(void *app, const struct cove_frame *f);
 
 /* Reads lines from standard input into fe->line, with backpressure. */
 int nd_app_input(struct nd_app *a);
@@ -60,16 +91,23 @@ int nd_app_input(struct nd_app *a);
 /* Sends text (room NULL: a->room). Returns as nd_core_send_text(). */
 int nd_app_send(struct nd_app *a, const char *room, const char *text, size_t len);
 
-/* Quits in good order: waits (at most ND_QUIT_WAIT_MS) until every room
- * is settled and every queued message sent, then closes the link. */
+/* Re-reads the whitelist: keeps the old one when the new one does not
+ * load, and says why. */
+void nd_app_reload(struct nd_app *a);
+
+/* Quits in good order: waits (at most ND_QUIT_WAIT_MS) until every queued
+ * message is sent, then closes the link. */
 void nd_app_quit(struct nd_app *a, int status);
 #define ND_QUIT_WAIT_MS 15000
 /* After the last byte is written: how long the relay has to close. */
 #define ND_FINISH_MS 5000
 
-/* Called every few milliseconds by main: resumes paused input and moves
- * a quit along. */
+/* Called every few milliseconds by main: input backpressure, keepalive,
+ * the core's timers, and moving a quit along. */
 void nd_app_tick(struct nd_app *a);
+
+/* Frees the links and the reconnect timer (at exit). */
+void nd_app_free_links(struct nd_app *a);
 
 /* Stops the event loop now with status. */
 void nd_app_exit(struct nd_app *a, int status);

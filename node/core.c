@@ -1,75 +1,26 @@
 /*
- * core.c - the node's rooms and what each frame from the relay does.
+ * core.c - the node's rooms, their members, and what each frame from the
+ * relay does.
  *
- * A room goes JOINING (INI sent, session X25519 key held) -> READY (group
- * key held; the session key wiped) or FAILED. Before it acts on a frame
- * the core checks, in this order: that it concerns one of our rooms, that
- * its sender is who the frame type allows (the pinned relay, or a member
- * on our own whitelist), and its signature.
+ * A room goes IDLE -> JOINING (INI sent, session X25519 key held) ->
+ * READY (group key held) or FAILED, and back to IDLE when the link goes.
+ * Before acting on a frame the core checks that it concerns one of our
+ * rooms, that its sender is who the frame type allows (the pinned relay,
+ * or a member on our own whitelist), and its signature. Keys and epochs
+ * are keys.c's business, messages track.c's.
  */
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "common/err.h"
-#include "common/utf8.h"
-#include "crypto/group.h"
-#include "node/core.h"
+#include "node/core_int.h"
 #include "proto/msg.h"
 
-enum room_state { R_IDLE, R_JOINING, R_READY, R_FAILED };
+/* ---- small helpers ------------------------------------------------------- */
 
-struct member {
-	uint8_t pk[COVE_ID_LEN];
-	char name[COVE_NAME_MAX + 1];
-	uint8_t xpk[COVE_XPK_LEN];  /* from its latest INI */
-	int present;
-	uint64_t ini_seq;           /* seq of its latest INI: older INIs are replays */
-	uint64_t last_seq;          /* highest DAT seq accepted: replays fall below */
-};
-
-struct queued {
-	char *text;
-	size_t len;
-};
-
-struct room {
-	char name[COVE_ROOM_MAX + 1];
-	size_t name_len;
-	enum room_state st;
-	struct cove_xkp *xkp;       /* while joining */
-	uint8_t *gk;                /* locked memory, once ready */
-	uint32_t epoch;
-	uint8_t sid[COVE_SID_LEN];
-	uint64_t joined_ms;         /* when we sent our INI */
-	struct member *members;
-	size_t nmembers;
-	struct queued *q;
-	size_t nq;
-};
-
-struct nd_core {
-	const struct cove_ident *id;
-	const struct cove_wl *wl;
-	uint8_t relay[COVE_ID_LEN];
-	struct nd_ui ui;
-	struct nd_core_deps deps;
-	int authed;
-	uint64_t seq;
-	struct room *rooms;
-	size_t nrooms;
-	uint8_t *pt;                /* DAT plaintext scratch, COVE_PAD_MAX bytes */
-	uint8_t *ct;                /* DAT ciphertext scratch, COVE_DAT_CT_MAX bytes */
-};
-
-/* ---- small helpers -------------------------------------------------------- */
-
-static void say(struct nd_core *c, const struct room *r, const char *code, int fatal,
-		const char *fmt, ...) __attribute__((format(printf, 5, 6)));
-
-static void say(struct nd_core *c, const struct room *r, const char *code, int fatal,
-		const char *fmt, ...)
+void nd_say(struct nd_core *c, const struct room *r, const char *code, int fatal,
+	    const char *fmt, ...)
 {
 	char msg[512];
 	va_list ap;
@@ -82,9 +33,8 @@ static void say(struct nd_core *c, const struct room *r, const char *code, int f
 	c->ui.error(c->ui.ctx, r ? r->name : NULL, code, msg, fatal);
 }
 
-/* "alice" for whitelisted keys, else the fingerprint, for messages. */
-static const char *who(const struct nd_core *c, const uint8_t pk[COVE_ID_LEN], char *buf,
-		       size_t cap)
+const char *nd_who(const struct nd_core *c, const uint8_t pk[COVE_ID_LEN], char *buf,
+		   size_t cap)
 {
 	const struct cove_wl_entry *e = cove_wl_find_pk(c->wl, pk);
 	char fp[COVE_FP_LEN + 1];
@@ -106,7 +56,7 @@ static struct room *find_room(struct nd_core *c, const char *name, size_t len)
 	return NULL;
 }
 
-static struct member *find_member(struct room *r, const uint8_t pk[COVE_ID_LEN])
+struct member *nd_member(struct room *r, const uint8_t pk[COVE_ID_LEN])
 {
 	for (size_t i = 0; i < r->nmembers; i++)
 		if (memcmp(r->members[i].pk, pk, COVE_ID_LEN) == 0)
@@ -114,10 +64,9 @@ static struct member *find_member(struct room *r, const uint8_t pk[COVE_ID_LEN])
 	return NULL;
 }
 
-static struct member *add_member(struct room *r, const uint8_t pk[COVE_ID_LEN],
-				 const char *name)
+struct member *nd_member_add(struct room *r, const uint8_t pk[COVE_ID_LEN], const char *name)
 {
-	struct member *m = find_member(r, pk), *nm;
+	struct member *m = nd_member(r, pk), *nm;
 
 	if (m)
 		return m;
@@ -132,7 +81,7 @@ static struct member *add_member(struct room *r, const uint8_t pk[COVE_ID_LEN],
 	return m;
 }
 
-static uint64_t next_seq(struct nd_core *c)
+uint64_t nd_next_seq(struct nd_core *c)
 {
 	return ++c->seq;
 }
@@ -141,7 +90,7 @@ static uint64_t next_seq(struct nd_core *c)
 
 struct nd_core *nd_core_new(const struct cove_ident *id, const struct cove_wl *wl,
 			    const uint8_t relay_pk[COVE_ID_LEN], const struct nd_ui *ui,
-			    const struct nd_core_deps *deps)
+			    const struct nd_core_deps *deps, const struct nd_core_opts *opts)
 {
 	struct nd_core *c = calloc(1, sizeof(*c));
 
@@ -152,6 +101,12 @@ struct nd_core *nd_core_new(const struct cove_ident *id, const struct cove_wl *w
 	memcpy(c->relay, relay_pk, COVE_ID_LEN);
 	c->ui = *ui;
 	c->deps = *deps;
+	if (opts)
+		c->opts = *opts;
+	if (!c->opts.rekey_interval_s)
+		c->opts.rekey_interval_s = ND_REKEY_INTERVAL_S;
+	if (!c->opts.rekey_messages)
+		c->opts.rekey_messages = ND_REKEY_MESSAGES;
 	/* Sequence numbers start at the clock in microseconds, so that they
 	 * keep rising across restarts and receivers can drop replays. */
 	c->seq = deps->now_us();
@@ -164,17 +119,6 @@ struct nd_core *nd_core_new(const struct cove_ident *id, const struct cove_wl *w
 	return c;
 }
 
-static void room_clear_queue(struct room *r)
-{
-	for (size_t i = 0; i < r->nq; i++) {
-		sodium_memzero(r->q[i].text, r->q[i].len);
-		free(r->q[i].text);
-	}
-	free(r->q);
-	r->q = NULL;
-	r->nq = 0;
-}
-
 void nd_core_free(struct nd_core *c)
 {
 	if (!c)
@@ -183,9 +127,11 @@ void nd_core_free(struct nd_core *c)
 		struct room *r = &c->rooms[i];
 
 		cove_xkp_free(r->xkp);
-		cove_gk_free(r->gk);
+		nd_keys_wipe(r);
+		nd_track_free(r);
+		for (size_t k = 0; k < r->nmembers; k++)
+			free(r->members[k].gaps);
 		free(r->members);
-		room_clear_queue(r);
 	}
 	free(c->rooms);
 	if (c->pt)
@@ -211,6 +157,9 @@ int nd_core_add_room(struct nd_core *c, const char *name)
 	memset(nr, 0, sizeof(*nr));
 	memcpy(nr->name, name, len);
 	nr->name_len = len;
+	/* One session id per room for the life of the process: it names our
+	 * messages across reconnects, so receivers can drop what they have. */
+	randombytes_buf(nr->sid, sizeof(nr->sid));
 	return COVE_OK;
 }
 
@@ -250,6 +199,11 @@ size_t nd_core_ready_count(const struct nd_core *c)
 	return n;
 }
 
+int nd_core_authed(const struct nd_core *c)
+{
+	return c->authed;
+}
+
 int nd_core_who(const struct nd_core *c, const char *room,
 		void (*fn)(void *arg, const char *name, const uint8_t pk[COVE_ID_LEN], int self),
 		void *arg)
@@ -267,20 +221,25 @@ int nd_core_who(const struct nd_core *c, const char *room,
 	return COVE_OK;
 }
 
-/* ---- sending -------------------------------------------------------------- */
+/* ---- the link -------------------------------------------------------------- */
 
 static int send_ini(struct nd_core *c, struct room *r)
 {
 	struct cove_frame f;
 	int ret;
 
+	/* A fresh session key for every join: it is what keys are sealed to
+	 * until we leave, and it dies with this join. */
 	cove_xkp_free(r->xkp);
 	r->xkp = cove_xkp_new();
 	if (!r->xkp)
 		return COVE_ERR_NOMEM;
-	r->joined_ms = c->deps.now_ms();
-	cove_msg_init(&f, COVE_F_INI, r->name, r->name_len, c->id->pk, next_seq(c),
-		      r->joined_ms);
+	/* Staleness is judged against our first join: rejoining must not make
+	 * what was resent to us after a reconnect look old. */
+	if (!r->joined_ms)
+		r->joined_ms = c->deps.now_ms();
+	cove_msg_init(&f, COVE_F_INI, r->name, r->name_len, c->id->pk, nd_next_seq(c),
+		      c->deps.now_ms());
 	memcpy(f.u.ini.xpk, r->xkp->pk, COVE_XPK_LEN);
 	ret = cove_msg_sign(&f, c->id);
 	if (ret == COVE_OK)
@@ -290,118 +249,23 @@ static int send_ini(struct nd_core *c, struct room *r)
 	return ret;
 }
 
-static int send_dat(struct nd_core *c, struct room *r, const char *text, size_t len)
+void nd_core_link_down(struct nd_core *c)
 {
-	struct cove_payload pl = { COVE_PL_TEXT, text, len };
-	struct cove_frame f;
-	int ret;
+	uint64_t now = c->deps.now_ms();
 
-	cove_msg_init(&f, COVE_F_DAT, r->name, r->name_len, c->id->pk, next_seq(c),
-		      c->deps.now_ms());
-	f.u.dat.epoch = r->epoch;
-	memcpy(f.u.dat.sid, r->sid, COVE_SID_LEN);
-	ret = cove_msg_dat_seal(&f, c->ct, COVE_DAT_CT_MAX, &pl, r->gk, c->id);
-	if (ret == COVE_OK)
-		ret = c->deps.send(c->deps.send_ctx, &f);
-	return ret;
-}
+	c->authed = 0;
+	for (size_t i = 0; i < c->nrooms; i++) {
+		struct room *r = &c->rooms[i];
 
-static void flush_queue(struct nd_core *c, struct room *r)
-{
-	size_t done = 0;
-
-	while (done < r->nq) {
-		int ret = send_dat(c, r, r->q[done].text, r->q[done].len);
-
-		if (ret != COVE_OK) {
-			say(c, r, "send_failed", 0, "a queued message could not be sent: %s",
-			    cove_strerror(ret));
-			break;
-		}
-		done++;
+		if (r->st == R_FAILED)
+			continue;
+		if (r->st == R_READY)
+			r->down_ms = now;
+		r->st = R_IDLE;
+		/* Who is present we learn again from the next link. */
+		for (size_t k = 0; k < r->nmembers; k++)
+			r->members[k].present = 0;
 	}
-	for (size_t i = 0; i < done; i++) {
-		sodium_memzero(r->q[i].text, r->q[i].len);
-		free(r->q[i].text);
-	}
-	if (done == 0)
-		return; /* also when nothing was queued and r->q is NULL */
-	memmove(r->q, r->q + done, (r->nq - done) * sizeof(*r->q));
-	r->nq -= done;
-}
-
-int nd_core_send_text(struct nd_core *c, const char *room, const char *text, size_t len)
-{
-	struct room *r = room ? find_room(c, room, strlen(room)) : (c->nrooms ? c->rooms : NULL);
-	struct queued *nq;
-	char *copy;
-
-	if (!r)
-		return COVE_ERR_NOTFOUND;
-	if (len == 0 || len > COVE_TEXT_MAX)
-		return COVE_ERR_INVAL;
-	if (!cove_utf8_valid(text, len))
-		return COVE_ERR_UTF8;
-	if (r->st == R_FAILED)
-		return COVE_ERR_STATE;
-	if (r->st == R_READY && r->nq > 0)
-		flush_queue(c, r); /* what an earlier failure left, first */
-	if (r->st == R_READY && r->nq == 0)
-		return send_dat(c, r, text, len);
-	if (r->nq >= ND_QUEUE_MAX)
-		return COVE_ERR_LIMIT;
-	nq = realloc(r->q, (r->nq + 1) * sizeof(*nq));
-	if (!nq)
-		return COVE_ERR_NOMEM;
-	r->q = nq;
-	copy = malloc(len);
-	if (!copy)
-		return COVE_ERR_NOMEM;
-	memcpy(copy, text, len);
-	r->q[r->nq].text = copy;
-	r->q[r->nq].len = len;
-	r->nq++;
-	return COVE_OK;
-}
-
-/* ---- receiving ------------------------------------------------------------ */
-
-/* Tells the relay we hold the key, which completes our join there. */
-static void send_rdy(struct nd_core *c, struct room *r)
-{
-	struct cove_frame f;
-	int ret;
-
-	cove_msg_init(&f, COVE_F_RDY, r->name, r->name_len, c->id->pk, next_seq(c),
-		      c->deps.now_ms());
-	f.u.rdy.epoch = r->epoch;
-	ret = cove_msg_sign(&f, c->id);
-	if (ret == COVE_OK)
-		ret = c->deps.send(c->deps.send_ctx, &f);
-	if (ret != COVE_OK)
-		say(c, r, "send_failed", 0, "cannot confirm the join of room %s: %s", r->name,
-		    cove_strerror(ret));
-}
-
-static void become_ready(struct nd_core *c, struct room *r, int first)
-{
-	const char **names;
-	size_t n = 0;
-
-	cove_xkp_free(r->xkp); /* the session key has done its job */
-	r->xkp = NULL;
-	randombytes_buf(r->sid, sizeof(r->sid));
-	r->st = R_READY;
-	send_rdy(c, r);
-	names = calloc(r->nmembers + 1, sizeof(*names));
-	if (names)
-		for (size_t i = 0; i < r->nmembers; i++)
-			if (r->members[i].present)
-				names[n++] = r->members[i].name;
-	if (c->ui.ready)
-		c->ui.ready(c->ui.ctx, r->name, first, names, names ? n : 0);
-	free(names);
-	flush_queue(c, r);
 }
 
 static int on_wlc(struct nd_core *c, const struct cove_frame *f)
@@ -412,16 +276,43 @@ static int on_wlc(struct nd_core *c, const struct cove_frame *f)
 	if (c->ui.connected)
 		c->ui.connected(c->ui.ctx);
 	for (size_t i = 0; i < c->nrooms; i++) {
-		int ret = send_ini(c, &c->rooms[i]);
+		struct room *r = &c->rooms[i];
+		int ret;
 
+		if (r->st == R_FAILED)
+			continue;
+		ret = send_ini(c, r);
 		if (ret != COVE_OK) {
-			say(c, &c->rooms[i], "send_failed", 1, "cannot send the join: %s",
-			    cove_strerror(ret));
+			nd_say(c, r, "send_failed", 1, "cannot send the join: %s", cove_strerror(ret));
 			return ret;
 		}
 	}
 	return COVE_OK;
 }
+
+void nd_room_ready(struct nd_core *c, struct room *r, int first)
+{
+	const char **names = calloc(r->nmembers + 1, sizeof(*names));
+	int rejoin = r->was_ready;
+	size_t n = 0;
+
+	r->st = R_READY;
+	r->was_ready = 1;
+	if (names)
+		for (size_t i = 0; i < r->nmembers; i++)
+			if (r->members[i].present)
+				names[n++] = r->members[i].name;
+	if (c->ui.ready)
+		c->ui.ready(c->ui.ctx, r->name, first, rejoin, names, names ? n : 0);
+	free(names);
+	if (rejoin) {
+		nd_track_resend_recent(c, r);
+		nd_track_catch_up(c, r);
+	}
+	nd_track_flush(c, r);
+}
+
+/* ---- frames ------------------------------------------------------------------ */
 
 static int on_err(struct nd_core *c, const struct cove_frame *f)
 {
@@ -442,44 +333,32 @@ static int on_err(struct nd_core *c, const struct cove_frame *f)
 	switch (f->u.err.code) {
 	case COVE_EC_NOT_WHITELISTED:
 		if (!c->authed) {
-			say(c, NULL, code, 1, "the rendezvous refused this node: %s", text);
+			nd_say(c, NULL, code, 1, "the rendezvous refused this node: %s", text);
 			return COVE_ERR_STATE;
 		}
 		break;
 	case COVE_EC_REVOKED:
-	case COVE_EC_SHUTDOWN:
-		fatal = 1;
+	case COVE_EC_REPLACED:
+		fatal = 1; /* reconnecting would only repeat it */
+		break;
+	case COVE_EC_STALE_EPOCH:
+		nd_keys_refused(c, f->u.err.ref);
 		break;
 	case COVE_EC_NO_KEY:
-		if (r && r->st == R_JOINING) {
+		if (r && r->st == R_JOINING && !r->gk) {
 			r->st = R_FAILED;
 			cove_xkp_free(r->xkp);
 			r->xkp = NULL;
 			if (r->nq)
-				say(c, r, "dropped", 0, "%zu queued message%s for room %s dropped",
-				    r->nq, r->nq == 1 ? "" : "s", r->name);
-			room_clear_queue(r);
+				nd_say(c, r, "dropped", 0, "%zu queued message%s for room %s dropped",
+				       r->nq, r->nq == 1 ? "" : "s", r->name);
+			nd_track_free(r);
 			fatal = nd_core_ready_count(c) == 0 && nd_core_settled(c);
 		}
 		break;
 	}
-	say(c, r, code, fatal, "the rendezvous says: %s", text);
+	nd_say(c, r, code, fatal, "the rendezvous says: %s", text);
 	return fatal ? COVE_ERR_STATE : COVE_OK;
-}
-
-static int on_first(struct nd_core *c, struct room *r, const struct cove_frame *f)
-{
-	if (r->st != R_JOINING || !r->xkp ||
-	    memcmp(f->u.ini.xpk, r->xkp->pk, COVE_XPK_LEN) != 0)
-		return COVE_OK; /* not about our current join: stale, ignore */
-	r->gk = cove_gk_new();
-	if (!r->gk) {
-		say(c, r, "no_memory", 1, "out of locked memory for the group key");
-		return COVE_ERR_NOMEM;
-	}
-	r->epoch = 0;
-	become_ready(c, r, 1);
-	return COVE_OK;
 }
 
 static int on_ini(struct nd_core *c, struct room *r, const struct cove_frame *f)
@@ -489,27 +368,28 @@ static int on_ini(struct nd_core *c, struct room *r, const struct cove_frame *f)
 	char fp[COVE_FP_LEN + 1];
 
 	if (memcmp(f->from, c->relay, COVE_ID_LEN) == 0)
-		return on_first(c, r, f);
+		return nd_keys_first(c, r, f);
 	if (memcmp(f->from, c->id->pk, COVE_ID_LEN) == 0)
 		return COVE_OK; /* our own INI, echoed: nothing to learn */
 	e = cove_wl_find_pk(c->wl, f->from);
 	if (!e) {
 		cove_pk_fingerprint(fp, f->from);
-		say(c, r, "not_whitelisted", 0,
-		    "key %s joined room %s but is not on your whitelist; it will not get "
-		    "the key from you and its messages will not be shown", fp, r->name);
+		nd_say(c, r, "not_whitelisted", 0,
+		       "key %s joined room %s but is not on your whitelist; it will not get "
+		       "the key from you and its messages will not be shown", fp, r->name);
 		return COVE_OK;
 	}
 	if (cove_msg_verify(f) != COVE_OK) {
-		say(c, r, "bad_signature", 0, "dropped a join of %s with a bad signature",
-		    e->name);
+		nd_say(c, r, "bad_signature", 0, "dropped a join of %s with a bad signature",
+		       e->name);
 		return COVE_OK;
 	}
-	m = add_member(r, f->from, e->name);
+	m = nd_member_add(r, f->from, e->name);
 	if (!m)
 		return COVE_ERR_NOMEM;
-	if (f->seq <= m->ini_seq)
-		return COVE_OK; /* an INI we have seen, or an older one: a replay */
+	if (f->seq < m->ini_seq)
+		return COVE_OK; /* older than its latest INI: a replay */
+	/* The same INI again is the relay telling a new link who is here. */
 	m->ini_seq = f->seq;
 	memcpy(m->xpk, f->u.ini.xpk, COVE_XPK_LEN);
 	if (!m->present) {
@@ -520,157 +400,15 @@ static int on_ini(struct nd_core *c, struct room *r, const struct cove_frame *f)
 	return COVE_OK;
 }
 
-static int on_ask(struct nd_core *c, struct room *r, const struct cove_frame *f)
+static int on_bye(struct nd_core *c, struct room *r, const struct cove_frame *f, int from_relay)
 {
-	struct cove_frame k;
-	struct member *m;
-	char name[64];
-	int ret;
+	struct member *m = nd_member(r, f->u.bye.who);
 
-	if (memcmp(f->u.ask.to, c->id->pk, COVE_ID_LEN) != 0 || r->st != R_READY)
+	/* A member's own BYE is its signed leave; the relay signs the BYE of
+	 * one whose connection was lost. */
+	if (!from_relay && (memcmp(f->from, f->u.bye.who, COVE_ID_LEN) != 0 ||
+			    !cove_wl_find_pk(c->wl, f->from) || cove_msg_verify(f) != COVE_OK))
 		return COVE_OK;
-	if (!cove_wl_find_pk(c->wl, f->u.ask.joiner)) {
-		say(c, r, "refused_key", 0,
-		    "refusing to give the key of room %s to %s: not on your whitelist", r->name,
-		    who(c, f->u.ask.joiner, name, sizeof(name)));
-		return COVE_OK;
-	}
-	m = find_member(r, f->u.ask.joiner);
-	if (!m || !m->present || memcmp(m->xpk, f->u.ask.xpk, COVE_XPK_LEN) != 0) {
-		/* The key may only go to a session key the joiner signed. */
-		say(c, r, "refused_key", 0,
-		    "not giving the key of room %s to %s: no join signed by it with that "
-		    "session key", r->name, who(c, f->u.ask.joiner, name, sizeof(name)));
-		return COVE_OK;
-	}
-	cove_msg_init(&k, COVE_F_KEY, r->name, r->name_len, c->id->pk, next_seq(c),
-		      c->deps.now_ms());
-	ret = cove_msg_key_seal(&k, m->pk, m->xpk, r->epoch, r->gk, c->id);
-	if (ret == COVE_OK)
-		ret = c->deps.send(c->deps.send_ctx, &k);
-	if (ret != COVE_OK)
-		say(c, r, "send_failed", 0, "cannot send the key to %s: %s", m->name,
-		    cove_strerror(ret));
-	return COVE_OK;
-}
-
-static int on_key(struct nd_core *c, struct room *r, const struct cove_frame *f)
-{
-	const struct cove_wl_entry *e;
-	uint8_t *gk;
-	char name[64];
-	int ret;
-
-	if (memcmp(f->u.key.to, c->id->pk, COVE_ID_LEN) != 0)
-		return COVE_OK;
-	e = cove_wl_find_pk(c->wl, f->from);
-	if (!e) {
-		say(c, r, "not_whitelisted", 0,
-		    "ignored a key for room %s from %s: not on your whitelist", r->name,
-		    who(c, f->from, name, sizeof(name)));
-		return COVE_OK;
-	}
-	if (cove_msg_verify(f) != COVE_OK) {
-		say(c, r, "bad_signature", 0, "ignored a key for room %s from %s: bad signature",
-		    r->name, e->name);
-		return COVE_OK;
-	}
-	if (r->st != R_JOINING || !r->xkp)
-		return COVE_OK; /* a late second answer to our join */
-	gk = cove_gk_alloc();
-	if (!gk)
-		return COVE_ERR_NOMEM;
-	ret = cove_msg_key_open(f, r->xkp, gk);
-	if (ret != COVE_OK) {
-		cove_gk_free(gk);
-		if (ret != COVE_ERR_INVAL) /* INVAL: sealed to an older session key */
-			say(c, r, "bad_key", 0, "the key for room %s from %s does not open",
-			    r->name, e->name);
-		return COVE_OK;
-	}
-	r->gk = gk;
-	r->epoch = f->u.key.epoch;
-	become_ready(c, r, 0);
-	return COVE_OK;
-}
-
-static int on_dat(struct nd_core *c, struct room *r, const struct cove_frame *f)
-{
-	const struct cove_wl_entry *e;
-	struct cove_payload pl;
-	struct member *m;
-	char name[64];
-	int ret;
-
-	if (r->st != R_READY || memcmp(f->from, c->id->pk, COVE_ID_LEN) == 0)
-		return COVE_OK;
-	e = cove_wl_find_pk(c->wl, f->from);
-	if (!e) {
-		say(c, r, "not_whitelisted", 0,
-		    "dropped a message in room %s from %s: not on your whitelist", r->name,
-		    who(c, f->from, name, sizeof(name)));
-		return COVE_OK;
-	}
-	if (cove_msg_verify(f) != COVE_OK) {
-		say(c, r, "bad_signature", 0,
-		    "dropped a message in room %s claiming to be from %s: bad signature",
-		    r->name, e->name);
-		return COVE_OK;
-	}
-	if (f->u.dat.epoch != r->epoch) {
-		say(c, r, "wrong_epoch", 0,
-		    "dropped a message in room %s from %s: key epoch %u, ours is %u", r->name,
-		    e->name, f->u.dat.epoch, r->epoch);
-		return COVE_OK;
-	}
-	m = add_member(r, f->from, e->name);
-	if (!m)
-		return COVE_ERR_NOMEM;
-	/* Sequence numbers only rise, so a DAT numbered below its sender's
-	 * latest INI comes from an earlier session, and one stamped well
-	 * before we joined was recorded before: both are replays of old
-	 * traffic, whatever the relay claims. */
-	if (f->seq <= m->ini_seq || f->ts + ND_STALE_MS < r->joined_ms) {
-		say(c, r, "replay", 0,
-		    "dropped a message in room %s from %s sent before you joined (an old "
-		    "message replayed)", r->name, e->name);
-		return COVE_OK;
-	}
-	if (f->seq <= m->last_seq) {
-		say(c, r, "replay", 0,
-		    "dropped a replayed message in room %s from %s (seq %llu, already at %llu)",
-		    r->name, e->name, (unsigned long long)f->seq,
-		    (unsigned long long)m->last_seq);
-		return COVE_OK;
-	}
-	ret = cove_msg_dat_open(f, r->gk, c->pt, COVE_PAD_MAX, &pl);
-	if (ret == COVE_ERR_TYPE) {
-		m->last_seq = f->seq;
-		say(c, r, "unsupported", 0,
-		    "%s sent content of kind %u, which this version cannot show", e->name,
-		    pl.kind);
-	} else if (ret != COVE_OK) {
-		say(c, r, "bad_message", 0,
-		    "dropped a message in room %s from %s: %s", r->name, e->name,
-		    cove_strerror(ret));
-	} else {
-		m->last_seq = f->seq;
-		if (c->ui.message)
-			c->ui.message(c->ui.ctx, r->name, e->name, pl.text, pl.text_len, f->ts);
-	}
-	{
-		/* the plaintext, or whatever part of it decryption wrote */
-		size_t n = f->u.dat.ct_len > COVE_GCM_TAG_LEN ? f->u.dat.ct_len - COVE_GCM_TAG_LEN : 0;
-
-		sodium_memzero(c->pt, n < COVE_PAD_MAX ? n : COVE_PAD_MAX);
-	}
-	return COVE_OK;
-}
-
-static int on_bye(struct nd_core *c, struct room *r, const struct cove_frame *f)
-{
-	struct member *m = find_member(r, f->u.bye.who);
-
 	if (!m || !m->present)
 		return COVE_OK;
 	m->present = 0;
@@ -679,18 +417,8 @@ static int on_bye(struct nd_core *c, struct room *r, const struct cove_frame *f)
 	return COVE_OK;
 }
 
-static int core_frame(struct nd_core *c, const struct cove_frame *f);
-
-int nd_core_frame(struct nd_core *c, const struct cove_frame *f)
-{
-	int ret = core_frame(c, f);
-
-	if (ret == COVE_ERR_NOMEM)
-		say(c, NULL, "no_memory", 1, "out of memory; the node cannot go on");
-	return ret;
-}
-
-static int core_frame(struct nd_core *c, const struct cove_frame *f)
+static int core_frame(struct nd_core *c, const struct cove_frame *f, const uint8_t *raw,
+		      size_t len)
 {
 	struct room *r;
 	int from_relay = memcmp(f->from, c->relay, COVE_ID_LEN) == 0;
@@ -701,17 +429,18 @@ static int core_frame(struct nd_core *c, const struct cove_frame *f)
 	case COVE_F_WLC:
 	case COVE_F_ERR:
 	case COVE_F_ASK:
-	case COVE_F_BYE:
+	case COVE_F_REK:
 		if (!from_relay || cove_msg_verify_by(f, c->relay) != COVE_OK) {
-			say(c, NULL, "bad_signature", 0,
-			    "dropped a frame of type %u not signed by the rendezvous", f->type);
+			nd_say(c, NULL, "bad_signature", 0,
+			       "dropped a frame of type %u not signed by the rendezvous", f->type);
 			return COVE_OK;
 		}
 		break;
 	case COVE_F_INI:
+	case COVE_F_BYE:
 		if (from_relay && cove_msg_verify_by(f, c->relay) != COVE_OK) {
-			say(c, NULL, "bad_signature", 0,
-			    "dropped a 'you are first' not signed by the rendezvous");
+			nd_say(c, NULL, "bad_signature", 0,
+			       "dropped a frame of type %u not signed by the rendezvous", f->type);
 			return COVE_OK;
 		}
 		break;
@@ -725,10 +454,94 @@ static int core_frame(struct nd_core *c, const struct cove_frame *f)
 		return COVE_OK; /* not one of our rooms: the relay erred; ignore */
 	switch (f->type) {
 	case COVE_F_INI: return on_ini(c, r, f);
-	case COVE_F_ASK: return on_ask(c, r, f);
-	case COVE_F_KEY: return on_key(c, r, f);
-	case COVE_F_DAT: return on_dat(c, r, f);
-	case COVE_F_BYE: return on_bye(c, r, f);
+	case COVE_F_ASK: return nd_keys_ask(c, r, f);
+	case COVE_F_KEY: return nd_keys_key(c, r, f);
+	case COVE_F_REK: return nd_keys_rek(c, r, f);
+	case COVE_F_DAT: return nd_track_dat(c, r, f, raw, len);
+	case COVE_F_BYE: return on_bye(c, r, f, from_relay);
 	}
 	return COVE_OK;
+}
+
+int nd_core_frame(struct nd_core *c, const struct cove_frame *f, const uint8_t *raw, size_t len)
+{
+	int ret = core_frame(c, f, raw, len);
+
+	if (ret == COVE_ERR_NOMEM)
+		nd_say(c, NULL, "no_memory", 1, "out of memory; the node cannot go on");
+	return ret;
+}
+
+/* ---- what the user does -------------------------------------------------------- */
+
+int nd_core_send_text(struct nd_core *c, const char *room, const char *text, size_t len)
+{
+	struct room *r = room ? find_room(c, room, strlen(room)) : (c->nrooms ? c->rooms : NULL);
+
+	if (!r)
+		return COVE_ERR_NOTFOUND;
+	if (len == 0 || len > COVE_TEXT_MAX)
+		return COVE_ERR_INVAL;
+	if (r->st == R_FAILED)
+		return COVE_ERR_STATE;
+	if (r->st == R_READY && c->authed && r->nq == 0)
+		return nd_track_send(c, r, text, len);
+	return nd_track_queue(r, text, len);
+}
+
+int nd_core_rekey(struct nd_core *c, const char *room)
+{
+	int any = 0;
+
+	for (size_t i = 0; i < c->nrooms; i++) {
+		struct room *r = &c->rooms[i];
+
+		if (room && strcmp(r->name, room) != 0)
+			continue;
+		if (r->st != R_READY || !c->authed) {
+			if (room)
+				return COVE_ERR_STATE;
+			continue;
+		}
+		r->last_rky_ms = 0; /* asked for by the user: not rate-limited */
+		nd_keys_request(c, r, "asked for");
+		any = 1;
+	}
+	return any || !room ? COVE_OK : COVE_ERR_NOTFOUND;
+}
+
+void nd_core_set_whitelist(struct nd_core *c, const struct cove_wl *wl)
+{
+	c->wl = wl;
+	for (size_t i = 0; i < c->nrooms; i++) {
+		struct room *r = &c->rooms[i];
+		int distrusted = 0;
+
+		for (size_t k = 0; k < r->nmembers; k++) {
+			const struct cove_wl_entry *e = cove_wl_find_pk(wl, r->members[k].pk);
+
+			if (e) {
+				snprintf(r->members[k].name, sizeof(r->members[k].name), "%s",
+					 e->name);
+			} else if (r->members[k].present) {
+				distrusted = 1;
+			}
+		}
+		/* Someone here is no longer trusted: a new epoch made by us goes
+		 * only to those we trust, so they cannot read what follows. */
+		if (distrusted && r->st == R_READY) {
+			r->last_rky_ms = 0;
+			nd_keys_request(c, r, "someone present left your whitelist");
+		}
+	}
+}
+
+void nd_core_tick(struct nd_core *c)
+{
+	uint64_t now = c->deps.now_ms();
+
+	for (size_t i = 0; i < c->nrooms; i++) {
+		nd_keys_tick(c, &c->rooms[i], now);
+		nd_track_tick(c, &c->rooms[i], now);
+	}
 }

@@ -1,12 +1,17 @@
 /*
- * core.h - a node's chat core: rooms, group keys, members and messages,
- * with neither sockets nor a terminal.
+ * core.h - a node's chat core: rooms, group keys and their epochs,
+ * members, and messages, with neither sockets nor a terminal.
  *
  * The core takes decoded frames from the link (nd_core_frame) and text
  * from the user (nd_core_send_text), and gives back frames to send
  * (through nd_core_deps.send) and events for the user (nd_ui). It trusts
  * the relay for nothing but delivery: every identity is checked against
  * the node's own whitelist and every frame's signature verified.
+ *
+ * It survives the link: when the link goes (nd_core_link_down) the rooms
+ * keep their keys, what the user sends is queued, and once a new link is
+ * authenticated the rooms are joined again and the messages sent shortly
+ * before the loss are sent again; receivers drop what they already have.
  */
 #ifndef COVE_NODE_CORE_H
 #define COVE_NODE_CORE_H
@@ -18,8 +23,8 @@
 #include "crypto/whitelist.h"
 #include "wire/frame.h"
 
-/* Messages the user may send before a room is ready (or while the link
- * is down); one more is refused with an error. */
+/* Messages the user may send while a room is not ready (joining, or the
+ * link down); one more is refused with an error. */
 #define ND_QUEUE_MAX 1000
 
 /* A DAT stamped more than this before we joined its room is taken for
@@ -27,20 +32,59 @@
  * disagree. */
 #define ND_STALE_MS (120u * 1000)
 
+/* Sent messages are kept (at most ND_HISTORY_MAX, for ND_HISTORY_MS) to
+ * be sent again: those sent in the last ND_RESEND_MS before the link went
+ * down, once a new one is up (the relay may have died holding them), and
+ * any a receiver asks for after finding a gap. */
+#define ND_HISTORY_MAX 1000
+#define ND_HISTORY_MS (120u * 1000)
+#define ND_RESEND_MS (30u * 1000)
+
+/* Each sender's message numbers are remembered this far back: a number
+ * seen again inside the window is a duplicate and dropped silently.
+ * Requests (RESEND, CATCHUP) are not numbered: they carry ND_UNNUMBERED,
+ * are never sent twice, and a lost one leaves no gap. */
+#define ND_WINDOW 1024
+#define ND_UNNUMBERED UINT64_MAX
+
+/* A gap in a sender's numbers is asked for again (RESEND) after
+ * ND_GAP_ASK_MS, and reported to the user if still open after
+ * ND_GAP_REPORT_MS. */
+#define ND_GAP_ASK_MS 1000u
+#define ND_GAP_REPORT_MS 5000u
+
+/* After a rekey, DATs of the previous epoch are still read for this long
+ * (they were in flight), and DATs of a newer epoch than ours are held this
+ * long, at most ND_FUTURE_MAX of them, waiting for its key. */
+#define ND_OLD_EPOCH_MS 10000u
+#define ND_FUTURE_MS 5000u
+#define ND_FUTURE_MAX 256
+
+/* Defaults: a scheduled rekey every hour, and one after 2^24 messages of
+ * ours under one epoch, well inside AES-GCM's limits for one key (see
+ * docs/SECURITY.md). */
+#define ND_REKEY_INTERVAL_S 3600u
+#define ND_REKEY_MESSAGES (1ull << 24)
+
 /* What the core tells the user. Every callback is optional. */
 struct nd_ui {
 	/* The node is authenticated to the relay. */
 	void (*connected)(void *ctx);
-	/* The node holds the room's key. members: names of those present. */
-	void (*ready)(void *ctx, const char *room, int first, const char *const *members,
-		      size_t nmembers);
+	/* The node holds the room's key (again, after a reconnect: rejoin).
+	 * members: names of those present. */
+	void (*ready)(void *ctx, const char *room, int first, int rejoin,
+		      const char *const *members, size_t nmembers);
 	void (*message)(void *ctx, const char *room, const char *from, const char *text,
 			size_t len, uint64_t ts_ms);
 	void (*joined)(void *ctx, const char *room, const char *name);
 	void (*left)(void *ctx, const char *room, const char *name);
+	/* The room moved to a new key; by names who made it (NULL: us). */
+	void (*epoch)(void *ctx, const char *room, uint32_t epoch, const char *by);
+	/* Messages first..last of `from` never arrived and will not. */
+	void (*gap)(void *ctx, const char *room, const char *from, uint64_t first, uint64_t last);
 	/* Something went wrong. room may be NULL; code is a stable snake_case
-	 * word (not_whitelisted, bad_signature, replay, ...); msg says what
-	 * happened and what to do. fatal: the node cannot go on. */
+	 * word (not_whitelisted, bad_signature, replay, fork, ...); msg says
+	 * what happened and what to do. fatal: the node cannot go on. */
 	void (*error)(void *ctx, const char *room, const char *code, const char *msg, int fatal);
 	void *ctx;
 };
@@ -49,32 +93,59 @@ struct nd_core_deps {
 	/* Sends a frame to the relay. Returns 0 or a negative cove_err. */
 	int (*send)(void *ctx, const struct cove_frame *f);
 	void *send_ctx;
-	uint64_t (*now_ms)(void);   /* wall clock, for timestamps */
+	uint64_t (*now_ms)(void);   /* wall clock, for timestamps and timers */
 	uint64_t (*now_us)(void);   /* where sequence numbers start */
+};
+
+struct nd_core_opts {
+	unsigned rekey_interval_s;  /* 0: ND_REKEY_INTERVAL_S */
+	uint64_t rekey_messages;    /* 0: ND_REKEY_MESSAGES */
 };
 
 struct nd_core;
 
-/* id, wl, relay_pk, ui and deps are borrowed and must outlive the core.
- * Returns NULL when out of memory. */
+/* id, wl, relay_pk, ui and deps are borrowed and must outlive the core
+ * (wl until replaced). opts may be NULL. Returns NULL when out of memory. */
 struct nd_core *nd_core_new(const struct cove_ident *id, const struct cove_wl *wl,
 			    const uint8_t relay_pk[COVE_ID_LEN], const struct nd_ui *ui,
-			    const struct nd_core_deps *deps);
+			    const struct nd_core_deps *deps, const struct nd_core_opts *opts);
 void nd_core_free(struct nd_core *c);
 
 /* Adds a room to join once connected. Returns 0, COVE_ERR_INVAL (bad
  * name), COVE_ERR_EXISTS or COVE_ERR_NOMEM. */
 int nd_core_add_room(struct nd_core *c, const char *room);
 
-/* Handles one frame from the relay. Returns 0, or a negative cove_err
- * when the node cannot go on (the ui's error callback has said why). */
-int nd_core_frame(struct nd_core *c, const struct cove_frame *f);
+/* Handles one frame from the relay; raw is its encoding (kept when a DAT
+ * must wait for its key). Returns 0, or a negative cove_err when the node
+ * cannot go on (the ui's error callback has said why). */
+int nd_core_frame(struct nd_core *c, const struct cove_frame *f, const uint8_t *raw,
+		  size_t len);
+
+/* The link is gone: rooms keep their keys and wait for the next link. */
+void nd_core_link_down(struct nd_core *c);
+
+/* Whether the relay has welcomed us on the current link. */
+int nd_core_authed(const struct nd_core *c);
 
 /* Sends text to room (NULL: the first room), or queues it until the room
  * is ready. Returns 0; COVE_ERR_NOTFOUND (no such room), COVE_ERR_INVAL
- * (empty or longer than COVE_TEXT_MAX), COVE_ERR_UTF8, COVE_ERR_LIMIT
- * (queue full) or the send error. */
+ * (empty or longer than COVE_TEXT_MAX), COVE_ERR_UTF8, COVE_ERR_STATE (the
+ * room could not be joined), COVE_ERR_LIMIT (queue full) or the send
+ * error. */
 int nd_core_send_text(struct nd_core *c, const char *room, const char *text, size_t len);
+
+/* Asks the relay to have room (NULL: every ready room) rekeyed. Returns
+ * 0 or COVE_ERR_NOTFOUND / COVE_ERR_STATE (not ready). */
+int nd_core_rekey(struct nd_core *c, const char *room);
+
+/* Replaces the whitelist (borrowed; the old one may be freed after this
+ * returns). Rooms where someone no longer on it is present are rekeyed,
+ * so that they cannot read what follows. */
+void nd_core_set_whitelist(struct nd_core *c, const struct cove_wl *wl);
+
+/* Runs the timers: gaps, scheduled rekeys, old keys, held DATs. Call
+ * every few tens of milliseconds. */
+void nd_core_tick(struct nd_core *c);
 
 /* Messages queued and not yet sent. */
 size_t nd_core_queued(const struct nd_core *c);

@@ -3,8 +3,11 @@
  * one JSON event per output line (docs/cove-node.1 lists them all).
  *
  *   in:  {"cmd":"send","text":"hi"[,"room":"R"]}  {"cmd":"who"[,"room":"R"]}
- *        {"cmd":"quit"}
- *   out: {"event":"ready","room":R,"first":B,"members":[...]}
+ *        {"cmd":"rekey"[,"room":"R"]}  {"cmd":"quit"}
+ *   out: {"event":"ready","room":R,"first":B,"rejoin":B,"members":[...]}
+ *        {"event":"epoch","room":R,"epoch":N,"by":NAME}  (by is null: you made it)
+ *        {"event":"gap","room":R,"from":N,"first":A,"last":B,"missing":K}
+ *        {"event":"disconnected","message":M,"retry_ms":T}
  *        {"event":"message","room":R,"from":N,"text":T,"ts":MS}
  *        {"event":"joined"|"left","room":R,"name":N}  {"event":"connected"}
  *        {"event":"who","room":R,"members":[{"name","key","fingerprint","self"}]}
@@ -100,7 +103,7 @@ static void json_line(struct nd_app *a, char *line, size_t len)
 	room = json_string_value(room_j);
 	if (!name) {
 		json_error(a, NULL, "bad_command",
-			   "missing \"cmd\" (one of \"send\", \"who\", \"quit\")", 0);
+			   "missing \"cmd\" (one of \"send\", \"who\", \"rekey\", \"quit\")", 0);
 	} else if (strcmp(name, "send") == 0) {
 		json_t *t = json_object_get(cmd, "text");
 		int ret;
@@ -122,6 +125,10 @@ static void json_line(struct nd_app *a, char *line, size_t len)
 			goto out;
 		}
 		emit(json_pack("{s:s, s:s, s:o}", "event", "who", "room", r, "members", members));
+	} else if (strcmp(name, "rekey") == 0) {
+		if (nd_core_rekey(a->core, room) != 0)
+			json_error(a, room, "bad_command", room ? "no such room, or not joined yet" :
+				   "not joined yet", 0);
 	} else if (strcmp(name, "quit") == 0) {
 		nd_app_quit(a, 0);
 	} else {
@@ -131,8 +138,8 @@ static void json_line(struct nd_app *a, char *line, size_t len)
 		for (char *p = shown; *p; p++) /* ASCII only: a cut UTF-8 sequence would not encode */
 			if ((unsigned char)*p >= 0x80)
 				*p = '?';
-		snprintf(msg, sizeof(msg), "unknown command \"%s\" (use \"send\", \"who\" or "
-			 "\"quit\")", shown);
+		snprintf(msg, sizeof(msg), "unknown command \"%s\" (use \"send\", \"who\", "
+			 "\"rekey\" or \"quit\")", shown);
 		json_error(a, NULL, "bad_command", msg, 0);
 	}
 out:
@@ -145,16 +152,39 @@ static void json_connected(void *ctx)
 	emit(json_pack("{s:s}", "event", "connected"));
 }
 
-static void json_ready(void *ctx, const char *room, int first, const char *const *members,
-		       size_t n)
+static void json_ready(void *ctx, const char *room, int first, int rejoin,
+		       const char *const *members, size_t n)
 {
 	json_t *arr = json_array();
 
 	(void)ctx;
 	for (size_t i = 0; i < n; i++)
 		json_array_append_new(arr, json_string(members[i]));
-	emit(json_pack("{s:s, s:s, s:b, s:o}", "event", "ready", "room", room, "first", first,
-		       "members", arr));
+	emit(json_pack("{s:s, s:s, s:b, s:b, s:o}", "event", "ready", "room", room, "first",
+		       first, "rejoin", rejoin, "members", arr));
+}
+
+static void json_epoch(void *ctx, const char *room, uint32_t epoch, const char *by)
+{
+	(void)ctx;
+	emit(json_pack("{s:s, s:s, s:I, s:s?}", "event", "epoch", "room", room, "epoch",
+		       (json_int_t)epoch, "by", by));
+}
+
+static void json_gap(void *ctx, const char *room, const char *from, uint64_t first,
+		     uint64_t last)
+{
+	(void)ctx;
+	emit(json_pack("{s:s, s:s, s:s, s:I, s:I, s:I}", "event", "gap", "room", room, "from",
+		       from, "first", (json_int_t)first, "last", (json_int_t)last, "missing",
+		       (json_int_t)(last - first + 1)));
+}
+
+static void json_disconnected(struct nd_app *a, const char *why, unsigned retry_ms)
+{
+	(void)a;
+	emit(json_pack("{s:s, s:s, s:I}", "event", "disconnected", "message", why, "retry_ms",
+		       (json_int_t)retry_ms));
 }
 
 static void json_message(void *ctx, const char *room, const char *from, const char *text,
@@ -181,12 +211,15 @@ const struct nd_frontend nd_fe_json = {
 	.start = json_start,
 	.stop = json_stop,
 	.line = json_line,
+	.disconnected = json_disconnected,
 	.ui = {
 		.connected = json_connected,
 		.ready = json_ready,
 		.message = json_message,
 		.joined = json_joined,
 		.left = json_left,
+		.epoch = json_epoch,
+		.gap = json_gap,
 		.error = json_error,
 	},
 };

@@ -38,10 +38,14 @@ static void pipe_connected(void *ctx)
 	cove_cli_err("connected to the rendezvous");
 }
 
-static void pipe_ready(void *ctx, const char *room, int first, const char *const *members,
-		       size_t n)
+static void pipe_ready(void *ctx, const char *room, int first, int rejoin,
+		       const char *const *members, size_t n)
 {
 	(void)ctx;
+	if (rejoin) {
+		cove_cli_err("[%s] ready again%s", room, first ? ": first, made a new key" : "");
+		return;
+	}
 	if (first) {
 		cove_cli_err("[%s] ready: first in the room, made its key", room);
 		return;
@@ -80,6 +84,27 @@ static void pipe_left(void *ctx, const char *room, const char *name)
 	cove_cli_err("[%s] %s left", room, name);
 }
 
+static void pipe_epoch(void *ctx, const char *room, uint32_t epoch, const char *by)
+{
+	(void)ctx;
+	cove_cli_err("[%s] new room key (epoch %u) from %s", room, epoch, by ? by : "you");
+}
+
+static void pipe_gap(void *ctx, const char *room, const char *from, uint64_t first,
+		     uint64_t last)
+{
+	(void)ctx;
+	cove_cli_err("[%s] %llu message%s from %s never arrived (numbers %llu to %llu)", room,
+		     (unsigned long long)(last - first + 1), last == first ? "" : "s", from,
+		     (unsigned long long)first, (unsigned long long)last);
+}
+
+static void pipe_disconnected(struct nd_app *a, const char *why, unsigned retry_ms)
+{
+	(void)a;
+	cove_cli_err("%s; trying again in %.1f s", why, retry_ms / 1000.0);
+}
+
 static void pipe_error(void *ctx, const char *room, const char *code, const char *msg,
 		       int fatal)
 {
@@ -96,12 +121,15 @@ const struct nd_frontend nd_fe_pipe = {
 	.start = pipe_start,
 	.stop = pipe_stop,
 	.line = pipe_line,
+	.disconnected = pipe_disconnected,
 	.ui = {
 		.connected = pipe_connected,
 		.ready = pipe_ready,
 		.message = pipe_message,
 		.joined = pipe_joined,
 		.left = pipe_left,
+		.epoch = pipe_epoch,
+		.gap = pipe_gap,
 		.error = pipe_error,
 	},
 };

@@ -100,6 +100,13 @@ static void command(struct nd_app *a, char *line)
 		}
 		a->room = nd_core_room_name(a->core, i);
 		set_prompt(a);
+	} else if (strcmp(cmd, "/rekey") == 0) {
+		const char *room = arg ? arg : a->room;
+
+		if (nd_core_rekey(a->core, room) != COVE_OK)
+			show("cannot rekey room %s now: not joined", room);
+		else
+			show("[%s] asked for a new room key", room);
 	} else if (strcmp(cmd, "/rooms") == 0) {
 		for (size_t i = 0; i < nd_core_room_count(a->core); i++)
 			show("  %s%s", nd_core_room_name(a->core, i),
@@ -109,6 +116,7 @@ static void command(struct nd_app *a, char *line)
 		show("  /who [ROOM]   members and their key fingerprints");
 		show("  /room NAME    send to another of your rooms");
 		show("  /rooms        list your rooms");
+		show("  /rekey [ROOM] ask for a new room key");
 		show("  /quit         leave (Ctrl-D and Ctrl-C too)");
 	} else {
 		show("unknown command %s; /help lists them", cmd);
@@ -207,8 +215,8 @@ static void tty_connected(void *ctx)
 	show("connected to the rendezvous");
 }
 
-static void tty_ready(void *ctx, const char *room, int first, const char *const *members,
-		      size_t n)
+static void tty_ready(void *ctx, const char *room, int first, int rejoin,
+		      const char *const *members, size_t n)
 {
 	char list[512];
 	size_t o = 0;
@@ -217,7 +225,9 @@ static void tty_ready(void *ctx, const char *room, int first, const char *const 
 	list[0] = '\0';
 	for (size_t i = 0; i < n && o < sizeof(list); i++)
 		o += (size_t)snprintf(list + o, sizeof(list) - o, "%s%s", i ? ", " : "", members[i]);
-	if (first)
+	if (rejoin)
+		show("[%s] back in the room%s", room, first ? " (you made a new key)" : "");
+	else if (first)
 		show("[%s] you are the first here; the room's key is yours", room);
 	else
 		show("[%s] joined; here: %s", room, n ? list : "nobody else");
@@ -243,6 +253,26 @@ static void tty_left(void *ctx, const char *room, const char *name)
 	show("[%s] %s left", room, name);
 }
 
+static void tty_epoch(void *ctx, const char *room, uint32_t epoch, const char *by)
+{
+	(void)ctx;
+	show("[%s] new room key (epoch %u) from %s", room, epoch, by ? by : "you");
+}
+
+static void tty_gap(void *ctx, const char *room, const char *from, uint64_t first,
+		    uint64_t last)
+{
+	(void)ctx;
+	show("[%s] %llu message%s from %s never arrived", room,
+	     (unsigned long long)(last - first + 1), last == first ? "" : "s", from);
+}
+
+static void tty_disconnected(struct nd_app *a, const char *why, unsigned retry_ms)
+{
+	(void)a;
+	show("%s; trying again in %.1f s (what you type is kept)", why, retry_ms / 1000.0);
+}
+
 static void tty_error(void *ctx, const char *room, const char *code, const char *msg,
 		      int fatal)
 {
@@ -258,12 +288,15 @@ const struct nd_frontend nd_fe_tty = {
 	.start = tty_start,
 	.stop = tty_stop,
 	.line = tty_line,
+	.disconnected = tty_disconnected,
 	.ui = {
 		.connected = tty_connected,
 		.ready = tty_ready,
 		.message = tty_message,
 		.joined = tty_joined,
 		.left = tty_left,
+		.epoch = tty_epoch,
+		.gap = tty_gap,
 		.error = tty_error,
 	},
 };

@@ -10,6 +10,7 @@
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
 
+#include "cli/cli.h"
 #include "common/err.h"
 #include "node/net.h"
 #include "proto/sess.h"
@@ -32,6 +33,7 @@ struct nd_net {
 	int dead;                    /* down() has been called */
 	int finishing;               /* nd_net_finish() was called */
 	struct event *finish_timer;
+	uint64_t last_rx_ms;
 };
 
 static void read_cb(struct bufferevent *bev, void *arg);
@@ -64,14 +66,23 @@ static int io_frame(void *ctx, int err, const struct cove_frame *f, const uint8_
 {
 	struct nd_net *n = ctx;
 
-	(void)raw;
-	(void)len;
 	if (err)
 		return COVE_OK; /* an undecodable frame from the relay: skip it */
-	return n->cb.frame(n->cb.ctx, f) < 0 ? 1 : 0;
+	if (f->type == COVE_F_PING) {
+		struct cove_frame pong;
+
+		memset(&pong, 0, sizeof(pong));
+		pong.type = COVE_F_PONG;
+		pong.u.ping.n = f->u.ping.n;
+		cove_sess_send(n->sess, &pong);
+		return 0;
+	}
+	if (f->type == COVE_F_PONG)
+		return 0; /* a sign of life, already noted */
+	return n->cb.frame(n->cb.ctx, f, raw, len) < 0 ? 1 : 0;
 }
 
-static void go_down(struct nd_net *n, const char *why)
+static void go_down_as(struct nd_net *n, const char *why, int permanent)
 {
 	if (n->dead)
 		return;
@@ -79,7 +90,12 @@ static void go_down(struct nd_net *n, const char *why)
 	bufferevent_disable(n->bev, EV_READ | EV_WRITE);
 	if (n->finish_timer)
 		evtimer_del(n->finish_timer);
-	n->cb.down(n->cb.ctx, why);
+	n->cb.down(n->cb.ctx, why, permanent);
+}
+
+static void go_down(struct nd_net *n, const char *why)
+{
+	go_down_as(n, why, 0);
 }
 
 struct nd_net *nd_net_new(struct event_base *base, const struct cove_ident *id,
@@ -222,6 +238,28 @@ int nd_net_dead(const struct nd_net *n)
 	return n->dead;
 }
 
+uint64_t nd_net_last_rx(const struct nd_net *n)
+{
+	return n->last_rx_ms;
+}
+
+int nd_net_ping(struct nd_net *n, uint64_t token)
+{
+	struct cove_frame f;
+
+	if (n->dead || !cove_sess_established(n->sess))
+		return COVE_ERR_STATE;
+	memset(&f, 0, sizeof(f));
+	f.type = COVE_F_PING;
+	f.u.ping.n = token;
+	return cove_sess_send(n->sess, &f);
+}
+
+void nd_net_kill(struct nd_net *n, const char *why)
+{
+	go_down(n, why);
+}
+
 static const char *link_error(const struct nd_net *n, int err, char *buf, size_t cap)
 {
 	switch (err) {
@@ -253,6 +291,7 @@ static void read_cb(struct bufferevent *bev, void *arg)
 	struct nd_net *n = arg;
 	struct evbuffer *in = bufferevent_get_input(bev);
 
+	n->last_rx_ms = cove_now_ms();
 	while (!n->dead && evbuffer_get_length(in) > 0) {
 		struct evbuffer_iovec v;
 		char buf[300];
@@ -263,7 +302,10 @@ static void read_cb(struct bufferevent *bev, void *arg)
 		ret = cove_sess_input(n->sess, v.iov_base, v.iov_len);
 		evbuffer_drain(in, v.iov_len);
 		if (ret < 0) {
-			go_down(n, link_error(n, ret, buf, sizeof(buf)));
+			/* the wrong server, or another version: retrying cannot help */
+			go_down_as(n, link_error(n, ret, buf, sizeof(buf)),
+				   ret == COVE_ERR_PEER_KEY || ret == COVE_ERR_VERSION ||
+					   ret == COVE_ERR_SIGNATURE);
 			return;
 		}
 		if (ret > 0) {
@@ -286,6 +328,7 @@ static void event_cb(struct bufferevent *bev, short what, void *arg)
 
 		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 		n->connected = 1;
+		n->last_rx_ms = cove_now_ms();
 		ret = cove_sess_start(n->sess);
 		if (ret != COVE_OK) {
 			snprintf(why, sizeof(why), "cannot start the handshake: %s",

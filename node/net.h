@@ -14,11 +14,14 @@
 #include "wire/frame.h"
 
 struct nd_net_cb {
-	/* A frame arrived. Return 0, or negative to close the link. */
-	int (*frame)(void *ctx, const struct cove_frame *f);
+	/* A frame arrived (raw: its encoding). Return 0, or negative to close
+	 * the link. */
+	int (*frame)(void *ctx, const struct cove_frame *f, const uint8_t *raw, size_t len);
 	/* The link is gone. why says what happened and what to do, or is
-	 * NULL after nd_net_finish() when the relay closed in good order. */
-	void (*down)(void *ctx, const char *why);
+	 * NULL after nd_net_finish() when the relay closed in good order.
+	 * permanent: trying again would fail the same way (the server is not
+	 * the pinned one, or speaks another version). */
+	void (*down)(void *ctx, const char *why, int permanent);
 	void *ctx;
 };
 
@@ -46,6 +49,15 @@ int nd_net_up(const struct nd_net *n);
 
 /* Whether the link is gone for good (down() has been called). */
 int nd_net_dead(const struct nd_net *n);
+
+/* When a byte last arrived (ms, the clock of cove_now_ms()). */
+uint64_t nd_net_last_rx(const struct nd_net *n);
+
+/* Sends a PING (keepalive). */
+int nd_net_ping(struct nd_net *n, uint64_t token);
+
+/* Gives the link up (no sign of life): calls down(why, 0). */
+void nd_net_kill(struct nd_net *n, const char *why);
 
 /* Ends the connection in good order: once everything queued is written,
  * shuts down the sending side and waits (frames still arrive) for the

@@ -13,6 +13,33 @@ int cove_payload_encode(const struct cove_payload *p, uint8_t *out, size_t cap, 
 	struct cove_mpout fb = { out, cap, 0 };
 	msgpack_packer pk;
 
+	if (p->kind == COVE_PL_RESEND) {
+		int r = 0;
+
+		if (p->resend.first > p->resend.last)
+			return COVE_ERR_INVAL;
+		msgpack_packer_init(&pk, &fb, cove_mpout_write);
+		r |= msgpack_pack_array(&pk, 5);
+		r |= msgpack_pack_uint32(&pk, p->kind);
+		r |= msgpack_pack_bin(&pk, 32);
+		r |= msgpack_pack_bin_body(&pk, p->resend.from, 32);
+		r |= msgpack_pack_bin(&pk, 16);
+		r |= msgpack_pack_bin_body(&pk, p->resend.sid, 16);
+		r |= msgpack_pack_fix_uint64(&pk, p->resend.first);
+		r |= msgpack_pack_fix_uint64(&pk, p->resend.last);
+		if (r)
+			return COVE_ERR_SPACE;
+		*len = fb.len;
+		return COVE_OK;
+	}
+	if (p->kind == COVE_PL_CATCHUP) {
+		msgpack_packer_init(&pk, &fb, cove_mpout_write);
+		if (msgpack_pack_array(&pk, 2) != 0 || msgpack_pack_uint32(&pk, p->kind) != 0 ||
+		    msgpack_pack_fix_uint64(&pk, p->within_ms) != 0)
+			return COVE_ERR_SPACE;
+		*len = fb.len;
+		return COVE_OK;
+	}
 	if (p->kind != COVE_PL_TEXT || p->text_len == 0 || p->text_len > COVE_TEXT_MAX)
 		return COVE_ERR_INVAL;
 	if (!cove_utf8_valid(p->text, p->text_len))
@@ -36,6 +63,24 @@ static int decode_object(struct cove_payload *p, const msgpack_object *root)
 	if (e[0].type != MSGPACK_OBJECT_POSITIVE_INTEGER || e[0].via.u64 > UINT32_MAX)
 		return COVE_ERR_FIELD;
 	p->kind = (uint32_t)e[0].via.u64;
+	if (p->kind == COVE_PL_RESEND) {
+		if (root->via.array.size != 5 || e[1].type != MSGPACK_OBJECT_BIN ||
+		    e[1].via.bin.size != 32 || e[2].type != MSGPACK_OBJECT_BIN ||
+		    e[2].via.bin.size != 16 || e[3].type != MSGPACK_OBJECT_POSITIVE_INTEGER ||
+		    e[4].type != MSGPACK_OBJECT_POSITIVE_INTEGER || e[3].via.u64 > e[4].via.u64)
+			return COVE_ERR_FIELD;
+		memcpy(p->resend.from, e[1].via.bin.ptr, 32);
+		memcpy(p->resend.sid, e[2].via.bin.ptr, 16);
+		p->resend.first = e[3].via.u64;
+		p->resend.last = e[4].via.u64;
+		return COVE_OK;
+	}
+	if (p->kind == COVE_PL_CATCHUP) {
+		if (root->via.array.size != 2 || e[1].type != MSGPACK_OBJECT_POSITIVE_INTEGER)
+			return COVE_ERR_FIELD;
+		p->within_ms = e[1].via.u64;
+		return COVE_OK;
+	}
 	if (p->kind != COVE_PL_TEXT)
 		return COVE_ERR_TYPE;
 	if (root->via.array.size != 2 || e[1].type != MSGPACK_OBJECT_STR ||

@@ -5,7 +5,17 @@
  * kinds of content (files, direct messages, reactions) need no new frame
  * type. Kinds so far:
  *
- *   TEXT (1):  [1, text]    text: str, valid UTF-8, 1..COVE_TEXT_MAX bytes
+ *   TEXT (1):    [1, text]   text: str, valid UTF-8, 1..COVE_TEXT_MAX bytes
+ *   RESEND (2):  [2, from, sid, first, last]
+ *                from: bin 32, sid: bin 16, first <= last: uint. "The
+ *                member `from` is asked to send its messages first..last
+ *                of session sid in this room again": a receiver that
+ *                found a gap asks the whole room; only `from` acts on it.
+ *                Never shown to users.
+ *   CATCHUP (3): [3, within_ms]
+ *                "everyone: send again what you sent in the last
+ *                within_ms milliseconds" (a member whose link was down;
+ *                receivers drop what they already have). Never shown.
  *
  * A receiver that meets an unknown kind gets COVE_ERR_TYPE with the kind
  * filled in, and should say it cannot show that content.
@@ -17,6 +27,8 @@
 #include <stdint.h>
 
 #define COVE_PL_TEXT 1
+#define COVE_PL_RESEND 2
+#define COVE_PL_CATCHUP 3
 
 /* The payload must fit the largest padding bucket less its one-byte marker
  * (32767 bytes): a text of COVE_TEXT_MAX bytes takes 1 + 1 + 5 more. */
@@ -29,11 +41,17 @@ struct cove_payload {
 	uint32_t kind;
 	const char *text;  /* TEXT: borrowed, not NUL-terminated */
 	size_t text_len;
+	struct {
+		uint8_t from[32];
+		uint8_t sid[16];
+		uint64_t first, last;
+	} resend;          /* RESEND */
+	uint64_t within_ms; /* CATCHUP */
 };
 
 /* Encodes p into out (capacity cap); *len receives the size. Returns 0,
- * COVE_ERR_INVAL (unknown kind, empty or oversized text), COVE_ERR_UTF8 or
- * COVE_ERR_SPACE. */
+ * COVE_ERR_INVAL (unknown kind, empty or oversized text, first > last),
+ * COVE_ERR_UTF8 or COVE_ERR_SPACE. */
 int cove_payload_encode(const struct cove_payload *p, uint8_t *out, size_t cap, size_t *len);
 
 /* Decodes a payload; TEXT's text points into buf. Returns 0,

@@ -35,21 +35,23 @@ class Proxy:
         self.socks = []
         self.listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         self.listener.bind(("127.0.0.1", 0))
-        self.listener.listen(1)
+        self.listener.listen(4)
         self.addr = "127.0.0.1:%d" % self.listener.getsockname()[1]
         threading.Thread(target=self._accept, name="proxy-accept", daemon=True).start()
 
     def _accept(self):
-        try:
-            node, _ = self.listener.accept()
-        except OSError:
-            return  # closed before anyone connected
-        relay = socket.create_connection(self.target, timeout=TIMEOUT)
-        relay.settimeout(None)
-        self.socks += [node, relay]
-        for src, dst, d in ((node, relay, UP), (relay, node, DOWN)):
-            threading.Thread(target=self._pump, args=(src, dst, d), name="proxy " + d,
-                             daemon=True).start()
+        # every connection the node makes (it reconnects after a failure)
+        while True:
+            try:
+                node, _ = self.listener.accept()
+            except OSError:
+                return  # closed
+            relay = socket.create_connection(self.target, timeout=TIMEOUT)
+            relay.settimeout(None)
+            self.socks += [node, relay]
+            for src, dst, d in ((node, relay, UP), (relay, node, DOWN)):
+                threading.Thread(target=self._pump, args=(src, dst, d), name="proxy " + d,
+                                 daemon=True).start()
 
     def _pump(self, src, dst, d):
         buf = bytearray()
@@ -127,10 +129,30 @@ class LinkTest(CoveTest):
         alice.ready("lobby")
         bob = w.node("bob", ["lobby"])
         bob.ready("lobby")
+        alice.wait_event("joined", name="bob")
+        proxy.arm(DOWN)
+        bob.say("this must not arrive altered")
+        ev = alice.wait_event("disconnected")
+        self.assertTrue(proxy.flipped[DOWN].is_set())
+        self.assertTrue("corrupted" in ev["message"] or "tampered" in ev["message"], ev)
+        self.assertEqual(alice.messages(), [], "a message came through a broken link")
+        # the node comes back on a new link and gets the message intact, once
+        alice.wait(lambda e: e.get("event") == "ready" and e.get("rejoin"), what="rejoin")
+        self.assertEqual(alice.wait_event("message")["text"], "this must not arrive altered")
+        alice.drain(0.5)
+        self.assertEqual(len(alice.messages()), 1)
+
+    def test_a_node_told_not_to_reconnect_exits_on_a_tampered_link(self):
+        w = self.world
+        w.start_relay()
+        proxy = self.proxy()
+        alice = w.node("alice", ["lobby"], relay=proxy, extra=["--no-reconnect"])
+        alice.ready("lobby")
+        bob = w.node("bob", ["lobby"])
+        bob.ready("lobby")
         proxy.arm(DOWN)
         bob.say("this must not arrive altered")
         ev = alice.wait_event("error", code="link")
-        self.assertTrue(proxy.flipped[DOWN].is_set())
         self.assertTrue("corrupted" in ev["message"] or "tampered" in ev["message"], ev)
         self.assertTrue(ev.get("fatal"), ev)
         self.assertEqual(alice.wait_exit(), 1)
@@ -150,18 +172,19 @@ class LinkTest(CoveTest):
         alice.say("altered on the way")
         w.relay.wait_log("alice: link failed")
         self.assertTrue(proxy.flipped[UP].is_set())
-        alice.wait_event("error", code="link")
-        self.assertEqual(alice.wait_exit(), 1)
-        for n in (bob, carol):
-            n.wait_event("left", room="lobby", name="alice")
+        alice.wait_event("disconnected")
         bob.say("bob goes on")
         carol.wait_event("message", text="bob goes on")
         carol.say("carol goes on")
         bob.wait_event("message", text="carol goes on")
+        # alice comes back and sends her message again, intact: each other
+        # member shows it exactly once, and never an altered copy
+        alice.wait(lambda e: e.get("event") == "ready" and e.get("rejoin"), what="rejoin")
         for n in (bob, carol):
-            n.drain(0.3)
-            self.assertEqual([m["text"] for m in n.messages() if m["from"] == "alice"], [],
-                             "%s saw the altered message" % n.name)
+            n.wait_event("message", text="altered on the way")
+            n.drain(0.5)
+            self.assertEqual([m["text"] for m in n.messages() if m["from"] == "alice"],
+                             ["altered on the way"], "%s: the message not exactly once" % n.name)
             self.assertIsNone(n.p.poll())
 
 

@@ -296,7 +296,8 @@ static void frames(const struct cove_ident *relay, const struct cove_ident *alic
 	struct cove_xkp alice_x, bob_x;
 	uint8_t xseed[32], gk[COVE_GK_LEN], sid[COVE_SID_LEN], datkey[COVE_DATKEY_LEN];
 	uint8_t ct[COVE_DAT_CT_MAX], pl[COVE_PAD_MAX], ad[COVE_DAT_AD_MAX];
-	struct cove_payload p = { COVE_PL_TEXT, "hello, lobby", 12 };
+	struct cove_payload p = { .kind = COVE_PL_TEXT, .text = "hello, lobby", .text_len = 12 };
+	uint8_t view[COVE_VIEW_LEN], ids[2][32], kid[COVE_KID_LEN];
 	struct cove_frame f;
 	size_t n = 0, padded = 0, ad_len = 0;
 
@@ -339,9 +340,13 @@ static void frames(const struct cove_ident *relay, const struct cove_ident *alic
 	for (int i = 0; i < COVE_GK_LEN; i++)
 		gk[i] = (uint8_t)(0x10 + i);
 	hex("group_key", gk, sizeof(gk));
+	memcpy(ids[0], alice->pk, 32);
+	memcpy(ids[1], bob->pk, 32);
+	cove_view_hash(view, 0, ids, 2);
+	hex("key.view_of_alice_and_bob_at_epoch_0", view, sizeof(view));
 	printf("# the sealed box below uses an ephemeral key from the generator\n");
 	cove_msg_init(&f, COVE_F_KEY, room, 5, alice->pk, 1700000000000001ULL, ts + 501);
-	if (cove_msg_key_seal(&f, bob->pk, bob_x.pk, 0, gk, alice) != 0)
+	if (cove_msg_key_seal(&f, bob->pk, bob_x.pk, 0, gk, view, alice) != 0)
 		die("KEY");
 	frame_out("key_alice_to_bob", &f);
 
@@ -351,6 +356,9 @@ static void frames(const struct cove_ident *relay, const struct cove_ident *alic
 	cove_msg_init(&f, COVE_F_DAT, room, 5, alice->pk, 1700000000000002ULL, ts + 1000);
 	f.u.dat.epoch = 0;
 	memcpy(f.u.dat.sid, sid, sizeof(sid));
+	f.u.dat.n = 1;
+	cove_gk_kid(kid, gk, 0);
+	hex("dat.kid", kid, sizeof(kid));
 	if (cove_payload_encode(&p, pl, sizeof(pl), &n) != 0)
 		die("payload");
 	hex("dat.payload", pl, n);
@@ -378,6 +386,38 @@ static void frames(const struct cove_ident *relay, const struct cove_ident *alic
 	if (cove_msg_sign(&f, bob) != 0)
 		die("RDY");
 	frame_out("rdy_bob", &f);
+
+	cove_msg_init(&f, COVE_F_RKY, room, 5, bob->pk, 1700000000500002ULL, ts + 1500);
+	f.u.rdy.epoch = 0;
+	if (cove_msg_sign(&f, bob) != 0)
+		die("RKY");
+	frame_out("rky_bob", &f);
+
+	cove_msg_init(&f, COVE_F_REK, room, 5, relay->pk, 1700000000000007ULL, ts + 1501);
+	memcpy(f.u.rek.to, alice->pk, 32);
+	f.u.rek.epoch = 1;
+	if (cove_msg_sign(&f, relay) != 0)
+		die("REK");
+	frame_out("rek_alice_epoch_1", &f);
+
+	{
+		struct cove_payload rs = { .kind = COVE_PL_RESEND };
+		uint8_t buf[128];
+		size_t bl = 0;
+
+		memcpy(rs.resend.from, alice->pk, 32);
+		memcpy(rs.resend.sid, sid, sizeof(sid));
+		rs.resend.first = 3;
+		rs.resend.last = 5;
+		if (cove_payload_encode(&rs, buf, sizeof(buf), &bl) != 0)
+			die("RESEND payload");
+		hex("payload.resend_alice_3_to_5", buf, bl);
+	}
+
+	memset(&f, 0, sizeof(f));
+	f.type = COVE_F_PING;
+	f.u.ping.n = 42;
+	frame_out("ping_42", &f);
 
 	cove_msg_init(&f, COVE_F_BYE, room, 5, relay->pk, 1700000000000004ULL, ts + 2000);
 	memcpy(f.u.bye.who, bob->pk, 32);

@@ -1,0 +1,163 @@
+/*
+ * core_int.h - the node core's own structures, shared by its parts:
+ *
+ *   core.c   rooms, the roster, frame dispatch, joins, the link
+ *   keys.c   group keys and epochs: first, KEY, making an epoch (REK),
+ *            RDY and RKY, fork and view checks
+ *   track.c  messages: numbering, sending, the history and resending,
+ *            receiving, duplicates and gaps
+ *
+ * Nothing outside node/core*.c, keys.c and track.c includes this.
+ */
+#ifndef COVE_NODE_CORE_INT_H
+#define COVE_NODE_CORE_INT_H
+
+#include <stdarg.h>
+
+#include "crypto/group.h"
+#include "node/core.h"
+
+enum room_state { R_IDLE, R_JOINING, R_READY, R_FAILED };
+
+struct gap {
+	uint64_t first, last;
+	uint64_t noticed_ms;
+	int asked;
+};
+
+struct member {
+	uint8_t pk[COVE_ID_LEN];
+	char name[COVE_NAME_MAX + 1];
+	uint8_t xpk[COVE_XPK_LEN];  /* from its latest INI: where keys go */
+	int present;
+	uint64_t ini_seq;           /* seq of its latest INI: older INIs are replays */
+	uint64_t last_seq;          /* highest DAT seq accepted: replays fall below */
+	/* its messages, by number, in its current session (sid) */
+	uint8_t sid[COVE_SID_LEN];
+	int have_sid;
+	uint64_t high;              /* highest number seen */
+	uint64_t seen[ND_WINDOW / 64]; /* bit i: high - i seen */
+	struct gap *gaps;
+	size_t ngaps;
+};
+
+struct sent {
+	uint64_t n;
+	uint64_t sent_ms;
+	uint32_t epoch;
+	char *text;
+	size_t len;
+};
+
+struct queued {
+	char *text;
+	size_t len;
+};
+
+struct held {
+	uint8_t *raw;               /* a DAT for an epoch we do not hold yet */
+	size_t len;
+	uint64_t until_ms;
+};
+
+struct room {
+	char name[COVE_ROOM_MAX + 1];
+	size_t name_len;
+	enum room_state st;
+	int was_ready;              /* ready on an earlier link: a rejoin */
+	struct cove_xkp *xkp;       /* our session key, from our INI until we leave */
+	/* keys */
+	uint8_t *gk;                /* locked memory */
+	uint32_t epoch;
+	uint8_t kid[COVE_KID_LEN];
+	uint8_t *old_gk;            /* the previous epoch's, for DATs in flight */
+	uint32_t old_epoch;
+	uint8_t old_kid[COVE_KID_LEN];
+	uint64_t old_until_ms;
+	int ever_keyed;
+	uint32_t top_epoch;         /* never accept a key below it */
+	uint64_t epoch_start_ms;
+	uint64_t epoch_msgs;        /* our DATs under the current epoch */
+	uint64_t rekey_due_ms;      /* scheduled rekey */
+	uint64_t last_rky_ms;
+	uint64_t refused_since_ms;  /* our epoch was refused: resend from here */
+	uint64_t rek_rdy_seq;       /* seq of our RDY as this room's rekeyer */
+	/* our messages */
+	uint8_t sid[COVE_SID_LEN];  /* fixed for the life of the process */
+	uint64_t next_n;
+	struct sent *hist;          /* ring of ND_HISTORY_MAX, oldest at hist_head */
+	size_t hist_head, nhist;
+	struct queued *q;
+	size_t nq;
+	struct held *held;
+	size_t nheld;
+	uint64_t joined_ms;         /* when we sent our latest INI */
+	uint64_t down_ms;           /* when the link went, for resending */
+	struct member *members;     /* in the order we learnt of them */
+	size_t nmembers;
+};
+
+struct nd_core {
+	const struct cove_ident *id;
+	const struct cove_wl *wl;
+	uint8_t relay[COVE_ID_LEN];
+	struct nd_ui ui;
+	struct nd_core_deps deps;
+	struct nd_core_opts opts;
+	int authed;
+	uint64_t seq;
+	struct room *rooms;
+	size_t nrooms;
+	uint8_t *pt;                /* DAT plaintext scratch, COVE_PAD_MAX bytes */
+	uint8_t *ct;                /* DAT ciphertext scratch, COVE_DAT_CT_MAX bytes */
+};
+
+/* ---- core.c ---------------------------------------------------------------- */
+
+void nd_say(struct nd_core *c, const struct room *r, const char *code, int fatal,
+	    const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+/* "alice" for whitelisted keys, else "key <fingerprint>". */
+const char *nd_who(const struct nd_core *c, const uint8_t pk[COVE_ID_LEN], char *buf,
+		   size_t cap);
+struct member *nd_member(struct room *r, const uint8_t pk[COVE_ID_LEN]);
+struct member *nd_member_add(struct room *r, const uint8_t pk[COVE_ID_LEN], const char *name);
+uint64_t nd_next_seq(struct nd_core *c);
+/* The room moved to a ready state with a key: events, RDY is the caller's. */
+void nd_room_ready(struct nd_core *c, struct room *r, int first);
+
+/* ---- keys.c ------------------------------------------------------------------ */
+
+int nd_keys_first(struct nd_core *c, struct room *r, const struct cove_frame *f);
+int nd_keys_key(struct nd_core *c, struct room *r, const struct cove_frame *f);
+int nd_keys_ask(struct nd_core *c, struct room *r, const struct cove_frame *f);
+int nd_keys_rek(struct nd_core *c, struct room *r, const struct cove_frame *f);
+/* An ERR stale_epoch about one of our RDYs: our epoch was not taken. */
+void nd_keys_refused(struct nd_core *c, uint64_t ref);
+/* Sends RKY for r (rate-limited). */
+void nd_keys_request(struct nd_core *c, struct room *r, const char *why);
+/* Timers: the previous epoch's key, the schedule, the message budget. */
+void nd_keys_tick(struct nd_core *c, struct room *r, uint64_t now);
+/* The key (and kid) for a DAT of epoch, or NULL. */
+const uint8_t *nd_keys_for(struct room *r, uint32_t epoch, const uint8_t **kid);
+void nd_keys_wipe(struct room *r);
+
+/* ---- track.c ------------------------------------------------------------------ */
+
+int nd_track_send(struct nd_core *c, struct room *r, const char *text, size_t len);
+int nd_track_queue(struct room *r, const char *text, size_t len);
+void nd_track_flush(struct nd_core *c, struct room *r);
+/* After a rejoin: send again what may have been lost with the old link. */
+void nd_track_resend_recent(struct nd_core *c, struct room *r);
+/* After a rejoin: ask the room for what was sent while our link was
+ * down (a CATCHUP). */
+void nd_track_catch_up(struct nd_core *c, struct room *r);
+/* Send again what we sent since since_ms (our epoch was refused). */
+void nd_track_resend_since(struct nd_core *c, struct room *r, uint64_t since_ms);
+int nd_track_dat(struct nd_core *c, struct room *r, const struct cove_frame *f,
+		 const uint8_t *raw, size_t len);
+/* DATs held for a newer epoch: try them again (a key arrived) or expire. */
+void nd_track_held(struct nd_core *c, struct room *r, uint64_t now, int retry);
+void nd_track_tick(struct nd_core *c, struct room *r, uint64_t now);
+void nd_track_free(struct room *r);
+
+#endif

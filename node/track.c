@@ -1,0 +1,588 @@
+/*
+ * track.c - messages: numbering, sending, the history and resending,
+ * receiving, duplicates and gaps.
+ *
+ * Every message we send in a room gets the next number n of our session
+ * (sid, fixed for the life of the process), and is kept for a while. The
+ * same message sent again (after a reconnect, or because a receiver asked)
+ * is a new frame with the same (sid, n), so each receiver shows it at
+ * most once: it remembers, per sender, the numbers of the last ND_WINDOW
+ * messages. A number that jumps ahead leaves a gap: after ND_GAP_ASK_MS
+ * the receiver asks the room for it (a RESEND payload), and after
+ * ND_GAP_REPORT_MS still open it tells the user which messages never came.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/err.h"
+#include "common/utf8.h"
+#include "node/core_int.h"
+#include "proto/msg.h"
+
+#define WORDS (ND_WINDOW / 64)
+
+/* ---- the history -------------------------------------------------------------- */
+
+static void sent_free(struct sent *h)
+{
+	if (h->text) {
+		sodium_memzero(h->text, h->len);
+		free(h->text);
+	}
+	memset(h, 0, sizeof(*h));
+}
+
+/* The i-th oldest entry of the ring. */
+static struct sent *hist_at(struct room *r, size_t i)
+{
+	return &r->hist[(r->hist_head + i) % ND_HISTORY_MAX];
+}
+
+static struct sent *hist_push(struct room *r)
+{
+	struct sent *h;
+
+	if (!r->hist) {
+		r->hist = calloc(ND_HISTORY_MAX, sizeof(*r->hist));
+		if (!r->hist)
+			return NULL;
+	}
+	if (r->nhist == ND_HISTORY_MAX) {
+		sent_free(hist_at(r, 0));
+		r->hist_head = (r->hist_head + 1) % ND_HISTORY_MAX;
+		r->nhist--;
+	}
+	h = hist_at(r, r->nhist++);
+	memset(h, 0, sizeof(*h));
+	return h;
+}
+
+static struct sent *hist_find(struct room *r, uint64_t n)
+{
+	/* numbers rise through the ring: binary search */
+	size_t lo = 0, hi = r->nhist;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		struct sent *h = hist_at(r, mid);
+
+		if (h->n == n)
+			return h;
+		if (h->n < n)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return NULL;
+}
+
+void nd_track_free(struct room *r)
+{
+	for (size_t i = 0; i < r->nhist; i++)
+		sent_free(hist_at(r, i));
+	free(r->hist);
+	r->hist = NULL;
+	r->nhist = 0;
+	r->hist_head = 0;
+	for (size_t i = 0; i < r->nq; i++) {
+		sodium_memzero(r->q[i].text, r->q[i].len);
+		free(r->q[i].text);
+	}
+	free(r->q);
+	r->q = NULL;
+	r->nq = 0;
+	for (size_t i = 0; i < r->nheld; i++)
+		free(r->held[i].raw);
+	free(r->held);
+	r->held = NULL;
+	r->nheld = 0;
+}
+
+/* ---- sending ---------------------------------------------------------------------- */
+
+static int send_payload(struct nd_core *c, struct room *r, uint64_t n,
+			const struct cove_payload *pl)
+{
+	struct cove_frame f;
+	int ret;
+
+	if (!r->gk)
+		return COVE_ERR_STATE;
+	cove_msg_init(&f, COVE_F_DAT, r->name, r->name_len, c->id->pk, nd_next_seq(c),
+		      c->deps.now_ms());
+	f.u.dat.epoch = r->epoch;
+	memcpy(f.u.dat.sid, r->sid, COVE_SID_LEN);
+	f.u.dat.n = n;
+	ret = cove_msg_dat_seal(&f, c->ct, COVE_DAT_CT_MAX, pl, r->gk, c->id);
+	if (ret == COVE_OK)
+		ret = c->deps.send(c->deps.send_ctx, &f);
+	if (ret == COVE_OK)
+		r->epoch_msgs++;
+	return ret;
+}
+
+static int send_entry(struct nd_core *c, struct room *r, const struct sent *h)
+{
+	struct cove_payload pl;
+
+	memset(&pl, 0, sizeof(pl));
+	pl.kind = COVE_PL_TEXT;
+	pl.text = h->text;
+	pl.text_len = h->len;
+	return send_payload(c, r, h->n, &pl);
+}
+
+int nd_track_send(struct nd_core *c, struct room *r, const char *text, size_t len)
+{
+	struct sent *h;
+
+	if (!cove_utf8_valid(text, len))
+		return COVE_ERR_UTF8;
+	h = hist_push(r);
+	if (!h)
+		return COVE_ERR_NOMEM;
+	h->text = malloc(len);
+	if (!h->text) {
+		r->nhist--; /* never used: take it back */
+		return COVE_ERR_NOMEM;
+	}
+	memcpy(h->text, text, len);
+	h->len = len;
+	h->n = r->next_n++;
+	h->sent_ms = c->deps.now_ms();
+	h->epoch = r->epoch;
+	/* A failed send stays in the history with its number: the next
+	 * reconnect sends it again, so the number is never a gap for long. */
+	return send_entry(c, r, h);
+}
+
+/* Sends a request (RESEND, CATCHUP): unnumbered, not kept. */
+static int send_request(struct nd_core *c, struct room *r, const struct cove_payload *pl)
+{
+	return send_payload(c, r, ND_UNNUMBERED, pl);
+}
+
+int nd_track_queue(struct room *r, const char *text, size_t len)
+{
+	struct queued *nq;
+	char *copy;
+
+	if (!cove_utf8_valid(text, len))
+		return COVE_ERR_UTF8;
+	if (r->nq >= ND_QUEUE_MAX)
+		return COVE_ERR_LIMIT;
+	nq = realloc(r->q, (r->nq + 1) * sizeof(*nq));
+	if (!nq)
+		return COVE_ERR_NOMEM;
+	r->q = nq;
+	copy = malloc(len);
+	if (!copy)
+		return COVE_ERR_NOMEM;
+	memcpy(copy, text, len);
+	r->q[r->nq].text = copy;
+	r->q[r->nq].len = len;
+	r->nq++;
+	return COVE_OK;
+}
+
+void nd_track_flush(struct nd_core *c, struct room *r)
+{
+	size_t done = 0;
+
+	if (r->st != R_READY || !c->authed)
+		return;
+	while (done < r->nq) {
+		int ret = nd_track_send(c, r, r->q[done].text, r->q[done].len);
+
+		if (ret != COVE_OK && ret != COVE_ERR_STATE) {
+			nd_say(c, r, "send_failed", 0, "a queued message could not be sent: %s",
+			       cove_strerror(ret));
+			break;
+		}
+		done++;
+	}
+	for (size_t i = 0; i < done; i++) {
+		sodium_memzero(r->q[i].text, r->q[i].len);
+		free(r->q[i].text);
+	}
+	if (done == 0)
+		return; /* also when nothing was queued and r->q is NULL */
+	memmove(r->q, r->q + done, (r->nq - done) * sizeof(*r->q));
+	r->nq -= done;
+}
+
+void nd_track_resend_since(struct nd_core *c, struct room *r, uint64_t since_ms)
+{
+	for (size_t i = 0; i < r->nhist; i++) {
+		struct sent *h = hist_at(r, i);
+
+		if (h->sent_ms >= since_ms)
+			send_entry(c, r, h);
+	}
+}
+
+void nd_track_resend_recent(struct nd_core *c, struct room *r)
+{
+	/* The relay may have died holding what we sent just before the link
+	 * went: send it again; receivers drop what they already have. */
+	nd_track_resend_since(c, r, r->down_ms > ND_RESEND_MS ? r->down_ms - ND_RESEND_MS : 0);
+}
+
+static void ask_resend(struct nd_core *c, struct room *r, const struct member *m,
+		       uint64_t first, uint64_t last)
+{
+	struct cove_payload pl;
+
+	memset(&pl, 0, sizeof(pl));
+	pl.kind = COVE_PL_RESEND;
+	memcpy(pl.resend.from, m->pk, 32);
+	memcpy(pl.resend.sid, m->sid, 16);
+	pl.resend.first = first;
+	pl.resend.last = last;
+	send_request(c, r, &pl);
+}
+
+void nd_track_catch_up(struct nd_core *c, struct room *r)
+{
+	/* What others sent while our link was down was lost for us; their
+	 * histories still have it. The time is relative, so clocks that
+	 * disagree do not matter; the slack covers what was in flight. */
+	struct cove_payload pl;
+	uint64_t within = c->deps.now_ms() - r->down_ms + ND_RESEND_MS;
+
+	memset(&pl, 0, sizeof(pl));
+	pl.kind = COVE_PL_CATCHUP;
+	pl.within_ms = within > ND_HISTORY_MS ? ND_HISTORY_MS : within;
+	send_request(c, r, &pl);
+}
+
+static void answer_catch_up(struct nd_core *c, struct room *r, uint64_t within)
+{
+	uint64_t now = c->deps.now_ms();
+
+	for (size_t i = 0; i < r->nhist; i++) {
+		struct sent *h = hist_at(r, i);
+
+		if (now - h->sent_ms <= within)
+			send_entry(c, r, h);
+	}
+}
+
+/* ---- receiving ------------------------------------------------------------------- */
+
+static int seen_bit(const struct member *m, uint64_t d)
+{
+	return (m->seen[d / 64] >> (d % 64)) & 1;
+}
+
+static void set_seen(struct member *m, uint64_t d)
+{
+	m->seen[d / 64] |= (uint64_t)1 << (d % 64);
+}
+
+/* Moves the window up by k: bit i becomes bit i + k. */
+static void shift_seen(struct member *m, uint64_t k)
+{
+	uint64_t out[WORDS] = { 0 };
+
+	if (k < ND_WINDOW) {
+		size_t words = (size_t)(k / 64), bits = (size_t)(k % 64);
+
+		for (size_t i = 0; i + words < WORDS; i++) {
+			out[i + words] |= m->seen[i] << bits;
+			if (bits && i + words + 1 < WORDS)
+				out[i + words + 1] |= m->seen[i] >> (64 - bits);
+		}
+	}
+	memcpy(m->seen, out, sizeof(out));
+}
+
+static void add_gap(struct member *m, uint64_t first, uint64_t last, uint64_t now)
+{
+	struct gap *g = realloc(m->gaps, (m->ngaps + 1) * sizeof(*g));
+
+	if (!g)
+		return;
+	m->gaps = g;
+	g[m->ngaps].first = first;
+	g[m->ngaps].last = last;
+	g[m->ngaps].noticed_ms = now;
+	g[m->ngaps].asked = 0;
+	m->ngaps++;
+}
+
+static void fill_gap(struct member *m, uint64_t n)
+{
+	for (size_t i = 0; i < m->ngaps; i++) {
+		struct gap *g = &m->gaps[i];
+
+		if (n < g->first || n > g->last)
+			continue;
+		if (g->first == g->last) {
+			m->gaps[i] = m->gaps[--m->ngaps];
+		} else if (n == g->first) {
+			g->first++;
+		} else if (n == g->last) {
+			g->last--;
+		} else {
+			struct gap rest = *g;
+
+			g->last = n - 1;
+			rest.first = n + 1;
+			add_gap(m, rest.first, rest.last, rest.noticed_ms);
+			m->gaps[m->ngaps - 1].asked = rest.asked;
+		}
+		return;
+	}
+}
+
+/* Returns 1 for a message number not seen before, 0 for a duplicate. */
+static int track_number(struct member *m, const uint8_t sid[COVE_SID_LEN], uint64_t n,
+			uint64_t now)
+{
+	uint64_t d;
+
+	if (n == ND_UNNUMBERED)
+		return 1; /* a request: never resent, so never a duplicate */
+	if (!m->have_sid || memcmp(m->sid, sid, COVE_SID_LEN) != 0) {
+		/* a new session of that sender (it restarted): start afresh */
+		memcpy(m->sid, sid, COVE_SID_LEN);
+		m->have_sid = 1;
+		m->high = n;
+		memset(m->seen, 0, sizeof(m->seen));
+		set_seen(m, 0);
+		free(m->gaps);
+		m->gaps = NULL;
+		m->ngaps = 0;
+		return 1;
+	}
+	if (n > m->high) {
+		shift_seen(m, n - m->high);
+		set_seen(m, 0);
+		if (n > m->high + 1)
+			add_gap(m, m->high + 1, n - 1, now);
+		m->high = n;
+		return 1;
+	}
+	d = m->high - n;
+	if (d >= ND_WINDOW || seen_bit(m, d))
+		return 0;
+	set_seen(m, d);
+	fill_gap(m, n);
+	return 1;
+}
+
+static void answer_resend(struct nd_core *c, struct room *r, const struct cove_payload *pl)
+{
+	uint64_t last = pl->resend.last;
+
+	if (memcmp(pl->resend.from, c->id->pk, COVE_ID_LEN) != 0 ||
+	    memcmp(pl->resend.sid, r->sid, COVE_SID_LEN) != 0)
+		return;
+	if (last - pl->resend.first >= ND_HISTORY_MAX)
+		last = pl->resend.first + ND_HISTORY_MAX - 1;
+	if (last == ND_UNNUMBERED)
+		last--;
+	for (uint64_t n = pl->resend.first; n <= last; n++) {
+		struct sent *h = hist_find(r, n);
+
+		if (h)
+			send_entry(c, r, h);
+		if (n == UINT64_MAX)
+			break;
+	}
+}
+
+static int hold(struct nd_core *c, struct room *r, const uint8_t *raw, size_t len)
+{
+	struct held *nh;
+
+	if (r->nheld >= ND_FUTURE_MAX)
+		return 0;
+	nh = realloc(r->held, (r->nheld + 1) * sizeof(*nh));
+	if (!nh)
+		return 0;
+	r->held = nh;
+	nh[r->nheld].raw = malloc(len);
+	if (!nh[r->nheld].raw)
+		return 0;
+	memcpy(nh[r->nheld].raw, raw, len);
+	nh[r->nheld].len = len;
+	nh[r->nheld].until_ms = c->deps.now_ms() + ND_FUTURE_MS;
+	r->nheld++;
+	return 1;
+}
+
+int nd_track_dat(struct nd_core *c, struct room *r, const struct cove_frame *f,
+		 const uint8_t *raw, size_t len)
+{
+	const struct cove_wl_entry *e;
+	const uint8_t *key, *kid = NULL;
+	struct cove_payload pl;
+	struct member *m;
+	int ret;
+
+	if (r->st != R_READY || memcmp(f->from, c->id->pk, COVE_ID_LEN) == 0)
+		return COVE_OK;
+	e = cove_wl_find_pk(c->wl, f->from);
+	if (!e) {
+		char name[64];
+
+		nd_say(c, r, "not_whitelisted", 0,
+		       "dropped a message in room %s from %s: not on your whitelist", r->name,
+		       nd_who(c, f->from, name, sizeof(name)));
+		return COVE_OK;
+	}
+	if (cove_msg_verify(f) != COVE_OK) {
+		nd_say(c, r, "bad_signature", 0,
+		       "dropped a message in room %s claiming to be from %s: bad signature",
+		       r->name, e->name);
+		return COVE_OK;
+	}
+	m = nd_member_add(r, f->from, e->name);
+	if (!m)
+		return COVE_ERR_NOMEM;
+	/* Sequence numbers only rise, so a DAT numbered below its sender's
+	 * latest INI comes from an earlier session, and one stamped well
+	 * before we joined was recorded before: both are replays of old
+	 * traffic, whatever the relay claims. */
+	if (f->seq <= m->ini_seq || f->ts + ND_STALE_MS < r->joined_ms) {
+		nd_say(c, r, "replay", 0,
+		       "dropped a message in room %s from %s sent before you joined (an old "
+		       "message replayed)", r->name, e->name);
+		return COVE_OK;
+	}
+	if (f->seq <= m->last_seq) {
+		nd_say(c, r, "replay", 0,
+		       "dropped a replayed message in room %s from %s (seq %llu, already at %llu)",
+		       r->name, e->name, (unsigned long long)f->seq,
+		       (unsigned long long)m->last_seq);
+		return COVE_OK;
+	}
+	key = nd_keys_for(r, f->u.dat.epoch, &kid);
+	if (!key) {
+		if (f->u.dat.epoch > r->epoch && hold(c, r, raw, len))
+			return COVE_OK; /* its key is on its way */
+		nd_say(c, r, "wrong_epoch", 0,
+		       "dropped a message in room %s from %s: key epoch %u, ours is %u", r->name,
+		       e->name, f->u.dat.epoch, r->epoch);
+		return COVE_OK;
+	}
+	if (sodium_memcmp(kid, f->u.dat.kid, COVE_KID_LEN) != 0) {
+		nd_say(c, r, "fork", 0,
+		       "room %s has split: %s encrypts epoch %u with another key than yours. "
+		       "Members on either side cannot read each other; the rendezvous may be "
+		       "dividing the room. Leaving and joining again mends it.", r->name, e->name,
+		       f->u.dat.epoch);
+		return COVE_OK;
+	}
+	ret = cove_msg_dat_open(f, key, c->pt, COVE_PAD_MAX, &pl);
+	if (ret == COVE_OK || ret == COVE_ERR_TYPE)
+		m->last_seq = f->seq;
+	if (ret == COVE_ERR_TYPE) {
+		if (track_number(m, f->u.dat.sid, f->u.dat.n, c->deps.now_ms()))
+			nd_say(c, r, "unsupported", 0,
+			       "%s sent content of kind %u, which this version cannot show",
+			       e->name, pl.kind);
+	} else if (ret != COVE_OK) {
+		nd_say(c, r, "bad_message", 0, "dropped a message in room %s from %s: %s", r->name,
+		       e->name, cove_strerror(ret));
+	} else if (track_number(m, f->u.dat.sid, f->u.dat.n, c->deps.now_ms())) {
+		if (pl.kind == COVE_PL_TEXT && c->ui.message)
+			c->ui.message(c->ui.ctx, r->name, e->name, pl.text, pl.text_len, f->ts);
+		else if (pl.kind == COVE_PL_RESEND)
+			answer_resend(c, r, &pl);
+		else if (pl.kind == COVE_PL_CATCHUP)
+			answer_catch_up(c, r, pl.within_ms);
+	}
+	{
+		/* the plaintext, or whatever part of it decryption wrote */
+		size_t n = f->u.dat.ct_len > COVE_GCM_TAG_LEN ? f->u.dat.ct_len - COVE_GCM_TAG_LEN : 0;
+
+		sodium_memzero(c->pt, n < COVE_PAD_MAX ? n : COVE_PAD_MAX);
+	}
+	return COVE_OK;
+}
+
+void nd_track_held(struct nd_core *c, struct room *r, uint64_t now, int retry)
+{
+	size_t keep = 0, n = r->nheld;
+	struct held *list = r->held;
+
+	if (n == 0)
+		return;
+	/* Take the list out: a frame tried again may be held again. */
+	r->held = NULL;
+	r->nheld = 0;
+	for (size_t i = 0; i < n; i++) {
+		struct cove_frame f;
+		const uint8_t *kid;
+
+		if (cove_frame_decode(&f, list[i].raw, list[i].len) != COVE_OK) {
+			free(list[i].raw);
+			continue;
+		}
+		if (retry && nd_keys_for(r, f.u.dat.epoch, &kid)) {
+			nd_track_dat(c, r, &f, list[i].raw, list[i].len);
+			free(list[i].raw);
+		} else if (now >= list[i].until_ms) {
+			nd_say(c, r, "wrong_epoch", 0,
+			       "dropped a message in room %s: the key of epoch %u never came",
+			       r->name, f.u.dat.epoch);
+			free(list[i].raw);
+		} else {
+			list[keep++] = list[i];
+		}
+	}
+	/* Only frames whose key we hold were tried again, so nothing was held
+	 * anew meanwhile; should something have been, it goes after these. */
+	if (r->nheld) {
+		struct held *all = realloc(list, (keep + r->nheld) * sizeof(*all));
+
+		if (all) {
+			memcpy(all + keep, r->held, r->nheld * sizeof(*all));
+			list = all;
+			keep += r->nheld;
+		} else {
+			for (size_t i = 0; i < r->nheld; i++)
+				free(r->held[i].raw);
+		}
+		free(r->held);
+	}
+	r->held = keep ? list : NULL;
+	r->nheld = keep;
+	if (!keep)
+		free(list);
+}
+
+void nd_track_tick(struct nd_core *c, struct room *r, uint64_t now)
+{
+	/* forget what is too old to be asked for again */
+	while (r->nhist > 0 && now - hist_at(r, 0)->sent_ms > ND_HISTORY_MS) {
+		sent_free(hist_at(r, 0));
+		r->hist_head = (r->hist_head + 1) % ND_HISTORY_MAX;
+		r->nhist--;
+	}
+	nd_track_held(c, r, now, 0);
+	if (r->st != R_READY)
+		return;
+	for (size_t i = 0; i < r->nmembers; i++) {
+		struct member *m = &r->members[i];
+
+		for (size_t k = 0; k < m->ngaps;) {
+			struct gap *g = &m->gaps[k];
+
+			if (now - g->noticed_ms >= ND_GAP_REPORT_MS) {
+				if (c->ui.gap)
+					c->ui.gap(c->ui.ctx, r->name, m->name, g->first, g->last);
+				m->gaps[k] = m->gaps[--m->ngaps];
+				continue;
+			}
+			if (!g->asked && now - g->noticed_ms >= ND_GAP_ASK_MS && c->authed) {
+				ask_resend(c, r, m, g->first, g->last);
+				g->asked = 1;
+			}
+			k++;
+		}
+	}
+}
