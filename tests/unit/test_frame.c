@@ -1,7 +1,8 @@
 /*
  * test_frame.c - frames: encode/decode round trips, strict decoding of
  * hostile bytes, fixed-width encoding (sizes leak nothing about counters),
- * and the exact bytes signatures and the DAT AEAD cover.
+ * the exact bytes of each layout, and the exact bytes signatures and the
+ * DAT AEAD cover.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -18,13 +19,14 @@
 
 static const uint8_t all_types[] = {
 	COVE_F_INI, COVE_F_KEY, COVE_F_DAT, COVE_F_ERR, COVE_F_ASK, COVE_F_BYE, COVE_F_WLC,
-	COVE_F_RDY, COVE_F_HELLO, COVE_F_CHALLENGE, COVE_F_SRV_AUTH, COVE_F_CLI_AUTH, COVE_F_VERSION,
+	COVE_F_RDY, COVE_F_RKY, COVE_F_REK, COVE_F_PING, COVE_F_PONG, COVE_F_HELLO,
+	COVE_F_CHALLENGE, COVE_F_SRV_AUTH, COVE_F_CLI_AUTH, COVE_F_VERSION,
 };
 #define N_TYPES (sizeof(all_types) / sizeof(all_types[0]))
 
 static const uint8_t signed_types[] = {
 	COVE_F_INI, COVE_F_KEY, COVE_F_DAT, COVE_F_ERR, COVE_F_ASK, COVE_F_BYE, COVE_F_WLC,
-	COVE_F_RDY,
+	COVE_F_RDY, COVE_F_RKY, COVE_F_REK,
 };
 #define N_SIGNED (sizeof(signed_types) / sizeof(signed_types[0]))
 
@@ -59,10 +61,13 @@ static void make_frame(struct cove_frame *f, uint8_t type)
 		pattern(f->u.key.xpk, COVE_WXPK_LEN, 0x40);
 		f->u.key.epoch = 0xa1b2c3d4;
 		pattern(f->u.key.sealed, COVE_WSEALED_LEN, 0x50);
+		pattern(f->u.key.view, COVE_WVIEW_LEN, 0x58);
 		break;
 	case COVE_F_DAT:
 		f->u.dat.epoch = 7;
 		pattern(f->u.dat.sid, COVE_WSID_LEN, 0x60);
+		f->u.dat.n = 0x1112131415161718ULL;
+		pattern(f->u.dat.kid, COVE_WKID_LEN, 0x68);
 		pattern(ct_store, sizeof(ct_store), 0x70);
 		f->u.dat.ct = ct_store;
 		f->u.dat.ct_len = sizeof(ct_store);
@@ -86,6 +91,19 @@ static void make_frame(struct cove_frame *f, uint8_t type)
 		break;
 	case COVE_F_RDY:
 		f->u.rdy.epoch = 0x01020304u;
+		break;
+	case COVE_F_RKY:
+		f->u.rdy.epoch = 0x05060708u;
+		break;
+	case COVE_F_REK:
+		pattern(f->u.rek.to, COVE_ID_LEN, 0xc8);
+		f->u.rek.epoch = 0x090a0b0cu;
+		break;
+	case COVE_F_PING:
+		f->u.ping.n = 0x2122232425262728ULL;
+		break;
+	case COVE_F_PONG:
+		f->u.ping.n = 0x3132333435363738ULL;
 		break;
 	case COVE_F_HELLO:
 	case COVE_F_CHALLENGE:
@@ -137,10 +155,13 @@ static void assert_frames_equal(const struct cove_frame *a, const struct cove_fr
 		assert_bytes(a->u.key.xpk, b->u.key.xpk, COVE_WXPK_LEN);
 		assert_u64(a->u.key.epoch, b->u.key.epoch);
 		assert_bytes(a->u.key.sealed, b->u.key.sealed, COVE_WSEALED_LEN);
+		assert_bytes(a->u.key.view, b->u.key.view, COVE_WVIEW_LEN);
 		break;
 	case COVE_F_DAT:
 		assert_u64(a->u.dat.epoch, b->u.dat.epoch);
 		assert_bytes(a->u.dat.sid, b->u.dat.sid, COVE_WSID_LEN);
+		assert_u64(a->u.dat.n, b->u.dat.n);
+		assert_bytes(a->u.dat.kid, b->u.dat.kid, COVE_WKID_LEN);
 		assert_u64(a->u.dat.ct_len, b->u.dat.ct_len);
 		assert_bytes(a->u.dat.ct, b->u.dat.ct, a->u.dat.ct_len);
 		break;
@@ -162,7 +183,16 @@ static void assert_frames_equal(const struct cove_frame *a, const struct cove_fr
 		assert_bytes(a->u.wlc.you, b->u.wlc.you, COVE_ID_LEN);
 		break;
 	case COVE_F_RDY:
+	case COVE_F_RKY:
 		assert_u64(a->u.rdy.epoch, b->u.rdy.epoch);
+		break;
+	case COVE_F_REK:
+		assert_bytes(a->u.rek.to, b->u.rek.to, COVE_ID_LEN);
+		assert_u64(a->u.rek.epoch, b->u.rek.epoch);
+		break;
+	case COVE_F_PING:
+	case COVE_F_PONG:
+		assert_u64(a->u.ping.n, b->u.ping.n);
 		break;
 	case COVE_F_HELLO:
 	case COVE_F_CHALLENGE:
@@ -287,10 +317,12 @@ static const struct field fields[] = {
 	{ COVE_F_KEY, 3, 'b', 32, "KEY from" },     { COVE_F_KEY, 4, 'U', 8, "KEY seq" },
 	{ COVE_F_KEY, 5, 'U', 8, "KEY ts" },        { COVE_F_KEY, 6, 'b', 32, "KEY to" },
 	{ COVE_F_KEY, 7, 'b', 32, "KEY xpk" },      { COVE_F_KEY, 8, 'u', 4, "KEY epoch" },
-	{ COVE_F_KEY, 9, 'b', 80, "KEY sealed" },   { COVE_F_KEY, 10, 'b', 64, "KEY sig" },
+	{ COVE_F_KEY, 9, 'b', 80, "KEY sealed" },   { COVE_F_KEY, 10, 'b', 16, "KEY view" },
+	{ COVE_F_KEY, 11, 'b', 64, "KEY sig" },
 	{ COVE_F_DAT, 3, 'b', 32, "DAT from" },     { COVE_F_DAT, 4, 'U', 8, "DAT seq" },
 	{ COVE_F_DAT, 5, 'U', 8, "DAT ts" },        { COVE_F_DAT, 6, 'u', 4, "DAT epoch" },
-	{ COVE_F_DAT, 7, 'b', 16, "DAT sid" },      { COVE_F_DAT, 9, 'b', 64, "DAT sig" },
+	{ COVE_F_DAT, 7, 'b', 16, "DAT sid" },      { COVE_F_DAT, 8, 'U', 8, "DAT n" },
+	{ COVE_F_DAT, 9, 'b', 8, "DAT kid" },       { COVE_F_DAT, 11, 'b', 64, "DAT sig" },
 	{ COVE_F_ERR, 3, 'b', 32, "ERR from" },     { COVE_F_ERR, 4, 'U', 8, "ERR seq" },
 	{ COVE_F_ERR, 5, 'U', 8, "ERR ts" },        { COVE_F_ERR, 6, 'u', 4, "ERR code" },
 	{ COVE_F_ERR, 7, 'U', 8, "ERR ref" },       { COVE_F_ERR, 9, 'b', 64, "ERR sig" },
@@ -307,6 +339,13 @@ static const struct field fields[] = {
 	{ COVE_F_RDY, 3, 'b', 32, "RDY from" },     { COVE_F_RDY, 4, 'U', 8, "RDY seq" },
 	{ COVE_F_RDY, 5, 'U', 8, "RDY ts" },        { COVE_F_RDY, 6, 'u', 4, "RDY epoch" },
 	{ COVE_F_RDY, 7, 'b', 64, "RDY sig" },
+	{ COVE_F_RKY, 3, 'b', 32, "RKY from" },     { COVE_F_RKY, 4, 'U', 8, "RKY seq" },
+	{ COVE_F_RKY, 5, 'U', 8, "RKY ts" },        { COVE_F_RKY, 6, 'u', 4, "RKY epoch" },
+	{ COVE_F_RKY, 7, 'b', 64, "RKY sig" },
+	{ COVE_F_REK, 3, 'b', 32, "REK from" },     { COVE_F_REK, 4, 'U', 8, "REK seq" },
+	{ COVE_F_REK, 5, 'U', 8, "REK ts" },        { COVE_F_REK, 6, 'b', 32, "REK to" },
+	{ COVE_F_REK, 7, 'u', 4, "REK epoch" },     { COVE_F_REK, 8, 'b', 64, "REK sig" },
+	{ COVE_F_PING, 2, 'U', 8, "PING n" },       { COVE_F_PONG, 2, 'U', 8, "PONG n" },
 	{ COVE_F_HELLO, 2, 'b', 32, "HELLO eph" },  { COVE_F_HELLO, 3, 'b', 32, "HELLO nonce" },
 	{ COVE_F_CHALLENGE, 2, 'b', 32, "CHALLENGE eph" },
 	{ COVE_F_CHALLENGE, 3, 'b', 32, "CHALLENGE nonce" },
@@ -341,6 +380,69 @@ TEST(every_frame_type_round_trips)
 		assert_ok(cove_frame_decode(&g, enc, len));
 		assert_frames_equal(&g, &f);
 		free(enc);
+	}
+}
+
+TEST(ping_and_pong_round_trip_any_n)
+{
+	static const uint8_t link[] = { COVE_F_PING, COVE_F_PONG };
+	static const uint64_t ns[] = { 0, 1, 127, 128, 255, 256, 65535, 65536, UINT32_MAX,
+				       (uint64_t)UINT32_MAX + 1, UINT64_MAX };
+
+	for (size_t t = 0; t < sizeof(link); t++) {
+		for (size_t i = 0; i < sizeof(ns) / sizeof(ns[0]); i++) {
+			struct cove_frame f, g;
+			size_t len = 0;
+			uint8_t *enc;
+
+			make_frame(&f, link[t]);
+			f.u.ping.n = ns[i];
+			enc = encode(&f, &len);
+			assert_ok(cove_frame_decode(&g, enc, len));
+			assert_u64(g.type, link[t]);
+			assert_u64(g.u.ping.n, ns[i]);
+			free(enc);
+		}
+	}
+}
+
+/* The largest values of the new fields survive the wire: DAT n (u64) and
+ * the epochs of RDY, RKY and REK (u32). */
+TEST(new_fields_round_trip_at_their_extremes)
+{
+	static const uint64_t ns[] = { 0, UINT64_MAX };
+	static const uint32_t epochs[] = { 0, UINT32_MAX };
+
+	for (size_t i = 0; i < 2; i++) {
+		struct cove_frame f, g;
+		size_t len = 0;
+		uint8_t *enc;
+
+		make_frame(&f, COVE_F_DAT);
+		f.u.dat.n = ns[i];
+		enc = encode(&f, &len);
+		assert_ok(cove_frame_decode(&g, enc, len));
+		assert_frames_equal(&g, &f);
+		free(enc);
+	}
+	for (size_t i = 0; i < 2; i++) {
+		static const uint8_t types[] = { COVE_F_RDY, COVE_F_RKY, COVE_F_REK };
+
+		for (size_t t = 0; t < sizeof(types); t++) {
+			struct cove_frame f, g;
+			size_t len = 0;
+			uint8_t *enc;
+
+			make_frame(&f, types[t]);
+			if (types[t] == COVE_F_REK)
+				f.u.rek.epoch = epochs[i];
+			else
+				f.u.rdy.epoch = epochs[i];
+			enc = encode(&f, &len);
+			assert_ok(cove_frame_decode(&g, enc, len));
+			assert_frames_equal(&g, &f);
+			free(enc);
+		}
 	}
 }
 
@@ -462,7 +564,7 @@ TEST(frame_size_equals_encoded_length)
 }
 
 /* Fixed-width integers: an observer of sizes learns nothing of counters. */
-TEST(dat_size_does_not_depend_on_seq_ts_or_epoch)
+TEST(dat_size_does_not_depend_on_seq_ts_epoch_or_n)
 {
 	static const uint64_t u64s[] = { 0, 1, 127, 128, 255, 256, 65535, 65536,
 					 UINT32_MAX, 1ULL << 63, UINT64_MAX };
@@ -481,11 +583,53 @@ TEST(dat_size_does_not_depend_on_seq_ts_or_epoch)
 
 			f.seq = u64s[i];
 			f.ts = u64s[(i + 3) % (sizeof(u64s) / sizeof(u64s[0]))];
+			f.u.dat.n = u64s[(i + 5) % (sizeof(u64s) / sizeof(u64s[0]))];
 			f.u.dat.epoch = u32s[j];
 			enc = encode(&f, &len);
 			if (len != base)
-				fail_msg("seq %llu epoch %u: %zu bytes, want %zu",
-					 (unsigned long long)f.seq, f.u.dat.epoch, len, base);
+				fail_msg("seq %llu n %llu epoch %u: %zu bytes, want %zu",
+					 (unsigned long long)f.seq, (unsigned long long)f.u.dat.n,
+					 f.u.dat.epoch, len, base);
+			free(enc);
+		}
+	}
+}
+
+/* RDY, RKY and REK carry an epoch, PING and PONG a counter: fixed width
+ * too. */
+TEST(epoch_and_ping_frame_sizes_do_not_depend_on_their_numbers)
+{
+	static const uint8_t types[] = { COVE_F_RDY, COVE_F_RKY, COVE_F_REK, COVE_F_PING,
+					 COVE_F_PONG };
+	static const uint64_t vals[] = { 0, 1, 127, 128, 255, 256, 65535, 65536, UINT32_MAX,
+					 (uint64_t)UINT32_MAX + 1, UINT64_MAX };
+
+	for (size_t t = 0; t < sizeof(types); t++) {
+		struct cove_frame f;
+		size_t base = 0;
+		uint8_t *enc;
+
+		make_frame(&f, types[t]);
+		f.u.rdy.epoch = 0;
+		f.u.rek.epoch = 0;
+		f.u.ping.n = 0;
+		enc = encode(&f, &base);
+		free(enc);
+		for (size_t i = 0; i < sizeof(vals) / sizeof(vals[0]); i++) {
+			size_t len = 0;
+
+			if (types[t] == COVE_F_PING || types[t] == COVE_F_PONG)
+				f.u.ping.n = vals[i];
+			else if (vals[i] > UINT32_MAX)
+				continue;
+			else if (types[t] == COVE_F_REK)
+				f.u.rek.epoch = (uint32_t)vals[i];
+			else
+				f.u.rdy.epoch = (uint32_t)vals[i];
+			enc = encode(&f, &len);
+			if (len != base)
+				fail_msg("type %u with %llu: %zu bytes, want %zu", f.type,
+					 (unsigned long long)vals[i], len, base);
 			free(enc);
 		}
 	}
@@ -528,23 +672,158 @@ TEST(dat_encodes_to_known_bytes)
 	f.ts = 0x0102030405060708ULL;
 	f.u.dat.epoch = 5;
 	memset(f.u.dat.sid, 0x22, sizeof(f.u.dat.sid));
+	f.u.dat.n = 0x0a0b0c0d0e0f1011ULL;
+	memset(f.u.dat.kid, 0x44, sizeof(f.u.dat.kid));
 	f.u.dat.ct = ct;
 	f.u.dat.ct_len = sizeof(ct);
 	memset(f.sig, 0x33, sizeof(f.sig));
 
-	*p++ = 0x9a; *p++ = 0x01; *p++ = 0x03;                 /* [10 elems], 1, DAT */
+	*p++ = 0x9c; *p++ = 0x01; *p++ = 0x03;                 /* [12 elems], 1, DAT */
 	*p++ = 0xa2; *p++ = 'a'; *p++ = 'b';                   /* room */
 	*p++ = 0xc4; *p++ = 32; memset(p, 0x11, 32); p += 32;  /* from */
 	*p++ = 0xcf; memcpy(p, "\0\0\0\0\0\0\0\x02", 8); p += 8;
 	*p++ = 0xcf; memcpy(p, "\x01\x02\x03\x04\x05\x06\x07\x08", 8); p += 8;
 	*p++ = 0xce; memcpy(p, "\0\0\0\x05", 4); p += 4;       /* epoch */
 	*p++ = 0xc4; *p++ = 16; memset(p, 0x22, 16); p += 16;  /* sid */
+	*p++ = 0xcf; memcpy(p, "\x0a\x0b\x0c\x0d\x0e\x0f\x10\x11", 8); p += 8; /* n */
+	*p++ = 0xc4; *p++ = 8; memset(p, 0x44, 8); p += 8;     /* kid */
 	*p++ = 0xc4; *p++ = 3; memcpy(p, ct, 3); p += 3;       /* ct */
 	*p++ = 0xc4; *p++ = 64; memset(p, 0x33, 64); p += 64;  /* sig */
 
 	assert_ok(cove_frame_encode(&f, out, sizeof(out), &len));
 	assert_u64(len, (size_t)(p - want));
 	assert_bytes(out, want, len);
+}
+
+/* The header of the known-answer frames below: room "ab", from 0x11...,
+ * seq 2, ts 0x0102030405060708, signature 0x33... */
+static void known_header(struct cove_frame *f, uint8_t type)
+{
+	memset(f, 0, sizeof(*f));
+	f->type = type;
+	assert_ok(cove_frame_set_room(f, "ab", 2));
+	memset(f->from, 0x11, sizeof(f->from));
+	f->seq = 2;
+	f->ts = 0x0102030405060708ULL;
+	memset(f->sig, 0x33, sizeof(f->sig));
+}
+
+/* Its msgpack bytes, written out by hand, after an array of `elems`. */
+static uint8_t *want_known_header(uint8_t *p, uint8_t elems, uint8_t type)
+{
+	*p++ = (uint8_t)(0x90 | elems); *p++ = 0x01; *p++ = type;
+	*p++ = 0xa2; *p++ = 'a'; *p++ = 'b';                   /* room */
+	*p++ = 0xc4; *p++ = 32; memset(p, 0x11, 32); p += 32;  /* from */
+	*p++ = 0xcf; memcpy(p, "\0\0\0\0\0\0\0\x02", 8); p += 8;
+	*p++ = 0xcf; memcpy(p, "\x01\x02\x03\x04\x05\x06\x07\x08", 8); p += 8;
+	return p;
+}
+
+static uint8_t *want_known_sig(uint8_t *p)
+{
+	*p++ = 0xc4; *p++ = 64; memset(p, 0x33, 64);
+	return p + 64;
+}
+
+static void assert_encodes_to(const struct cove_frame *f, const uint8_t *want, size_t n)
+{
+	uint8_t out[512];
+	size_t len = 0;
+
+	assert_ok(cove_frame_encode(f, out, sizeof(out), &len));
+	assert_u64(len, n);
+	assert_bytes(out, want, len);
+}
+
+TEST(key_encodes_to_known_bytes)
+{
+	uint8_t want[400], *p = want;
+	struct cove_frame f;
+
+	known_header(&f, COVE_F_KEY);
+	memset(f.u.key.to, 0x44, COVE_ID_LEN);
+	memset(f.u.key.xpk, 0x55, COVE_WXPK_LEN);
+	f.u.key.epoch = 0x0a0b0c0d;
+	memset(f.u.key.sealed, 0x66, COVE_WSEALED_LEN);
+	memset(f.u.key.view, 0x77, COVE_WVIEW_LEN);
+
+	p = want_known_header(p, 12, 0x02);                    /* [12 elems], 1, KEY */
+	*p++ = 0xc4; *p++ = 32; memset(p, 0x44, 32); p += 32;  /* to */
+	*p++ = 0xc4; *p++ = 32; memset(p, 0x55, 32); p += 32;  /* xpk */
+	*p++ = 0xce; memcpy(p, "\x0a\x0b\x0c\x0d", 4); p += 4; /* epoch */
+	*p++ = 0xc4; *p++ = 80; memset(p, 0x66, 80); p += 80;  /* sealed */
+	*p++ = 0xc4; *p++ = 16; memset(p, 0x77, 16); p += 16;  /* view */
+	p = want_known_sig(p);
+	assert_encodes_to(&f, want, (size_t)(p - want));
+}
+
+TEST(rdy_encodes_to_known_bytes)
+{
+	uint8_t want[200], *p = want;
+	struct cove_frame f;
+
+	known_header(&f, COVE_F_RDY);
+	f.u.rdy.epoch = 0x0a0b0c0d;
+
+	p = want_known_header(p, 8, 0x08);                     /* [8 elems], 1, RDY */
+	*p++ = 0xce; memcpy(p, "\x0a\x0b\x0c\x0d", 4); p += 4; /* epoch */
+	p = want_known_sig(p);
+	assert_encodes_to(&f, want, (size_t)(p - want));
+}
+
+TEST(rky_encodes_to_known_bytes)
+{
+	uint8_t want[200], *p = want;
+	struct cove_frame f;
+
+	known_header(&f, COVE_F_RKY);
+	f.u.rdy.epoch = 0x0a0b0c0d;
+
+	p = want_known_header(p, 8, 0x09);                     /* [8 elems], 1, RKY */
+	*p++ = 0xce; memcpy(p, "\x0a\x0b\x0c\x0d", 4); p += 4; /* epoch */
+	p = want_known_sig(p);
+	assert_encodes_to(&f, want, (size_t)(p - want));
+}
+
+TEST(rek_encodes_to_known_bytes)
+{
+	uint8_t want[200], *p = want;
+	struct cove_frame f;
+
+	known_header(&f, COVE_F_REK);
+	memset(f.u.rek.to, 0x44, COVE_ID_LEN);
+	f.u.rek.epoch = 0x0a0b0c0d;
+
+	p = want_known_header(p, 9, 0x0a);                     /* [9 elems], 1, REK */
+	*p++ = 0xc4; *p++ = 32; memset(p, 0x44, 32); p += 32;  /* to */
+	*p++ = 0xce; memcpy(p, "\x0a\x0b\x0c\x0d", 4); p += 4; /* epoch */
+	p = want_known_sig(p);
+	assert_encodes_to(&f, want, (size_t)(p - want));
+}
+
+/* PING and PONG: [1, type, n] with n a fixed-width uint64, no header, no
+ * signature. */
+TEST(ping_encodes_to_known_bytes)
+{
+	static const uint8_t want[] = { 0x93, 0x01, 0x0b, 0xcf, 0x01, 0x02, 0x03, 0x04,
+					0x05, 0x06, 0x07, 0x08 };
+	struct cove_frame f;
+
+	memset(&f, 0, sizeof(f));
+	f.type = COVE_F_PING;
+	f.u.ping.n = 0x0102030405060708ULL;
+	assert_encodes_to(&f, want, sizeof(want));
+}
+
+TEST(pong_encodes_to_known_bytes)
+{
+	static const uint8_t want[] = { 0x93, 0x01, 0x0c, 0xcf, 0, 0, 0, 0, 0, 0, 0, 0x2a };
+	struct cove_frame f;
+
+	memset(&f, 0, sizeof(f));
+	f.type = COVE_F_PONG;
+	f.u.ping.n = 42;
+	assert_encodes_to(&f, want, sizeof(want));
 }
 
 TEST(handshake_frames_encode_to_known_bytes)
@@ -621,14 +900,17 @@ TEST(encode_into_too_small_buffer_fails_with_space)
 
 TEST(encode_refuses_unknown_type_and_bad_room)
 {
+	static const uint8_t unknown[] = { 0, 13, 14, 15, 21, 255 };
 	struct cove_frame f;
 	uint8_t out[512];
 	size_t len = 0;
 
-	make_frame(&f, COVE_F_BYE);
-	f.type = 9;
-	assert_u64(cove_frame_size(&f), 0);
-	assert_err(cove_frame_encode(&f, out, sizeof(out), &len), COVE_ERR_INVAL);
+	for (size_t i = 0; i < sizeof(unknown); i++) {
+		make_frame(&f, COVE_F_BYE);
+		f.type = unknown[i];
+		assert_u64(cove_frame_size(&f), 0);
+		assert_err(cove_frame_encode(&f, out, sizeof(out), &len), COVE_ERR_INVAL);
+	}
 	make_frame(&f, COVE_F_BYE);
 	f.room_len = 0; /* a BYE must name a room */
 	assert_err(cove_frame_encode(&f, out, sizeof(out), &len), COVE_ERR_INVAL);
@@ -684,7 +966,7 @@ TEST(decode_rejects_other_versions)
 
 TEST(decode_rejects_unknown_types)
 {
-	static const uint8_t types[] = { 0, 9, 10, 15, 21, 22, 127, 128, 255 };
+	static const uint8_t types[] = { 0, 13, 14, 15, 21, 22, 127, 128, 255 };
 	/* Every known type's shape with another type number. */
 	for (size_t t = 0; t < N_TYPES; t++) {
 		for (size_t u = 0; u < sizeof(types); u++) {
@@ -692,6 +974,31 @@ TEST(decode_rejects_unknown_types)
 
 			expect_decode(all_types[t], 1, repl, sizeof(repl), COVE_ERR_TYPE,
 				      "(type)");
+		}
+	}
+}
+
+/* A known type number on a frame with another element count is refused:
+ * a PING's number on a signed frame, an RDY's on [1, type, n], and so on. */
+TEST(decode_rejects_a_type_number_on_another_types_element_count)
+{
+	for (size_t a = 0; a < N_TYPES; a++) {
+		for (size_t b = 0; b < N_TYPES; b++) {
+			struct cove_frame fa, fb;
+			size_t la = 0, lb = 0;
+			uint8_t *ea, *eb;
+			uint8_t repl[2] = { 0xcc, all_types[b] };
+
+			make_frame(&fa, all_types[a]);
+			make_frame(&fb, all_types[b]);
+			ea = encode(&fa, &la);
+			eb = encode(&fb, &lb);
+			/* Every frame is a fixarray: its count is the first byte's low nibble. */
+			if ((ea[0] & 0x0f) != (eb[0] & 0x0f))
+				expect_decode(all_types[a], 1, repl, sizeof(repl), COVE_ERR_FIELD,
+					      "(another type's number)");
+			free(ea);
+			free(eb);
 		}
 	}
 }
@@ -737,7 +1044,7 @@ TEST(decode_rejects_str_where_bin_is_required)
 		free(b.p);
 	}
 	/* DAT ct is variable-length but still a bin. */
-	expect_decode(COVE_F_DAT, 8, "\xa3" "abc", 4, COVE_ERR_FIELD, "(ct as str)");
+	expect_decode(COVE_F_DAT, 10, "\xa3" "abc", 4, COVE_ERR_FIELD, "(ct as str)");
 }
 
 TEST(decode_rejects_bin_where_str_is_required)
@@ -847,8 +1154,8 @@ TEST(decode_rejects_dat_with_empty_ct)
 	uint8_t out[512];
 	size_t len = 0;
 
-	expect_decode(COVE_F_DAT, 8, "\xc4\x00", 2, COVE_ERR_FIELD, "(empty ct)");
-	expect_decode(COVE_F_DAT, 8, "\xc4\x01\x00", 3, COVE_OK, "(one-byte ct)");
+	expect_decode(COVE_F_DAT, 10, "\xc4\x00", 2, COVE_ERR_FIELD, "(empty ct)");
+	expect_decode(COVE_F_DAT, 10, "\xc4\x01\x00", 3, COVE_OK, "(one-byte ct)");
 	make_frame(&f, COVE_F_DAT);
 	f.u.dat.ct_len = 0;
 	assert_err(cove_frame_encode(&f, out, sizeof(out), &len), COVE_ERR_INVAL);
@@ -952,7 +1259,7 @@ TEST(decode_rejects_roots_that_are_not_frame_arrays)
 				 bad[i].want, cove_strerror(bad[i].want));
 	}
 	/* A nested array in place of the DAT's ciphertext. */
-	expect_decode(COVE_F_DAT, 8, "\x91\x01", 2, COVE_ERR_DEPTH, "(ct as an array)");
+	expect_decode(COVE_F_DAT, 10, "\x91\x01", 2, COVE_ERR_DEPTH, "(ct as an array)");
 }
 
 /* ---- signed bytes and the DAT AD ---------------------------------------- */
@@ -986,38 +1293,156 @@ TEST(signed_bytes_start_with_domain_and_header)
 	}
 }
 
-/* Known answer for a whole DAT: the header, u32be epoch, sid, then the
- * ciphertext with its u32be length. */
+/* The header of the signed-bytes known answers below: room "x", from
+ * 0xf0..., seq 0x1112131415161718, ts 0x2122232425262728, and a signature
+ * that is not signed over. */
+static void sig_header(struct cove_frame *f, uint8_t type)
+{
+	memset(f, 0, sizeof(*f));
+	f->type = type;
+	assert_ok(cove_frame_set_room(f, "x", 1));
+	memset(f->from, 0xf0, sizeof(f->from));
+	f->seq = 0x1112131415161718ULL;
+	f->ts = 0x2122232425262728ULL;
+	memset(f->sig, 0x99, sizeof(f->sig));
+}
+
+/* Its signed bytes, written out by hand. */
+static uint8_t *want_sig_header(uint8_t *p, uint8_t type)
+{
+	memcpy(p, "COVE-FRAME-V1", 14); p += 14;
+	*p++ = 1; *p++ = type; *p++ = 1; *p++ = 'x';
+	memset(p, 0xf0, 32); p += 32;
+	memcpy(p, "\x11\x12\x13\x14\x15\x16\x17\x18\x21\x22\x23\x24\x25\x26\x27\x28", 16);
+	return p + 16;
+}
+
+static void assert_signed_bytes(const struct cove_frame *f, const uint8_t *want, size_t n)
+{
+	uint8_t sb[512];
+	size_t len = 0;
+
+	assert_ok(cove_frame_sigbytes(f, sb, sizeof(sb), &len));
+	assert_u64(len, n);
+	assert_bytes(sb, want, len);
+}
+
+/* Known answer for a whole DAT: the header, u32be epoch, sid, u64be n,
+ * kid, then the ciphertext with its u32be length. */
 TEST(dat_signed_bytes_are_the_documented_layout)
 {
 	static const uint8_t ct[2] = { 0xde, 0xad };
-	uint8_t sb[256], want[256], *p = want;
+	uint8_t want[256], *p = want;
+	struct cove_frame f;
+
+	sig_header(&f, COVE_F_DAT);
+	f.u.dat.epoch = 0x31323334;
+	memset(f.u.dat.sid, 0x5a, sizeof(f.u.dat.sid));
+	f.u.dat.n = 0x4142434445464748ULL;
+	memset(f.u.dat.kid, 0x6b, sizeof(f.u.dat.kid));
+	f.u.dat.ct = ct;
+	f.u.dat.ct_len = 2;
+
+	p = want_sig_header(p, 3);
+	memcpy(p, "\x31\x32\x33\x34", 4); p += 4;                  /* epoch */
+	memset(p, 0x5a, 16); p += 16;                              /* sid */
+	memcpy(p, "\x41\x42\x43\x44\x45\x46\x47\x48", 8); p += 8;  /* n */
+	memset(p, 0x6b, 8); p += 8;                                /* kid */
+	memcpy(p, "\0\0\0\x02\xde\xad", 6); p += 6;                /* len(ct), ct */
+	assert_signed_bytes(&f, want, (size_t)(p - want));
+}
+
+/* Known answer for the DAT's AES-GCM associated data: the signed bytes up
+ * to and including kid. */
+TEST(dat_ad_is_the_documented_layout_up_to_and_including_kid)
+{
+	static const uint8_t ct[2] = { 0xde, 0xad };
+	uint8_t ad[COVE_DAT_AD_MAX], want[256], *p = want;
 	struct cove_frame f;
 	size_t n = 0;
 
-	memset(&f, 0, sizeof(f));
-	f.type = COVE_F_DAT;
-	assert_ok(cove_frame_set_room(&f, "x", 1));
-	memset(f.from, 0xf0, sizeof(f.from));
-	f.seq = 0x1112131415161718ULL;
-	f.ts = 0x2122232425262728ULL;
+	sig_header(&f, COVE_F_DAT);
 	f.u.dat.epoch = 0x31323334;
 	memset(f.u.dat.sid, 0x5a, sizeof(f.u.dat.sid));
+	f.u.dat.n = 0x4142434445464748ULL;
+	memset(f.u.dat.kid, 0x6b, sizeof(f.u.dat.kid));
 	f.u.dat.ct = ct;
 	f.u.dat.ct_len = 2;
-	memset(f.sig, 0x99, sizeof(f.sig)); /* not signed over */
 
-	memcpy(p, "COVE-FRAME-V1", 14); p += 14;
-	*p++ = 1; *p++ = 3; *p++ = 1; *p++ = 'x';
-	memset(p, 0xf0, 32); p += 32;
-	memcpy(p, "\x11\x12\x13\x14\x15\x16\x17\x18\x21\x22\x23\x24\x25\x26\x27\x28", 16); p += 16;
-	memcpy(p, "\x31\x32\x33\x34", 4); p += 4;
-	memset(p, 0x5a, 16); p += 16;
-	memcpy(p, "\0\0\0\x02\xde\xad", 6); p += 6;
-
-	assert_ok(cove_frame_sigbytes(&f, sb, sizeof(sb), &n));
+	p = want_sig_header(p, 3);
+	memcpy(p, "\x31\x32\x33\x34", 4); p += 4;                  /* epoch */
+	memset(p, 0x5a, 16); p += 16;                              /* sid */
+	memcpy(p, "\x41\x42\x43\x44\x45\x46\x47\x48", 8); p += 8;  /* n */
+	memset(p, 0x6b, 8); p += 8;                                /* kid */
+	assert_ok(cove_frame_dat_ad(&f, ad, sizeof(ad), &n));
 	assert_u64(n, (size_t)(p - want));
-	assert_bytes(sb, want, n);
+	assert_bytes(ad, want, n);
+}
+
+/* KEY: the header, to, xpk, u32be epoch, sealed, view. */
+TEST(key_signed_bytes_are_the_documented_layout)
+{
+	uint8_t want[512], *p = want;
+	struct cove_frame f;
+
+	sig_header(&f, COVE_F_KEY);
+	memset(f.u.key.to, 0x44, COVE_ID_LEN);
+	memset(f.u.key.xpk, 0x55, COVE_WXPK_LEN);
+	f.u.key.epoch = 0x31323334;
+	memset(f.u.key.sealed, 0x66, COVE_WSEALED_LEN);
+	memset(f.u.key.view, 0x77, COVE_WVIEW_LEN);
+
+	p = want_sig_header(p, 2);
+	memset(p, 0x44, 32); p += 32;                              /* to */
+	memset(p, 0x55, 32); p += 32;                              /* xpk */
+	memcpy(p, "\x31\x32\x33\x34", 4); p += 4;                  /* epoch */
+	memset(p, 0x66, 80); p += 80;                              /* sealed */
+	memset(p, 0x77, 16); p += 16;                              /* view */
+	assert_signed_bytes(&f, want, (size_t)(p - want));
+}
+
+/* RDY: the header, u32be epoch. */
+TEST(rdy_signed_bytes_are_the_documented_layout)
+{
+	uint8_t want[256], *p = want;
+	struct cove_frame f;
+
+	sig_header(&f, COVE_F_RDY);
+	f.u.rdy.epoch = 0x31323334;
+
+	p = want_sig_header(p, 8);
+	memcpy(p, "\x31\x32\x33\x34", 4); p += 4;                  /* epoch */
+	assert_signed_bytes(&f, want, (size_t)(p - want));
+}
+
+/* RKY: as RDY, with its own type byte. */
+TEST(rky_signed_bytes_are_the_documented_layout)
+{
+	uint8_t want[256], *p = want;
+	struct cove_frame f;
+
+	sig_header(&f, COVE_F_RKY);
+	f.u.rdy.epoch = 0x31323334;
+
+	p = want_sig_header(p, 9);
+	memcpy(p, "\x31\x32\x33\x34", 4); p += 4;                  /* epoch */
+	assert_signed_bytes(&f, want, (size_t)(p - want));
+}
+
+/* REK: the header, to, u32be epoch. */
+TEST(rek_signed_bytes_are_the_documented_layout)
+{
+	uint8_t want[256], *p = want;
+	struct cove_frame f;
+
+	sig_header(&f, COVE_F_REK);
+	memset(f.u.rek.to, 0x44, COVE_ID_LEN);
+	f.u.rek.epoch = 0x31323334;
+
+	p = want_sig_header(p, 10);
+	memset(p, 0x44, 32); p += 32;                              /* to */
+	memcpy(p, "\x31\x32\x33\x34", 4); p += 4;                  /* epoch */
+	assert_signed_bytes(&f, want, (size_t)(p - want));
 }
 
 /* Flips one bit of every byte of every signed field in turn; the signed
@@ -1045,10 +1470,13 @@ static size_t signed_regions(struct cove_frame *f, uint8_t *ct, struct region *r
 		r[k++] = (struct region){ f->u.key.xpk, COVE_WXPK_LEN, "xpk" };
 		r[k++] = (struct region){ &f->u.key.epoch, 4, "epoch" };
 		r[k++] = (struct region){ f->u.key.sealed, COVE_WSEALED_LEN, "sealed" };
+		r[k++] = (struct region){ f->u.key.view, COVE_WVIEW_LEN, "view" };
 		break;
 	case COVE_F_DAT:
 		r[k++] = (struct region){ &f->u.dat.epoch, 4, "epoch" };
 		r[k++] = (struct region){ f->u.dat.sid, COVE_WSID_LEN, "sid" };
+		r[k++] = (struct region){ &f->u.dat.n, 8, "n" };
+		r[k++] = (struct region){ f->u.dat.kid, COVE_WKID_LEN, "kid" };
 		r[k++] = (struct region){ ct, f->u.dat.ct_len, "ct" };
 		break;
 	case COVE_F_ERR:
@@ -1067,6 +1495,14 @@ static size_t signed_regions(struct cove_frame *f, uint8_t *ct, struct region *r
 	case COVE_F_WLC:
 		r[k++] = (struct region){ f->u.wlc.you, COVE_ID_LEN, "you" };
 		break;
+	case COVE_F_RDY:
+	case COVE_F_RKY:
+		r[k++] = (struct region){ &f->u.rdy.epoch, 4, "epoch" };
+		break;
+	case COVE_F_REK:
+		r[k++] = (struct region){ f->u.rek.to, COVE_ID_LEN, "to" };
+		r[k++] = (struct region){ &f->u.rek.epoch, 4, "epoch" };
+		break;
 	}
 	return k;
 }
@@ -1078,7 +1514,7 @@ TEST(signed_bytes_change_when_any_signed_field_changes)
 
 	for (size_t t = 0; t < N_SIGNED; t++) {
 		struct cove_frame f;
-		struct region reg[8];
+		struct region reg[12];
 		size_t na = 0, nb = 0, nr;
 
 		make_frame(&f, signed_types[t]);
@@ -1129,6 +1565,23 @@ TEST(signed_bytes_change_when_any_signed_field_changes)
 	}
 }
 
+/* RDY and RKY carry the same fields: only the signed type byte tells "I
+ * hold the key" from "please rekey". */
+TEST(rdy_and_rky_with_the_same_fields_sign_different_bytes)
+{
+	struct cove_frame f, g;
+	uint8_t a[512], b[512];
+	size_t na = 0, nb = 0;
+
+	make_frame(&f, COVE_F_RDY);
+	g = f;
+	g.type = COVE_F_RKY;
+	assert_ok(cove_frame_sigbytes(&f, a, sizeof(a), &na));
+	assert_ok(cove_frame_sigbytes(&g, b, sizeof(b), &nb));
+	assert_u64(nb, na);
+	assert_bytes_differ(a, b, na);
+}
+
 /* Moving bytes between the room and the fields after it must not give
  * the same signed bytes: the room carries its length. */
 TEST(signed_bytes_are_unambiguous_across_room_boundary)
@@ -1158,6 +1611,27 @@ TEST(signed_bytes_are_refused_for_handshake_frames)
 
 		make_frame(&f, hs[i]);
 		assert_err(cove_frame_sigbytes(&f, out, sizeof(out), &n), COVE_ERR_INVAL);
+	}
+}
+
+/* PING and PONG are authenticated by the link alone: not signed types,
+ * no signed bytes, no signature on the wire. */
+TEST(ping_and_pong_are_not_signed_types)
+{
+	static const uint8_t link[] = { COVE_F_PING, COVE_F_PONG };
+	uint8_t out[512];
+	size_t n = 0;
+
+	for (size_t i = 0; i < sizeof(link); i++) {
+		struct cove_frame f;
+
+		make_frame(&f, link[i]);
+		if (cove_frame_is_signed(link[i]))
+			fail_msg("cove_frame_is_signed(%u) = %d, want 0", link[i],
+				 cove_frame_is_signed(link[i]));
+		assert_err(cove_frame_sigbytes(&f, out, sizeof(out), &n), COVE_ERR_INVAL);
+		/* version, type, n: no room to put a signature in. */
+		assert_u64(cove_frame_size(&f), 1 + 1 + 1 + 9);
 	}
 }
 
@@ -1219,36 +1693,68 @@ TEST(room_names_are_visible_ascii_of_1_to_64_bytes)
 	assert_u64(f.room[COVE_ROOM_MAX], 0);
 }
 
-TEST(only_types_1_to_8_are_signed)
+TEST(only_types_1_to_10_are_signed)
 {
 	for (unsigned t = 0; t < 256; t++)
-		if (cove_frame_is_signed((uint8_t)t) != (t >= 1 && t <= 8))
+		if (cove_frame_is_signed((uint8_t)t) != (t >= 1 && t <= 10))
 			fail_msg("cove_frame_is_signed(%u) = %d", t, cove_frame_is_signed((uint8_t)t));
 }
 
+/* The names are part of the JSON front-end's output and the relay's
+ * stats line; the numbers are on the wire. Both are pinned here. */
 TEST(error_codes_have_stable_names)
 {
-	assert_string_equal(cove_errcode_name(COVE_EC_BAD_FRAME), "bad_frame");
-	assert_string_equal(cove_errcode_name(COVE_EC_BAD_SIGNATURE), "bad_signature");
-	assert_string_equal(cove_errcode_name(COVE_EC_NOT_WHITELISTED), "not_whitelisted");
-	assert_string_equal(cove_errcode_name(COVE_EC_REPLAY), "replay");
-	assert_string_equal(cove_errcode_name(COVE_EC_REVOKED), "revoked");
-	assert_string_equal(cove_errcode_name(0), "unknown");
-	assert_string_equal(cove_errcode_name(13), "unknown");
-	assert_string_equal(cove_errcode_name(UINT32_MAX), "unknown");
+	static const struct { uint32_t code; const char *name; } v[] = {
+		{ 1, "bad_frame" },       { 2, "bad_signature" },  { 3, "not_whitelisted" },
+		{ 4, "wrong_sender" },    { 5, "not_member" },     { 6, "already_joined" },
+		{ 7, "wrong_direction" }, { 8, "replay" },         { 9, "limit" },
+		{ 10, "no_key" },         { 11, "shutdown" },      { 12, "revoked" },
+		{ 13, "replaced" },       { 14, "rate_limited" },  { 15, "stale_epoch" },
+	};
+
+	for (size_t i = 0; i < sizeof(v) / sizeof(v[0]); i++)
+		if (strcmp(cove_errcode_name(v[i].code), v[i].name) != 0)
+			fail_msg("cove_errcode_name(%u) = \"%s\", want \"%s\"", v[i].code,
+				 cove_errcode_name(v[i].code), v[i].name);
+}
+
+TEST(new_error_codes_have_their_wire_numbers)
+{
+	assert_u64(COVE_EC_REPLACED, 13);
+	assert_u64(COVE_EC_RATE, 14);
+	assert_u64(COVE_EC_STALE_EPOCH, 15);
+}
+
+TEST(error_codes_outside_1_to_15_are_unknown)
+{
+	static const uint32_t v[] = { 0, 16, 17, 255, 256, UINT32_MAX };
+
+	for (size_t i = 0; i < sizeof(v) / sizeof(v[0]); i++)
+		if (strcmp(cove_errcode_name(v[i]), "unknown") != 0)
+			fail_msg("cove_errcode_name(%u) = \"%s\", want \"unknown\"", v[i],
+				 cove_errcode_name(v[i]));
 }
 
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(every_frame_type_round_trips),
+		cmocka_unit_test(ping_and_pong_round_trip_any_n),
+		cmocka_unit_test(new_fields_round_trip_at_their_extremes),
 		cmocka_unit_test(room_lengths_one_to_64_round_trip),
 		cmocka_unit_test(err_and_wlc_round_trip_without_a_room),
 		cmocka_unit_test(decoded_err_without_room_or_text_encodes_and_signs_like_the_original),
 		cmocka_unit_test(frame_size_equals_encoded_length),
-		cmocka_unit_test(dat_size_does_not_depend_on_seq_ts_or_epoch),
+		cmocka_unit_test(dat_size_does_not_depend_on_seq_ts_epoch_or_n),
+		cmocka_unit_test(epoch_and_ping_frame_sizes_do_not_depend_on_their_numbers),
 		cmocka_unit_test(err_size_does_not_depend_on_code_or_ref),
 		cmocka_unit_test(dat_encodes_to_known_bytes),
+		cmocka_unit_test(key_encodes_to_known_bytes),
+		cmocka_unit_test(rdy_encodes_to_known_bytes),
+		cmocka_unit_test(rky_encodes_to_known_bytes),
+		cmocka_unit_test(rek_encodes_to_known_bytes),
+		cmocka_unit_test(ping_encodes_to_known_bytes),
+		cmocka_unit_test(pong_encodes_to_known_bytes),
 		cmocka_unit_test(handshake_frames_encode_to_known_bytes),
 		cmocka_unit_test(largest_dat_fits_frame_max_and_one_more_byte_does_not),
 		cmocka_unit_test(encode_into_too_small_buffer_fails_with_space),
@@ -1256,6 +1762,7 @@ int main(void)
 		cmocka_unit_test(decode_rejects_wrong_element_count),
 		cmocka_unit_test(decode_rejects_other_versions),
 		cmocka_unit_test(decode_rejects_unknown_types),
+		cmocka_unit_test(decode_rejects_a_type_number_on_another_types_element_count),
 		cmocka_unit_test(decode_rejects_fixed_size_bins_one_byte_short_or_long),
 		cmocka_unit_test(decode_rejects_str_where_bin_is_required),
 		cmocka_unit_test(decode_rejects_bin_where_str_is_required),
@@ -1272,14 +1779,23 @@ int main(void)
 		cmocka_unit_test(decode_rejects_roots_that_are_not_frame_arrays),
 		cmocka_unit_test(signed_bytes_start_with_domain_and_header),
 		cmocka_unit_test(dat_signed_bytes_are_the_documented_layout),
+		cmocka_unit_test(dat_ad_is_the_documented_layout_up_to_and_including_kid),
+		cmocka_unit_test(key_signed_bytes_are_the_documented_layout),
+		cmocka_unit_test(rdy_signed_bytes_are_the_documented_layout),
+		cmocka_unit_test(rky_signed_bytes_are_the_documented_layout),
+		cmocka_unit_test(rek_signed_bytes_are_the_documented_layout),
 		cmocka_unit_test(signed_bytes_change_when_any_signed_field_changes),
+		cmocka_unit_test(rdy_and_rky_with_the_same_fields_sign_different_bytes),
 		cmocka_unit_test(signed_bytes_are_unambiguous_across_room_boundary),
 		cmocka_unit_test(signed_bytes_are_refused_for_handshake_frames),
+		cmocka_unit_test(ping_and_pong_are_not_signed_types),
 		cmocka_unit_test(signed_bytes_into_too_small_buffer_fail_with_space),
 		cmocka_unit_test(dat_ad_is_a_prefix_of_the_signed_bytes),
 		cmocka_unit_test(room_names_are_visible_ascii_of_1_to_64_bytes),
-		cmocka_unit_test(only_types_1_to_8_are_signed),
+		cmocka_unit_test(only_types_1_to_10_are_signed),
 		cmocka_unit_test(error_codes_have_stable_names),
+		cmocka_unit_test(new_error_codes_have_their_wire_numbers),
+		cmocka_unit_test(error_codes_outside_1_to_15_are_unknown),
 	};
 
 	if (sodium_init() < 0)
