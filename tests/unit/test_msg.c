@@ -1,7 +1,8 @@
 /*
  * test_msg.c - where keys meet frames: every signed frame verifies only
- * as signed, a DAT opens only in its own room, epoch, session and
- * sequence under its own group key, and a KEY opens only for its joiner.
+ * as signed, a DAT opens only in its own room, epoch, session, number and
+ * sequence under its own group key and carries that key's id, and a KEY
+ * opens only for its joiner and carries the sender's view of the room.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -14,8 +15,11 @@
 #include "proto/msg.h"
 #include "tests/unit/check.h"
 
+static const uint8_t no_view[COVE_VIEW_LEN];
+
 static const uint8_t signed_types[] = {
 	COVE_F_INI, COVE_F_KEY, COVE_F_DAT, COVE_F_ERR, COVE_F_ASK, COVE_F_BYE, COVE_F_WLC,
+	COVE_F_RDY, COVE_F_RKY, COVE_F_REK,
 };
 
 struct keys {
@@ -65,10 +69,13 @@ static void make_signed(struct cove_frame *f, uint8_t type, const struct cove_id
 		memset(f->u.key.xpk, 3, COVE_WXPK_LEN);
 		f->u.key.epoch = 4;
 		memset(f->u.key.sealed, 5, COVE_WSEALED_LEN);
+		memset(f->u.key.view, 14, COVE_WVIEW_LEN);
 		break;
 	case COVE_F_DAT:
 		f->u.dat.epoch = 6;
 		memset(f->u.dat.sid, 7, COVE_WSID_LEN);
+		f->u.dat.n = 15;
+		memset(f->u.dat.kid, 16, COVE_WKID_LEN);
 		memset(ct_buf, 8, sizeof(ct_buf));
 		f->u.dat.ct = ct_buf;
 		f->u.dat.ct_len = sizeof(ct_buf);
@@ -86,6 +93,12 @@ static void make_signed(struct cove_frame *f, uint8_t type, const struct cove_id
 		break;
 	case COVE_F_BYE: memset(f->u.bye.who, 12, COVE_ID_LEN); break;
 	case COVE_F_WLC: memset(f->u.wlc.you, 13, COVE_ID_LEN); break;
+	case COVE_F_RDY: f->u.rdy.epoch = 17; break;
+	case COVE_F_RKY: f->u.rdy.epoch = 18; break;
+	case COVE_F_REK:
+		memset(f->u.rek.to, 19, COVE_ID_LEN);
+		f->u.rek.epoch = 20;
+		break;
 	}
 }
 
@@ -130,6 +143,26 @@ TEST(handshake_frames_cannot_be_signed_or_verified)
 	assert_err(cove_msg_verify(&f), COVE_ERR_INVAL);
 }
 
+/* PING and PONG ride on the link's authentication alone. */
+TEST(ping_and_pong_cannot_be_signed_or_verified)
+{
+	static const uint8_t link[] = { COVE_F_PING, COVE_F_PONG };
+	struct keys *k = *cmocka_state_;
+
+	for (size_t i = 0; i < sizeof(link); i++) {
+		struct cove_frame f;
+
+		memset(&f, 0, sizeof(f));
+		f.version = COVE_PROTO_VERSION;
+		f.type = link[i];
+		f.u.ping.n = 1;
+		memcpy(f.from, k->alice->pk, COVE_ID_LEN);
+		assert_ok(cove_frame_set_room(&f, "lobby", 5));
+		assert_err(cove_msg_sign(&f, k->alice), COVE_ERR_INVAL);
+		assert_err(cove_msg_verify(&f), COVE_ERR_INVAL);
+	}
+}
+
 /* Flips a bit in each byte of every field of every signed type in turn:
  * the signature must no longer verify. */
 TEST(verify_fails_when_any_field_changes)
@@ -154,8 +187,12 @@ TEST(verify_fails_when_any_field_changes)
 		case COVE_F_KEY:
 			FIELD(f.u.key.to, "to"); FIELD(f.u.key.xpk, "xpk");
 			FIELD(f.u.key.epoch, "epoch"); FIELD(f.u.key.sealed, "sealed");
+			FIELD(f.u.key.view, "view");
 			break;
-		case COVE_F_DAT: FIELD(f.u.dat.epoch, "epoch"); FIELD(f.u.dat.sid, "sid"); break;
+		case COVE_F_DAT:
+			FIELD(f.u.dat.epoch, "epoch"); FIELD(f.u.dat.sid, "sid");
+			FIELD(f.u.dat.n, "n"); FIELD(f.u.dat.kid, "kid");
+			break;
 		case COVE_F_ERR: FIELD(f.u.err.code, "code"); FIELD(f.u.err.ref, "ref"); break;
 		case COVE_F_ASK:
 			FIELD(f.u.ask.to, "to"); FIELD(f.u.ask.joiner, "joiner");
@@ -163,6 +200,9 @@ TEST(verify_fails_when_any_field_changes)
 			break;
 		case COVE_F_BYE: FIELD(f.u.bye.who, "who"); break;
 		case COVE_F_WLC: FIELD(f.u.wlc.you, "you"); break;
+		case COVE_F_RDY:
+		case COVE_F_RKY: FIELD(f.u.rdy.epoch, "epoch"); break;
+		case COVE_F_REK: FIELD(f.u.rek.to, "to"); FIELD(f.u.rek.epoch, "epoch"); break;
 		}
 #undef FIELD
 		for (size_t i = 0; i < nr; i++) {
@@ -207,6 +247,14 @@ TEST(verify_fails_when_any_field_changes)
 			assert_err(cove_msg_verify(&f), COVE_ERR_SIGNATURE);
 			f.type = COVE_F_BYE;
 		}
+		/* Likewise an RDY ("I hold the key") and an RKY ("rekey, please"). */
+		if (f.type == COVE_F_RDY || f.type == COVE_F_RKY) {
+			uint8_t type = f.type;
+
+			f.type = type == COVE_F_RDY ? COVE_F_RKY : COVE_F_RDY;
+			assert_err(cove_msg_verify(&f), COVE_ERR_SIGNATURE);
+			f.type = type;
+		}
 		assert_ok(cove_msg_verify(&f));
 	}
 }
@@ -219,12 +267,13 @@ static void dat_header(struct cove_frame *f, const struct cove_ident *id, const 
 	assert_ok(cove_msg_init(f, COVE_F_DAT, room, strlen(room), id->pk, seq, 1700000000000ULL));
 	f->u.dat.epoch = 2;
 	memset(f->u.dat.sid, 0x42, COVE_WSID_LEN);
+	f->u.dat.n = seq + 1000;
 }
 
 static int seal_text(struct cove_frame *f, uint8_t *ct, const char *text, const uint8_t *gk,
 		     const struct cove_ident *id)
 {
-	struct cove_payload pl = { COVE_PL_TEXT, text, strlen(text) };
+	struct cove_payload pl = { .kind = COVE_PL_TEXT, .text = text, .text_len = strlen(text) };
 
 	return cove_msg_dat_seal(f, ct, COVE_DAT_CT_MAX, &pl, gk, id);
 }
@@ -280,7 +329,7 @@ TEST(largest_text_dat_fits_a_frame)
 	struct keys *k = *cmocka_state_;
 	static uint8_t ct[COVE_DAT_CT_MAX], pt[COVE_PAD_MAX], enc[COVE_FRAME_MAX];
 	static char text[COVE_TEXT_MAX + 1];
-	struct cove_payload pl = { COVE_PL_TEXT, text, COVE_TEXT_MAX }, out;
+	struct cove_payload pl = { .kind = COVE_PL_TEXT, .text = text, .text_len = COVE_TEXT_MAX }, out;
 	struct cove_frame f, g;
 	char room[COVE_ROOM_MAX + 1];
 	size_t len = 0;
@@ -338,6 +387,10 @@ TEST(dat_does_not_open_when_a_header_field_changes)
 	assert_err(open_dat(&g, k->gk, &pl, pt), COVE_ERR_DECRYPT);
 	g = f; g.u.dat.sid[3] ^= 1;
 	assert_err(open_dat(&g, k->gk, &pl, pt), COVE_ERR_DECRYPT);
+	g = f; g.u.dat.n++;
+	assert_err(open_dat(&g, k->gk, &pl, pt), COVE_ERR_DECRYPT);
+	g = f; g.u.dat.kid[7] ^= 1;
+	assert_err(open_dat(&g, k->gk, &pl, pt), COVE_ERR_DECRYPT);
 	g = f; memcpy(g.from, k->bob->pk, COVE_ID_LEN);
 	assert_err(open_dat(&g, k->gk, &pl, pt), COVE_ERR_DECRYPT);
 	assert_ok(open_dat(&f, k->gk, &pl, pt));
@@ -378,11 +431,143 @@ TEST(dat_with_a_flipped_ciphertext_bit_does_not_open)
 	}
 }
 
+/* The sender need not set kid: sealing sets it from gk and the epoch,
+ * whatever was there before. */
+TEST(dat_seal_sets_kid_from_the_group_key_and_epoch)
+{
+	struct keys *k = *cmocka_state_;
+	static uint8_t ct[COVE_DAT_CT_MAX];
+	uint8_t want[COVE_KID_LEN];
+	struct cove_frame f;
+
+	dat_header(&f, k->alice, "lobby", 5);
+	memset(f.u.dat.kid, 0xee, COVE_WKID_LEN);
+	assert_ok(seal_text(&f, ct, "with a key id", k->gk, k->alice));
+	cove_gk_kid(want, k->gk, 2);
+	assert_bytes(f.u.dat.kid, want, COVE_KID_LEN);
+	/* Another epoch, another id. */
+	f.u.dat.epoch = 3;
+	assert_ok(seal_text(&f, ct, "with a key id", k->gk, k->alice));
+	cove_gk_kid(want, k->gk, 3);
+	assert_bytes(f.u.dat.kid, want, COVE_KID_LEN);
+}
+
+TEST(dats_under_two_group_keys_carry_different_kids)
+{
+	struct keys *k = *cmocka_state_;
+	static uint8_t ct[COVE_DAT_CT_MAX];
+	uint8_t *other = cove_gk_new();
+	struct cove_frame f, g;
+
+	assert_non_null(other);
+	dat_header(&f, k->alice, "lobby", 5);
+	assert_ok(seal_text(&f, ct, "fork", k->gk, k->alice));
+	dat_header(&g, k->alice, "lobby", 5);
+	assert_ok(seal_text(&g, ct, "fork", other, k->alice));
+	assert_bytes_differ(f.u.dat.kid, g.u.dat.kid, COVE_WKID_LEN);
+	cove_gk_free(other);
+}
+
+/* n is the caller's: sealing keeps it, and it survives the wire. */
+TEST(dat_seal_keeps_n_through_the_wire)
+{
+	struct keys *k = *cmocka_state_;
+	static uint8_t ct[COVE_DAT_CT_MAX], enc[COVE_FRAME_MAX];
+	struct cove_frame f, g;
+	size_t len = 0;
+
+	dat_header(&f, k->alice, "lobby", 5);
+	f.u.dat.n = UINT64_MAX - 1;
+	assert_ok(seal_text(&f, ct, "numbered", k->gk, k->alice));
+	assert_u64(f.u.dat.n, UINT64_MAX - 1);
+	assert_ok(cove_frame_encode(&f, enc, sizeof(enc), &len));
+	assert_ok(cove_frame_decode(&g, enc, len));
+	assert_u64(g.u.dat.n, UINT64_MAX - 1);
+	assert_bytes(g.u.dat.kid, f.u.dat.kid, COVE_WKID_LEN);
+	assert_ok(cove_msg_verify(&g));
+}
+
+/* A relay that renumbers a DAT (to hide a gap or fake a duplicate) or
+ * swaps its key id breaks the sender's signature. */
+TEST(sealed_dat_with_n_altered_fails_to_verify)
+{
+	struct keys *k = *cmocka_state_;
+	static uint8_t ct[COVE_DAT_CT_MAX];
+	static const uint64_t deltas[] = { 1, 2, 1ULL << 32, 1ULL << 63 };
+	struct cove_frame f;
+
+	dat_header(&f, k->alice, "lobby", 5);
+	assert_ok(seal_text(&f, ct, "number five", k->gk, k->alice));
+	assert_ok(cove_msg_verify(&f));
+	for (size_t i = 0; i < sizeof(deltas) / sizeof(deltas[0]); i++) {
+		struct cove_frame g = f;
+		int r;
+
+		g.u.dat.n ^= deltas[i];
+		r = cove_msg_verify(&g);
+		if (r != COVE_ERR_SIGNATURE)
+			fail_msg("n %llu instead of %llu: got %d (%s), want %d",
+				 (unsigned long long)g.u.dat.n, (unsigned long long)f.u.dat.n, r,
+				 cove_strerror(r), COVE_ERR_SIGNATURE);
+	}
+}
+
+TEST(sealed_dat_with_kid_altered_fails_to_verify)
+{
+	struct keys *k = *cmocka_state_;
+	static uint8_t ct[COVE_DAT_CT_MAX];
+	uint8_t *other = cove_gk_new();
+	struct cove_frame f, g;
+
+	assert_non_null(other);
+	dat_header(&f, k->alice, "lobby", 5);
+	assert_ok(seal_text(&f, ct, "key id bound", k->gk, k->alice));
+	for (size_t i = 0; i < COVE_WKID_LEN; i++) {
+		int r;
+
+		g = f;
+		g.u.dat.kid[i] ^= 0x10;
+		r = cove_msg_verify(&g);
+		if (r != COVE_ERR_SIGNATURE)
+			fail_msg("kid byte %zu changed: got %d (%s), want %d", i, r,
+				 cove_strerror(r), COVE_ERR_SIGNATURE);
+	}
+	/* The id of another key for the same epoch is refused too. */
+	g = f;
+	cove_gk_kid(g.u.dat.kid, other, g.u.dat.epoch);
+	assert_err(cove_msg_verify(&g), COVE_ERR_SIGNATURE);
+	cove_gk_free(other);
+}
+
+/* Control payloads travel like text: a RESEND sealed in a DAT opens. */
+TEST(dat_carries_a_resend_payload)
+{
+	struct keys *k = *cmocka_state_;
+	static uint8_t ct[COVE_DAT_CT_MAX], pt[COVE_PAD_MAX];
+	struct cove_payload pl = { .kind = COVE_PL_RESEND }, out;
+	struct cove_frame f;
+
+	memcpy(pl.resend.from, k->bob->pk, 32);
+	memset(pl.resend.sid, 0x5e, 16);
+	pl.resend.first = 3;
+	pl.resend.last = 9;
+	dat_header(&f, k->alice, "lobby", 5);
+	assert_ok(cove_msg_dat_seal(&f, ct, sizeof(ct), &pl, k->gk, k->alice));
+	assert_ok(cove_msg_verify(&f));
+	assert_ok(open_dat(&f, k->gk, &out, pt));
+	assert_u64(out.kind, COVE_PL_RESEND);
+	assert_bytes(out.resend.from, k->bob->pk, 32);
+	assert_bytes(out.resend.sid, pl.resend.sid, 16);
+	assert_u64(out.resend.first, 3);
+	assert_u64(out.resend.last, 9);
+}
+
 TEST(dat_seal_refuses_bad_input)
 {
 	struct keys *k = *cmocka_state_;
 	static uint8_t ct[COVE_DAT_CT_MAX];
-	struct cove_payload bad = { COVE_PL_TEXT, "\xff", 1 }, ok = { COVE_PL_TEXT, "hi", 2 };
+	struct cove_payload bad = { .kind = COVE_PL_TEXT, .text = "\xff", .text_len = 1 };
+	struct cove_payload ok = { .kind = COVE_PL_TEXT, .text = "hi", .text_len = 2 };
 	struct cove_frame f;
 
 	dat_header(&f, k->alice, "lobby", 5);
@@ -466,7 +651,7 @@ TEST(key_sealed_to_a_joiner_opens_with_its_session_key)
 	assert_non_null(joiner);
 	assert_non_null(gk);
 	assert_ok(cove_msg_init(&f, COVE_F_KEY, "lobby", 5, k->alice->pk, 3, 4));
-	assert_ok(cove_msg_key_seal(&f, k->bob->pk, joiner->pk, 7, k->gk, k->alice));
+	assert_ok(cove_msg_key_seal(&f, k->bob->pk, joiner->pk, 7, k->gk, no_view, k->alice));
 	assert_bytes(f.u.key.to, k->bob->pk, COVE_ID_LEN);
 	assert_bytes(f.u.key.xpk, joiner->pk, COVE_XPK_LEN);
 	assert_u64(f.u.key.epoch, 7);
@@ -490,7 +675,7 @@ TEST(key_does_not_open_with_another_session_key)
 	assert_non_null(other);
 	assert_non_null(gk);
 	assert_ok(cove_msg_init(&f, COVE_F_KEY, "lobby", 5, k->alice->pk, 3, 4));
-	assert_ok(cove_msg_key_seal(&f, k->bob->pk, joiner->pk, 7, k->gk, k->alice));
+	assert_ok(cove_msg_key_seal(&f, k->bob->pk, joiner->pk, 7, k->gk, no_view, k->alice));
 	/* Addressed to another session key: refused without trying. */
 	assert_err(cove_msg_key_open(&f, other, gk), COVE_ERR_INVAL);
 	/* Readdressed to the other key: the sealed box still will not open. */
@@ -505,6 +690,54 @@ TEST(key_does_not_open_with_another_session_key)
 	cove_gk_free(gk);
 }
 
+/* The view is the caller's hash of its member list: carried as given,
+ * through the wire, under the signature. */
+TEST(key_seal_carries_the_view)
+{
+	struct keys *k = *cmocka_state_;
+	struct cove_xkp *joiner = cove_xkp_new();
+	uint8_t view[COVE_VIEW_LEN], ids[2][32], enc[512];
+	struct cove_frame f, g;
+	size_t len = 0;
+
+	assert_non_null(joiner);
+	memcpy(ids[0], k->alice->pk, 32);
+	memcpy(ids[1], k->bob->pk, 32);
+	cove_view_hash(view, 7, ids, 2);
+	assert_ok(cove_msg_init(&f, COVE_F_KEY, "lobby", 5, k->alice->pk, 3, 4));
+	assert_ok(cove_msg_key_seal(&f, k->bob->pk, joiner->pk, 7, k->gk, view, k->alice));
+	assert_bytes(f.u.key.view, view, COVE_VIEW_LEN);
+	assert_ok(cove_frame_encode(&f, enc, sizeof(enc), &len));
+	assert_ok(cove_frame_decode(&g, enc, len));
+	assert_bytes(g.u.key.view, view, COVE_VIEW_LEN);
+	assert_ok(cove_msg_verify(&g));
+	cove_xkp_free(joiner);
+}
+
+TEST(key_with_the_view_altered_fails_to_verify)
+{
+	struct keys *k = *cmocka_state_;
+	struct cove_xkp *joiner = cove_xkp_new();
+	uint8_t view[COVE_VIEW_LEN];
+	struct cove_frame f;
+
+	assert_non_null(joiner);
+	memset(view, 0x3c, sizeof(view));
+	assert_ok(cove_msg_init(&f, COVE_F_KEY, "lobby", 5, k->alice->pk, 3, 4));
+	assert_ok(cove_msg_key_seal(&f, k->bob->pk, joiner->pk, 7, k->gk, view, k->alice));
+	for (size_t i = 0; i < COVE_VIEW_LEN; i++) {
+		struct cove_frame g = f;
+		int r;
+
+		g.u.key.view[i] ^= 0x01;
+		r = cove_msg_verify(&g);
+		if (r != COVE_ERR_SIGNATURE)
+			fail_msg("view byte %zu changed: got %d (%s), want %d", i, r,
+				 cove_strerror(r), COVE_ERR_SIGNATURE);
+	}
+	cove_xkp_free(joiner);
+}
+
 TEST(key_seal_and_open_refuse_other_frame_types)
 {
 	struct keys *k = *cmocka_state_;
@@ -515,7 +748,7 @@ TEST(key_seal_and_open_refuse_other_frame_types)
 	assert_non_null(joiner);
 	assert_non_null(gk);
 	make_signed(&f, COVE_F_INI, k->alice);
-	assert_err(cove_msg_key_seal(&f, k->bob->pk, joiner->pk, 1, k->gk, k->alice),
+	assert_err(cove_msg_key_seal(&f, k->bob->pk, joiner->pk, 1, k->gk, no_view, k->alice),
 		   COVE_ERR_INVAL);
 	assert_err(cove_msg_key_open(&f, joiner, gk), COVE_ERR_INVAL);
 	cove_xkp_free(joiner);
@@ -530,6 +763,7 @@ int main(void)
 		MSG_TEST(each_signed_type_verifies_after_signing_and_after_the_wire),
 		MSG_TEST(signing_with_a_key_other_than_from_is_refused),
 		MSG_TEST(handshake_frames_cannot_be_signed_or_verified),
+		MSG_TEST(ping_and_pong_cannot_be_signed_or_verified),
 		MSG_TEST(verify_fails_when_any_field_changes),
 		MSG_TEST(dat_seal_then_open_round_trips_through_the_wire),
 		MSG_TEST(short_messages_all_have_the_same_size),
@@ -538,12 +772,20 @@ int main(void)
 		MSG_TEST(dat_does_not_open_when_a_header_field_changes),
 		MSG_TEST(dat_does_not_open_under_another_group_key),
 		MSG_TEST(dat_with_a_flipped_ciphertext_bit_does_not_open),
+		MSG_TEST(dat_seal_sets_kid_from_the_group_key_and_epoch),
+		MSG_TEST(dats_under_two_group_keys_carry_different_kids),
+		MSG_TEST(dat_seal_keeps_n_through_the_wire),
+		MSG_TEST(sealed_dat_with_n_altered_fails_to_verify),
+		MSG_TEST(sealed_dat_with_kid_altered_fails_to_verify),
+		MSG_TEST(dat_carries_a_resend_payload),
 		MSG_TEST(dat_seal_refuses_bad_input),
 		MSG_TEST(dat_open_needs_room_for_the_padded_plaintext),
 		MSG_TEST(dat_with_bad_padding_inside_is_a_padding_error),
 		MSG_TEST(dat_with_an_unknown_kind_inside_reports_the_kind),
 		MSG_TEST(key_sealed_to_a_joiner_opens_with_its_session_key),
 		MSG_TEST(key_does_not_open_with_another_session_key),
+		MSG_TEST(key_seal_carries_the_view),
+		MSG_TEST(key_with_the_view_altered_fails_to_verify),
 		MSG_TEST(key_seal_and_open_refuse_other_frame_types),
 	};
 	int r = cove_crypto_init();
