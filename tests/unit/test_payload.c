@@ -1,7 +1,8 @@
 /*
  * test_payload.c - the typed plaintext inside a DAT: text round trips,
- * only valid UTF-8 passes either way, and an unknown kind is reported with
- * its number so a node can say what it could not show.
+ * only valid UTF-8 passes either way, RESEND and CATCHUP requests keep
+ * their exact layout and refuse every other shape, and an unknown kind is
+ * reported with its number so a node can say what it could not show.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -19,7 +20,7 @@
 
 static void roundtrip(const char *text, size_t len)
 {
-	struct cove_payload p = { COVE_PL_TEXT, text, len }, q;
+	struct cove_payload p = { .kind = COVE_PL_TEXT, .text = text, .text_len = len }, q;
 	uint8_t *buf = malloc(COVE_PAYLOAD_MAX);
 	size_t n = 0;
 
@@ -60,7 +61,7 @@ TEST(text_round_trips)
 
 TEST(largest_text_fits_the_largest_padding_bucket)
 {
-	struct cove_payload p = { COVE_PL_TEXT, NULL, COVE_TEXT_MAX };
+	struct cove_payload p = { .kind = COVE_PL_TEXT, .text = NULL, .text_len = COVE_TEXT_MAX };
 	char *text = malloc(COVE_TEXT_MAX);
 	uint8_t *buf = malloc(COVE_PAD_MAX);
 	size_t n = 0;
@@ -83,7 +84,7 @@ TEST(encode_rejects_invalid_utf8)
 	uint8_t buf[64];
 
 	for (size_t i = 0; i < 5; i++) {
-		struct cove_payload p = { COVE_PL_TEXT, bad[i], lens[i] };
+		struct cove_payload p = { .kind = COVE_PL_TEXT, .text = bad[i], .text_len = lens[i] };
 		size_t n = 0;
 
 		assert_err(cove_payload_encode(&p, buf, sizeof(buf), &n), COVE_ERR_UTF8);
@@ -109,8 +110,9 @@ TEST(decode_rejects_invalid_utf8)
 TEST(unknown_kind_gives_type_error_with_the_kind)
 {
 	static const struct { const char *bytes; size_t len; uint32_t kind; } v[] = {
-		{ "\x92\x02\xa1x", 4, 2 },
+		{ "\x92\x63\xa1x", 4, 99 },
 		{ "\x91\x00", 2, 0 },
+		{ "\x91\x04", 2, 4 },
 		{ "\x93\x07\xc0\xc3", 4, 7 },
 		{ "\x92\xcc\xc8\x81\x01\x02", 6, 200 },
 		{ "\x92\xce\xff\xff\xff\xff\xa1x", 8, UINT32_MAX },
@@ -128,7 +130,7 @@ TEST(unknown_kind_gives_type_error_with_the_kind)
 
 TEST(encode_refuses_unknown_kinds)
 {
-	struct cove_payload p = { 2, "x", 1 };
+	struct cove_payload p = { .kind = 99, .text = "x", .text_len = 1 };
 	uint8_t buf[64];
 	size_t n = 0;
 
@@ -139,7 +141,7 @@ TEST(encode_refuses_unknown_kinds)
 
 TEST(empty_text_is_rejected)
 {
-	struct cove_payload p = { COVE_PL_TEXT, "", 0 };
+	struct cove_payload p = { .kind = COVE_PL_TEXT, .text = "", .text_len = 0 };
 	uint8_t buf[64];
 	size_t n = 0;
 
@@ -149,7 +151,7 @@ TEST(empty_text_is_rejected)
 
 TEST(too_long_text_is_rejected)
 {
-	struct cove_payload p = { COVE_PL_TEXT, NULL, COVE_TEXT_MAX + 1 };
+	struct cove_payload p = { .kind = COVE_PL_TEXT, .text = NULL, .text_len = COVE_TEXT_MAX + 1 };
 	char *text = malloc(COVE_TEXT_MAX + 1);
 	uint8_t *buf = malloc(COVE_TEXT_MAX + 16);
 	size_t n = 0;
@@ -201,7 +203,7 @@ TEST(decode_rejects_other_shapes)
 
 TEST(encode_into_too_small_buffer_fails_with_space)
 {
-	struct cove_payload p = { COVE_PL_TEXT, "hello", 5 };
+	struct cove_payload p = { .kind = COVE_PL_TEXT, .text = "hello", .text_len = 5 };
 	uint8_t buf[16];
 	size_t n = 0;
 
@@ -209,6 +211,274 @@ TEST(encode_into_too_small_buffer_fails_with_space)
 	assert_u64(n, 8); /* 92 01 a5 "hello" */
 	assert_bytes(buf, "\x92\x01\xa5hello", 8);
 	assert_err(cove_payload_encode(&p, buf, n - 1, &n), COVE_ERR_SPACE);
+}
+
+/* ---- RESEND ------------------------------------------------------------- */
+
+static void resend_sample(struct cove_payload *p, uint64_t first, uint64_t last)
+{
+	memset(p, 0, sizeof(*p));
+	p->kind = COVE_PL_RESEND;
+	for (int i = 0; i < 32; i++)
+		p->resend.from[i] = (uint8_t)(0x20 + i);
+	for (int i = 0; i < 16; i++)
+		p->resend.sid[i] = (uint8_t)(0x60 + i);
+	p->resend.first = first;
+	p->resend.last = last;
+}
+
+TEST(resend_round_trips)
+{
+	static const uint64_t ranges[][2] = {
+		{ 0, 0 }, { 3, 5 }, { 7, 7 }, { 1, UINT64_MAX }, { UINT64_MAX, UINT64_MAX },
+		{ (uint64_t)UINT32_MAX, (uint64_t)UINT32_MAX + 1 },
+	};
+
+	for (size_t i = 0; i < sizeof(ranges) / sizeof(ranges[0]); i++) {
+		struct cove_payload p, q;
+		uint8_t buf[128];
+		size_t n = 0;
+
+		resend_sample(&p, ranges[i][0], ranges[i][1]);
+		assert_ok(cove_payload_encode(&p, buf, sizeof(buf), &n));
+		assert_ok(cove_payload_decode(&q, buf, n));
+		assert_u64(q.kind, COVE_PL_RESEND);
+		assert_bytes(q.resend.from, p.resend.from, 32);
+		assert_bytes(q.resend.sid, p.resend.sid, 16);
+		assert_u64(q.resend.first, ranges[i][0]);
+		assert_u64(q.resend.last, ranges[i][1]);
+	}
+}
+
+/* [2, from, sid, first, last]: from a bin of 32, sid a bin of 16, first
+ * and last fixed-width uint64. */
+TEST(resend_encodes_to_known_bytes)
+{
+	struct cove_payload p;
+	uint8_t buf[128], want[128], *w = want;
+	size_t n = 0;
+
+	resend_sample(&p, 3, 0x0102030405060708ULL);
+	*w++ = 0x95; *w++ = 0x02;
+	*w++ = 0xc4; *w++ = 32; memcpy(w, p.resend.from, 32); w += 32;
+	*w++ = 0xc4; *w++ = 16; memcpy(w, p.resend.sid, 16); w += 16;
+	*w++ = 0xcf; memcpy(w, "\0\0\0\0\0\0\0\x03", 8); w += 8;
+	*w++ = 0xcf; memcpy(w, "\x01\x02\x03\x04\x05\x06\x07\x08", 8); w += 8;
+	assert_ok(cove_payload_encode(&p, buf, sizeof(buf), &n));
+	assert_u64(n, (size_t)(w - want));
+	assert_bytes(buf, want, n);
+}
+
+TEST(resend_with_first_above_last_is_refused_on_encode)
+{
+	static const uint64_t ranges[][2] = { { 1, 0 }, { 6, 5 }, { UINT64_MAX, 0 } };
+
+	for (size_t i = 0; i < sizeof(ranges) / sizeof(ranges[0]); i++) {
+		struct cove_payload p;
+		uint8_t buf[128];
+		size_t n = 0;
+
+		resend_sample(&p, ranges[i][0], ranges[i][1]);
+		assert_err(cove_payload_encode(&p, buf, sizeof(buf), &n), COVE_ERR_INVAL);
+	}
+}
+
+/* Re-packs the valid RESEND enc with element idx replaced by the raw
+ * msgpack bytes repl (dropped when repl is NULL) and `extra` fixint
+ * elements appended. The result is in a heap buffer of exactly its size:
+ * free *out. */
+static size_t repack(const uint8_t *enc, size_t len, int idx, const void *repl, size_t repl_len,
+		     unsigned extra, uint8_t **out)
+{
+	msgpack_zone zone;
+	msgpack_object root;
+	msgpack_sbuffer sb;
+	msgpack_packer pk;
+	size_t off = 0, n;
+	uint32_t count;
+
+	msgpack_zone_init(&zone, 1024);
+	assert_int_equal(msgpack_unpack((const char *)enc, len, &off, &zone, &root),
+			 MSGPACK_UNPACK_SUCCESS);
+	count = root.via.array.size;
+	msgpack_sbuffer_init(&sb);
+	msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+	msgpack_pack_array(&pk, count - (idx >= 0 && !repl ? 1 : 0) + extra);
+	for (uint32_t i = 0; i < count; i++) {
+		if ((int)i == idx) {
+			if (repl)
+				msgpack_sbuffer_write(&sb, repl, repl_len);
+			continue;
+		}
+		msgpack_pack_object(&pk, root.via.array.ptr[i]);
+	}
+	for (unsigned i = 0; i < extra; i++)
+		msgpack_pack_fix_uint8(&pk, 1);
+	n = sb.size;
+	*out = malloc(n);
+	assert_non_null(*out);
+	memcpy(*out, sb.data, n);
+	msgpack_sbuffer_destroy(&sb);
+	msgpack_zone_destroy(&zone);
+	return n;
+}
+
+/* Decodes the RESEND of resend_sample(p, 3, 5) with element idx replaced. */
+static int decode_resend_with(int idx, const void *repl, size_t repl_len, unsigned extra)
+{
+	struct cove_payload p, q;
+	uint8_t enc[128], *b;
+	size_t n = 0, bn;
+	int r;
+
+	resend_sample(&p, 3, 5);
+	assert_ok(cove_payload_encode(&p, enc, sizeof(enc), &n));
+	bn = repack(enc, n, idx, repl, repl_len, extra, &b);
+	r = cove_payload_decode(&q, b, bn);
+	free(b);
+	return r;
+}
+
+TEST(resend_with_first_above_last_is_refused_on_decode)
+{
+	/* first (element 3) becomes 6, above last = 5; then last (element 4)
+	 * becomes 2, below first = 3. */
+	assert_err(decode_resend_with(3, "\x06", 1, 0), COVE_ERR_FIELD);
+	assert_err(decode_resend_with(4, "\x02", 1, 0), COVE_ERR_FIELD);
+	/* first == last is a range of one. */
+	assert_ok(decode_resend_with(3, "\x05", 1, 0));
+}
+
+/* The msgpack bytes of a bin (or str) of n bytes, n < 256. */
+static size_t mp_blob(uint8_t *out, size_t n, int as_str)
+{
+	out[0] = as_str ? 0xd9 : 0xc4; /* str 8 or bin 8 */
+	out[1] = (uint8_t)n;
+	memset(out + 2, 'a', n);
+	return 2 + n;
+}
+
+TEST(resend_decode_refuses_from_and_sid_of_other_sizes_or_types)
+{
+	static const struct { int idx; size_t n; int as_str; } v[] = {
+		{ 1, 31, 0 }, { 1, 33, 0 }, { 1, 0, 0 }, { 1, 16, 0 }, { 1, 32, 1 },
+		{ 2, 15, 0 }, { 2, 17, 0 }, { 2, 0, 0 }, { 2, 32, 0 }, { 2, 16, 1 },
+	};
+	uint8_t b[64];
+
+	for (size_t i = 0; i < sizeof(v) / sizeof(v[0]); i++) {
+		size_t n = mp_blob(b, v[i].n, v[i].as_str);
+		int r = decode_resend_with(v[i].idx, b, n, 0);
+
+		if (r != COVE_ERR_FIELD)
+			fail_msg("%s as %s of %zu bytes: got %d (%s), want %d",
+				 v[i].idx == 1 ? "from" : "sid", v[i].as_str ? "str" : "bin", v[i].n,
+				 r, cove_strerror(r), COVE_ERR_FIELD);
+	}
+	/* The right sizes pass. */
+	assert_ok(decode_resend_with(1, b, mp_blob(b, 32, 0), 0));
+	assert_ok(decode_resend_with(2, b, mp_blob(b, 16, 0), 0));
+}
+
+TEST(resend_decode_refuses_first_and_last_that_are_not_uints)
+{
+	static const struct { const char *bytes; size_t len; const char *what; } bad[] = {
+		{ "\xff", 1, "negative fixint -1" },
+		{ "\xd3\x80\0\0\0\0\0\0\0", 9, "int64 min" },
+		{ "\xcb\x3f\xf0\0\0\0\0\0\0", 9, "float64 1.0" },
+		{ "\xc0", 1, "nil" },
+		{ "\xc3", 1, "true" },
+		{ "\xa1" "4", 2, "str \"4\"" },
+		{ "\xc4\x01\x04", 3, "bin of one byte" },
+	};
+
+	for (int idx = 3; idx <= 4; idx++) {
+		for (size_t k = 0; k < sizeof(bad) / sizeof(bad[0]); k++) {
+			int r = decode_resend_with(idx, bad[k].bytes, bad[k].len, 0);
+
+			if (r != COVE_ERR_FIELD)
+				fail_msg("%s as %s: got %d (%s), want %d",
+					 idx == 3 ? "first" : "last", bad[k].what, r, cove_strerror(r),
+					 COVE_ERR_FIELD);
+		}
+	}
+}
+
+TEST(resend_decode_refuses_other_element_counts)
+{
+	struct cove_payload p;
+
+	for (int idx = 1; idx <= 4; idx++) {
+		int r = decode_resend_with(idx, NULL, 0, 0);
+
+		if (r != COVE_ERR_FIELD)
+			fail_msg("without element %d: got %d (%s), want %d", idx, r,
+				 cove_strerror(r), COVE_ERR_FIELD);
+	}
+	assert_err(decode_resend_with(-1, NULL, 0, 1), COVE_ERR_FIELD);
+	assert_err(cove_payload_decode(&p, (const uint8_t *)"\x91\x02", 2), COVE_ERR_FIELD);
+}
+
+TEST(resend_encode_into_too_small_buffer_fails_with_space)
+{
+	struct cove_payload p;
+	uint8_t buf[128];
+	size_t n = 0, m = 0;
+
+	resend_sample(&p, 3, 5);
+	assert_ok(cove_payload_encode(&p, buf, sizeof(buf), &n));
+	assert_err(cove_payload_encode(&p, buf, n - 1, &m), COVE_ERR_SPACE);
+}
+
+/* ---- CATCHUP ------------------------------------------------------------ */
+
+TEST(catchup_round_trips)
+{
+	static const uint64_t v[] = { 0, 1, 30000, UINT32_MAX, UINT64_MAX };
+
+	for (size_t i = 0; i < sizeof(v) / sizeof(v[0]); i++) {
+		struct cove_payload p = { .kind = COVE_PL_CATCHUP, .within_ms = v[i] }, q;
+		uint8_t buf[32];
+		size_t n = 0;
+
+		assert_ok(cove_payload_encode(&p, buf, sizeof(buf), &n));
+		assert_ok(cove_payload_decode(&q, buf, n));
+		assert_u64(q.kind, COVE_PL_CATCHUP);
+		assert_u64(q.within_ms, v[i]);
+	}
+}
+
+/* [3, within_ms] with within_ms a fixed-width uint64. */
+TEST(catchup_encodes_to_known_bytes)
+{
+	struct cove_payload p = { .kind = COVE_PL_CATCHUP, .within_ms = 30000 };
+	uint8_t buf[32];
+	size_t n = 0;
+
+	assert_ok(cove_payload_encode(&p, buf, sizeof(buf), &n));
+	assert_u64(n, 11);
+	assert_bytes(buf, "\x92\x03\xcf\0\0\0\0\0\0\x75\x30", 11);
+}
+
+TEST(catchup_decode_refuses_other_shapes)
+{
+	static const struct { const char *bytes; size_t len; const char *what; } v[] = {
+		{ "\x91\x03", 2, "[3]" },
+		{ "\x93\x03\x01\x01", 4, "[3, 1, 1]" },
+		{ "\x92\x03\xff", 3, "within_ms -1" },
+		{ "\x92\x03\xa1" "1", 4, "within_ms as str" },
+		{ "\x92\x03\xc0", 3, "within_ms nil" },
+		{ "\x92\x03\xcb\x3f\xf0\0\0\0\0\0\0", 11, "within_ms float" },
+	};
+	struct cove_payload p;
+
+	for (size_t i = 0; i < sizeof(v) / sizeof(v[0]); i++) {
+		int r = cove_payload_decode(&p, (const uint8_t *)v[i].bytes, v[i].len);
+
+		if (r != COVE_ERR_FIELD)
+			fail_msg("%s: got %d (%s), want %d", v[i].what, r, cove_strerror(r),
+				 COVE_ERR_FIELD);
+	}
 }
 
 int main(void)
@@ -224,6 +494,17 @@ int main(void)
 		cmocka_unit_test(too_long_text_is_rejected),
 		cmocka_unit_test(decode_rejects_other_shapes),
 		cmocka_unit_test(encode_into_too_small_buffer_fails_with_space),
+		cmocka_unit_test(resend_round_trips),
+		cmocka_unit_test(resend_encodes_to_known_bytes),
+		cmocka_unit_test(resend_with_first_above_last_is_refused_on_encode),
+		cmocka_unit_test(resend_with_first_above_last_is_refused_on_decode),
+		cmocka_unit_test(resend_decode_refuses_from_and_sid_of_other_sizes_or_types),
+		cmocka_unit_test(resend_decode_refuses_first_and_last_that_are_not_uints),
+		cmocka_unit_test(resend_decode_refuses_other_element_counts),
+		cmocka_unit_test(resend_encode_into_too_small_buffer_fails_with_space),
+		cmocka_unit_test(catchup_round_trips),
+		cmocka_unit_test(catchup_encodes_to_known_bytes),
+		cmocka_unit_test(catchup_decode_refuses_other_shapes),
 	};
 
 	if (sodium_init() < 0)
