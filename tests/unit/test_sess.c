@@ -526,6 +526,35 @@ TEST(frames_that_do_not_decode_reach_the_callback_as_errors)
 	conn_free(k);
 }
 
+/* PING and PONG are unsigned but belong on the link: they reach the
+ * callback as frames, not as the error a handshake frame gives. */
+TEST(ping_and_pong_pass_the_established_link)
+{
+	struct conn *k = connected();
+	struct cove_frame f, g;
+
+	memset(&f, 0, sizeof(f));
+	f.type = COVE_F_PING;
+	f.u.ping.n = 41;
+	assert_ok(cove_sess_send(k->srv.s, &f));
+	assert_ok(pump(k, 0));
+	assert_int_equal(k->c.frames, 1);
+	assert_ok(k->c.frame_err);
+	assert_ok(cove_frame_decode(&g, k->c.raw, k->c.raw_len));
+	assert_u64(g.type, COVE_F_PING);
+	assert_u64(g.u.ping.n, 41);
+
+	f.type = COVE_F_PONG;
+	assert_ok(cove_sess_send(k->c.s, &f));
+	assert_ok(pump(k, 0));
+	assert_int_equal(k->srv.frames, 1);
+	assert_ok(k->srv.frame_err);
+	assert_ok(cove_frame_decode(&g, k->srv.raw, k->srv.raw_len));
+	assert_u64(g.type, COVE_F_PONG);
+	assert_u64(g.u.ping.n, 41);
+	conn_free(k);
+}
+
 TEST(callback_return_values_stop_input)
 {
 	struct conn *k = connected();
@@ -714,6 +743,7 @@ int main(void)
 		cmocka_unit_test(frames_sent_both_ways_arrive_through_the_frame_callback),
 		cmocka_unit_test(raw_frames_are_forwarded_unchanged),
 		cmocka_unit_test(frames_that_do_not_decode_reach_the_callback_as_errors),
+		cmocka_unit_test(ping_and_pong_pass_the_established_link),
 		cmocka_unit_test(callback_return_values_stop_input),
 		cmocka_unit_test(a_flipped_bit_in_a_record_body_is_a_decrypt_error),
 		cmocka_unit_test(a_flipped_bit_in_a_record_length_delivers_nothing),
