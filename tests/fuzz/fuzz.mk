@@ -4,13 +4,17 @@
 #                                 each target for FUZZ_SECONDS seconds
 #   make fuzz-build               only build build/fuzz/fuzz_*
 #   make fuzz-regress             only replay the regression inputs
-#   make fuzz-seeds               regenerate tests/fuzz/corpus/ (make-seeds.c)
+#   make COVE_DEPS_OK=1 fuzz-seeds   regenerate tests/fuzz/corpus/ (make-seeds.c)
 #
 # Everything is built by clang into build/fuzz/: the library sources with
 # coverage instrumentation (-fsanitize=fuzzer-no-link) under ASan and
 # UBSan, never the gcc objects of build/. Each run fuzzes a scratch copy of
 # the committed corpus in build/fuzz/run/, so new inputs never land in
 # tests/fuzz/corpus/; crashes are saved in build/fuzz/run/TARGET/artifacts/.
+#
+# To reproduce one: build/fuzz/fuzz_TARGET FILE; to shrink it:
+# build/fuzz/fuzz_TARGET -minimize_crash=1 -runs=100000 FILE. A fixed crash's
+# input goes to tests/fuzz/regress/TARGET/, which every 'make fuzz' replays.
 
 FUZZ_CC ?= clang
 FUZZ_SECONDS ?= 30
