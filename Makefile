@@ -77,7 +77,9 @@ UNIT_SRC := $(wildcard tests/unit/test_*.c)
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 TAMPER_OBJ := $(patsubst %.c,$(BUILD)/tamper/%.o,$(wildcard rendezvous/*.c)) \
 	      $(BUILD)/tamper/tests/tools/tamper.o
-TEST_HELPERS := $(BUILD)/tests/cove-rendezvous-tamper $(BUILD)/tests/tools/vectors
+KEYLOG_OBJ := $(patsubst %.c,$(BUILD)/keylog/%.o,$(wildcard node/*.c))
+TEST_HELPERS := $(BUILD)/tests/cove-rendezvous-tamper $(BUILD)/tests/cove-node-keylog \
+		$(BUILD)/tests/tools/vectors $(BUILD)/tests/tools/datopen
 
 .PHONY: all check check-valgrind unit integration demo install clean
 all: $(PROGS)
@@ -120,6 +122,17 @@ $(BUILD)/tests/cove-rendezvous-tamper: $(TAMPER_OBJ) $(LIBCOVE)
 	@echo "  LD      $@"
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
 
+# A node that logs its group keys to $$COVE_TEST_KEYLOG (tests only).
+$(BUILD)/keylog/%.o: %.c
+	@mkdir -p $(@D)
+	@echo "  CC      $< (keylog)"
+	$(Q)$(CC) $(CFLAGS) -DCOVE_TEST_KEYLOG -c -o $@ $<
+
+$(BUILD)/tests/cove-node-keylog: $(KEYLOG_OBJ) $(LIBCOVE)
+	@mkdir -p $(@D)
+	@echo "  LD      $@"
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LIBS) $(shell $(PKG_CONFIG) --libs jansson) -lreadline
+
 $(BUILD)/tests/tools/%: tests/tools/%.c $(LIBCOVE)
 	@mkdir -p $(@D)
 	@echo "  CC      $<"
@@ -161,6 +174,6 @@ clean:
 -include tests/fuzz/fuzz.mk
 
 -include $(LIB_OBJ:.o=.d) $(KEYS_OBJ:.o=.d) $(RV_OBJ:.o=.d) $(NODE_OBJ:.o=.d)
--include $(UNIT_BIN:=.d) $(TAMPER_OBJ:.o=.d)
+-include $(UNIT_BIN:=.d) $(TAMPER_OBJ:.o=.d) $(KEYLOG_OBJ:.o=.d)
 
 endif

@@ -344,6 +344,9 @@ static int on_err(struct nd_core *c, const struct cove_frame *f)
 	case COVE_EC_STALE_EPOCH:
 		nd_keys_refused(c, f->u.err.ref);
 		break;
+	case COVE_EC_RATE:
+		nd_track_rate_limited(c, f->u.err.ref);
+		return COVE_OK; /* it goes again shortly: not the user's concern */
 	case COVE_EC_NO_KEY:
 		if (r && r->st == R_JOINING && !r->gk) {
 			r->st = R_FAILED;

@@ -40,6 +40,9 @@
 #define ND_HISTORY_MS (120u * 1000)
 #define ND_RESEND_MS (30u * 1000)
 
+/* A message the relay refused for going too fast is sent again after. */
+#define ND_RATE_RETRY_MS 1000u
+
 /* Each sender's message numbers are remembered this far back: a number
  * seen again inside the window is a duplicate and dropped silently.
  * Requests (RESEND, CATCHUP) are not numbered: they carry ND_UNNUMBERED,

@@ -44,6 +44,8 @@ struct member {
 struct sent {
 	uint64_t n;
 	uint64_t sent_ms;
+	uint64_t seq;               /* of the frame that last carried it */
+	uint64_t retry_ms;          /* refused for rate: send again then */
 	uint32_t epoch;
 	char *text;
 	size_t len;
@@ -153,6 +155,8 @@ void nd_track_resend_recent(struct nd_core *c, struct room *r);
 void nd_track_catch_up(struct nd_core *c, struct room *r);
 /* Send again what we sent since since_ms (our epoch was refused). */
 void nd_track_resend_since(struct nd_core *c, struct room *r, uint64_t since_ms);
+/* An ERR rate_limited about the frame with seq ref: send it again later. */
+void nd_track_rate_limited(struct nd_core *c, uint64_t ref);
 int nd_track_dat(struct nd_core *c, struct room *r, const struct cove_frame *f,
 		 const uint8_t *raw, size_t len);
 /* DATs held for a newer epoch: try them again (a key arrived) or expire. */

@@ -101,7 +101,7 @@ void nd_track_free(struct room *r)
 /* ---- sending ---------------------------------------------------------------------- */
 
 static int send_payload(struct nd_core *c, struct room *r, uint64_t n,
-			const struct cove_payload *pl)
+			const struct cove_payload *pl, uint64_t *seq)
 {
 	struct cove_frame f;
 	int ret;
@@ -116,12 +116,15 @@ static int send_payload(struct nd_core *c, struct room *r, uint64_t n,
 	ret = cove_msg_dat_seal(&f, c->ct, COVE_DAT_CT_MAX, pl, r->gk, c->id);
 	if (ret == COVE_OK)
 		ret = c->deps.send(c->deps.send_ctx, &f);
-	if (ret == COVE_OK)
+	if (ret == COVE_OK) {
 		r->epoch_msgs++;
+		if (seq)
+			*seq = f.seq;
+	}
 	return ret;
 }
 
-static int send_entry(struct nd_core *c, struct room *r, const struct sent *h)
+static int send_entry(struct nd_core *c, struct room *r, struct sent *h)
 {
 	struct cove_payload pl;
 
@@ -129,7 +132,8 @@ static int send_entry(struct nd_core *c, struct room *r, const struct sent *h)
 	pl.kind = COVE_PL_TEXT;
 	pl.text = h->text;
 	pl.text_len = h->len;
-	return send_payload(c, r, h->n, &pl);
+	h->retry_ms = 0;
+	return send_payload(c, r, h->n, &pl, &h->seq);
 }
 
 int nd_track_send(struct nd_core *c, struct room *r, const char *text, size_t len)
@@ -159,7 +163,23 @@ int nd_track_send(struct nd_core *c, struct room *r, const char *text, size_t le
 /* Sends a request (RESEND, CATCHUP): unnumbered, not kept. */
 static int send_request(struct nd_core *c, struct room *r, const struct cove_payload *pl)
 {
-	return send_payload(c, r, ND_UNNUMBERED, pl);
+	return send_payload(c, r, ND_UNNUMBERED, pl, NULL);
+}
+
+void nd_track_rate_limited(struct nd_core *c, uint64_t ref)
+{
+	for (size_t i = 0; i < c->nrooms; i++) {
+		struct room *r = &c->rooms[i];
+
+		for (size_t k = r->nhist; k-- > 0;) {
+			struct sent *h = hist_at(r, k);
+
+			if (h->seq == ref) {
+				h->retry_ms = c->deps.now_ms() + ND_RATE_RETRY_MS;
+				return;
+			}
+		}
+	}
 }
 
 int nd_track_queue(struct room *r, const char *text, size_t len)
@@ -247,23 +267,42 @@ void nd_track_catch_up(struct nd_core *c, struct room *r)
 	/* What others sent while our link was down was lost for us; their
 	 * histories still have it. The time is relative, so clocks that
 	 * disagree do not matter; the slack covers what was in flight. */
-	struct cove_payload pl;
+	static struct cove_payload pl; /* 7 KiB of heads: not on the stack */
 	uint64_t within = c->deps.now_ms() - r->down_ms + ND_RESEND_MS;
 
 	memset(&pl, 0, sizeof(pl));
 	pl.kind = COVE_PL_CATCHUP;
-	pl.within_ms = within > ND_HISTORY_MS ? ND_HISTORY_MS : within;
+	pl.catchup.within_ms = within > ND_HISTORY_MS ? ND_HISTORY_MS : within;
+	/* Say what we have, so that each member sends only what we lack. */
+	for (size_t i = 0; i < r->nmembers && pl.catchup.nheads < COVE_CATCHUP_MAX; i++) {
+		const struct member *m = &r->members[i];
+
+		if (!m->have_sid)
+			continue;
+		memcpy(pl.catchup.heads[pl.catchup.nheads].from, m->pk, 32);
+		memcpy(pl.catchup.heads[pl.catchup.nheads].sid, m->sid, 16);
+		pl.catchup.heads[pl.catchup.nheads].n = m->high;
+		pl.catchup.nheads++;
+	}
 	send_request(c, r, &pl);
 }
 
-static void answer_catch_up(struct nd_core *c, struct room *r, uint64_t within)
+static void answer_catch_up(struct nd_core *c, struct room *r, const struct cove_payload *pl)
 {
-	uint64_t now = c->deps.now_ms();
+	uint64_t now = c->deps.now_ms(), after = 0;
+	int have_head = 0;
 
+	for (size_t i = 0; i < pl->catchup.nheads; i++) {
+		if (memcmp(pl->catchup.heads[i].from, c->id->pk, COVE_ID_LEN) == 0 &&
+		    memcmp(pl->catchup.heads[i].sid, r->sid, COVE_SID_LEN) == 0) {
+			after = pl->catchup.heads[i].n;
+			have_head = 1;
+		}
+	}
 	for (size_t i = 0; i < r->nhist; i++) {
 		struct sent *h = hist_at(r, i);
 
-		if (now - h->sent_ms <= within)
+		if (now - h->sent_ms <= pl->catchup.within_ms && (!have_head || h->n > after))
 			send_entry(c, r, h);
 	}
 }
@@ -493,7 +532,7 @@ int nd_track_dat(struct nd_core *c, struct room *r, const struct cove_frame *f,
 		else if (pl.kind == COVE_PL_RESEND)
 			answer_resend(c, r, &pl);
 		else if (pl.kind == COVE_PL_CATCHUP)
-			answer_catch_up(c, r, pl.within_ms);
+			answer_catch_up(c, r, &pl);
 	}
 	{
 		/* the plaintext, or whatever part of it decryption wrote */
@@ -566,6 +605,12 @@ void nd_track_tick(struct nd_core *c, struct room *r, uint64_t now)
 	nd_track_held(c, r, now, 0);
 	if (r->st != R_READY)
 		return;
+	for (size_t i = 0; i < r->nhist && c->authed; i++) {
+		struct sent *h = hist_at(r, i);
+
+		if (h->retry_ms && now >= h->retry_ms)
+			send_entry(c, r, h);
+	}
 	for (size_t i = 0; i < r->nmembers; i++) {
 		struct member *m = &r->members[i];
 

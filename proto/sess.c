@@ -36,6 +36,7 @@ struct cove_sess {
 	struct cove_hs_transcript t;
 	struct cove_link link;
 	struct cove_stream in;
+	int in_dead;                   /* input failed: no more reading */
 	struct cove_sess_io io;
 };
 
@@ -395,10 +396,9 @@ static int on_record(struct cove_sess *s, const uint8_t *rec, size_t len)
 			ret = s->st == C_WAIT_SRV_AUTH ? on_srv_auth(s, &f) : on_cli_auth(s, &f);
 		goto out;
 	}
+	/* Every frame that decodes goes to the program, handshake types too:
+	 * it is the program's to refuse them (a relay says wrong_direction). */
 	ret = cove_frame_decode(&f, pt, n);
-	if (ret == COVE_OK && !cove_frame_is_signed(f.type) && f.type != COVE_F_PING &&
-	    f.type != COVE_F_PONG)
-		ret = COVE_ERR_STATE; /* handshake frames have no place here */
 	ret = s->io.frame(s->io.ctx, ret, ret == COVE_OK ? &f : NULL, pt, n);
 out:
 	/* Frames carry identities, rooms and handshake secrets: no copy of
@@ -409,6 +409,16 @@ out:
 	return ret;
 }
 
+/* After bad input the session reads no more; an established one may
+ * still send (say, the ERR that explains the close). */
+static void fail_input(struct cove_sess *s)
+{
+	if (s->st == ESTABLISHED)
+		s->in_dead = 1;
+	else
+		s->st = DEAD;
+}
+
 int cove_sess_input(struct cove_sess *s, const uint8_t *data, size_t len)
 {
 	while (len > 0) {
@@ -416,20 +426,17 @@ int cove_sess_input(struct cove_sess *s, const uint8_t *data, size_t len)
 		size_t used = 0, rec_len = 0;
 		int ret;
 
-		if (s->st == DEAD || s->st == C_INIT)
+		if (s->st == DEAD || s->st == C_INIT || s->in_dead)
 			return COVE_ERR_STATE;
 		ret = cove_stream_feed(&s->in, data, len, &used, &rec, &rec_len);
 		data += used;
 		len -= used;
-		if (ret < 0) {
-			s->st = DEAD;
-			return ret;
-		}
 		if (ret == 0)
 			continue;
-		ret = on_record(s, rec, rec_len);
+		if (ret > 0)
+			ret = on_record(s, rec, rec_len);
 		if (ret < 0) {
-			s->st = DEAD;
+			fail_input(s);
 			return ret;
 		}
 		if (ret > 0)

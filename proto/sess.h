@@ -65,8 +65,9 @@ int cove_sess_start(struct cove_sess *s);
 
 /* Feeds bytes received from the peer. Returns 0 when all were consumed, a
  * callback's positive stop value (the bytes after that frame are dropped:
- * the program is closing the connection), or a negative error after which the
- * session is dead and the connection must be closed:
+ * the program is closing the connection), or a negative error after which
+ * the session reads no more and the connection must be closed (an
+ * established session may still send, e.g. an ERR saying why):
  * COVE_ERR_DECRYPT (a record failed authentication), COVE_ERR_FRAME_SIZE,
  * COVE_ERR_STATE (a message the handshake does not allow), COVE_ERR_PEER_KEY
  * (the server is not the pinned key), COVE_ERR_SIGNATURE (a handshake

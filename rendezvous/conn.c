@@ -143,6 +143,7 @@ static void io_commit(void *ctx, size_t len)
 {
 	struct rv_conn *c = ctx;
 
+	c->queued_total += len;
 	pending_iov.iov_len = len;
 	evbuffer_commit_space(bufferevent_get_output(c->bev), &pending_iov, 1);
 }
@@ -389,6 +390,7 @@ static void read_cb(struct bufferevent *bev, void *arg)
 		evbuffer_drain(in, v.iov_len);
 		if (ret < 0) {
 			char label[96];
+			int answer = ret == COVE_ERR_VERSION;
 
 			if (!c->authed) {
 				c->srv->stats.auth_failed++;
@@ -396,9 +398,17 @@ static void read_cb(struct bufferevent *bev, void *arg)
 			} else {
 				log_warn("%s: link failed: %s; closing",
 					 rv_conn_label(c, label, sizeof(label)), handshake_reason(ret));
+				/* A record we cannot frame ends our reading, not our
+				 * writing: the node hears why before the close. */
+				if (ret == COVE_ERR_FRAME_SIZE) {
+					rv_send_err(c, "", COVE_EC_BAD_FRAME, 0,
+						    "a record length of 0 or above %d; closing the "
+						    "connection", COVE_RECORD_MAX);
+					answer = 1;
+				}
 			}
-			/* VERSION is queued for the client: let it go out. */
-			rv_conn_close(c, ret == COVE_ERR_VERSION);
+			/* VERSION or ERR is queued for the peer: let it go out. */
+			rv_conn_close(c, answer);
 			return;
 		}
 		if (ret > 0)

@@ -17,6 +17,8 @@
 #include "proto/msg.h"
 #include "rendezvous/rv.h"
 
+#define RATE_LOG_WINDOW_MS 10000u
+
 static const char *type_name(uint8_t type)
 {
 	switch (type) {
@@ -60,8 +62,20 @@ static struct rv_member *member_of(struct rv_conn *c, const struct cove_frame *f
 
 static void refuse(struct rv_conn *c, const struct cove_frame *f, uint32_t code, const char *why)
 {
-	rv_conn_log(c, "refused %s seq %llu: %s", type_name(f->type),
-		    (unsigned long long)f->seq, why);
+	if (code == COVE_EC_RATE) {
+		/* A flood is one event, not one per frame: once per window. */
+		uint64_t now = cove_now_ms();
+
+		if (now - c->rate_log_ms >= RATE_LOG_WINDOW_MS) {
+			c->rate_log_ms = now;
+			rv_conn_log(c, "sending DATs faster than --rate %u (burst %u); refusing "
+				    "the excess (counted, logged again in %u s if it goes on)",
+				    c->srv->conf.rate, c->srv->conf.burst, RATE_LOG_WINDOW_MS / 1000);
+		}
+	} else {
+		rv_conn_log(c, "refused %s seq %llu: %s", type_name(f->type),
+			    (unsigned long long)f->seq, why);
+	}
 	rv_send_err(c, f->room, code, f->seq, "%s", why);
 }
 
@@ -78,9 +92,13 @@ static void on_dat(struct rv_conn *c, const struct cove_frame *f, const uint8_t 
 	static uint8_t evil[COVE_FRAME_MAX];
 	size_t evil_len = 0;
 
-	if (rv_test_tamper(raw, len, evil, sizeof(evil), &evil_len) == 0) {
+	switch (rv_test_tamper(raw, len, evil, sizeof(evil), &evil_len)) {
+	case 0:
 		raw = evil;
 		len = evil_len;
+		break;
+	case 2:
+		return; /* dropped, as a relay that loses frames would */
 	}
 #endif
 

@@ -48,11 +48,17 @@ static int live(const struct rv_member *m)
 	return !m->gone;
 }
 
-/* Holds the room's current epoch: may answer joins and catch-ups. */
+/* Holds the room's current epoch: may answer joins and catch-ups. While
+ * the room's epoch is not known yet (a first member has not confirmed its
+ * new key), its keyed member counts: it holds the key by the time an ASK,
+ * sent after its "first", reaches it. */
 static int up_to_date(const struct rv_member *m)
 {
-	return live(m) && m->keyed && m->epoch_known && m->room->epoch_known &&
-	       m->epoch == m->room->epoch;
+	if (!live(m) || !m->keyed)
+		return 0;
+	if (!m->room->epoch_known)
+		return 1;
+	return m->epoch_known && m->epoch == m->room->epoch;
 }
 
 static int needs_key(const struct rv_member *m)
@@ -659,7 +665,7 @@ int rv_room_key(struct rv_member *k, const struct cove_frame *f, const uint8_t *
 		snprintf(why, cap, "KEY refused: you do not hold the key of room %s", r->name);
 		return COVE_EC_NOT_MEMBER;
 	}
-	if (!up_to_date(k) || f->u.key.epoch != r->epoch) {
+	if (!up_to_date(k) || (r->epoch_known && f->u.key.epoch != r->epoch)) {
 		snprintf(why, cap, "KEY refused: room %s is at epoch %u; you hold %u, the KEY is "
 			 "for %u", r->name, r->epoch, k->epoch, f->u.key.epoch);
 		return COVE_EC_STALE_EPOCH;

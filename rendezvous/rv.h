@@ -62,7 +62,7 @@ struct rv_conf {
 
 struct rv_stats {
 	uint64_t conns_accepted, conns_refused, auth_ok, auth_refused, auth_failed,
-		auth_timeouts, slow_readers, dead_peers, replaced;
+		auth_timeouts, slow_readers, dead_peers, replaced, evicted;
 	uint64_t frames_in, frames_forwarded, deliveries;
 	uint64_t refused[16]; /* by ERR code */
 	uint64_t joins, firsts, asks, ask_timeouts, join_failures;
@@ -142,8 +142,14 @@ struct rv_conn {
 	struct event *timer;           /* handshake deadline, then flush deadline */
 	struct rv_member **rooms;
 	size_t nrooms;
-	/* keepalive */
+	/* keepalive: a sign of life is a byte read from the peer, or the peer
+	 * taking bytes we queued (it may be busy reading a backlog, its PONG
+	 * far behind) */
 	uint64_t last_rx_ms, last_ping_ms;
+	uint64_t queued_total;         /* bytes ever committed to the output */
+	uint64_t written_seen;         /* of those, written at the last sweep */
+	/* rate-limit refusals are logged once per window */
+	uint64_t rate_log_ms;
 	/* rate limit on DATs (token bucket) */
 	double tokens;
 	uint64_t tokens_ms;

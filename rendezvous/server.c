@@ -10,6 +10,8 @@
 #include <string.h>
 #include <sys/socket.h>
 
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
 #include <event2/listener.h>
 #include <event2/util.h>
 
@@ -65,6 +67,7 @@ static void evict_oldest_unauth(struct rv_server *s)
 		if (!c->authed && !c->closing) {
 			char label[96];
 
+			s->stats.evicted++;
 			log_debug("%s: evicted: too many handshakes in progress",
 				  rv_conn_label(c, label, sizeof(label)));
 			rv_conn_close(c, 0);
@@ -288,7 +291,8 @@ void rv_server_log_stats(const struct rv_server *s)
 		 "slow_readers=%llu rooms=%zu frames_in=%llu forwarded=%llu deliveries=%llu "
 		 "errs_sent=%llu joins=%llu firsts=%llu asks=%llu ask_timeouts=%llu "
 		 "join_failures=%llu rekeys=%llu rekey_timeouts=%llu leaves=%llu "
-		 "graces_expired=%llu rejoins=%llu dead_peers=%llu replaced=%llu%s",
+		 "graces_expired=%llu rejoins=%llu dead_peers=%llu replaced=%llu "
+		 "evicted=%llu%s",
 		 s->nconns - s->nclosing, s->nunauth, (unsigned long long)t->conns_accepted,
 		 (unsigned long long)t->conns_refused, (unsigned long long)t->auth_ok,
 		 (unsigned long long)t->auth_refused, (unsigned long long)t->auth_failed,
@@ -301,7 +305,7 @@ void rv_server_log_stats(const struct rv_server *s)
 		 (unsigned long long)t->rekeys, (unsigned long long)t->rekey_timeouts,
 		 (unsigned long long)t->leaves, (unsigned long long)t->graces_expired,
 		 (unsigned long long)t->rejoins, (unsigned long long)t->dead_peers,
-		 (unsigned long long)t->replaced, by_code);
+		 (unsigned long long)t->replaced, (unsigned long long)t->evicted, by_code);
 }
 
 /* ---- events ------------------------------------------------------------------ */
@@ -333,8 +337,15 @@ static void sweep_cb(evutil_socket_t fd, short what, void *arg)
 	(void)fd;
 	(void)what;
 	TAILQ_FOREACH_SAFE(c, &s->conns, next, tmp) {
+		uint64_t written;
+
 		if (!c->authed || c->closing)
 			continue;
+		written = c->queued_total - evbuffer_get_length(bufferevent_get_output(c->bev));
+		if (written > c->written_seen) {
+			c->written_seen = written;
+			c->last_rx_ms = now; /* it takes what we send: alive, if busy */
+		}
 		if (now - c->last_rx_ms >= 3 * ka) {
 			s->stats.dead_peers++;
 			rv_log_conn_event(s, "%s: no sign of life for %llu ms; closing",

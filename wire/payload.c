@@ -33,9 +33,24 @@ int cove_payload_encode(const struct cove_payload *p, uint8_t *out, size_t cap, 
 		return COVE_OK;
 	}
 	if (p->kind == COVE_PL_CATCHUP) {
+		int r = 0;
+
+		if (p->catchup.nheads > COVE_CATCHUP_MAX)
+			return COVE_ERR_INVAL;
 		msgpack_packer_init(&pk, &fb, cove_mpout_write);
-		if (msgpack_pack_array(&pk, 2) != 0 || msgpack_pack_uint32(&pk, p->kind) != 0 ||
-		    msgpack_pack_fix_uint64(&pk, p->within_ms) != 0)
+		r |= msgpack_pack_array(&pk, 3);
+		r |= msgpack_pack_uint32(&pk, p->kind);
+		r |= msgpack_pack_fix_uint64(&pk, p->catchup.within_ms);
+		r |= msgpack_pack_array(&pk, p->catchup.nheads);
+		for (size_t i = 0; i < p->catchup.nheads; i++) {
+			r |= msgpack_pack_array(&pk, 3);
+			r |= msgpack_pack_bin(&pk, 32);
+			r |= msgpack_pack_bin_body(&pk, p->catchup.heads[i].from, 32);
+			r |= msgpack_pack_bin(&pk, 16);
+			r |= msgpack_pack_bin_body(&pk, p->catchup.heads[i].sid, 16);
+			r |= msgpack_pack_fix_uint64(&pk, p->catchup.heads[i].n);
+		}
+		if (r)
 			return COVE_ERR_SPACE;
 		*len = fb.len;
 		return COVE_OK;
@@ -76,9 +91,26 @@ static int decode_object(struct cove_payload *p, const msgpack_object *root)
 		return COVE_OK;
 	}
 	if (p->kind == COVE_PL_CATCHUP) {
-		if (root->via.array.size != 2 || e[1].type != MSGPACK_OBJECT_POSITIVE_INTEGER)
+		const msgpack_object *h;
+
+		if (root->via.array.size != 3 || e[1].type != MSGPACK_OBJECT_POSITIVE_INTEGER ||
+		    e[2].type != MSGPACK_OBJECT_ARRAY || e[2].via.array.size > COVE_CATCHUP_MAX)
 			return COVE_ERR_FIELD;
-		p->within_ms = e[1].via.u64;
+		p->catchup.within_ms = e[1].via.u64;
+		p->catchup.nheads = e[2].via.array.size;
+		h = e[2].via.array.ptr;
+		for (size_t i = 0; i < p->catchup.nheads; i++) {
+			const msgpack_object *x = h[i].via.array.ptr;
+
+			if (h[i].type != MSGPACK_OBJECT_ARRAY || h[i].via.array.size != 3 ||
+			    x[0].type != MSGPACK_OBJECT_BIN || x[0].via.bin.size != 32 ||
+			    x[1].type != MSGPACK_OBJECT_BIN || x[1].via.bin.size != 16 ||
+			    x[2].type != MSGPACK_OBJECT_POSITIVE_INTEGER)
+				return COVE_ERR_FIELD;
+			memcpy(p->catchup.heads[i].from, x[0].via.bin.ptr, 32);
+			memcpy(p->catchup.heads[i].sid, x[1].via.bin.ptr, 16);
+			p->catchup.heads[i].n = x[2].via.u64;
+		}
 		return COVE_OK;
 	}
 	if (p->kind != COVE_PL_TEXT)

@@ -12,10 +12,13 @@
  *                of session sid in this room again": a receiver that
  *                found a gap asks the whole room; only `from` acts on it.
  *                Never shown to users.
- *   CATCHUP (3): [3, within_ms]
- *                "everyone: send again what you sent in the last
- *                within_ms milliseconds" (a member whose link was down;
- *                receivers drop what they already have). Never shown.
+ *   CATCHUP (3): [3, within_ms, heads]
+ *                heads: array of at most COVE_CATCHUP_MAX [from bin32,
+ *                sid bin16, n uint]. "Everyone: send again what you sent
+ *                in the last within_ms milliseconds, after message n of
+ *                session sid if you are listed" (a member whose link was
+ *                down; receivers drop what they already have). Never
+ *                shown.
  *
  * A receiver that meets an unknown kind gets COVE_ERR_TYPE with the kind
  * filled in, and should say it cannot show that content.
@@ -29,6 +32,9 @@
 #define COVE_PL_TEXT 1
 #define COVE_PL_RESEND 2
 #define COVE_PL_CATCHUP 3
+
+/* Members a CATCHUP names with the last message the asker has of them. */
+#define COVE_CATCHUP_MAX 128
 
 /* The payload must fit the largest padding bucket less its one-byte marker
  * (32767 bytes): a text of COVE_TEXT_MAX bytes takes 1 + 1 + 5 more. */
@@ -46,7 +52,15 @@ struct cove_payload {
 		uint8_t sid[16];
 		uint64_t first, last;
 	} resend;          /* RESEND */
-	uint64_t within_ms; /* CATCHUP */
+	struct {
+		uint64_t within_ms;
+		size_t nheads;
+		struct {
+			uint8_t from[32];
+			uint8_t sid[16];
+			uint64_t n;
+		} heads[COVE_CATCHUP_MAX];
+	} catchup;         /* CATCHUP */
 };
 
 /* Encodes p into out (capacity cap); *len receives the size. Returns 0,

@@ -26,6 +26,8 @@ KEYS = os.path.join(BUILD, "cove-keys")
 RELAY = os.path.join(BUILD, "cove-rendezvous")
 NODE = os.path.join(BUILD, "cove-node")
 TAMPER_RELAY = os.path.join(BUILD, "tests", "cove-rendezvous-tamper")
+KEYLOG_NODE = os.path.join(BUILD, "tests", "cove-node-keylog")
+DATOPEN = os.path.join(BUILD, "tests", "tools", "datopen")
 
 # Generous: the suite also runs under AddressSanitizer on a shared machine.
 TIMEOUT = float(os.environ.get("COVE_TEST_TIMEOUT", "20"))
@@ -82,17 +84,22 @@ class Lines:
 class Node:
     """A cove-node --json process."""
 
-    def __init__(self, world, name, rooms, relay=None, extra=(), whitelist=None, key=None):
+    def __init__(self, world, name, rooms, relay=None, extra=(), whitelist=None, key=None,
+                 binary=None, env=None):
         self.world = world
         self.name = name
         relay = relay or world.relay
-        args = [NODE, "-k", key or world.key(name), "-w", whitelist or world.whitelist,
-                "-s", relay.addr, "-S", relay.pub, "--json"]
+        args = [binary or NODE, "-k", key or world.key(name), "-w",
+                whitelist or world.whitelist, "-s", relay.addr, "-S", relay.pub, "--json"]
         for r in rooms:
             args += ["-r", r]
         args += list(extra)
+        full_env = None
+        if env:
+            full_env = dict(os.environ)
+            full_env.update(env)
         self.p = subprocess.Popen(wrap(world, args), stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                  stderr=subprocess.PIPE, text=True, bufsize=1)
+                                  stderr=subprocess.PIPE, text=True, bufsize=1, env=full_env)
         world.procs.append(self.p)
         self.out = Lines(self.p.stdout, name + "-out")
         self.err = Lines(self.p.stderr, name + "-err")
@@ -135,15 +142,19 @@ class Node:
         while True:
             ok, ev = self._next(deadline)
             if not ok:
-                raise AssertionError("%s: timed out waiting for %s; events so far: %s; "
-                                     "stderr: %s" % (self.name, what, self.events,
-                                                     self.err.snapshot()))
+                raise AssertionError("%s: timed out waiting for %s; %s; stderr: %s" % (
+                    self.name, what, self.recent_events(), self.err.snapshot()[-20:]))
             if ev is None:
-                raise AssertionError("%s: exited while waiting for %s; events: %s; "
-                                     "stderr: %s" % (self.name, what, self.events,
-                                                     self.err.snapshot()))
+                raise AssertionError("%s: exited while waiting for %s; %s; stderr: %s" % (
+                    self.name, what, self.recent_events(), self.err.snapshot()[-20:]))
             if pred(ev):
                 return ev
+
+    def recent_events(self, n=30):
+        """The last n events, for failure messages that stay readable."""
+        if len(self.events) <= n:
+            return "events so far: %s" % self.events
+        return "%d events, the last %d: %s" % (len(self.events), n, self.events[-n:])
 
     def wait_event(self, kind, timeout=TIMEOUT, **fields):
         return self.wait(lambda e: e.get("event") == kind and

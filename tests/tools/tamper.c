@@ -1,30 +1,62 @@
 /*
  * tamper.c - the evil half of build/tests/cove-rendezvous-tamper, a relay
- * built from the real one (with -DCOVE_TEST_TAMPER) that alters every DAT
- * it forwards as COVE_TEST_TAMPER says:
+ * built from the real one (with -DCOVE_TEST_TAMPER) that does to every DAT
+ * it forwards what COVE_TEST_TAMPER says:
  *
- *   ct      flip one bit of the ciphertext
- *   header  change the sequence number
- *   sig     flip one bit of the signature
- *   room    move the DAT into room COVE_TEST_TAMPER_ROOM
+ *   ct         flip one bit of the ciphertext
+ *   header     change the sequence number
+ *   sig        flip one bit of the signature
+ *   room       move the DAT into room COVE_TEST_TAMPER_ROOM
+ *   record     forward it unchanged, and append its bytes in hex, one
+ *              frame a line, to the file COVE_TEST_RECORD
+ *   drop_n     drop every DAT whose message number is COVE_TEST_TAMPER_N
+ *   drop_once  drop the first DAT whose message number is COVE_TEST_TAMPER_N
  *
  * Nothing here is built into the programs that are installed.
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "wire/frame.h"
 
+/* Returns 0 with the bytes to forward in out, 1 to forward raw as it is,
+ * 2 to drop the frame. */
 int rv_test_tamper(const uint8_t *raw, size_t len, uint8_t *out, size_t cap, size_t *out_len);
 
 int rv_test_tamper(const uint8_t *raw, size_t len, uint8_t *out, size_t cap, size_t *out_len)
 {
 	static uint8_t ct[COVE_FRAME_MAX];
+	static int dropped_once;
 	const char *mode = getenv("COVE_TEST_TAMPER");
 	struct cove_frame f;
 
 	if (!mode || cove_frame_decode(&f, raw, len) != 0 || f.type != COVE_F_DAT)
-		return -1;
+		return 1;
+	if (strcmp(mode, "record") == 0) {
+		const char *path = getenv("COVE_TEST_RECORD");
+		FILE *rec = path ? fopen(path, "a") : NULL;
+
+		if (rec) {
+			for (size_t i = 0; i < len; i++)
+				fprintf(rec, "%02x", raw[i]);
+			fprintf(rec, "\n");
+			fclose(rec);
+		}
+		return 1;
+	}
+	if (strcmp(mode, "drop_n") == 0 || strcmp(mode, "drop_once") == 0) {
+		const char *n = getenv("COVE_TEST_TAMPER_N");
+
+		if (!n || f.u.dat.n != strtoull(n, NULL, 10))
+			return 1;
+		if (strcmp(mode, "drop_once") == 0) {
+			if (dropped_once)
+				return 1;
+			dropped_once = 1;
+		}
+		return 2;
+	}
 	memcpy(ct, f.u.dat.ct, f.u.dat.ct_len);
 	f.u.dat.ct = ct;
 	if (strcmp(mode, "ct") == 0) {
@@ -37,9 +69,9 @@ int rv_test_tamper(const uint8_t *raw, size_t len, uint8_t *out, size_t cap, siz
 		const char *room = getenv("COVE_TEST_TAMPER_ROOM");
 
 		if (!room || cove_frame_set_room(&f, room, strlen(room)) != 0)
-			return -1;
+			return 1;
 	} else {
-		return -1;
+		return 1;
 	}
-	return cove_frame_encode(&f, out, cap, out_len);
+	return cove_frame_encode(&f, out, cap, out_len) == 0 ? 0 : 1;
 }

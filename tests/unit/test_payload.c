@@ -432,48 +432,82 @@ TEST(resend_encode_into_too_small_buffer_fails_with_space)
 
 /* ---- CATCHUP ------------------------------------------------------------ */
 
+static struct cove_payload cp, cq; /* 7 KiB each: not on the stack */
+
 TEST(catchup_round_trips)
 {
 	static const uint64_t v[] = { 0, 1, 30000, UINT32_MAX, UINT64_MAX };
 
 	for (size_t i = 0; i < sizeof(v) / sizeof(v[0]); i++) {
-		struct cove_payload p = { .kind = COVE_PL_CATCHUP, .within_ms = v[i] }, q;
-		uint8_t buf[32];
+		uint8_t buf[COVE_PAYLOAD_MAX];
 		size_t n = 0;
 
-		assert_ok(cove_payload_encode(&p, buf, sizeof(buf), &n));
-		assert_ok(cove_payload_decode(&q, buf, n));
-		assert_u64(q.kind, COVE_PL_CATCHUP);
-		assert_u64(q.within_ms, v[i]);
+		memset(&cp, 0, sizeof(cp));
+		cp.kind = COVE_PL_CATCHUP;
+		cp.catchup.within_ms = v[i];
+		cp.catchup.nheads = i; /* 0 to 4 heads */
+		for (size_t k = 0; k < i; k++) {
+			memset(cp.catchup.heads[k].from, (int)(0x10 + k), 32);
+			memset(cp.catchup.heads[k].sid, (int)(0x20 + k), 16);
+			cp.catchup.heads[k].n = v[k];
+		}
+		assert_ok(cove_payload_encode(&cp, buf, sizeof(buf), &n));
+		assert_ok(cove_payload_decode(&cq, buf, n));
+		assert_u64(cq.kind, COVE_PL_CATCHUP);
+		assert_u64(cq.catchup.within_ms, v[i]);
+		assert_u64(cq.catchup.nheads, i);
+		for (size_t k = 0; k < i; k++) {
+			assert_bytes(cq.catchup.heads[k].from, cp.catchup.heads[k].from, 32);
+			assert_bytes(cq.catchup.heads[k].sid, cp.catchup.heads[k].sid, 16);
+			assert_u64(cq.catchup.heads[k].n, v[k]);
+		}
 	}
 }
 
-/* [3, within_ms] with within_ms a fixed-width uint64. */
+TEST(catchup_with_the_most_heads_fits_a_payload)
+{
+	uint8_t buf[COVE_PAYLOAD_MAX];
+	size_t n = 0;
+
+	memset(&cp, 0, sizeof(cp));
+	cp.kind = COVE_PL_CATCHUP;
+	cp.catchup.nheads = COVE_CATCHUP_MAX;
+	assert_ok(cove_payload_encode(&cp, buf, sizeof(buf), &n));
+	assert_ok(cove_payload_decode(&cq, buf, n));
+	assert_u64(cq.catchup.nheads, COVE_CATCHUP_MAX);
+	cp.catchup.nheads = COVE_CATCHUP_MAX + 1;
+	assert_err(cove_payload_encode(&cp, buf, sizeof(buf), &n), COVE_ERR_INVAL);
+}
+
+/* [3, within_ms, []] with within_ms a fixed-width uint64. */
 TEST(catchup_encodes_to_known_bytes)
 {
-	struct cove_payload p = { .kind = COVE_PL_CATCHUP, .within_ms = 30000 };
 	uint8_t buf[32];
 	size_t n = 0;
 
-	assert_ok(cove_payload_encode(&p, buf, sizeof(buf), &n));
-	assert_u64(n, 11);
-	assert_bytes(buf, "\x92\x03\xcf\0\0\0\0\0\0\x75\x30", 11);
+	memset(&cp, 0, sizeof(cp));
+	cp.kind = COVE_PL_CATCHUP;
+	cp.catchup.within_ms = 30000;
+	assert_ok(cove_payload_encode(&cp, buf, sizeof(buf), &n));
+	assert_u64(n, 12);
+	assert_bytes(buf, "\x93\x03\xcf\0\0\0\0\0\0\x75\x30\x90", 12);
 }
 
 TEST(catchup_decode_refuses_other_shapes)
 {
 	static const struct { const char *bytes; size_t len; const char *what; } v[] = {
 		{ "\x91\x03", 2, "[3]" },
-		{ "\x93\x03\x01\x01", 4, "[3, 1, 1]" },
-		{ "\x92\x03\xff", 3, "within_ms -1" },
-		{ "\x92\x03\xa1" "1", 4, "within_ms as str" },
-		{ "\x92\x03\xc0", 3, "within_ms nil" },
-		{ "\x92\x03\xcb\x3f\xf0\0\0\0\0\0\0", 11, "within_ms float" },
+		{ "\x92\x03\x01", 3, "[3, 1] without heads" },
+		{ "\x93\x03\xff\x90", 4, "within_ms -1" },
+		{ "\x93\x03\xa1" "1\x90", 5, "within_ms as str" },
+		{ "\x93\x03\xc0\x90", 4, "within_ms nil" },
+		{ "\x93\x03\x01\x01", 4, "heads not an array" },
+		{ "\x93\x03\x01\x91\x01", 5, "a head not an array" },
+		{ "\x93\x03\x01\x91\x92\xc4\x01\x00\xc4\x01\x00", 11, "a head of 2 elements" },
 	};
-	struct cove_payload p;
 
 	for (size_t i = 0; i < sizeof(v) / sizeof(v[0]); i++) {
-		int r = cove_payload_decode(&p, (const uint8_t *)v[i].bytes, v[i].len);
+		int r = cove_payload_decode(&cq, (const uint8_t *)v[i].bytes, v[i].len);
 
 		if (r != COVE_ERR_FIELD)
 			fail_msg("%s: got %d (%s), want %d", v[i].what, r, cove_strerror(r),
@@ -503,6 +537,7 @@ int main(void)
 		cmocka_unit_test(resend_decode_refuses_other_element_counts),
 		cmocka_unit_test(resend_encode_into_too_small_buffer_fails_with_space),
 		cmocka_unit_test(catchup_round_trips),
+		cmocka_unit_test(catchup_with_the_most_heads_fits_a_payload),
 		cmocka_unit_test(catchup_encodes_to_known_bytes),
 		cmocka_unit_test(catchup_decode_refuses_other_shapes),
 	};
