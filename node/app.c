@@ -233,7 +233,11 @@ static void keepalive(struct nd_app *a, uint64_t now)
 		snprintf(why, sizeof(why), "no sign of life from the rendezvous for %llu ms",
 			 (unsigned long long)idle);
 		nd_net_kill(a->net, why);
-	} else if (idle >= ka && now - a->last_ping_ms >= ka) {
+	} else if ((idle >= ka || now - nd_net_last_tx(a->net) >= ka) &&
+		   now - a->last_ping_ms >= ka) {
+		/* Also when we have only been reading: the relay judges us by
+		 * what we send, and a PING from a node busy with a backlog tells
+		 * it we are alive long before its own PING gets through. */
 		a->last_ping_ms = now;
 		nd_net_ping(a->net, now);
 	}

@@ -34,6 +34,7 @@ struct nd_net {
 	int finishing;               /* nd_net_finish() was called */
 	struct event *finish_timer;
 	uint64_t last_rx_ms;
+	uint64_t last_tx_ms;
 };
 
 static void read_cb(struct bufferevent *bev, void *arg);
@@ -58,6 +59,7 @@ static void io_commit(void *ctx, size_t len)
 	struct nd_net *n = ctx;
 
 	n->iov.iov_len = len;
+	n->last_tx_ms = cove_now_ms();
 	evbuffer_commit_space(bufferevent_get_output(n->bev), &n->iov, 1);
 }
 
@@ -241,6 +243,11 @@ int nd_net_dead(const struct nd_net *n)
 uint64_t nd_net_last_rx(const struct nd_net *n)
 {
 	return n->last_rx_ms;
+}
+
+uint64_t nd_net_last_tx(const struct nd_net *n)
+{
+	return n->last_tx_ms;
 }
 
 int nd_net_ping(struct nd_net *n, uint64_t token)

@@ -50,8 +50,10 @@ int nd_net_up(const struct nd_net *n);
 /* Whether the link is gone for good (down() has been called). */
 int nd_net_dead(const struct nd_net *n);
 
-/* When a byte last arrived (ms, the clock of cove_now_ms()). */
+/* When a byte last arrived, and when we last sent one (ms, the clock of
+ * cove_now_ms()). */
 uint64_t nd_net_last_rx(const struct nd_net *n);
+uint64_t nd_net_last_tx(const struct nd_net *n);
 
 /* Sends a PING (keepalive). */
 int nd_net_ping(struct nd_net *n, uint64_t token);

@@ -143,7 +143,6 @@ static void io_commit(void *ctx, size_t len)
 {
 	struct rv_conn *c = ctx;
 
-	c->queued_total += len;
 	pending_iov.iov_len = len;
 	evbuffer_commit_space(bufferevent_get_output(c->bev), &pending_iov, 1);
 }

@@ -142,12 +142,10 @@ struct rv_conn {
 	struct event *timer;           /* handshake deadline, then flush deadline */
 	struct rv_member **rooms;
 	size_t nrooms;
-	/* keepalive: a sign of life is a byte read from the peer, or the peer
-	 * taking bytes we queued (it may be busy reading a backlog, its PONG
-	 * far behind) */
+	/* keepalive: a sign of life is a byte read from the peer (nodes PING
+	 * on their own when they have sent nothing for a while, so a node busy
+	 * with a backlog still shows it is alive) */
 	uint64_t last_rx_ms, last_ping_ms;
-	uint64_t queued_total;         /* bytes ever committed to the output */
-	uint64_t written_seen;         /* of those, written at the last sweep */
 	/* rate-limit refusals are logged once per window */
 	uint64_t rate_log_ms;
 	/* rate limit on DATs (token bucket) */

@@ -10,8 +10,6 @@
 #include <string.h>
 #include <sys/socket.h>
 
-#include <event2/buffer.h>
-#include <event2/bufferevent.h>
 #include <event2/listener.h>
 #include <event2/util.h>
 
@@ -337,15 +335,8 @@ static void sweep_cb(evutil_socket_t fd, short what, void *arg)
 	(void)fd;
 	(void)what;
 	TAILQ_FOREACH_SAFE(c, &s->conns, next, tmp) {
-		uint64_t written;
-
 		if (!c->authed || c->closing)
 			continue;
-		written = c->queued_total - evbuffer_get_length(bufferevent_get_output(c->bev));
-		if (written > c->written_seen) {
-			c->written_seen = written;
-			c->last_rx_ms = now; /* it takes what we send: alive, if busy */
-		}
 		if (now - c->last_rx_ms >= 3 * ka) {
 			s->stats.dead_peers++;
 			rv_log_conn_event(s, "%s: no sign of life for %llu ms; closing",
