@@ -260,10 +260,12 @@ void nd_app_tick(struct nd_app *a)
 	 * when something waits to be sent there. */
 	if (a->quitting == 1 && nd_core_queued(a->core) == 0 && unsent(a) == 0) {
 		a->quitting = 2;
-		if (a->net)
+		if (a->net) {
+			nd_core_leave_all(a->core); /* the others hear it at once */
 			nd_net_finish(a->net, ND_FINISH_MS);
-		else
+		} else {
 			nd_app_exit(a, a->status);
+		}
 		return;
 	}
 	if (a->quitting == 1 && now > a->quit_deadline_ms) {

@@ -513,6 +513,25 @@ int nd_core_rekey(struct nd_core *c, const char *room)
 	return any || !room ? COVE_OK : COVE_ERR_NOTFOUND;
 }
 
+void nd_core_leave_all(struct nd_core *c)
+{
+	if (!c->authed)
+		return;
+	for (size_t i = 0; i < c->nrooms; i++) {
+		struct room *r = &c->rooms[i];
+		struct cove_frame f;
+
+		if (r->st != R_READY && r->st != R_JOINING)
+			continue;
+		cove_msg_init(&f, COVE_F_BYE, r->name, r->name_len, c->id->pk, nd_next_seq(c),
+			      c->deps.now_ms());
+		memcpy(f.u.bye.who, c->id->pk, COVE_ID_LEN);
+		if (cove_msg_sign(&f, c->id) == COVE_OK)
+			c->deps.send(c->deps.send_ctx, &f);
+		r->st = R_IDLE;
+	}
+}
+
 void nd_core_set_whitelist(struct nd_core *c, const struct cove_wl *wl)
 {
 	c->wl = wl;

@@ -141,6 +141,10 @@ int nd_core_send_text(struct nd_core *c, const char *room, const char *text, siz
  * 0 or COVE_ERR_NOTFOUND / COVE_ERR_STATE (not ready). */
 int nd_core_rekey(struct nd_core *c, const char *room);
 
+/* Says goodbye: a signed BYE for every room joined on this link, so the
+ * others know at once that we left (and rekey without us). */
+void nd_core_leave_all(struct nd_core *c);
+
 /* Replaces the whitelist (borrowed; the old one may be freed after this
  * returns). Rooms where someone no longer on it is present are rekeyed,
  * so that they cannot read what follows. */
