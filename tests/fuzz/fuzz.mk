@@ -4,7 +4,8 @@
 #                                 each target for FUZZ_SECONDS seconds
 #   make fuzz-build               only build build/fuzz/fuzz_*
 #   make fuzz-regress             only replay the regression inputs
-#   make COVE_DEPS_OK=1 fuzz-seeds   regenerate tests/fuzz/corpus/ (make-seeds.c)
+#   make COVE_DEPS_OK=1 fuzz-seeds   regenerate tests/fuzz/corpus/ (make-seeds.c,
+#                                 vector-seeds.sh)
 #
 # Everything is built by clang into build/fuzz/: the library sources with
 # coverage instrumentation (-fsanitize=fuzzer-no-link) under ASan and
@@ -54,10 +55,13 @@ fuzz-regress: $(FUZZ_BINS)
 	$(Q)fail=0; for t in $(FUZZ_TARGETS); do \
 		tests/fuzz/run.sh $(FUZZ_DIR) $$t 0 || fail=1; done; exit $$fail
 
-fuzz-seeds: $(FUZZ_SEEDS)
+# The vectors tool is a gcc test helper of the main Makefile, built from
+# the library only.
+fuzz-seeds: $(FUZZ_SEEDS) $(BUILD)/tests/tools/vectors
 	$(Q)rm -rf tests/fuzz/corpus && for t in $(FUZZ_TARGETS); do \
 		mkdir -p tests/fuzz/corpus/$$t; done
-	$(Q)ASAN_OPTIONS=detect_leaks=1 $(FUZZ_SEEDS) tests/fuzz/corpus
+	$(Q)$(FUZZ_SEEDS) tests/fuzz/corpus
+	$(Q)tests/fuzz/vector-seeds.sh $(BUILD)/tests/tools/vectors tests/fuzz/corpus
 	@for t in $(FUZZ_TARGETS); do \
 		echo "  SEEDS   $$t: $$(ls tests/fuzz/corpus/$$t | wc -l) files"; done
 
