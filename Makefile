@@ -144,7 +144,8 @@ unit: $(UNIT_BIN)
 		echo "  UNIT    $$t"; $$t || fail=1; done; exit $$fail
 
 integration: $(PROGS) $(TEST_HELPERS)
-	$(Q)COVE_BUILD=$(BUILD) $(PYTHON) -m unittest discover -s tests/integration -p "test_*.py" $(if $(V),-v,)
+	$(Q)COVE_BUILD=$(BUILD) $(if $(filter 1,$(SANITIZE)),COVE_SOAK_NODES=25 COVE_SOAK_MESSAGES=25) \
+		$(PYTHON) -m unittest discover -s tests/integration -p "test_*.py" $(if $(V),-v,)
 
 check: unit integration
 
