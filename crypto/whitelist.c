@@ -23,10 +23,17 @@ struct pk_index {
 	size_t i;
 };
 
+struct name_index {
+	const char *name;         /* points into items[i] */
+	unsigned line;
+	size_t i;
+};
+
 struct cove_wl {
 	struct wl_item *items;    /* file order */
 	size_t n, cap;
 	struct pk_index *by_pk;   /* sorted by key */
+	struct name_index *by_name; /* sorted by name, then line */
 };
 
 int cove_name_valid(const char *name, size_t len)
@@ -42,6 +49,9 @@ int cove_name_valid(const char *name, size_t len)
 	}
 	return 1;
 }
+
+static void diag_set(struct cove_wl_diag *d, unsigned line, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
 
 static void diag_set(struct cove_wl_diag *d, unsigned line, const char *fmt, ...)
 {
@@ -192,6 +202,62 @@ static int cmp_diag(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
+static int cmp_name(const void *a, const void *b)
+{
+	const struct name_index *x = a, *y = b;
+	int c = strcmp(x->name, y->name);
+
+	/* equal names stay in file order, so the first of a run is the first */
+	return c ? c : (x->line > y->line) - (x->line < y->line);
+}
+
+/* Duplicate names and keys, found by sorting (a line-by-line search would
+ * make a large file quadratic); each repeat is reported against the first
+ * line with that name or key. Returns how many were reported. */
+static size_t find_duplicates(struct cove_wl *wl, struct diags *ds)
+{
+	struct cove_wl_diag d;
+	size_t errors = 0;
+
+	for (size_t i = 0, first = 0; i < wl->n; i++) {
+		const struct wl_item *a, *b;
+
+		if (i == 0 || memcmp(wl->by_pk[i].pk, wl->by_pk[first].pk, COVE_PK_LEN) != 0) {
+			first = i;
+			continue;
+		}
+		a = &wl->items[wl->by_pk[first].i];
+		b = &wl->items[wl->by_pk[i].i];
+		if (b->e.line < a->e.line) { /* keep the earliest line as the first */
+			const struct wl_item *t = a;
+
+			a = b;
+			b = t;
+			first = i;
+		}
+		diag_set(&d, b->e.line, "duplicate public key (already on line %u as '%s')",
+			 a->e.line, a->e.name);
+		diags_add(ds, &d);
+		errors++;
+	}
+	if (wl->n > 1)
+		qsort(wl->by_name, wl->n, sizeof(*wl->by_name), cmp_name);
+	for (size_t i = 1, first = 0; i < wl->n; i++) {
+		const struct wl_item *a = &wl->items[wl->by_name[first].i];
+		const struct wl_item *b = &wl->items[wl->by_name[i].i];
+
+		if (strcmp(a->e.name, b->e.name) != 0) {
+			first = i;
+			continue;
+		}
+		diag_set(&d, b->e.line, "duplicate name '%s' (first on line %u)", b->e.name,
+			 a->e.line);
+		diags_add(ds, &d);
+		errors++;
+	}
+	return errors;
+}
+
 int cove_wl_parse_all(struct cove_wl **out, const char *text, size_t len,
 		      void (*on_error)(void *ctx, const struct cove_wl_diag *d), void *ctx)
 {
@@ -230,17 +296,6 @@ int cove_wl_parse_all(struct cove_wl **out, const char *text, size_t len,
 		}
 		if (r == 1)
 			continue;
-		{
-			const struct cove_wl_entry *dup = cove_wl_find_name(wl, it.e.name);
-
-			if (dup) {
-				diag_set(&d, line, "duplicate name '%s' (first on line %u)",
-					 it.e.name, dup->line);
-				diags_add(&ds, &d);
-				errors++;
-				continue;
-			}
-		}
 		it.off = start;
 		it.end = end;
 		ret = wl_push(wl, &it);
@@ -248,30 +303,20 @@ int cove_wl_parse_all(struct cove_wl **out, const char *text, size_t len,
 			goto done;
 	}
 	wl->by_pk = malloc((wl->n ? wl->n : 1) * sizeof(*wl->by_pk));
-	if (!wl->by_pk) {
+	wl->by_name = malloc((wl->n ? wl->n : 1) * sizeof(*wl->by_name));
+	if (!wl->by_pk || !wl->by_name) {
 		ret = COVE_ERR_NOMEM;
 		goto done;
 	}
 	for (size_t i = 0; i < wl->n; i++) {
 		memcpy(wl->by_pk[i].pk, wl->items[i].e.pk, COVE_PK_LEN);
 		wl->by_pk[i].i = i;
+		wl->by_name[i].name = wl->items[i].e.name;
+		wl->by_name[i].line = wl->items[i].e.line;
+		wl->by_name[i].i = i;
 	}
 	qsort(wl->by_pk, wl->n, sizeof(*wl->by_pk), cmp_pk);
-	for (size_t i = 1; i < wl->n; i++) {
-		const struct wl_item *a = &wl->items[wl->by_pk[i - 1].i];
-		const struct wl_item *b = &wl->items[wl->by_pk[i].i];
-
-		if (memcmp(a->e.pk, b->e.pk, COVE_PK_LEN) == 0) {
-			const struct wl_item *first = a->e.line < b->e.line ? a : b;
-			const struct wl_item *second = a->e.line < b->e.line ? b : a;
-
-			diag_set(&d, second->e.line,
-				 "duplicate public key (already on line %u as '%s')",
-				 first->e.line, first->e.name);
-			diags_add(&ds, &d);
-			errors++;
-		}
-	}
+	errors += find_duplicates(wl, &ds);
 	if (errors)
 		ret = COVE_ERR_SYNTAX;
 done:
@@ -323,6 +368,7 @@ void cove_wl_free(struct cove_wl *wl)
 		return;
 	free(wl->items);
 	free(wl->by_pk);
+	free(wl->by_name);
 	free(wl);
 }
 
@@ -357,9 +403,23 @@ const struct cove_wl_entry *cove_wl_find_pk(const struct cove_wl *wl,
 
 const struct cove_wl_entry *cove_wl_find_name(const struct cove_wl *wl, const char *name)
 {
-	for (size_t i = 0; i < wl->n; i++)
-		if (strcmp(wl->items[i].e.name, name) == 0)
-			return &wl->items[i].e;
+	size_t lo = 0, hi = wl->n;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		int c = strcmp(name, wl->by_name[mid].name);
+
+		if (c == 0) {
+			/* the first of equal names (only a file with errors has them) */
+			while (mid > 0 && strcmp(wl->by_name[mid - 1].name, name) == 0)
+				mid--;
+			return &wl->items[wl->by_name[mid].i].e;
+		}
+		if (c < 0)
+			hi = mid;
+		else
+			lo = mid + 1;
+	}
 	return NULL;
 }
 

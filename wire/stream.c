@@ -61,6 +61,7 @@ int cove_stream_feed(struct cove_stream *s, const uint8_t *data, size_t len, siz
 
 			if (n == 0 || n > s->max) {
 				s->failed = 1;
+				*used = COVE_STREAM_HDR; /* the length was read, as on the slow path */
 				return COVE_ERR_FRAME_SIZE;
 			}
 			if (len - COVE_STREAM_HDR >= n) {

@@ -356,7 +356,7 @@ static void frames(const struct cove_ident *relay, const struct cove_ident *alic
 	cove_msg_init(&f, COVE_F_DAT, room, 5, alice->pk, 1700000000000002ULL, ts + 1000);
 	f.u.dat.epoch = 0;
 	memcpy(f.u.dat.sid, sid, sizeof(sid));
-	f.u.dat.n = 1;
+	f.u.dat.n = 0; /* alice's first message in this session */
 	cove_gk_kid(kid, gk, 0);
 	hex("dat.kid", kid, sizeof(kid));
 	if (cove_payload_encode(&p, pl, sizeof(pl), &n) != 0)
@@ -368,6 +368,7 @@ static void frames(const struct cove_ident *relay, const struct cove_ident *alic
 	if (cove_dat_key(datkey, gk, room, 5, alice->pk, 0, sid) != 0)
 		die("dat key");
 	hex("dat.key", datkey, sizeof(datkey));
+	cove_gk_kid(f.u.dat.kid, gk, 0); /* as cove_msg_dat_seal() will */
 	if (cove_frame_dat_ad(&f, ad, sizeof(ad), &ad_len) != 0)
 		die("ad");
 	hex("dat.associated_data", ad, ad_len);

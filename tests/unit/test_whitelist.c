@@ -215,6 +215,42 @@ TEST(parse_all_reports_every_error)
 	assert_u64(c.n, 5);
 }
 
+TEST(every_repeat_of_a_key_is_reported_against_its_first_line)
+{
+	static const char text[] =
+		"a " KA "\n"   /* 1 first */
+		"b " KA "\n"   /* 2 */
+		"c " KA "\n"   /* 3 */
+		"d " KA "\n";  /* 4 */
+	struct collected c;
+
+	memset(&c, 0, sizeof(c));
+	assert_err(cove_wl_parse_all(NULL, text, strlen(text), collect, &c), COVE_ERR_SYNTAX);
+	assert_u64(c.n, 3);
+	for (size_t i = 0; i < 3; i++) {
+		if (c.lines[i] != i + 2)
+			fail_msg("error %zu on line %u, want %zu", i, c.lines[i], i + 2);
+		if (!strstr(c.msgs[i], "on line 1 as 'a'"))
+			fail_msg("line %u: '%s' does not cite line 1", c.lines[i], c.msgs[i]);
+	}
+}
+
+TEST(every_repeat_of_a_name_is_reported_against_its_first_line)
+{
+	static const char text[] =
+		"a " KA "\n"   /* 1 first */
+		"a " KB "\n"   /* 2 */
+		"a " KC "\n";  /* 3 */
+	struct collected c;
+
+	memset(&c, 0, sizeof(c));
+	assert_err(cove_wl_parse_all(NULL, text, strlen(text), collect, &c), COVE_ERR_SYNTAX);
+	assert_u64(c.n, 2);
+	for (size_t i = 0; i < 2; i++)
+		if (c.lines[i] != i + 2 || !strstr(c.msgs[i], "first on line 1"))
+			fail_msg("error %zu: line %u, '%s'", i, c.lines[i], c.msgs[i]);
+}
+
 TEST(lookup_by_key_and_by_name_finds_the_entry)
 {
 	char *text = malloc(200 * 100);
@@ -556,6 +592,8 @@ int main(void)
 		cmocka_unit_test(hostile_bytes_are_not_echoed_in_messages),
 		cmocka_unit_test(parse_reports_the_earliest_error_line),
 		cmocka_unit_test(parse_all_reports_every_error),
+		cmocka_unit_test(every_repeat_of_a_key_is_reported_against_its_first_line),
+		cmocka_unit_test(every_repeat_of_a_name_is_reported_against_its_first_line),
 		cmocka_unit_test(lookup_by_key_and_by_name_finds_the_entry),
 		cmocka_unit_test(names_are_1_to_32_characters_of_the_allowed_set),
 		FILE_TEST(add_then_remove_leaves_the_file_byte_for_byte),
