@@ -1038,8 +1038,11 @@ SIGNED_FRAMES = {
     "ask_alice_for_bob": "ASK", "key_alice_to_bob": "KEY", "dat_alice": "DAT",
     "wlc_alice": "WLC", "rdy_bob": "RDY", "rky_bob": "RKY", "rek_alice_epoch_1": "REK",
     "bye_bob": "BYE", "err_bad_signature": "ERR", "err_not_whitelisted": "ERR",
+    "key_alice_to_bob_epoch_1": "KEY", "bye_from_bob_himself": "BYE",
+    "err_stale_epoch": "ERR",
 }
-UNSIGNED_FRAMES = {"ping_42": "PING", "version_from_a_version_1_relay": "VERSION"}
+UNSIGNED_FRAMES = {"ping_42": "PING", "pong_42": "PONG",
+                   "version_from_a_version_1_relay": "VERSION"}
 ALL_FRAMES = dict(SIGNED_FRAMES, **UNSIGNED_FRAMES)
 
 RELAY, ALICE, BOB = V["relay.public"], V["alice.public"], V["bob.public"]
@@ -1551,6 +1554,19 @@ class KeyFrame(unittest.TestCase):
         f = frame("key_alice_to_bob")
         sk = hashlib.sha512(seed(0xC0)).digest()[:32]
         self.assertEqual(box_seal_open(f["sealed"], f["xpk"], sk), GROUP_KEY)
+
+    def test_the_rekey_key_opens_to_the_epoch_1_key_and_carries_its_view(self):
+        f = frame("key_alice_to_bob_epoch_1")
+        self.assertEqual((f["from"], f["to"], f["xpk"], f["epoch"]), (ALICE, BOB, XB, 1))
+        sk = hashlib.sha512(seed(0xC0)).digest()[:32]
+        self.assertEqual(box_seal_open(f["sealed"], f["xpk"], sk), V["group_key_epoch_1"])
+        self.assertEqual(f["view"], view_of(1, [ALICE, BOB]))
+
+    def test_a_members_own_bye_names_itself_and_the_stale_epoch_err_its_code(self):
+        f = frame("bye_from_bob_himself")
+        self.assertEqual((f["from"], f["who"]), (BOB, BOB))
+        self.assertEqual(ERR_CODES[frame("err_stale_epoch")["code"]], "stale_epoch")
+        self.assertEqual(frame("pong_42")["n"], 42)
 
     def test_key_frame_sealed_box_does_not_open_with_alices_session_key(self):
         f = frame("key_alice_to_bob")

@@ -419,6 +419,46 @@ static void frames(const struct cove_ident *relay, const struct cove_ident *alic
 	f.type = COVE_F_PING;
 	f.u.ping.n = 42;
 	frame_out("ping_42", &f);
+	f.type = COVE_F_PONG;
+	frame_out("pong_42", &f);
+
+	{
+		static struct cove_payload cu; /* big: not on the stack */
+		uint8_t buf[256];
+		size_t bl = 0;
+
+		cu.kind = COVE_PL_CATCHUP;
+		cu.catchup.within_ms = 45000;
+		cu.catchup.nheads = 1;
+		memcpy(cu.catchup.heads[0].from, alice->pk, 32);
+		memcpy(cu.catchup.heads[0].sid, sid, sizeof(sid));
+		cu.catchup.heads[0].n = 7;
+		if (cove_payload_encode(&cu, buf, sizeof(buf), &bl) != 0)
+			die("CATCHUP payload");
+		hex("payload.catchup_45s_alice_after_7", buf, bl);
+	}
+
+	/* the rekey of the REK above: alice made epoch 1, its key is 30..4f */
+	{
+		uint8_t gk1[COVE_GK_LEN], view1[COVE_VIEW_LEN];
+
+		for (int i = 0; i < COVE_GK_LEN; i++)
+			gk1[i] = (uint8_t)(0x30 + i);
+		hex("group_key_epoch_1", gk1, sizeof(gk1));
+		memcpy(ids[0], alice->pk, 32);
+		memcpy(ids[1], bob->pk, 32);
+		cove_view_hash(view1, 1, ids, 2);
+		cove_msg_init(&f, COVE_F_KEY, room, 5, alice->pk, 1700000000000003ULL, ts + 1502);
+		if (cove_msg_key_seal(&f, bob->pk, bob_x.pk, 1, gk1, view1, alice) != 0)
+			die("rekey KEY");
+		frame_out("key_alice_to_bob_epoch_1", &f);
+	}
+
+	cove_msg_init(&f, COVE_F_BYE, room, 5, bob->pk, 1700000000500003ULL, ts + 1900);
+	memcpy(f.u.bye.who, bob->pk, 32);
+	if (cove_msg_sign(&f, bob) != 0)
+		die("member BYE");
+	frame_out("bye_from_bob_himself", &f);
 
 	cove_msg_init(&f, COVE_F_BYE, room, 5, relay->pk, 1700000000000004ULL, ts + 2000);
 	memcpy(f.u.bye.who, bob->pk, 32);
@@ -443,6 +483,15 @@ static void frames(const struct cove_ident *relay, const struct cove_ident *alic
 	if (cove_msg_sign(&f, relay) != 0)
 		die("ERR");
 	frame_out("err_not_whitelisted", &f);
+
+	cove_msg_init(&f, COVE_F_ERR, room, 5, relay->pk, 1700000000000008ULL, ts + 5000);
+	f.u.err.code = COVE_EC_STALE_EPOCH;
+	f.u.err.ref = 1700000000500001ULL;
+	f.u.err.text = "epoch 3 of room lobby was not given to you to make (the room is at epoch 1)";
+	f.u.err.text_len = strlen(f.u.err.text);
+	if (cove_msg_sign(&f, relay) != 0)
+		die("ERR stale");
+	frame_out("err_stale_epoch", &f);
 
 	memset(&f, 0, sizeof(f));
 	f.type = COVE_F_VERSION;
