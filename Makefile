@@ -27,7 +27,7 @@ BUILD ?= build
 SAN_FLAGS :=
 endif
 
-ENTRY_TARGETS := all check check-valgrind demo install unit integration fuzz fuzz-build fuzz-regress \
+ENTRY_TARGETS := all check check-valgrind demo install unit integration replay fuzz fuzz-build fuzz-regress \
 		 bench
 
 ifndef COVE_DEPS_OK
@@ -35,7 +35,7 @@ ifndef COVE_DEPS_OK
 
 .PHONY: $(ENTRY_TARGETS) clean
 $(ENTRY_TARGETS):
-	@scripts/deps.sh $(if $(filter fuzz%,$@),fuzz,$(if $(filter check check-valgrind unit integration,$@),test,build))
+	@scripts/deps.sh $(if $(filter fuzz%,$@),fuzz,$(if $(filter check check-valgrind unit integration replay,$@),test,build))
 	@$(MAKE) --no-print-directory COVE_DEPS_OK=1 $@
 
 clean:
@@ -78,10 +78,16 @@ UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 TAMPER_OBJ := $(patsubst %.c,$(BUILD)/tamper/%.o,$(wildcard rendezvous/*.c)) \
 	      $(BUILD)/tamper/tests/tools/tamper.o
 KEYLOG_OBJ := $(patsubst %.c,$(BUILD)/keylog/%.o,$(wildcard node/*.c))
+# The fuzz targets, built by the project's compiler with a plain main()
+# (tests/fuzz/replay.c) that runs them over the committed corpus.
+REPLAY_TARGETS := frame stream whitelist keyfile payload
+REPLAY_BIN := $(REPLAY_TARGETS:%=$(BUILD)/tests/fuzz/replay_%)
+REPLAY_OBJ := $(REPLAY_TARGETS:%=$(BUILD)/tests/fuzz/fuzz_%.o) $(BUILD)/tests/fuzz/replay.o
 TEST_HELPERS := $(BUILD)/tests/cove-rendezvous-tamper $(BUILD)/tests/cove-node-keylog \
 		$(BUILD)/tests/tools/vectors $(BUILD)/tests/tools/datopen
 
-.PHONY: all check check-valgrind unit integration demo install clean
+.SECONDARY: $(REPLAY_OBJ)
+.PHONY: all check check-valgrind unit integration replay demo install clean
 all: $(PROGS)
 
 $(LIBCOVE): $(LIB_OBJ)
@@ -110,6 +116,10 @@ $(BUILD)/tests/%: tests/unit/%.c $(LIBCOVE)
 	@echo "  CC      $<"
 	$(Q)$(CC) $(CFLAGS) $(shell $(PKG_CONFIG) --cflags cmocka) $(LDFLAGS) -o $@ $< \
 		$(LIBCOVE) $(LIBS) $(shell $(PKG_CONFIG) --libs cmocka)
+
+$(BUILD)/tests/fuzz/replay_%: $(BUILD)/tests/fuzz/fuzz_%.o $(BUILD)/tests/fuzz/replay.o $(LIBCOVE)
+	@echo "  LD      $@"
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
 
 # The tampering relay: the real relay's sources with the test hook on.
 $(BUILD)/tamper/%.o: %.c
@@ -147,7 +157,15 @@ integration: $(PROGS) $(TEST_HELPERS)
 	$(Q)COVE_BUILD=$(BUILD) $(if $(filter 1,$(SANITIZE)),COVE_SOAK_NODES=25 COVE_SOAK_MESSAGES=25) \
 		$(PYTHON) -m unittest discover -s tests/integration -p "test_*.py" $(if $(V),-v,)
 
-check: unit integration
+# Every fuzz target over its seed corpus and its regression inputs: quick,
+# and needs no clang ('make fuzz' is the real fuzzing).
+replay: $(REPLAY_BIN)
+	$(Q)fail=0; for t in $(REPLAY_TARGETS); do \
+		set -- tests/fuzz/corpus/$$t; \
+		[ -d tests/fuzz/regress/$$t ] && set -- "$$@" tests/fuzz/regress/$$t; \
+		$(BUILD)/tests/fuzz/replay_$$t "$$@" || fail=1; done; exit $$fail
+
+check: unit replay integration
 
 # The unit tests, and the programs of the chat and access tests, under
 # valgrind (memcheck): no invalid access, no definite or indirect leak.
@@ -175,6 +193,6 @@ clean:
 -include tests/fuzz/fuzz.mk
 
 -include $(LIB_OBJ:.o=.d) $(KEYS_OBJ:.o=.d) $(RV_OBJ:.o=.d) $(NODE_OBJ:.o=.d)
--include $(UNIT_BIN:=.d) $(TAMPER_OBJ:.o=.d) $(KEYLOG_OBJ:.o=.d)
+-include $(UNIT_BIN:=.d) $(REPLAY_OBJ:.o=.d) $(TAMPER_OBJ:.o=.d) $(KEYLOG_OBJ:.o=.d)
 
 endif
