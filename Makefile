@@ -35,7 +35,7 @@ ifndef COVE_DEPS_OK
 
 .PHONY: $(ENTRY_TARGETS) clean
 $(ENTRY_TARGETS):
-	@scripts/deps.sh $(if $(filter fuzz%,$@),fuzz,$(if $(filter check check-valgrind unit integration replay,$@),test,build))
+	@scripts/deps.sh $(if $(filter fuzz%,$@),fuzz,$(if $(filter bench,$@),bench,$(if $(filter check check-valgrind unit integration replay,$@),test,build)))
 	@$(MAKE) --no-print-directory COVE_DEPS_OK=1 $@
 
 clean:
@@ -73,6 +73,12 @@ NODE_OBJ := $(patsubst %.c,$(BUILD)/%.o,$(wildcard node/*.c))
 
 PROGS := $(BUILD)/cove-keys $(BUILD)/cove-rendezvous $(BUILD)/cove-node
 
+# The load generator links the node's core (not its front-ends) to run
+# real nodes beside its simulated ones.
+BENCH_OBJ := $(patsubst %.c,$(BUILD)/%.o,$(wildcard bench/*.c)) \
+	     $(patsubst %,$(BUILD)/node/%.o,core keys track net)
+BENCH := $(BUILD)/cove-bench
+
 UNIT_SRC := $(wildcard tests/unit/test_*.c)
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 TAMPER_OBJ := $(patsubst %.c,$(BUILD)/tamper/%.o,$(wildcard rendezvous/*.c)) \
@@ -87,7 +93,7 @@ TEST_HELPERS := $(BUILD)/tests/cove-rendezvous-tamper $(BUILD)/tests/cove-node-k
 		$(BUILD)/tests/tools/vectors $(BUILD)/tests/tools/datopen
 
 .SECONDARY: $(REPLAY_OBJ)
-.PHONY: all check check-valgrind unit integration replay demo install clean
+.PHONY: all check check-valgrind unit integration replay demo install clean bench
 all: $(PROGS)
 
 $(LIBCOVE): $(LIB_OBJ)
@@ -105,11 +111,15 @@ $(BUILD)/cove-keys: $(KEYS_OBJ) $(LIBCOVE)
 
 $(BUILD)/cove-rendezvous: $(RV_OBJ) $(LIBCOVE)
 	@echo "  LD      $@"
-	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
+	$(Q)$(CC) $(LDFLAGS) -pthread -o $@ $^ $(LIBS)
 
 $(BUILD)/cove-node: $(NODE_OBJ) $(LIBCOVE)
 	@echo "  LD      $@"
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LIBS) $(shell $(PKG_CONFIG) --libs jansson) -lreadline
+
+$(BENCH): $(BENCH_OBJ) $(LIBCOVE)
+	@echo "  LD      $@"
+	$(Q)$(CC) $(LDFLAGS) -pthread -o $@ $^ $(LIBS) -lm
 
 $(BUILD)/tests/%: tests/unit/%.c $(LIBCOVE)
 	@mkdir -p $(@D)
@@ -130,7 +140,7 @@ $(BUILD)/tamper/%.o: %.c
 $(BUILD)/tests/cove-rendezvous-tamper: $(TAMPER_OBJ) $(LIBCOVE)
 	@mkdir -p $(@D)
 	@echo "  LD      $@"
-	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
+	$(Q)$(CC) $(LDFLAGS) -pthread -o $@ $^ $(LIBS)
 
 # A node that logs its group keys to $$COVE_TEST_KEYLOG (tests only).
 $(BUILD)/keylog/%.o: %.c
@@ -153,7 +163,7 @@ unit: $(UNIT_BIN)
 	$(Q)fail=0; for t in $(UNIT_BIN); do \
 		echo "  UNIT    $$t"; $$t || fail=1; done; exit $$fail
 
-integration: $(PROGS) $(TEST_HELPERS)
+integration: $(PROGS) $(TEST_HELPERS) $(BENCH)
 	$(Q)COVE_BUILD=$(BUILD) $(if $(filter 1,$(SANITIZE)),COVE_SOAK_NODES=25 COVE_SOAK_MESSAGES=25) \
 		$(PYTHON) -m unittest discover -s tests/integration -p "test_*.py" $(if $(V),-v,)
 
@@ -180,6 +190,11 @@ check-valgrind: $(UNIT_BIN) $(PROGS) $(TEST_HELPERS)
 demo: $(PROGS)
 	$(Q)COVE_BUILD=$(BUILD) scripts/demo.sh
 
+# Every benchmark, a few minutes (QUICK=1: a smaller load); see
+# docs/PERFORMANCE.md. Results in bench/results/.
+bench: $(PROGS) $(BENCH)
+	$(Q)COVE_BENCH=$(BENCH) bench/run.sh $(if $(filter 1,$(QUICK)),-q,)
+
 install: $(PROGS)
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man8
 	install -m 0755 $(PROGS) $(DESTDIR)$(BINDIR)
@@ -192,7 +207,7 @@ clean:
 # libFuzzer targets (clang): make fuzz [FUZZ_SECONDS=N]
 -include tests/fuzz/fuzz.mk
 
--include $(LIB_OBJ:.o=.d) $(KEYS_OBJ:.o=.d) $(RV_OBJ:.o=.d) $(NODE_OBJ:.o=.d)
+-include $(LIB_OBJ:.o=.d) $(KEYS_OBJ:.o=.d) $(RV_OBJ:.o=.d) $(NODE_OBJ:.o=.d) $(BENCH_OBJ:.o=.d)
 -include $(UNIT_BIN:=.d) $(REPLAY_OBJ:.o=.d) $(TAMPER_OBJ:.o=.d) $(KEYLOG_OBJ:.o=.d)
 
 endif

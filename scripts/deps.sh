@@ -4,20 +4,23 @@
 #   scripts/deps.sh build   what building the programs needs
 #   scripts/deps.sh test    that, plus what the tests need
 #   scripts/deps.sh fuzz    that, plus clang and libFuzzer
+#   scripts/deps.sh bench   that, plus mosquitto and gnuplot (make bench)
 #
 # As root, missing packages are installed with apt-get. Otherwise the
 # exact apt-get line is printed and the script fails.
 set -eu
 
 BUILD_PKGS="build-essential pkg-config libsodium-dev libevent-dev libmsgpack-dev libjansson-dev libreadline-dev"
-TEST_PKGS="libcmocka-dev python3 tmux valgrind"
+TEST_PKGS="libcmocka-dev python3 tmux valgrind mosquitto"
 FUZZ_PKGS="clang libclang-rt-14-dev"
+BENCH_PKGS="python3 mosquitto gnuplot-nox"
 
 case "${1:-build}" in
 build) want="$BUILD_PKGS" ;;
 test) want="$BUILD_PKGS $TEST_PKGS" ;;
 fuzz) want="$BUILD_PKGS $FUZZ_PKGS" ;;
-*) echo "usage: $0 build|test|fuzz" >&2; exit 2 ;;
+bench) want="$BUILD_PKGS $BENCH_PKGS" ;;
+*) echo "usage: $0 build|test|fuzz|bench" >&2; exit 2 ;;
 esac
 
 missing=""

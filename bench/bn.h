@@ -1,0 +1,306 @@
+/*
+ * bn.h - the contract between cove-bench's modules.
+ *
+ *   util.c     clocks, CPU and memory of processes, a one-line JSON writer
+ *   lat.c      latency samples and their percentiles
+ *   world.c    throw-away identities, the whitelist, starting and stopping
+ *              a real cove-rendezvous
+ *   thr.c      the bench's own threads, each running a libevent loop
+ *   peer.c     a simulated Cove node: the real handshake, link and signed
+ *              frames, with only as much of a node's logic as a scenario
+ *              needs (join, hand over and take keys, send signed DATs,
+ *              count what arrives)
+ *   node.c     a real node core (node/core.c and node/net.c, what
+ *              cove-node runs) driven without a terminal
+ *   mqtt.c     an MQTT 3.1.1 client at QoS 0, for the same load against
+ *              mosquitto
+ *   sc_*.c     the scenarios; each prints one JSON line of results
+ *   main.c     options
+ *
+ * Threads: every peer, node and MQTT client belongs to one bench thread
+ * and is touched only from that thread's loop. The main thread starts
+ * them through bn_thr_call() and watches atomic counters (bn_wait()).
+ */
+#ifndef COVE_BENCH_BN_H
+#define COVE_BENCH_BN_H
+
+#include <stdatomic.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include <event2/event.h>
+
+#include "crypto/ident.h"
+#include "crypto/whitelist.h"
+#include "wire/frame.h"
+
+/* ---- util.c ---------------------------------------------------------------- */
+
+/* Monotonic clock (CLOCK_MONOTONIC, shared by every process on the machine). */
+uint64_t bn_now_ns(void);
+
+/* CPU seconds (user + system) this process has used. */
+double bn_cpu_self(void);
+
+/* CPU seconds pid has used, or a negative value when it cannot be read. */
+double bn_cpu_of(pid_t pid);
+
+/* pid's resident set (VmRSS) and its peak (VmHWM) in KiB, or -1. */
+long bn_rss_kib(pid_t pid);
+long bn_hwm_kib(pid_t pid);
+
+/* Calls done(arg) every millisecond until it returns nonzero (returns 0)
+ * or timeout_ms pass (returns -1). */
+int bn_wait(int (*done)(void *arg), void *arg, unsigned timeout_ms);
+
+/* Waits until *counter >= target. Returns 0 or -1 on timeout. */
+int bn_wait_count(atomic_size_t *counter, size_t target, unsigned timeout_ms);
+
+/* Waits until *counter >= target, giving up when it has not moved for
+ * stall_ms or after max_ms in all. Returns 0 or -1. */
+int bn_wait_progress(atomic_size_t *counter, size_t target, unsigned stall_ms, unsigned max_ms);
+
+/* Starts connecting bev to host:port (a numeric address) and enables
+ * it; TCP_NODELAY is set once connected (bn_nodelay() from the event
+ * callback). Returns 0 or -1. */
+struct bufferevent;
+int bn_connect(struct bufferevent *bev, const char *host, uint16_t port);
+void bn_nodelay(struct bufferevent *bev);
+
+/* Prints "cove-bench: MESSAGE" to standard error. */
+void bn_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* Progress on standard error, unless quiet. */
+extern int bn_quiet;
+void bn_say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* A JSON object written as one line: bn_json_begin(), fields, then
+ * bn_json_end() prints it to standard output. Keys are plain ASCII. */
+struct bn_json {
+	char buf[4096];
+	size_t len;
+};
+void bn_json_begin(struct bn_json *j, const char *scenario, const char *target);
+void bn_json_str(struct bn_json *j, const char *key, const char *val);
+void bn_json_int(struct bn_json *j, const char *key, long long val);
+void bn_json_num(struct bn_json *j, const char *key, double val);
+void bn_json_end(struct bn_json *j);
+
+/* ---- lat.c ------------------------------------------------------------------- */
+
+/* Latency samples in nanoseconds. Not locked: one per thread, merged. */
+struct bn_lat {
+	uint64_t *ns;
+	size_t n, cap;
+};
+
+int bn_lat_add(struct bn_lat *l, uint64_t ns);
+int bn_lat_merge(struct bn_lat *into, const struct bn_lat *from);
+/* Sorts the samples; q in [0,1]. Returns 0 when there are none. */
+uint64_t bn_lat_quantile(struct bn_lat *l, double q);
+double bn_lat_mean(const struct bn_lat *l);
+void bn_lat_free(struct bn_lat *l);
+/* Writes "ns count" lines of the sorted samples, at most max_lines of them
+ * evenly spaced (for plotting a distribution). Returns 0 or -1. */
+int bn_lat_write(struct bn_lat *l, const char *path, size_t max_lines);
+
+/* ---- world.c ------------------------------------------------------------------ */
+
+/* Throw-away identities and the files a relay needs, in a temporary folder.
+ * Identity 0 is the relay's; 1..n are the nodes', named n1, n2, ... */
+struct bn_world {
+	char dir[256];
+	size_t nids;
+	struct cove_ident *ids;       /* nids + 1; plain memory: throw-away keys */
+	struct cove_wl *wl;           /* the nodes' whitelist, as the nodes load it */
+	char wl_path[300], key_path[300], log_path[300];
+	/* the relay, once started */
+	pid_t relay_pid;
+	char host[64];
+	uint16_t port;
+};
+
+/* Makes n node identities (deterministic: seed i) and writes the relay's
+ * key and the whitelist. Returns 0 or -1 (said why). */
+int bn_world_init(struct bn_world *w, size_t n);
+void bn_world_free(struct bn_world *w);
+
+/* Starts relay_bin on a free loopback port with the world's files and
+ * extra options (NULL-terminated), its log going to log_path. Waits for
+ * its "listening on" line. Returns 0 or -1. */
+int bn_relay_start(struct bn_world *w, const char *relay_bin, char *const *extra);
+/* Stops the relay by its pid (SIGTERM, then SIGKILL after 5 s). */
+void bn_relay_stop(struct bn_world *w);
+
+/* Raises this process's open-file limit to its hard limit (children
+ * inherit it). Returns the new soft limit. */
+long bn_raise_nofile(void);
+
+/* ---- thr.c -------------------------------------------------------------------- */
+
+struct bn_thr;
+
+/* Starts n threads, each running its own event loop. NULL on failure. */
+struct bn_thr *bn_thr_start(size_t n);
+size_t bn_thr_count(const struct bn_thr *t);
+struct event_base *bn_thr_base(struct bn_thr *t, size_t i);
+/* Runs fn(arg) on thread i's loop, soon. Returns 0 or -1. */
+int bn_thr_call(struct bn_thr *t, size_t i, void (*fn)(void *arg), void *arg);
+/* Runs fn(arg) on thread i and waits for it to return. */
+int bn_thr_call_wait(struct bn_thr *t, size_t i, void (*fn)(void *arg), void *arg);
+/* Stops every loop, joins the threads, frees the loops. */
+void bn_thr_stop(struct bn_thr *t);
+
+/* ---- peer.c: a simulated node ---------------------------------------------------- */
+
+/* What a peer counts; written by its thread, read by the main thread. */
+struct bn_counts {
+	atomic_size_t authed;         /* peers welcomed (WLC) */
+	atomic_size_t keyed;          /* peers holding the room's key */
+	atomic_size_t dats;           /* DATs received */
+	atomic_size_t dats_checked;   /* of them, verified and opened */
+	atomic_size_t bad;            /* DATs that failed verification or opening */
+	atomic_size_t errs;           /* ERR frames received */
+	atomic_size_t pongs;          /* PONGs received */
+	atomic_size_t sent;           /* DATs written to the link */
+	atomic_size_t done_sending;   /* peers that have written all they had */
+	atomic_size_t down;           /* links lost */
+	atomic_size_t rekeyed;        /* peers that moved to a newer epoch */
+	atomic_uint_least32_t last_err; /* code of the last ERR */
+	_Atomic uint64_t last_dat_ns;  /* bn_now_ns() of the last DAT received */
+};
+
+struct bn_peer_conf {
+	const struct cove_ident *id;
+	const uint8_t *relay_pk;
+	const char *host;
+	uint16_t port;
+	const char *room;             /* NULL: authenticate only */
+	unsigned check_every;         /* verify and open every Nth DAT (0: none) */
+	struct bn_counts *counts;     /* shared by a group of peers */
+	/* called on the peer's thread when its key changes (join or rekey),
+	 * with the epoch */
+	void (*on_key)(void *arg, uint32_t epoch);
+	void *arg;
+};
+
+struct bn_peer;
+
+/* A peer on base (its thread's). Call only from that thread. */
+struct bn_peer *bn_peer_new(struct event_base *base, const struct bn_peer_conf *conf);
+void bn_peer_free(struct bn_peer *p);
+
+/* Connects, authenticates and (with a room) joins; counts->authed and
+ * ->keyed go up as it happens. Returns 0 or -1. */
+int bn_peer_connect(struct bn_peer *p);
+
+/* Signs and encodes n DATs of a text of text_len bytes, to be sent by
+ * bn_peer_send(): the cost of signing is paid here, ahead of any timed
+ * window. Needs the key. Returns 0 or -1. */
+int bn_peer_prepare(struct bn_peer *p, size_t n, size_t text_len);
+
+/* Sends the prepared DATs as fast as the link takes them, then a PING;
+ * counts->sent and ->done_sending go up. Returns 0 or -1. */
+int bn_peer_send(struct bn_peer *p);
+
+/* Size of one prepared DAT frame (0 before bn_peer_prepare()). */
+size_t bn_peer_frame_len(const struct bn_peer *p);
+
+/* Leaves the room with a signed BYE. */
+int bn_peer_bye(struct bn_peer *p);
+
+/* The epoch of the key the peer holds. */
+uint32_t bn_peer_epoch(const struct bn_peer *p);
+
+/* ---- node.c: a real node core ------------------------------------------------------ */
+
+struct bn_node;
+
+struct bn_node_conf {
+	const struct cove_ident *id;
+	const struct cove_wl *wl;
+	const uint8_t *relay_pk;
+	const char *host;
+	uint16_t port;
+	const char *room;
+	atomic_size_t *ready;         /* +1 when the room is ready */
+	atomic_size_t *errors;        /* +1 per error event */
+	/* a message arrived, on the node's thread */
+	void (*on_message)(void *arg, const char *text, size_t len);
+	void *arg;
+};
+
+struct bn_node *bn_node_new(struct event_base *base, const struct bn_node_conf *conf);
+void bn_node_free(struct bn_node *n);
+int bn_node_connect(struct bn_node *n);
+/* Sends text (through the core: padded, encrypted and signed now). */
+int bn_node_send(struct bn_node *n, const char *text, size_t len);
+/* Monotonic time (bn_now_ns()) at connect and when the room became ready. */
+uint64_t bn_node_t_connect(const struct bn_node *n);
+uint64_t bn_node_t_ready(const struct bn_node *n);
+
+/* ---- mqtt.c ----------------------------------------------------------------------- */
+
+struct bn_mqtt;
+
+struct bn_mqtt_conf {
+	const char *host;
+	uint16_t port;
+	const char *client_id;
+	const char *topic;            /* subscribed to when sub is set */
+	int sub;
+	atomic_size_t *ready;         /* +1 once connected (and subscribed) */
+	atomic_size_t *down;
+	/* a PUBLISH arrived, on the client's thread */
+	void (*on_publish)(void *arg, const uint8_t *payload, size_t len);
+	void *arg;
+};
+
+struct bn_mqtt *bn_mqtt_new(struct event_base *base, const struct bn_mqtt_conf *conf);
+void bn_mqtt_free(struct bn_mqtt *m);
+int bn_mqtt_connect(struct bn_mqtt *m);
+/* Queues one PUBLISH at QoS 0. Returns 0 or -1. */
+int bn_mqtt_publish(struct bn_mqtt *m, const char *topic, const uint8_t *payload, size_t len);
+/* Bytes queued and not yet written. */
+size_t bn_mqtt_unsent(const struct bn_mqtt *m);
+/* Calls fn(arg) when the unsent bytes fall below low (once). */
+void bn_mqtt_on_drain(struct bn_mqtt *m, size_t low, void (*fn)(void *arg), void *arg);
+
+/* ---- scenarios ------------------------------------------------------------------------ */
+
+struct bn_opts {
+	const char *relay_bin;
+	char *relay_opts[32];         /* extra relay options, NULL-terminated */
+	size_t nrelay_opts;
+	const char *mqtt;             /* HOST:PORT of a broker: fanout and latency use MQTT */
+	char mqtt_host[64];
+	uint16_t mqtt_port;
+	pid_t server_pid;             /* the broker's pid, for its CPU and memory */
+	size_t threads;               /* the bench's own threads */
+	size_t senders, receivers;    /* -P, -S */
+	size_t messages;              /* -n: per sender */
+	size_t size;                  /* text bytes per message */
+	size_t members;               /* room size (join, rekey, latency) */
+	size_t conns;                 /* conns: idle nodes */
+	unsigned rate;                /* latency: messages per second */
+	double seconds;               /* latency: how long */
+	const char *label;            /* a free-form tag in the JSON line */
+	const char *samples;          /* latency: write the samples here */
+	int check;                    /* correctness mode: exit 1 unless every count is exact */
+};
+
+int bn_sc_verify(const struct bn_opts *o);
+int bn_sc_ingress(const struct bn_opts *o);
+int bn_sc_fanout(const struct bn_opts *o);
+int bn_sc_latency(const struct bn_opts *o);
+int bn_sc_join(const struct bn_opts *o);
+int bn_sc_storm(const struct bn_opts *o);
+int bn_sc_rekey(const struct bn_opts *o);
+int bn_sc_conns(const struct bn_opts *o);
+
+/* sc_common.c: the machine's single-core Ed25519 verify rate, measured for
+ * about ms milliseconds over frames of len bytes. */
+double bn_verify_rate(size_t len, unsigned ms);
+
+#endif

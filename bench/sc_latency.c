@@ -1,0 +1,323 @@
+/*
+ * sc_latency.c - one sender at a fixed rate to a room of receivers: the
+ * time from the sender's send call to the plaintext at each receiver.
+ *
+ * Against Cove every node is a real node core (bench/node.c): the sender's
+ * send call pads, encrypts and signs; each receiver verifies, decrypts and
+ * checks numbers before the message reaches the bench, as in cove-node.
+ * Against an MQTT broker the same rate and payload size go through QoS 0.
+ * The first WARMUP messages are left out (connections and caches settle).
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "bench/run.h"
+
+#define WARMUP 50
+
+struct lat_run {
+	struct bn_run *r;
+	size_t members, total;
+	size_t size;
+	_Atomic uint64_t *t_send;     /* per message index */
+	atomic_size_t ready, errors, down, sent, received, dups;
+	struct event *timer;
+	uint64_t start_ns;
+	unsigned rate;
+	char *text;                   /* the sender's message buffer */
+	struct bn_node *tx_node;
+	struct bn_mqtt *tx_mqtt;
+};
+
+struct receiver {
+	struct lat_run *lr;
+	struct bn_lat lat;
+	uint8_t *seen;                /* per message index */
+	struct bn_node *node;
+	struct bn_mqtt *mqtt;
+	size_t t;
+};
+
+static void got(struct receiver *rc, size_t i)
+{
+	struct lat_run *lr = rc->lr;
+	uint64_t now = bn_now_ns(), sent;
+
+	if (i >= lr->total)
+		return;
+	if (rc->seen[i]++) {
+		atomic_fetch_add(&lr->dups, 1);
+		return;
+	}
+	sent = atomic_load_explicit(&lr->t_send[i], memory_order_acquire);
+	if (i >= WARMUP && sent && now >= sent)
+		bn_lat_add(&rc->lat, now - sent);
+	atomic_fetch_add(&lr->received, 1);
+}
+
+static size_t index_of(const char *p, size_t len)
+{
+	size_t i = 0;
+
+	for (size_t k = 0; k < len && k < 12 && p[k] >= '0' && p[k] <= '9'; k++)
+		i = i * 10 + (size_t)(p[k] - '0');
+	return i;
+}
+
+static void on_text(void *arg, const char *text, size_t len)
+{
+	got(arg, index_of(text, len));
+}
+
+static void on_publish(void *arg, const uint8_t *payload, size_t len)
+{
+	got(arg, index_of((const char *)payload, len));
+}
+
+/* Sends every message due by now: rate per second from the start. */
+static void tick(evutil_socket_t fd, short what, void *arg)
+{
+	struct lat_run *lr = arg;
+	uint64_t now = bn_now_ns();
+	size_t due = (size_t)((double)(now - lr->start_ns) * lr->rate / 1e9) + 1;
+	size_t i = atomic_load(&lr->sent);
+
+	(void)fd;
+	(void)what;
+	if (due > lr->total)
+		due = lr->total;
+	for (; i < due; i++) {
+		int n = snprintf(lr->text, lr->size + 1, "%010zu", i);
+
+		lr->text[n] = 'x'; /* the rest of the text was filled once */
+		atomic_store_explicit(&lr->t_send[i], bn_now_ns(), memory_order_release);
+		if (lr->tx_node)
+			bn_node_send(lr->tx_node, lr->text, lr->size);
+		else
+			bn_mqtt_publish(lr->tx_mqtt, "cove-bench/latency", (uint8_t *)lr->text,
+					lr->size);
+		atomic_fetch_add(&lr->sent, 1);
+	}
+	if (i >= lr->total)
+		event_del(lr->timer);
+}
+
+/* ---- setting up, on the bench's threads ------------------------------------------ */
+
+struct setup {
+	struct lat_run *lr;
+	struct receiver *rc;          /* members receivers */
+	size_t t;
+	int tx;                       /* make the sender (thread 0) */
+};
+
+static void node_conf(struct lat_run *lr, struct bn_node_conf *c, size_t id)
+{
+	struct bn_world *w = &lr->r->w;
+
+	memset(c, 0, sizeof(*c));
+	c->id = &w->ids[id];
+	c->wl = w->wl;
+	c->relay_pk = w->ids[0].pk;
+	c->host = w->host;
+	c->port = w->port;
+	c->room = "latency";
+	c->ready = &lr->ready;
+	c->errors = &lr->errors;
+}
+
+static void mqtt_conf(struct lat_run *lr, struct bn_mqtt_conf *c, const char *id, int sub)
+{
+	memset(c, 0, sizeof(*c));
+	c->host = lr->r->o->mqtt_host;
+	c->port = lr->r->o->mqtt_port;
+	c->client_id = id;
+	c->topic = "cove-bench/latency";
+	c->sub = sub;
+	c->ready = &lr->ready;
+	c->down = &lr->down;
+}
+
+static void setup_slice(void *arg)
+{
+	struct setup *s = arg;
+	struct lat_run *lr = s->lr;
+	size_t nthr = bn_thr_count(lr->r->thr);
+	struct event_base *base = bn_thr_base(lr->r->thr, s->t);
+	char id[64];
+
+	for (size_t i = s->t; i < lr->members; i += nthr) {
+		struct receiver *rc = &s->rc[i];
+
+		rc->lr = lr;
+		rc->t = s->t;
+		if (lr->r->o->mqtt) {
+			struct bn_mqtt_conf c;
+
+			snprintf(id, sizeof(id), "cove-bench-lat-%zu-%d", i, (int)getpid());
+			mqtt_conf(lr, &c, id, 1);
+			c.on_publish = on_publish;
+			c.arg = rc;
+			rc->mqtt = bn_mqtt_new(base, &c);
+			if (rc->mqtt)
+				bn_mqtt_connect(rc->mqtt);
+		} else {
+			struct bn_node_conf c;
+
+			node_conf(lr, &c, 2 + i);
+			c.on_message = on_text;
+			c.arg = rc;
+			rc->node = bn_node_new(base, &c);
+			if (rc->node)
+				bn_node_connect(rc->node);
+		}
+	}
+	if (!s->tx)
+		return;
+	if (lr->r->o->mqtt) {
+		struct bn_mqtt_conf c;
+
+		snprintf(id, sizeof(id), "cove-bench-lat-tx-%d", (int)getpid());
+		mqtt_conf(lr, &c, id, 0);
+		lr->tx_mqtt = bn_mqtt_new(base, &c);
+		if (lr->tx_mqtt)
+			bn_mqtt_connect(lr->tx_mqtt);
+	} else {
+		struct bn_node_conf c;
+
+		node_conf(lr, &c, 1);
+		lr->tx_node = bn_node_new(base, &c);
+		if (lr->tx_node)
+			bn_node_connect(lr->tx_node);
+	}
+	lr->timer = event_new(base, -1, EV_PERSIST, tick, lr);
+}
+
+static void start_sending(void *arg)
+{
+	struct lat_run *lr = arg;
+	struct timeval tv = { 0, 1000000 / (lr->rate > 1000 ? 1000 : lr->rate) };
+
+	lr->start_ns = bn_now_ns();
+	if (tv.tv_usec == 0)
+		tv.tv_usec = 1;
+	event_add(lr->timer, &tv);
+}
+
+static void teardown_slice(void *arg)
+{
+	struct setup *s = arg;
+	struct lat_run *lr = s->lr;
+	size_t nthr = bn_thr_count(lr->r->thr);
+
+	for (size_t i = s->t; i < lr->members; i += nthr) {
+		bn_node_free(s->rc[i].node);
+		bn_mqtt_free(s->rc[i].mqtt);
+	}
+	if (s->tx) {
+		if (lr->timer)
+			event_free(lr->timer);
+		bn_node_free(lr->tx_node);
+		bn_mqtt_free(lr->tx_mqtt);
+	}
+}
+
+static void each(struct lat_run *lr, struct receiver *rc, void (*fn)(void *))
+{
+	for (size_t t = 0; t < bn_thr_count(lr->r->thr); t++) {
+		struct setup s = { lr, rc, t, t == 0 };
+
+		bn_thr_call_wait(lr->r->thr, t, fn, &s);
+	}
+}
+
+int bn_sc_latency(const struct bn_opts *o)
+{
+	struct lat_run lr = { 0 };
+	struct receiver *rc = NULL;
+	struct bn_lat all = { 0 };
+	size_t M = o->members ? o->members : 10;
+	size_t expected, received, wire;
+	struct bn_json j;
+	struct bn_run r;
+	int ok = -1;
+
+	lr.r = &r;
+	lr.members = M;
+	lr.rate = o->rate ? o->rate : 1000;
+	lr.total = (size_t)(o->seconds * lr.rate);
+	if (lr.total < WARMUP + 10)
+		lr.total = WARMUP + 10;
+	/* the same bytes on the wire: Cove's DAT frame, or an MQTT payload of
+	 * that size */
+	wire = bn_dat_frame_len(o->size, "latency");
+	lr.size = o->mqtt ? wire : o->size;
+	if (lr.size < 16)
+		lr.size = 16;
+	lr.t_send = calloc(lr.total, sizeof(*lr.t_send));
+	lr.text = malloc(lr.size + 1);
+	rc = calloc(M, sizeof(*rc));
+	if (bn_run_start(&r, o, M + 1) != 0 || !lr.t_send || !lr.text || !rc)
+		goto out;
+	memset(lr.text, 'x', lr.size);
+	for (size_t i = 0; i < M; i++)
+		if (!(rc[i].seen = calloc(lr.total, 1)))
+			goto out;
+	each(&lr, rc, setup_slice);
+	if (bn_wait_count(&lr.ready, M + 1, 30000) != 0) {
+		bn_err("latency: only %zu of %zu nodes ready", atomic_load(&lr.ready), M + 1);
+		goto teardown;
+	}
+	bn_run_json_begin(&r, &j, "latency");
+	bn_run_window_open(&r);
+	bn_thr_call(r.thr, 0, start_sending, &lr);
+	expected = lr.total * M;
+	bn_wait_progress(&lr.received, expected, 3000,
+			 bn_timeout_ms((double)lr.total / lr.rate * 3 + 10));
+	received = atomic_load(&lr.received);
+	bn_run_window_close(&r, &j);
+	/* the loops are still running: take the samples on their threads */
+	each(&lr, rc, teardown_slice);
+	for (size_t i = 0; i < M; i++)
+		bn_lat_merge(&all, &rc[i].lat);
+	bn_json_int(&j, "members", (long long)M);
+	bn_json_int(&j, "rate", (long long)lr.rate);
+	bn_json_int(&j, "message_bytes", (long long)wire);
+	bn_json_int(&j, "messages", (long long)lr.total);
+	bn_json_int(&j, "deliveries", (long long)received);
+	bn_json_int(&j, "lost", (long long)(expected - received));
+	bn_json_int(&j, "duplicates", (long long)atomic_load(&lr.dups));
+	bn_json_int(&j, "samples", (long long)all.n);
+	bn_json_num(&j, "p50_us", (double)bn_lat_quantile(&all, 0.50) / 1e3);
+	bn_json_num(&j, "p90_us", (double)bn_lat_quantile(&all, 0.90) / 1e3);
+	bn_json_num(&j, "p99_us", (double)bn_lat_quantile(&all, 0.99) / 1e3);
+	bn_json_num(&j, "max_us", (double)bn_lat_quantile(&all, 1.0) / 1e3);
+	bn_json_num(&j, "mean_us", bn_lat_mean(&all) / 1e3);
+	bn_json_end(&j);
+	if (o->samples && bn_lat_write(&all, o->samples, 2000) != 0)
+		bn_err("latency: cannot write %s", o->samples);
+	ok = 0;
+	if (received != expected || atomic_load(&lr.dups) || atomic_load(&lr.errors) ||
+	    atomic_load(&lr.down)) {
+		bn_err("latency: %zu of %zu deliveries, %zu duplicates, %zu errors, %zu links lost",
+		       received, expected, atomic_load(&lr.dups), atomic_load(&lr.errors),
+		       atomic_load(&lr.down));
+		ok = o->mqtt && !o->check ? 0 : -1;
+	}
+	goto out;
+teardown:
+	each(&lr, rc, teardown_slice);
+out:
+	for (size_t i = 0; rc && i < M; i++) {
+		free(rc[i].seen);
+		bn_lat_free(&rc[i].lat);
+	}
+	bn_lat_free(&all);
+	free(rc);
+	free(lr.t_send);
+	free(lr.text);
+	bn_run_end(&r);
+	return ok;
+}
