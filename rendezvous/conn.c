@@ -259,6 +259,10 @@ void rv_conn_close(struct rv_conn *c, int flush)
 {
 	if (c->closing)
 		return;
+	/* No more input: what it sent and we have not acted on yet goes too
+	 * (a revoked identity's frames are not forwarded). */
+	rv_verify_drop(c);
+	c->input_end = RV_END_NONE;
 	c->srv->nclosing++;
 	if (!c->authed)
 		c->srv->nunauth--;
@@ -280,6 +284,7 @@ void rv_conn_close(struct rv_conn *c, int flush)
 
 static void conn_free(struct rv_conn *c)
 {
+	rv_verify_drop(c);
 	rv_room_conn_gone(c);
 	free(c->rooms);
 	event_free(c->timer);
@@ -346,6 +351,8 @@ static void event_cb(struct bufferevent *bev, short what, void *arg)
 		doom(c);
 		return;
 	}
+	if (c->input_end)
+		return; /* already ending: closed once its pending frames are done */
 	if (what & BEV_EVENT_ERROR)
 		rv_log_conn_event(c->srv, "%s: connection error: %s",
 				  rv_conn_label(c, label, sizeof(label)),
@@ -353,7 +360,26 @@ static void event_cb(struct bufferevent *bev, short what, void *arg)
 	else
 		rv_log_conn_event(c->srv, "%s: disconnected",
 				  rv_conn_label(c, label, sizeof(label)));
-	rv_conn_close(c, 0);
+	rv_conn_end_input(c, RV_END_GONE);
+}
+
+void rv_conn_end_input(struct rv_conn *c, int how)
+{
+	if (!TAILQ_EMPTY(&c->pending)) {
+		/* What it sent before goes on as if it were still here; verify.c
+		 * calls again once that is done. */
+		c->input_end = how;
+		bufferevent_disable(c->bev, EV_READ);
+		return;
+	}
+	c->input_end = RV_END_NONE;
+	if (how == RV_END_BAD_RECORD)
+		/* A record we cannot frame ends our reading, not our writing:
+		 * the node hears why before the close. */
+		rv_send_err(c, "", COVE_EC_BAD_FRAME, 0,
+			    "a record length of 0 or above %d; closing the connection",
+			    COVE_RECORD_MAX);
+	rv_conn_close(c, how == RV_END_BAD_RECORD);
 }
 
 static const char *handshake_reason(int err)
@@ -373,8 +399,8 @@ static void read_cb(struct bufferevent *bev, void *arg)
 	struct rv_conn *c = arg;
 	struct evbuffer *in = bufferevent_get_input(bev);
 
-	if (c->closing) {
-		/* lingering: read and discard until the peer closes */
+	if (c->closing || c->input_end) {
+		/* lingering, or its input has ended: read and discard */
 		evbuffer_drain(in, evbuffer_get_length(in));
 		return;
 	}
@@ -394,20 +420,14 @@ static void read_cb(struct bufferevent *bev, void *arg)
 			if (!c->authed) {
 				c->srv->stats.auth_failed++;
 				rv_conn_log(c, "handshake failed: %s", handshake_reason(ret));
-			} else {
-				log_warn("%s: link failed: %s; closing",
-					 rv_conn_label(c, label, sizeof(label)), handshake_reason(ret));
-				/* A record we cannot frame ends our reading, not our
-				 * writing: the node hears why before the close. */
-				if (ret == COVE_ERR_FRAME_SIZE) {
-					rv_send_err(c, "", COVE_EC_BAD_FRAME, 0,
-						    "a record length of 0 or above %d; closing the "
-						    "connection", COVE_RECORD_MAX);
-					answer = 1;
-				}
+				/* VERSION is queued for the peer: let it go out. */
+				rv_conn_close(c, answer);
+				return;
 			}
-			/* VERSION or ERR is queued for the peer: let it go out. */
-			rv_conn_close(c, answer);
+			log_warn("%s: link failed: %s; closing", rv_conn_label(c, label, sizeof(label)),
+				 handshake_reason(ret));
+			rv_conn_end_input(c, ret == COVE_ERR_FRAME_SIZE ? RV_END_BAD_RECORD
+					  : RV_END_GONE);
 			return;
 		}
 		if (ret > 0)
@@ -514,6 +534,7 @@ struct rv_conn *rv_conn_new(struct rv_server *s, evutil_socket_t fd, const char 
 		free(c);
 		return NULL;
 	}
+	TAILQ_INIT(&c->pending);
 	bufferevent_setcb(c->bev, read_cb, write_cb, event_cb, c);
 	bufferevent_enable(c->bev, EV_READ | EV_WRITE);
 	TAILQ_INSERT_TAIL(&s->conns, c, next);

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <unistd.h>
 
 #include <event2/event.h>
 
@@ -52,6 +53,12 @@ static void usage(FILE *f)
 		"                           (default %d)\n"
 		"      --rate N             DATs per second a node may send (default %d)\n"
 		"      --burst N            DATs a node may send at once (default %d)\n"
+		"      --verify-threads N   check signatures on N worker threads, 0 to %d;\n"
+		"                           0 checks them on the event loop (default: one\n"
+		"                           per CPU, at most %d; 0 on a single CPU)\n"
+		"      --verify-inline N    below N checks a second, with the threads idle,\n"
+		"                           the event loop checks them itself (default %d;\n"
+		"                           0: always on the threads)\n"
 		"  -v, --verbose            log every join and connection (debug level)\n"
 		"  -q, --quiet              log only warnings and errors\n"
 		"  -h, --help               show this help\n"
@@ -61,7 +68,19 @@ static void usage(FILE *f)
 		"Signals: HUP reloads the whitelist, USR1 logs counters, TERM/INT stop.\n",
 		DEFAULT_LISTEN, RV_DEFAULT_MAX_CONNS, RV_DEFAULT_MAX_UNAUTH, RV_DEFAULT_MAX_QUEUE,
 		RV_DEFAULT_MAX_ROOMS, RV_DEFAULT_AUTH_TIMEOUT_MS, RV_DEFAULT_JOIN_TIMEOUT_MS,
-		RV_DEFAULT_GRACE_MS, RV_DEFAULT_KEEPALIVE_MS, RV_DEFAULT_RATE, RV_DEFAULT_BURST);
+		RV_DEFAULT_GRACE_MS, RV_DEFAULT_KEEPALIVE_MS, RV_DEFAULT_RATE, RV_DEFAULT_BURST,
+		RV_VERIFY_THREADS_MAX, RV_VERIFY_THREADS_AUTO, RV_DEFAULT_VERIFY_INLINE);
+}
+
+/* One worker per CPU: the loop has work of its own, but it waits on the
+ * network often enough. A single CPU gains nothing from threads. */
+static unsigned default_verify_threads(void)
+{
+	long n = sysconf(_SC_NPROCESSORS_ONLN);
+
+	if (n <= 1)
+		return 0;
+	return n > RV_VERIFY_THREADS_AUTO ? RV_VERIFY_THREADS_AUTO : (unsigned)n;
 }
 
 static int parse_num(const char *opt, const char *s, unsigned long long min,
@@ -133,7 +152,8 @@ static void on_usr1(evutil_socket_t sig, short what, void *arg)
 }
 
 enum { OPT_PASS = 256, OPT_MAX_CONNS, OPT_MAX_UNAUTH, OPT_MAX_QUEUE, OPT_MAX_ROOMS,
-       OPT_AUTH_TIMEOUT, OPT_JOIN_TIMEOUT, OPT_GRACE, OPT_KEEPALIVE, OPT_RATE, OPT_BURST };
+       OPT_AUTH_TIMEOUT, OPT_JOIN_TIMEOUT, OPT_GRACE, OPT_KEEPALIVE, OPT_RATE, OPT_BURST,
+       OPT_VERIFY_THREADS, OPT_VERIFY_INLINE };
 
 int main(int argc, char **argv)
 {
@@ -152,6 +172,8 @@ int main(int argc, char **argv)
 		{ "keepalive", required_argument, NULL, OPT_KEEPALIVE },
 		{ "rate", required_argument, NULL, OPT_RATE },
 		{ "burst", required_argument, NULL, OPT_BURST },
+		{ "verify-threads", required_argument, NULL, OPT_VERIFY_THREADS },
+		{ "verify-inline", required_argument, NULL, OPT_VERIFY_INLINE },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "help", no_argument, NULL, 'h' },
@@ -169,6 +191,8 @@ int main(int argc, char **argv)
 		.keepalive_ms = RV_DEFAULT_KEEPALIVE_MS,
 		.rate = RV_DEFAULT_RATE,
 		.burst = RV_DEFAULT_BURST,
+		.verify_threads = default_verify_threads(),
+		.verify_inline = RV_DEFAULT_VERIFY_INLINE,
 	};
 	const char *key_path = NULL, *wl_path = NULL, *listen = DEFAULT_LISTEN, *pass_file = NULL;
 	struct event *sig_int = NULL, *sig_term = NULL, *sig_hup = NULL, *sig_usr1 = NULL;
@@ -229,6 +253,16 @@ int main(int argc, char **argv)
 			if (parse_num("--burst", optarg, 1, 1000000, &v)) return 2;
 			conf.burst = (unsigned)v;
 			break;
+		case OPT_VERIFY_THREADS:
+			if (parse_num("--verify-threads", optarg, 0, RV_VERIFY_THREADS_MAX, &v))
+				return 2;
+			conf.verify_threads = (unsigned)v;
+			break;
+		case OPT_VERIFY_INLINE:
+			if (parse_num("--verify-inline", optarg, 0, RV_VERIFY_INLINE_MAX, &v))
+				return 2;
+			conf.verify_inline = (unsigned)v;
+			break;
 		case 'v': cove_log_set_level(COVE_LOG_DEBUG); break;
 		case 'q': cove_log_set_level(COVE_LOG_WARN); break;
 		case 'h': usage(stdout); return 0;
@@ -272,6 +306,12 @@ int main(int argc, char **argv)
 	}
 	inited = 1;
 	wl = NULL; /* the server owns it now */
+	ret = rv_verify_start(&srv);
+	if (ret != 0) {
+		cove_cli_err("cannot start %u signature verification threads: %s; try "
+			     "--verify-threads 0", conf.verify_threads, strerror(-ret));
+		goto out;
+	}
 	sig_int = evsignal_new(base, SIGINT, on_stop, base);
 	sig_term = evsignal_new(base, SIGTERM, on_stop, base);
 	sig_hup = evsignal_new(base, SIGHUP, on_hup, &srv);
@@ -287,6 +327,11 @@ int main(int argc, char **argv)
 	cove_pk_to_b64(b64, id->pk);
 	log_info("cove-rendezvous %s, key %s, whitelist %s (%zu entries)", COVE_VERSION, b64,
 		 wl_path, cove_wl_count(srv.wl));
+	if (conf.verify_threads)
+		log_info("verifying signatures on %u worker thread%s", conf.verify_threads,
+			 conf.verify_threads == 1 ? "" : "s");
+	else
+		log_info("verifying signatures on the event loop");
 	/* The one line scripts wait for; unadorned, and flushed at once. */
 	fprintf(stderr, "listening on %s\n", bound);
 	fflush(stderr);

@@ -8,6 +8,11 @@
  * the signature valid. A refusal is a signed ERR with the reason. Then
  * room.c decides what the frame means for the room; DATs are fanned out
  * here, as the bytes that were verified.
+ *
+ * In two steps, so that the signature can be checked on a worker thread
+ * (verify.c): the precheck, when the frame arrives, decides whether a
+ * check is worth paying for and takes the rate token; the act, in the
+ * frame's turn, makes every decision with the state of then.
  */
 #include <string.h>
 
@@ -151,14 +156,73 @@ static void on_room_frame(struct rv_conn *c, const struct cove_frame *f, const u
 		refuse(c, f, (uint32_t)code, why);
 }
 
-int rv_relay_frame(struct rv_conn *c, int err, const struct cove_frame *f, const uint8_t *raw,
-		   size_t len)
+/* The checks before the signature's, cheapest first, with the state of
+ * now: 0 when f passes them, else the ERR code to refuse it with (the
+ * reason written to why). The rate limit is not among them: its token is
+ * taken once, when the frame arrives (rv_relay_precheck). */
+static uint32_t check(struct rv_conn *c, const struct cove_frame *f, char *why, size_t cap)
 {
-	struct rv_server *s = c->srv;
-	const char *tn;
+	const char *tn = type_name(f->type);
+
+	switch (f->type) {
+	case COVE_F_INI:
+	case COVE_F_KEY:
+	case COVE_F_DAT:
+	case COVE_F_RDY:
+	case COVE_F_RKY:
+	case COVE_F_BYE:
+		break;
+	default:
+		snprintf(why, cap, "frame type %u is not one nodes may send", f->type);
+		return COVE_EC_WRONG_DIRECTION;
+	}
+	if (memcmp(f->from, c->pk, COVE_ID_LEN) != 0) {
+		snprintf(why, cap, "%s refused: its sender is not the identity of this "
+			 "connection", tn);
+		return COVE_EC_WRONG_SENDER;
+	}
+	if (!cove_wl_find_pk(c->srv->wl, f->from)) {
+		snprintf(why, cap, "%s refused: your key is not on this rendezvous's whitelist",
+			 tn);
+		return COVE_EC_NOT_WHITELISTED;
+	}
+	if (f->seq <= c->last_seq) {
+		snprintf(why, cap, "%s refused: sequence number %llu is not above your last, "
+			 "%llu", tn, (unsigned long long)f->seq, (unsigned long long)c->last_seq);
+		return COVE_EC_REPLAY;
+	}
+	return 0;
+}
+
+static int is_link_frame(const struct cove_frame *f)
+{
+	return f->type == COVE_F_PING || f->type == COVE_F_PONG;
+}
+
+int rv_relay_precheck(struct rv_conn *c, int err, const struct cove_frame *f,
+		      struct rv_verdict *v)
+{
 	char why[200];
 
-	s->stats.frames_in++;
+	if (err || is_link_frame(f) || check(c, f, why, sizeof(why)))
+		return 0;
+	/* before the signature: a flood should not cost a verification each */
+	if (f->type == COVE_F_DAT) {
+		v->rate = within_rate(c) ? RV_RATE_TAKEN : RV_RATE_OVER;
+		if (v->rate == RV_RATE_OVER)
+			return 0;
+	}
+	return 1;
+}
+
+int rv_relay_act(struct rv_conn *c, int err, const struct cove_frame *f, const uint8_t *raw,
+		 size_t len, const struct rv_verdict *v)
+{
+	struct rv_server *s = c->srv;
+	uint32_t code;
+	int sig;
+	char why[200];
+
 	if (err) {
 		rv_conn_log(c, "refused a frame: %s", cove_strerror(err));
 		rv_send_err(c, "", COVE_EC_BAD_FRAME, 0, "frame refused: %s", cove_strerror(err));
@@ -170,55 +234,37 @@ int rv_relay_frame(struct rv_conn *c, int err, const struct cove_frame *f, const
 	}
 	if (f->type == COVE_F_PONG)
 		return 0; /* any frame is a sign of life: read_cb noted it */
-	tn = type_name(f->type);
-	switch (f->type) {
-	case COVE_F_INI:
-	case COVE_F_KEY:
-	case COVE_F_DAT:
-	case COVE_F_RDY:
-	case COVE_F_RKY:
-	case COVE_F_BYE:
-		break;
-	default:
-		snprintf(why, sizeof(why), "frame type %u is not one nodes may send", f->type);
-		refuse(c, f, COVE_EC_WRONG_DIRECTION, why);
+	code = check(c, f, why, sizeof(why));
+	if (code) {
+		/* An earlier frame, accepted after this one arrived, raised
+		 * last_seq past it: the token it took is given back, as if
+		 * it had been refused on arrival. */
+		if (v->rate == RV_RATE_TAKEN && (c->tokens += 1.0) > s->conf.burst)
+			c->tokens = s->conf.burst;
+		refuse(c, f, code, why);
 		return 0;
 	}
-	if (memcmp(f->from, c->pk, COVE_ID_LEN) != 0) {
-		snprintf(why, sizeof(why), "%s refused: its sender is not the identity of this "
-			 "connection", tn);
-		refuse(c, f, COVE_EC_WRONG_SENDER, why);
-		return 0;
-	}
-	if (!cove_wl_find_pk(s->wl, f->from)) {
-		snprintf(why, sizeof(why), "%s refused: your key is not on this rendezvous's "
-			 "whitelist", tn);
-		refuse(c, f, COVE_EC_NOT_WHITELISTED, why);
-		return 0;
-	}
-	if (f->seq <= c->last_seq) {
-		snprintf(why, sizeof(why), "%s refused: sequence number %llu is not above your "
-			 "last, %llu", tn, (unsigned long long)f->seq,
-			 (unsigned long long)c->last_seq);
-		refuse(c, f, COVE_EC_REPLAY, why);
-		return 0;
-	}
-	/* before the signature: a flood should not cost a verification each */
-	if (f->type == COVE_F_DAT && !within_rate(c)) {
+	if (f->type == COVE_F_DAT &&
+	    (v->rate == RV_RATE_OVER || (v->rate == RV_RATE_UNCHECKED && !within_rate(c)))) {
 		snprintf(why, sizeof(why), "DAT refused: more than %u a second (burst %u); slow "
 			 "down and send it again", s->conf.rate, s->conf.burst);
 		refuse(c, f, COVE_EC_RATE, why);
 		return 0;
 	}
-	if (cove_msg_verify(f) != COVE_OK) {
-		snprintf(why, sizeof(why), "%s refused: its signature does not verify", tn);
+	sig = v->sig;
+	if (sig == RV_SIG_UNCHECKED) {
+		s->stats.verified_loop++;
+		sig = cove_msg_verify(f) == COVE_OK ? RV_SIG_GOOD : RV_SIG_BAD;
+	}
+	if (sig != RV_SIG_GOOD) {
+		snprintf(why, sizeof(why), "%s refused: its signature does not verify",
+			 type_name(f->type));
 		refuse(c, f, COVE_EC_BAD_SIGNATURE, why);
 		return 0;
 	}
 	c->last_seq = f->seq;
 	if (f->type == COVE_F_INI) {
-		int code = rv_room_join(c, f->room, f->room_len, f->u.ini.xpk, raw, len);
-
+		code = (uint32_t)rv_room_join(c, f->room, f->room_len, f->u.ini.xpk, raw, len);
 		if (code == COVE_EC_ALREADY_JOINED)
 			snprintf(why, sizeof(why), "you are already in room %s on this connection",
 				 f->room);
@@ -226,12 +272,28 @@ int rv_relay_frame(struct rv_conn *c, int err, const struct cove_frame *f, const
 			snprintf(why, sizeof(why), "at most %zu rooms per connection on this "
 				 "rendezvous", s->conf.max_rooms);
 		if (code)
-			refuse(c, f, (uint32_t)code, why);
-		return 0;
+			refuse(c, f, code, why);
+		return c->closing ? 1 : 0;
 	}
 	if (f->type == COVE_F_DAT)
 		on_dat(c, f, raw, len);
 	else
 		on_room_frame(c, f, raw, len);
-	return 0;
+	return c->closing ? 1 : 0;
+}
+
+int rv_relay_frame(struct rv_conn *c, int err, const struct cove_frame *f, const uint8_t *raw,
+		   size_t len)
+{
+	struct rv_verdict v = { RV_RATE_UNCHECKED, RV_SIG_UNCHECKED };
+	int verify;
+
+	c->srv->stats.frames_in++;
+	verify = rv_relay_precheck(c, err, f, &v);
+	/* The fast path, as without a pool: nothing to wait for, or a check
+	 * cheaper here than on a worker. */
+	if (!c->srv->pool ||
+	    (TAILQ_EMPTY(&c->pending) && (!verify || rv_verify_inline(c->srv))))
+		return rv_relay_act(c, err, f, raw, len, &v);
+	return rv_verify_queue(c, err, f, raw, len, &v, verify);
 }

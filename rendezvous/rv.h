@@ -8,9 +8,13 @@
  *              the rate limit, DAT fan-out
  *   room.c     membership: joins, who holds which epoch, rekeying, grace
  *   rooms.c    the room table (a hash map keyed with SipHash)
+ *   verify.c   signature checks on worker threads; each connection's
+ *              frames acted on in the order they arrived
  *   main.c     options, keys, signals
  *
- * Everything runs on one libevent loop, so nothing here is locked.
+ * Everything runs on one libevent loop, so nothing here is locked, except
+ * the verification pool of verify.c: its section below says which thread
+ * touches what.
  */
 #ifndef COVE_RV_H
 #define COVE_RV_H
@@ -42,6 +46,8 @@ struct rv_conf {
 	unsigned keepalive_ms;    /* PING after this much silence; close after 3x */
 	unsigned rate;            /* DATs per second per connection */
 	unsigned burst;           /* DATs a connection may send at once */
+	unsigned verify_threads;  /* signature checks on this many threads; 0: on the loop */
+	unsigned verify_inline;   /* below this many checks a second, the loop makes them */
 };
 
 #define RV_DEFAULT_MAX_CONNS 16384
@@ -54,6 +60,21 @@ struct rv_conf {
 #define RV_DEFAULT_KEEPALIVE_MS 15000
 #define RV_DEFAULT_RATE 50
 #define RV_DEFAULT_BURST 200
+/* --verify-threads: at most this many; by default one per online CPU,
+ * at most RV_VERIFY_THREADS_AUTO (none on a single CPU). */
+#define RV_VERIFY_THREADS_MAX 64
+#define RV_VERIFY_THREADS_AUTO 16
+/* --verify-inline: under this many checks a second (10% of a core at
+ * ~50 us each), with the workers idle, the loop checks signatures itself,
+ * which spares each frame two thread wake-ups at light load. */
+#define RV_DEFAULT_VERIFY_INLINE 2000
+#define RV_VERIFY_INLINE_MAX 100000
+/* A connection with more frames, or bytes of frames, than this waiting
+ * for their turn is not read until fewer than half are left. The bytes
+ * also bound how much of one sender is acted on at once when its checks
+ * come back together: a burst that a reader's --max-queue must absorb. */
+#define RV_PENDING_MAX 256
+#define RV_PENDING_BYTES_MAX (64u << 10)
 
 /* Log lines about connections coming and going, all together: a burst of
  * this many, refilled at this rate per second. */
@@ -67,10 +88,40 @@ struct rv_stats {
 	uint64_t refused[16]; /* by ERR code */
 	uint64_t joins, firsts, asks, ask_timeouts, join_failures;
 	uint64_t rekeys, rekey_timeouts, leaves, graces_expired, rejoins;
+	uint64_t verified_workers, verified_loop; /* signature checks, by where */
+	uint64_t pauses;               /* connections no longer read: too much pending */
+	size_t pending_max;            /* most frames one connection had waiting */
 };
 
 struct rv_room;
 struct rv_conn;
+struct rv_pool;
+
+/* What was decided about a frame before it is acted on. */
+enum { RV_RATE_UNCHECKED = 0, RV_RATE_TAKEN, RV_RATE_OVER };
+enum { RV_SIG_UNCHECKED = 0, RV_SIG_GOOD, RV_SIG_BAD };
+struct rv_verdict {
+	int rate;                      /* a DAT's rate check, made when it arrived */
+	int sig;                       /* the signature check, when it was made */
+};
+
+/* A frame waiting for its turn (verify.c). */
+struct rv_job {
+	STAILQ_ENTRY(rv_job) pool_next; /* in the pool's queue or done list */
+	TAILQ_ENTRY(rv_job) conn_next; /* in its connection's pending FIFO */
+	struct rv_conn *conn;          /* NULL once the connection has gone */
+	int in_pool;                   /* handed to the pool, not back yet */
+	int err;                       /* the frame's decoding error, or 0 */
+	struct rv_verdict v;
+	struct cove_frame f;           /* decoded; what it borrows points into raw */
+	size_t len;
+	uint8_t raw[];                 /* a copy of the frame's bytes */
+};
+
+TAILQ_HEAD(rv_job_list, rv_job);
+
+/* How a connection's input ended while frames of it were pending. */
+enum { RV_END_NONE = 0, RV_END_GONE, RV_END_BAD_RECORD };
 
 /* One identity's place in one room. */
 struct rv_member {
@@ -154,6 +205,11 @@ struct rv_conn {
 	/* log rate limit */
 	uint64_t log_window_ms;
 	unsigned log_count;
+	/* frames waiting to be acted on, in the order they arrived (verify.c) */
+	struct rv_job_list pending;
+	size_t npending, pending_bytes;
+	int paused;                    /* not read: too many frames pending */
+	int input_end;                 /* RV_END_*: closes once pending is done */
 };
 
 TAILQ_HEAD(rv_conn_list, rv_conn);
@@ -178,6 +234,8 @@ struct rv_server {
 	struct rv_room_list to_route;
 	struct event *listen_retry;    /* re-enables accepting after EMFILE */
 	struct event *sweep;           /* keepalive */
+	struct rv_pool *pool;          /* signature checks; NULL: on the loop */
+	size_t npending, npaused;      /* frames pending; connections paused */
 	/* a global budget for log lines about connections (token bucket) */
 	double log_tokens;
 	uint64_t log_refill_ms;
@@ -246,6 +304,11 @@ void rv_conn_log(struct rv_conn *c, const char *fmt, ...) __attribute__((format(
 void rv_log_conn_event(struct rv_server *s, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 
+/* The peer's input has ended: it closed the connection (RV_END_GONE), or
+ * sent a record too big to frame (RV_END_BAD_RECORD: it is told so). The
+ * frames it sent before are still acted on, in order; then c is closed. */
+void rv_conn_end_input(struct rv_conn *c, int how);
+
 /* "conn 7 alice" or "conn 7 127.0.0.1:4242" for log lines. */
 const char *rv_conn_label(const struct rv_conn *c, char *buf, size_t cap);
 
@@ -259,9 +322,76 @@ void rv_conn_shutdown_all(struct rv_server *s);
 /* ---- relay.c ----------------------------------------------------------- */
 
 /* Handles one frame from an authenticated connection. err is the decoding
- * error, if any. Returns 0, or 1 when c is being closed. */
+ * error, if any (f is then NULL). Acts on it at once when nothing of c is
+ * pending and it needs no signature check; otherwise queues a copy behind
+ * c's pending frames (verify.c). Returns 0, or 1 when c is being closed. */
 int rv_relay_frame(struct rv_conn *c, int err, const struct cove_frame *f, const uint8_t *raw,
 		   size_t len);
+
+/* The checks of PROTOCOL.md 5 a frame can be given when it arrives, with
+ * the state of that moment: whether a signature check is worth paying
+ * for. Takes a DAT's rate token (v->rate says whether it got one).
+ * Returns 1 when the frame's signature is to be checked, else 0 (a link
+ * frame, or one that is going to be refused). */
+int rv_relay_precheck(struct rv_conn *c, int err, const struct cove_frame *f,
+		      struct rv_verdict *v);
+
+/* Acts on a frame in its turn: every check again, in PROTOCOL.md's order,
+ * with the state of now, except the rate (v->rate, from the arrival) and
+ * the signature (v->sig; checked here when RV_SIG_UNCHECKED); then a
+ * refusal, or what the frame means. Returns 0, or 1 when c is closing. */
+int rv_relay_act(struct rv_conn *c, int err, const struct cove_frame *f, const uint8_t *raw,
+		 size_t len, const struct rv_verdict *v);
+
+/* ---- verify.c ------------------------------------------------------------
+ *
+ * The verification pool: Ed25519 checks, the relay's most costly step,
+ * run on --verify-threads worker threads, while every decision stays on
+ * the loop.
+ *
+ * Who owns what:
+ *   - The loop thread owns every connection, room and counter, and every
+ *     job outside the pool: it creates jobs, links them into their
+ *     connection's FIFO (c->pending) and frees them. Only the loop reads
+ *     or writes a job's conn, in_pool, conn_next, err, v.rate and raw.
+ *   - A job in the pool (in_pool set, from rv_verify_queue() until the
+ *     loop takes it off the done list) is the worker's only for reading
+ *     its f (and the bytes f points into, in raw) and writing v.sig. A
+ *     worker touches nothing else: no connection, room, counter, libevent
+ *     or log; it checks the signature, a pure function of the job.
+ *   - The pool's queue and done list, and its stop flag, are under its
+ *     mutex; workers wait on its condition variable for jobs. A worker
+ *     that makes the done list non-empty writes one byte to a pipe, whose
+ *     read end wakes the loop (a libevent event); the loop empties the
+ *     pipe, then takes the whole done list at once, and acts on each
+ *     connection's FIFO from its head while the head is back.
+ *   - A connection that closes drops its pending frames: jobs back from
+ *     the pool are freed at once; those still in it get conn = NULL and
+ *     are freed by the loop when they come back.
+ */
+
+/* Starts s->conf.verify_threads workers (none for 0: every check then
+ * runs on the loop). Returns 0 or a negative errno value. */
+int rv_verify_start(struct rv_server *s);
+
+/* Stops and joins the workers and frees every job left. Call after every
+ * connection is gone (rv_conn_shutdown_all). No-op without a pool. */
+void rv_verify_stop(struct rv_server *s);
+
+/* Whether the next signature check had better run on the loop: the
+ * workers are idle and fewer than conf.verify_inline checks a second were
+ * asked for lately. Counts the check as asked for. Needs a pool. */
+int rv_verify_inline(struct rv_server *s);
+
+/* Queues a copy of a frame at the tail of c's FIFO, and in the pool when
+ * verify is set (otherwise it is ready to be acted on in its turn). Stops
+ * reading c above RV_PENDING_MAX pending frames. Returns 0, or 1 when c
+ * is being closed (out of memory). */
+int rv_verify_queue(struct rv_conn *c, int err, const struct cove_frame *f, const uint8_t *raw,
+		    size_t len, const struct rv_verdict *v, int verify);
+
+/* Drops every frame c has pending (c is closing or being freed). */
+void rv_verify_drop(struct rv_conn *c);
 
 /* ---- room.c ------------------------------------------------------------ */
 

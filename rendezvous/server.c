@@ -218,6 +218,7 @@ void rv_server_shutdown(struct rv_server *s)
 		evconnlistener_free(s->listener);
 	s->listener = NULL;
 	rv_conn_shutdown_all(s);
+	rv_verify_stop(s); /* after the connections: their jobs are orphans now */
 	rv_room_free_all(s);
 	event_free(s->reaper);
 	event_free(s->router);
@@ -290,7 +291,8 @@ void rv_server_log_stats(const struct rv_server *s)
 		 "errs_sent=%llu joins=%llu firsts=%llu asks=%llu ask_timeouts=%llu "
 		 "join_failures=%llu rekeys=%llu rekey_timeouts=%llu leaves=%llu "
 		 "graces_expired=%llu rejoins=%llu dead_peers=%llu replaced=%llu "
-		 "evicted=%llu%s",
+		 "evicted=%llu verify_threads=%u verified_workers=%llu verified_loop=%llu "
+		 "pending=%zu pending_max=%zu paused=%zu pauses=%llu%s",
 		 s->nconns - s->nclosing, s->nunauth, (unsigned long long)t->conns_accepted,
 		 (unsigned long long)t->conns_refused, (unsigned long long)t->auth_ok,
 		 (unsigned long long)t->auth_refused, (unsigned long long)t->auth_failed,
@@ -303,7 +305,10 @@ void rv_server_log_stats(const struct rv_server *s)
 		 (unsigned long long)t->rekeys, (unsigned long long)t->rekey_timeouts,
 		 (unsigned long long)t->leaves, (unsigned long long)t->graces_expired,
 		 (unsigned long long)t->rejoins, (unsigned long long)t->dead_peers,
-		 (unsigned long long)t->replaced, (unsigned long long)t->evicted, by_code);
+		 (unsigned long long)t->replaced, (unsigned long long)t->evicted,
+		 s->pool ? s->conf.verify_threads : 0, (unsigned long long)t->verified_workers,
+		 (unsigned long long)t->verified_loop, s->npending, t->pending_max, s->npaused,
+		 (unsigned long long)t->pauses, by_code);
 }
 
 /* ---- events ------------------------------------------------------------------ */
@@ -335,7 +340,9 @@ static void sweep_cb(evutil_socket_t fd, short what, void *arg)
 	(void)fd;
 	(void)what;
 	TAILQ_FOREACH_SAFE(c, &s->conns, next, tmp) {
-		if (!c->authed || c->closing)
+		/* One with frames pending has spoken and waits for us (its
+		 * reading paused, perhaps): it is not silent. */
+		if (!c->authed || c->closing || c->npending > 0)
 			continue;
 		if (now - c->last_rx_ms >= 3 * ka) {
 			s->stats.dead_peers++;

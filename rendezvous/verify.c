@@ -1,0 +1,375 @@
+/*
+ * verify.c - signature checks on worker threads, and each connection's
+ * frames acted on in the order they arrived.
+ *
+ * An Ed25519 check costs some 50 us, more than everything else the relay
+ * does with a frame: on one thread it is the relay's ceiling. Here the
+ * checks run on a pool of workers while the loop goes on reading,
+ * forwarding and deciding. A connection's frames wait in its FIFO (a
+ * PING, or a frame to be refused, too: a PONG is a barrier to nodes, and
+ * an ERR must come in the order of the frames), and are acted on from
+ * the head while the head is back from the pool. rv.h's verify.c section
+ * says which thread touches what.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <event2/bufferevent.h>
+#include <event2/event.h>
+#include <sodium.h>
+
+#include "cli/cli.h"
+#include "cli/log.h"
+#include "common/err.h"
+#include "proto/msg.h"
+#include "rendezvous/rv.h"
+
+STAILQ_HEAD(rv_job_queue, rv_job);
+
+struct rv_pool {
+	pthread_mutex_t lock;
+	pthread_cond_t work;           /* jobs were queued, or stop was set */
+	/* under lock */
+	struct rv_job_queue queue;     /* waiting for a worker */
+	struct rv_job_queue done;      /* checked, waiting for the loop */
+	int stop;
+	/* the loop's */
+	struct rv_server *srv;
+	int pipe[2];                   /* a byte when done turns non-empty */
+	struct event *wake;
+	pthread_t *threads;
+	unsigned nthreads;
+	size_t in_flight;              /* jobs handed to workers, not back yet */
+	/* checks asked for, in this window of RV_INLINE_WINDOW_MS and the last */
+	uint64_t window_ms;
+	unsigned asked, asked_before;
+};
+
+/* The load under which checks stay on the loop is measured over windows
+ * of this length. */
+#define RV_INLINE_WINDOW_MS 10
+
+static void wake_cb(evutil_socket_t fd, short what, void *arg);
+
+/* ---- the workers ----------------------------------------------------------- */
+
+static void *worker(void *arg)
+{
+	struct rv_pool *p = arg;
+
+	pthread_mutex_lock(&p->lock);
+	for (;;) {
+		struct rv_job *j;
+		int first;
+
+		while (!p->stop && STAILQ_EMPTY(&p->queue))
+			pthread_cond_wait(&p->work, &p->lock);
+		if (p->stop)
+			break;
+		j = STAILQ_FIRST(&p->queue);
+		STAILQ_REMOVE_HEAD(&p->queue, pool_next);
+		pthread_mutex_unlock(&p->lock);
+
+		j->v.sig = cove_msg_verify(&j->f) == COVE_OK ? RV_SIG_GOOD : RV_SIG_BAD;
+
+		pthread_mutex_lock(&p->lock);
+		first = STAILQ_EMPTY(&p->done);
+		STAILQ_INSERT_TAIL(&p->done, j, pool_next);
+		if (first) {
+			/* One byte per batch, not per job: the loop takes the
+			 * whole list when it wakes, so a byte is owed only
+			 * when the list was empty. Written after the job is on
+			 * the list, so the loop cannot miss it. */
+			pthread_mutex_unlock(&p->lock);
+			while (write(p->pipe[1], "", 1) < 0 && errno == EINTR)
+				;
+			pthread_mutex_lock(&p->lock);
+		}
+	}
+	pthread_mutex_unlock(&p->lock);
+	return NULL;
+}
+
+/* ---- jobs and FIFOs (the loop's) ---------------------------------------------- */
+
+static void job_free(struct rv_job *j)
+{
+	/* a copy of a decrypted frame: wiped like the session's own */
+	sodium_memzero(j, sizeof(*j) + j->len);
+	free(j);
+}
+
+static void unlink_job(struct rv_conn *c, struct rv_job *j)
+{
+	TAILQ_REMOVE(&c->pending, j, conn_next);
+	c->npending--;
+	c->pending_bytes -= j->len;
+	c->srv->npending--;
+}
+
+static void pause_reading(struct rv_conn *c)
+{
+	c->paused = 1;
+	c->srv->npaused++;
+	c->srv->stats.pauses++;
+	bufferevent_disable(c->bev, EV_READ);
+}
+
+static void resume_reading(struct rv_conn *c)
+{
+	c->paused = 0;
+	c->srv->npaused--;
+	/* Its silence was ours: the keepalive counts from now. */
+	c->last_rx_ms = cove_now_ms();
+	if (!c->input_end)
+		bufferevent_enable(c->bev, EV_READ);
+}
+
+/* Acts on c's frames from the head of its FIFO while the head is back. */
+static void run_fifo(struct rv_conn *c)
+{
+	struct rv_job *j;
+
+	while (!c->closing && (j = TAILQ_FIRST(&c->pending)) && !j->in_pool) {
+		unlink_job(c, j);
+		/* may close c, which drops the rest of its FIFO, never frees it */
+		rv_relay_act(c, j->err, j->err ? NULL : &j->f, j->raw, j->len, &j->v);
+		job_free(j);
+	}
+	if (c->closing)
+		return;
+	if (c->paused && c->npending < RV_PENDING_MAX / 2 &&
+	    c->pending_bytes < RV_PENDING_BYTES_MAX / 2)
+		resume_reading(c);
+	if (c->input_end && TAILQ_EMPTY(&c->pending))
+		rv_conn_end_input(c, c->input_end);
+}
+
+static void wake_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct rv_pool *p = arg;
+	struct rv_job_queue batch = STAILQ_HEAD_INITIALIZER(batch);
+	struct rv_job *j;
+	char buf[64];
+
+	(void)what;
+	/* Empty the pipe before taking the list: a job finished after the
+	 * take writes a new byte and wakes us again. */
+	while (read(fd, buf, sizeof(buf)) > 0)
+		;
+	pthread_mutex_lock(&p->lock);
+	STAILQ_CONCAT(&batch, &p->done);
+	pthread_mutex_unlock(&p->lock);
+	while ((j = STAILQ_FIRST(&batch))) {
+		STAILQ_REMOVE_HEAD(&batch, pool_next);
+		j->in_pool = 0;
+		p->in_flight--;
+		p->srv->stats.verified_workers++;
+		if (!j->conn) {
+			job_free(j); /* its connection has gone */
+			continue;
+		}
+		/* Acting may close other connections, whose jobs further on in
+		 * this batch are then orphaned, and freed as they come. */
+		run_fifo(j->conn);
+	}
+}
+
+int rv_verify_inline(struct rv_server *s)
+{
+	struct rv_pool *p = s->pool;
+	uint64_t now = cove_now_ms();
+	unsigned per_window = s->conf.verify_inline / (1000 / RV_INLINE_WINDOW_MS);
+
+	if (now - p->window_ms >= RV_INLINE_WINDOW_MS) {
+		/* a window with no checks at all leaves no trace */
+		p->asked_before = now - p->window_ms < 2 * RV_INLINE_WINDOW_MS ? p->asked : 0;
+		p->asked = 0;
+		p->window_ms = now;
+	}
+	p->asked++;
+	/* Workers busy: the frame queues behind theirs anyway. Idle, and
+	 * the load light: a hand-off to a worker and back costs two thread
+	 * wake-ups, more than the check itself on many machines (PERFORMANCE.md). */
+	return p->in_flight == 0 && p->asked + p->asked_before <= 2 * per_window;
+}
+
+int rv_verify_queue(struct rv_conn *c, int err, const struct cove_frame *f, const uint8_t *raw,
+		    size_t len, const struct rv_verdict *v, int verify)
+{
+	struct rv_server *s = c->srv;
+	struct rv_pool *p = s->pool;
+	struct rv_job *j = malloc(sizeof(*j) + len);
+
+	if (!j) {
+		char label[96];
+
+		/* It cannot be skipped (what follows would be acted on out of
+		 * order) nor acted on early: the connection goes. */
+		log_error("%s: out of memory for a pending frame; closing",
+			  rv_conn_label(c, label, sizeof(label)));
+		rv_conn_close(c, 0);
+		return 1;
+	}
+	memset(j, 0, sizeof(*j));
+	j->conn = c;
+	j->err = err;
+	j->v = *v;
+	j->len = len;
+	memcpy(j->raw, raw, len);
+	if (!err) {
+		/* The decoded frame borrows DAT ct and ERR text from the
+		 * bytes (wire/frame.h): point them into the copy. */
+		j->f = *f;
+		if (f->type == COVE_F_DAT && f->u.dat.ct)
+			j->f.u.dat.ct = j->raw + (f->u.dat.ct - raw);
+		else if (f->type == COVE_F_ERR && f->u.err.text)
+			j->f.u.err.text = (const char *)j->raw + (f->u.err.text - (const char *)raw);
+	}
+	TAILQ_INSERT_TAIL(&c->pending, j, conn_next);
+	c->npending++;
+	c->pending_bytes += len;
+	s->npending++;
+	if (c->npending > s->stats.pending_max)
+		s->stats.pending_max = c->npending;
+	if (verify) {
+		j->in_pool = 1;
+		p->in_flight++;
+		pthread_mutex_lock(&p->lock);
+		STAILQ_INSERT_TAIL(&p->queue, j, pool_next);
+		pthread_cond_signal(&p->work);
+		pthread_mutex_unlock(&p->lock);
+	}
+	/* The rest of this read is still queued; from then on, its input
+	 * waits in the kernel, and the peer's TCP window closes. */
+	if ((c->npending > RV_PENDING_MAX || c->pending_bytes > RV_PENDING_BYTES_MAX) &&
+	    !c->paused)
+		pause_reading(c);
+	return 0;
+}
+
+void rv_verify_drop(struct rv_conn *c)
+{
+	struct rv_job *j;
+
+	while ((j = TAILQ_FIRST(&c->pending))) {
+		unlink_job(c, j);
+		if (j->in_pool)
+			j->conn = NULL; /* freed when it comes back */
+		else
+			job_free(j);
+	}
+	if (c->paused) {
+		c->paused = 0;
+		c->srv->npaused--;
+	}
+}
+
+/* ---- the pool's life ------------------------------------------------------------ */
+
+static void free_queue(struct rv_job_queue *q)
+{
+	struct rv_job *j;
+
+	while ((j = STAILQ_FIRST(q))) {
+		STAILQ_REMOVE_HEAD(q, pool_next);
+		job_free(j);
+	}
+}
+
+static void pool_free(struct rv_pool *p)
+{
+	pthread_mutex_lock(&p->lock);
+	p->stop = 1;
+	pthread_cond_broadcast(&p->work);
+	pthread_mutex_unlock(&p->lock);
+	for (unsigned i = 0; i < p->nthreads; i++)
+		pthread_join(p->threads[i], NULL);
+	/* Every connection is gone: what is left is orphaned. */
+	free_queue(&p->queue);
+	free_queue(&p->done);
+	if (p->wake)
+		event_free(p->wake);
+	if (p->pipe[0] >= 0)
+		close(p->pipe[0]);
+	if (p->pipe[1] >= 0)
+		close(p->pipe[1]);
+	pthread_cond_destroy(&p->work);
+	pthread_mutex_destroy(&p->lock);
+	free(p->threads);
+	free(p);
+}
+
+int rv_verify_start(struct rv_server *s)
+{
+	unsigned n = s->conf.verify_threads;
+	struct rv_pool *p;
+	sigset_t all, old;
+	int ret = 0;
+
+	if (n == 0)
+		return 0;
+	p = calloc(1, sizeof(*p));
+	if (!p)
+		return -ENOMEM;
+	p->srv = s;
+	p->pipe[0] = p->pipe[1] = -1;
+	STAILQ_INIT(&p->queue);
+	STAILQ_INIT(&p->done);
+	if ((ret = pthread_mutex_init(&p->lock, NULL)) != 0) {
+		free(p);
+		return -ret;
+	}
+	if ((ret = pthread_cond_init(&p->work, NULL)) != 0) {
+		pthread_mutex_destroy(&p->lock);
+		free(p);
+		return -ret;
+	}
+	p->threads = calloc(n, sizeof(*p->threads));
+	if (!p->threads) {
+		ret = -ENOMEM;
+		goto out;
+	}
+	/* Non-blocking both ways: the loop empties it until EAGAIN, and a
+	 * worker never waits on a full one (the loop is awake then anyway). */
+	if (pipe2(p->pipe, O_NONBLOCK | O_CLOEXEC) != 0) {
+		ret = -errno;
+		goto out;
+	}
+	p->wake = event_new(s->base, p->pipe[0], EV_READ | EV_PERSIST, wake_cb, p);
+	if (!p->wake || event_add(p->wake, NULL) != 0) {
+		ret = -ENOMEM;
+		goto out;
+	}
+	/* Workers take no signals: HUP, USR1 and TERM are the loop's. */
+	sigfillset(&all);
+	pthread_sigmask(SIG_BLOCK, &all, &old);
+	for (; p->nthreads < n; p->nthreads++) {
+		ret = pthread_create(&p->threads[p->nthreads], NULL, worker, p);
+		if (ret != 0) {
+			ret = -ret;
+			break;
+		}
+	}
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+out:
+	if (ret != 0) {
+		pool_free(p);
+		return ret;
+	}
+	s->pool = p;
+	return 0;
+}
+
+void rv_verify_stop(struct rv_server *s)
+{
+	if (!s->pool)
+		return;
+	pool_free(s->pool);
+	s->pool = NULL;
+}

@@ -1,0 +1,177 @@
+"""cove-bench's scenarios, small, as correctness tests: every count must be
+exact (--check), against the real relay and, for the scenarios that
+compare, against a real mosquitto. No timing is asserted: speed is
+measured by 'make bench', never here."""
+
+import json
+import os
+import shutil
+import socket
+import subprocess
+import tempfile
+import time
+import unittest
+
+from cove import BUILD, RELAY, TIMEOUT
+
+BENCH = os.path.join(BUILD, "cove-bench")
+MOSQUITTO = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
+
+# A scenario starts its own relay and nodes: more time than one command.
+BENCH_TIMEOUT = max(120.0, TIMEOUT * 6)
+
+
+def bench(*args):
+    """Runs cove-bench with --check; returns its JSON line as a dict."""
+    p = subprocess.run([BENCH, "-q", "--check", "--relay", RELAY] + list(args),
+                       capture_output=True, text=True, timeout=BENCH_TIMEOUT)
+    if p.returncode != 0:
+        raise AssertionError("cove-bench %s failed (%d):\n%s%s" % (" ".join(args), p.returncode,
+                                                                  p.stdout, p.stderr))
+    lines = [l for l in p.stdout.splitlines() if l.startswith("{")]
+    if len(lines) != 1:
+        raise AssertionError("cove-bench %s printed %d JSON lines:\n%s" % (" ".join(args),
+                                                                          len(lines), p.stdout))
+    return json.loads(lines[0])
+
+
+class BenchScenarios(unittest.TestCase):
+    def test_ingress_accepts_every_prepared_frame(self):
+        r = bench("ingress", "-P", "3", "-n", "200")
+        self.assertEqual(r["frames"], 600)
+        self.assertEqual(r["accepted"], 600)
+        self.assertEqual(r["refused"], 0)
+        self.assertGreater(r["verify_per_s_one_core"], 0)
+
+    def test_ingress_on_the_event_loop_accepts_every_frame(self):
+        r = bench("ingress", "-P", "2", "-n", "200", "--relay-opt=--verify-threads=0")
+        self.assertEqual(r["accepted"], 400)
+        self.assertIn("--verify-threads=0", r["relay_opts"])
+
+    def test_fanout_delivers_every_message_to_every_receiver_verified(self):
+        r = bench("fanout", "-P", "2", "-S", "3", "-n", "50")
+        self.assertEqual(r["messages"], 100)
+        self.assertEqual(r["deliveries"], 300)
+        self.assertEqual(r["lost"], 0)
+        # --check: each receiver verified and decrypted every DAT
+        self.assertEqual(r["checked"], 300)
+        self.assertEqual(r["bad"], 0)
+        # senders hear each other: 2 senders x 50 messages, 1 other each
+        self.assertEqual(r["sender_deliveries"], 100)
+
+    def test_latency_counts_every_delivery_once_with_real_nodes(self):
+        r = bench("latency", "-m", "3", "-r", "200", "-d", "1")
+        self.assertEqual(r["messages"], 200)
+        self.assertEqual(r["deliveries"], 600)
+        self.assertEqual(r["duplicates"], 0)
+        # the first 50 messages are the warm-up and are not sampled
+        self.assertEqual(r["samples"], 3 * 150)
+        self.assertGreater(r["p99_us"], 0)
+        self.assertLessEqual(r["p50_us"], r["p99_us"])
+        self.assertLessEqual(r["p99_us"], r["max_us"])
+
+    def test_join_into_an_empty_room_makes_the_joiner_first(self):
+        r = bench("join", "-m", "0", "-n", "2")
+        self.assertEqual(r["joins"], 2)
+        self.assertEqual(r["errors"], 0)
+
+    def test_join_into_a_room_of_real_nodes(self):
+        r = bench("join", "-m", "3", "-n", "2")
+        self.assertEqual(r["member_kind"], "node")
+        self.assertEqual(r["joins"], 2)
+
+    def test_join_into_a_room_of_simulated_members(self):
+        r = bench("join", "-m", "60", "-n", "2")
+        self.assertEqual(r["member_kind"], "peer")
+        self.assertEqual(r["joins"], 2)
+        self.assertEqual(r["errors"], 0)
+
+    def test_storm_keys_every_joiner(self):
+        r = bench("storm", "-m", "40")
+        self.assertEqual(r["keyed"], 40)
+        self.assertEqual(r["links_lost"], 0)
+
+    def test_rekey_reaches_every_remaining_member(self):
+        r = bench("rekey", "-m", "20", "-n", "2")
+        self.assertEqual(r["rekeys"], 2)
+
+    def test_conns_authenticates_every_idle_node(self):
+        r = bench("conns", "-c", "60")
+        self.assertEqual(r["authenticated"], 60)
+        self.assertGreater(r["relay_rss_kib"], 0)
+
+    def test_bad_options_are_usage_errors(self):
+        for args in (["nosuch"], ["fanout", "-S", "0"], ["--mqtt", "127.0.0.1:1", "join"], []):
+            p = subprocess.run([BENCH] + args, capture_output=True, text=True, timeout=TIMEOUT)
+            self.assertEqual(p.returncode, 2, args)
+            self.assertIn("cove-bench", p.stderr)
+
+
+def free_port():
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+@unittest.skipUnless(os.path.exists(MOSQUITTO), "mosquitto is not installed (apt-get install mosquitto)")
+class BenchAgainstMosquitto(unittest.TestCase):
+    """The MQTT client of cove-bench against Debian's mosquitto, started on
+    a free loopback port with its own configuration and stopped by PID."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.dir = tempfile.mkdtemp(prefix="cove-test-mqtt-")
+        cls.port = free_port()
+        conf = os.path.join(cls.dir, "mosquitto.conf")
+        with open(conf, "w") as f:
+            f.write("listener %d 127.0.0.1\nallow_anonymous true\npersistence false\n"
+                    "set_tcp_nodelay true\nmax_queued_messages 0\n" % cls.port)
+        cls.log = open(os.path.join(cls.dir, "mosquitto.log"), "w")
+        cls.proc = subprocess.Popen([MOSQUITTO, "-c", conf], stdout=cls.log, stderr=cls.log)
+        deadline = time.monotonic() + TIMEOUT
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", cls.port), 1).close()
+                break
+            except OSError:
+                if time.monotonic() > deadline or cls.proc.poll() is not None:
+                    cls.tearDownClass()
+                    raise AssertionError("mosquitto did not start")
+                time.sleep(0.05)
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.proc.terminate()
+        try:
+            cls.proc.wait(timeout=TIMEOUT)
+        except subprocess.TimeoutExpired:
+            cls.proc.kill()
+            cls.proc.wait()
+        cls.log.close()
+        shutil.rmtree(cls.dir, ignore_errors=True)
+
+    def mqtt(self, *args):
+        return bench("--mqtt", "127.0.0.1:%d" % self.port, "--server-pid", str(self.proc.pid),
+                     *args)
+
+    def test_fanout_through_mosquitto_delivers_every_message(self):
+        r = self.mqtt("fanout", "-P", "2", "-S", "3", "-n", "50")
+        self.assertEqual(r["target"], "mosquitto")
+        self.assertEqual(r["deliveries"], 300)
+        self.assertEqual(r["lost"], 0)
+
+    def test_mqtt_messages_carry_as_many_bytes_as_coves(self):
+        cove = bench("fanout", "-P", "1", "-S", "1", "-n", "10")
+        mq = self.mqtt("fanout", "-P", "1", "-S", "1", "-n", "10")
+        self.assertEqual(cove["message_bytes"], mq["message_bytes"])
+
+    def test_latency_through_mosquitto_counts_every_delivery(self):
+        r = self.mqtt("latency", "-m", "3", "-r", "200", "-d", "1")
+        self.assertEqual(r["deliveries"], 600)
+        self.assertEqual(r["duplicates"], 0)
+
+
+if __name__ == "__main__":
+    unittest.main()
