@@ -351,8 +351,13 @@ static void event_cb(struct bufferevent *bev, short what, void *arg)
 		doom(c);
 		return;
 	}
-	if (c->input_end)
-		return; /* already ending: closed once its pending frames are done */
+	if (c->input_end) {
+		/* Already ending: closed once its pending frames are done;
+		 * if writing failed too, there is nothing to flush then. */
+		if (what & BEV_EVENT_WRITING)
+			c->input_end = RV_END_GONE;
+		return;
+	}
 	if (what & BEV_EVENT_ERROR)
 		rv_log_conn_event(c->srv, "%s: connection error: %s",
 				  rv_conn_label(c, label, sizeof(label)),
@@ -457,6 +462,11 @@ static void replace_older(struct rv_conn *c, const uint8_t id[COVE_ID_LEN])
 
 	TAILQ_FOREACH(o, &c->srv->conns, next) {
 		if (o == c || !o->authed || o->closing || memcmp(o->pk, id, COVE_ID_LEN) != 0)
+			continue;
+		/* What the older sent before the newer came is acted on
+		 * first, as if it had all been checked at once. */
+		rv_verify_finish(o);
+		if (o->closing)
 			continue;
 		c->srv->stats.replaced++;
 		rv_log_conn_event(c->srv, "%s: replaced by a newer connection of the same key",

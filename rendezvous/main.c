@@ -308,7 +308,7 @@ int main(int argc, char **argv)
 	wl = NULL; /* the server owns it now */
 	ret = rv_verify_start(&srv);
 	if (ret != 0) {
-		cove_cli_err("cannot start %u signature verification threads: %s; try "
+		cove_cli_err("cannot set up signature checks on %u threads: %s; try "
 			     "--verify-threads 0", conf.verify_threads, strerror(-ret));
 		goto out;
 	}

@@ -111,6 +111,7 @@ struct rv_job {
 	TAILQ_ENTRY(rv_job) conn_next; /* in its connection's pending FIFO */
 	struct rv_conn *conn;          /* NULL once the connection has gone */
 	int in_pool;                   /* handed to the pool, not back yet */
+	int cancelled;                 /* under the pool's lock: not worth a check */
 	int err;                       /* the frame's decoding error, or 0 */
 	struct rv_verdict v;
 	struct cove_frame f;           /* decoded; what it borrows points into raw */
@@ -323,8 +324,9 @@ void rv_conn_shutdown_all(struct rv_server *s);
 
 /* Handles one frame from an authenticated connection. err is the decoding
  * error, if any (f is then NULL). Acts on it at once when nothing of c is
- * pending and it needs no signature check; otherwise queues a copy behind
- * c's pending frames (verify.c). Returns 0, or 1 when c is being closed. */
+ * pending and it needs no signature check, or one the loop had better make
+ * itself (rv_verify_inline); otherwise queues a copy behind c's pending
+ * frames (verify.c). Returns 0, or 1 when c is being closed. */
 int rv_relay_frame(struct rv_conn *c, int err, const struct cove_frame *f, const uint8_t *raw,
 		   size_t len);
 
@@ -359,15 +361,16 @@ int rv_relay_act(struct rv_conn *c, int err, const struct cove_frame *f, const u
  *     its f (and the bytes f points into, in raw) and writing v.sig. A
  *     worker touches nothing else: no connection, room, counter, libevent
  *     or log; it checks the signature, a pure function of the job.
- *   - The pool's queue and done list, and its stop flag, are under its
- *     mutex; workers wait on its condition variable for jobs. A worker
+ *   - The pool's queue and done list, its stop flag and each job's
+ *     cancelled flag are under its mutex; workers wait on its condition variable for jobs. A worker
  *     that makes the done list non-empty writes one byte to a pipe, whose
  *     read end wakes the loop (a libevent event); the loop empties the
  *     pipe, then takes the whole done list at once, and acts on each
  *     connection's FIFO from its head while the head is back.
  *   - A connection that closes drops its pending frames: jobs back from
  *     the pool are freed at once; those still in it get conn = NULL and
- *     are freed by the loop when they come back.
+ *     cancelled (a worker that has not started on one skips its check)
+ *     and are freed by the loop when they come back.
  */
 
 /* Starts s->conf.verify_threads workers (none for 0: every check then
@@ -392,6 +395,12 @@ int rv_verify_queue(struct rv_conn *c, int err, const struct cove_frame *f, cons
 
 /* Drops every frame c has pending (c is closing or being freed). */
 void rv_verify_drop(struct rv_conn *c);
+
+/* Acts on every frame c has pending, in order, now: those still with a
+ * worker are checked on the loop (c is about to be closed, and what it
+ * sent before must not be lost, e.g. when a newer connection of the same
+ * key takes over). Stops early if c closes. */
+void rv_verify_finish(struct rv_conn *c);
 
 /* ---- room.c ------------------------------------------------------------ */
 

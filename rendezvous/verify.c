@@ -73,11 +73,11 @@ static void *worker(void *arg)
 			break;
 		j = STAILQ_FIRST(&p->queue);
 		STAILQ_REMOVE_HEAD(&p->queue, pool_next);
-		pthread_mutex_unlock(&p->lock);
-
-		j->v.sig = cove_msg_verify(&j->f) == COVE_OK ? RV_SIG_GOOD : RV_SIG_BAD;
-
-		pthread_mutex_lock(&p->lock);
+		if (!j->cancelled) {
+			pthread_mutex_unlock(&p->lock);
+			j->v.sig = cove_msg_verify(&j->f) == COVE_OK ? RV_SIG_GOOD : RV_SIG_BAD;
+			pthread_mutex_lock(&p->lock);
+		}
 		first = STAILQ_EMPTY(&p->done);
 		STAILQ_INSERT_TAIL(&p->done, j, pool_next);
 		if (first) {
@@ -108,7 +108,7 @@ static void unlink_job(struct rv_conn *c, struct rv_job *j)
 {
 	TAILQ_REMOVE(&c->pending, j, conn_next);
 	c->npending--;
-	c->pending_bytes -= j->len;
+	c->pending_bytes -= sizeof(*j) + j->len;
 	c->srv->npending--;
 }
 
@@ -184,7 +184,6 @@ int rv_verify_inline(struct rv_server *s)
 {
 	struct rv_pool *p = s->pool;
 	uint64_t now = cove_now_ms();
-	unsigned per_window = s->conf.verify_inline / (1000 / RV_INLINE_WINDOW_MS);
 
 	if (now - p->window_ms >= RV_INLINE_WINDOW_MS) {
 		/* a window with no checks at all leaves no trace */
@@ -196,7 +195,10 @@ int rv_verify_inline(struct rv_server *s)
 	/* Workers busy: the frame queues behind theirs anyway. Idle, and
 	 * the load light: a hand-off to a worker and back costs two thread
 	 * wake-ups, more than the check itself on many machines (PERFORMANCE.md). */
-	return p->in_flight == 0 && p->asked + p->asked_before <= 2 * per_window;
+	/* up to two windows' worth of checks against the rate a second */
+	return p->in_flight == 0 &&
+	       (uint64_t)(p->asked + p->asked_before) * (1000 / RV_INLINE_WINDOW_MS) <=
+		       2 * (uint64_t)s->conf.verify_inline;
 }
 
 int rv_verify_queue(struct rv_conn *c, int err, const struct cove_frame *f, const uint8_t *raw,
@@ -233,7 +235,7 @@ int rv_verify_queue(struct rv_conn *c, int err, const struct cove_frame *f, cons
 	}
 	TAILQ_INSERT_TAIL(&c->pending, j, conn_next);
 	c->npending++;
-	c->pending_bytes += len;
+	c->pending_bytes += sizeof(*j) + len;
 	s->npending++;
 	if (c->npending > s->stats.pending_max)
 		s->stats.pending_max = c->npending;
@@ -255,18 +257,51 @@ int rv_verify_queue(struct rv_conn *c, int err, const struct cove_frame *f, cons
 
 void rv_verify_drop(struct rv_conn *c)
 {
+	struct rv_pool *p = c->srv->pool;
+	int locked = p && !TAILQ_EMPTY(&c->pending);
 	struct rv_job *j;
 
+	/* One lock for them all: the cancelled flags are the workers' to
+	 * read when they take a job. */
+	if (locked)
+		pthread_mutex_lock(&p->lock);
 	while ((j = TAILQ_FIRST(&c->pending))) {
 		unlink_job(c, j);
-		if (j->in_pool)
+		if (j->in_pool) {
 			j->conn = NULL; /* freed when it comes back */
-		else
+			j->cancelled = 1;
+		} else {
 			job_free(j);
+		}
 	}
+	if (locked)
+		pthread_mutex_unlock(&p->lock);
 	if (c->paused) {
 		c->paused = 0;
 		c->srv->npaused--;
+	}
+}
+
+void rv_verify_finish(struct rv_conn *c)
+{
+	struct rv_job *j;
+
+	while (!c->closing && (j = TAILQ_FIRST(&c->pending))) {
+		struct rv_verdict v;
+
+		unlink_job(c, j);
+		v.rate = j->v.rate;
+		if (j->in_pool) {
+			/* A worker may be writing its v.sig: not ours to read.
+			 * It comes back as an orphan, freed then. */
+			v.sig = RV_SIG_UNCHECKED;
+			j->conn = NULL;
+		} else {
+			v.sig = j->v.sig;
+		}
+		rv_relay_act(c, j->err, j->err ? NULL : &j->f, j->raw, j->len, &v);
+		if (!j->in_pool)
+			job_free(j);
 	}
 }
 
@@ -348,6 +383,12 @@ int rv_verify_start(struct rv_server *s)
 	}
 	/* Workers take no signals: HUP, USR1 and TERM are the loop's. */
 	sigfillset(&all);
+	/* ... but a fault on a worker must still reach its handler */
+	sigdelset(&all, SIGSEGV);
+	sigdelset(&all, SIGBUS);
+	sigdelset(&all, SIGFPE);
+	sigdelset(&all, SIGILL);
+	sigdelset(&all, SIGABRT);
 	pthread_sigmask(SIG_BLOCK, &all, &old);
 	for (; p->nthreads < n; p->nthreads++) {
 		ret = pthread_create(&p->threads[p->nthreads], NULL, worker, p);

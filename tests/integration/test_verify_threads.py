@@ -248,6 +248,57 @@ class OrderTest(CoveTest):
         erin.join("mine")
 
 
+class TakeoverTest(CoveTest):
+    """mallory and trent in room "mine" of a relay with one worker, kept
+    busy by three others flooding rooms of their own, so that frames wait
+    tens of milliseconds for their check."""
+
+    members = ("mallory", "trent", "victor1", "victor2", "victor3")
+
+    client = OrderTest.client
+    forwarded = OrderTest.forwarded
+    wait_forwarded = OrderTest.wait_forwarded
+
+    def setUp(self):
+        super().setUp()
+        w = self.world
+        self.relay = w.start_relay(extra=["--verify-threads", "1", "--verify-inline", "0",
+                                          "--rate", "1000000", "--burst", "1000000"])
+        self.m = self.client("mallory")
+        self.t = self.client("trent")
+        self.m.join("mine")
+        self.t.join("mine")
+
+    def test_a_newer_connection_of_the_same_key_loses_nothing_the_older_sent(self):
+        """While the worker is busy, mallory sends 60 DATs (the relay reads
+        them all: fewer than it pauses at) and then connects again with
+        the same key: the older connection is replaced while its DATs are
+        still waiting, and trent gets every one, once and in order."""
+        floods = []
+        for n in ("victor1", "victor2", "victor3"):
+            c = self.client(n)
+            c.join("room-" + n)
+            floods.append((c, [c.dat("room-" + n, "noise") for _ in range(3000)]))
+        for c, f in floods:
+            threading.Thread(target=c.send, args=f, daemon=True).start()
+        deadline = time.monotonic() + TIMEOUT
+        while stats(self.relay)["pending"] < 100:  # the worker is behind
+            self.assertLess(time.monotonic(), deadline, "the flood did not build up")
+        newer = h.Client.for_relay(self.relay, h.Identity.from_keyfile(
+            self.world.key("mallory")))
+        self.addCleanup(newer.close)
+        newer.start_handshake()
+        dats = [self.m.dat("mine", "before the takeover %d" % i) for i in range(60)]
+        self.m.send(*dats)
+        time.sleep(0.3 if cove.VALGRIND else 0.01)  # read, not yet checked
+        newer.finish_handshake()
+        self.m.wait_errs(h.E_REPLACED, 1)
+        self.wait_forwarded(len(dats))
+        time.sleep(0.2)
+        self.assertEqual(self.forwarded(), [f["seq"] for f in dats])
+        self.assertFalse(newer.eof)
+
+
 class BackpressureTest(CoveTest):
     """Many connections flooding one worker thread."""
 
