@@ -55,9 +55,11 @@ def ratio(a, b):
 def fmt(x, digits=3):
     if x is None:
         return "-"
-    if isinstance(x, float):
+    if isinstance(x, (int, float)) and not isinstance(x, bool):
         if abs(x) >= 1000:
             return "{:,.0f}".format(x)
+        if isinstance(x, int):
+            return str(x)
         return "{:.{}g}".format(x, digits)
     return str(x)
 
@@ -185,8 +187,9 @@ def plots(runs, outdir):
         print("report.py: gnuplot is not installed; no plots (apt-get install gnuplot-nox)",
               file=sys.stderr)
         return
-    sweep = sorted((int(r["label"].split()[1]), r) for r in runs
-                   if str(r.get("label", "")).startswith("sweep "))
+    sweep = sorted(((int(r["label"].split()[1]), r) for r in runs
+                    if str(r.get("label", "")).startswith("sweep ")),
+                   key=lambda sr: (sr[0], sr[1].get("target", "")))
     for target in ("cove", "mosquitto"):
         with open(os.path.join(outdir, "fanout-%s.dat" % target), "w") as f:
             f.write("# receivers deliveries_per_s\n")

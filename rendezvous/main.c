@@ -55,7 +55,7 @@ static void usage(FILE *f)
 		"      --burst N            DATs a node may send at once (default %d)\n"
 		"      --verify-threads N   check signatures on N worker threads, 0 to %d;\n"
 		"                           0 checks them on the event loop (default: one\n"
-		"                           per CPU, at most %d; 0 on a single CPU)\n"
+		"                           per CPU but one, at most %d)\n"
 		"      --verify-inline N    below N checks a second, with the threads idle,\n"
 		"                           the event loop checks them itself (default %d;\n"
 		"                           0: always on the threads)\n"
@@ -72,15 +72,16 @@ static void usage(FILE *f)
 		RV_VERIFY_THREADS_MAX, RV_VERIFY_THREADS_AUTO, RV_DEFAULT_VERIFY_INLINE);
 }
 
-/* One worker per CPU: the loop has work of its own, but it waits on the
- * network often enough. A single CPU gains nothing from threads. */
+/* One worker per CPU but one: the loop checks frames too when they pile
+ * up (verify.c), so it takes the last CPU's share; a worker more would
+ * only fight it for that CPU. A single CPU gains nothing from threads. */
 static unsigned default_verify_threads(void)
 {
 	long n = sysconf(_SC_NPROCESSORS_ONLN);
 
 	if (n <= 1)
 		return 0;
-	return n > RV_VERIFY_THREADS_AUTO ? RV_VERIFY_THREADS_AUTO : (unsigned)n;
+	return n - 1 > RV_VERIFY_THREADS_AUTO ? RV_VERIFY_THREADS_AUTO : (unsigned)(n - 1);
 }
 
 static int parse_num(const char *opt, const char *s, unsigned long long min,

@@ -60,8 +60,8 @@ struct rv_conf {
 #define RV_DEFAULT_KEEPALIVE_MS 15000
 #define RV_DEFAULT_RATE 50
 #define RV_DEFAULT_BURST 200
-/* --verify-threads: at most this many; by default one per online CPU,
- * at most RV_VERIFY_THREADS_AUTO (none on a single CPU). */
+/* --verify-threads: at most this many; by default one per online CPU but
+ * one, at most RV_VERIFY_THREADS_AUTO. */
 #define RV_VERIFY_THREADS_MAX 64
 #define RV_VERIFY_THREADS_AUTO 16
 /* --verify-inline: under this many checks a second (10% of a core at

@@ -42,6 +42,8 @@ struct rv_pool {
 	struct rv_server *srv;
 	int pipe[2];                   /* a byte when done turns non-empty */
 	struct event *wake;
+	struct event *help;            /* the loop takes a turn at the queue */
+	size_t queued;                 /* jobs in queue (under lock) */
 	pthread_t *threads;
 	unsigned nthreads;
 	size_t in_flight;              /* jobs handed to workers, not back yet */
@@ -55,6 +57,11 @@ struct rv_pool {
 #define RV_INLINE_WINDOW_MS 10
 
 static void wake_cb(evutil_socket_t fd, short what, void *arg);
+static void help_cb(evutil_socket_t fd, short what, void *arg);
+
+/* The loop checks this many frames of the queue in one turn of helping
+ * (some 200 us): then it goes back to the network. */
+#define RV_HELP_BATCH 4
 
 /* ---- the workers ----------------------------------------------------------- */
 
@@ -73,6 +80,7 @@ static void *worker(void *arg)
 			break;
 		j = STAILQ_FIRST(&p->queue);
 		STAILQ_REMOVE_HEAD(&p->queue, pool_next);
+		p->queued--;
 		if (!j->cancelled) {
 			pthread_mutex_unlock(&p->lock);
 			j->v.sig = cove_msg_verify(&j->f) == COVE_OK ? RV_SIG_GOOD : RV_SIG_BAD;
@@ -150,6 +158,20 @@ static void run_fifo(struct rv_conn *c)
 		rv_conn_end_input(c, c->input_end);
 }
 
+/* A job is back from the pool (from a worker, or the loop's turn). */
+static void job_back(struct rv_pool *p, struct rv_job *j)
+{
+	j->in_pool = 0;
+	p->in_flight--;
+	if (!j->conn) {
+		job_free(j); /* its connection has gone */
+		return;
+	}
+	/* Acting may close other connections, whose jobs still to come
+	 * back are then orphaned, and freed as they come. */
+	run_fifo(j->conn);
+}
+
 static void wake_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct rv_pool *p = arg;
@@ -167,17 +189,54 @@ static void wake_cb(evutil_socket_t fd, short what, void *arg)
 	pthread_mutex_unlock(&p->lock);
 	while ((j = STAILQ_FIRST(&batch))) {
 		STAILQ_REMOVE_HEAD(&batch, pool_next);
-		j->in_pool = 0;
-		p->in_flight--;
-		p->srv->stats.verified_workers++;
-		if (!j->conn) {
-			job_free(j); /* its connection has gone */
-			continue;
-		}
-		/* Acting may close other connections, whose jobs further on in
-		 * this batch are then orphaned, and freed as they come. */
-		run_fifo(j->conn);
+		if (!j->cancelled)
+			p->srv->stats.verified_workers++;
+		job_back(p, j);
 	}
+}
+
+/* When more frames wait than there are workers, the loop checks a few
+ * itself between reads: on a machine with as many workers as CPUs it
+ * would otherwise sit idle while they work, and with fewer workers than
+ * CPUs (the default) it takes the last CPU's share. A zero timer, not an
+ * active event, so that the network is polled between turns. */
+static void want_help(struct rv_pool *p, int backlog)
+{
+	static const struct timeval now = { 0, 0 };
+
+	if (backlog && !evtimer_pending(p->help, NULL))
+		evtimer_add(p->help, &now);
+}
+
+static void help_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct rv_pool *p = arg;
+	struct rv_job *mine[RV_HELP_BATCH];
+	size_t n = 0;
+	int backlog;
+
+	(void)fd;
+	(void)what;
+	pthread_mutex_lock(&p->lock);
+	while (n < RV_HELP_BATCH && p->queued > p->nthreads) {
+		mine[n] = STAILQ_FIRST(&p->queue);
+		STAILQ_REMOVE_HEAD(&p->queue, pool_next);
+		p->queued--;
+		n++;
+	}
+	backlog = p->queued > p->nthreads;
+	pthread_mutex_unlock(&p->lock);
+	/* Taken off the queue, they are the loop's alone: no worker sees
+	 * them, and cancelled is the loop's own write. */
+	for (size_t i = 0; i < n; i++) {
+		if (mine[i]->cancelled)
+			continue;
+		mine[i]->v.sig = cove_msg_verify(&mine[i]->f) == COVE_OK ? RV_SIG_GOOD : RV_SIG_BAD;
+		p->srv->stats.verified_loop++;
+	}
+	for (size_t i = 0; i < n; i++)
+		job_back(p, mine[i]);
+	want_help(p, backlog);
 }
 
 int rv_verify_inline(struct rv_server *s)
@@ -240,12 +299,17 @@ int rv_verify_queue(struct rv_conn *c, int err, const struct cove_frame *f, cons
 	if (c->npending > s->stats.pending_max)
 		s->stats.pending_max = c->npending;
 	if (verify) {
+		int backlog;
+
 		j->in_pool = 1;
 		p->in_flight++;
 		pthread_mutex_lock(&p->lock);
 		STAILQ_INSERT_TAIL(&p->queue, j, pool_next);
+		p->queued++;
+		backlog = p->queued > p->nthreads;
 		pthread_cond_signal(&p->work);
 		pthread_mutex_unlock(&p->lock);
+		want_help(p, backlog);
 	}
 	/* The rest of this read is still queued; from then on, its input
 	 * waits in the kernel, and the peer's TCP window closes. */
@@ -330,6 +394,8 @@ static void pool_free(struct rv_pool *p)
 	free_queue(&p->done);
 	if (p->wake)
 		event_free(p->wake);
+	if (p->help)
+		event_free(p->help);
 	if (p->pipe[0] >= 0)
 		close(p->pipe[0]);
 	if (p->pipe[1] >= 0)
@@ -377,7 +443,8 @@ int rv_verify_start(struct rv_server *s)
 		goto out;
 	}
 	p->wake = event_new(s->base, p->pipe[0], EV_READ | EV_PERSIST, wake_cb, p);
-	if (!p->wake || event_add(p->wake, NULL) != 0) {
+	p->help = evtimer_new(s->base, help_cb, p);
+	if (!p->wake || !p->help || event_add(p->wake, NULL) != 0) {
 		ret = -ENOMEM;
 		goto out;
 	}
