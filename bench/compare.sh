@@ -101,6 +101,9 @@ run "fanout 1x10" fanout -P 1 -S 10 -n $((n1 / 2))
 run "fanout 10x10" fanout -P 10 -S 10 -n $n10
 run "fanout 1x100" fanout -P 1 -S 100 -n $n100
 run_latency "latency 1000/s x10" latency -m 10 -r 1000 -d $secs
+# one receiver: the cost of one path through the relay, with the receivers'
+# own signature checks no longer queued behind each other on two CPUs
+run "latency 1000/s x1" latency -m 1 -r 1000 -d $secs
 if [ $sweep -eq 1 ]; then
 	for r in 1 3 10 30 100 300; do
 		n=$((40000 / r + 100))
