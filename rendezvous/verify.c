@@ -44,6 +44,8 @@ struct rv_pool {
 	struct event *wake;
 	struct event *help;            /* the loop takes a turn at the queue */
 	size_t queued;                 /* jobs in queue (under lock) */
+	int looking;                   /* under lock: the loop has a turn coming
+					* (help_cb) and takes the done list then */
 	pthread_t *threads;
 	unsigned nthreads;
 	size_t in_flight;              /* jobs handed to workers, not back yet */
@@ -88,7 +90,8 @@ static void *worker(void *arg)
 		}
 		first = STAILQ_EMPTY(&p->done);
 		STAILQ_INSERT_TAIL(&p->done, j, pool_next);
-		if (first) {
+		/* No byte while the loop has a turn coming: it looks then. */
+		if (first && !p->looking) {
 			/* One byte per batch, not per job: the loop takes the
 			 * whole list when it wakes, so a byte is owed only
 			 * when the list was empty. Written after the job is on
@@ -211,7 +214,8 @@ static void want_help(struct rv_pool *p, int backlog)
 static void help_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct rv_pool *p = arg;
-	struct rv_job *mine[RV_HELP_BATCH];
+	struct rv_job_queue done = STAILQ_HEAD_INITIALIZER(done);
+	struct rv_job *mine[RV_HELP_BATCH], *j;
 	size_t n = 0;
 	int backlog;
 
@@ -224,7 +228,11 @@ static void help_cb(evutil_socket_t fd, short what, void *arg)
 		p->queued--;
 		n++;
 	}
+	/* What the workers finished meanwhile, without a byte through the
+	 * pipe: while a turn is coming, they write none (p->looking). */
+	STAILQ_CONCAT(&done, &p->done);
 	backlog = p->queued > p->nthreads;
+	p->looking = backlog;
 	pthread_mutex_unlock(&p->lock);
 	/* Taken off the queue, they are the loop's alone: no worker sees
 	 * them, and cancelled is the loop's own write. */
@@ -236,6 +244,12 @@ static void help_cb(evutil_socket_t fd, short what, void *arg)
 	}
 	for (size_t i = 0; i < n; i++)
 		job_back(p, mine[i]);
+	while ((j = STAILQ_FIRST(&done))) {
+		STAILQ_REMOVE_HEAD(&done, pool_next);
+		if (!j->cancelled)
+			p->srv->stats.verified_workers++;
+		job_back(p, j);
+	}
 	want_help(p, backlog);
 }
 
@@ -307,6 +321,8 @@ int rv_verify_queue(struct rv_conn *c, int err, const struct cove_frame *f, cons
 		STAILQ_INSERT_TAIL(&p->queue, j, pool_next);
 		p->queued++;
 		backlog = p->queued > p->nthreads;
+		if (backlog)
+			p->looking = 1; /* want_help() arms the turn, if not yet */
 		pthread_cond_signal(&p->work);
 		pthread_mutex_unlock(&p->lock);
 		want_help(p, backlog);
