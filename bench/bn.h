@@ -299,8 +299,12 @@ int bn_sc_storm(const struct bn_opts *o);
 int bn_sc_rekey(const struct bn_opts *o);
 int bn_sc_conns(const struct bn_opts *o);
 
-/* sc_common.c: the machine's single-core Ed25519 verify rate, measured for
+/* run.c: the machine's single-core Ed25519 verify rate, measured for
  * about ms milliseconds over frames of len bytes. */
 double bn_verify_rate(size_t len, unsigned ms);
+
+/* The same on nthreads threads at once, summed: what the machine's CPUs
+ * verify together (a shared machine's CPUs may not add up). 0 on error. */
+double bn_verify_rate_all(size_t len, unsigned ms, unsigned nthreads);
 
 #endif

@@ -2,6 +2,7 @@
  * run.c - a scenario's surroundings: identities, the relay, the threads,
  * timed windows, groups of peers; and the machine's verify ceiling.
  */
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -323,6 +324,42 @@ double bn_verify_rate(size_t len, unsigned ms)
 	free(msg);
 	sodium_memzero(sk, sizeof(sk));
 	return (double)n / ((double)(t1 - t0) / 1e9);
+}
+
+struct verify_arg {
+	size_t len;
+	unsigned ms;
+	double rate;
+};
+
+static void *verify_thread(void *arg)
+{
+	struct verify_arg *a = arg;
+
+	a->rate = bn_verify_rate(a->len, a->ms);
+	return NULL;
+}
+
+double bn_verify_rate_all(size_t len, unsigned ms, unsigned nthreads)
+{
+	struct verify_arg args[64];
+	pthread_t t[64];
+	unsigned started = 0;
+	double sum = 0;
+
+	if (nthreads > 64)
+		nthreads = 64;
+	for (unsigned i = 0; i < nthreads; i++) {
+		args[i] = (struct verify_arg){ len, ms, 0 };
+		if (pthread_create(&t[i], NULL, verify_thread, &args[i]) != 0)
+			break;
+		started++;
+	}
+	for (unsigned i = 0; i < started; i++) {
+		pthread_join(t[i], NULL);
+		sum += args[i].rate;
+	}
+	return started == nthreads ? sum : 0;
 }
 
 unsigned bn_timeout_ms(double seconds)

@@ -12,6 +12,7 @@
  */
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "bench/run.h"
 
@@ -21,7 +22,8 @@ int bn_sc_ingress(const struct bn_opts *o)
 	struct bn_peers senders = { 0 };
 	struct bn_json j;
 	struct bn_run r;
-	double ceiling, before, after, secs, rate;
+	double ceiling, before, after, all_before, all_after, all, secs, rate;
+	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
 	size_t frame_len, accepted, errs;
 	int ok = -1;
 
@@ -30,6 +32,7 @@ int bn_sc_ingress(const struct bn_opts *o)
 	 * two is nearer what the relay had than either. */
 	frame_len = bn_dat_frame_len(o->size, "ingress0");
 	ceiling = before = bn_verify_rate(frame_len, 1000);
+	all_before = bn_verify_rate_all(frame_len, 1000, ncpu > 0 ? (unsigned)ncpu : 1);
 	if (n == 0) {
 		/* about four seconds of work at twice the single-core ceiling */
 		n = (size_t)(ceiling * 8 / (double)P) + 1;
@@ -51,7 +54,9 @@ int bn_sc_ingress(const struct bn_opts *o)
 		       atomic_load(&senders.counts.pongs), P);
 	secs = bn_run_window_close(&r, &j);
 	after = bn_verify_rate(frame_len, 1000);
+	all_after = bn_verify_rate_all(frame_len, 1000, ncpu > 0 ? (unsigned)ncpu : 1);
 	ceiling = (before + after) / 2;
+	all = (all_before + all_after) / 2;
 	errs = atomic_load(&senders.counts.errs);
 	accepted = atomic_load(&senders.counts.sent);
 	accepted = accepted > errs ? accepted - errs : 0;
@@ -65,6 +70,10 @@ int bn_sc_ingress(const struct bn_opts *o)
 	bn_json_num(&j, "verify_per_s_one_core", ceiling);
 	bn_json_num(&j, "verify_per_s_before", before);
 	bn_json_num(&j, "verify_per_s_after", after);
+	/* what every CPU together verifies: the most a relay could reach */
+	bn_json_int(&j, "cpus", ncpu);
+	bn_json_num(&j, "verify_per_s_all_cpus", all);
+	bn_json_num(&j, "ratio_to_all_cpus", all > 0 ? rate / all : 0);
 	bn_json_num(&j, "ratio_to_one_core", rate / ceiling);
 	bn_json_end(&j);
 	ok = 0;
