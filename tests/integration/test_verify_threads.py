@@ -266,10 +266,11 @@ class OrderTest(CoveTest):
 
 class TakeoverTest(CoveTest):
     """mallory and trent in room "mine" of a relay with one worker, kept
-    busy by three others flooding rooms of their own, so that frames wait
+    busy by twenty others flooding rooms of their own, so that frames wait
     tens of milliseconds for their check."""
 
-    members = ("mallory", "trent", "victor1", "victor2", "victor3")
+    victors = tuple("victor%02d" % i for i in range(20))
+    members = ("mallory", "trent") + victors
 
     client = OrderTest.client
     forwarded = OrderTest.forwarded
@@ -291,14 +292,17 @@ class TakeoverTest(CoveTest):
         the same key: the older connection is replaced while its DATs are
         still waiting, and trent gets every one, once and in order."""
         floods = []
-        for n in ("victor1", "victor2", "victor3"):
+        # Each flooder has at most some 70 frames waiting (the 64 KiB cap):
+        # twenty make a queue of ~1,400, tens of milliseconds of checks
+        # even with the loop taking turns.
+        for n in self.victors:
             c = self.client(n)
             c.join("room-" + n)
-            floods.append((c, [c.dat("room-" + n, "noise") for _ in range(3000)]))
+            floods.append((c, [c.dat("room-" + n, "noise") for _ in range(1000)]))
         for c, f in floods:
             threading.Thread(target=c.send, args=f, daemon=True).start()
         deadline = time.monotonic() + TIMEOUT
-        while stats(self.relay)["pending"] < 100:  # the worker is behind
+        while stats(self.relay)["pending"] < 700:  # the checks are far behind
             self.assertLess(time.monotonic(), deadline, "the flood did not build up")
         newer = h.Client.for_relay(self.relay, h.Identity.from_keyfile(
             self.world.key("mallory")))
