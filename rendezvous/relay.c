@@ -254,7 +254,7 @@ int rv_relay_act(struct rv_conn *c, int err, const struct cove_frame *f, const u
 	sig = v->sig;
 	if (sig == RV_SIG_UNCHECKED) {
 		s->stats.verified_loop++;
-		sig = cove_msg_verify(f) == COVE_OK ? RV_SIG_GOOD : RV_SIG_BAD;
+		sig = rv_verify_sig(f);
 	}
 	if (sig != RV_SIG_GOOD) {
 		snprintf(why, sizeof(why), "%s refused: its signature does not verify",

@@ -373,6 +373,10 @@ int rv_relay_act(struct rv_conn *c, int err, const struct cove_frame *f, const u
  *     and are freed by the loop when they come back.
  */
 
+/* The signature check itself: RV_SIG_GOOD or RV_SIG_BAD. A pure
+ * function of f, safe on any thread. */
+int rv_verify_sig(const struct cove_frame *f);
+
 /* Starts s->conf.verify_threads workers (none for 0: every check then
  * runs on the loop). Returns 0 or a negative errno value. */
 int rv_verify_start(struct rv_server *s);

@@ -67,6 +67,11 @@ static void help_cb(evutil_socket_t fd, short what, void *arg);
 
 /* ---- the workers ----------------------------------------------------------- */
 
+int rv_verify_sig(const struct cove_frame *f)
+{
+	return cove_msg_verify(f) == COVE_OK ? RV_SIG_GOOD : RV_SIG_BAD;
+}
+
 static void *worker(void *arg)
 {
 	struct rv_pool *p = arg;
@@ -85,7 +90,7 @@ static void *worker(void *arg)
 		p->queued--;
 		if (!j->cancelled) {
 			pthread_mutex_unlock(&p->lock);
-			j->v.sig = cove_msg_verify(&j->f) == COVE_OK ? RV_SIG_GOOD : RV_SIG_BAD;
+			j->v.sig = rv_verify_sig(&j->f);
 			pthread_mutex_lock(&p->lock);
 		}
 		first = STAILQ_EMPTY(&p->done);
@@ -175,11 +180,23 @@ static void job_back(struct rv_pool *p, struct rv_job *j)
 	run_fifo(j->conn);
 }
 
+/* Jobs the workers finished, taken off the done list at once. */
+static void done_back(struct rv_pool *p, struct rv_job_queue *done)
+{
+	struct rv_job *j;
+
+	while ((j = STAILQ_FIRST(done))) {
+		STAILQ_REMOVE_HEAD(done, pool_next);
+		if (!j->cancelled)
+			p->srv->stats.verified_workers++;
+		job_back(p, j);
+	}
+}
+
 static void wake_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct rv_pool *p = arg;
 	struct rv_job_queue batch = STAILQ_HEAD_INITIALIZER(batch);
-	struct rv_job *j;
 	char buf[64];
 
 	(void)what;
@@ -190,12 +207,7 @@ static void wake_cb(evutil_socket_t fd, short what, void *arg)
 	pthread_mutex_lock(&p->lock);
 	STAILQ_CONCAT(&batch, &p->done);
 	pthread_mutex_unlock(&p->lock);
-	while ((j = STAILQ_FIRST(&batch))) {
-		STAILQ_REMOVE_HEAD(&batch, pool_next);
-		if (!j->cancelled)
-			p->srv->stats.verified_workers++;
-		job_back(p, j);
-	}
+	done_back(p, &batch);
 }
 
 /* When more frames wait than there are workers, the loop checks a few
@@ -215,7 +227,7 @@ static void help_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct rv_pool *p = arg;
 	struct rv_job_queue done = STAILQ_HEAD_INITIALIZER(done);
-	struct rv_job *mine[RV_HELP_BATCH], *j;
+	struct rv_job *mine[RV_HELP_BATCH];
 	size_t n = 0;
 	int backlog;
 
@@ -239,17 +251,12 @@ static void help_cb(evutil_socket_t fd, short what, void *arg)
 	for (size_t i = 0; i < n; i++) {
 		if (mine[i]->cancelled)
 			continue;
-		mine[i]->v.sig = cove_msg_verify(&mine[i]->f) == COVE_OK ? RV_SIG_GOOD : RV_SIG_BAD;
+		mine[i]->v.sig = rv_verify_sig(&mine[i]->f);
 		p->srv->stats.verified_loop++;
 	}
 	for (size_t i = 0; i < n; i++)
 		job_back(p, mine[i]);
-	while ((j = STAILQ_FIRST(&done))) {
-		STAILQ_REMOVE_HEAD(&done, pool_next);
-		if (!j->cancelled)
-			p->srv->stats.verified_workers++;
-		job_back(p, j);
-	}
+	done_back(p, &done);
 	want_help(p, backlog);
 }
 
