@@ -200,7 +200,11 @@ class SlowReaderTest(CoveTest):
 
     def test_a_member_that_stops_reading_is_dropped_and_the_others_go_on(self):
         w = self.world
-        w.start_relay(extra=["--max-queue", "200000", "--rate", "100000", "--burst", "100000"])
+        # 4 MB: carol, who reads nothing, passes it well before the 20 MB
+        # below are sent; bob, who reads, would have to fall 200 messages
+        # behind beyond what the kernel buffers (a smaller queue dropped
+        # him too on a busy machine, and his resent messages came late).
+        w.start_relay(extra=["--max-queue", "4000000", "--rate", "100000", "--burst", "100000"])
         nodes = {n: w.node(n, ["lobby"]) for n in self.members}
         for n in nodes.values():
             n.ready("lobby")
@@ -211,9 +215,10 @@ class SlowReaderTest(CoveTest):
         text = "x" * 20000
         for i in range(1000):
             nodes["alice"].say("%04d %s" % (i, text))
-        w.relay.wait_log("slow reader")
+        w.relay.wait_log("carol: output queue above")
         nodes["bob"].wait(lambda e: len(nodes["bob"].messages()) >= 1000, timeout=60,
                           what="all 1000 messages")
+        self.assertEqual([l for l in w.relay.log.snapshot() if "bob: output queue" in l], [])
         got = [m["text"][:4] for m in nodes["bob"].messages()]
         self.assertEqual(got, ["%04d" % i for i in range(1000)])
 
