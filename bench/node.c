@@ -82,6 +82,13 @@ static int net_frame(void *ctx, const struct cove_frame *f, const uint8_t *raw, 
 	return nd_core_frame(n->core, f, raw, len);
 }
 
+static int net_linked(void *ctx)
+{
+	struct bn_node *n = ctx;
+
+	return nd_core_link_up(n->core);
+}
+
 static void net_down(void *ctx, const char *why, int permanent)
 {
 	struct bn_node *n = ctx;
@@ -109,7 +116,7 @@ struct bn_node *bn_node_new(struct event_base *base, const struct bn_node_conf *
 	static const struct nd_core_deps deps_tmpl = { nd_net_send, NULL, clock_ms, clock_us };
 	struct nd_ui ui = { 0 };
 	struct nd_core_deps deps = deps_tmpl;
-	struct nd_net_cb cb = { net_frame, net_down, NULL };
+	struct nd_net_cb cb = { .frame = net_frame, .down = net_down, .linked = net_linked };
 	struct timeval tv = { 0, TICK_MS * 1000 };
 	struct bn_node *n = calloc(1, sizeof(*n));
 

@@ -57,9 +57,17 @@ static int net_frame(void *ctx, const struct cove_frame *f, const uint8_t *raw, 
 	return nd_core_frame(a->core, f, raw, len);
 }
 
+static int net_linked(void *ctx)
+{
+	struct nd_app *a = ctx;
+
+	return nd_core_link_up(a->core);
+}
+
 static int new_link(struct nd_app *a)
 {
-	struct nd_net_cb cb = { net_frame, net_down, a };
+	struct nd_net_cb cb = { .frame = net_frame, .down = net_down, .linked = net_linked,
+				.ctx = a };
 
 	a->net = nd_net_new(a->base, a->id, a->conf.relay, a->conf.host, a->conf.port, &cb);
 	if (!a->net)

@@ -249,6 +249,32 @@ static int send_ini(struct nd_core *c, struct room *r)
 	return ret;
 }
 
+/* Joins every room that waits for a link. */
+static int join_all(struct nd_core *c)
+{
+	for (size_t i = 0; i < c->nrooms; i++) {
+		struct room *r = &c->rooms[i];
+		int ret;
+
+		if (r->st != R_IDLE)
+			continue; /* failed, or joined already on this link */
+		ret = send_ini(c, r);
+		if (ret != COVE_OK) {
+			nd_say(c, r, "send_failed", 1, "cannot send the join: %s", cove_strerror(ret));
+			return ret;
+		}
+	}
+	return COVE_OK;
+}
+
+int nd_core_link_up(struct nd_core *c)
+{
+	/* Our INIs go right behind CLI_AUTH: the relay acts on them once it
+	 * has accepted us, and we save the round trip to its WLC. Should it
+	 * refuse us, it closes the link and drops them unread. */
+	return join_all(c);
+}
+
 void nd_core_link_down(struct nd_core *c)
 {
 	uint64_t now = c->deps.now_ms();
@@ -275,19 +301,7 @@ static int on_wlc(struct nd_core *c, const struct cove_frame *f)
 	c->authed = 1;
 	if (c->ui.connected)
 		c->ui.connected(c->ui.ctx);
-	for (size_t i = 0; i < c->nrooms; i++) {
-		struct room *r = &c->rooms[i];
-		int ret;
-
-		if (r->st == R_FAILED)
-			continue;
-		ret = send_ini(c, r);
-		if (ret != COVE_OK) {
-			nd_say(c, r, "send_failed", 1, "cannot send the join: %s", cove_strerror(ret));
-			return ret;
-		}
-	}
-	return COVE_OK;
+	return join_all(c); /* rooms not joined by nd_core_link_up() */
 }
 
 void nd_room_ready(struct nd_core *c, struct room *r, int first)

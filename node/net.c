@@ -84,6 +84,16 @@ static int io_frame(void *ctx, int err, const struct cove_frame *f, const uint8_
 	return n->cb.frame(n->cb.ctx, f, raw, len) < 0 ? 1 : 0;
 }
 
+static int io_authed(void *ctx, const uint8_t id[COVE_ID_LEN])
+{
+	struct nd_net *n = ctx;
+
+	(void)id; /* the session checked it is the pinned key */
+	if (n->cb.linked && n->cb.linked(n->cb.ctx) < 0)
+		return 1;
+	return 0;
+}
+
 static void go_down_as(struct nd_net *n, const char *why, int permanent)
 {
 	if (n->dead)
@@ -104,7 +114,7 @@ struct nd_net *nd_net_new(struct event_base *base, const struct cove_ident *id,
 			  const uint8_t relay_pk[COVE_ID_LEN], const char *host, uint16_t port,
 			  const struct nd_net_cb *cb)
 {
-	struct cove_sess_io io = { io_reserve, io_commit, io_frame, NULL, NULL };
+	struct cove_sess_io io = { io_reserve, io_commit, io_frame, io_authed, NULL };
 	struct nd_net *n = calloc(1, sizeof(*n));
 
 	if (!n)

@@ -22,6 +22,10 @@ struct nd_net_cb {
 	 * permanent: trying again would fail the same way (the server is not
 	 * the pinned one, or speaks another version). */
 	void (*down)(void *ctx, const char *why, int permanent);
+	/* The relay proved its key and ours is on its way: frames may be
+	 * sent now, ahead of the relay's WLC (see cove_sess_io.authed).
+	 * Return 0, or negative to close the link. May be NULL. */
+	int (*linked)(void *ctx);
 	void *ctx;
 };
 

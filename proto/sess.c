@@ -330,7 +330,7 @@ static int on_srv_auth(struct cove_sess *s, const struct cove_frame *f)
 		return ret;
 	sess_end_handshake(s);
 	s->st = ESTABLISHED;
-	return COVE_OK;
+	return s->io.authed ? s->io.authed(s->io.ctx, s->peer) : COVE_OK;
 }
 
 /* Server: CLI_AUTH in; the program decides what to answer. */

@@ -39,8 +39,12 @@ struct cove_sess_io {
 	 * frame's plaintext bytes, valid during the call. */
 	int (*frame)(void *ctx, int err, const struct cove_frame *f, const uint8_t *raw,
 		     size_t raw_len);
-	/* Server only: the client has proved it holds the key id. The program
-	 * answers by sending WLC or ERR. */
+	/* The handshake is done and the link may carry frames. On a server:
+	 * the client has proved it holds the key id, and the program answers
+	 * by sending WLC or ERR. On a client: the server proved it is id (the
+	 * pinned key) and our CLI_AUTH is queued; frames sent now follow it,
+	 * and the server acts on them once it has accepted us (so a client
+	 * need not wait a round trip for WLC). May be NULL. */
 	int (*authed)(void *ctx, const uint8_t id[COVE_ID_LEN]);
 	void *ctx;
 };

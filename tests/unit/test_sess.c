@@ -32,6 +32,8 @@ struct end {
 	int frame_ret;            /* what the frame callback returns */
 	int authed;
 	uint8_t authed_id[COVE_ID_LEN];
+	int authed_at_first_frame;    /* authed when the first frame came */
+	int ping_when_authed;         /* the authed callback sends a PING */
 };
 
 struct conn {
@@ -77,7 +79,8 @@ static int io_frame(void *ctx, int err, const struct cove_frame *f, const uint8_
 {
 	struct end *e = ctx;
 
-	e->frames++;
+	if (e->frames++ == 0)
+		e->authed_at_first_frame = e->authed;
 	e->frame_err = err;
 	if (f)
 		e->last_type = f->type;
@@ -94,6 +97,14 @@ static int io_authed(void *ctx, const uint8_t id[COVE_ID_LEN])
 
 	e->authed++;
 	memcpy(e->authed_id, id, COVE_ID_LEN);
+	if (e->ping_when_authed) {
+		struct cove_frame f;
+
+		memset(&f, 0, sizeof(f));
+		f.type = COVE_F_PING;
+		f.u.ping.n = 7;
+		assert_ok(cove_sess_send(e->s, &f));
+	}
 	return 0;
 }
 
@@ -229,6 +240,8 @@ TEST(handshake_completes_and_each_side_knows_the_other)
 	assert_true(cove_sess_established(k->srv.s));
 	assert_int_equal(k->srv.authed, 1);
 	assert_bytes(k->srv.authed_id, k->cid->pk, COVE_ID_LEN);
+	assert_int_equal(k->c.authed, 1);
+	assert_bytes(k->c.authed_id, k->sid->pk, COVE_ID_LEN);
 	assert_non_null(cove_sess_peer(k->srv.s));
 	assert_bytes(cove_sess_peer(k->srv.s), k->cid->pk, COVE_ID_LEN);
 	assert_non_null(cove_sess_peer(k->c.s));
@@ -252,6 +265,30 @@ TEST(handshake_completes_when_fed_one_byte_at_a_time)
 	assert_true(cove_sess_established(k->srv.s));
 	assert_int_equal(k->srv.authed, 1);
 	assert_bytes(k->srv.authed_id, k->cid->pk, COVE_ID_LEN);
+	conn_free(k);
+}
+
+/* A client need not wait for the server's answer to CLI_AUTH: what it
+ * sends from its authed callback follows CLI_AUTH in the same flight and
+ * reaches the server's program after the server accepted the client. */
+TEST(a_client_may_send_from_its_authed_callback_and_the_server_gets_it_after_accepting)
+{
+	struct conn *k = conn_new(NULL, NULL);
+	struct cove_frame g;
+
+	k->c.ping_when_authed = 1;
+	assert_ok(cove_sess_start(k->c.s));
+	assert_ok(deliver(k, &k->c, &k->srv, 0));  /* HELLO */
+	assert_ok(deliver(k, &k->srv, &k->c, 0));  /* CHALLENGE, SRV_AUTH */
+	assert_int_equal(k->c.authed, 1);
+	assert_u64(cove_sess_records_out(k->c.s), 2); /* CLI_AUTH, then the PING */
+	assert_ok(deliver(k, &k->c, &k->srv, 0));  /* both, in one flight */
+	assert_int_equal(k->srv.authed, 1);
+	assert_int_equal(k->srv.frames, 1);
+	assert_int_equal(k->srv.authed_at_first_frame, 1);
+	assert_ok(cove_frame_decode(&g, k->srv.raw, k->srv.raw_len));
+	assert_u64(g.type, COVE_F_PING);
+	assert_u64(g.u.ping.n, 7);
 	conn_free(k);
 }
 
@@ -286,6 +323,7 @@ TEST(client_refuses_a_server_that_is_not_the_pinned_key)
 	assert_false(cove_sess_established(k->c.s));
 	assert_false(cove_sess_established(k->srv.s));
 	assert_int_equal(k->srv.authed, 0);
+	assert_int_equal(k->c.authed, 0);
 	assert_null(cove_sess_peer(k->c.s));
 	conn_free(k);
 	cove_ident_free(someone);
@@ -308,6 +346,7 @@ TEST(client_refuses_a_server_claiming_the_pinned_key_without_holding_it)
 	assert_ptr_equal(k->err_at, &k->c);
 	assert_false(cove_sess_established(k->c.s));
 	assert_int_equal(k->srv.authed, 0);
+	assert_int_equal(k->c.authed, 0);
 	conn_free(k);
 	cove_ident_free(real);
 }
@@ -747,6 +786,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(handshake_completes_and_each_side_knows_the_other),
 		cmocka_unit_test(handshake_completes_when_fed_one_byte_at_a_time),
+		cmocka_unit_test(a_client_may_send_from_its_authed_callback_and_the_server_gets_it_after_accepting),
 		cmocka_unit_test(hello_is_the_documented_clear_frame),
 		cmocka_unit_test(client_refuses_a_server_that_is_not_the_pinned_key),
 		cmocka_unit_test(client_refuses_a_server_claiming_the_pinned_key_without_holding_it),
