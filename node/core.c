@@ -529,8 +529,9 @@ int nd_core_rekey(struct nd_core *c, const char *room)
 
 void nd_core_leave_all(struct nd_core *c)
 {
-	if (!c->authed)
-		return;
+	/* Not only once welcomed: a room joining or ready has sent its INI
+	 * on this link (nd_core_link_down() sets them idle), perhaps before
+	 * the relay's WLC came, and the relay acts on a BYE behind it. */
 	for (size_t i = 0; i < c->nrooms; i++) {
 		struct room *r = &c->rooms[i];
 		struct cove_frame f;

@@ -2,7 +2,7 @@
 
 import unittest
 
-from cove import CoveTest
+from cove import CoveTest, DelayProxy
 
 
 class ChatTest(CoveTest):
@@ -62,6 +62,26 @@ class ChatTest(CoveTest):
         bob.quit()
         self.assertEqual(bob.wait_exit(), 0)
         alice.wait_event("left", room="lobby", name="bob")
+
+    def test_a_node_that_quits_before_the_relay_welcomed_it_still_leaves_with_its_bye(self):
+        """A node sends its INI right behind its CLI_AUTH, before the
+        relay's WLC: a quit between the two must still say BYE, not leave
+        the relay to keep bob "away" for the grace period and then speak
+        for him. A slow link (0.3 s each way) holds the WLC back while
+        bob quits."""
+        w = self.world
+        w.start_relay()
+        alice = w.node("alice", ["lobby"])
+        alice.ready("lobby")
+        slow = DelayProxy(w.relay, 0.3)
+        self.addCleanup(slow.close)
+        bob = w.node("bob", ["lobby"], relay=slow)
+        w.relay.wait_log("bob: authenticated")  # the WLC is 0.3 s away from bob
+        bob.quit()
+        self.assertEqual(bob.wait_exit(), 0)
+        w.relay.wait_log("bob leaves")
+        alice.wait(lambda e: e.get("event") == "left" and e.get("name") == "bob",
+                   what="bob's leave")
 
     def test_one_node_in_two_rooms_keeps_them_apart(self):
         w = self.world
