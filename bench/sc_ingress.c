@@ -23,7 +23,8 @@ int bn_sc_ingress(const struct bn_opts *o)
 	struct bn_json j;
 	struct bn_run r;
 	double ceiling, before, after, all_before, all_after, all, secs, rate;
-	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+	long online = sysconf(_SC_NPROCESSORS_ONLN);
+	unsigned ncpu = online > 0 ? (unsigned)online : 1;
 	size_t frame_len, accepted, errs;
 	int ok = -1;
 
@@ -32,7 +33,7 @@ int bn_sc_ingress(const struct bn_opts *o)
 	 * two is nearer what the relay had than either. */
 	frame_len = bn_dat_frame_len(o->size, "ingress0");
 	ceiling = before = bn_verify_rate(frame_len, 1000);
-	all_before = bn_verify_rate_all(frame_len, 1000, ncpu > 0 ? (unsigned)ncpu : 1);
+	all_before = bn_verify_rate_all(frame_len, 1000, ncpu);
 	if (n == 0) {
 		/* about four seconds of work at twice the single-core ceiling */
 		n = (size_t)(ceiling * 8 / (double)P) + 1;
@@ -54,7 +55,7 @@ int bn_sc_ingress(const struct bn_opts *o)
 		       atomic_load(&senders.counts.pongs), P);
 	secs = bn_run_window_close(&r, &j);
 	after = bn_verify_rate(frame_len, 1000);
-	all_after = bn_verify_rate_all(frame_len, 1000, ncpu > 0 ? (unsigned)ncpu : 1);
+	all_after = bn_verify_rate_all(frame_len, 1000, ncpu);
 	ceiling = (before + after) / 2;
 	all = (all_before + all_after) / 2;
 	errs = atomic_load(&senders.counts.errs);

@@ -249,15 +249,17 @@ static int send_ini(struct nd_core *c, struct room *r)
 	return ret;
 }
 
-/* Joins every room that waits for a link. */
-static int join_all(struct nd_core *c)
+int nd_core_link_up(struct nd_core *c)
 {
+	/* Our INIs go right behind CLI_AUTH: the relay acts on them once it
+	 * has accepted us, and we save the round trip to its WLC. Should it
+	 * refuse us, it closes the link and drops them unread. */
 	for (size_t i = 0; i < c->nrooms; i++) {
 		struct room *r = &c->rooms[i];
 		int ret;
 
 		if (r->st != R_IDLE)
-			continue; /* failed, or joined already on this link */
+			continue; /* failed */
 		ret = send_ini(c, r);
 		if (ret != COVE_OK) {
 			nd_say(c, r, "send_failed", 1, "cannot send the join: %s", cove_strerror(ret));
@@ -265,14 +267,6 @@ static int join_all(struct nd_core *c)
 		}
 	}
 	return COVE_OK;
-}
-
-int nd_core_link_up(struct nd_core *c)
-{
-	/* Our INIs go right behind CLI_AUTH: the relay acts on them once it
-	 * has accepted us, and we save the round trip to its WLC. Should it
-	 * refuse us, it closes the link and drops them unread. */
-	return join_all(c);
 }
 
 void nd_core_link_down(struct nd_core *c)
@@ -298,10 +292,10 @@ static int on_wlc(struct nd_core *c, const struct cove_frame *f)
 {
 	if (c->authed || memcmp(f->u.wlc.you, c->id->pk, COVE_ID_LEN) != 0)
 		return COVE_OK;
-	c->authed = 1;
+	c->authed = 1; /* the rooms were joined at nd_core_link_up() */
 	if (c->ui.connected)
 		c->ui.connected(c->ui.ctx);
-	return join_all(c); /* rooms not joined by nd_core_link_up() */
+	return COVE_OK;
 }
 
 void nd_room_ready(struct nd_core *c, struct room *r, int first)

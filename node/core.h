@@ -125,9 +125,9 @@ int nd_core_frame(struct nd_core *c, const struct cove_frame *f, const uint8_t *
 		  size_t len);
 
 /* The link may carry frames (the relay proved its key; nd_net_cb.linked):
- * the core joins its rooms without waiting for the relay's WLC. Optional:
- * without it the rooms are joined when WLC comes. Returns 0, or a negative
- * cove_err when the node cannot go on (the ui's error callback said why). */
+ * the core joins its rooms, without waiting for the relay's WLC. Call it
+ * once per link. Returns 0, or a negative cove_err when the node cannot
+ * go on (the ui's error callback said why). */
 int nd_core_link_up(struct nd_core *c);
 
 /* The link is gone: rooms keep their keys and wait for the next link. */

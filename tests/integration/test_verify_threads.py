@@ -383,21 +383,19 @@ class BackpressureTest(CoveTest):
 
 class OptionTest(unittest.TestCase):
 
-    def test_verify_threads_out_of_range_is_refused(self):
-        for bad in ("65", "-1", "four", ""):
-            p = subprocess.run([cove.RELAY, "-k", "k", "-w", "w", "--verify-threads", bad],
+    def assert_refused(self, option, bads, top):
+        for bad in bads:
+            p = subprocess.run([cove.RELAY, "-k", "k", "-w", "w", option, bad],
                                capture_output=True, text=True, timeout=TIMEOUT)
             self.assertEqual(p.returncode, 2, p.stderr)
-            self.assertIn("--verify-threads '%s' must be a number from 0 to 64" % bad,
+            self.assertIn("%s '%s' must be a number from 0 to %d" % (option, bad, top),
                           p.stderr)
 
+    def test_verify_threads_out_of_range_is_refused(self):
+        self.assert_refused("--verify-threads", ("65", "-1", "four", ""), 64)
+
     def test_verify_inline_out_of_range_is_refused(self):
-        for bad in ("100001", "-1", "lots"):
-            p = subprocess.run([cove.RELAY, "-k", "k", "-w", "w", "--verify-inline", bad],
-                               capture_output=True, text=True, timeout=TIMEOUT)
-            self.assertEqual(p.returncode, 2, p.stderr)
-            self.assertIn("--verify-inline '%s' must be a number from 0 to 100000" % bad,
-                          p.stderr)
+        self.assert_refused("--verify-inline", ("100001", "-1", "lots"), 100000)
 
     def test_help_names_the_options(self):
         p = subprocess.run([cove.RELAY, "--help"], capture_output=True, text=True,
