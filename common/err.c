@@ -32,6 +32,7 @@ const char *cove_strerror(int err)
 	case COVE_ERR_UTF8: return "text is not valid UTF-8";
 	case COVE_ERR_NEED_PASSPHRASE: return "key is encrypted and no passphrase was given";
 	case COVE_ERR_SODIUM: return "libsodium failed to initialise";
+	case COVE_ERR_KEY_COMMIT: return "the key opened is not the one its key id commits to";
 	}
 	return "unknown error";
 }

@@ -38,6 +38,7 @@ enum cove_err {
 	COVE_ERR_UTF8 = -26,          /* text is not valid UTF-8 */
 	COVE_ERR_NEED_PASSPHRASE = -27, /* key is encrypted and no passphrase was given */
 	COVE_ERR_SODIUM = -28,        /* sodium_init() failed */
+	COVE_ERR_KEY_COMMIT = -29,    /* a sealed key opened, but is not the key its kid names */
 };
 
 /* Returns a static, lower-case English description of a cove_err value. */

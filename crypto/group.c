@@ -97,7 +97,7 @@ static void be32(uint8_t b[4], uint32_t v)
 
 void cove_gk_kid(uint8_t kid[COVE_KID_LEN], const uint8_t *gk, uint32_t epoch)
 {
-	static const char domain[] = "COVE-KID-V1"; /* with its NUL */
+	static const char domain[] = "COVE-KID-V2"; /* with its NUL */
 	crypto_generichash_state st;
 	uint8_t ep[4];
 

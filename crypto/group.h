@@ -48,12 +48,16 @@ int cove_dat_key(uint8_t out[COVE_DATKEY_LEN], const uint8_t *gk,
 		 const char *room, size_t room_len, const uint8_t from[32],
 		 uint32_t epoch, const uint8_t sid[COVE_SID_LEN]);
 
-#define COVE_KID_LEN 8
+#define COVE_KID_LEN 32
 #define COVE_VIEW_LEN 16
 
-/* The key id carried in every DAT, so that two members holding different
- * keys for one epoch find out: BLAKE2b-64 keyed with gk over
- * "COVE-KID-V1\0" || u32be epoch. Reveals nothing of gk. */
+/* The key id carried in every DAT and KEY: a commitment to gk and its
+ * epoch, so that two members holding different keys for one epoch find
+ * out, and a joiner knows the key it opened is the one the room's DATs
+ * use. BLAKE2b-256 keyed with gk over "COVE-KID-V2\0" || u32be epoch:
+ * 256 bits, so that finding two keys with one id costs about 2^128 work
+ * (AES-GCM does not commit to its key; this does). Reveals nothing of
+ * gk. */
 void cove_gk_kid(uint8_t kid[COVE_KID_LEN], const uint8_t *gk, uint32_t epoch);
 
 /* The hash of a member list carried in KEY: BLAKE2b-128 over

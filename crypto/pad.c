@@ -59,3 +59,26 @@ int cove_unpad(const uint8_t *buf, size_t padded_len, size_t *len)
 	*len = n;
 	return COVE_OK;
 }
+
+size_t cove_link_pad_size(size_t len)
+{
+	if (len == 0 || len > COVE_LINK_FRAME_MAX)
+		return 0;
+	if (len + 1 <= COVE_LINK_PAD_MIN)
+		return COVE_LINK_PAD_MIN;
+	return padme(len + 1);
+}
+
+int cove_link_unpad(const uint8_t *buf, size_t padded_len, size_t *len)
+{
+	size_t n = 0;
+
+	if (padded_len < COVE_LINK_PAD_MIN || padded_len > COVE_LINK_PAD_MAX)
+		return COVE_ERR_PADDING;
+	if (sodium_unpad(&n, buf, padded_len, padded_len) != 0)
+		return COVE_ERR_PADDING;
+	if (cove_link_pad_size(n) != padded_len)
+		return COVE_ERR_PADDING;
+	*len = n;
+	return COVE_OK;
+}

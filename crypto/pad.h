@@ -32,4 +32,23 @@ int cove_pad(uint8_t *buf, size_t len, size_t cap, size_t *padded_len);
  * and the padding is a 0x80 marker followed by zeros. */
 int cove_unpad(const uint8_t *buf, size_t padded_len, size_t *len);
 
+/* Link records are padded the same way, so that their clear lengths do
+ * not tell an observer the frame type: every frame of up to
+ * COVE_LINK_PAD_MIN - 1 bytes (every control frame, and a DAT of a short
+ * message) makes a record of COVE_LINK_PAD_MIN bytes before the link's
+ * tag; a longer one its Padme size. COVE_LINK_PAD_MAX is the record of
+ * the largest frame, COVE_LINK_FRAME_MAX bytes. */
+#define COVE_LINK_PAD_MIN 640
+#define COVE_LINK_FRAME_MAX 65536
+#define COVE_LINK_PAD_MAX 67584
+
+/* The padded size of a frame of len bytes on the link, or 0 when len is
+ * 0 or above COVE_LINK_FRAME_MAX. */
+size_t cove_link_pad_size(size_t len);
+
+/* The frame length of a padded record plaintext: COVE_ERR_PADDING unless
+ * padded_len is exactly cove_link_pad_size() of it and the padding is a
+ * 0x80 marker then zeros. */
+int cove_link_unpad(const uint8_t *buf, size_t padded_len, size_t *len);
+
 #endif

@@ -163,6 +163,7 @@ int cove_msg_key_seal(struct cove_frame *f, const uint8_t to[COVE_ID_LEN],
 	memcpy(f->u.key.xpk, xpk, COVE_XPK_LEN);
 	f->u.key.epoch = epoch;
 	memcpy(f->u.key.view, view, COVE_VIEW_LEN);
+	cove_gk_kid(f->u.key.kid, gk, epoch);
 	ret = cove_gk_seal(f->u.key.sealed, gk, xpk);
 	if (ret != COVE_OK)
 		return ret;
@@ -171,7 +172,21 @@ int cove_msg_key_seal(struct cove_frame *f, const uint8_t to[COVE_ID_LEN],
 
 int cove_msg_key_open(const struct cove_frame *f, const struct cove_xkp *kp, uint8_t *gk)
 {
+	uint8_t kid[COVE_KID_LEN];
+	int ret;
+
 	if (f->type != COVE_F_KEY || sodium_memcmp(f->u.key.xpk, kp->pk, COVE_XPK_LEN) != 0)
 		return COVE_ERR_INVAL;
-	return cove_gk_open(gk, f->u.key.sealed, kp);
+	ret = cove_gk_open(gk, f->u.key.sealed, kp);
+	if (ret != COVE_OK)
+		return ret;
+	/* The box opened, but is it the key the frame commits to (and the
+	 * room's DATs will carry)? A broken or hostile sender could seal any
+	 * 32 bytes. */
+	cove_gk_kid(kid, gk, f->u.key.epoch);
+	if (sodium_memcmp(kid, f->u.key.kid, COVE_KID_LEN) != 0) {
+		sodium_memzero(gk, COVE_GK_LEN);
+		return COVE_ERR_KEY_COMMIT;
+	}
+	return COVE_OK;
 }

@@ -17,6 +17,17 @@
 #include "wire/frame.h"
 #include "wire/payload.h"
 
+/* Epoch numbers (docs/PROTOCOL.md 5.2). A room's first key takes epoch 0,
+ * or one above the highest its maker held there, never more than
+ * COVE_EPOCH_FIRST_MAX; each rekey names an epoch above every one named
+ * before, at most COVE_EPOCH_STEP_MAX above the epoch a member holds;
+ * COVE_EPOCH_END is never made nor taken, so epochs never wrap. Members
+ * and the relay refuse anything else: nobody can choose an epoch that
+ * stops later rekeys. */
+#define COVE_EPOCH_FIRST_MAX 0x7fffffffu
+#define COVE_EPOCH_STEP_MAX 1024u
+#define COVE_EPOCH_END 0xffffffffu
+
 /* Space a DAT's ciphertext needs: the largest bucket plus the GCM tag. */
 #define COVE_DAT_CT_MAX (COVE_PAD_MAX + COVE_GCM_TAG_LEN)
 
@@ -55,14 +66,18 @@ int cove_msg_dat_open(const struct cove_frame *f, const uint8_t *gk, uint8_t *pt
 		      struct cove_payload *pl);
 
 /* Completes a KEY whose header is set: seals gk to the recipient's
- * session key xpk, addresses it to `to`, carries view (the hash of the
+ * session key xpk, addresses it to `to`, commits to gk with its kid
+ * (cove_gk_kid() of gk and epoch), carries view (the hash of the
  * sender's member list, cove_view_hash()), and signs it. */
 int cove_msg_key_seal(struct cove_frame *f, const uint8_t to[COVE_ID_LEN],
 		      const uint8_t xpk[COVE_XPK_LEN], uint32_t epoch, const uint8_t *gk,
 		      const uint8_t view[COVE_VIEW_LEN], const struct cove_ident *id);
 
-/* Opens a verified KEY with the joiner's session key pair into gk.
- * Returns 0, COVE_ERR_INVAL (not sealed to kp) or COVE_ERR_DECRYPT. */
+/* Opens a verified KEY with the joiner's session key pair into gk, and
+ * checks that gk is the key the KEY's kid commits to. Returns 0,
+ * COVE_ERR_INVAL (not sealed to kp), COVE_ERR_DECRYPT or
+ * COVE_ERR_KEY_COMMIT (it opens, but to another key than its kid names;
+ * gk is wiped). */
 int cove_msg_key_open(const struct cove_frame *f, const struct cove_xkp *kp, uint8_t *gk);
 
 #endif

@@ -5,6 +5,7 @@
 #include "crypto/group.h"
 #include "crypto/hs.h"
 #include "crypto/link.h"
+#include "crypto/pad.h"
 #include "proto/sess.h"
 #include "wire/stream.h"
 
@@ -12,7 +13,8 @@ _Static_assert(COVE_ID_LEN == COVE_PK_LEN, "identity size");
 _Static_assert(COVE_WSIG_LEN == COVE_SIG_LEN, "signature size");
 _Static_assert(COVE_WXPK_LEN == COVE_XPK_LEN, "X25519 size");
 _Static_assert(COVE_WNONCE_LEN == COVE_HS_NONCE_LEN, "challenge size");
-_Static_assert(COVE_RECORD_MAX == COVE_FRAME_MAX + COVE_LINK_TAG_LEN, "record size");
+_Static_assert(COVE_RECORD_MAX == COVE_LINK_PAD_MAX + COVE_LINK_TAG_LEN, "record size");
+_Static_assert(COVE_FRAME_MAX == COVE_LINK_FRAME_MAX, "frame size");
 
 enum sess_state {
 	C_INIT,            /* client, HELLO not yet sent */
@@ -144,23 +146,27 @@ static int send_clear(struct cove_sess *s, const struct cove_frame *f)
 }
 
 /* Frames a plaintext of n bytes, which fill() writes in place, as a
- * record and encrypts it where it lies. */
+ * record padded to its size class (so that its length does not tell the
+ * frame type), and encrypts it where it lies. */
 static int send_record(struct cove_sess *s, size_t n,
 		       int (*fill)(uint8_t *out, size_t n, const void *arg), const void *arg)
 {
-	size_t total = 4 + n + COVE_LINK_TAG_LEN;
+	size_t padded = cove_link_pad_size(n);
+	size_t total = 4 + padded + COVE_LINK_TAG_LEN;
 	uint8_t *p;
 	int ret;
 
-	if (n == 0 || n > COVE_FRAME_MAX)
+	if (padded == 0)
 		return COVE_ERR_INVAL;
 	p = s->io.reserve(s->io.ctx, total);
 	if (!p)
 		return COVE_ERR_LIMIT;
 	ret = fill(p + 4, n, arg);
 	if (ret == COVE_OK) {
-		put_be32(p, (uint32_t)(n + COVE_LINK_TAG_LEN));
-		ret = cove_link_seal(&s->link, p + 4, p + 4, n, p, 4);
+		p[4 + n] = 0x80;
+		memset(p + 4 + n + 1, 0, padded - n - 1);
+		put_be32(p, (uint32_t)(padded + COVE_LINK_TAG_LEN));
+		ret = cove_link_seal(&s->link, p + 4, p + 4, padded, p, 4);
 	}
 	if (ret != COVE_OK) {
 		/* The reserved space is abandoned uncommitted; wipe plaintext. */
@@ -389,7 +395,9 @@ static int on_record(struct cove_sess *s, const uint8_t *rec, size_t len)
 	}
 	if (ret != COVE_OK)
 		goto out;
-	n = len - COVE_LINK_TAG_LEN;
+	ret = cove_link_unpad(pt, len - COVE_LINK_TAG_LEN, &n);
+	if (ret != COVE_OK)
+		goto out;
 	if (s->st != ESTABLISHED) {
 		ret = cove_frame_decode(&f, pt, n);
 		if (ret == COVE_OK)

@@ -70,7 +70,7 @@ static unsigned frame_elems(uint8_t type)
 {
 	switch (type) {
 	case COVE_F_INI: return 8;
-	case COVE_F_KEY: return 12;
+	case COVE_F_KEY: return 13;
 	case COVE_F_DAT: return 12;
 	case COVE_F_ERR: return 10;
 	case COVE_F_ASK: return 10;
@@ -145,7 +145,8 @@ static int decode_signed(struct cove_frame *f, const msgpack_object *e)
 		TRY(get_uint(&e[8], UINT32_MAX, &v));
 		f->u.key.epoch = (uint32_t)v;
 		TRY(get_bin(&e[9], f->u.key.sealed, COVE_WSEALED_LEN));
-		TRY(get_bin(&e[10], f->u.key.view, COVE_WVIEW_LEN));
+		TRY(get_bin(&e[10], f->u.key.kid, COVE_WKID_LEN));
+		TRY(get_bin(&e[11], f->u.key.view, COVE_WVIEW_LEN));
 		break;
 	case COVE_F_DAT:
 		TRY(get_uint(&e[6], UINT32_MAX, &v));
@@ -292,7 +293,7 @@ size_t cove_frame_size(const struct cove_frame *f)
 	case COVE_F_INI: return s + BIN(COVE_WXPK_LEN);
 	case COVE_F_KEY:
 		return s + BIN(COVE_ID_LEN) + BIN(COVE_WXPK_LEN) + U32 + BIN(COVE_WSEALED_LEN) +
-		       BIN(COVE_WVIEW_LEN);
+		       BIN(COVE_WKID_LEN) + BIN(COVE_WVIEW_LEN);
 	case COVE_F_DAT:
 		if (f->u.dat.ct_len == 0 || f->u.dat.ct_len > COVE_FRAME_MAX)
 			return 0;
@@ -363,6 +364,7 @@ int cove_frame_encode(const struct cove_frame *f, uint8_t *out, size_t cap, size
 		r |= pack_bin(&pk, f->u.key.xpk, COVE_WXPK_LEN);
 		r |= msgpack_pack_fix_uint32(&pk, f->u.key.epoch);
 		r |= pack_bin(&pk, f->u.key.sealed, COVE_WSEALED_LEN);
+		r |= pack_bin(&pk, f->u.key.kid, COVE_WKID_LEN);
 		r |= pack_bin(&pk, f->u.key.view, COVE_WVIEW_LEN);
 		break;
 	case COVE_F_DAT:
@@ -473,6 +475,7 @@ static int sigbytes(const struct cove_frame *f, uint8_t *out, size_t cap, size_t
 		sb_put(&b, f->u.key.xpk, COVE_WXPK_LEN);
 		sb_be(&b, f->u.key.epoch, 4);
 		sb_put(&b, f->u.key.sealed, COVE_WSEALED_LEN);
+		sb_put(&b, f->u.key.kid, COVE_WKID_LEN);
 		sb_put(&b, f->u.key.view, COVE_WVIEW_LEN);
 		break;
 	case COVE_F_DAT:

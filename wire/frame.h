@@ -13,24 +13,25 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define COVE_PROTO_VERSION 1
+#define COVE_PROTO_VERSION 2
 
 #define COVE_ID_LEN 32        /* an Ed25519 public key on the wire */
 #define COVE_WSIG_LEN 64      /* an Ed25519 signature */
 #define COVE_WXPK_LEN 32      /* an X25519 public key */
 #define COVE_WSID_LEN 16      /* DAT session id */
 #define COVE_WSEALED_LEN 80   /* a sealed group key */
-#define COVE_WKID_LEN 8       /* DAT: which group key (fork detection) */
+#define COVE_WKID_LEN 32      /* DAT, KEY: commitment to the group key (fork detection) */
 #define COVE_WVIEW_LEN 16     /* KEY: hash of the sender's member list */
 #define COVE_WNONCE_LEN 32    /* handshake challenge */
 #define COVE_ROOM_MAX 64      /* room name bytes */
 #define COVE_ERR_TEXT_MAX 256 /* ERR text bytes */
 
-/* Largest msgpack frame, and largest record on the link (a frame plus the
- * link's 16-byte tag). The 4-byte length prefix is checked against these
- * before anything is allocated. */
+/* Largest msgpack frame, and largest record on the link (a frame padded
+ * to its size class, 67584 bytes for the largest frame, plus the link's
+ * 16-byte tag; crypto/pad.h). The 4-byte length prefix is checked against
+ * these before anything is allocated. */
 #define COVE_FRAME_MAX 65536
-#define COVE_RECORD_MAX (COVE_FRAME_MAX + 16)
+#define COVE_RECORD_MAX (67584 + 16)
 /* Largest clear-text handshake frame (HELLO, CHALLENGE, VERSION). */
 #define COVE_HS_FRAME_MAX 128
 
@@ -100,6 +101,7 @@ struct cove_frame {
 			uint8_t xpk[COVE_WXPK_LEN];
 			uint32_t epoch;
 			uint8_t sealed[COVE_WSEALED_LEN];
+			uint8_t kid[COVE_WKID_LEN];  /* the sealed key's commitment */
 			uint8_t view[COVE_WVIEW_LEN];
 		} key;
 		struct {
