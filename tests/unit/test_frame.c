@@ -61,6 +61,7 @@ static void make_frame(struct cove_frame *f, uint8_t type)
 		pattern(f->u.key.xpk, COVE_WXPK_LEN, 0x40);
 		f->u.key.epoch = 0xa1b2c3d4;
 		pattern(f->u.key.sealed, COVE_WSEALED_LEN, 0x50);
+		pattern(f->u.key.kid, COVE_WKID_LEN, 0x54);
 		pattern(f->u.key.view, COVE_WVIEW_LEN, 0x58);
 		break;
 	case COVE_F_DAT:
@@ -155,6 +156,7 @@ static void assert_frames_equal(const struct cove_frame *a, const struct cove_fr
 		assert_bytes(a->u.key.xpk, b->u.key.xpk, COVE_WXPK_LEN);
 		assert_u64(a->u.key.epoch, b->u.key.epoch);
 		assert_bytes(a->u.key.sealed, b->u.key.sealed, COVE_WSEALED_LEN);
+		assert_bytes(a->u.key.kid, b->u.key.kid, COVE_WKID_LEN);
 		assert_bytes(a->u.key.view, b->u.key.view, COVE_WVIEW_LEN);
 		break;
 	case COVE_F_DAT:
@@ -317,12 +319,12 @@ static const struct field fields[] = {
 	{ COVE_F_KEY, 3, 'b', 32, "KEY from" },     { COVE_F_KEY, 4, 'U', 8, "KEY seq" },
 	{ COVE_F_KEY, 5, 'U', 8, "KEY ts" },        { COVE_F_KEY, 6, 'b', 32, "KEY to" },
 	{ COVE_F_KEY, 7, 'b', 32, "KEY xpk" },      { COVE_F_KEY, 8, 'u', 4, "KEY epoch" },
-	{ COVE_F_KEY, 9, 'b', 80, "KEY sealed" },   { COVE_F_KEY, 10, 'b', 16, "KEY view" },
-	{ COVE_F_KEY, 11, 'b', 64, "KEY sig" },
+	{ COVE_F_KEY, 9, 'b', 80, "KEY sealed" },   { COVE_F_KEY, 10, 'b', 32, "KEY kid" },
+	{ COVE_F_KEY, 11, 'b', 16, "KEY view" },    { COVE_F_KEY, 12, 'b', 64, "KEY sig" },
 	{ COVE_F_DAT, 3, 'b', 32, "DAT from" },     { COVE_F_DAT, 4, 'U', 8, "DAT seq" },
 	{ COVE_F_DAT, 5, 'U', 8, "DAT ts" },        { COVE_F_DAT, 6, 'u', 4, "DAT epoch" },
 	{ COVE_F_DAT, 7, 'b', 16, "DAT sid" },      { COVE_F_DAT, 8, 'U', 8, "DAT n" },
-	{ COVE_F_DAT, 9, 'b', 8, "DAT kid" },       { COVE_F_DAT, 11, 'b', 64, "DAT sig" },
+	{ COVE_F_DAT, 9, 'b', 32, "DAT kid" },       { COVE_F_DAT, 11, 'b', 64, "DAT sig" },
 	{ COVE_F_ERR, 3, 'b', 32, "ERR from" },     { COVE_F_ERR, 4, 'U', 8, "ERR seq" },
 	{ COVE_F_ERR, 5, 'U', 8, "ERR ts" },        { COVE_F_ERR, 6, 'u', 4, "ERR code" },
 	{ COVE_F_ERR, 7, 'U', 8, "ERR ref" },       { COVE_F_ERR, 9, 'b', 64, "ERR sig" },
@@ -660,7 +662,7 @@ TEST(err_size_does_not_depend_on_code_or_ref)
 TEST(dat_encodes_to_known_bytes)
 {
 	static const uint8_t ct[3] = { 0xaa, 0xbb, 0xcc };
-	uint8_t want[200], *p = want, out[200];
+	uint8_t want[256], *p = want, out[256];
 	struct cove_frame f;
 	size_t len = 0;
 
@@ -678,7 +680,7 @@ TEST(dat_encodes_to_known_bytes)
 	f.u.dat.ct_len = sizeof(ct);
 	memset(f.sig, 0x33, sizeof(f.sig));
 
-	*p++ = 0x9c; *p++ = 0x01; *p++ = 0x03;                 /* [12 elems], 1, DAT */
+	*p++ = 0x9c; *p++ = 0x02; *p++ = 0x03;                 /* [12 elems], 2, DAT */
 	*p++ = 0xa2; *p++ = 'a'; *p++ = 'b';                   /* room */
 	*p++ = 0xc4; *p++ = 32; memset(p, 0x11, 32); p += 32;  /* from */
 	*p++ = 0xcf; memcpy(p, "\0\0\0\0\0\0\0\x02", 8); p += 8;
@@ -686,7 +688,7 @@ TEST(dat_encodes_to_known_bytes)
 	*p++ = 0xce; memcpy(p, "\0\0\0\x05", 4); p += 4;       /* epoch */
 	*p++ = 0xc4; *p++ = 16; memset(p, 0x22, 16); p += 16;  /* sid */
 	*p++ = 0xcf; memcpy(p, "\x0a\x0b\x0c\x0d\x0e\x0f\x10\x11", 8); p += 8; /* n */
-	*p++ = 0xc4; *p++ = 8; memset(p, 0x44, 8); p += 8;     /* kid */
+	*p++ = 0xc4; *p++ = 32; memset(p, 0x44, 32); p += 32;  /* kid */
 	*p++ = 0xc4; *p++ = 3; memcpy(p, ct, 3); p += 3;       /* ct */
 	*p++ = 0xc4; *p++ = 64; memset(p, 0x33, 64); p += 64;  /* sig */
 
@@ -711,7 +713,7 @@ static void known_header(struct cove_frame *f, uint8_t type)
 /* Its msgpack bytes, written out by hand, after an array of `elems`. */
 static uint8_t *want_known_header(uint8_t *p, uint8_t elems, uint8_t type)
 {
-	*p++ = (uint8_t)(0x90 | elems); *p++ = 0x01; *p++ = type;
+	*p++ = (uint8_t)(0x90 | elems); *p++ = 0x02; *p++ = type;
 	*p++ = 0xa2; *p++ = 'a'; *p++ = 'b';                   /* room */
 	*p++ = 0xc4; *p++ = 32; memset(p, 0x11, 32); p += 32;  /* from */
 	*p++ = 0xcf; memcpy(p, "\0\0\0\0\0\0\0\x02", 8); p += 8;
@@ -745,13 +747,15 @@ TEST(key_encodes_to_known_bytes)
 	memset(f.u.key.xpk, 0x55, COVE_WXPK_LEN);
 	f.u.key.epoch = 0x0a0b0c0d;
 	memset(f.u.key.sealed, 0x66, COVE_WSEALED_LEN);
+	memset(f.u.key.kid, 0x6b, COVE_WKID_LEN);
 	memset(f.u.key.view, 0x77, COVE_WVIEW_LEN);
 
-	p = want_known_header(p, 12, 0x02);                    /* [12 elems], 1, KEY */
+	p = want_known_header(p, 13, 0x02);                    /* [13 elems], 2, KEY */
 	*p++ = 0xc4; *p++ = 32; memset(p, 0x44, 32); p += 32;  /* to */
 	*p++ = 0xc4; *p++ = 32; memset(p, 0x55, 32); p += 32;  /* xpk */
 	*p++ = 0xce; memcpy(p, "\x0a\x0b\x0c\x0d", 4); p += 4; /* epoch */
 	*p++ = 0xc4; *p++ = 80; memset(p, 0x66, 80); p += 80;  /* sealed */
+	*p++ = 0xc4; *p++ = 32; memset(p, 0x6b, 32); p += 32;  /* kid */
 	*p++ = 0xc4; *p++ = 16; memset(p, 0x77, 16); p += 16;  /* view */
 	p = want_known_sig(p);
 	assert_encodes_to(&f, want, (size_t)(p - want));
@@ -765,7 +769,7 @@ TEST(rdy_encodes_to_known_bytes)
 	known_header(&f, COVE_F_RDY);
 	f.u.rdy.epoch = 0x0a0b0c0d;
 
-	p = want_known_header(p, 8, 0x08);                     /* [8 elems], 1, RDY */
+	p = want_known_header(p, 8, 0x08);                     /* [8 elems], 2, RDY */
 	*p++ = 0xce; memcpy(p, "\x0a\x0b\x0c\x0d", 4); p += 4; /* epoch */
 	p = want_known_sig(p);
 	assert_encodes_to(&f, want, (size_t)(p - want));
@@ -779,7 +783,7 @@ TEST(rky_encodes_to_known_bytes)
 	known_header(&f, COVE_F_RKY);
 	f.u.rdy.epoch = 0x0a0b0c0d;
 
-	p = want_known_header(p, 8, 0x09);                     /* [8 elems], 1, RKY */
+	p = want_known_header(p, 8, 0x09);                     /* [8 elems], 2, RKY */
 	*p++ = 0xce; memcpy(p, "\x0a\x0b\x0c\x0d", 4); p += 4; /* epoch */
 	p = want_known_sig(p);
 	assert_encodes_to(&f, want, (size_t)(p - want));
@@ -794,7 +798,7 @@ TEST(rek_encodes_to_known_bytes)
 	memset(f.u.rek.to, 0x44, COVE_ID_LEN);
 	f.u.rek.epoch = 0x0a0b0c0d;
 
-	p = want_known_header(p, 9, 0x0a);                     /* [9 elems], 1, REK */
+	p = want_known_header(p, 9, 0x0a);                     /* [9 elems], 2, REK */
 	*p++ = 0xc4; *p++ = 32; memset(p, 0x44, 32); p += 32;  /* to */
 	*p++ = 0xce; memcpy(p, "\x0a\x0b\x0c\x0d", 4); p += 4; /* epoch */
 	p = want_known_sig(p);
@@ -805,7 +809,7 @@ TEST(rek_encodes_to_known_bytes)
  * signature. */
 TEST(ping_encodes_to_known_bytes)
 {
-	static const uint8_t want[] = { 0x93, 0x01, 0x0b, 0xcf, 0x01, 0x02, 0x03, 0x04,
+	static const uint8_t want[] = { 0x93, 0x02, 0x0b, 0xcf, 0x01, 0x02, 0x03, 0x04,
 					0x05, 0x06, 0x07, 0x08 };
 	struct cove_frame f;
 
@@ -817,7 +821,7 @@ TEST(ping_encodes_to_known_bytes)
 
 TEST(pong_encodes_to_known_bytes)
 {
-	static const uint8_t want[] = { 0x93, 0x01, 0x0c, 0xcf, 0, 0, 0, 0, 0, 0, 0, 0x2a };
+	static const uint8_t want[] = { 0x93, 0x02, 0x0c, 0xcf, 0, 0, 0, 0, 0, 0, 0, 0x2a };
 	struct cove_frame f;
 
 	memset(&f, 0, sizeof(f));
@@ -836,12 +840,12 @@ TEST(handshake_frames_encode_to_known_bytes)
 	f.type = COVE_F_VERSION;
 	assert_ok(cove_frame_encode(&f, out, sizeof(out), &len));
 	assert_u64(len, 3);
-	assert_bytes(out, "\x92\x01\x14", 3);
+	assert_bytes(out, "\x92\x02\x14", 3);
 
 	f.type = COVE_F_HELLO;
 	memset(f.u.hello.eph, 0x44, COVE_WXPK_LEN);
 	memset(f.u.hello.nonce, 0x55, COVE_WNONCE_LEN);
-	want[0] = 0x94; want[1] = 0x01; want[2] = 0x10;
+	want[0] = 0x94; want[1] = 0x02; want[2] = 0x10;
 	want[3] = 0xc4; want[4] = 32; memset(want + 5, 0x44, 32);
 	want[37] = 0xc4; want[38] = 32; memset(want + 39, 0x55, 32);
 	assert_ok(cove_frame_encode(&f, out, sizeof(out), &len));
@@ -952,7 +956,7 @@ TEST(decode_rejects_wrong_element_count)
 
 TEST(decode_rejects_other_versions)
 {
-	static const uint8_t versions[] = { 0, 2, 3, 127, 255 };
+	static const uint8_t versions[] = { 0, 1, 3, 127, 255 };
 
 	for (size_t t = 0; t < N_TYPES; t++) {
 		for (size_t v = 0; v < sizeof(versions); v++) {
@@ -1311,7 +1315,7 @@ static void sig_header(struct cove_frame *f, uint8_t type)
 static uint8_t *want_sig_header(uint8_t *p, uint8_t type)
 {
 	memcpy(p, "COVE-FRAME-V1", 14); p += 14;
-	*p++ = 1; *p++ = type; *p++ = 1; *p++ = 'x';
+	*p++ = 2; *p++ = type; *p++ = 1; *p++ = 'x';
 	memset(p, 0xf0, 32); p += 32;
 	memcpy(p, "\x11\x12\x13\x14\x15\x16\x17\x18\x21\x22\x23\x24\x25\x26\x27\x28", 16);
 	return p + 16;
@@ -1347,7 +1351,7 @@ TEST(dat_signed_bytes_are_the_documented_layout)
 	memcpy(p, "\x31\x32\x33\x34", 4); p += 4;                  /* epoch */
 	memset(p, 0x5a, 16); p += 16;                              /* sid */
 	memcpy(p, "\x41\x42\x43\x44\x45\x46\x47\x48", 8); p += 8;  /* n */
-	memset(p, 0x6b, 8); p += 8;                                /* kid */
+	memset(p, 0x6b, 32); p += 32;                              /* kid */
 	memcpy(p, "\0\0\0\x02\xde\xad", 6); p += 6;                /* len(ct), ct */
 	assert_signed_bytes(&f, want, (size_t)(p - want));
 }
@@ -1373,13 +1377,13 @@ TEST(dat_ad_is_the_documented_layout_up_to_and_including_kid)
 	memcpy(p, "\x31\x32\x33\x34", 4); p += 4;                  /* epoch */
 	memset(p, 0x5a, 16); p += 16;                              /* sid */
 	memcpy(p, "\x41\x42\x43\x44\x45\x46\x47\x48", 8); p += 8;  /* n */
-	memset(p, 0x6b, 8); p += 8;                                /* kid */
+	memset(p, 0x6b, 32); p += 32;                              /* kid */
 	assert_ok(cove_frame_dat_ad(&f, ad, sizeof(ad), &n));
 	assert_u64(n, (size_t)(p - want));
 	assert_bytes(ad, want, n);
 }
 
-/* KEY: the header, to, xpk, u32be epoch, sealed, view. */
+/* KEY: the header, to, xpk, u32be epoch, sealed, kid, view. */
 TEST(key_signed_bytes_are_the_documented_layout)
 {
 	uint8_t want[512], *p = want;
@@ -1390,6 +1394,7 @@ TEST(key_signed_bytes_are_the_documented_layout)
 	memset(f.u.key.xpk, 0x55, COVE_WXPK_LEN);
 	f.u.key.epoch = 0x31323334;
 	memset(f.u.key.sealed, 0x66, COVE_WSEALED_LEN);
+	memset(f.u.key.kid, 0x6b, COVE_WKID_LEN);
 	memset(f.u.key.view, 0x77, COVE_WVIEW_LEN);
 
 	p = want_sig_header(p, 2);
@@ -1397,6 +1402,7 @@ TEST(key_signed_bytes_are_the_documented_layout)
 	memset(p, 0x55, 32); p += 32;                              /* xpk */
 	memcpy(p, "\x31\x32\x33\x34", 4); p += 4;                  /* epoch */
 	memset(p, 0x66, 80); p += 80;                              /* sealed */
+	memset(p, 0x6b, 32); p += 32;                              /* kid */
 	memset(p, 0x77, 16); p += 16;                              /* view */
 	assert_signed_bytes(&f, want, (size_t)(p - want));
 }
@@ -1470,6 +1476,7 @@ static size_t signed_regions(struct cove_frame *f, uint8_t *ct, struct region *r
 		r[k++] = (struct region){ f->u.key.xpk, COVE_WXPK_LEN, "xpk" };
 		r[k++] = (struct region){ &f->u.key.epoch, 4, "epoch" };
 		r[k++] = (struct region){ f->u.key.sealed, COVE_WSEALED_LEN, "sealed" };
+		r[k++] = (struct region){ f->u.key.kid, COVE_WKID_LEN, "kid" };
 		r[k++] = (struct region){ f->u.key.view, COVE_WVIEW_LEN, "view" };
 		break;
 	case COVE_F_DAT:

@@ -20,10 +20,10 @@
 #define KAT_FROM "d75a980182b10ab7d54bfed3c964073a0ee172f3daa62325af021a68f707511a"
 #define KAT_DATKEY "6cdde1c688aedfc3f19c461452497d89f6deefb7bca706e3e33626d8f3657c25"
 #define KAT_GCM "146dff2d39552d03e5a9e49ab70f8ef57d2febf6da16c8d8c4c4c1"
-/* hashlib.blake2b(b"COVE-KID-V1\0" + epoch.to_bytes(4, "big"), digest_size=8,
+/* hashlib.blake2b(b"COVE-KID-V2\0" + epoch.to_bytes(4, "big"), digest_size=32,
  * key=bytes(range(32))) for epochs 0 and 0x01020304. */
-#define KAT_KID_EPOCH_0 "fe72cee59b7445a8"
-#define KAT_KID_EPOCH_01020304 "05a304c1ec9b9bf1"
+#define KAT_KID_EPOCH_0 "65bd83e7dfc5ccddde77062b25e04c1b7d7f275b5ab98814f52d53cd1aff2441"
+#define KAT_KID_EPOCH_01020304 "47c14e001a07267a6756b059e2932e18acbffd6cffe402a62a66397cde3fe599"
 /* hashlib.blake2b(b"COVE-VIEW-V1\0" + (0x01020304).to_bytes(4, "big") +
  * b"".join(sorted(ids)), digest_size=16) for the three ids of view_ids(). */
 #define KAT_VIEW "16396d4b005eacfa3a6f4e3b4791aee1"
@@ -321,12 +321,13 @@ TEST(gk_kid_is_the_known_answer)
 	assert_bytes(kid, want, COVE_KID_LEN);
 }
 
-/* Exactly COVE_KID_LEN (8) bytes are written, nothing around them. */
-TEST(gk_kid_writes_exactly_8_bytes)
+/* Exactly COVE_KID_LEN (32: a 256-bit commitment) bytes are written,
+ * nothing around them. */
+TEST(gk_kid_writes_exactly_32_bytes)
 {
 	uint8_t gk[COVE_GK_LEN], buf[8 + COVE_KID_LEN + 8], fill[8];
 
-	assert_u64(COVE_KID_LEN, 8);
+	assert_u64(COVE_KID_LEN, 32);
 	kat_gk(gk);
 	memset(buf, 0xa5, sizeof(buf));
 	memset(fill, 0xa5, sizeof(fill));
@@ -527,7 +528,7 @@ int main(void)
 		cmocka_unit_test(sealed_group_key_with_a_flipped_bit_does_not_open),
 		cmocka_unit_test(fresh_keys_differ_and_free_of_null_is_a_no_op),
 		cmocka_unit_test(gk_kid_is_the_known_answer),
-		cmocka_unit_test(gk_kid_writes_exactly_8_bytes),
+		cmocka_unit_test(gk_kid_writes_exactly_32_bytes),
 		cmocka_unit_test(gk_kid_depends_on_every_bit_of_the_group_key),
 		cmocka_unit_test(gk_kid_depends_on_every_bit_of_the_epoch),
 		cmocka_unit_test(gk_kid_is_the_same_for_the_same_key_and_epoch),

@@ -31,7 +31,7 @@ static int setup(void **state)
 		return -1;
 	cove_ident_generate(k->server);
 	cove_ident_generate(k->client);
-	k->t.version = 1;
+	k->t.version = 2; /* the protocol version, as proto/sess.c sets it */
 	randombytes_buf(k->t.eph_c, sizeof(k->t.eph_c));
 	randombytes_buf(k->t.nonce_c, sizeof(k->t.nonce_c));
 	randombytes_buf(k->t.eph_s, sizeof(k->t.eph_s));

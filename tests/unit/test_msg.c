@@ -2,7 +2,8 @@
  * test_msg.c - where keys meet frames: every signed frame verifies only
  * as signed, a DAT opens only in its own room, epoch, session, number and
  * sequence under its own group key and carries that key's id, and a KEY
- * opens only for its joiner and carries the sender's view of the room.
+ * opens only for its joiner, only to the key its kid commits to, and
+ * carries the sender's view of the room.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -69,6 +70,7 @@ static void make_signed(struct cove_frame *f, uint8_t type, const struct cove_id
 		memset(f->u.key.xpk, 3, COVE_WXPK_LEN);
 		f->u.key.epoch = 4;
 		memset(f->u.key.sealed, 5, COVE_WSEALED_LEN);
+		memset(f->u.key.kid, 21, COVE_WKID_LEN);
 		memset(f->u.key.view, 14, COVE_WVIEW_LEN);
 		break;
 	case COVE_F_DAT:
@@ -187,7 +189,7 @@ TEST(verify_fails_when_any_field_changes)
 		case COVE_F_KEY:
 			FIELD(f.u.key.to, "to"); FIELD(f.u.key.xpk, "xpk");
 			FIELD(f.u.key.epoch, "epoch"); FIELD(f.u.key.sealed, "sealed");
-			FIELD(f.u.key.view, "view");
+			FIELD(f.u.key.kid, "kid"); FIELD(f.u.key.view, "view");
 			break;
 		case COVE_F_DAT:
 			FIELD(f.u.dat.epoch, "epoch"); FIELD(f.u.dat.sid, "sid");
@@ -389,7 +391,7 @@ TEST(dat_does_not_open_when_a_header_field_changes)
 	assert_err(open_dat(&g, k->gk, &pl, pt), COVE_ERR_DECRYPT);
 	g = f; g.u.dat.n++;
 	assert_err(open_dat(&g, k->gk, &pl, pt), COVE_ERR_DECRYPT);
-	g = f; g.u.dat.kid[7] ^= 1;
+	g = f; g.u.dat.kid[COVE_WKID_LEN - 1] ^= 1;
 	assert_err(open_dat(&g, k->gk, &pl, pt), COVE_ERR_DECRYPT);
 	g = f; memcpy(g.from, k->bob->pk, COVE_ID_LEN);
 	assert_err(open_dat(&g, k->gk, &pl, pt), COVE_ERR_DECRYPT);
@@ -738,6 +740,125 @@ TEST(key_with_the_view_altered_fails_to_verify)
 	cove_xkp_free(joiner);
 }
 
+/* KEY commits to the key it seals: its kid is cove_gk_kid() of the group
+ * key and the epoch, the same id every DAT under that key carries. */
+TEST(key_seal_commits_to_the_key_with_its_kid)
+{
+	struct keys *k = *cmocka_state_;
+	struct cove_xkp *joiner = cove_xkp_new();
+	uint8_t want[COVE_KID_LEN], enc[512];
+	struct cove_frame f, g;
+	size_t len = 0;
+
+	assert_non_null(joiner);
+	assert_u64(COVE_KID_LEN, COVE_WKID_LEN);
+	assert_ok(cove_msg_init(&f, COVE_F_KEY, "lobby", 5, k->alice->pk, 3, 4));
+	memset(f.u.key.kid, 0xee, COVE_WKID_LEN); /* the caller need not set it */
+	assert_ok(cove_msg_key_seal(&f, k->bob->pk, joiner->pk, 7, k->gk, no_view, k->alice));
+	cove_gk_kid(want, k->gk, 7);
+	assert_bytes(f.u.key.kid, want, COVE_KID_LEN);
+	assert_ok(cove_frame_encode(&f, enc, sizeof(enc), &len));
+	assert_ok(cove_frame_decode(&g, enc, len));
+	assert_bytes(g.u.key.kid, want, COVE_KID_LEN);
+	assert_ok(cove_msg_verify(&g));
+	cove_xkp_free(joiner);
+}
+
+TEST(key_with_the_kid_altered_fails_to_verify)
+{
+	struct keys *k = *cmocka_state_;
+	struct cove_xkp *joiner = cove_xkp_new();
+	struct cove_frame f;
+
+	assert_non_null(joiner);
+	assert_ok(cove_msg_init(&f, COVE_F_KEY, "lobby", 5, k->alice->pk, 3, 4));
+	assert_ok(cove_msg_key_seal(&f, k->bob->pk, joiner->pk, 7, k->gk, no_view, k->alice));
+	for (size_t i = 0; i < COVE_WKID_LEN; i++) {
+		struct cove_frame g = f;
+		int r;
+
+		g.u.key.kid[i] ^= 0x01;
+		r = cove_msg_verify(&g);
+		if (r != COVE_ERR_SIGNATURE)
+			fail_msg("kid byte %zu changed: got %d (%s), want %d", i, r,
+				 cove_strerror(r), COVE_ERR_SIGNATURE);
+	}
+	cove_xkp_free(joiner);
+}
+
+/* Opening f must fail with COVE_ERR_KEY_COMMIT and leave gk all zero. */
+static void assert_refused_and_wiped(const struct cove_frame *f, const struct cove_xkp *joiner,
+				     const char *what)
+{
+	static const uint8_t zero[COVE_GK_LEN];
+	uint8_t *gk = cove_gk_alloc();
+	int r;
+
+	assert_non_null(gk);
+	memset(gk, 0x5a, COVE_GK_LEN);
+	r = cove_msg_key_open(f, joiner, gk);
+	if (r != COVE_ERR_KEY_COMMIT)
+		fail_msg("%s: got %d (%s), want %d (%s)", what, r, cove_strerror(r),
+			 COVE_ERR_KEY_COMMIT, cove_strerror(COVE_ERR_KEY_COMMIT));
+	assert_bytes(gk, zero, COVE_GK_LEN);
+	cove_gk_free(gk);
+}
+
+/* A sender (broken, or hostile and signing what it sends) seals one key
+ * but commits to another: the box opens, the joiner refuses the key and
+ * is left with none of it. */
+TEST(key_whose_kid_commits_to_another_key_is_refused_and_wiped)
+{
+	struct keys *k = *cmocka_state_;
+	struct cove_xkp *joiner = cove_xkp_new();
+	uint8_t *other = cove_gk_new(), *gk = cove_gk_alloc();
+	struct cove_frame f, g;
+
+	assert_non_null(joiner);
+	assert_non_null(other);
+	assert_non_null(gk);
+	assert_ok(cove_msg_init(&f, COVE_F_KEY, "lobby", 5, k->alice->pk, 3, 4));
+	assert_ok(cove_msg_key_seal(&f, k->bob->pk, joiner->pk, 7, k->gk, no_view, k->alice));
+	assert_ok(cove_msg_key_open(&f, joiner, gk));
+	assert_bytes(gk, k->gk, COVE_GK_LEN);
+
+	/* The kid of another key, signed: the signature is good, the key is not. */
+	g = f;
+	cove_gk_kid(g.u.key.kid, other, 7);
+	assert_ok(cove_msg_sign(&g, k->alice));
+	assert_ok(cove_msg_verify(&g));
+	assert_refused_and_wiped(&g, joiner, "kid of another key");
+
+	/* The kid of the same key at another epoch. */
+	g = f;
+	cove_gk_kid(g.u.key.kid, k->gk, 8);
+	assert_ok(cove_msg_sign(&g, k->alice));
+	assert_refused_and_wiped(&g, joiner, "kid of another epoch");
+
+	/* The right kid, but the frame names an epoch it does not commit to. */
+	g = f;
+	g.u.key.epoch = 8;
+	assert_ok(cove_msg_sign(&g, k->alice));
+	assert_refused_and_wiped(&g, joiner, "epoch changed under the kid");
+
+	/* Another key sealed under the kid of the room's key. */
+	g = f;
+	assert_ok(cove_msg_key_seal(&g, k->bob->pk, joiner->pk, 7, other, no_view, k->alice));
+	cove_gk_kid(g.u.key.kid, k->gk, 7);
+	assert_ok(cove_msg_sign(&g, k->alice));
+	assert_refused_and_wiped(&g, joiner, "another key sealed");
+
+	/* Every byte of the kid counts: the check is on all 32. */
+	for (size_t i = 0; i < COVE_WKID_LEN; i++) {
+		g = f;
+		g.u.key.kid[i] ^= 0x80;
+		assert_refused_and_wiped(&g, joiner, "one kid bit flipped");
+	}
+	cove_xkp_free(joiner);
+	cove_gk_free(other);
+	cove_gk_free(gk);
+}
+
 TEST(key_seal_and_open_refuse_other_frame_types)
 {
 	struct keys *k = *cmocka_state_;
@@ -786,6 +907,9 @@ int main(void)
 		MSG_TEST(key_does_not_open_with_another_session_key),
 		MSG_TEST(key_seal_carries_the_view),
 		MSG_TEST(key_with_the_view_altered_fails_to_verify),
+		MSG_TEST(key_seal_commits_to_the_key_with_its_kid),
+		MSG_TEST(key_with_the_kid_altered_fails_to_verify),
+		MSG_TEST(key_whose_kid_commits_to_another_key_is_refused_and_wiped),
 		MSG_TEST(key_seal_and_open_refuse_other_frame_types),
 	};
 	int r = cove_crypto_init();
