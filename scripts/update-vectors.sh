@@ -3,7 +3,7 @@
 # Run it after a deliberate change to the bytes, and read the diff.
 set -eu
 build=${COVE_BUILD:-build}
-make --no-print-directory COVE_DEPS_OK=1 "$build/tests/tools/vectors" >/dev/null
+make --no-print-directory COVE_DEPS_OK=1 BUILD="$build" "$build/tests/tools/vectors" >/dev/null
 tmp=$(mktemp)
 trap 'rm -f "$tmp"' EXIT
 {

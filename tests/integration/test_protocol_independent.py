@@ -31,8 +31,9 @@ SPEC = os.path.join(ROOT, "docs", "PROTOCOL.md")
 # ---------------------------------------------------------------------------
 
 def parse_vectors(text):
-    """Returns (values, pads): values maps a name to bytes, str or int;
-    pads maps a payload length to a padded length."""
+    """Returns (values, pads, link_pads): values maps a name to bytes, str
+    or int; pads maps a payload length to a padded length, link_pads a
+    frame length to its padded record plaintext length."""
     begin = text.index("<!-- vectors:begin -->")
     end = text.index("<!-- vectors:end -->", begin)
     block = text[begin:end].split("\n")
@@ -40,7 +41,7 @@ def parse_vectors(text):
     if len(fences) != 2:
         raise ValueError("the vectors block is not one fenced code block")
     lines = block[fences[0] + 1:fences[1]]
-    values, pads = {}, {}
+    values, pads, link_pads = {}, {}, {}
     current = None
 
     def define(name, value):
@@ -55,9 +56,9 @@ def parse_vectors(text):
         current = None
         if not line.strip() or line.startswith("#"):
             continue
-        m = re.fullmatch(r"pad\((\d+)\) = (\d+)", line)
+        m = re.fullmatch(r"(link_)?pad\((\d+)\) = (\d+)", line)
         if m:
-            pads[int(m.group(1))] = int(m.group(2))
+            (link_pads if m.group(1) else pads)[int(m.group(2))] = int(m.group(3))
             continue
         m = re.fullmatch(r'(\S+) = "([^"]*)"', line)
         if m:
@@ -76,11 +77,14 @@ def parse_vectors(text):
     for name, value in values.items():
         if value == b"":
             raise ValueError("vector %s has no bytes" % name)
-    return values, pads
+    return values, pads, link_pads
 
 
 with open(SPEC, encoding="utf-8") as _f:
-    V, PADS = parse_vectors(_f.read())
+    V, PADS, LINK_PADS = parse_vectors(_f.read())
+
+# The title and section 3: this is version 2 of the protocol.
+PROTOCOL_VERSION = 2
 
 
 def seed(first):
@@ -230,8 +234,8 @@ HEAD = [("room", ("room", None)), ("from", BIN32), ("seq", U64), ("ts", U64)]
 SIGNED_TYPES = {
     1: ("INI", [("xpk", BIN32)]),
     2: ("KEY", [("to", BIN32), ("xpk", BIN32), ("epoch", U32), ("sealed", BIN(80)),
-                ("view", BIN(16))]),
-    3: ("DAT", [("epoch", U32), ("sid", BIN(16)), ("n", U64), ("kid", BIN(8)),
+                ("kid", BIN32), ("view", BIN(16))]),
+    3: ("DAT", [("epoch", U32), ("sid", BIN(16)), ("n", U64), ("kid", BIN32),
                 ("ct", BIN(None))]),
     4: ("ERR", [("code", U32), ("ref", U64), ("text", ("str", 256))]),
     5: ("ASK", [("to", BIN32), ("joiner", BIN32), ("xpk", BIN32)]),
@@ -304,10 +308,11 @@ def decode_frame(buf):
         raise Refused(COUNT, "empty array")
     if items[0][0] != "int":
         raise Refused(FIELD, "version")
-    # Section 3: "a version other than 1" is refused; the VERSION frame of
-    # another version ([2, 20]) included (refuse.version_2). A client reads
-    # the relay's version around the decoder: relay_answer_version below.
-    if items[0][1] != 1:
+    # Section 3: "a version other than 2" is refused; the VERSION frame of
+    # another version ([1, 20], [3, 20]) included (refuse.version_1,
+    # refuse.version_3). A client reads the relay's version around the
+    # decoder: relay_answer_version below.
+    if items[0][1] != PROTOCOL_VERSION:
         raise Refused(VERSION, "version %d" % items[0][1])
     if len(items) < 2:
         raise Refused(COUNT, "no type")
@@ -319,7 +324,7 @@ def decode_frame(buf):
     name, fields = schema(ftype)
     if len(items) != 2 + len(fields):
         raise Refused(COUNT, "%s with %d elements" % (name, len(items)))
-    out = {"version": 1, "type": ftype, "name": name}
+    out = {"version": PROTOCOL_VERSION, "type": ftype, "name": name}
     for (fname, kind), item in zip(fields, items[2:]):
         out[fname] = check_field(fname, kind, item, ftype in ROOM_MAY_BE_EMPTY)
     return out
@@ -361,7 +366,7 @@ def encode_frame(f):
     `ref` (uint64) and `epoch`, `code` (uint32) only; this writes every
     U64 field, so also DAT's and PING's `n`, as uint64 too."""
     name, fields = schema(f["type"])
-    items = [bytes([f.get("version", 1)]), bytes([f["type"]])]
+    items = [bytes([f.get("version", PROTOCOL_VERSION)]), bytes([f["type"]])]
     for fname, (k, arg) in fields:
         v = f[fname]
         if k == "u":
@@ -376,7 +381,8 @@ def encode_frame(f):
 # u32be or u64be, or after its length as u32be or u16be.
 SIGNED_FIELDS = {
     1: [("xpk", "raw")],
-    2: [("to", "raw"), ("xpk", "raw"), ("epoch", "u32"), ("sealed", "raw"), ("view", "raw")],
+    2: [("to", "raw"), ("xpk", "raw"), ("epoch", "u32"), ("sealed", "raw"), ("kid", "raw"),
+        ("view", "raw")],
     3: [("epoch", "u32"), ("sid", "raw"), ("n", "u64"), ("kid", "raw"), ("ct", "len32")],
     4: [("code", "u32"), ("ref", "u64"), ("text", "len16")],
     5: [("to", "raw"), ("joiner", "raw"), ("xpk", "raw")],
@@ -404,7 +410,7 @@ def signed_bytes(f, upto=None):
     """Section 3.1: rebuilt from the decoded fields, not the msgpack bytes.
     With upto, the bytes end after that field (the DAT's ad, section 6.2)."""
     t = f["type"]
-    out = (b"COVE-FRAME-V1\0" + bytes([1, t, len(f["room"])]) + f["room"] + f["from"]
+    out = (b"COVE-FRAME-V1\0" + bytes([PROTOCOL_VERSION, t, len(f["room"])]) + f["room"] + f["from"]
            + struct.pack(">QQ", f["seq"], f["ts"]))
     for name, how in SIGNED_FIELDS[t]:
         out += _signed_field(f[name], how)
@@ -763,6 +769,21 @@ def secretbox_open_easy(sealed, nonce24, key):
     return bytes(a ^ b for a, b in zip(ct, stream[32:]))
 
 
+def secretbox_easy(msg, nonce24, key):
+    """crypto_secretbox_easy: MAC(16) || ciphertext."""
+    stream = xsalsa20_stream(key, nonce24, 32 + len(msg))
+    ct = bytes(a ^ b for a, b in zip(msg, stream[32:]))
+    return poly1305(stream[:32], ct) + ct
+
+
+def box_seal(msg, pk, esk):
+    """Appendix A's crypto_box_seal, with the ephemeral secret given."""
+    epk = x25519(esk, X25519_BASE)
+    nonce = hashlib.blake2b(epk + pk, digest_size=24).digest()
+    k = hsalsa20(x25519(esk, pk), b"\0" * 16)
+    return epk + secretbox_easy(msg, nonce, k)
+
+
 def box_seal_open(sealed, pk, sk):
     epk = sealed[:32]
     nonce = hashlib.blake2b(epk + pk, digest_size=24).digest()
@@ -1011,13 +1032,42 @@ def unpad(plain):
 # Records (section 2)
 # ---------------------------------------------------------------------------
 
+def link_size(n):
+    """Section 2: the padded length of a frame of n bytes on the link."""
+    if not 1 <= n <= 65536:
+        raise ValueError("no frame of %d bytes" % n)
+    return 640 if n + 1 <= 640 else padme(n + 1)
+
+
+def link_pad(frame_bytes):
+    size = link_size(len(frame_bytes))
+    return frame_bytes + b"\x80" + b"\0" * (size - len(frame_bytes) - 1)
+
+
+def link_unpad(plain):
+    """Section 2: remove zero bytes, then the 0x80, from the end; refuse
+    unless a frame of n >= 1 bytes is left and the plaintext is exactly
+    link_size(n) bytes."""
+    body = plain.rstrip(b"\0")
+    if not body or body[-1] != 0x80:
+        raise Refused(FIELD, "no 0x80 before the zero bytes")
+    n = len(body) - 1
+    if n < 1 or n > 65536 or link_size(n) != len(plain):
+        raise Refused(FIELD, "record plaintext of %d bytes is not link_size(%d)"
+                      % (len(plain), n))
+    return body[:-1]
+
+
+RECORD_MIN, RECORD_MAX = 640 + 16, 67584 + 16   # section 2: the limits of L
+
+
 def split_records(stream):
     out, pos = [], 0
     while pos < len(stream):
         if len(stream) - pos < 4:
             raise Refused("short header")
         n = struct.unpack(">I", stream[pos:pos + 4])[0]
-        if n == 0 or n > 65536 + 16 or n > len(stream) - pos - 4:
+        if n == 0 or n > RECORD_MAX or n > len(stream) - pos - 4:
             raise Refused("record length %d" % n)
         out.append((stream[pos:pos + 4], stream[pos + 4:pos + 4 + n]))
         pos += 4 + n
@@ -1042,7 +1092,7 @@ SIGNED_FRAMES = {
     "err_stale_epoch": "ERR",
 }
 UNSIGNED_FRAMES = {"ping_42": "PING", "pong_42": "PONG",
-                   "version_from_a_version_1_relay": "VERSION"}
+                   "version_from_a_version_2_relay": "VERSION"}
 ALL_FRAMES = dict(SIGNED_FRAMES, **UNSIGNED_FRAMES)
 
 RELAY, ALICE, BOB = V["relay.public"], V["alice.public"], V["bob.public"]
@@ -1063,9 +1113,23 @@ def refuse_vectors():
 
 
 def kid_of(group_key, epoch):
-    """Section 6.4: BLAKE2b-64(key = group key, "COVE-KID-V1\\0" || u32be epoch)."""
-    return hashlib.blake2b(b"COVE-KID-V1\0" + struct.pack(">I", epoch), key=group_key,
-                           digest_size=8).digest()
+    """Section 6.4: BLAKE2b-256(key = group key, "COVE-KID-V2\\0" || u32be epoch)."""
+    return hashlib.blake2b(b"COVE-KID-V2\0" + struct.pack(">I", epoch), key=group_key,
+                           digest_size=32).digest()
+
+
+class KeyRefused(ValueError):
+    pass
+
+
+def open_key(f, sk):
+    """What a joiner does with a verified KEY (sections 5.1 and 6.4): open
+    the sealed box with its session key pair, then check that the key
+    inside is the one the KEY's kid commits to."""
+    gk = box_seal_open(f["sealed"], f["xpk"], sk)
+    if kid_of(gk, f["epoch"]) != f["kid"]:
+        raise KeyRefused("the key opened is not the one its kid commits to")
+    return gk
 
 
 def view_of(epoch, identities):
@@ -1111,7 +1175,8 @@ class _Handshake:
         q2 = x25519(V["handshake.relay_ephemeral_secret"], eph_c)
         h2 = hashlib.blake2b(q2 + eph_c + eph_s, digest_size=64).digest()
         self.relay_tx, self.relay_rx = h2[:32], h2[32:]
-        self.transcript = (b"\x01" + eph_c + self.hello["nonce"] + eph_s
+        # Section 4: "the first byte is the protocol version"
+        self.transcript = (bytes([PROTOCOL_VERSION]) + eph_c + self.hello["nonce"] + eph_s
                            + self.challenge["nonce"])
         self._opened = {}
 
@@ -1121,7 +1186,7 @@ class _Handshake:
             key = self.client_tx if direction == "c2r" else self.relay_tx
             records = (self.c2r if direction == "c2r" else self.r2c)[1:]
             self._opened[direction] = [
-                chacha20poly1305_ietf_open(key, record_nonce(n), hdr, body)
+                link_unpad(chacha20poly1305_ietf_open(key, record_nonce(n), hdr, body))
                 for n, (hdr, body) in enumerate(records)]
         return self._opened[direction]
 
@@ -1137,11 +1202,15 @@ class VectorsBlock(unittest.TestCase):
                      "handshake.key_client_to_relay", "handshake.key_relay_to_client",
                      "handshake.client_ephemeral_secret", "handshake.relay_ephemeral_secret"):
             self.assertEqual(len(V[name]), 32, name)
-        self.assertEqual(len(V["dat.kid"]), 8)
+        self.assertEqual(len(V["dat.kid"]), 32)
+        for name in ("key_alice_to_bob", "key_alice_to_bob_epoch_1"):
+            self.assertEqual(len(V[name + ".kid"]), 32, name)
+            self.assertEqual(len(V[name + ".sealed_ephemeral_secret"]), 32, name)
         self.assertEqual(len(V["dat.sid"]), 16)
         self.assertEqual(len(V["key.view_of_alice_and_bob_at_epoch_0"]), 16)
         self.assertIsInstance(V["payload.resend_alice_3_to_5"], bytes)
         self.assertTrue(PADS)
+        self.assertTrue(LINK_PADS)
 
     def test_every_frame_and_refuse_vector_of_the_block_is_checked_here(self):
         frames = {k[:-len(".frame")] for k in V if k.endswith(".frame")}
@@ -1183,7 +1252,7 @@ class FrameDecoding(unittest.TestCase):
     def test_every_frame_vector_decodes_strictly_as_its_type_with_its_element_count(self):
         for name, type_name in ALL_FRAMES.items():
             f = frame(name)
-            self.assertEqual(f["version"], 1, name)
+            self.assertEqual(f["version"], PROTOCOL_VERSION, name)
             self.assertEqual(f["name"], type_name, name)
             count = V[name + ".frame"][0] & 0x0F
             self.assertEqual(count, 2 + len(schema(f["type"])[1]), name)
@@ -1263,23 +1332,35 @@ class FrameDecoding(unittest.TestCase):
     def test_pong_carries_the_pings_n_and_decodes_by_the_same_rules(self):
         # no PONG vector: built from section 3.2
         pong = encode_frame({"type": 12, "n": frame("ping_42")["n"]})
-        self.assertEqual(pong, b"\x93\x01\x0c" + V["ping_42.frame"][3:])
+        self.assertEqual(pong, b"\x93\x02\x0c" + V["ping_42.frame"][3:])
         self.assertEqual(decode_frame(pong)["n"], 42)
 
-    def test_version_frame_of_a_version_1_relay_is_version_1_type_20(self):
-        f = frame("version_from_a_version_1_relay")
-        self.assertEqual((f["version"], f["type"], f["name"]), (1, 20, "VERSION"))
-        self.assertEqual(relay_answer_version(V["version_from_a_version_1_relay.frame"]), 1)
+    def test_version_frame_of_a_version_2_relay_is_version_2_type_20(self):
+        f = frame("version_from_a_version_2_relay")
+        self.assertEqual((f["version"], f["type"], f["name"]), (2, 20, "VERSION"))
+        self.assertEqual(V["version_from_a_version_2_relay.frame"], b"\x92\x02\x14")
+        self.assertEqual(relay_answer_version(V["version_from_a_version_2_relay.frame"]), 2)
 
     def test_client_reads_the_relays_version_from_the_first_element_of_its_answer(self):
-        # [2, 20] is refused by the decoder (refuse.version_2) yet tells the
-        # client that the relay speaks version 2 only
-        other = V["refuse.version_2"]
-        with self.assertRaises(Refused):
-            decode_frame(other)
-        self.assertEqual(relay_answer_version(other), 2)
+        # [1, 20] and [3, 20] are refused by the decoder (refuse.version_1,
+        # refuse.version_3) yet tell the client the version the relay speaks
+        for name, v in (("refuse.version_1", 1), ("refuse.version_3", 3)):
+            with self.assertRaises(Refused):
+                decode_frame(V[name])
+            self.assertEqual(relay_answer_version(V[name]), v)
         hs = _Handshake.get()
-        self.assertEqual(relay_answer_version(hs.r2c[0][1]), 1)  # a CHALLENGE
+        self.assertEqual(relay_answer_version(hs.r2c[0][1]), 2)  # a CHALLENGE
+
+    def test_a_version_1_hello_is_refused_for_its_version(self):
+        # what a node of the previous version sends first: a version-2
+        # relay cannot decode it and answers [2, 20] (section 3.3)
+        hello = V["refuse.version_1_hello"]
+        self.assertEqual(hello[:3], b"\x94\x01\x10")
+        self.assertEqual(relay_answer_version(hello), 1)
+        with self.assertRaises(Refused) as cm:
+            decode_frame(hello)
+        self.assertEqual(cm.exception.reason, VERSION)
+        self.assertEqual(decode_frame(hello[:1] + b"\x02" + hello[2:])["name"], "HELLO")
 
 
 class Refusals(unittest.TestCase):
@@ -1293,6 +1374,12 @@ class Refusals(unittest.TestCase):
         for name in refuse_vectors():
             self.assertRefused(V[name], BECAUSE[V[name + ".because"]], name)
 
+    @staticmethod
+    def key_without_kid():
+        key = V["key_alice_to_bob.frame"]
+        kid_at = key.index(b"\xc4\x20" + V["key_alice_to_bob.kid"])
+        return b"\x9c" + key[1:kid_at] + key[kid_at + 34:]
+
     def test_reader_refuses_what_section_3_forbids(self):
         good = V["bye_bob.frame"]
         self.assertEqual(decode_frame(good)["type"], 6)
@@ -1302,12 +1389,13 @@ class Refusals(unittest.TestCase):
             "truncated": (good[:-1], MALFORMED),
             "huge bin length": (good[:9] + b"\xc6\xff\xff\xff\xff", MALFORMED),
             "huge array count": (b"\xdd\xff\xff\xff\xff\x01\x06", MALFORMED),
-            "never-used byte": (b"\x92\x01\xc1", MALFORMED),
+            "never-used byte": (b"\x92\x02\xc1", MALFORMED),
             "not an array": (b"\x01", NOT_ARRAY),
             "a map": (b"\x81\x01\x06", NOT_ARRAY),
-            "nested array": (b"\x93\x01\x06\x90", NESTED),
-            "nested map": (b"\x93\x01\x06\x80", NESTED),
-            "version 2": (good[:1] + b"\x02" + good[2:], VERSION),
+            "nested array": (b"\x93\x02\x06\x90", NESTED),
+            "nested map": (b"\x93\x02\x06\x80", NESTED),
+            "version 1": (good[:1] + b"\x01" + good[2:], VERSION),
+            "version 3": (good[:1] + b"\x03" + good[2:], VERSION),
             "type 13": (good[:2] + b"\x0d" + good[3:], TYPE),
             "type 0": (good[:2] + b"\x00" + good[3:], TYPE),
             "one element missing": (b"\x97" + good[1:-66], COUNT),
@@ -1316,8 +1404,10 @@ class Refusals(unittest.TestCase):
                                            + V["ask_alice_for_bob.frame"][3:], COUNT),
             "RDY with a bin 32 epoch": (good[:2] + b"\x08" + good[3:], FIELD),
             "empty array": (b"\x90", COUNT),
-            "PING without n": (b"\x92\x01\x0b", COUNT),
-            "PING with a nil n": (b"\x93\x01\x0b\xc0", FIELD),
+            "PING without n": (b"\x92\x02\x0b", COUNT),
+            "PING with a nil n": (b"\x93\x02\x0b\xc0", FIELD),
+            "KEY without its kid (a version-1 KEY's 12 elements)": (
+                self.key_without_kid(), COUNT),
         }
         for why, (data, reason) in bad.items():
             self.assertRefused(data, reason, why)
@@ -1341,9 +1431,15 @@ class Refusals(unittest.TestCase):
         self.assertRefused(rdy[:epoch_at] + b"\xcf\x00\x00\x00\x01\x00\x00\x00\x00"
                            + rdy[epoch_at + 5:], FIELD, "epoch 2^32 in a uint32 field")
         dat = V["dat_alice.frame"]
-        kid_at = dat.index(b"\xc4\x08" + V["dat.kid"])
-        self.assertRefused(dat[:kid_at] + b"\xc4\x07" + V["dat.kid"][:7] + dat[kid_at + 10:],
-                           FIELD, "kid of 7 bytes")
+        kid_at = dat.index(b"\xc4\x20" + V["dat.kid"])
+        self.assertRefused(dat[:kid_at] + b"\xc4\x1f" + V["dat.kid"][:31] + dat[kid_at + 34:],
+                           FIELD, "kid of 31 bytes")
+        self.assertRefused(dat[:kid_at] + b"\xc4\x08" + V["dat.kid"][:8] + dat[kid_at + 34:],
+                           FIELD, "kid of 8 bytes, as in version 1")
+        key = V["key_alice_to_bob.frame"]
+        kid_at = key.index(b"\xc4\x20" + V["key_alice_to_bob.kid"])
+        self.assertRefused(key[:kid_at] + b"\xc4\x21" + V["key_alice_to_bob.kid"] + b"\0"
+                           + key[kid_at + 34:], FIELD, "KEY kid of 33 bytes")
         key = V["key_alice_to_bob.frame"]
         view = V["key.view_of_alice_and_bob_at_epoch_0"]
         view_at = key.index(b"\xc4\x10" + view)
@@ -1374,7 +1470,7 @@ class Refusals(unittest.TestCase):
             f = decode_frame(rdy[:epoch_at] + enc + rdy[epoch_at + 5:])
             self.assertEqual(f["epoch"], 0)
             self.assertEqual(signed_bytes(f), V["rdy_bob.signed_bytes"])
-        self.assertEqual(decode_frame(b"\x92\xcc\x01\xd0\x14")["name"], "VERSION")
+        self.assertEqual(decode_frame(b"\x92\xcc\x02\xd0\x14")["name"], "VERSION")
 
 
 class Signatures(unittest.TestCase):
@@ -1442,6 +1538,71 @@ class Padding(unittest.TestCase):
             unpad(b"\0" * 256)
 
 
+class LinkPadding(unittest.TestCase):
+
+    def test_link_size_gives_every_entry_of_the_link_padding_table(self):
+        for n, m in sorted(LINK_PADS.items()):
+            self.assertEqual(link_size(n), m, "link_pad(%d)" % n)
+        self.assertEqual(LINK_PADS[65536] + 16, RECORD_MAX)
+
+    def test_frames_of_up_to_639_bytes_pad_to_640_and_longer_ones_within_12_percent(self):
+        for n in range(1, 640):
+            self.assertEqual(link_size(n), 640)
+        for n in range(640, 65537):
+            self.assertLessEqual(link_size(n), (n + 1) * 1.12)
+        self.assertEqual(link_size(65536), 67584)
+        for n in (0, 65537):
+            with self.assertRaises(ValueError):
+                link_size(n)
+
+    def test_every_control_frame_at_its_largest_is_below_640_bytes(self):
+        room = b"r" * 64
+        head = {"room": room, "from": ALICE, "seq": 2 ** 64 - 1, "ts": 2 ** 64 - 1,
+                "sig": b"\0" * 64}
+        k32 = b"\1" * 32
+        fields = {1: {"xpk": k32},
+                  2: {"to": k32, "xpk": k32, "epoch": 2 ** 32 - 1, "sealed": b"\2" * 80,
+                      "kid": k32, "view": b"\3" * 16},
+                  4: {"code": 15, "ref": 2 ** 64 - 1, "text": b"t" * 256},
+                  5: {"to": k32, "joiner": k32, "xpk": k32}, 6: {"who": k32},
+                  7: {"you": k32}, 8: {"epoch": 0}, 9: {"epoch": 0},
+                  10: {"to": k32, "epoch": 0}}
+        for t, fs in fields.items():
+            f = dict(head, type=t, **fs)
+            self.assertLess(len(encode_frame(f)), 640, SIGNED_TYPES[t][0])
+        for t in (11, 12):
+            self.assertLess(len(encode_frame({"type": t, "n": 2 ** 64 - 1})), 640)
+
+    def test_a_dat_of_a_text_of_up_to_346_bytes_makes_a_656_byte_record(self):
+        def record_len(text_len):
+            payload = encode_payload({"kind": TEXT, "text": b"x" * text_len})
+            ct = b"\0" * (padded_size(len(payload)) + 16)
+            f = {"type": 3, "room": b"r" * 64, "from": ALICE, "seq": 1, "ts": 1,
+                 "epoch": 0, "sid": b"\0" * 16, "n": 0, "kid": b"\0" * 32, "ct": ct,
+                 "sig": b"\0" * 64}
+            return link_size(len(encode_frame(f))) + 16
+        for n in (1, 251, 300, 346):
+            self.assertEqual(record_len(n), 656, n)
+        self.assertGreater(record_len(347), 656)
+
+    def test_link_unpad_refuses_all_but_the_one_padded_form(self):
+        frame_bytes = V["ping_42.frame"]
+        good = link_pad(frame_bytes)
+        self.assertEqual(len(good), 640)
+        self.assertEqual(link_unpad(good), frame_bytes)
+        bad = {
+            "no marker": frame_bytes + b"\0" * (640 - len(frame_bytes)),
+            "a byte after the marker": good[:-1] + b"\x01",
+            "marker 0x81": frame_bytes + b"\x81" + good[len(frame_bytes) + 1:],
+            "a larger class": good + b"\0" * 32,
+            "no class": good[:-1],
+            "an empty frame": b"\x80" + b"\0" * 639,
+        }
+        for why, plain in bad.items():
+            with self.assertRaises(Refused, msg=why):
+                link_unpad(plain)
+
+
 class Payloads(unittest.TestCase):
 
     def test_dat_payload_is_text_hello_lobby_and_pads_to_the_listed_length(self):
@@ -1494,8 +1655,9 @@ class Dat(unittest.TestCase):
     def test_dat_key_is_keyed_blake2b_256_of_the_domain_room_from_epoch_sid(self):
         self.assertEqual(dat_key_of(GROUP_KEY, frame("dat_alice")), V["dat.key"])
 
-    def test_dat_kid_is_keyed_blake2b_64_of_the_domain_and_epoch(self):
+    def test_dat_kid_is_keyed_blake2b_256_of_the_v2_domain_and_epoch(self):
         self.assertEqual(kid_of(GROUP_KEY, 0), V["dat.kid"])
+        self.assertEqual(len(V["dat.kid"]), 32)
 
     def test_dat_frame_carries_the_kid_of_the_group_key_of_its_epoch(self):
         f = frame("dat_alice")
@@ -1512,7 +1674,7 @@ class Dat(unittest.TestCase):
     def test_dat_associated_data_vector_is_the_signed_bytes_up_to_and_including_kid(self):
         f = frame("dat_alice")
         ad = dat_associated_data(f)
-        self.assertEqual(len(ad), 14 + 3 + 5 + 32 + 16 + 4 + 16 + 8 + 8)
+        self.assertEqual(len(ad), 14 + 3 + 5 + 32 + 16 + 4 + 16 + 8 + 32)
         self.assertEqual(ad, V["dat_alice.signed_bytes"][:len(ad)])
         self.assertEqual(V["dat.associated_data"], ad,
                          "the dat.associated_data vector is not what section 6.2 says "
@@ -1554,13 +1716,48 @@ class KeyFrame(unittest.TestCase):
         f = frame("key_alice_to_bob")
         sk = hashlib.sha512(seed(0xC0)).digest()[:32]
         self.assertEqual(box_seal_open(f["sealed"], f["xpk"], sk), GROUP_KEY)
+        self.assertEqual(open_key(f, sk), GROUP_KEY)
 
     def test_the_rekey_key_opens_to_the_epoch_1_key_and_carries_its_view(self):
         f = frame("key_alice_to_bob_epoch_1")
         self.assertEqual((f["from"], f["to"], f["xpk"], f["epoch"]), (ALICE, BOB, XB, 1))
         sk = hashlib.sha512(seed(0xC0)).digest()[:32]
-        self.assertEqual(box_seal_open(f["sealed"], f["xpk"], sk), V["group_key_epoch_1"])
+        self.assertEqual(open_key(f, sk), V["group_key_epoch_1"])
         self.assertEqual(f["view"], view_of(1, [ALICE, BOB]))
+
+    def test_key_kid_commits_to_the_sealed_key_at_its_epoch(self):
+        for name, gk in (("key_alice_to_bob", GROUP_KEY),
+                         ("key_alice_to_bob_epoch_1", V["group_key_epoch_1"])):
+            f = frame(name)
+            self.assertEqual(f["kid"], V[name + ".kid"], name)
+            self.assertEqual(f["kid"], kid_of(gk, f["epoch"]), name)
+        # the KEY of epoch 0 names the key the DAT of epoch 0 uses
+        self.assertEqual(frame("key_alice_to_bob")["kid"], frame("dat_alice")["kid"])
+
+    def test_a_key_whose_kid_commits_to_another_key_is_refused_when_opened(self):
+        # A hostile member would sign these (its signature would verify);
+        # here only the old signature is at hand, which none of them
+        # matches. What matters: the box opens, and the key is refused.
+        f = frame("key_alice_to_bob")
+        sk = hashlib.sha512(seed(0xC0)).digest()[:32]
+        esk = V["key_alice_to_bob.sealed_ephemeral_secret"]
+        other = bytes(range(0x60, 0x80))
+        forged = [dict(f, sealed=box_seal(other, f["xpk"], esk)),   # another key, the room's kid
+                  dict(f, kid=kid_of(other, 0)),                  # the room's key, another kid
+                  dict(f, epoch=1),                               # kid of another epoch
+                  dict(f, kid=f["kid"][:31] + bytes([f["kid"][31] ^ 1]))]
+        for g in forged:
+            self.assertFalse(ed25519_verify(ALICE, signed_bytes(g), f["sig"]))
+            with self.assertRaises(KeyRefused):
+                open_key(g, sk)
+
+    def test_sealed_is_crypto_box_seal_of_the_group_key_under_the_listed_ephemeral_secret(self):
+        for name, gk in (("key_alice_to_bob", GROUP_KEY),
+                         ("key_alice_to_bob_epoch_1", V["group_key_epoch_1"])):
+            f = frame(name)
+            esk = V[name + ".sealed_ephemeral_secret"]
+            self.assertEqual(x25519(esk, X25519_BASE), f["sealed"][:32], name)
+            self.assertEqual(box_seal(gk, XB, esk), f["sealed"], name)
 
     def test_a_members_own_bye_names_itself_and_the_stale_epoch_err_its_code(self):
         f = frame("bye_from_bob_himself")
@@ -1599,12 +1796,31 @@ class Handshake(unittest.TestCase):
         self.assertEqual(hs.relay_rx, hs.client_tx)
         self.assertEqual(hs.relay_tx, hs.client_rx)
 
-    def test_encrypted_records_have_lengths_between_17_and_65552(self):
+    def test_encrypted_records_have_lengths_between_656_and_67600(self):
         hs = _Handshake.get()
         for hdr, body in hs.c2r[1:] + hs.r2c[1:]:
             n = struct.unpack(">I", hdr)[0]
             self.assertEqual(n, len(body))
-            self.assertTrue(17 <= n <= 65536 + 16)
+            self.assertTrue(RECORD_MIN <= n <= RECORD_MAX)
+
+    def test_every_record_is_656_bytes_whatever_frame_it_holds(self):
+        # SRV_AUTH, WLC, CLI_AUTH and an INI: four types, one length
+        hs = _Handshake.get()
+        for hdr, body in hs.c2r[1:] + hs.r2c[1:]:
+            self.assertEqual(struct.unpack(">I", hdr)[0], 656)
+        for direction in ("c2r", "r2c"):
+            for plain in hs.open(direction):
+                self.assertLess(len(plain), 640)
+
+    def test_record_plaintexts_are_the_frame_then_0x80_then_zeros_to_640(self):
+        hs = _Handshake.get()
+        for key, records in ((hs.client_tx, hs.c2r[1:]), (hs.relay_tx, hs.r2c[1:])):
+            for n, (hdr, body) in enumerate(records):
+                plain = chacha20poly1305_ietf_open(key, record_nonce(n), hdr, body)
+                self.assertEqual(len(plain), 640)
+                frame_bytes = link_unpad(plain)
+                self.assertEqual(plain, link_pad(frame_bytes))
+                self.assertEqual(plain[len(frame_bytes)], 0x80)
 
     def test_every_record_decrypts_in_order_and_holds_the_expected_frame(self):
         hs = _Handshake.get()

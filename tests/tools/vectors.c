@@ -233,7 +233,9 @@ static void handshake(const struct cove_ident *relay, const struct cove_ident *a
 	printf("# client_to_relay.1 is HELLO (clear), relay_to_client.1 CHALLENGE (clear),\n"
 	       "# relay_to_client.2 SRV_AUTH (record 0), client_to_relay.2 CLI_AUTH\n"
 	       "# (record 0), relay_to_client.3 the relay's WLC (record 1), then\n"
-	       "# client_to_relay.3 alice's INI of the frames section (record 1).\n");
+	       "# client_to_relay.3 alice's INI of the frames section (record 1).\n"
+	       "# Each record's plaintext is its frame, 0x80, then zeros up to 640\n"
+	       "# bytes: every record here is 4 + 640 + 16 = 660 bytes on the wire.\n");
 	client = cove_sess_new_client(alice, relay->pk, &cio);
 	server = cove_sess_new_server(relay, &sio);
 	if (!client || !server)
@@ -344,11 +346,15 @@ static void frames(const struct cove_ident *relay, const struct cove_ident *alic
 	memcpy(ids[1], bob->pk, 32);
 	cove_view_hash(view, 0, ids, 2);
 	hex("key.view_of_alice_and_bob_at_epoch_0", view, sizeof(view));
-	printf("# the sealed box below uses an ephemeral key from the generator\n");
+	printf("# the sealed box's ephemeral key comes from the generator; its secret\n"
+	       "# (as drawn, before clamping) is listed after the frame, so that\n"
+	       "# crypto_box_seal can be redone: sealed = epk || crypto_box_easy(...)\n");
 	cove_msg_init(&f, COVE_F_KEY, room, 5, alice->pk, 1700000000000001ULL, ts + 501);
 	if (cove_msg_key_seal(&f, bob->pk, bob_x.pk, 0, gk, view, alice) != 0)
 		die("KEY");
 	frame_out("key_alice_to_bob", &f);
+	hex("key_alice_to_bob.kid", f.u.key.kid, COVE_KID_LEN);
+	hex("key_alice_to_bob.sealed_ephemeral_secret", secret_of(f.u.key.sealed), 32);
 
 	for (int i = 0; i < COVE_SID_LEN; i++)
 		sid[i] = (uint8_t)(0xe0 + i);
@@ -452,6 +458,9 @@ static void frames(const struct cove_ident *relay, const struct cove_ident *alic
 		if (cove_msg_key_seal(&f, bob->pk, bob_x.pk, 1, gk1, view1, alice) != 0)
 			die("rekey KEY");
 		frame_out("key_alice_to_bob_epoch_1", &f);
+		hex("key_alice_to_bob_epoch_1.kid", f.u.key.kid, COVE_KID_LEN);
+		hex("key_alice_to_bob_epoch_1.sealed_ephemeral_secret",
+		    secret_of(f.u.key.sealed), 32);
 	}
 
 	cove_msg_init(&f, COVE_F_BYE, room, 5, bob->pk, 1700000000500003ULL, ts + 1900);
@@ -495,7 +504,7 @@ static void frames(const struct cove_ident *relay, const struct cove_ident *alic
 
 	memset(&f, 0, sizeof(f));
 	f.type = COVE_F_VERSION;
-	frame_out("version_from_a_version_1_relay", &f);
+	frame_out("version_from_a_version_2_relay", &f);
 }
 
 /* Bytes a decoder must refuse, with the reason the code gives. */
@@ -506,14 +515,18 @@ static void refusals(void)
 		const char *hex;
 	} bad[] = {
 		{ "array32_claiming_4294967295_elements", "ddffffffff" },
-		{ "fixstr_longer_than_the_input", "9201a5ff" },
-		{ "trailing_byte_after_a_version_frame", "920114c0" },
-		{ "nested_array", "93010191" },
-		{ "version_2", "920214" },
-		{ "unknown_type_99", "920163" },
-		{ "float_as_type", "9201ca41a00000" },
+		{ "fixstr_longer_than_the_input", "9202a5ff" },
+		{ "trailing_byte_after_a_version_frame", "920214c0" },
+		{ "nested_array", "93020291" },
+		{ "version_1", "920114" },
+		{ "version_1_hello",
+		  "9401 10 c420 0000000000000000000000000000000000000000000000000000000000000000"
+		  " c420 0000000000000000000000000000000000000000000000000000000000000000" },
+		{ "version_3", "920314" },
+		{ "unknown_type_99", "920263" },
+		{ "float_as_type", "9202ca41a00000" },
 		{ "hello_with_a_31_byte_key",
-		  "9401 10 c41f 00000000000000000000000000000000000000000000000000000000000000"
+		  "9402 10 c41f 00000000000000000000000000000000000000000000000000000000000000"
 		  " c420 0000000000000000000000000000000000000000000000000000000000000000" },
 	};
 	uint8_t buf[256];
@@ -566,10 +579,15 @@ static void keyfiles(const struct cove_ident *alice)
 static void padding(void)
 {
 	static const size_t sizes[] = { 0, 1, 200, 254, 255, 256, 300, 1000, 5000, 32767 };
+	static const size_t frames[] = { 1, 12, 394, 639, 640, 641, 672, 1000, 4096, 32768,
+					 65535, 65536 };
 
 	section("Padding: payload length -> padded length (a TEXT payload is its text + 3 or 4)");
 	for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++)
 		printf("pad(%zu) = %zu\n", sizes[i], cove_pad_size(sizes[i]));
+	section("Link records: frame length -> padded plaintext length (L is 16 more)");
+	for (size_t i = 0; i < sizeof(frames) / sizeof(frames[0]); i++)
+		printf("link_pad(%zu) = %zu\n", frames[i], cove_link_pad_size(frames[i]));
 }
 
 int main(void)
