@@ -33,6 +33,19 @@ void nd_say(struct nd_core *c, const struct room *r, const char *code, int fatal
 	c->ui.error(c->ui.ctx, r ? r->name : NULL, code, msg, fatal);
 }
 
+void nd_note(struct nd_core *c, const struct room *r, const char *code, const char *fmt, ...)
+{
+	char msg[512];
+	va_list ap;
+
+	if (!c->ui.notice)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	c->ui.notice(c->ui.ctx, r ? r->name : NULL, code, msg);
+}
+
 const char *nd_who(const struct nd_core *c, const uint8_t pk[COVE_ID_LEN], char *buf,
 		   size_t cap)
 {
@@ -127,11 +140,13 @@ void nd_core_free(struct nd_core *c)
 		struct room *r = &c->rooms[i];
 
 		cove_xkp_free(r->xkp);
+		cove_xkp_free(r->old_xkp);
 		nd_keys_wipe(r);
 		nd_track_free(r);
 		for (size_t k = 0; k < r->nmembers; k++)
 			free(r->members[k].gaps);
 		free(r->members);
+		free(r->strangers);
 	}
 	free(c->rooms);
 	if (c->pt)
@@ -223,17 +238,36 @@ int nd_core_who(const struct nd_core *c, const char *room,
 
 /* ---- the link -------------------------------------------------------------- */
 
-static int send_ini(struct nd_core *c, struct room *r)
+/* When to replace our session key next: at the rekey schedule, and at
+ * least every ND_INI_REFRESH_MAX_S, so that members (who seal only to a
+ * recent INI) never find ours too old. */
+static uint64_t next_refresh(const struct nd_core *c, uint64_t now)
+{
+	unsigned s = c->opts.rekey_interval_s < ND_INI_REFRESH_MAX_S ? c->opts.rekey_interval_s
+								      : ND_INI_REFRESH_MAX_S;
+
+	return now + (uint64_t)s * 1000 + randombytes_uniform(s * 100u + 1);
+}
+
+/* Sends an INI with a fresh session key: a join, or (refresh) the
+ * replacement of the session key of a room we are in. The replaced key
+ * still opens the KEYs in flight for a while, then is wiped. */
+static int send_ini(struct nd_core *c, struct room *r, int refresh)
 {
 	struct cove_frame f;
 	int ret;
 
-	/* A fresh session key for every join: it is what keys are sealed to
-	 * until we leave, and it dies with this join. */
-	cove_xkp_free(r->xkp);
+	if (refresh && r->xkp) {
+		cove_xkp_free(r->old_xkp);
+		r->old_xkp = r->xkp;
+		r->old_xkp_until_ms = c->deps.now_ms() + ND_OLD_EPOCH_MS;
+	} else {
+		cove_xkp_free(r->xkp);
+	}
 	r->xkp = cove_xkp_new();
 	if (!r->xkp)
 		return COVE_ERR_NOMEM;
+	r->ini_refresh_ms = next_refresh(c, c->deps.now_ms());
 	/* Staleness is judged against our first join: rejoining must not make
 	 * what was resent to us after a reconnect look old. */
 	if (!r->joined_ms)
@@ -244,7 +278,7 @@ static int send_ini(struct nd_core *c, struct room *r)
 	ret = cove_msg_sign(&f, c->id);
 	if (ret == COVE_OK)
 		ret = c->deps.send(c->deps.send_ctx, &f);
-	if (ret == COVE_OK)
+	if (ret == COVE_OK && !refresh)
 		r->st = R_JOINING;
 	return ret;
 }
@@ -260,7 +294,7 @@ int nd_core_link_up(struct nd_core *c)
 
 		if (r->st != R_IDLE)
 			continue; /* failed */
-		ret = send_ini(c, r);
+		ret = send_ini(c, r, 0);
 		if (ret != COVE_OK) {
 			nd_say(c, r, "send_failed", 1, "cannot send the join: %s", cove_strerror(ret));
 			return ret;
@@ -285,6 +319,8 @@ void nd_core_link_down(struct nd_core *c)
 		/* Who is present we learn again from the next link. */
 		for (size_t k = 0; k < r->nmembers; k++)
 			r->members[k].present = 0;
+		for (size_t k = 0; k < r->nstrangers; k++)
+			r->strangers[k].present = 0;
 	}
 }
 
@@ -372,6 +408,32 @@ static int on_err(struct nd_core *c, const struct cove_frame *f)
 	return fatal ? COVE_ERR_STATE : COVE_OK;
 }
 
+/* Someone not on our whitelist joined: it gets nothing from us, but we
+ * keep track of it, since members who trust it may give it the key. */
+static int stranger_here(struct room *r, const uint8_t pk[COVE_ID_LEN], int present)
+{
+	struct stranger *st;
+
+	for (size_t i = 0; i < r->nstrangers; i++) {
+		if (memcmp(r->strangers[i].pk, pk, COVE_ID_LEN) == 0) {
+			r->strangers[i].present = present;
+			r->strangers[i].exposed |= present;
+			return COVE_OK;
+		}
+	}
+	if (!present)
+		return COVE_OK;
+	st = realloc(r->strangers, (r->nstrangers + 1) * sizeof(*st));
+	if (!st)
+		return COVE_ERR_NOMEM;
+	r->strangers = st;
+	st = &r->strangers[r->nstrangers++];
+	memcpy(st->pk, pk, COVE_ID_LEN);
+	st->present = 1;
+	st->exposed = 1;
+	return COVE_OK;
+}
+
 static int on_ini(struct nd_core *c, struct room *r, const struct cove_frame *f)
 {
 	const struct cove_wl_entry *e;
@@ -384,11 +446,13 @@ static int on_ini(struct nd_core *c, struct room *r, const struct cove_frame *f)
 		return COVE_OK; /* our own INI, echoed: nothing to learn */
 	e = cove_wl_find_pk(c->wl, f->from);
 	if (!e) {
+		if (cove_msg_verify(f) != COVE_OK)
+			return COVE_OK;
 		cove_pk_fingerprint(fp, f->from);
 		nd_say(c, r, "not_whitelisted", 0,
 		       "key %s joined room %s but is not on your whitelist; it will not get "
 		       "the key from you and its messages will not be shown", fp, r->name);
-		return COVE_OK;
+		return stranger_here(r, f->from, 1);
 	}
 	if (cove_msg_verify(f) != COVE_OK) {
 		nd_say(c, r, "bad_signature", 0, "dropped a join of %s with a bad signature",
@@ -400,11 +464,28 @@ static int on_ini(struct nd_core *c, struct room *r, const struct cove_frame *f)
 		return COVE_ERR_NOMEM;
 	if (f->seq < m->ini_seq)
 		return COVE_OK; /* older than its latest INI: a replay */
-	/* The same INI again is the relay telling a new link who is here. */
+	if (m->left && (f->seq == m->ini_seq ||
+			sodium_memcmp(f->u.ini.xpk, m->left_xpk, COVE_XPK_LEN) == 0)) {
+		/* It left: only a new join brings it back, with a session key it
+		 * did not leave with (the relay may be replaying its old one). */
+		nd_say(c, r, "replay", 0,
+		       "ignored an old join of %s in room %s: it left, and comes back only with "
+		       "a new one", m->name, r->name);
+		return COVE_OK;
+	}
+	/* The same INI again is the relay telling a new link who is here; a
+	 * newer one with another session key replaces the key it had. */
+	if (f->seq != m->ini_seq) {
+		m->ini_seen_ms = c->deps.now_ms();
+		m->caught_up = 0;
+	}
 	m->ini_seq = f->seq;
+	m->ini_ts = f->ts;
+	m->left = 0;
 	memcpy(m->xpk, f->u.ini.xpk, COVE_XPK_LEN);
 	if (!m->present) {
 		m->present = 1;
+		m->exposed = 1; /* it gets the current key, from us or another */
 		if (r->st == R_READY && c->ui.joined)
 			c->ui.joined(c->ui.ctx, r->name, m->name);
 	}
@@ -418,13 +499,20 @@ static int on_bye(struct nd_core *c, struct room *r, const struct cove_frame *f,
 	/* A member's own BYE is its signed leave; the relay signs the BYE of
 	 * one whose connection was lost. */
 	if (!from_relay && (memcmp(f->from, f->u.bye.who, COVE_ID_LEN) != 0 ||
-			    !cove_wl_find_pk(c->wl, f->from) || cove_msg_verify(f) != COVE_OK))
+			    cove_msg_verify(f) != COVE_OK))
 		return COVE_OK;
-	if (!m || !m->present)
+	if (!m)
+		return stranger_here(r, f->u.bye.who, 0);
+	if (!m->present && m->left)
 		return COVE_OK;
 	m->present = 0;
+	m->left = 1;
+	memcpy(m->left_xpk, m->xpk, COVE_XPK_LEN);
 	if (r->st == R_READY && c->ui.left)
 		c->ui.left(c->ui.ctx, r->name, m->name);
+	/* It was here under our current key: it may hold it. */
+	if (m->exposed)
+		nd_keys_taint(c, r, m->name, "has left the room");
 	return COVE_OK;
 }
 
@@ -495,8 +583,13 @@ int nd_core_send_text(struct nd_core *c, const char *room, const char *text, siz
 		return COVE_ERR_INVAL;
 	if (r->st == R_FAILED)
 		return COVE_ERR_STATE;
-	if (r->st == R_READY && c->authed && r->nq == 0)
+	if (r->st == R_READY && c->authed && r->nq == 0 && !nd_keys_blocked(c, r))
 		return nd_track_send(c, r, text, len);
+	if (r->st == R_READY && r->tainted && !r->taint_noted) {
+		r->taint_noted = 1;
+		nd_note(c, r, "held", "room %s: your message waits: %s %s and may hold the room's "
+			"key, which is being replaced", r->name, r->taint_who, r->taint_why);
+	}
 	return nd_track_queue(r, text, len);
 }
 
@@ -549,17 +642,21 @@ void nd_core_set_whitelist(struct nd_core *c, const struct cove_wl *wl)
 		int distrusted = 0;
 
 		for (size_t k = 0; k < r->nmembers; k++) {
-			const struct cove_wl_entry *e = cove_wl_find_pk(wl, r->members[k].pk);
+			struct member *m = &r->members[k];
+			const struct cove_wl_entry *e = cove_wl_find_pk(wl, m->pk);
 
 			if (e) {
-				snprintf(r->members[k].name, sizeof(r->members[k].name), "%s",
-					 e->name);
-			} else if (r->members[k].present) {
+				snprintf(m->name, sizeof(m->name), "%s", e->name);
+			} else if (m->exposed && r->st == R_READY) {
+				/* It may hold our key: nothing more under it. The
+				 * new epoch (ours, since we ask) goes only to those
+				 * we trust. */
+				nd_keys_taint(c, r, m->name, "is no longer on your whitelist");
+				distrusted = 1;
+			} else if (m->present) {
 				distrusted = 1;
 			}
 		}
-		/* Someone here is no longer trusted: a new epoch made by us goes
-		 * only to those we trust, so they cannot read what follows. */
 		if (distrusted && r->st == R_READY) {
 			r->last_rky_ms = 0;
 			nd_keys_request(c, r, "someone present left your whitelist");
@@ -572,7 +669,11 @@ void nd_core_tick(struct nd_core *c)
 	uint64_t now = c->deps.now_ms();
 
 	for (size_t i = 0; i < c->nrooms; i++) {
-		nd_keys_tick(c, &c->rooms[i], now);
-		nd_track_tick(c, &c->rooms[i], now);
+		struct room *r = &c->rooms[i];
+
+		if (r->st == R_READY && c->authed && now >= r->ini_refresh_ms)
+			send_ini(c, r, 1);
+		nd_keys_tick(c, r, now);
+		nd_track_tick(c, r, now);
 	}
 }

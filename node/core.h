@@ -63,6 +63,28 @@
 #define ND_FUTURE_MS 5000u
 #define ND_FUTURE_MAX 256
 
+/* Keys are sealed only to a session key from an INI signed at most this
+ * long ago (by the member's clock, with slack): a departed member's old
+ * INI, replayed to a node that has just started and knows no history,
+ * gets nothing. Members therefore replace their session key (a new INI)
+ * at every scheduled rekey, and at least every ND_INI_REFRESH_MAX_S. The
+ * replaced key still opens KEYs for ND_OLD_EPOCH_MS. */
+#define ND_INI_MAX_AGE_MS (24ull * 3600 * 1000)
+#define ND_INI_REFRESH_MAX_S (12u * 3600)
+
+/* A CATCHUP is answered only from a member that joined (sent its INI)
+ * at most this long before, and once per INI; what we send again for one
+ * requester (RESEND and CATCHUP answers) is at most ND_HISTORY_MAX
+ * messages per ND_HISTORY_MS. */
+#define ND_CATCHUP_WINDOW_MS (30u * 1000)
+
+/* While our key is held by someone who left or whom we stopped trusting,
+ * nothing is sent: if no new epoch is in place after this long, the user
+ * is warned (and again every ND_REKEY_STALL_REPEAT_MS), and we keep
+ * asking for one. */
+#define ND_REKEY_STALL_MS 10000u
+#define ND_REKEY_STALL_REPEAT_MS 60000u
+
 /* Defaults: a scheduled rekey every hour, and one after 2^24 messages of
  * ours under one epoch, well inside AES-GCM's limits for one key (see
  * docs/SECURITY.md). */
@@ -89,6 +111,10 @@ struct nd_ui {
 	 * word (not_whitelisted, bad_signature, replay, fork, ...); msg says
 	 * what happened and what to do. fatal: the node cannot go on. */
 	void (*error)(void *ctx, const char *room, const char *code, const char *msg, int fatal);
+	/* Something the user should know that is not an error, such as a
+	 * message held while the room moves to a new key. code is a stable
+	 * snake_case word (held). */
+	void (*notice)(void *ctx, const char *room, const char *code, const char *msg);
 	void *ctx;
 };
 

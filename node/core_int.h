@@ -31,6 +31,17 @@ struct member {
 	uint8_t xpk[COVE_XPK_LEN];  /* from its latest INI: where keys go */
 	int present;
 	uint64_t ini_seq;           /* seq of its latest INI: older INIs are replays */
+	uint64_t ini_ts;            /* its latest INI's ts: keys go only to a recent one */
+	uint64_t ini_seen_ms;       /* when we took that INI: a CATCHUP soon after is a return */
+	int caught_up;              /* we answered a CATCHUP of it since that INI */
+	uint64_t answer_from_ms;    /* what we resent for it (RESEND, CATCHUP) since then */
+	size_t answered;
+	/* Its BYE was seen (it left, or the relay says it is gone): it is back
+	 * only with an INI newer than its last and a session key other than
+	 * the one it left with, and its DATs are dropped meanwhile. */
+	int left;
+	uint8_t left_xpk[COVE_XPK_LEN];
+	int exposed;                /* may hold our current epoch's key */
 	uint64_t last_seq;          /* highest DAT seq accepted: replays fall below */
 	/* its messages, by number, in its current session (sid) */
 	uint8_t sid[COVE_SID_LEN];
@@ -39,6 +50,14 @@ struct member {
 	uint64_t seen[ND_WINDOW / 64]; /* bit i: high - i seen */
 	struct gap *gaps;
 	size_t ngaps;
+};
+
+/* Someone in the room that is not on our whitelist: it gets nothing from
+ * us, but may hold the key from members who trust it. */
+struct stranger {
+	uint8_t pk[COVE_ID_LEN];
+	int present;
+	int exposed;                /* may hold our current epoch's key */
 };
 
 struct sent {
@@ -67,7 +86,10 @@ struct room {
 	size_t name_len;
 	enum room_state st;
 	int was_ready;              /* ready on an earlier link: a rejoin */
-	struct cove_xkp *xkp;       /* our session key, from our INI until we leave */
+	struct cove_xkp *xkp;       /* our session key, from our latest INI */
+	struct cove_xkp *old_xkp;   /* the one it replaced, for KEYs in flight */
+	uint64_t old_xkp_until_ms;
+	uint64_t ini_refresh_ms;    /* when to replace our session key */
 	/* keys */
 	uint8_t *gk;                /* locked memory */
 	uint32_t epoch;
@@ -78,6 +100,15 @@ struct room {
 	uint64_t old_until_ms;
 	int ever_keyed;
 	uint32_t top_epoch;         /* never accept a key below it */
+	/* Our current key is known to be held by someone who left or whom
+	 * we no longer trust: nothing is encrypted under it. What the user
+	 * sends waits (queued) until a new epoch is in place. */
+	int tainted;
+	char taint_who[COVE_NAME_MAX + 1];
+	const char *taint_why;
+	uint64_t taint_ms;
+	uint64_t taint_warned_ms;
+	int taint_noted;            /* the user was told a message waits */
 	uint64_t epoch_start_ms;
 	uint64_t epoch_msgs;        /* our DATs under the current epoch */
 	uint64_t rekey_due_ms;      /* scheduled rekey */
@@ -97,6 +128,8 @@ struct room {
 	uint64_t down_ms;           /* when the link went, for resending */
 	struct member *members;     /* in the order we learnt of them */
 	size_t nmembers;
+	struct stranger *strangers;
+	size_t nstrangers;
 };
 
 struct nd_core {
@@ -118,6 +151,8 @@ struct nd_core {
 
 void nd_say(struct nd_core *c, const struct room *r, const char *code, int fatal,
 	    const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+void nd_note(struct nd_core *c, const struct room *r, const char *code, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
 /* "alice" for whitelisted keys, else "key <fingerprint>". */
 const char *nd_who(const struct nd_core *c, const uint8_t pk[COVE_ID_LEN], char *buf,
 		   size_t cap);
@@ -128,6 +163,16 @@ uint64_t nd_next_seq(struct nd_core *c);
 void nd_room_ready(struct nd_core *c, struct room *r, int first);
 
 /* ---- keys.c ------------------------------------------------------------------ */
+
+/* Why nothing may be encrypted in r now (no key, a key someone who left
+ * or is distrusted holds, the message budget spent), or NULL. */
+const char *nd_keys_blocked(const struct nd_core *c, const struct room *r);
+/* The current key is held by who (a name) who left or is distrusted:
+ * stop encrypting under it, ask for a new epoch, tell the user. */
+void nd_keys_taint(struct nd_core *c, struct room *r, const char *who, const char *why);
+/* A session key of ours (current or the one it replaced) by its public
+ * half, or NULL. */
+const struct cove_xkp *nd_keys_session(struct room *r, const uint8_t xpk[COVE_XPK_LEN]);
 
 int nd_keys_first(struct nd_core *c, struct room *r, const struct cove_frame *f);
 int nd_keys_key(struct nd_core *c, struct room *r, const struct cove_frame *f);

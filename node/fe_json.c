@@ -56,6 +56,16 @@ static void json_error(void *ctx, const char *room, const char *code, const char
 	emit(ev);
 }
 
+static void json_notice(void *ctx, const char *room, const char *code, const char *msg)
+{
+	json_t *ev = json_pack("{s:s, s:s, s:s}", "event", "notice", "code", code, "message", msg);
+
+	(void)ctx;
+	if (ev && room)
+		json_object_set_new(ev, "room", json_string(room));
+	emit(ev);
+}
+
 static int json_start(struct nd_app *a)
 {
 	return nd_app_input(a);
@@ -221,5 +231,6 @@ const struct nd_frontend nd_fe_json = {
 		.epoch = json_epoch,
 		.gap = json_gap,
 		.error = json_error,
+		.notice = json_notice,
 	},
 };

@@ -117,6 +117,11 @@ static void pipe_error(void *ctx, const char *room, const char *code, const char
 		cove_cli_err("%s", msg);
 }
 
+static void pipe_notice(void *ctx, const char *room, const char *code, const char *msg)
+{
+	pipe_error(ctx, room, code, msg, 0);
+}
+
 const struct nd_frontend nd_fe_pipe = {
 	.start = pipe_start,
 	.stop = pipe_stop,
@@ -131,5 +136,6 @@ const struct nd_frontend nd_fe_pipe = {
 		.epoch = pipe_epoch,
 		.gap = pipe_gap,
 		.error = pipe_error,
+		.notice = pipe_notice,
 	},
 };

@@ -284,6 +284,11 @@ static void tty_error(void *ctx, const char *room, const char *code, const char 
 		show("%s%s", fatal ? "fatal: " : "", msg);
 }
 
+static void tty_notice(void *ctx, const char *room, const char *code, const char *msg)
+{
+	tty_error(ctx, room, code, msg, 0);
+}
+
 const struct nd_frontend nd_fe_tty = {
 	.start = tty_start,
 	.stop = tty_stop,
@@ -298,5 +303,6 @@ const struct nd_frontend nd_fe_tty = {
 		.epoch = tty_epoch,
 		.gap = tty_gap,
 		.error = tty_error,
+		.notice = tty_notice,
 	},
 };

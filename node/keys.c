@@ -16,6 +16,14 @@
  * ND_OLD_EPOCH_MS, since some were in flight. We ask for a rekey (RKY) on
  * a schedule, after ND_REKEY_MESSAGES of our messages under one key, when
  * someone present leaves our whitelist, and when the user asks.
+ *
+ * Removal does not rest on the relay: once we know that someone who left,
+ * or whom we no longer trust, may hold our current key (it was in the
+ * room during the epoch, a KEY's member list may include it, or it sent
+ * a DAT under that key), the key is *tainted*: nothing more is encrypted
+ * under it, what the user sends waits, and we keep asking for a new
+ * epoch and warn if it does not come. Epochs only rise, by bounded steps,
+ * and never reach COVE_EPOCH_END, so no member or relay can stop them.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -53,6 +61,73 @@ void nd_keys_wipe(struct room *r)
 	cove_gk_free(r->gk);
 	r->gk = NULL;
 	drop_old(r);
+}
+
+const struct cove_xkp *nd_keys_session(struct room *r, const uint8_t xpk[COVE_XPK_LEN])
+{
+	if (r->xkp && memcmp(r->xkp->pk, xpk, COVE_XPK_LEN) == 0)
+		return r->xkp;
+	if (r->old_xkp && memcmp(r->old_xkp->pk, xpk, COVE_XPK_LEN) == 0)
+		return r->old_xkp;
+	return NULL;
+}
+
+const char *nd_keys_blocked(const struct nd_core *c, const struct room *r)
+{
+	if (!r->gk)
+		return "the room has no key in place";
+	if (r->tainted)
+		return "the room's key is held by someone who left or whom you no longer trust";
+	if (r->epoch_msgs >= c->opts.rekey_messages)
+		return "the room's key has encrypted as many messages as it may";
+	return NULL;
+}
+
+void nd_keys_taint(struct nd_core *c, struct room *r, const char *who, const char *why)
+{
+	if (r->tainted || !r->gk)
+		return;
+	r->tainted = 1;
+	snprintf(r->taint_who, sizeof(r->taint_who), "%s", who);
+	r->taint_why = why;
+	r->taint_ms = c->deps.now_ms();
+	r->taint_warned_ms = 0;
+	r->taint_noted = 0;
+	r->last_rky_ms = 0;
+	nd_keys_request(c, r, why);
+}
+
+/* Whether we seal keys to m: present, on our whitelist, not gone, and
+ * with a session key from a recent INI (an old one may be a departed
+ * member's, replayed to us). */
+static int sealable(const struct nd_core *c, const struct member *m, uint64_t now)
+{
+	return m->present && !m->left && cove_wl_find_pk(c->wl, m->pk) &&
+	       m->ini_ts + ND_INI_MAX_AGE_MS >= now;
+}
+
+/* Someone who may be inside another member's list of recipients although
+ * we would never give it the key: present and not on our whitelist, or
+ * gone. Returns its name in buf, or NULL. */
+static const char *suspect(const struct nd_core *c, const struct room *r, char *buf,
+			   size_t cap, const char **why)
+{
+	for (size_t i = 0; i < r->nmembers; i++) {
+		const struct member *m = &r->members[i];
+
+		if (m->left || (m->present && !cove_wl_find_pk(c->wl, m->pk))) {
+			*why = m->left ? "has left the room" : "is no longer on your whitelist";
+			snprintf(buf, cap, "%s", m->name);
+			return buf;
+		}
+	}
+	for (size_t i = 0; i < r->nstrangers; i++) {
+		if (r->strangers[i].present) {
+			*why = "is not on your whitelist";
+			return nd_who(c, r->strangers[i].pk, buf, cap);
+		}
+	}
+	return NULL;
 }
 
 #ifdef COVE_TEST_KEYLOG
@@ -101,6 +176,13 @@ static void set_key(struct nd_core *c, struct room *r, uint8_t *gk, uint32_t epo
 	r->ever_keyed = 1;
 	r->epoch_start_ms = now;
 	r->epoch_msgs = 0;
+	r->tainted = 0;
+	/* Who may hold the new key: those present now (the caller narrows
+	 * this when it knows the recipients), and whoever joins later. */
+	for (size_t i = 0; i < r->nmembers; i++)
+		r->members[i].exposed = r->members[i].present;
+	for (size_t i = 0; i < r->nstrangers; i++)
+		r->strangers[i].exposed = r->strangers[i].present;
 	keylog(r);
 	/* spread the members' schedules so they do not all ask at once */
 	jitter = randombytes_uniform(c->opts.rekey_interval_s * 100u + 1);
@@ -141,36 +223,95 @@ static void our_view(struct nd_core *c, struct room *r, uint32_t epoch,
 	}
 	memcpy(ids[n++], c->id->pk, 32);
 	for (size_t i = 0; i < r->nmembers; i++)
-		if (r->members[i].present && cove_wl_find_pk(c->wl, r->members[i].pk))
+		if (sealable(c, &r->members[i], c->deps.now_ms()))
 			memcpy(ids[n++], r->members[i].pk, 32);
 	cove_view_hash(view, epoch, ids, n);
 	*count = n;
 	free(ids);
 }
 
+/* Whether a key for epoch may be taken: never COVE_EPOCH_END, never below
+ * the highest epoch we held here, and at most COVE_EPOCH_STEP_MAX above
+ * it; a first key of ours (or one given to us on our first join) at most
+ * COVE_EPOCH_FIRST_MAX. Returns NULL or why not. */
+static const char *epoch_refused(const struct room *r, uint32_t epoch, int rekey)
+{
+	if (epoch == COVE_EPOCH_END)
+		return "it is the last epoch number, which is never used";
+	if (!r->ever_keyed)
+		return epoch > COVE_EPOCH_FIRST_MAX ? "a first key never takes so high an epoch"
+						    : NULL;
+	if (rekey ? epoch <= r->top_epoch : epoch < r->top_epoch)
+		return "it is older than a key you already held";
+	if (epoch - r->top_epoch > COVE_EPOCH_STEP_MAX)
+		return "it skips too many epochs";
+	return NULL;
+}
+
 int nd_keys_first(struct nd_core *c, struct room *r, const struct cove_frame *f)
 {
+	uint32_t epoch = r->ever_keyed ? r->top_epoch + 1 : 0;
 	uint8_t *gk;
 
 	if (r->st != R_JOINING || !r->xkp ||
 	    memcmp(f->u.ini.xpk, r->xkp->pk, COVE_XPK_LEN) != 0)
 		return COVE_OK; /* not about our current join: stale, ignore */
+	if (epoch == COVE_EPOCH_END) {
+		nd_say(c, r, "epoch_exhausted", 0,
+		       "room %s has used every epoch number; leave it and use another room",
+		       r->name);
+		return COVE_OK;
+	}
 	gk = cove_gk_new();
 	if (!gk)
 		return COVE_ERR_NOMEM;
 	/* A new group: a fresh key, numbered above any we have seen here. */
-	set_key(c, r, gk, r->ever_keyed ? r->top_epoch + 1 : 0);
+	set_key(c, r, gk, epoch);
+	for (size_t i = 0; i < r->nstrangers; i++)
+		r->strangers[i].exposed = 0; /* only we hold it */
 	send_rdy(c, r, NULL);
 	nd_room_ready(c, r, 1);
 	nd_track_held(c, r, c->deps.now_ms(), 1);
 	return COVE_OK;
 }
 
+/* After taking a KEY from sender: if its member list is not ours and
+ * someone we would never give the key to may be on it, the key is
+ * tainted from the start. */
+static void check_view(struct nd_core *c, struct room *r, const struct cove_frame *f,
+		       const char *sender, int joining)
+{
+	uint8_t view[COVE_VIEW_LEN];
+	char name[64];
+	const char *why = NULL;
+	size_t n = 0;
+
+	our_view(c, r, f->u.key.epoch, view, &n);
+	if (sodium_memcmp(view, f->u.key.view, COVE_VIEW_LEN) == 0) {
+		/* The same list as ours: the key went to no one we distrust. */
+		for (size_t i = 0; i < r->nstrangers; i++)
+			r->strangers[i].exposed = 0;
+		return;
+	}
+	if (suspect(c, r, name, sizeof(name), &why)) {
+		nd_keys_taint(c, r, name, why);
+		return;
+	}
+	if (!joining)
+		nd_say(c, r, "view", 0,
+		       "your list of room %s's members (%zu with you) is not the one %s "
+		       "sealed epoch %u for; a join or leave may be on its way, but if this "
+		       "persists the rendezvous may be showing members different rooms",
+		       r->name, n, sender, f->u.key.epoch);
+}
+
 int nd_keys_key(struct nd_core *c, struct room *r, const struct cove_frame *f)
 {
 	const struct cove_wl_entry *e;
+	const struct cove_xkp *kp;
 	uint32_t epoch = f->u.key.epoch;
 	int joining = r->st == R_JOINING;
+	const char *no;
 	uint8_t *gk;
 	char name[64];
 	int ret;
@@ -189,47 +330,64 @@ int nd_keys_key(struct nd_core *c, struct room *r, const struct cove_frame *f)
 		       r->name, e->name);
 		return COVE_OK;
 	}
-	if (!r->xkp || memcmp(f->u.key.xpk, r->xkp->pk, COVE_XPK_LEN) != 0)
+	kp = nd_keys_session(r, f->u.key.xpk);
+	if (!kp)
 		return COVE_OK; /* sealed to a session key of ours that is gone */
 	if (!joining && (r->st != R_READY || epoch < r->epoch))
 		return COVE_OK; /* a late answer to a join of ours */
-	gk = cove_gk_alloc();
-	if (!gk)
-		return COVE_ERR_NOMEM;
-	ret = cove_msg_key_open(f, r->xkp, gk);
-	if (ret != COVE_OK) {
-		cove_gk_free(gk);
-		nd_say(c, r, "bad_key", 0, "the key for room %s from %s does not open", r->name,
-		       e->name);
-		return COVE_OK;
-	}
-	if (!joining && epoch == r->epoch) {
-		if (sodium_memcmp(gk, r->gk, COVE_GK_LEN) != 0)
+	if (!joining && r->gk && epoch == r->epoch) {
+		/* Another KEY for the epoch we hold: the same key, or a fork. */
+		uint8_t kid[COVE_KID_LEN];
+
+		cove_gk_kid(kid, r->gk, epoch);
+		if (sodium_memcmp(kid, f->u.key.kid, COVE_KID_LEN) != 0)
 			nd_say(c, r, "fork", 0,
 			       "room %s has split: %s holds another key for epoch %u than you. "
 			       "Members on either side cannot read each other; the rendezvous may "
 			       "be dividing the room. Leaving and joining again mends it.",
 			       r->name, e->name, epoch);
-		cove_gk_free(gk);
 		return COVE_OK;
+	}
+	no = epoch_refused(r, epoch, !joining);
+	if (no) {
+		nd_say(c, r, "bad_epoch", 0, "refused the key of epoch %u for room %s from %s: %s",
+		       epoch, r->name, e->name, no);
+		return COVE_OK;
+	}
+	gk = cove_gk_alloc();
+	if (!gk)
+		return COVE_ERR_NOMEM;
+	ret = cove_msg_key_open(f, kp, gk);
+	if (ret != COVE_OK) {
+		cove_gk_free(gk);
+		nd_say(c, r, "bad_key", 0,
+		       "refused the key for room %s from %s: %s; another member will be asked",
+		       r->name, e->name,
+		       ret == COVE_ERR_KEY_COMMIT ? "it is not the key it claims to be"
+						  : "it does not open");
+		return COVE_OK;
+	}
+	if (joining && r->ever_keyed && epoch == r->top_epoch && r->gk && epoch == r->epoch) {
+		/* Back in a room at the epoch we hold: it must be our key. */
+		uint8_t kid[COVE_KID_LEN];
+
+		cove_gk_kid(kid, r->gk, epoch);
+		if (sodium_memcmp(kid, f->u.key.kid, COVE_KID_LEN) != 0) {
+			cove_gk_free(gk);
+			nd_say(c, r, "fork", 0,
+			       "room %s has split: %s gave you another key for epoch %u than the one "
+			       "you hold; refused", r->name, e->name, epoch);
+			return COVE_OK;
+		}
 	}
 	set_key(c, r, gk, epoch);
 	send_rdy(c, r, NULL);
+	check_view(c, r, f, e->name, joining);
 	if (joining) {
 		nd_room_ready(c, r, 0);
 	} else {
-		uint8_t view[COVE_VIEW_LEN];
-		size_t n = 0;
-
 		if (c->ui.epoch)
 			c->ui.epoch(c->ui.ctx, r->name, epoch, e->name);
-		our_view(c, r, epoch, view, &n);
-		if (sodium_memcmp(view, f->u.key.view, COVE_VIEW_LEN) != 0)
-			nd_say(c, r, "view", 0,
-			       "your list of room %s's members (%zu with you) is not the one %s "
-			       "sealed epoch %u for; a join or leave may be on its way, but if this "
-			       "persists the rendezvous may be showing members different rooms",
-			       r->name, n, e->name, epoch);
 		if (r->refused_since_ms) {
 			nd_track_resend_since(c, r, r->refused_since_ms);
 			r->refused_since_ms = 0;
@@ -265,7 +423,7 @@ int nd_keys_ask(struct nd_core *c, struct room *r, const struct cove_frame *f)
 	char name[64];
 	size_t n = 0;
 
-	if (memcmp(f->u.ask.to, c->id->pk, COVE_ID_LEN) != 0 || r->st != R_READY)
+	if (memcmp(f->u.ask.to, c->id->pk, COVE_ID_LEN) != 0 || r->st != R_READY || !r->gk)
 		return COVE_OK;
 	if (!cove_wl_find_pk(c->wl, f->u.ask.joiner)) {
 		nd_say(c, r, "refused_key", 0,
@@ -274,14 +432,29 @@ int nd_keys_ask(struct nd_core *c, struct room *r, const struct cove_frame *f)
 		return COVE_OK;
 	}
 	m = nd_member(r, f->u.ask.joiner);
-	if (!m || !m->present || memcmp(m->xpk, f->u.ask.xpk, COVE_XPK_LEN) != 0) {
+	if (!m || !m->present || m->left || memcmp(m->xpk, f->u.ask.xpk, COVE_XPK_LEN) != 0) {
 		/* The key may only go to a session key the joiner signed. */
 		nd_say(c, r, "refused_key", 0,
 		       "not giving the key of room %s to %s: no join signed by it with that "
 		       "session key", r->name, nd_who(c, f->u.ask.joiner, name, sizeof(name)));
 		return COVE_OK;
 	}
+	if (!sealable(c, m, c->deps.now_ms())) {
+		nd_say(c, r, "refused_key", 0,
+		       "not giving the key of room %s to %s: its join is more than %llu hours old "
+		       "(an old join replayed?)", r->name, m->name,
+		       (unsigned long long)(ND_INI_MAX_AGE_MS / 3600000));
+		return COVE_OK;
+	}
+	if (r->tainted) {
+		/* Not a key someone gone holds: it gets the next one. */
+		nd_say(c, r, "refused_key", 0,
+		       "not giving %s the key of room %s yet: %s %s and may hold it; %s gets the "
+		       "room's next key", m->name, r->name, r->taint_who, r->taint_why, m->name);
+		return COVE_OK;
+	}
 	our_view(c, r, r->epoch, view, &n);
+	m->exposed = 1;
 	give_key(c, r, m, view);
 	return COVE_OK;
 }
@@ -290,12 +463,19 @@ int nd_keys_rek(struct nd_core *c, struct room *r, const struct cove_frame *f)
 {
 	uint8_t view[COVE_VIEW_LEN];
 	uint32_t epoch = f->u.rek.epoch;
+	uint64_t now = c->deps.now_ms();
+	const char *no;
 	uint8_t *gk;
 	size_t n = 0;
 
-	if (memcmp(f->u.rek.to, c->id->pk, COVE_ID_LEN) != 0 || r->st != R_READY || !r->gk ||
-	    epoch <= r->epoch)
+	if (memcmp(f->u.rek.to, c->id->pk, COVE_ID_LEN) != 0 || r->st != R_READY || !r->gk)
 		return COVE_OK;
+	no = epoch_refused(r, epoch, 1);
+	if (no) {
+		nd_say(c, r, "bad_epoch", 0, "refused to make epoch %u of room %s: %s", epoch,
+		       r->name, no);
+		return COVE_OK;
+	}
 	gk = cove_gk_new();
 	if (!gk)
 		return COVE_ERR_NOMEM;
@@ -304,14 +484,18 @@ int nd_keys_rek(struct nd_core *c, struct room *r, const struct cove_frame *f)
 	send_rdy(c, r, &r->rek_rdy_seq);
 	our_view(c, r, epoch, view, &n);
 	for (size_t i = 0; i < r->nmembers; i++) {
-		const struct member *m = &r->members[i];
+		struct member *m = &r->members[i];
 
-		if (m->present && cove_wl_find_pk(c->wl, m->pk))
+		m->exposed = sealable(c, m, now);
+		if (m->exposed)
 			give_key(c, r, m, view);
 	}
+	for (size_t i = 0; i < r->nstrangers; i++)
+		r->strangers[i].exposed = 0;
 	if (c->ui.epoch)
 		c->ui.epoch(c->ui.ctx, r->name, epoch, NULL);
-	nd_track_held(c, r, c->deps.now_ms(), 1);
+	nd_track_held(c, r, now, 1);
+	nd_track_flush(c, r);
 	return COVE_OK;
 }
 
@@ -320,18 +504,19 @@ void nd_keys_refused(struct nd_core *c, uint64_t ref)
 	for (size_t i = 0; i < c->nrooms; i++) {
 		struct room *r = &c->rooms[i];
 
-		if (!ref || r->rek_rdy_seq != ref || !r->old_gk)
+		if (!ref || r->rek_rdy_seq != ref || !r->gk)
 			continue;
 		/* The relay named someone else for that epoch: our key is not
-		 * the room's. Back to the previous one; what we sent meanwhile
-		 * goes again once the room's new key reaches us. */
+		 * the room's. We do not go back to the previous one (someone
+		 * gone may hold it): nothing is sent until the room's next key
+		 * reaches us, and then what we sent meanwhile goes again. */
 		r->refused_since_ms = r->epoch_start_ms;
 		cove_gk_free(r->gk);
-		r->gk = r->old_gk;
-		r->epoch = r->old_epoch;
-		memcpy(r->kid, r->old_kid, COVE_KID_LEN);
-		r->old_gk = NULL;
+		r->gk = NULL;
 		r->rek_rdy_seq = 0;
+		nd_say(c, r, "stale_epoch", 0,
+		       "room %s: the rendezvous did not take your key of epoch %u; your messages "
+		       "wait for the room's next key", r->name, r->epoch);
 	}
 }
 
@@ -341,7 +526,7 @@ void nd_keys_request(struct nd_core *c, struct room *r, const char *why)
 	struct cove_frame f;
 
 	(void)why;
-	if (!c->authed || r->st != R_READY || now - r->last_rky_ms < RKY_MIN_MS)
+	if (!c->authed || r->st != R_READY || !r->gk || now - r->last_rky_ms < RKY_MIN_MS)
 		return;
 	r->last_rky_ms = now;
 	cove_msg_init(&f, COVE_F_RKY, r->name, r->name_len, c->id->pk, nd_next_seq(c), now);
@@ -354,8 +539,25 @@ void nd_keys_tick(struct nd_core *c, struct room *r, uint64_t now)
 {
 	if (r->old_gk && now >= r->old_until_ms)
 		drop_old(r);
+	if (r->old_xkp && now >= r->old_xkp_until_ms) {
+		cove_xkp_free(r->old_xkp);
+		r->old_xkp = NULL;
+	}
 	if (r->st != R_READY || !c->authed)
 		return;
+	if (r->tainted) {
+		/* Keep asking; say so loudly when the rekey does not come. */
+		nd_keys_request(c, r, "held");
+		if (now - r->taint_ms >= ND_REKEY_STALL_MS &&
+		    (!r->taint_warned_ms || now - r->taint_warned_ms >= ND_REKEY_STALL_REPEAT_MS)) {
+			r->taint_warned_ms = now;
+			nd_say(c, r, "rekey_stalled", 0,
+			       "room %s: no new key %llu s after %s %s; %zu message%s held and "
+			       "nothing sent under the old key. The rendezvous may be withholding "
+			       "the rekey.", r->name, (unsigned long long)((now - r->taint_ms) / 1000),
+			       r->taint_who, r->taint_why, r->nq, r->nq == 1 ? "" : "s");
+		}
+	}
 	if (now >= r->rekey_due_ms) {
 		nd_keys_request(c, r, "scheduled");
 		r->rekey_due_ms = now + RKY_MIN_MS * 2; /* again soon if nothing came of it */

@@ -106,7 +106,9 @@ static int send_payload(struct nd_core *c, struct room *r, uint64_t n,
 	struct cove_frame f;
 	int ret;
 
-	if (!r->gk)
+	/* The one place anything is encrypted: never under a key someone
+	 * who left or whom we distrust may hold, nor past its budget. */
+	if (nd_keys_blocked(c, r))
 		return COVE_ERR_STATE;
 	cove_msg_init(&f, COVE_F_DAT, r->name, r->name_len, c->id->pk, nd_next_seq(c),
 		      c->deps.now_ms());
@@ -209,7 +211,7 @@ void nd_track_flush(struct nd_core *c, struct room *r)
 {
 	size_t done = 0;
 
-	if (r->st != R_READY || !c->authed)
+	if (r->st != R_READY || !c->authed || nd_keys_blocked(c, r))
 		return;
 	while (done < r->nq) {
 		int ret = nd_track_send(c, r, r->q[done].text, r->q[done].len);
@@ -287,10 +289,34 @@ void nd_track_catch_up(struct nd_core *c, struct room *r)
 	send_request(c, r, &pl);
 }
 
-static void answer_catch_up(struct nd_core *c, struct room *r, const struct cove_payload *pl)
+/* Whether we may send one more message again for m (RESEND, CATCHUP):
+ * at most ND_HISTORY_MAX per ND_HISTORY_MS for each requester, so that
+ * no member can make us re-encrypt our history over and over. */
+static int answer_budget(struct nd_core *c, struct member *m)
+{
+	uint64_t now = c->deps.now_ms();
+
+	if (now - m->answer_from_ms > ND_HISTORY_MS) {
+		m->answer_from_ms = now;
+		m->answered = 0;
+	}
+	if (m->answered >= ND_HISTORY_MAX)
+		return 0;
+	m->answered++;
+	return 1;
+}
+
+static void answer_catch_up(struct nd_core *c, struct room *r, struct member *m,
+			    const struct cove_payload *pl)
 {
 	uint64_t now = c->deps.now_ms(), after = 0;
 	int have_head = 0;
+
+	/* Only a member that has just come back (its INI is fresh) lacks what
+	 * was said while it was away; once per return. */
+	if (m->caught_up || now - m->ini_seen_ms > ND_CATCHUP_WINDOW_MS)
+		return;
+	m->caught_up = 1;
 
 	for (size_t i = 0; i < pl->catchup.nheads; i++) {
 		if (memcmp(pl->catchup.heads[i].from, c->id->pk, COVE_ID_LEN) == 0 &&
@@ -302,7 +328,8 @@ static void answer_catch_up(struct nd_core *c, struct room *r, const struct cove
 	for (size_t i = 0; i < r->nhist; i++) {
 		struct sent *h = hist_at(r, i);
 
-		if (now - h->sent_ms <= pl->catchup.within_ms && (!have_head || h->n > after))
+		if (now - h->sent_ms <= pl->catchup.within_ms && (!have_head || h->n > after) &&
+		    answer_budget(c, m))
 			send_entry(c, r, h);
 	}
 }
@@ -411,7 +438,8 @@ static int track_number(struct member *m, const uint8_t sid[COVE_SID_LEN], uint6
 	return 1;
 }
 
-static void answer_resend(struct nd_core *c, struct room *r, const struct cove_payload *pl)
+static void answer_resend(struct nd_core *c, struct room *r, struct member *m,
+			  const struct cove_payload *pl)
 {
 	uint64_t last = pl->resend.last;
 
@@ -425,6 +453,8 @@ static void answer_resend(struct nd_core *c, struct room *r, const struct cove_p
 	for (uint64_t n = pl->resend.first; n <= last; n++) {
 		struct sent *h = hist_find(r, n);
 
+		if (h && !answer_budget(c, m))
+			break;
 		if (h)
 			send_entry(c, r, h);
 		if (n == UINT64_MAX)
@@ -452,6 +482,20 @@ static int hold(struct nd_core *c, struct room *r, const uint8_t *raw, size_t le
 	return 1;
 }
 
+/* A DAT from someone who should not hold our current key, encrypted
+ * under it (its kid is ours): proof that it holds the key. */
+static void holds_our_key(struct nd_core *c, struct room *r, const struct cove_frame *f,
+			  const char *who, const char *why)
+{
+	uint8_t kid[COVE_KID_LEN];
+
+	if (!r->gk || f->u.dat.epoch != r->epoch || cove_msg_verify(f) != COVE_OK)
+		return;
+	cove_gk_kid(kid, r->gk, r->epoch);
+	if (sodium_memcmp(kid, f->u.dat.kid, COVE_KID_LEN) == 0)
+		nd_keys_taint(c, r, who, why);
+}
+
 int nd_track_dat(struct nd_core *c, struct room *r, const struct cove_frame *f,
 		 const uint8_t *raw, size_t len)
 {
@@ -467,9 +511,11 @@ int nd_track_dat(struct nd_core *c, struct room *r, const struct cove_frame *f,
 	if (!e) {
 		char name[64];
 
+		nd_who(c, f->from, name, sizeof(name));
 		nd_say(c, r, "not_whitelisted", 0,
 		       "dropped a message in room %s from %s: not on your whitelist", r->name,
-		       nd_who(c, f->from, name, sizeof(name)));
+		       name);
+		holds_our_key(c, r, f, name, "is not on your whitelist");
 		return COVE_OK;
 	}
 	if (cove_msg_verify(f) != COVE_OK) {
@@ -481,6 +527,13 @@ int nd_track_dat(struct nd_core *c, struct room *r, const struct cove_frame *f,
 	m = nd_member_add(r, f->from, e->name);
 	if (!m)
 		return COVE_ERR_NOMEM;
+	if (m->left) {
+		nd_say(c, r, "left", 0,
+		       "dropped a message in room %s from %s, who has left the room", r->name,
+		       e->name);
+		holds_our_key(c, r, f, e->name, "has left the room");
+		return COVE_OK;
+	}
 	/* Sequence numbers only rise, so a DAT numbered below its sender's
 	 * latest INI comes from an earlier session, and one stamped well
 	 * before we joined was recorded before: both are replays of old
@@ -530,9 +583,9 @@ int nd_track_dat(struct nd_core *c, struct room *r, const struct cove_frame *f,
 		if (pl.kind == COVE_PL_TEXT && c->ui.message)
 			c->ui.message(c->ui.ctx, r->name, e->name, pl.text, pl.text_len, f->ts);
 		else if (pl.kind == COVE_PL_RESEND)
-			answer_resend(c, r, &pl);
+			answer_resend(c, r, m, &pl);
 		else if (pl.kind == COVE_PL_CATCHUP)
-			answer_catch_up(c, r, &pl);
+			answer_catch_up(c, r, m, &pl);
 	}
 	{
 		/* the plaintext, or whatever part of it decryption wrote */

@@ -33,10 +33,14 @@
 
 #include <event2/event.h>
 
+#include "cli/cli.h"
 #include "cli/log.h"
 #include "common/err.h"
 #include "proto/msg.h"
 #include "rendezvous/rv.h"
+
+/* A member replaces its session key (a new INI) at most this often. */
+#define RV_REFRESH_MIN_MS 1000u
 
 static void ask_timeout_cb(evutil_socket_t fd, short what, void *arg);
 static void rekey_timeout_cb(evutil_socket_t fd, short what, void *arg);
@@ -418,9 +422,18 @@ static void designate(struct rv_room *r, struct rv_member *prefer, struct rv_mem
 	struct rv_member *m = prefer, *k;
 	struct cove_frame f;
 	/* Above every epoch ever named here, so that a failed rekeyer's key
-	 * and its replacement's never share a number. */
-	uint32_t epoch = (r->epoch_top > r->epoch ? r->epoch_top : r->epoch) + 1;
+	 * and its replacement's never share a number; never the last number,
+	 * so that epochs cannot wrap. */
+	uint32_t top = r->epoch_top > r->epoch ? r->epoch_top : r->epoch;
+	uint32_t epoch = top + 1;
 	char label[96];
+
+	if (epoch == COVE_EPOCH_END) {
+		cancel_rekey(r);
+		r->rekey_wanted = 0;
+		log_error("room %s: every epoch number is used; it cannot be rekeyed", r->name);
+		return;
+	}
 
 	if (!m) {
 		int passed = after == NULL;
@@ -521,6 +534,35 @@ static void room_route(struct rv_room *r)
 
 /* ---- what members send ------------------------------------------------------ */
 
+/* A member already in the room replaces its session key with a new INI
+ * (nodes do every hour or so, so that no session key lives long and
+ * members can refuse old INIs). Everyone present learns the new key;
+ * KEYs sealed to the one it replaced are still delivered. At most one a
+ * second. */
+static int refresh(struct rv_member *m, const uint8_t *xpk, const uint8_t *ini, size_t ini_len)
+{
+	struct rv_member *k;
+	uint64_t now = cove_now_ms();
+	uint8_t *copy;
+
+	if (now - m->refreshed_ms < RV_REFRESH_MIN_MS)
+		return COVE_EC_ALREADY_JOINED;
+	copy = malloc(ini_len);
+	if (!copy)
+		return COVE_EC_LIMIT;
+	memcpy(copy, ini, ini_len);
+	free(m->ini);
+	m->ini = copy;
+	m->ini_len = ini_len;
+	memcpy(m->old_xpk, m->xpk, COVE_WXPK_LEN);
+	memcpy(m->xpk, xpk, COVE_WXPK_LEN);
+	m->refreshed_ms = now;
+	TAILQ_FOREACH(k, &m->room->members, next)
+		if (k != m && live(k))
+			rv_send_raw(k->conn, ini, ini_len);
+	return 0;
+}
+
 int rv_room_join(struct rv_conn *c, const char *room, size_t room_len, const uint8_t *xpk,
 		 const uint8_t *ini, size_t ini_len)
 {
@@ -528,8 +570,8 @@ int rv_room_join(struct rv_conn *c, const char *room, size_t room_len, const uin
 	struct rv_room *r = rv_rooms_find(&s->rooms, room, room_len);
 	struct rv_member *m, *k, *tmp, **rooms;
 
-	if (r && rv_room_member(c, r))
-		return COVE_EC_ALREADY_JOINED;
+	if (r && (m = rv_room_member(c, r)))
+		return refresh(m, xpk, ini, ini_len);
 	if (c->nrooms >= s->conf.max_rooms)
 		return COVE_EC_LIMIT;
 	rooms = realloc(c->rooms, (c->nrooms + 1) * sizeof(*rooms));
@@ -621,6 +663,13 @@ int rv_room_rdy(struct rv_member *m, uint32_t epoch, char *why, size_t cap)
 		schedule(r);
 		return 0;
 	}
+	if (!r->epoch_known && epoch > COVE_EPOCH_FIRST_MAX) {
+		/* A first key starts low: nobody may choose an epoch that leaves
+		 * no room for rekeys. */
+		snprintf(why, cap, "epoch %u of room %s is above what a first key may take (%u)",
+			 epoch, r->name, COVE_EPOCH_FIRST_MAX);
+		return COVE_EC_STALE_EPOCH;
+	}
 	if (!r->epoch_known) {
 		r->epoch = epoch; /* the first member's key */
 		r->epoch_known = 1;
@@ -672,7 +721,8 @@ int rv_room_key(struct rv_member *k, const struct cove_frame *f, const uint8_t *
 	}
 	TAILQ_FOREACH(j, &r->members, next) {
 		if (memcmp(j->pk, f->u.key.to, COVE_ID_LEN) == 0 &&
-		    memcmp(j->xpk, f->u.key.xpk, COVE_WXPK_LEN) == 0)
+		    (memcmp(j->xpk, f->u.key.xpk, COVE_WXPK_LEN) == 0 ||
+		     (j->refreshed_ms && memcmp(j->old_xpk, f->u.key.xpk, COVE_WXPK_LEN) == 0)))
 			break;
 	}
 	if (!j || !live(j)) {
