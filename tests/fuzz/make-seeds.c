@@ -381,6 +381,22 @@ static void frames(void)
 	if (cove_msg_key_seal(&f, bob->pk, xpk, 7, gk, view, alice) != 0)
 		die("cove_msg_key_seal");
 	put_frame(&f, "base");
+	{
+		/* Version 1's KEY had no kid (12 elements), and its kid was 8
+		 * bytes: both are refused now. */
+		struct parts *pt = malloc(sizeof(*pt));
+		uint8_t rep[40];
+
+		if (!pt)
+			die("malloc");
+		split(pt, &f);
+		put_variant(pt, 10, NULL, 0, "bad-key-without-kid");
+		rep[0] = 0xc4;
+		rep[1] = 8;
+		memcpy(rep + 2, f.u.key.kid, 8);
+		put_variant(pt, 10, rep, 10, "bad-key-kid-8-bytes");
+		free(pt);
+	}
 
 	cove_msg_init(&f, COVE_F_DAT, room, 5, alice->pk, 5, ts + 2);
 	f.u.dat.epoch = 7;
@@ -533,20 +549,21 @@ static void refusals(void)
 		size_t n;
 	} r[] = {
 		RAW("refuse-array32-claiming-4294967295-elements", "\xdd\xff\xff\xff\xff"),
-		RAW("refuse-fixstr-longer-than-the-input", "\x92\x01\xa5\xff"),
-		RAW("refuse-trailing-byte-after-a-version-frame", "\x92\x01\x14\xc0"),
-		RAW("refuse-nested-array", "\x93\x01\x01\x91"),
-		RAW("refuse-version-2", "\x92\x02\x14"),
-		RAW("refuse-unknown-type-99", "\x92\x01\x63"),
-		RAW("refuse-float-as-type", "\x92\x01\xca\x41\xa0\x00\x00"),
+		RAW("refuse-fixstr-longer-than-the-input", "\x92\x02\xa5\xff"),
+		RAW("refuse-trailing-byte-after-a-version-frame", "\x92\x02\x14\xc0"),
+		RAW("refuse-nested-array", "\x93\x02\x02\x91"),
+		RAW("refuse-version-1", "\x92\x01\x14"),
+		RAW("refuse-version-3", "\x92\x03\x14"),
+		RAW("refuse-unknown-type-99", "\x92\x02\x63"),
+		RAW("refuse-float-as-type", "\x92\x02\xca\x41\xa0\x00\x00"),
 		RAW("refuse-map16-claiming-65535-pairs", "\xde\xff\xff"),
 		RAW("refuse-bin32-claiming-4-gib", "\x92\xc6\xff\xff\xff\xff"),
-		RAW("refuse-c1-never-used", "\x92\x01\xc1"),
-		RAW("refuse-map-root", "\x81\x01\x14"),
-		RAW("refuse-one-element", "\x91\x01"),
+		RAW("refuse-c1-never-used", "\x92\x02\xc1"),
+		RAW("refuse-map-root", "\x81\x02\x14"),
+		RAW("refuse-one-element", "\x91\x02"),
 		RAW("refuse-version-255-as-uint8", "\x92\xcc\xff\x14"),
 		RAW("refuse-negative-version", "\x92\xff\x14"),
-		RAW("refuse-ext-as-type", "\x92\x01\xd4\x01\x14"),
+		RAW("refuse-ext-as-type", "\x92\x02\xd4\x01\x14"),
 		RAW("refuse-empty-array", "\x90"),
 		RAW("refuse-nil", "\xc0"),
 	};
@@ -555,11 +572,20 @@ static void refusals(void)
 		put("frame", r[i].bytes, r[i].n, "%s", r[i].name);
 	{
 		/* HELLO with a 31-byte key, from docs/PROTOCOL.md */
-		uint8_t h[3 + 2 + 31 + 2 + 32] = { 0x94, 0x01, 0x10, 0xc4, 0x1f };
+		uint8_t h[3 + 2 + 31 + 2 + 32] = { 0x94, 0x02, 0x10, 0xc4, 0x1f };
 
 		h[36] = 0xc4;
 		h[37] = 0x20;
 		put("frame", h, sizeof(h), "refuse-hello-with-a-31-byte-key");
+	}
+	{
+		/* A version-1 node's HELLO: refused for its version (a relay
+		 * answers VERSION [2, 20]). */
+		uint8_t h[3 + 2 + 32 + 2 + 32] = { 0x94, 0x01, 0x10, 0xc4, 0x20 };
+
+		h[37] = 0xc4;
+		h[38] = 0x20;
+		put("frame", h, sizeof(h), "refuse-version-1-hello");
 	}
 }
 
@@ -697,6 +723,20 @@ static void streams(void)
 	sb_rec(&s, big, 2000);
 	sb_rec(&s, big, 2001);
 	put_stream("two-records-2000-chunked", MAX4100, "Zj", &s);
+
+	/* Link records as they are now: every control frame and short DAT
+	 * padded to 640 bytes, 656 with the tag; a longer one's class. */
+	s.len = 0;
+	sb_rec(&s, big, 656);
+	sb_rec(&s, big, 656);
+	sb_rec(&s, big, 656);
+	put_stream("three-link-records-656", MAX4100, "", &s);
+	put_stream("three-link-records-656-chunked", MAX4100, "Zd1", &s);
+	s.len = 0;
+	sb_rec(&s, big, 656);
+	sb_rec(&s, big, 4096 + 16);
+	sb_rec(&s, big, 656);
+	put_stream("link-records-656-4112-656", MAX4100 + 4, "", &s);
 }
 
 /* ---- whitelists -------------------------------------------------------------- */
