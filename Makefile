@@ -75,8 +75,9 @@ PROGS := $(BUILD)/cove-keys $(BUILD)/cove-rendezvous $(BUILD)/cove-node
 
 # The load generator links the node's core (not its front-ends) to run
 # real nodes beside its simulated ones.
-BENCH_OBJ := $(patsubst %.c,$(BUILD)/%.o,$(wildcard bench/*.c)) \
-	     $(patsubst %,$(BUILD)/node/%.o,core keys track net)
+NODE_CORE_OBJ := $(patsubst %,$(BUILD)/node/%.o,core keys track)
+BENCH_OBJ := $(patsubst %.c,$(BUILD)/%.o,$(wildcard bench/*.c)) $(NODE_CORE_OBJ) \
+	     $(BUILD)/node/net.o
 BENCH := $(BUILD)/cove-bench
 
 UNIT_SRC := $(wildcard tests/unit/test_*.c)
@@ -120,6 +121,13 @@ $(BUILD)/cove-node: $(NODE_OBJ) $(LIBCOVE)
 $(BENCH): $(BENCH_OBJ) $(LIBCOVE)
 	@echo "  LD      $@"
 	$(Q)$(CC) $(LDFLAGS) -pthread -o $@ $^ $(LIBS) -lm
+
+# The chat core's unit test drives the core itself, with a fake relay.
+$(BUILD)/tests/test_core: tests/unit/test_core.c $(NODE_CORE_OBJ) $(LIBCOVE)
+	@mkdir -p $(@D)
+	@echo "  CC      $<"
+	$(Q)$(CC) $(CFLAGS) $(shell $(PKG_CONFIG) --cflags cmocka) $(LDFLAGS) -o $@ $< \
+		$(NODE_CORE_OBJ) $(LIBCOVE) $(LIBS) $(shell $(PKG_CONFIG) --libs cmocka)
 
 $(BUILD)/tests/%: tests/unit/%.c $(LIBCOVE)
 	@mkdir -p $(@D)

@@ -648,16 +648,15 @@ void nd_core_set_whitelist(struct nd_core *c, const struct cove_wl *wl)
 			if (e) {
 				snprintf(m->name, sizeof(m->name), "%s", e->name);
 			} else if (m->exposed && r->st == R_READY) {
-				/* It may hold our key: nothing more under it. The
-				 * new epoch (ours, since we ask) goes only to those
-				 * we trust. */
+				/* It may hold our key: nothing more under it, and a
+				 * new epoch asked for (made by us, since we ask: it
+				 * goes only to those we trust). */
 				nd_keys_taint(c, r, m->name, "is no longer on your whitelist");
-				distrusted = 1;
 			} else if (m->present) {
 				distrusted = 1;
 			}
 		}
-		if (distrusted && r->st == R_READY) {
+		if (distrusted && r->st == R_READY && !r->tainted) {
 			r->last_rky_ms = 0;
 			nd_keys_request(c, r, "someone present left your whitelist");
 		}
