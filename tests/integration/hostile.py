@@ -13,6 +13,8 @@ Only the standard library and libsodium (through ctypes) are used:
     pack/unpack a small msgpack writer (with Raw and fixed-width ints for
                 hostile encodings) and a strict reader
     Frame code  encode_frame, decode_frame, signed_bytes: frames as dicts
+    Records     link_pad/link_unpad: every record's plaintext is the frame
+                padded to its size class (640 bytes, or Padme above)
     Identity    an Ed25519 key from a seed or a Cove key file
     Client      one connection: handshake, records, frames, rooms
 
@@ -323,17 +325,24 @@ CODES = {1: "bad_frame", 2: "bad_signature", 3: "not_whitelisted", 4: "wrong_sen
          15: "stale_epoch"}
 globals().update({"E_" + n.upper(): c for c, n in CODES.items()})
 
+PROTOCOL_VERSION = 2   # what this client speaks unless told otherwise
+
 FRAME_MAX = 65536
-RECORD_MAX = FRAME_MAX + 16
+LINK_PAD_MIN = 640                 # the smallest record plaintext (docs/PROTOCOL.md 2)
+LINK_PAD_MAX = 67584               # the padded size of a FRAME_MAX frame
+RECORD_MIN = LINK_PAD_MIN + 16     # L of every control frame's record
+RECORD_MAX = LINK_PAD_MAX + 16
 HS_FRAME_MAX = 128
+KID_LEN = 32
 
 # Field kinds: an int is a bin of exactly that size; "bin" is 1+ bytes;
 # "u32"/"u64" unsigned integers; "room" and "text" strings.
 _HEAD = [("room", "room"), ("from", 32), ("seq", "u64"), ("ts", "u64")]
 _SIGNED = {
     INI: [("xpk", 32)],
-    KEY: [("to", 32), ("xpk", 32), ("epoch", "u32"), ("sealed", 80), ("view", 16)],
-    DAT: [("epoch", "u32"), ("sid", 16), ("n", "u64"), ("kid", 8), ("ct", "bin")],
+    KEY: [("to", 32), ("xpk", 32), ("epoch", "u32"), ("sealed", 80), ("kid", KID_LEN),
+          ("view", 16)],
+    DAT: [("epoch", "u32"), ("sid", 16), ("n", "u64"), ("kid", KID_LEN), ("ct", "bin")],
     ERR: [("code", "u32"), ("ref", "u64"), ("text", "text")],
     ASK: [("to", 32), ("joiner", 32), ("xpk", 32)],
     BYE: [("who", 32)],
@@ -366,8 +375,8 @@ def encode_frame(f):
     """The msgpack bytes of frame dict f, laid out as Cove's encoder does
     (fixarray, uint64 seq/ts/n/ref, uint32 epoch/code). Values are packed
     as they are, so a test may put any value (Raw, None, a short bin) in
-    any field; f["version"] defaults to 1."""
-    items = [f.get("version", 1), f["type"]]
+    any field; f["version"] defaults to PROTOCOL_VERSION (2)."""
+    items = [f.get("version", PROTOCOL_VERSION), f["type"]]
     for name, kind in schema(f["type"]):
         v = f[name]
         if type(v) is int and kind == "u32" and 0 <= v < 1 << 32:
@@ -391,15 +400,19 @@ def _str_bytes(b):
 
 def signed_bytes(f):
     """What a signed frame's signature covers (docs/PROTOCOL.md 3.1, with
-    the fields wire/frame.c adds): rebuilt from the fields, not the bytes."""
+    the fields wire/frame.c adds): rebuilt from the fields, not the bytes.
+    The version byte is the frame's (PROTOCOL_VERSION unless set)."""
     t = f["type"]
     room = _room_bytes(f["room"])
-    out = (b"COVE-FRAME-V1\0" + bytes([1, t, len(room)]) + room + f["from"] +
+    version = f.get("version", PROTOCOL_VERSION)
+    version = version if type(version) is int and 0 <= version <= 255 else PROTOCOL_VERSION
+    out = (b"COVE-FRAME-V1\0" + bytes([version, t, len(room)]) + room + f["from"] +
            struct.pack(">QQ", f["seq"], f["ts"]))
     if t == INI:
         out += f["xpk"]
     elif t == KEY:
-        out += f["to"] + f["xpk"] + struct.pack(">I", f["epoch"]) + f["sealed"] + f["view"]
+        out += (f["to"] + f["xpk"] + struct.pack(">I", f["epoch"]) + f["sealed"] + f["kid"] +
+                f["view"])
     elif t == DAT:
         out += dat_ad_tail(f) + struct.pack(">I", len(f["ct"])) + f["ct"]
     elif t == ERR:
@@ -432,7 +445,7 @@ def dat_ad(f):
 
 def decode_frame(buf):
     """A frame dict from msgpack bytes, as strictly as the relay decodes:
-    one flat array, version 1, a known type, the type's element count,
+    one flat array, version 2, a known type, the type's element count,
     every field of its type and size, nothing trailing. Adds "name" and
     "raw". Raises MsgpackError or ValueError."""
     items = unpack(buf, max_depth=1)
@@ -442,7 +455,7 @@ def decode_frame(buf):
         if type(x) is not int or x < 0:
             raise ValueError("version or type is not an unsigned integer")
     version, ftype = items[0], items[1]
-    if version != 1 and ftype != VERSION:
+    if version != PROTOCOL_VERSION and ftype != VERSION:
         raise ValueError("version %d" % version)
     try:
         fields = schema(ftype)
@@ -481,7 +494,9 @@ def dat_key(gk, room, sender, epoch, sid):
 
 
 def key_id(gk, epoch):
-    return sodium.blake2b(b"COVE-KID-V1\0" + struct.pack(">I", epoch), 8, key=gk)
+    """The key id of DAT and KEY: BLAKE2b-256 keyed with the group key, a
+    commitment to it (docs/PROTOCOL.md 6.4)."""
+    return sodium.blake2b(b"COVE-KID-V2\0" + struct.pack(">I", epoch), KID_LEN, key=gk)
 
 
 def view_hash(epoch, ids):
@@ -498,6 +513,39 @@ def pad_size(n):
     s = e.bit_length()
     mask = (1 << (e - s)) - 1
     return (L + mask) & ~mask
+
+
+def _padme(L):
+    e = L.bit_length() - 1
+    s = e.bit_length()
+    mask = (1 << (e - s)) - 1
+    return (L + mask) & ~mask
+
+
+def link_pad_size(n):
+    """The padded size of an n-byte frame in a record (docs/PROTOCOL.md 2):
+    640 when n + 1 fits, Padme(n + 1) above; None for no frame or one
+    above FRAME_MAX."""
+    if not 1 <= n <= FRAME_MAX:
+        return None
+    return LINK_PAD_MIN if n + 1 <= LINK_PAD_MIN else _padme(n + 1)
+
+
+def link_pad(frame_bytes):
+    """A record's plaintext: the frame, 0x80, zeros to its size class."""
+    size = link_pad_size(len(frame_bytes))
+    if size is None:
+        raise ValueError("no record holds a frame of %d bytes" % len(frame_bytes))
+    return bytes(frame_bytes) + b"\x80" + bytes(size - len(frame_bytes) - 1)
+
+
+def link_unpad(plain):
+    """The frame of a record's plaintext; ValueError unless the padding is
+    exactly the one of its size class."""
+    body = bytes(plain).rstrip(b"\0")
+    if not body or body[-1] != 0x80 or link_pad_size(len(body) - 1) != len(plain):
+        raise ValueError("a record of %d bytes is not padded to its class" % len(plain))
+    return body[:-1]
 
 
 def text_payload(text):
@@ -561,6 +609,14 @@ class Closed(Exception):
     """The relay closed the connection."""
 
 
+class VersionRefused(Exception):
+    """The relay answered HELLO with VERSION [v, 20]: it speaks only v."""
+
+    def __init__(self, version):
+        super().__init__("the relay speaks only protocol version %d" % version)
+        self.version = version
+
+
 class Room:
     """What the client knows of one room it joined."""
 
@@ -575,6 +631,7 @@ class Room:
         self.members = set()     # identities whose INI we saw
         self.send_rdy = True
         self.ready = threading.Event()
+        self.refused_keys = []   # KEYs whose kid does not commit to the key inside
 
 
 class Client:
@@ -593,8 +650,9 @@ class Client:
     """
 
     def __init__(self, host, port, relay_pk, ident, timeout=20.0, write_chunk=None,
-                 write_delay=0.0):
+                 write_delay=0.0, version=PROTOCOL_VERSION):
         self.addr = (host, port)
+        self.version = version              # in HELLO and the transcript
         self.write_chunk = write_chunk      # split every write into pieces this big
         self.write_delay = write_delay      # seconds between the pieces
         self.relay_pk = relay_pk if isinstance(relay_pk, bytes) else base64.b64decode(relay_pk)
@@ -608,6 +666,7 @@ class Client:
         self.cond = threading.Condition()   # inbox, eof
         self.inbox = []
         self.bad = []                       # records that did not decrypt or decode
+        self.record_lengths = []            # L of every record received
         self.eof = False
         self.rooms = {}
         self.auto = True
@@ -652,21 +711,28 @@ class Client:
         """A handshake record: u32be length || the bytes in the clear."""
         self.send_bytes(struct.pack(">I", len(frame_bytes)) + frame_bytes)
 
-    def seal(self, plaintext):
+    def seal(self, plaintext, pad=True):
         """The next record for plaintext: u32be L || ChaCha20-Poly1305 under
         the client's tx key, nonce 0^4 || u64be counter, associated data
-        the four bytes of L. Call with self.lock held if other threads send."""
+        the four bytes of L. The plaintext is padded to its size class
+        first (link_pad), unless pad is False or it is empty or longer than
+        a frame (which no padding holds): then it goes as it is, which the
+        relay refuses. Call with self.lock held if other threads send."""
+        if pad and link_pad_size(len(plaintext)) is not None:
+            plaintext = link_pad(plaintext)
         hdr = struct.pack(">I", len(plaintext) + 16)
         ct = sodium.chacha_encrypt(plaintext, hdr, b"\0" * 4 + struct.pack(">Q", self.tx_n),
                                    self.tx)
         self.tx_n += 1
         return hdr + ct
 
-    def send(self, *items, chunk=None, delay=None):
-        """Encrypts each item (a frame dict, or plaintext bytes) as one
-        record and writes them all in one go (or in chunks)."""
+    def send(self, *items, chunk=None, delay=None, pad=True):
+        """Encrypts each item (a frame dict, or frame bytes) as one padded
+        record and writes them all in one go (or in chunks). With
+        pad=False bytes items are the records' whole plaintexts."""
         with self.lock:  # records must leave in the order of their counters
-            wire = b"".join(self.seal(encode_frame(x) if isinstance(x, dict) else x)
+            wire = b"".join(self.seal(encode_frame(x) if isinstance(x, dict) else x,
+                                      pad=pad or isinstance(x, dict))
                             for x in items)
             return self.send_bytes(wire, chunk=chunk, delay=delay)
 
@@ -693,17 +759,23 @@ class Client:
         return self._recv_exact(n)
 
     def recv_record(self):
-        """One encrypted record, decrypted; raises Closed at the end."""
+        """One encrypted record, decrypted and unpadded: the frame's bytes;
+        raises Closed at the end. Every record length seen is kept in
+        self.record_lengths (what an observer of the stream sees)."""
         hdr = self._recv_exact(4)
         n = struct.unpack(">I", hdr)[0]
-        if not 17 <= n <= RECORD_MAX:
+        if not RECORD_MIN <= n <= RECORD_MAX:
             raise ValueError("the relay sent a record length of %d" % n)
         ct = self._recv_exact(n)
         pt = sodium.chacha_decrypt(ct, hdr, b"\0" * 4 + struct.pack(">Q", self.rx_n), self.rx)
         if pt is None:
             raise ValueError("record %d from the relay does not decrypt" % self.rx_n)
         self.rx_n += 1
-        return pt
+        self.record_lengths.append(n)
+        try:
+            return link_unpad(pt)
+        except ValueError as e:
+            raise ValueError("record %d from the relay: %s" % (self.rx_n - 1, e)) from None
 
     # ---- the handshake -----------------------------------------------------
 
@@ -714,12 +786,17 @@ class Client:
             self.connect()
         self.eph_pk, self.eph_sk = sodium.kx_keypair()
         self.nonce_c = sodium.random(32)
-        self.send_clear(encode_frame({"type": HELLO, "eph": self.eph_pk, "nonce": self.nonce_c}))
-        ch = decode_frame(self.recv_clear())
+        self.send_clear(encode_frame({"version": self.version, "type": HELLO,
+                                      "eph": self.eph_pk, "nonce": self.nonce_c}))
+        answer = self.recv_clear()
+        if answer[:1] == b"\x92" and answer[2:3] == b"\x14":
+            raise VersionRefused(answer[1])
+        ch = decode_frame(answer)
         if ch["type"] != CHALLENGE:
             raise ValueError("expected CHALLENGE, got %s" % ch["name"])
         self.rx, self.tx = sodium.kx_client_session_keys(self.eph_pk, self.eph_sk, ch["eph"])
-        self.transcript = b"\x01" + self.eph_pk + self.nonce_c + ch["eph"] + ch["nonce"]
+        self.transcript = (bytes([self.version]) + self.eph_pk + self.nonce_c + ch["eph"] +
+                           ch["nonce"])
         auth = decode_frame(self.recv_record())
         if auth["type"] != SRV_AUTH or auth["id"] != self.relay_pk:
             raise ValueError("the relay is not the pinned key")
@@ -832,13 +909,17 @@ class Client:
             r.members.add(f["from"])
         elif t == KEY and f["to"] == self.ident.pk and f["xpk"] == r.xpk and r.gk is None:
             gk = sodium.box_seal_open(f["sealed"], r.xpk, r.xsk)
-            if gk:
+            # the key must be the one the KEY's kid commits to (6.4)
+            if gk and key_id(gk, f["epoch"]) != f["kid"]:
+                r.refused_keys.append(f)
+            elif gk:
                 r.gk, r.epoch, r.first = gk, f["epoch"], False
                 self._ready(r)
         elif t == ASK and f["to"] == self.ident.pk and r.gk is not None:
             view = view_hash(r.epoch, r.members | {self.ident.pk, f["joiner"]})
             self.send(self.frame(KEY, r.name, to=f["joiner"], xpk=f["xpk"], epoch=r.epoch,
-                                 sealed=sodium.box_seal(r.gk, f["xpk"]), view=view))
+                                 sealed=sodium.box_seal(r.gk, f["xpk"]),
+                                 kid=key_id(r.gk, r.epoch), view=view))
 
     def _ready(self, r):
         if r.send_rdy:

@@ -4,10 +4,12 @@ import os
 import resource
 import socket
 import struct
+import threading
 import time
 import unittest
 
 import cove
+import hostile as h
 from cove import CoveTest, TIMEOUT
 
 
@@ -29,19 +31,88 @@ def recv_exactly(s, n):
 class HandshakeTest(CoveTest):
     members = ("alice",)
 
-    def test_a_hello_of_another_version_is_answered_with_version_1(self):
-        w = self.world
-        w.start_relay()
-        s = connect(w.relay)
+    def _hello_answer(self, version):
+        """What the relay answers a HELLO of `version`, and whether it then
+        closed the connection."""
+        s = connect(self.world.relay)
         self.addCleanup(s.close)
-        # HELLO of version 2: [2, 16, bin32, bin32]
-        hello = bytes([0x94, 0x02, 0x10, 0xc4, 0x20]) + bytes(32) + bytes([0xc4, 0x20]) + bytes(32)
+        # HELLO: [version, 16, bin32, bin32]
+        hello = bytes([0x94, version, 0x10, 0xc4, 0x20]) + bytes(32) + bytes([0xc4, 0x20]) + \
+            bytes(32)
         s.sendall(struct.pack(">I", len(hello)) + hello)
         hdr = recv_exactly(s, 4)
         self.assertEqual(len(hdr), 4, "the relay closed without answering")
         body = recv_exactly(s, struct.unpack(">I", hdr)[0])
-        self.assertEqual(body, bytes([0x92, 0x01, 0x14]), "expected VERSION [1, 20]")
-        self.assertEqual(s.recv(1), b"", "the relay should close after VERSION")
+        return body, s.recv(1) == b""
+
+    def test_a_hello_of_another_version_is_answered_with_version_2(self):
+        self.world.start_relay()
+        for version in (1, 3, 0, 127):
+            body, closed = self._hello_answer(version)
+            self.assertEqual(body, bytes([0x92, 0x02, 0x14]),
+                             "HELLO of version %d: expected VERSION [2, 20]" % version)
+            self.assertTrue(closed, "the relay should close after VERSION")
+
+    def test_a_version_1_client_learns_that_the_relay_speaks_version_2(self):
+        w = self.world
+        w.start_relay()
+        c = h.Client.for_relay(w.relay, h.Identity.from_keyfile(w.key("alice")), version=1)
+        self.addCleanup(c.close)
+        with self.assertRaises(h.VersionRefused) as cm:
+            c.start_handshake()
+        self.assertEqual(cm.exception.version, 2)
+        # and a version-2 client of the same identity is welcome
+        c2 = h.Client.for_relay(w.relay, h.Identity.from_keyfile(w.key("alice")))
+        self.addCleanup(c2.close)
+        self.assertEqual(c2.handshake()["type"], h.WLC)
+
+    def test_a_node_facing_a_relay_of_another_version_names_both_versions(self):
+        """A relay that answers the node's HELLO with VERSION [v, 20]: the
+        node gives up (retrying cannot help) and says which version each
+        side speaks."""
+        w = self.world
+        for other in (1, 3):
+            fake = FakeRelay(w.pub("relay"), bytes([0x92, other, 0x14]))
+            self.addCleanup(fake.close)
+            node = w.node("alice", ["lobby"], relay=fake)
+            err = node.wait_event("error")
+            self.assertIn("version %d" % other, err["message"])
+            self.assertIn("this node 2", err["message"])
+            self.assertEqual(fake.hellos[0][:3], bytes([0x94, 0x02, 0x10]),
+                             "the node's HELLO is not of version 2")
+
+
+class FakeRelay:
+    """A listener that answers every HELLO with the given bytes (in a clear
+    record) and closes. Has addr and pub, as Node(..., relay=) needs."""
+
+    def __init__(self, pub, answer):
+        self.pub = pub
+        self.answer = answer
+        self.hellos = []
+        self.listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self.listener.bind(("127.0.0.1", 0))
+        self.listener.listen(4)
+        self.addr = "127.0.0.1:%d" % self.listener.getsockname()[1]
+        threading.Thread(target=self._serve, daemon=True).start()
+
+    def _serve(self):
+        while True:
+            try:
+                s, _ = self.listener.accept()
+            except OSError:
+                return
+            with s:
+                s.settimeout(TIMEOUT)
+                try:
+                    n = struct.unpack(">I", recv_exactly(s, 4))[0]
+                    self.hellos.append(recv_exactly(s, n))
+                    s.sendall(struct.pack(">I", len(self.answer)) + self.answer)
+                except (OSError, struct.error):
+                    pass
+
+    def close(self):
+        self.listener.close()
 
 
 class FloodTest(CoveTest):

@@ -312,12 +312,12 @@ class HostileBattery(unittest.TestCase):
     def test_length_prefix_0_after_the_handshake(self):
         self._bad_prefix_after_handshake(b"\0\0\0\0", 0)
 
-    def test_length_prefix_65553_before_the_handshake(self):
+    def test_length_prefix_67601_before_the_handshake(self):
         """COVE_RECORD_MAX + 1: far above the 128 bytes a handshake frame may
         have; refused on its four bytes, nothing allocated."""
         self._bad_prefix_before_handshake(struct.pack(">I", h.RECORD_MAX + 1), 20)
 
-    def test_length_prefix_65553_after_the_handshake(self):
+    def test_length_prefix_67601_after_the_handshake(self):
         """COVE_RECORD_MAX + 1, one byte over the largest record."""
         self._bad_prefix_after_handshake(struct.pack(">I", h.RECORD_MAX + 1), 10)
 
@@ -326,6 +326,63 @@ class HostileBattery(unittest.TestCase):
 
     def test_length_prefix_0xffffffff_after_the_handshake(self):
         self._bad_prefix_after_handshake(b"\xff\xff\xff\xff", 10)
+
+    # =========================================================================
+    # Record padding (docs/PROTOCOL.md 2): one padded form per frame
+    # =========================================================================
+
+    @staticmethod
+    def badly_padded(frame_bytes):
+        """Record plaintexts that decrypt but are not the frame padded to
+        its size class."""
+        good = h.link_pad(frame_bytes)
+        n = len(frame_bytes)
+        return {
+            "unpadded": frame_bytes,
+            "no marker": frame_bytes + bytes(len(good) - n),
+            "a nonzero byte after the marker": good[:-1] + b"\x01",
+            "marker 0x81": frame_bytes + b"\x81" + good[n + 1:],
+            "a larger class than the frame's": good + bytes(32),
+            "between two classes": good + bytes(1),
+            "an empty frame": b"\x80" + bytes(639),
+        }
+
+    def test_records_padded_wrongly_end_the_link(self):
+        """A record that decrypts but is not padded to exactly its frame's
+        size class ends the connection (no frame in it is looked at, so no
+        ERR); every variant gets a connection of its own."""
+        self.start()
+        self.begin()
+        probe = h.Client("127.0.0.1", 1, bytes(32), self.ids["mallory"])
+        ini = h.encode_frame(probe.frame(h.INI, "somewhere", xpk=bytes(32)))
+        variants = self.badly_padded(ini)
+        for why, plain in variants.items():
+            c = self.client()
+            c.send(plain, pad=False)
+            with self.subTest(check="a: closed", variant=why):
+                self.assertTrue(c.wait_closed(), "the relay kept a link after a record "
+                                "padded wrongly (%s)" % why)
+                self.assertEqual(c.errs(), [], "an ERR for a record padded wrongly")
+        self.finish(names=["mallory"], max_lines=LOG_FEW + 2 * len(variants))
+
+    def test_cli_auth_padded_wrongly_fails_the_handshake(self):
+        """The same for CLI_AUTH, record 0: closed without an answer, and
+        counted as a failed handshake."""
+        self.start()
+        self.begin()
+        labels = []
+        for why, plain in self.badly_padded(bytes(100)).items():
+            c = self.client(handshake=False)
+            c.start_handshake()
+            labels.append("127.0.0.1:%d" % c.local_port)
+            sig = self.ids["mallory"].sign(b"COVE-HS-CLIENT-V1\0" + c.transcript + c.relay_pk)
+            cli_auth = h.encode_frame({"type": h.CLI_AUTH, "id": self.ids["mallory"].pk,
+                                       "sig": sig})
+            plain = self.badly_padded(cli_auth)[why]
+            c.send(plain, pad=False)
+            self.assert_closed_without_answer(c.sock)
+        self.finish(counters={"auth_failed": len(labels)}, names=labels,
+                    max_lines=LOG_FEW + len(labels))
 
     def test_prefix_then_one_byte_every_300_ms(self):
         """A HELLO's length prefix, then one byte every 0.3 s, forever: the
@@ -485,7 +542,8 @@ class HostileBattery(unittest.TestCase):
         def f(ftype, room="somewhere", **kw):
             d = c.frame(ftype, room, **kw)
             return h.encode_frame(h.sign_frame(d, m))
-        key = dict(to=bytes(32), xpk=bytes(32), epoch=0, sealed=bytes(80), view=bytes(16))
+        key = dict(to=bytes(32), xpk=bytes(32), epoch=0, sealed=bytes(80), kid=bytes(32),
+                   view=bytes(16))
         dat = c.dat("somewhere", "hi")
         payloads = [
             f(h.INI, xpk=bytes(31)), f(h.INI, xpk=bytes(33)), f(h.INI, xpk=b""),
@@ -499,7 +557,11 @@ class HostileBattery(unittest.TestCase):
             f(h.KEY, **dict(key, to=bytes(31))), f(h.KEY, **dict(key, xpk=bytes(64))),
             f(h.KEY, **dict(key, sealed=bytes(79))), f(h.KEY, **dict(key, sealed=bytes(81))),
             f(h.KEY, **dict(key, view=bytes(15))),
+            f(h.KEY, **dict(key, kid=bytes(31))), f(h.KEY, **dict(key, kid=bytes(8))),
+            # no kid at all: a KEY of 12 elements, as in version 1
+            h.encode_frame(dict(c.frame(h.KEY, "somewhere", **key), kid=h.Raw(b""))),
             h.encode_frame(dict(dat, sid=bytes(15))), h.encode_frame(dict(dat, kid=bytes(9))),
+            h.encode_frame(dict(dat, kid=bytes(8))), h.encode_frame(dict(dat, kid=bytes(33))),
             h.encode_frame(dict(dat, ct=b"")),
             f(h.INI, room="r" * 65, xpk=bytes(32)), f(h.INI, room="", xpk=bytes(32)),
             f(h.INI, room="with space", xpk=bytes(32)),
@@ -563,7 +625,7 @@ class HostileBattery(unittest.TestCase):
         proto = h.Client("127.0.0.1", 1, bytes(32), m)
         dat = proto.dat(ROOM, "sneaky")
         key = proto.frame(h.KEY, ROOM, to=bytes(32), xpk=bytes(32), epoch=0,
-                          sealed=bytes(80), view=bytes(16))
+                          sealed=bytes(80), kid=bytes(32), view=bytes(16))
         labels = []
         for f in (dat, key):
             s = self.raw()
@@ -589,7 +651,7 @@ class HostileBattery(unittest.TestCase):
         for i in range(10):
             frames.append(c.dat(ROOM, "before joining %d" % i))
             frames.append(c.frame(h.KEY, ROOM, to=alice, xpk=bytes(32), epoch=0,
-                                  sealed=bytes(80), view=bytes(16)))
+                                  sealed=bytes(80), kid=bytes(32), view=bytes(16)))
         c.send(*frames)
         self.assert_errs(c, h.E_NOT_MEMBER, frames, room=ROOM)
         self.finish(counters={"refused.not_member": len(frames)}, names=["mallory"])
@@ -726,7 +788,8 @@ class HostileBattery(unittest.TestCase):
 
         def keys():
             return [c.frame(h.KEY, ROOM, to=bob, xpk=bytes(32), epoch=0,
-                            sealed=h.sodium.random(80), view=bytes(16)) for _ in range(10)]
+                            sealed=h.sodium.random(80), kid=bytes(32), view=bytes(16))
+                for _ in range(10)]
         outside = keys()
         c.send(*outside)
         c.wait_errs(h.E_NOT_MEMBER, len(outside))

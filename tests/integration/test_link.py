@@ -238,5 +238,73 @@ class ObserverTest(CoveTest):
         self.assertEqual(sizes[0], sizes[1], "record sizes of a 1-byte and a 200-byte message")
 
 
+class RecordSizeTest(CoveTest):
+    """What an observer of the TCP stream learns from record lengths:
+    nothing of the frame types. Every record after the two clear handshake
+    frames is padded to a size class (docs/PROTOCOL.md 2): the handshake's
+    SRV_AUTH and CLI_AUTH, WLC, INI, ASK, KEY, RDY, RKY, REK, PING, PONG,
+    BYE and the DAT of any short message all make records of 4 + 656
+    bytes; only a long message's DAT is bigger, by its Padme class."""
+    members = ("alice", "bob", "carol")
+
+    CLEAR = 4 + 71          # HELLO, CHALLENGE: in the clear
+    RECORD = 4 + 640 + 16   # every other frame of up to 639 bytes
+
+    @staticmethod
+    def padme(n):
+        e = n.bit_length() - 1
+        mask = (1 << (e - e.bit_length())) - 1
+        return (n + mask) & ~mask
+
+    def test_every_control_frame_and_short_message_makes_a_record_of_one_length(self):
+        w = self.world
+        w.start_relay()
+        proxy = Proxy(w.relay)
+        self.addCleanup(proxy.close)
+        # alice, behind the proxy, makes the key, answers bob's join with a
+        # KEY, pings a quiet relay, rekeys, and sees carol join and leave
+        alice = w.node("alice", ["lobby"], relay=proxy, extra=["--keepalive", "300"])
+        alice.ready("lobby")
+        bob = w.node("bob", ["lobby"])
+        bob.ready("lobby")
+        carol = w.node("carol", ["lobby"])
+        carol.ready("lobby")
+        for text in ("x", "y" * 200, "\u00e9" * 150):
+            alice.say(text)
+            bob.wait_event("message", text=text)
+            bob.say(text + "!")
+            alice.wait_event("message", text=text + "!")
+        time.sleep(1.0)  # quiet for three keepalive periods: PING, PONG
+        alice.send_cmd({"cmd": "rekey"})
+        carol.quit()
+        self.assertEqual(carol.wait_exit(), 0)
+        alice.wait_event("left", name="carol")
+        bob.say("after the rekey")
+        alice.wait_event("message", text="after the rekey")
+        short = {d: proxy.sizes(d) for d in (UP, DOWN)}
+        # one long message each way: one record, of its frame's class
+        long_text = "z" * 3000
+        before = {d: proxy.count(d) for d in (UP, DOWN)}
+        alice.say(long_text)
+        bob.wait_event("message", text=long_text)
+        bob.say(long_text)
+        alice.wait_event("message", text=long_text)
+        alice.quit()
+        self.assertEqual(alice.wait_exit(), 0)
+        for d in (UP, DOWN):
+            sizes = short[d]
+            self.assertEqual(sizes[0], self.CLEAR, "%s: the first record is not clear" % d)
+            self.assertGreater(len(sizes), 10, "%s: too few records to tell: %s" % (d, sizes))
+            self.assertEqual(set(sizes[1:]), {self.RECORD},
+                             "%s: record lengths other than %d: %s" % (d, self.RECORD, sizes))
+            longer = [n for n in proxy.sizes(d, before[d]) if n != self.RECORD]
+            self.assertEqual(len(longer), 1, "%s: the long message's records: %s"
+                             % (d, proxy.sizes(d, before[d])))
+            padded = longer[0] - 4 - 16
+            self.assertEqual(padded, self.padme(padded), "%s: %d is not a Padme class"
+                             % (d, padded))
+            self.assertTrue(3000 < padded <= 3000 * 1.12 + 400, padded)
+
+
 if __name__ == "__main__":
     unittest.main()
