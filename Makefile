@@ -172,7 +172,7 @@ unit: $(UNIT_BIN)
 		echo "  UNIT    $$t"; $$t || fail=1; done; exit $$fail
 
 integration: $(PROGS) $(TEST_HELPERS) $(BENCH)
-	$(Q)COVE_BUILD=$(BUILD) $(if $(filter 1,$(SANITIZE)),COVE_SOAK_NODES=25 COVE_SOAK_MESSAGES=25) \
+	$(Q)COVE_BUILD=$(BUILD) $(if $(filter 1,$(SANITIZE)),COVE_SANITIZE=1 COVE_SOAK_NODES=25 COVE_SOAK_MESSAGES=25) \
 		$(PYTHON) -m unittest discover -s tests/integration -p "test_*.py" $(if $(V),-v,)
 
 # Every fuzz target over its seed corpus and its regression inputs: quick,

@@ -99,6 +99,34 @@ uint64_t nd_next_seq(struct nd_core *c)
 	return ++c->seq;
 }
 
+static void pace_fill(struct nd_core *c, uint64_t now)
+{
+	double cap = c->burst * ND_PACE_SHARE;
+
+	c->tokens += (double)(now - c->tokens_ms) * c->rate * ND_PACE_SHARE / 1000.0;
+	c->tokens_ms = now;
+	if (c->tokens > cap)
+		c->tokens = cap;
+}
+
+int nd_pace_take(struct nd_core *c, int force)
+{
+	pace_fill(c, c->deps.now_ms());
+	if (c->tokens < 1.0 && !force)
+		return 0;
+	c->tokens -= 1.0;
+	return 1;
+}
+
+void nd_core_set_limits(struct nd_core *c, unsigned rate, unsigned burst)
+{
+	if (rate)
+		c->rate = rate;
+	if (burst)
+		c->burst = burst;
+	pace_fill(c, c->deps.now_ms());
+}
+
 /* ---- life cycle ----------------------------------------------------------- */
 
 struct nd_core *nd_core_new(const struct cove_ident *id, const struct cove_wl *wl,
@@ -123,6 +151,10 @@ struct nd_core *nd_core_new(const struct cove_ident *id, const struct cove_wl *w
 	/* Sequence numbers start at the clock in microseconds, so that they
 	 * keep rising across restarts and receivers can drop replays. */
 	c->seq = deps->now_us();
+	c->rate = ND_RATE_DEFAULT;
+	c->burst = ND_BURST_DEFAULT;
+	c->tokens = c->burst * ND_PACE_SHARE;
+	c->tokens_ms = deps->now_ms();
 	c->pt = sodium_malloc(COVE_PAD_MAX);
 	c->ct = malloc(COVE_DAT_CT_MAX);
 	if (!c->pt || !c->ct) {
@@ -583,7 +615,8 @@ int nd_core_send_text(struct nd_core *c, const char *room, const char *text, siz
 		return COVE_ERR_INVAL;
 	if (r->st == R_FAILED)
 		return COVE_ERR_STATE;
-	if (r->st == R_READY && c->authed && r->nq == 0 && !nd_keys_blocked(c, r))
+	if (r->st == R_READY && c->authed && r->nq == 0 && !nd_keys_blocked(c, r) &&
+	    nd_pace_take(c, 0))
 		return nd_track_send(c, r, text, len);
 	if (r->st == R_READY && r->tainted && !r->taint_noted) {
 		r->taint_noted = 1;
@@ -674,5 +707,6 @@ void nd_core_tick(struct nd_core *c)
 			send_ini(c, r, 1);
 		nd_keys_tick(c, r, now);
 		nd_track_tick(c, r, now);
+		nd_track_flush(c, r); /* what the pace held back */
 	}
 }

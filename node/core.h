@@ -43,6 +43,16 @@
 /* A message the relay refused for going too fast is sent again after. */
 #define ND_RATE_RETRY_MS 1000u
 
+/* The relay allows each connection `rate` DATs a second after a burst of
+ * `burst` (it says so in its WLC; before that, and from a relay that
+ * does not, these defaults). The node paces its DATs a little inside
+ * that, so that the relay never has to refuse one: what cannot go yet
+ * waits in the room's queue, in order. */
+#define ND_RATE_DEFAULT 50u
+#define ND_BURST_DEFAULT 200u
+#define ND_PACE_SHARE 0.9
+#define ND_PACE_RETRY_MS 100u
+
 /* Each sender's message numbers are remembered this far back: a number
  * seen again inside the window is a duplicate and dropped silently.
  * Requests (RESEND, CATCHUP) are not numbered: they carry ND_UNNUMBERED,
@@ -51,8 +61,8 @@
 #define ND_UNNUMBERED UINT64_MAX
 
 /* A gap in a sender's numbers is asked for again (RESEND) after
- * ND_GAP_ASK_MS, and reported to the user if still open after
- * ND_GAP_REPORT_MS. */
+ * ND_GAP_ASK_MS, and reported to the user if still open ND_GAP_REPORT_MS
+ * after that request. */
 #define ND_GAP_ASK_MS 1000u
 #define ND_GAP_REPORT_MS 5000u
 
@@ -161,6 +171,10 @@ void nd_core_link_down(struct nd_core *c);
 
 /* Whether the relay has welcomed us on the current link. */
 int nd_core_authed(const struct nd_core *c);
+
+/* The relay's limits for our DATs (its WLC): rate a second after a burst
+ * of burst. 0 leaves a value as it is. */
+void nd_core_set_limits(struct nd_core *c, unsigned rate, unsigned burst);
 
 /* Sends text to room (NULL: the first room), or queues it until the room
  * is ready. Returns 0; COVE_ERR_NOTFOUND (no such room), COVE_ERR_INVAL

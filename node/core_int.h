@@ -22,7 +22,7 @@ enum room_state { R_IDLE, R_JOINING, R_READY, R_FAILED };
 struct gap {
 	uint64_t first, last;
 	uint64_t noticed_ms;
-	int asked;
+	uint64_t asked_ms;          /* when we asked for it (RESEND), 0: not yet */
 };
 
 struct member {
@@ -143,6 +143,10 @@ struct nd_core {
 	uint64_t seq;
 	struct room *rooms;
 	size_t nrooms;
+	/* pacing our DATs to the relay's limits (a token bucket like its own) */
+	unsigned rate, burst;
+	double tokens;
+	uint64_t tokens_ms;
 	uint8_t *pt;                /* DAT plaintext scratch, COVE_PAD_MAX bytes */
 	uint8_t *ct;                /* DAT ciphertext scratch, COVE_DAT_CT_MAX bytes */
 };
@@ -159,6 +163,9 @@ const char *nd_who(const struct nd_core *c, const uint8_t pk[COVE_ID_LEN], char 
 struct member *nd_member(struct room *r, const uint8_t pk[COVE_ID_LEN]);
 struct member *nd_member_add(struct room *r, const uint8_t pk[COVE_ID_LEN], const char *name);
 uint64_t nd_next_seq(struct nd_core *c);
+/* Takes the token one DAT needs from the pace: 1, or 0 when it must wait
+ * (force: take it anyway, for a frame that cannot wait). */
+int nd_pace_take(struct nd_core *c, int force);
 /* The room moved to a ready state with a key: events, RDY is the caller's. */
 void nd_room_ready(struct nd_core *c, struct room *r, int first);
 

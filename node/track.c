@@ -126,7 +126,7 @@ static int send_payload(struct nd_core *c, struct room *r, uint64_t n,
 	return ret;
 }
 
-static int send_entry(struct nd_core *c, struct room *r, struct sent *h)
+static int send_text(struct nd_core *c, struct room *r, struct sent *h)
 {
 	struct cove_payload pl;
 
@@ -136,6 +136,17 @@ static int send_entry(struct nd_core *c, struct room *r, struct sent *h)
 	pl.text_len = h->len;
 	h->retry_ms = 0;
 	return send_payload(c, r, h->n, &pl, &h->seq);
+}
+
+static int send_entry(struct nd_core *c, struct room *r, struct sent *h)
+{
+	/* Sent again (asked for, or after a reconnect): within the pace too;
+	 * what must wait is tried again from the tick. */
+	if (!nd_pace_take(c, 0)) {
+		h->retry_ms = c->deps.now_ms() + ND_PACE_RETRY_MS;
+		return COVE_ERR_STATE;
+	}
+	return send_text(c, r, h);
 }
 
 int nd_track_send(struct nd_core *c, struct room *r, const char *text, size_t len)
@@ -158,13 +169,16 @@ int nd_track_send(struct nd_core *c, struct room *r, const char *text, size_t le
 	h->sent_ms = c->deps.now_ms();
 	h->epoch = r->epoch;
 	/* A failed send stays in the history with its number: the next
-	 * reconnect sends it again, so the number is never a gap for long. */
-	return send_entry(c, r, h);
+	 * reconnect sends it again, so the number is never a gap for long.
+	 * The caller took the pace's token for it. */
+	return send_text(c, r, h);
 }
 
 /* Sends a request (RESEND, CATCHUP): unnumbered, not kept. */
 static int send_request(struct nd_core *c, struct room *r, const struct cove_payload *pl)
 {
+	/* Rare and small: not held back by the pace, but counted in it. */
+	nd_pace_take(c, 1);
 	return send_payload(c, r, ND_UNNUMBERED, pl, NULL);
 }
 
@@ -213,7 +227,7 @@ void nd_track_flush(struct nd_core *c, struct room *r)
 
 	if (r->st != R_READY || !c->authed || nd_keys_blocked(c, r))
 		return;
-	while (done < r->nq) {
+	while (done < r->nq && nd_pace_take(c, 0)) {
 		int ret = nd_track_send(c, r, r->q[done].text, r->q[done].len);
 
 		if (ret != COVE_OK && ret != COVE_ERR_STATE) {
@@ -373,7 +387,7 @@ static void add_gap(struct member *m, uint64_t first, uint64_t last, uint64_t no
 	g[m->ngaps].first = first;
 	g[m->ngaps].last = last;
 	g[m->ngaps].noticed_ms = now;
-	g[m->ngaps].asked = 0;
+	g[m->ngaps].asked_ms = 0;
 	m->ngaps++;
 }
 
@@ -396,7 +410,7 @@ static void fill_gap(struct member *m, uint64_t n)
 			g->last = n - 1;
 			rest.first = n + 1;
 			add_gap(m, rest.first, rest.last, rest.noticed_ms);
-			m->gaps[m->ngaps - 1].asked = rest.asked;
+			m->gaps[m->ngaps - 1].asked_ms = rest.asked_ms;
 		}
 		return;
 	}
@@ -670,15 +684,17 @@ void nd_track_tick(struct nd_core *c, struct room *r, uint64_t now)
 		for (size_t k = 0; k < m->ngaps;) {
 			struct gap *g = &m->gaps[k];
 
-			if (now - g->noticed_ms >= ND_GAP_REPORT_MS) {
+			/* Lost only once the sender has had its chance to send it
+			 * again: never reported while it may still be coming. */
+			if (g->asked_ms && now - g->asked_ms >= ND_GAP_REPORT_MS) {
 				if (c->ui.gap)
 					c->ui.gap(c->ui.ctx, r->name, m->name, g->first, g->last);
 				m->gaps[k] = m->gaps[--m->ngaps];
 				continue;
 			}
-			if (!g->asked && now - g->noticed_ms >= ND_GAP_ASK_MS && c->authed) {
+			if (!g->asked_ms && now - g->noticed_ms >= ND_GAP_ASK_MS && c->authed) {
 				ask_resend(c, r, m, g->first, g->last);
-				g->asked = 1;
+				g->asked_ms = now;
 			}
 			k++;
 		}

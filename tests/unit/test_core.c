@@ -99,6 +99,9 @@ static void ui_message(void *ctx, const char *room, const char *from, const char
 		snprintf(w.texts[w.ntexts++], sizeof(w.texts[0]), "%.*s", (int)len, text);
 }
 
+static void ui_gap(void *ctx, const char *room, const char *from, uint64_t first,
+		   uint64_t last);
+
 static void ui_error(void *ctx, const char *room, const char *code, const char *msg, int fatal)
 {
 	(void)ctx, (void)room, (void)msg, (void)fatal;
@@ -237,6 +240,7 @@ static int setup(void **state)
 		.message = ui_message,
 		.error = ui_error,
 		.notice = ui_notice,
+		.gap = ui_gap,
 	};
 	static const struct nd_core_deps deps = {
 		.send = fake_send,
@@ -810,6 +814,8 @@ TEST(resend_answers_are_bounded_per_requester)
 	struct cove_payload pl;
 
 	be_first();
+	nd_core_set_limits(w.core, 1000000, 1000000); /* the budget, not the pace */
+	tick(1000);
 	bob = join(BOB, gk0);
 	for (int i = 0; i < 100; i++)
 		say("x");
@@ -828,6 +834,63 @@ TEST(resend_answers_are_bounded_per_requester)
 	tick(ND_HISTORY_MS / 2);
 	request_from(BOB, gk0, 0, &pl);
 	assert_u64(sent_count(COVE_F_DAT), 0);
+	cove_xkp_free(bob);
+}
+
+/* ---- pacing and gaps ------------------------------------------------------------- */
+
+static void ui_gap(void *ctx, const char *room, const char *from, uint64_t first, uint64_t last)
+{
+	(void)ctx, (void)room, (void)from, (void)first, (void)last;
+	if (w.nerrors < MAX_EV)
+		snprintf(w.errors[w.nerrors++], sizeof(w.errors[0]), "%s", "gap");
+}
+
+TEST(dats_are_paced_inside_the_relays_limits_and_none_is_lost)
+{
+	uint64_t n_seen = 0;
+
+	be_first();
+	nd_core_set_limits(w.core, 100, 50);
+	tick(1000); /* the bucket is full: 45 (90% of the burst of 50) */
+	clear_out();
+	for (int i = 0; i < 400; i++)
+		say("paced");
+	assert_u64(sent_count(COVE_F_DAT), 45);
+	assert_u64(nd_core_queued(w.core), 400 - 45);
+	tick(1000);
+	/* 90 a second, at 90% of the relay's rate; never a burst above it */
+	assert_true(sent_count(COVE_F_DAT) >= 45 + 85 && sent_count(COVE_F_DAT) <= 45 + 91);
+	tick(5000);
+	assert_u64(sent_count(COVE_F_DAT), 400);
+	assert_u64(nd_core_queued(w.core), 0);
+	for (size_t i = 0; i < w.nout; i++) {
+		struct cove_frame f = sent(i);
+
+		if (f.type == COVE_F_DAT)
+			assert_u64(f.u.dat.n, n_seen++);
+	}
+}
+
+TEST(a_gap_is_reported_only_after_its_resend_had_its_chance)
+{
+	uint8_t gk0[COVE_GK_LEN];
+	struct cove_xkp *bob;
+
+	be_first();
+	bob = join(BOB, gk0);
+	dat_from(BOB, gk0, 0, 0, "zero");
+	dat_from(BOB, gk0, 0, 3, "three"); /* 1 and 2 missing */
+	clear_out();
+	tick(ND_GAP_ASK_MS + 100);
+	assert_u64(sent_count(COVE_F_DAT), 1); /* the RESEND */
+	/* still coming: the sender is slow to answer */
+	tick(ND_GAP_REPORT_MS - 500);
+	assert_u64(errors("gap"), 0);
+	dat_from(BOB, gk0, 0, 1, "one");
+	tick(1000);
+	assert_u64(errors("gap"), 1); /* 2 never came */
+	assert_u64(w.ntexts, 3);
 	cove_xkp_free(bob);
 }
 
@@ -852,6 +915,8 @@ int main(void)
 		T(catchup_is_answered_once_and_only_just_after_a_join),
 		T(catchup_long_after_the_join_is_not_answered),
 		T(resend_answers_are_bounded_per_requester),
+		T(dats_are_paced_inside_the_relays_limits_and_none_is_lost),
+		T(a_gap_is_reported_only_after_its_resend_had_its_chance),
 	};
 
 	if (sodium_init() < 0)
