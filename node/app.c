@@ -140,8 +140,15 @@ static void input_line(void *ctx, char *line, size_t len)
 	struct nd_app *a = ctx;
 
 	a->fe->line(a, line, len);
-	if (!a->quitting && congested(a))
+	if (!a->quitting && congested(a)) {
 		nd_input_pause(a->in);
+		/* A pipe or a program simply waits; a person should know why
+		 * what they type does not show. */
+		if (a->fe == &nd_fe_tty && a->fe->ui.notice)
+			a->fe->ui.notice(a, NULL, "paused",
+					 "you type faster than the room takes messages: input waits "
+					 "until the queue has room (nothing is lost)");
+	}
 }
 
 static void input_too_long(void *ctx)

@@ -361,6 +361,8 @@ static int on_wlc(struct nd_core *c, const struct cove_frame *f)
 	if (c->authed || memcmp(f->u.wlc.you, c->id->pk, COVE_ID_LEN) != 0)
 		return COVE_OK;
 	c->authed = 1; /* the rooms were joined at nd_core_link_up() */
+	/* The relay's limits: we pace our DATs inside them. */
+	nd_core_set_limits(c, f->u.wlc.rate, f->u.wlc.burst);
 	if (c->ui.connected)
 		c->ui.connected(c->ui.ctx);
 	return COVE_OK;

@@ -297,6 +297,9 @@ static const char *link_error(const struct nd_net *n, int err, char *buf, size_t
 	case COVE_ERR_FRAME_SIZE:
 		return "the rendezvous sent a record of length 0 or above the maximum; "
 		       "connection closed";
+	case COVE_ERR_PADDING:
+		return "the rendezvous sent a record whose padding is malformed (a broken or "
+		       "hostile relay); connection closed";
 	default:
 		snprintf(buf, cap, "link to the rendezvous failed: %s", cove_strerror(err));
 		return buf;

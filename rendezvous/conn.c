@@ -395,6 +395,7 @@ static const char *handshake_reason(int err)
 	case COVE_ERR_STATE: return "a message out of handshake order";
 	case COVE_ERR_FRAME_SIZE: return "a length prefix of 0 or above the maximum";
 	case COVE_ERR_DECRYPT: return "a record failed authentication";
+	case COVE_ERR_PADDING: return "a record whose padding is malformed (not a Cove node?)";
 	default: return cove_strerror(err);
 	}
 }
@@ -508,6 +509,9 @@ static int io_authed(void *ctx, const uint8_t id[COVE_ID_LEN])
 	memset(&f, 0, sizeof(f));
 	f.type = COVE_F_WLC;
 	memcpy(f.u.wlc.you, id, COVE_ID_LEN);
+	/* Our limits, so that the node paces itself and we never refuse it. */
+	f.u.wlc.rate = s->conf.rate;
+	f.u.wlc.burst = s->conf.burst;
 	if (rv_send_signed(c, &f) != COVE_OK)
 		return 1;
 	return 0;

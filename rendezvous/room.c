@@ -555,6 +555,7 @@ static int refresh(struct rv_member *m, const uint8_t *xpk, const uint8_t *ini, 
 	m->ini = copy;
 	m->ini_len = ini_len;
 	memcpy(m->old_xpk, m->xpk, COVE_WXPK_LEN);
+	m->has_old_xpk = 1;
 	memcpy(m->xpk, xpk, COVE_WXPK_LEN);
 	m->refreshed_ms = now;
 	TAILQ_FOREACH(k, &m->room->members, next)
@@ -613,6 +614,7 @@ int rv_room_join(struct rv_conn *c, const char *room, size_t room_len, const uin
 	memcpy(m->ini, ini, ini_len);
 	m->ini_len = ini_len;
 	memcpy(m->xpk, xpk, COVE_WXPK_LEN);
+	m->refreshed_ms = cove_now_ms(); /* no renewal within a second of the join */
 	memcpy(m->pk, c->pk, COVE_ID_LEN);
 	m->room = r;
 	m->conn = c;
@@ -722,7 +724,7 @@ int rv_room_key(struct rv_member *k, const struct cove_frame *f, const uint8_t *
 	TAILQ_FOREACH(j, &r->members, next) {
 		if (memcmp(j->pk, f->u.key.to, COVE_ID_LEN) == 0 &&
 		    (memcmp(j->xpk, f->u.key.xpk, COVE_WXPK_LEN) == 0 ||
-		     (j->refreshed_ms && memcmp(j->old_xpk, f->u.key.xpk, COVE_WXPK_LEN) == 0)))
+		     (j->has_old_xpk && memcmp(j->old_xpk, f->u.key.xpk, COVE_WXPK_LEN) == 0)))
 			break;
 	}
 	if (!j || !live(j)) {

@@ -133,7 +133,8 @@ struct rv_member {
 	uint64_t serial;               /* join order within the room */
 	uint8_t xpk[COVE_WXPK_LEN];    /* session key from its INI */
 	uint8_t old_xpk[COVE_WXPK_LEN]; /* the one its latest INI replaced, for KEYs in flight */
-	uint64_t refreshed_ms;         /* when its latest INI replaced the session key */
+	int has_old_xpk;
+	uint64_t refreshed_ms;         /* when it joined or last replaced its session key */
 	uint8_t *ini;                  /* its signed INI, replayed to later joiners */
 	size_t ini_len;
 	int keyed;                     /* holds a key of the room, as far as we know */

@@ -75,7 +75,7 @@ static unsigned frame_elems(uint8_t type)
 	case COVE_F_ERR: return 10;
 	case COVE_F_ASK: return 10;
 	case COVE_F_BYE: return 8;
-	case COVE_F_WLC: return 8;
+	case COVE_F_WLC: return 10;
 	case COVE_F_RDY: return 8;
 	case COVE_F_RKY: return 8;
 	case COVE_F_REK: return 9;
@@ -175,6 +175,10 @@ static int decode_signed(struct cove_frame *f, const msgpack_object *e)
 		break;
 	case COVE_F_WLC:
 		TRY(get_bin(&e[6], f->u.wlc.you, COVE_ID_LEN));
+		TRY(get_uint(&e[7], UINT32_MAX, &v));
+		f->u.wlc.rate = (uint32_t)v;
+		TRY(get_uint(&e[8], UINT32_MAX, &v));
+		f->u.wlc.burst = (uint32_t)v;
 		break;
 	case COVE_F_RDY:
 	case COVE_F_RKY:
@@ -305,7 +309,7 @@ size_t cove_frame_size(const struct cove_frame *f)
 		return s + U32 + U64 + mp_str_hdr(f->u.err.text_len) + f->u.err.text_len;
 	case COVE_F_ASK: return s + BIN(COVE_ID_LEN) + BIN(COVE_ID_LEN) + BIN(COVE_WXPK_LEN);
 	case COVE_F_BYE: return s + BIN(COVE_ID_LEN);
-	case COVE_F_WLC: return s + BIN(COVE_ID_LEN);
+	case COVE_F_WLC: return s + BIN(COVE_ID_LEN) + U32 + U32;
 	case COVE_F_RDY: return s + U32;
 	case COVE_F_RKY: return s + U32;
 	case COVE_F_REK: return s + BIN(COVE_ID_LEN) + U32;
@@ -389,6 +393,8 @@ int cove_frame_encode(const struct cove_frame *f, uint8_t *out, size_t cap, size
 		break;
 	case COVE_F_WLC:
 		r |= pack_bin(&pk, f->u.wlc.you, COVE_ID_LEN);
+		r |= msgpack_pack_fix_uint32(&pk, f->u.wlc.rate);
+		r |= msgpack_pack_fix_uint32(&pk, f->u.wlc.burst);
 		break;
 	case COVE_F_RDY:
 	case COVE_F_RKY:
@@ -506,6 +512,8 @@ static int sigbytes(const struct cove_frame *f, uint8_t *out, size_t cap, size_t
 		break;
 	case COVE_F_WLC:
 		sb_put(&b, f->u.wlc.you, COVE_ID_LEN);
+		sb_be(&b, f->u.wlc.rate, 4);
+		sb_be(&b, f->u.wlc.burst, 4);
 		break;
 	case COVE_F_RDY:
 	case COVE_F_RKY:

@@ -124,7 +124,11 @@ struct cove_frame {
 			uint8_t xpk[COVE_WXPK_LEN];
 		} ask;
 		struct { uint8_t who[COVE_ID_LEN]; } bye;
-		struct { uint8_t you[COVE_ID_LEN]; } wlc;
+		struct {
+			uint8_t you[COVE_ID_LEN];
+			uint32_t rate;      /* DATs a second the relay takes from you */
+			uint32_t burst;     /* ... after a burst of this many */
+		} wlc;
 		struct { uint32_t epoch; } rdy;     /* also RKY: the epoch the node holds */
 		struct {
 			uint8_t to[COVE_ID_LEN];

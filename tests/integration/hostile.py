@@ -346,7 +346,7 @@ _SIGNED = {
     ERR: [("code", "u32"), ("ref", "u64"), ("text", "text")],
     ASK: [("to", 32), ("joiner", 32), ("xpk", 32)],
     BYE: [("who", 32)],
-    WLC: [("you", 32)],
+    WLC: [("you", 32), ("rate", "u32"), ("burst", "u32")],
     RDY: [("epoch", "u32")],
     RKY: [("epoch", "u32")],
     REK: [("to", 32), ("epoch", "u32")],
@@ -423,7 +423,7 @@ def signed_bytes(f):
     elif t == BYE:
         out += f["who"]
     elif t == WLC:
-        out += f["you"]
+        out += f["you"] + struct.pack(">II", f["rate"], f["burst"])
     elif t in (RDY, RKY):
         out += struct.pack(">I", f["epoch"])
     elif t == REK:

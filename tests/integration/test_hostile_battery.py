@@ -585,7 +585,7 @@ class HostileBattery(unittest.TestCase):
             frames += [
                 c.frame(h.ERR, ROOM, code=1, ref=0, text="nonsense"),
                 c.frame(h.ASK, ROOM, to=me, joiner=me, xpk=bytes(32)),
-                c.frame(h.WLC, "", you=me),
+                c.frame(h.WLC, "", you=me, rate=50, burst=200),
                 c.frame(h.REK, ROOM, to=me, epoch=1),
             ]
         c.send(*frames)

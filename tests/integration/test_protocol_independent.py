@@ -240,7 +240,7 @@ SIGNED_TYPES = {
     4: ("ERR", [("code", U32), ("ref", U64), ("text", ("str", 256))]),
     5: ("ASK", [("to", BIN32), ("joiner", BIN32), ("xpk", BIN32)]),
     6: ("BYE", [("who", BIN32)]),
-    7: ("WLC", [("you", BIN32)]),
+    7: ("WLC", [("you", BIN32), ("rate", U32), ("burst", U32)]),
     8: ("RDY", [("epoch", U32)]),
     9: ("RKY", [("epoch", U32)]),
     10: ("REK", [("to", BIN32), ("epoch", U32)]),
@@ -387,7 +387,7 @@ SIGNED_FIELDS = {
     4: [("code", "u32"), ("ref", "u64"), ("text", "len16")],
     5: [("to", "raw"), ("joiner", "raw"), ("xpk", "raw")],
     6: [("who", "raw")],
-    7: [("you", "raw")],
+    7: [("you", "raw"), ("rate", "u32"), ("burst", "u32")],
     8: [("epoch", "u32")],
     9: [("epoch", "u32")],
     10: [("to", "raw"), ("epoch", "u32")],
@@ -1565,7 +1565,8 @@ class LinkPadding(unittest.TestCase):
                       "kid": k32, "view": b"\3" * 16},
                   4: {"code": 15, "ref": 2 ** 64 - 1, "text": b"t" * 256},
                   5: {"to": k32, "joiner": k32, "xpk": k32}, 6: {"who": k32},
-                  7: {"you": k32}, 8: {"epoch": 0}, 9: {"epoch": 0},
+                  7: {"you": k32, "rate": 2 ** 32 - 1, "burst": 2 ** 32 - 1},
+                  8: {"epoch": 0}, 9: {"epoch": 0},
                   10: {"to": k32, "epoch": 0}}
         for t, fs in fields.items():
             f = dict(head, type=t, **fs)

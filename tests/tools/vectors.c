@@ -249,6 +249,8 @@ static void handshake(const struct cove_ident *relay, const struct cove_ident *a
 		die("handshake");
 	cove_msg_init(&wlc, COVE_F_WLC, "", 0, relay->pk, 1700000000000001ULL, 1700000000000ULL);
 	memcpy(wlc.u.wlc.you, alice->pk, COVE_ID_LEN);
+	wlc.u.wlc.rate = 50;
+	wlc.u.wlc.burst = 200;
 	if (cove_msg_sign(&wlc, relay) != 0 || cove_sess_send(server, &wlc) != 0)
 		die("WLC");
 	pump(&to_server, &to_client);
@@ -384,6 +386,8 @@ static void frames(const struct cove_ident *relay, const struct cove_ident *alic
 
 	cove_msg_init(&f, COVE_F_WLC, "", 0, relay->pk, 1700000000000001ULL, ts);
 	memcpy(f.u.wlc.you, alice->pk, 32);
+	f.u.wlc.rate = 50;
+	f.u.wlc.burst = 200;
 	if (cove_msg_sign(&f, relay) != 0)
 		die("WLC");
 	frame_out("wlc_alice", &f);

@@ -89,6 +89,8 @@ static void make_frame(struct cove_frame *f, uint8_t type)
 		break;
 	case COVE_F_WLC:
 		pattern(f->u.wlc.you, COVE_ID_LEN, 0xc0);
+		f->u.wlc.rate = 0x0a0b0c0du;
+		f->u.wlc.burst = 0x0e0f1011u;
 		break;
 	case COVE_F_RDY:
 		f->u.rdy.epoch = 0x01020304u;
@@ -183,6 +185,8 @@ static void assert_frames_equal(const struct cove_frame *a, const struct cove_fr
 		break;
 	case COVE_F_WLC:
 		assert_bytes(a->u.wlc.you, b->u.wlc.you, COVE_ID_LEN);
+		assert_u64(a->u.wlc.rate, b->u.wlc.rate);
+		assert_u64(a->u.wlc.burst, b->u.wlc.burst);
 		break;
 	case COVE_F_RDY:
 	case COVE_F_RKY:
@@ -337,7 +341,8 @@ static const struct field fields[] = {
 	{ COVE_F_BYE, 7, 'b', 64, "BYE sig" },
 	{ COVE_F_WLC, 3, 'b', 32, "WLC from" },     { COVE_F_WLC, 4, 'U', 8, "WLC seq" },
 	{ COVE_F_WLC, 5, 'U', 8, "WLC ts" },        { COVE_F_WLC, 6, 'b', 32, "WLC you" },
-	{ COVE_F_WLC, 7, 'b', 64, "WLC sig" },
+	{ COVE_F_WLC, 7, 'u', 4, "WLC rate" },      { COVE_F_WLC, 8, 'u', 4, "WLC burst" },
+	{ COVE_F_WLC, 9, 'b', 64, "WLC sig" },
 	{ COVE_F_RDY, 3, 'b', 32, "RDY from" },     { COVE_F_RDY, 4, 'U', 8, "RDY seq" },
 	{ COVE_F_RDY, 5, 'U', 8, "RDY ts" },        { COVE_F_RDY, 6, 'u', 4, "RDY epoch" },
 	{ COVE_F_RDY, 7, 'b', 64, "RDY sig" },
@@ -1501,6 +1506,8 @@ static size_t signed_regions(struct cove_frame *f, uint8_t *ct, struct region *r
 		break;
 	case COVE_F_WLC:
 		r[k++] = (struct region){ f->u.wlc.you, COVE_ID_LEN, "you" };
+		r[k++] = (struct region){ &f->u.wlc.rate, 4, "rate" };
+		r[k++] = (struct region){ &f->u.wlc.burst, 4, "burst" };
 		break;
 	case COVE_F_RDY:
 	case COVE_F_RKY:
