@@ -529,6 +529,11 @@ static void refusals(void)
 		{ "version_3", "920314" },
 		{ "unknown_type_99", "920263" },
 		{ "float_as_type", "9202ca41a00000" },
+		{ "not_an_array_but_a_uint", "02" },
+		{ "a_map_instead_of_an_array", "82020b020c" },
+		{ "an_array_of_one_element", "9102" },
+		{ "ping_with_two_elements_not_three", "92020b" },
+		{ "ping_with_four_elements_not_three", "94020b0000" },
 		{ "hello_with_a_31_byte_key",
 		  "9402 10 c41f 00000000000000000000000000000000000000000000000000000000000000"
 		  " c420 0000000000000000000000000000000000000000000000000000000000000000" },
