@@ -44,3 +44,13 @@ int cove_utf8_valid(const char *str, size_t len)
 	}
 	return 1;
 }
+
+size_t cove_utf8_cut(const char *s, size_t len, size_t max)
+{
+	if (len <= max)
+		return len;
+	/* back over continuation bytes (10xxxxxx) to a character's start */
+	while (max > 0 && ((unsigned char)s[max] & 0xc0) == 0x80)
+		max--;
+	return max;
+}

@@ -10,4 +10,9 @@
  * no surrogates, nothing above U+10FFFF). NUL bytes are not allowed. */
 int cove_utf8_valid(const char *s, size_t len);
 
+/* The length of the longest prefix of the valid UTF-8 text s[0..len) that
+ * is at most max bytes and ends between two characters (to show the
+ * start of a message). */
+size_t cove_utf8_cut(const char *s, size_t len, size_t max);
+
 #endif

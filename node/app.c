@@ -9,6 +9,7 @@
 
 #include "cli/cli.h"
 #include "common/err.h"
+#include "common/utf8.h"
 #include "node/app.h"
 
 /* Backpressure on input: pause above the high marks, resume below the low. */
@@ -234,6 +235,17 @@ void nd_app_quit(struct nd_app *a, int status)
 		nd_input_stop(a->in);
 }
 
+static void quit_unsent(void *arg, const char *room, const char *text, size_t len)
+{
+	struct nd_app *a = arg;
+	char msg[200];
+
+	snprintf(msg, sizeof(msg), "not sent: \"%.*s%s\" (%zu bytes)", (int)cove_utf8_cut(text, len, 60),
+		 text, len > 60 ? "..." : "", len);
+	if (a->fe->ui.error)
+		a->fe->ui.error(a, room, "not_sent", msg, 0);
+}
+
 static void keepalive(struct nd_app *a, uint64_t now)
 {
 	unsigned ka = a->conf.keepalive_ms;
@@ -286,6 +298,8 @@ void nd_app_tick(struct nd_app *a)
 	if (a->quitting == 1 && now > a->quit_deadline_ms) {
 		char msg[200];
 
+		/* Name each message that never left, then the total. */
+		nd_core_each_queued(a->core, quit_unsent, a);
 		snprintf(msg, sizeof(msg), "%zu message%s could not be sent before quitting "
 			 "(%zu bytes waiting to be written)", nd_core_queued(a->core),
 			 nd_core_queued(a->core) == 1 ? "" : "s", unsent(a));

@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "common/err.h"
+#include "common/utf8.h"
 #include "node/core_int.h"
 #include "proto/msg.h"
 
@@ -229,6 +230,24 @@ size_t nd_core_queued(const struct nd_core *c)
 	return n;
 }
 
+void nd_core_each_queued(const struct nd_core *c,
+			 void (*fn)(void *arg, const char *room, const char *text, size_t len),
+			 void *arg)
+{
+	for (size_t i = 0; i < c->nrooms; i++)
+		for (size_t k = 0; k < c->rooms[i].nq; k++)
+			fn(arg, c->rooms[i].name, c->rooms[i].q[k].text, c->rooms[i].q[k].len);
+}
+
+static void say_unsent(void *arg, const char *room, const char *text, size_t len)
+{
+	struct nd_core *c = arg;
+
+	(void)room;
+	nd_say(c, NULL, "not_sent", 0, "not sent to room %s: \"%.*s%s\" (%zu bytes)", room,
+	       (int)cove_utf8_cut(text, len, 60), text, len > 60 ? "..." : "", len);
+}
+
 int nd_core_settled(const struct nd_core *c)
 {
 	for (size_t i = 0; i < c->nrooms; i++)
@@ -430,9 +449,9 @@ static int on_err(struct nd_core *c, const struct cove_frame *f)
 			r->st = R_FAILED;
 			cove_xkp_free(r->xkp);
 			r->xkp = NULL;
-			if (r->nq)
-				nd_say(c, r, "dropped", 0, "%zu queued message%s for room %s dropped",
-				       r->nq, r->nq == 1 ? "" : "s", r->name);
+			/* Each message that waited for this room is lost: say which. */
+			for (size_t k = 0; k < r->nq; k++)
+				say_unsent(c, r->name, r->q[k].text, r->q[k].len);
 			nd_track_free(r);
 			fatal = nd_core_ready_count(c) == 0 && nd_core_settled(c);
 		}

@@ -203,6 +203,12 @@ void nd_core_tick(struct nd_core *c);
 /* Messages queued and not yet sent. */
 size_t nd_core_queued(const struct nd_core *c);
 
+/* Calls fn for each message queued and not yet sent, oldest first (text
+ * is borrowed for the call), so that a sender can be told which ones. */
+void nd_core_each_queued(const struct nd_core *c,
+			 void (*fn)(void *arg, const char *room, const char *text, size_t len),
+			 void *arg);
+
 /* Whether every room is ready or has failed (nothing left to wait for). */
 int nd_core_settled(const struct nd_core *c);
 

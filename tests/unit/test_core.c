@@ -894,6 +894,23 @@ TEST(a_gap_is_reported_only_after_its_resend_had_its_chance)
 	cove_xkp_free(bob);
 }
 
+TEST(messages_a_failed_join_drops_are_each_named)
+{
+	struct cove_frame err = frame_of(RELAY, COVE_F_ERR);
+
+	say("first words");
+	say("second words");
+	assert_u64(nd_core_queued(w.core), 2);
+	err.u.err.code = COVE_EC_NO_KEY;
+	err.u.err.text = "no key";
+	err.u.err.text_len = 6;
+	assert_ok(cove_msg_sign(&err, w.id[RELAY]));
+	/* the only room failed: the node cannot go on, and says what it lost */
+	assert_err(nd_core_frame(w.core, &err, NULL, 0), COVE_ERR_STATE);
+	assert_u64(errors("not_sent"), 2);
+	assert_u64(nd_core_queued(w.core), 0);
+}
+
 int main(void)
 {
 #define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
@@ -917,6 +934,7 @@ int main(void)
 		T(resend_answers_are_bounded_per_requester),
 		T(dats_are_paced_inside_the_relays_limits_and_none_is_lost),
 		T(a_gap_is_reported_only_after_its_resend_had_its_chance),
+		T(messages_a_failed_join_drops_are_each_named),
 	};
 
 	if (sodium_init() < 0)

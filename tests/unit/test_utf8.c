@@ -135,6 +135,22 @@ TEST(length_bounds_the_check)
 	assert_int_equal(cove_utf8_valid("\xe2\x82\xac", 2), 0);
 }
 
+TEST(a_cut_never_splits_a_character)
+{
+	/* "a€b": 'a', then the three bytes of U+20AC, then 'b' */
+	static const char s[] = "a\xe2\x82\xac" "b";
+
+	assert_int_equal(cove_utf8_cut(s, 5, 10), 5);
+	assert_int_equal(cove_utf8_cut(s, 5, 4), 4);
+	assert_int_equal(cove_utf8_cut(s, 5, 3), 1);
+	assert_int_equal(cove_utf8_cut(s, 5, 2), 1);
+	assert_int_equal(cove_utf8_cut(s, 5, 1), 1);
+	assert_int_equal(cove_utf8_cut(s, 5, 0), 0);
+	for (size_t max = 0; max <= 5; max++)
+		assert_int_equal(cove_utf8_valid(s, cove_utf8_cut(s, 5, max)) ||
+				 cove_utf8_cut(s, 5, max) == 0, 1);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -145,6 +161,7 @@ int main(void)
 		cmocka_unit_test(truncated_sequences_are_rejected),
 		cmocka_unit_test(nul_is_rejected),
 		cmocka_unit_test(length_bounds_the_check),
+		cmocka_unit_test(a_cut_never_splits_a_character),
 	};
 
 	if (sodium_init() < 0)
