@@ -1,11 +1,13 @@
 #!/usr/bin/env python3
 """indep.py - the same MQTT loads as cove-bench, measured by clients that
 are not cove-bench: Debian's mosquitto_pub and mosquitto_sub
-(mosquitto-clients). A cross-check of cove-bench's own MQTT numbers in
-the same run: if the two disagree, the harness is part of what it
-measures.
+(mosquitto-clients), and for latency also a plain single-threaded epoll
+client written here (no libevent, no threads). A cross-check of
+cove-bench's own MQTT numbers in the same run: if they disagree, the
+harness is part of what it measures.
 
-    indep.py latency -p PORT [-m RECEIVERS] [-r RATE] [-d SECONDS] [-b BYTES] [-l LABEL] [--server-pid PID]
+    indep.py latency -p PORT [-m RECEIVERS] [-r RATE] [-d SECONDS] [-b BYTES] [-l LABEL]
+                     [--server-pid PID] [--client mosquitto|epoll]
     indep.py fanout  -p PORT [-S RECEIVERS] [-n MESSAGES] [-b BYTES] [-l LABEL] [--server-pid PID]
 
 Each prints one JSON line shaped like cove-bench's (target
@@ -25,6 +27,14 @@ mosquitto_pub that cove-bench's sender does not have, so it is an upper
 bound on what this client pair sees of the broker. The first 50 messages
 are left out, as in cove-bench.
 
+latency --client epoll (target "epoll-ref"): one thread, one epoll set,
+RECEIVERS subscriber sockets and one publisher socket, speaking MQTT
+3.1.1 at QoS 0 by hand. It sends each message when it is due (sleeping
+in epoll_wait until then), stamps it with CLOCK_MONOTONIC just before
+send(), and stamps each arrival right after the recv() that brought it.
+Python costs it a few microseconds a message; it shares nothing with
+cove-bench but the broker.
+
 fanout: 'mosquitto_pub --repeat N' publishes a payload of BYTES as fast as
 it goes; RECEIVERS mosquitto_sub note each arrival. Deliveries a second
 are the deliveries after each receiver's first, over the time from the
@@ -33,8 +43,11 @@ first arrival anywhere to the last.
 import argparse
 import json
 import os
+import select
 import shutil
 import signal
+import socket
+import struct
 import subprocess
 import sys
 import tempfile
@@ -144,11 +157,11 @@ def quantile(sorted_ns, q):
     return sorted_ns[i]
 
 
-def begin(scenario, label):
-    j = {"scenario": scenario, "target": "mosquitto-clients"}
+def begin(scenario, label, target="mosquitto-clients", client=None):
+    j = {"scenario": scenario, "target": target}
     if label:
         j["label"] = label
-    j["client"] = "mosquitto_pub/mosquitto_sub " + version()
+    j["client"] = client or "mosquitto_pub/mosquitto_sub " + version()
     return j
 
 
@@ -210,6 +223,124 @@ def latency(a):
     return j
 
 
+def mqtt_len(n):
+    out = bytearray()
+    while True:
+        b, n = n % 128, n // 128
+        out.append(b | (0x80 if n else 0))
+        if not n:
+            return bytes(out)
+
+
+def mqtt_str(s):
+    return struct.pack(">H", len(s)) + s
+
+
+def mqtt_connect(port, cid, topic):
+    """A blocking connect, CONNECT (and SUBSCRIBE when topic), then
+    non-blocking. Returns the socket."""
+    s = socket.create_connection(("127.0.0.1", port), 10)
+    s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    var = b"\x00\x04MQTT\x04\x02\x00\x3c" + mqtt_str(cid.encode())
+    s.sendall(b"\x10" + mqtt_len(len(var)) + var)
+    if recv_exact(s, 4)[3] != 0:
+        raise OSError("the broker refused the connection")
+    if topic:
+        body = b"\x00\x01" + mqtt_str(topic) + b"\x00"
+        s.sendall(b"\x82" + mqtt_len(len(body)) + body)
+        if recv_exact(s, 5)[4] == 0x80:
+            raise OSError("the broker refused the subscription")
+    s.setblocking(False)
+    return s
+
+
+def recv_exact(s, n):
+    b = b""
+    while len(b) < n:
+        more = s.recv(n - len(b))
+        if not more:
+            raise OSError("the broker closed the connection")
+        b += more
+    return b
+
+
+def latency_epoll(a):
+    total = max(int(a.seconds * a.rate), WARMUP + 10)
+    topic = b"cove-bench/indep-epoll"
+    rx = [mqtt_connect(a.port, "cove-epref-%d-%d" % (i, os.getpid()), topic)
+          for i in range(a.members)]
+    tx = mqtt_connect(a.port, "cove-epref-tx-%d" % os.getpid(), None)
+    ep = select.epoll()
+    slot = {}
+    for i, s in enumerate(rx):
+        ep.register(s.fileno(), select.EPOLLIN)
+        slot[s.fileno()] = i
+    t_send = [0] * total
+    lat, buf, got, dups = [], [b""] * a.members, 0, 0
+    seen = [bytearray(total) for _ in range(a.members)]
+    hdr = b"\x30" + mqtt_len(2 + len(topic) + a.bytes) + mqtt_str(topic)
+    pad = b"x" * (a.bytes - 10)
+    w = Window(a.server_pid)
+    t0 = time.monotonic_ns()
+    sent = 0
+    deadline = t0 + int((total / a.rate * 2 + 10) * 1e9)
+    while got + dups < total * a.members and time.monotonic_ns() < deadline:
+        now = time.monotonic_ns()
+        due = min(total, (now - t0) * a.rate // 1000000000 + 1)
+        while sent < due:
+            pkt = hdr + b"%010d" % sent + pad
+            t_send[sent] = time.monotonic_ns()
+            tx.sendall(pkt)
+            sent += 1
+        if sent < total:
+            wait = max(0.0, (t0 + sent * 1000000000 // a.rate - time.monotonic_ns()) / 1e9)
+        else:
+            wait = 0.1
+        for fd, _ in ep.poll(wait):
+            data = rx[slot[fd]].recv(1 << 16)
+            t = time.monotonic_ns()
+            i = slot[fd]
+            b = buf[i] + data
+            while len(b) >= 2:
+                n, k, shift = 0, 1, 0
+                while k < len(b) and k < 5:
+                    n |= (b[k] & 0x7f) << shift
+                    shift += 7
+                    k += 1
+                    if not b[k - 1] & 0x80:
+                        break
+                else:
+                    break
+                if len(b) < k + n:
+                    break
+                body = b[k:k + n]
+                tl = body[0] << 8 | body[1]
+                idx = int(body[2 + tl:12 + tl])
+                if seen[i][idx]:
+                    dups += 1
+                else:
+                    seen[i][idx] = 1
+                    got += 1
+                    if idx >= WARMUP:
+                        lat.append(t - t_send[idx])
+                b = b[k + n:]
+            buf[i] = b
+    cpu = {}
+    w.close(cpu)
+    for s in rx + [tx]:
+        s.close()
+    lat.sort()
+    j = begin("latency", a.label, "epoll-ref", "one-thread epoll client (bench/indep.py)")
+    j.update({"members": a.members, "rate": a.rate, "message_bytes": a.bytes,
+              "messages": total, "deliveries": got, "lost": total * a.members - got,
+              "duplicates": dups, "samples": len(lat)})
+    for key, q in (("p50_us", 0.5), ("p90_us", 0.9), ("p99_us", 0.99), ("max_us", 1.0)):
+        j[key] = round(quantile(lat, q) / 1e3, 3)
+    j["mean_us"] = round(sum(lat) / len(lat) / 1e3, 3) if lat else 0
+    j.update(cpu)
+    return j
+
+
 def fanout(a):
     with tempfile.TemporaryDirectory(prefix="cove-indep.") as d:
         subs = start_subs(a.port, a.receivers, a.messages, d)
@@ -252,6 +383,7 @@ def main():
     lp.add_argument("-m", "--members", type=int, default=10)
     lp.add_argument("-r", "--rate", type=int, default=1000)
     lp.add_argument("-d", "--seconds", type=float, default=3)
+    lp.add_argument("--client", choices=("mosquitto", "epoll"), default="mosquitto")
     fp = sp.add_parser("fanout")
     fp.add_argument("-S", "--receivers", type=int, default=10)
     fp.add_argument("-n", "--messages", type=int, default=10000)
@@ -263,7 +395,12 @@ def main():
     a = ap.parse_args()
     if a.bytes < 40:
         ap.error("--bytes must be at least 40 (the index and the send time)")
-    j = latency(a) if a.scenario == "latency" else fanout(a)
+    if a.scenario == "fanout":
+        j = fanout(a)
+    elif a.client == "epoll":
+        j = latency_epoll(a)
+    else:
+        j = latency(a)
     print(json.dumps(j, separators=(",", ":")))
     ok = j["lost"] == 0 and j.get("duplicates", 0) == 0
     if not ok:
