@@ -35,8 +35,9 @@ send(), and stamps each arrival right after the recv() that brought it.
 Python costs it a few microseconds a message; it shares nothing with
 cove-bench but the broker.
 
-fanout: 'mosquitto_pub --repeat N' publishes a payload of BYTES as fast as
-it goes; RECEIVERS mosquitto_sub note each arrival. Deliveries a second
+fanout: 'mosquitto_pub -l' publishes MESSAGES lines of BYTES read from a
+file, as fast as it goes ('--repeat' publishes one a loop turn, three to
+five times slower here); RECEIVERS mosquitto_sub note each arrival. Deliveries a second
 are the deliveries after each receiver's first, over the time from the
 first arrival anywhere to the last.
 """
@@ -344,13 +345,17 @@ def latency_epoll(a):
 def fanout(a):
     with tempfile.TemporaryDirectory(prefix="cove-indep.") as d:
         subs = start_subs(a.port, a.receivers, a.messages, d)
+        feed = os.path.join(d, "feed")
+        with open(feed, "wb") as f:
+            f.write((b"x" * a.bytes + b"\n") * a.messages)
         time.sleep(1.0)
         w = Window(a.server_pid)
-        pub = subprocess.Popen([tool("mosquitto_pub"), "-h", "127.0.0.1", "-p", str(a.port),
-                                "-t", TOPIC, "-q", "0", "--nodelay", "-m", "x" * a.bytes,
-                                "--repeat", str(a.messages), "--repeat-delay", "0",
-                                "-i", "cove-indep-pub-%d" % os.getpid()],
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        with open(feed, "rb") as f:
+            pub = subprocess.Popen([tool("mosquitto_pub"), "-h", "127.0.0.1", "-p", str(a.port),
+                                    "-t", TOPIC, "-q", "0", "--nodelay", "-l",
+                                    "-i", "cove-indep-pub-%d" % os.getpid()],
+                                   stdin=f, stdout=subprocess.DEVNULL,
+                                   stderr=subprocess.DEVNULL)
         stop([pub], 600)
         stop([p for p, _, _ in subs], 10)
         cpu = {}
