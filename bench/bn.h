@@ -309,6 +309,7 @@ struct bn_opts {
 	uint16_t mqtt_port;
 	pid_t server_pid;             /* the broker's pid, for its CPU and memory */
 	size_t threads;               /* the bench's own threads */
+	int threads_set;              /* -t given (else the scenario's default) */
 	size_t senders, receivers;    /* -P, -S */
 	size_t messages;              /* -n: per sender */
 	size_t size;                  /* text bytes per message */
