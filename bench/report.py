@@ -118,7 +118,10 @@ def cross_rows(runs):
 
 def floor_rows(runs):
     """(label, quantile key, path, client that gave it, verify_us, floor,
-    cove, cove / floor) for every latency label run against Cove."""
+    cove, cove / floor, (lowest, highest) verify_us) for every latency
+    label run against Cove. verify_us is the mean of the run's
+    measurements; their spread is given so that a floor taken while the
+    machine's speed moved can be told apart."""
     rows = []
     for c in runs:
         if c.get("target") != "cove" or c.get("scenario") != "latency":
@@ -139,8 +142,17 @@ def floor_rows(runs):
                 continue
             floor = best[0] + CHECKS_ON_PATH * v
             rows.append((label, q, best[0], best[1], v, floor, c.get(q),
-                         ratio(c.get(q), floor)))
+                         ratio(c.get(q), floor), (min(verify), max(verify))))
     return rows
+
+
+def check_text(v, spread):
+    """The check time, with the run's lowest and highest beside it when
+    they differ by more than a tenth (the machine's speed moved)."""
+    lo, hi = spread
+    if lo and hi / lo > 1.1:
+        return "%s (%s-%s)" % (fmt(v), fmt(lo), fmt(hi))
+    return fmt(v)
 
 
 def print_ratios(runs):
@@ -159,11 +171,11 @@ def print_ratios(runs):
     floors = floor_rows(runs)
     if floors:
         print()
-        print("%-22s %-7s %10s %-18s %10s %10s %10s %8s" % (
+        print("%-22s %-7s %10s %-18s %16s %10s %10s %8s" % (
             "floor", "", "path", "(client)", "verify", "floor", "cove", "x floor"))
-        for label, q, path, who, v, floor, cv, r in floors:
-            print("%-22s %-7s %10s %-18s %10s %10s %10s %8s" % (
-                label, q, fmt(path), who, fmt(v), fmt(floor), fmt(cv), fmt(r)))
+        for label, q, path, who, v, floor, cv, r, vs in floors:
+            print("%-22s %-7s %10s %-18s %16s %10s %10s %8s" % (
+                label, q, fmt(path), who, check_text(v, vs), fmt(floor), fmt(cv), fmt(r)))
         print("(floor: mosquitto's path, fastest client of the run, plus %d Ed25519 checks)"
               % CHECKS_ON_PATH)
 
@@ -246,9 +258,9 @@ def markdown(runs):
         lines.append("| latency floor | quantile | mosquitto's path (us) | fastest client | "
                      "one check (us) | floor (us) | Cove (us) | Cove / floor |")
         lines.append("|---|---|---|---|---|---|---|---|")
-        for label, q, path, who, v, floor, cv, r in floors:
+        for label, q, path, who, v, floor, cv, r, vs in floors:
             lines.append("| %s | %s | %s | %s | %s | %s | %s | %s |" % (
-                label, q[:-3], fmt(path), who, fmt(v), fmt(floor), fmt(cv), fmt(r)))
+                label, q[:-3], fmt(path), who, check_text(v, vs), fmt(floor), fmt(cv), fmt(r)))
     lines.append("")
     lines.append("| run | result | relay CPU (cores) | bench CPU (cores) |")
     lines.append("|---|---|---|---|")
@@ -336,8 +348,9 @@ def summary(path, outdir):
         "cross_check": [{"label": l, "measure": k, "cove_bench": x, "mosquitto_clients": y,
                          "epoll_ref": z} for l, k, x, y, z in cross_rows(runs)],
         "floors": [{"label": l, "quantile": q, "path_us": p, "path_client": who,
-                    "verify_us": v, "floor_us": f, "cove_us": c, "cove_over_floor": r}
-                   for l, q, p, who, v, f, c, r in floor_rows(runs)],
+                    "verify_us": v, "verify_us_lowest": vs[0], "verify_us_highest": vs[1],
+                    "floor_us": f, "cove_us": c, "cove_over_floor": r}
+                   for l, q, p, who, v, f, c, r, vs in floor_rows(runs)],
         "runs": runs,
     }
     with open(os.path.join(outdir, "latest.json"), "w") as f:

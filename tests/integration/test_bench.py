@@ -272,13 +272,19 @@ class BenchReport(unittest.TestCase):
     def test_floor_is_the_fastest_path_plus_two_checks(self):
         rows = load_report().floor_rows(self.RUNS)
         self.assertEqual(len(rows), 2)
-        label, q, path, who, verify, floor, cove, ratio = rows[0]
+        label, q, path, who, verify, floor, cove, ratio, spread = rows[0]
         self.assertEqual((label, q, path, who), ("l", "p50_us", 100.0, "mosquitto"))
         self.assertEqual(verify, 50.0)  # the mean of the run's measurements
+        self.assertEqual(spread, (40.0, 60.0))
         self.assertEqual(floor, 200.0)
         self.assertEqual(ratio, 1.5)
-        label, q, path, who, verify, floor, cove, ratio = rows[1]
+        label, q, path, who, verify, floor, cove, ratio, spread = rows[1]
         self.assertEqual((q, path, who, floor), ("p99_us", 300.0, "mosquitto-clients", 400.0))
+
+    def test_a_check_time_that_moved_is_shown_with_its_spread(self):
+        rep = load_report()
+        self.assertEqual(rep.check_text(50.0, (40.0, 60.0)), "50 (40-60)")
+        self.assertEqual(rep.check_text(36.0, (35.0, 37.0)), "36")
 
     def test_cross_check_pairs_each_client_by_label(self):
         rows = load_report().cross_rows(self.RUNS)
