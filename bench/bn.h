@@ -60,6 +60,26 @@ int bn_wait_count(atomic_size_t *counter, size_t target, unsigned timeout_ms);
 /* Waits until *counter >= target, giving up when it has not moved for
  * stall_ms or after max_ms in all. Returns 0 or -1. */
 int bn_wait_progress(atomic_size_t *counter, size_t target, unsigned stall_ms, unsigned max_ms);
+/* The same over count(arg), looking every poll_ms: a timed window whose
+ * end the receivers stamp themselves polls seldom (10 ms), so that the
+ * main thread's wake-ups do not take the CPUs the window measures. */
+int bn_wait_progress_fn(size_t (*count)(void *arg), void *arg, size_t target, unsigned stall_ms,
+			unsigned max_ms, unsigned poll_ms);
+
+/* A count written by one thread only (plain loads and stores, no locked
+ * instruction) and read by the main thread, on a cache line of its own
+ * so that receivers on different threads never share one. */
+struct bn_slot {
+	_Alignas(64) atomic_size_t n;
+	_Atomic uint64_t last_ns;     /* bn_now_ns() of the last count */
+};
+
+static inline void bn_slot_add(struct bn_slot *s, uint64_t t)
+{
+	atomic_store_explicit(&s->n, atomic_load_explicit(&s->n, memory_order_relaxed) + 1,
+			      memory_order_relaxed);
+	atomic_store_explicit(&s->last_ns, t, memory_order_relaxed);
+}
 
 /* Starts connecting bev to host:port (a numeric address) and enables
  * it; TCP_NODELAY is set once connected (bn_nodelay() from the event
@@ -96,6 +116,9 @@ struct bn_lat {
 };
 
 int bn_lat_add(struct bn_lat *l, uint64_t ns);
+/* Makes room for n samples at once, so that adding them allocates
+ * nothing (a receiver's path). Returns 0 or -1. */
+int bn_lat_reserve(struct bn_lat *l, size_t n);
 int bn_lat_merge(struct bn_lat *into, const struct bn_lat *from);
 /* Sorts the samples; q in [0,1]. Returns 0 when there are none. */
 uint64_t bn_lat_quantile(struct bn_lat *l, double q);
@@ -252,16 +275,24 @@ struct bn_mqtt_conf {
 	int sub;
 	atomic_size_t *ready;         /* +1 once connected (and subscribed) */
 	atomic_size_t *down;
-	/* a PUBLISH arrived, on the client's thread */
-	void (*on_publish)(void *arg, const uint8_t *payload, size_t len);
+	/* a PUBLISH arrived, on the client's thread, at t_arrival
+	 * (bn_now_ns() read right after the read() that brought it); the
+	 * payload is the client's until the call returns */
+	void (*on_publish)(void *arg, const uint8_t *payload, size_t len, uint64_t t_arrival);
 	void *arg;
 };
 
 struct bn_mqtt *bn_mqtt_new(struct event_base *base, const struct bn_mqtt_conf *conf);
 void bn_mqtt_free(struct bn_mqtt *m);
 int bn_mqtt_connect(struct bn_mqtt *m);
-/* Queues one PUBLISH at QoS 0. Returns 0 or -1. */
+/* Queues one PUBLISH at QoS 0 (written on the loop's next turn).
+ * Returns 0 or -1. */
 int bn_mqtt_publish(struct bn_mqtt *m, const char *topic, const uint8_t *payload, size_t len);
+/* The same, written to the socket now when nothing is queued before it
+ * (the latency sender: no loop turn between its clock and the write).
+ * Returns 0 or -1. */
+int bn_mqtt_publish_now(struct bn_mqtt *m, const char *topic, const uint8_t *payload,
+			size_t len);
 /* Bytes queued and not yet written. */
 size_t bn_mqtt_unsent(const struct bn_mqtt *m);
 /* Calls fn(arg) when the unsent bytes fall below low (once). */
@@ -278,6 +309,7 @@ struct bn_opts {
 	uint16_t mqtt_port;
 	pid_t server_pid;             /* the broker's pid, for its CPU and memory */
 	size_t threads;               /* the bench's own threads */
+	int threads_set;              /* -t given (else the scenario's default) */
 	size_t senders, receivers;    /* -P, -S */
 	size_t messages;              /* -n: per sender */
 	size_t size;                  /* text bytes per message */
@@ -302,6 +334,9 @@ int bn_sc_conns(const struct bn_opts *o);
 /* run.c: the machine's single-core Ed25519 verify rate, measured for
  * about ms milliseconds over frames of len bytes. */
 double bn_verify_rate(size_t len, unsigned ms);
+
+/* The same for Ed25519 signatures (crypto_sign_detached). */
+double bn_sign_rate(size_t len, unsigned ms);
 
 /* The same on nthreads threads at once, summed: what the machine's CPUs
  * verify together (a shared machine's CPUs may not add up). 0 on error. */

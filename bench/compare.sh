@@ -3,7 +3,16 @@
 # one after the other in this one invocation, and the ratios.
 #
 #   fanout   (P,S) = (1,1) (1,10) (10,10) (1,100): deliveries a second
-#   latency  1 sender, 1000 messages a second, 10 receivers: p50 and p99
+#   latency  1 sender, 1000 messages a second, 10 receivers (and 1): p50 and p99
+#
+# cove-bench's MQTT numbers are checked in the same invocation against
+# clients that share no code with it (bench/indep.py): Debian's
+# mosquitto_pub/mosquitto_sub for fanout 1x1, 1x10 and both latencies,
+# and a one-thread epoll client for the latencies. Each latency run also
+# measures what one Ed25519 check costs just before its window; report.py
+# gives each latency's floor (mosquitto's path, from the fastest client
+# of the run, plus the two checks Cove makes on it: the relay's and the
+# receiver's) and Cove's ratio to it.
 #
 # mosquitto (Debian's package) runs with its own configuration on a free
 # loopback port, TCP_NODELAY on like Cove's relay, and is stopped by its
@@ -34,6 +43,13 @@ command -v mosquitto >/dev/null 2>&1 || [ -x /usr/sbin/mosquitto ] || {
 	exit 1
 }
 mosquitto=$(command -v mosquitto 2>/dev/null || echo /usr/sbin/mosquitto)
+indep=1
+if ! command -v mosquitto_sub >/dev/null 2>&1 || ! command -v mosquitto_pub >/dev/null 2>&1; then
+	echo "compare.sh: mosquitto_pub/mosquitto_sub are not installed (apt-get install" \
+		"mosquitto-clients): no cross-check by independent clients" >&2
+	indep=0
+fi
+here=$(dirname "$0")
 
 dir=$(mktemp -d "${TMPDIR:-/tmp}/cove-compare.XXXXXX")
 mpid=""
@@ -82,28 +98,47 @@ run() {
 	"$bench" -q -l "$label" "$@" >>"$lines"
 	"$bench" -q -l "$label" --mqtt "127.0.0.1:$port" --server-pid "$mpid" "$@" >>"$lines"
 }
+last_bytes() {
+	# the message size of the last line: the independent clients send as many
+	tail -n 1 "$lines" | python3 -c 'import json, sys; print(json.load(sys.stdin)["message_bytes"])'
+}
+indep_fanout() {
+	# indep_fanout LABEL RECEIVERS MESSAGES
+	[ $indep -eq 1 ] || return 0
+	python3 "$here/indep.py" fanout -p "$port" --server-pid "$mpid" -l "$1" -S "$2" -n "$3" \
+		-b "$(last_bytes)" >>"$lines"
+}
 run_latency() {
-	label=$1
-	shift
-	set -- "$@"
-	if [ -n "$samples" ]; then
-		"$bench" -q -l "$label" "$@" --samples "$samples/latency-cove.dat" >>"$lines"
-		"$bench" -q -l "$label" --mqtt "127.0.0.1:$port" --server-pid "$mpid" "$@" \
-			--samples "$samples/latency-mosquitto.dat" >>"$lines"
+	# run_latency LABEL MEMBERS SECONDS: Cove, cove-bench's MQTT client,
+	# then the independent clients
+	label=$1 m=$2 d=$3
+	if [ -n "$samples" ] && [ "$m" -eq 10 ]; then
+		"$bench" -q -l "$label" latency -m "$m" -r 1000 -d "$d" \
+			--samples "$samples/latency-cove.dat" >>"$lines"
+		"$bench" -q -l "$label" --mqtt "127.0.0.1:$port" --server-pid "$mpid" \
+			latency -m "$m" -r 1000 -d "$d" --samples "$samples/latency-mosquitto.dat" >>"$lines"
 	else
-		run "$label" "$@"
+		run "$label" latency -m "$m" -r 1000 -d "$d"
 	fi
+	[ $indep -eq 1 ] || return 0
+	b=$(last_bytes)
+	for client in mosquitto epoll; do
+		python3 "$here/indep.py" latency --client $client -p "$port" --server-pid "$mpid" \
+			-l "$label" -m "$m" -r 1000 -d "$d" -b "$b" >>"$lines"
+	done
 }
 
 if [ $quick -eq 1 ]; then n1=2000 n10=300 n100=100 secs=2; else n1=20000 n10=3000 n100=1000 secs=5; fi
 run "fanout 1x1" fanout -P 1 -S 1 -n $n1
+indep_fanout "fanout 1x1" 1 $n1
 run "fanout 1x10" fanout -P 1 -S 10 -n $((n1 / 2))
+indep_fanout "fanout 1x10" 10 $((n1 / 2))
 run "fanout 10x10" fanout -P 10 -S 10 -n $n10
 run "fanout 1x100" fanout -P 1 -S 100 -n $n100
-run_latency "latency 1000/s x10" latency -m 10 -r 1000 -d $secs
+run_latency "latency 1000/s x10" 10 $secs
 # one receiver: the cost of one path through the relay, with the receivers'
 # own signature checks no longer queued behind each other on two CPUs
-run "latency 1000/s x1" latency -m 1 -r 1000 -d $secs
+run_latency "latency 1000/s x1" 1 $secs
 if [ $sweep -eq 1 ]; then
 	for r in 1 3 10 30 100 300; do
 		n=$((40000 / r + 100))
@@ -114,4 +149,4 @@ fi
 
 [ -n "$out" ] && cat "$lines" >>"$out"
 cat "$lines"
-python3 "$(dirname "$0")/report.py" ratios "$lines"
+python3 "$here/report.py" ratios "$lines"

@@ -23,6 +23,20 @@ int bn_lat_add(struct bn_lat *l, uint64_t ns)
 	return 0;
 }
 
+int bn_lat_reserve(struct bn_lat *l, size_t n)
+{
+	uint64_t *more;
+
+	if (n <= l->cap)
+		return 0;
+	more = realloc(l->ns, n * sizeof(*more));
+	if (!more)
+		return -1;
+	l->ns = more;
+	l->cap = n;
+	return 0;
+}
+
 int bn_lat_merge(struct bn_lat *into, const struct bn_lat *from)
 {
 	for (size_t i = 0; i < from->n; i++)

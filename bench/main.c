@@ -57,7 +57,8 @@ static void usage(FILE *f)
 		"  -s, --size N           text bytes per message (300: the 320-byte bucket)\n"
 		"  -r, --rate N           latency: messages a second (1000)\n"
 		"  -d, --seconds S        latency: how long to send (3)\n"
-		"  -t, --threads N        the bench's own threads (2)\n"
+		"  -t, --threads N        the bench's own threads (2; latency: one for the\n"
+		"                         sender and one per receiver, at most 64)\n"
 		"  -l, --label TEXT       a tag for the JSON line\n"
 		"      --samples FILE     latency: write the distribution (for plots)\n"
 		"      --check            exit 1 unless every count is exact (for tests)\n"
@@ -167,7 +168,10 @@ int main(int argc, char **argv)
 			if (num("--seconds", optarg, 1, 3600, &v)) return 2;
 			o.seconds = (double)v;
 			break;
-		case 't': if (num("--threads", optarg, 1, 64, &o.threads)) return 2; break;
+		case 't':
+			if (num("--threads", optarg, 1, 64, &o.threads)) return 2;
+			o.threads_set = 1;
+			break;
 		case 'l': o.label = optarg; break;
 		case OPT_SAMPLES: o.samples = optarg; break;
 		case OPT_CHECK: o.check = 1; break;

@@ -6,9 +6,19 @@
                                      gnuplot is installed, latency.png and
                                      fanout.png
 
-FILE holds one JSON object per line, as cove-bench prints them; runs are
-paired by their label (-l). The targets are those of docs/PERFORMANCE.md:
-reported, never asserted.
+FILE holds one JSON object per line, as cove-bench (and bench/indep.py)
+print them; runs are paired by their label (-l). The targets are those of
+docs/PERFORMANCE.md: reported, never asserted.
+
+Beside the ratios to mosquitto, two tables:
+
+* the cross-check: cove-bench's own MQTT numbers against the independent
+  clients of the same invocation (target "mosquitto-clients": Debian's
+  mosquitto_pub/mosquitto_sub; "epoll-ref": a one-thread epoll client);
+* the floors: for each latency run, mosquitto's path (the fastest client
+  of the run at that quantile) plus the two Ed25519 checks Cove must make
+  on a message's way (the relay's and the receiver's), each costing what
+  verify_us measured just before the windows; and Cove's ratio to it.
 """
 import datetime
 import json
@@ -80,12 +90,94 @@ def ratio_rows(runs):
     return rows
 
 
+MQTT_CLIENTS = ("mosquitto", "mosquitto-clients", "epoll-ref")
+CHECKS_ON_PATH = 2  # the relay checks a DAT once, each receiver once
+
+
+def cross_rows(runs):
+    """(label, measure, cove-bench's, mosquitto-clients', epoll-ref's) per
+    label run by cove-bench against mosquitto and by an independent client."""
+    rows = []
+    for r in runs:
+        if r.get("target") != "mosquitto":
+            continue
+        label = r.get("label")
+        mc = by_label(runs, label, "mosquitto-clients")
+        ep = by_label(runs, label, "epoll-ref")
+        if not mc and not ep:
+            continue
+        if r["scenario"] == "fanout":
+            keys = ("deliveries_per_s", "server_cpu")
+        else:
+            keys = ("p50_us", "p99_us")
+        for k in keys:
+            rows.append((label, k, r.get(k), mc.get(k) if mc else None,
+                         ep.get(k) if ep else None))
+    return rows
+
+
+def floor_rows(runs):
+    """(label, quantile key, path, client that gave it, verify_us, floor,
+    cove, cove / floor, (lowest, highest) verify_us) for every latency
+    label run against Cove. verify_us is the mean of the run's
+    measurements; their spread is given so that a floor taken while the
+    machine's speed moved can be told apart."""
+    rows = []
+    for c in runs:
+        if c.get("target") != "cove" or c.get("scenario") != "latency":
+            continue
+        label = c.get("label")
+        verify = [r["verify_us"] for r in runs
+                  if r.get("label") == label and r.get("verify_us")]
+        if not verify:
+            continue
+        v = sum(verify) / len(verify)
+        for q in ("p50_us", "p99_us"):
+            best = None
+            for t in MQTT_CLIENTS:
+                m = by_label(runs, label, t)
+                if m and m.get(q) and (best is None or m[q] < best[0]):
+                    best = (m[q], t)
+            if best is None:
+                continue
+            floor = best[0] + CHECKS_ON_PATH * v
+            rows.append((label, q, best[0], best[1], v, floor, c.get(q),
+                         ratio(c.get(q), floor), (min(verify), max(verify))))
+    return rows
+
+
+def check_text(v, spread):
+    """The check time, with the run's lowest and highest beside it when
+    they differ by more than a tenth (the machine's speed moved)."""
+    lo, hi = spread
+    if lo and hi / lo > 1.1:
+        return "%s (%s-%s)" % (fmt(v), fmt(lo), fmt(hi))
+    return fmt(v)
+
+
 def print_ratios(runs):
     print("%-22s %-14s %14s %14s %8s  %s" % ("run", "measure", "cove", "mosquitto",
                                             "ratio", "notes"))
     for label, what, c, m, r, notes in ratio_rows(runs):
         print("%-22s %-14s %14s %14s %8s  %s" % (label, what, fmt(c), fmt(m), fmt(r), notes))
     print("(ratio > 1: Cove ahead; for latency it is mosquitto's time over Cove's)")
+    cross = cross_rows(runs)
+    if cross:
+        print()
+        print("%-22s %-16s %14s %18s %14s" % ("cross-check", "measure", "cove-bench",
+                                              "mosquitto-clients", "epoll-ref"))
+        for label, k, a, b, e in cross:
+            print("%-22s %-16s %14s %18s %14s" % (label, k, fmt(a), fmt(b), fmt(e)))
+    floors = floor_rows(runs)
+    if floors:
+        print()
+        print("%-22s %-7s %10s %-18s %16s %10s %10s %8s" % (
+            "floor", "", "path", "(client)", "verify", "floor", "cove", "x floor"))
+        for label, q, path, who, v, floor, cv, r, vs in floors:
+            print("%-22s %-7s %10s %-18s %16s %10s %10s %8s" % (
+                label, q, fmt(path), who, check_text(v, vs), fmt(floor), fmt(cv), fmt(r)))
+        print("(floor: mosquitto's path, fastest client of the run, plus %d Ed25519 checks)"
+              % CHECKS_ON_PATH)
 
 
 def targets(runs):
@@ -152,6 +244,23 @@ def markdown(runs):
     lines.append("|---|---|---|---|---|")
     for label, what, c, m, r, notes in ratio_rows(runs):
         lines.append("| %s | %s | %s | %s | %s |" % (label, what, fmt(c), fmt(m), fmt(r)))
+    cross = cross_rows(runs)
+    if cross:
+        lines.append("")
+        lines.append("| mosquitto measured by | measure | cove-bench | mosquitto_pub/sub | "
+                     "one-thread epoll |")
+        lines.append("|---|---|---|---|---|")
+        for label, k, a, b, e in cross:
+            lines.append("| %s | %s | %s | %s | %s |" % (label, k, fmt(a), fmt(b), fmt(e)))
+    floors = floor_rows(runs)
+    if floors:
+        lines.append("")
+        lines.append("| latency floor | quantile | mosquitto's path (us) | fastest client | "
+                     "one check (us) | floor (us) | Cove (us) | Cove / floor |")
+        lines.append("|---|---|---|---|---|---|---|---|")
+        for label, q, path, who, v, floor, cv, r, vs in floors:
+            lines.append("| %s | %s | %s | %s | %s | %s | %s | %s |" % (
+                label, q[:-3], fmt(path), who, check_text(v, vs), fmt(floor), fmt(cv), fmt(r)))
     lines.append("")
     lines.append("| run | result | relay CPU (cores) | bench CPU (cores) |")
     lines.append("|---|---|---|---|")
@@ -236,6 +345,12 @@ def summary(path, outdir):
         "machine": {"cpus": os.cpu_count(), "platform": platform.platform(),
                     "processor": platform.processor()},
         "targets": [{"target": w, "measured": v, "holds": ok} for w, v, ok in targets(runs)],
+        "cross_check": [{"label": l, "measure": k, "cove_bench": x, "mosquitto_clients": y,
+                         "epoll_ref": z} for l, k, x, y, z in cross_rows(runs)],
+        "floors": [{"label": l, "quantile": q, "path_us": p, "path_client": who,
+                    "verify_us": v, "verify_us_lowest": vs[0], "verify_us_highest": vs[1],
+                    "floor_us": f, "cove_us": c, "cove_over_floor": r}
+                   for l, q, p, who, v, f, c, r, vs in floor_rows(runs)],
         "runs": runs,
     }
     with open(os.path.join(outdir, "latest.json"), "w") as f:

@@ -333,6 +333,31 @@ double bn_verify_rate(size_t len, unsigned ms)
 	return (double)n / ((double)(t1 - t0) / 1e9);
 }
 
+double bn_sign_rate(size_t len, unsigned ms)
+{
+	uint8_t *msg = calloc(1, len ? len : 1), sig[crypto_sign_BYTES];
+	uint8_t pk[crypto_sign_PUBLICKEYBYTES], sk[crypto_sign_SECRETKEYBYTES];
+	uint64_t t0, t1, end, n = 0;
+
+	if (!msg)
+		return 0;
+	randombytes_buf(msg, len);
+	crypto_sign_keypair(pk, sk);
+	t0 = bn_now_ns();
+	end = t0 + (uint64_t)ms * 1000000u;
+	do {
+		for (int i = 0; i < 100; i++) {
+			msg[0] = (uint8_t)i; /* a new message each time, as a sender signs */
+			if (crypto_sign_detached(sig, NULL, msg, len, sk) == 0)
+				n++;
+		}
+		t1 = bn_now_ns();
+	} while (t1 < end);
+	free(msg);
+	sodium_memzero(sk, sizeof(sk));
+	return (double)n / ((double)(t1 - t0) / 1e9);
+}
+
 struct verify_arg {
 	size_t len;
 	unsigned ms;

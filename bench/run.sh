@@ -2,9 +2,11 @@
 # run.sh [-q] - every benchmark, in a few minutes: 'make bench'.
 #
 # Writes bench/results/latest.jsonl (one JSON line per run, as cove-bench
-# prints them), then bench/results/latest.json and latest.md (the table,
-# the targets of docs/PERFORMANCE.md and how each stands) and, with
-# gnuplot, the plots bench/results/latency.png and fanout.png.
+# and bench/indep.py print them), then bench/results/latest.json and
+# latest.md (the table, the targets of docs/PERFORMANCE.md and how each
+# stands, cove-bench's MQTT numbers against independent clients, and each
+# latency's floor with Cove's ratio to it) and, with gnuplot, the plots
+# bench/results/latency.png and fanout.png.
 # -q: smaller loads, for a quick look.
 set -eu
 
@@ -37,7 +39,7 @@ step "ingress: one verifying core, then worker threads"
 b -l "ingress 1 core" ingress --relay-opt=--verify-threads=0
 b -l "ingress threads" ingress  # the default: one worker per CPU but one, and the loop
 
-step "Cove against mosquitto: fanout, latency, deliveries against room size"
+step "Cove against mosquitto (and mosquitto against independent clients): fanout, latency, deliveries against room size"
 "$here/compare.sh" $quick -w -o "$lines" -s "$res" >/dev/null
 
 step "joins and rekeys"

@@ -54,6 +54,11 @@ static size_t default_messages(size_t P, size_t S)
 	return n ? n : 1;
 }
 
+static size_t count_dats(void *arg)
+{
+	return atomic_load((atomic_size_t *)arg);
+}
+
 static int fanout_cove(const struct bn_opts *o, size_t P, size_t S, size_t n)
 {
 	struct bn_peers tx = { 0 }, rx = { 0 };
@@ -75,7 +80,7 @@ static int fanout_cove(const struct bn_opts *o, size_t P, size_t S, size_t n)
 	bn_run_json_begin(&r, &j, "fanout");
 	bn_run_window_open(&r);
 	bn_peers_send(&tx);
-	stalled = bn_wait_progress(&rx.counts.dats, expected, STALL_MS, 600000);
+	stalled = bn_wait_progress_fn(count_dats, &rx.counts.dats, expected, STALL_MS, 600000, 10);
 	got = atomic_load(&rx.counts.dats);
 	report(&r, &j, P, S, n, bn_peer_frame_len(tx.p[0]), got,
 	       atomic_load(&rx.counts.last_dat_ns));
@@ -104,8 +109,8 @@ out:
 struct mq {
 	struct bn_mqtt **c;
 	size_t n;
-	atomic_size_t ready, down, received, done;
-	_Atomic uint64_t last_ns;
+	atomic_size_t ready, down, done;
+	struct bn_slot *got;          /* subscriber i's deliveries, on its thread */
 	/* publishers */
 	size_t per_pub;
 	size_t *sent;
@@ -119,14 +124,34 @@ struct mq_ref {
 	size_t i;
 };
 
-static void mq_received(void *arg, const uint8_t *payload, size_t len)
+static void mq_received(void *arg, const uint8_t *payload, size_t len, uint64_t t_arrival)
 {
-	struct mq *q = arg;
-
 	(void)payload;
 	(void)len;
-	atomic_store_explicit(&q->last_ns, bn_now_ns(), memory_order_relaxed);
-	atomic_fetch_add(&q->received, 1);
+	bn_slot_add(arg, t_arrival);
+}
+
+static size_t mq_count(void *arg)
+{
+	const struct mq *q = arg;
+	size_t n = 0;
+
+	for (size_t i = 0; i < q->n; i++)
+		n += atomic_load_explicit(&q->got[i].n, memory_order_relaxed);
+	return n;
+}
+
+static uint64_t mq_last(const struct mq *q)
+{
+	uint64_t last = 0;
+
+	for (size_t i = 0; i < q->n; i++) {
+		uint64_t t = atomic_load_explicit(&q->got[i].last_ns, memory_order_relaxed);
+
+		if (t > last)
+			last = t;
+	}
+	return last;
 }
 
 static void mq_pump(void *arg)
@@ -172,7 +197,7 @@ static void mq_open_slice(void *arg)
 		conf.ready = &a->q->ready;
 		conf.down = &a->q->down;
 		conf.on_publish = mq_received;
-		conf.arg = a->q;
+		conf.arg = a->sub ? (void *)&a->q->got[i] : NULL;
 		a->q->c[i] = bn_mqtt_new(bn_thr_base(a->r->thr, a->t), &conf);
 		if (a->q->c[i])
 			bn_mqtt_connect(a->q->c[i]);
@@ -215,12 +240,14 @@ static int fanout_mqtt(const struct bn_opts *o, size_t P, size_t S, size_t n)
 	pub.per_pub = n;
 	pub.len = len;
 	sub.c = calloc(S, sizeof(*sub.c));
+	sub.got = aligned_alloc(64, S * sizeof(*sub.got));
 	pub.c = calloc(P, sizeof(*pub.c));
 	pub.sent = calloc(P, sizeof(*pub.sent));
 	pub.payload = malloc(len);
 	refs = calloc(P, sizeof(*refs));
-	if (!sub.c || !pub.c || !pub.sent || !pub.payload || !refs)
+	if (!sub.c || !sub.got || !pub.c || !pub.sent || !pub.payload || !refs)
 		goto out;
+	memset(sub.got, 0, S * sizeof(*sub.got));
 	memset(pub.payload, 'x', len);
 	mq_each(&r, &sub, "sub", 1, mq_open_slice);
 	mq_each(&r, &pub, "pub", 0, mq_open_slice);
@@ -236,11 +263,11 @@ static int fanout_mqtt(const struct bn_opts *o, size_t P, size_t S, size_t n)
 		refs[i] = (struct mq_ref){ &pub, i };
 		bn_thr_call(r.thr, i, mq_pump, &refs[i]);
 	}
-	stalled = bn_wait_progress(&sub.received, expected, STALL_MS, 600000);
+	stalled = bn_wait_progress_fn(mq_count, &sub, expected, STALL_MS, 600000, 10);
 	/* the publishers' calls must be over before refs go */
 	bn_wait_count(&pub.done, P, 60000);
-	got = atomic_load(&sub.received);
-	report(&r, &j, P, S, n, len, got, atomic_load(&sub.last_ns));
+	got = mq_count(&sub);
+	report(&r, &j, P, S, n, len, got, mq_last(&sub));
 	bn_json_end(&j);
 	ok = 0;
 	if (stalled || atomic_load(&sub.down) || atomic_load(&pub.down)) {
@@ -258,6 +285,7 @@ out:
 	free(refs);
 	free(pub.c);
 	free(sub.c);
+	free(sub.got);
 	free(pub.sent);
 	free(pub.payload);
 	bn_run_end(&r);

@@ -124,19 +124,30 @@ int bn_wait_count(atomic_size_t *counter, size_t target, unsigned timeout_ms)
 	return bn_wait(count_reached, &cw, timeout_ms);
 }
 
+static size_t load_counter(void *arg)
+{
+	return atomic_load((atomic_size_t *)arg);
+}
+
 int bn_wait_progress(atomic_size_t *counter, size_t target, unsigned stall_ms, unsigned max_ms)
+{
+	return bn_wait_progress_fn(load_counter, counter, target, stall_ms, max_ms, 1);
+}
+
+int bn_wait_progress_fn(size_t (*count)(void *arg), void *arg, size_t target, unsigned stall_ms,
+			unsigned max_ms, unsigned poll_ms)
 {
 	uint64_t now = bn_now_ns(), end = now + (uint64_t)max_ms * 1000000u;
 	uint64_t moved = now;
-	size_t last = atomic_load(counter);
-	struct timespec ms = { 0, 1000000 };
+	size_t last = count(arg);
+	struct timespec ts = { poll_ms / 1000, (long)(poll_ms % 1000) * 1000000 };
 
 	while (last < target) {
 		size_t c;
 
-		nanosleep(&ms, NULL);
+		nanosleep(&ts, NULL);
 		now = bn_now_ns();
-		c = atomic_load(counter);
+		c = count(arg);
 		if (c != last) {
 			last = c;
 			moved = now;

@@ -13,7 +13,7 @@ set -eu
 BUILD_PKGS="build-essential pkg-config libsodium-dev libevent-dev libmsgpack-dev libjansson-dev libreadline-dev"
 TEST_PKGS="libcmocka-dev python3 tmux valgrind mosquitto"
 FUZZ_PKGS="clang libclang-rt-14-dev"
-BENCH_PKGS="python3 mosquitto gnuplot-nox"
+BENCH_PKGS="python3 mosquitto mosquitto-clients gnuplot-nox"
 
 case "${1:-build}" in
 build) want="$BUILD_PKGS" ;;

@@ -3,6 +3,7 @@ exact (--check), against the real relay and, for the scenarios that
 compare, against a real mosquitto. No timing is asserted: speed is
 measured by 'make bench', never here."""
 
+import importlib.util
 import json
 import os
 import shutil
@@ -16,6 +17,10 @@ from cove import BUILD, RELAY, TIMEOUT
 
 BENCH = os.path.join(BUILD, "cove-bench")
 MOSQUITTO = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
+HERE = os.path.dirname(os.path.abspath(__file__))
+BENCH_DIR = os.path.join(HERE, "..", "..", "bench")
+INDEP = os.path.join(BENCH_DIR, "indep.py")
+MOSQUITTO_CLIENTS = shutil.which("mosquitto_sub") and shutil.which("mosquitto_pub")
 
 # A scenario starts its own relay and nodes: more time than one command.
 BENCH_TIMEOUT = max(120.0, TIMEOUT * 6)
@@ -69,6 +74,17 @@ class BenchScenarios(unittest.TestCase):
         self.assertGreater(r["p99_us"], 0)
         self.assertLessEqual(r["p50_us"], r["p99_us"])
         self.assertLessEqual(r["p99_us"], r["max_us"])
+        # the checks' cost, measured beside the window, for the floor
+        self.assertGreater(r["sign_us"], 0)
+        self.assertGreater(r["verify_us"], 0)
+
+    def test_latency_receivers_spread_over_threads_count_exactly(self):
+        # the sender has thread 0 alone; five receivers over threads 1-3
+        r = bench("latency", "-m", "5", "-r", "200", "-d", "1", "-t", "4")
+        self.assertEqual(r["bench_threads"], 4)
+        self.assertEqual(r["deliveries"], 1000)
+        self.assertEqual(r["duplicates"], 0)
+        self.assertEqual(r["samples"], 5 * 150)
 
     def test_join_into_an_empty_room_makes_the_joiner_first(self):
         r = bench("join", "-m", "0", "-n", "2")
@@ -171,6 +187,110 @@ class BenchAgainstMosquitto(unittest.TestCase):
         r = self.mqtt("latency", "-m", "3", "-r", "200", "-d", "1")
         self.assertEqual(r["deliveries"], 600)
         self.assertEqual(r["duplicates"], 0)
+        self.assertEqual(r["samples"], 3 * 150)
+        self.assertGreater(r["verify_us"], 0)
+
+    def test_latency_through_mosquitto_on_one_thread_counts_every_delivery(self):
+        # one thread: the sender and the receivers share a loop
+        r = self.mqtt("latency", "-m", "2", "-r", "200", "-d", "1", "-t", "1")
+        self.assertEqual(r["deliveries"], 400)
+        self.assertEqual(r["duplicates"], 0)
+
+    def test_fanout_through_mosquitto_across_threads_counts_every_delivery(self):
+        r = self.mqtt("fanout", "-P", "3", "-S", "5", "-n", "40", "-t", "3")
+        self.assertEqual(r["deliveries"], 600)
+        self.assertEqual(r["lost"], 0)
+
+    def indep(self, *args):
+        p = subprocess.run(["python3", INDEP] + list(args) +
+                           ["-p", str(self.port), "--server-pid", str(self.proc.pid)],
+                           capture_output=True, text=True, timeout=BENCH_TIMEOUT)
+        if p.returncode != 0:
+            raise AssertionError("indep.py %s failed (%d):\n%s%s" % (" ".join(args), p.returncode,
+                                                                     p.stdout, p.stderr))
+        lines = [l for l in p.stdout.splitlines() if l.startswith("{")]
+        self.assertEqual(len(lines), 1, p.stdout)
+        return json.loads(lines[0])
+
+    @unittest.skipUnless(MOSQUITTO_CLIENTS,
+                         "mosquitto-clients is not installed (apt-get install mosquitto-clients)")
+    def test_independent_clients_count_latency_deliveries(self):
+        r = self.indep("latency", "-m", "2", "-r", "200", "-d", "1", "-l", "x")
+        self.assertEqual(r["target"], "mosquitto-clients")
+        self.assertEqual(r["label"], "x")
+        self.assertEqual(r["messages"], 200)
+        self.assertEqual(r["deliveries"] + r["lost"], 400)
+        self.assertEqual(r["duplicates"], 0)
+        self.assertIn("server_cpu", r)
+
+    def test_epoll_reference_counts_every_latency_delivery(self):
+        r = self.indep("latency", "--client", "epoll", "-m", "3", "-r", "200", "-d", "1",
+                       "-b", "510")
+        self.assertEqual(r["target"], "epoll-ref")
+        self.assertEqual(r["message_bytes"], 510)
+        self.assertEqual(r["deliveries"], 600)
+        self.assertEqual(r["lost"], 0)
+        self.assertEqual(r["duplicates"], 0)
+        self.assertEqual(r["samples"], 3 * 150)
+
+    @unittest.skipUnless(MOSQUITTO_CLIENTS,
+                         "mosquitto-clients is not installed (apt-get install mosquitto-clients)")
+    def test_independent_clients_count_fanout_deliveries(self):
+        r = self.indep("fanout", "-S", "2", "-n", "300")
+        self.assertEqual(r["target"], "mosquitto-clients")
+        self.assertEqual(r["deliveries"] + r["lost"], 600)
+        self.assertEqual(r["message_bytes"], 509)
+
+
+def load_report():
+    spec = importlib.util.spec_from_file_location("cove_bench_report",
+                                                  os.path.join(BENCH_DIR, "report.py"))
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+class BenchReport(unittest.TestCase):
+    """report.py's floors and cross-check from made-up JSON lines: which
+    client gives mosquitto's path, and what is added to it."""
+
+    RUNS = [
+        {"scenario": "latency", "target": "cove", "label": "l", "p50_us": 300.0,
+         "p99_us": 900.0, "verify_us": 40.0},
+        {"scenario": "latency", "target": "mosquitto", "label": "l", "p50_us": 100.0,
+         "p99_us": 400.0, "verify_us": 60.0},
+        {"scenario": "latency", "target": "mosquitto-clients", "label": "l", "p50_us": 150.0,
+         "p99_us": 300.0},
+        {"scenario": "latency", "target": "epoll-ref", "label": "l", "p50_us": 120.0,
+         "p99_us": 500.0},
+        {"scenario": "fanout", "target": "mosquitto", "label": "f", "deliveries_per_s": 9.0,
+         "server_cpu": 1.0},
+        {"scenario": "fanout", "target": "mosquitto-clients", "label": "f",
+         "deliveries_per_s": 7.0, "server_cpu": 0.5},
+    ]
+
+    def test_floor_is_the_fastest_path_plus_two_checks(self):
+        rows = load_report().floor_rows(self.RUNS)
+        self.assertEqual(len(rows), 2)
+        label, q, path, who, verify, floor, cove, ratio, spread = rows[0]
+        self.assertEqual((label, q, path, who), ("l", "p50_us", 100.0, "mosquitto"))
+        self.assertEqual(verify, 50.0)  # the mean of the run's measurements
+        self.assertEqual(spread, (40.0, 60.0))
+        self.assertEqual(floor, 200.0)
+        self.assertEqual(ratio, 1.5)
+        label, q, path, who, verify, floor, cove, ratio, spread = rows[1]
+        self.assertEqual((q, path, who, floor), ("p99_us", 300.0, "mosquitto-clients", 400.0))
+
+    def test_a_check_time_that_moved_is_shown_with_its_spread(self):
+        rep = load_report()
+        self.assertEqual(rep.check_text(50.0, (40.0, 60.0)), "50 (40-60)")
+        self.assertEqual(rep.check_text(36.0, (35.0, 37.0)), "36")
+
+    def test_cross_check_pairs_each_client_by_label(self):
+        rows = load_report().cross_rows(self.RUNS)
+        self.assertIn(("f", "deliveries_per_s", 9.0, 7.0, None), rows)
+        self.assertIn(("l", "p50_us", 100.0, 150.0, 120.0), rows)
+        self.assertIn(("f", "server_cpu", 1.0, 0.5, None), rows)
 
 
 if __name__ == "__main__":
