@@ -11,7 +11,7 @@
 set -eu
 
 BUILD_PKGS="build-essential pkg-config libsodium-dev libevent-dev libmsgpack-dev libjansson-dev libreadline-dev"
-TEST_PKGS="libcmocka-dev python3 tmux valgrind mosquitto"
+TEST_PKGS="libcmocka-dev python3 tmux valgrind mosquitto mosquitto-clients"
 FUZZ_PKGS="clang libclang-rt-14-dev"
 BENCH_PKGS="python3 mosquitto mosquitto-clients gnuplot-nox"
 
