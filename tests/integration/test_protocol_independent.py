@@ -101,11 +101,13 @@ def seed(first):
 # stands for is this file's reading, in BECAUSE below.
 MALFORMED = "malformed msgpack"          # a length or count beyond the input
 TRAILING = "trailing bytes"              # bullet 1: something after the array
-NOT_ARRAY = "not an array"               # bullet 1: anything but an array
+# Section 3's table of reasons puts "not an array" and a wrong element
+# count under "a field has the wrong type or size".
+NOT_ARRAY = "wrong field type or size"   # bullet 1: anything but an array
 NESTED = "nested too deeply"             # bullet 3
 VERSION = "unsupported version"          # bullet 4
 TYPE = "unknown type"                    # bullet 4
-COUNT = "wrong element count"            # bullet 4 (no vector)
+COUNT = "wrong field type or size"       # bullet 4 (the table: a field's reason)
 FIELD = "wrong field type or size"       # bullet 5
 
 BECAUSE = {
