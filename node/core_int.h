@@ -34,6 +34,9 @@ struct member {
 	uint64_t ini_ts;            /* its latest INI's ts: keys go only to a recent one */
 	uint64_t ini_seen_ms;       /* when we took that INI: a CATCHUP soon after is a return */
 	int caught_up;              /* we answered a CATCHUP of it since that INI */
+	uint64_t member_since_ms;   /* its first INI, or its first after it left: we resend
+				     * it only what we sent since */
+	uint64_t returned_ms;       /* its INI after it left: it gets a new epoch, not ours */
 	uint64_t answer_from_ms;    /* what we resent for it (RESEND, CATCHUP) since then */
 	size_t answered;
 	/* Its BYE was seen (it left, or the relay says it is gone): it is back
@@ -104,6 +107,10 @@ struct room {
 	 * we no longer trust: nothing is encrypted under it. What the user
 	 * sends waits (queued) until a new epoch is in place. */
 	int tainted;
+	/* The commitments of keys found tainted here: such a key, handed to
+	 * us again (after a reconnect, by a lagging member), stays tainted. */
+	uint8_t taint_kids[4][COVE_KID_LEN];
+	size_t ntaint_kids;
 	char taint_who[COVE_NAME_MAX + 1];
 	const char *taint_why;
 	uint64_t taint_ms;

@@ -85,9 +85,16 @@ const char *nd_keys_blocked(const struct nd_core *c, const struct room *r)
 
 void nd_keys_taint(struct nd_core *c, struct room *r, const char *who, const char *why)
 {
-	if (r->tainted || !r->gk)
+	if (r->tainted)
 		return;
 	r->tainted = 1;
+	if (r->gk) {
+		size_t slot = r->ntaint_kids < 4 ? r->ntaint_kids++ : 3;
+
+		if (slot == 3)
+			memmove(r->taint_kids, r->taint_kids + 1, 3 * COVE_KID_LEN);
+		memcpy(r->taint_kids[slot], r->kid, COVE_KID_LEN);
+	}
 	snprintf(r->taint_who, sizeof(r->taint_who), "%s", who);
 	r->taint_why = why;
 	r->taint_ms = c->deps.now_ms();
@@ -177,6 +184,9 @@ static void set_key(struct nd_core *c, struct room *r, uint8_t *gk, uint32_t epo
 	r->epoch_start_ms = now;
 	r->epoch_msgs = 0;
 	r->tainted = 0;
+	for (size_t i = 0; i < r->ntaint_kids; i++)
+		if (sodium_memcmp(r->taint_kids[i], r->kid, COVE_KID_LEN) == 0)
+			r->tainted = 1; /* found tainted before: still is (taint_why kept) */
 	/* Who may hold the new key: those present now (the caller narrows
 	 * this when it knows the recipients), and whoever joins later. */
 	for (size_t i = 0; i < r->nmembers; i++)
@@ -305,9 +315,25 @@ static void check_view(struct nd_core *c, struct room *r, const struct cove_fram
 		       r->name, n, sender, f->u.key.epoch);
 }
 
+/* Back in a room after a lost link, at a key we held before: whoever was
+ * here under it and is not here now may have left while we were away
+ * (we saw no BYE), so the key may be held by someone gone. */
+static void gone_while_away(struct nd_core *c, struct room *r)
+{
+	for (size_t i = 0; i < r->nmembers; i++) {
+		struct member *m = &r->members[i];
+
+		if (m->exposed && !m->present) {
+			nd_keys_taint(c, r, m->name, "is no longer in the room");
+			return;
+		}
+	}
+}
+
 int nd_keys_key(struct nd_core *c, struct room *r, const struct cove_frame *f)
 {
 	const struct cove_wl_entry *e;
+	const struct member *sender;
 	const struct cove_xkp *kp;
 	uint32_t epoch = f->u.key.epoch;
 	int joining = r->st == R_JOINING;
@@ -333,6 +359,15 @@ int nd_keys_key(struct nd_core *c, struct room *r, const struct cove_frame *f)
 	kp = nd_keys_session(r, f->u.key.xpk);
 	if (!kp)
 		return COVE_OK; /* sealed to a session key of ours that is gone */
+	/* Only a member in the room gives keys: not one that has left (a KEY
+	 * it made before its BYE, delivered late), nor one that never joined. */
+	sender = nd_member(r, f->from);
+	if (!sender || !sender->present || sender->left) {
+		nd_say(c, r, "refused_key", 0,
+		       "refused a key for room %s from %s: %s", r->name, e->name,
+		       sender && sender->left ? "it has left the room" : "it is not in the room");
+		return COVE_OK;
+	}
 	if (!joining && (r->st != R_READY || epoch < r->epoch))
 		return COVE_OK; /* a late answer to a join of ours */
 	if (!joining && r->gk && epoch == r->epoch) {
@@ -367,18 +402,22 @@ int nd_keys_key(struct nd_core *c, struct room *r, const struct cove_frame *f)
 						  : "it does not open");
 		return COVE_OK;
 	}
-	if (joining && r->ever_keyed && epoch == r->top_epoch && r->gk && epoch == r->epoch) {
-		/* Back in a room at the epoch we hold: it must be our key. */
-		uint8_t kid[COVE_KID_LEN];
-
-		cove_gk_kid(kid, r->gk, epoch);
-		if (sodium_memcmp(kid, f->u.key.kid, COVE_KID_LEN) != 0) {
-			cove_gk_free(gk);
+	if (joining && r->gk && epoch == r->epoch) {
+		/* Back in a room at the epoch we hold: it must be our key, and it
+		 * stays as it was (who may hold it, whether it is tainted). */
+		cove_gk_free(gk);
+		if (sodium_memcmp(r->kid, f->u.key.kid, COVE_KID_LEN) != 0) {
 			nd_say(c, r, "fork", 0,
 			       "room %s has split: %s gave you another key for epoch %u than the one "
 			       "you hold; refused", r->name, e->name, epoch);
 			return COVE_OK;
 		}
+		send_rdy(c, r, NULL);
+		check_view(c, r, f, e->name, joining);
+		gone_while_away(c, r);
+		nd_room_ready(c, r, 0);
+		nd_track_held(c, r, c->deps.now_ms(), 1);
+		return COVE_OK;
 	}
 	set_key(c, r, gk, epoch);
 	send_rdy(c, r, NULL);

@@ -305,6 +305,18 @@ static struct cove_frame ini_of(enum who who, struct cove_xkp *kp)
 	return f;
 }
 
+/* who is in the room (its INI reaches alice); returns its session key. */
+static struct cove_xkp *here(enum who who)
+{
+	struct cove_xkp *kp = cove_xkp_new();
+	struct cove_frame f;
+
+	assert_non_null(kp);
+	f = ini_of(who, kp);
+	feed(&f);
+	return kp;
+}
+
 /* The relay asks alice to give who (session key kp) the key. */
 static void ask(enum who who, const struct cove_xkp *kp)
 {
@@ -623,6 +635,7 @@ TEST(a_key_of_the_last_epoch_number_or_too_high_for_a_first_key_is_refused)
 {
 	uint8_t gk[COVE_GK_LEN];
 	static const enum who both[] = { ALICE, BOB };
+	struct cove_xkp *bob = here(BOB);
 
 	randombytes_buf(gk, sizeof(gk));
 	key_from(BOB, gk, COVE_EPOCH_END, both, 2);
@@ -631,6 +644,7 @@ TEST(a_key_of_the_last_epoch_number_or_too_high_for_a_first_key_is_refused)
 	assert_u64(errors("bad_epoch"), 2);
 	key_from(BOB, gk, COVE_EPOCH_FIRST_MAX, both, 2);
 	assert_int_equal(w.ready, 1);
+	cove_xkp_free(bob);
 }
 
 TEST(rekeys_never_go_back_nor_jump_too_far)
@@ -660,6 +674,7 @@ TEST(a_key_that_does_not_match_its_commitment_is_refused)
 {
 	uint8_t gk[COVE_GK_LEN], other[COVE_GK_LEN];
 	static const enum who both[] = { ALICE, BOB };
+	struct cove_xkp *bob = here(BOB);
 	struct cove_frame f = frame_of(BOB, COVE_F_KEY);
 	uint8_t view[COVE_VIEW_LEN];
 
@@ -672,6 +687,120 @@ TEST(a_key_that_does_not_match_its_commitment_is_refused)
 	sign_feed(BOB, &f);
 	assert_int_equal(w.ready, 0);
 	assert_u64(errors("bad_key"), 1);
+	cove_xkp_free(bob);
+}
+
+TEST(a_key_from_a_member_that_left_is_refused_even_if_made_before)
+{
+	uint8_t gk0[COVE_GK_LEN], gk1[COVE_GK_LEN];
+	static const enum who both[] = { ALICE, BOB };
+	struct cove_xkp *bob, *carol;
+	struct cove_frame late = frame_of(CAROL, COVE_F_KEY);
+	uint8_t view[COVE_VIEW_LEN];
+
+	be_first();
+	bob = join(BOB, gk0);
+	carol = join(CAROL, gk0);
+	/* carol makes epoch 1 for alice and bob, signs it, then leaves; the
+	 * relay delivers it after her BYE */
+	randombytes_buf(gk1, sizeof(gk1));
+	view_of(view, 1, both, 2);
+	assert_ok(cove_msg_key_seal(&late, pk(ALICE), w.alice_xpk, 1, gk1, view, w.id[CAROL]));
+	bye_of(CAROL);
+	feed(&late);
+	clear_out();
+	say("not for carol");
+	assert_u64(sent_count(COVE_F_DAT), 0);
+	assert_u64(errors("refused_key"), 1);
+	cove_xkp_free(bob);
+	cove_xkp_free(carol);
+}
+
+TEST(a_key_from_someone_who_never_joined_is_refused)
+{
+	uint8_t gk0[COVE_GK_LEN], gk1[COVE_GK_LEN];
+	static const enum who both[] = { ALICE, BOB };
+	struct cove_xkp *bob, *carol;
+
+	set_whitelist("alice bob carol dave");
+	be_first();
+	bob = join(BOB, gk0);
+	carol = join(CAROL, gk0);
+	bye_of(CAROL);
+	/* dave, on alice's whitelist but never in the room, brings epoch 1 */
+	randombytes_buf(gk1, sizeof(gk1));
+	key_from(DAVE, gk1, 1, both, 2);
+	clear_out();
+	say("held");
+	assert_u64(sent_count(COVE_F_DAT), 0);
+	assert_u64(errors("refused_key"), 1);
+	cove_xkp_free(bob);
+	cove_xkp_free(carol);
+}
+
+TEST(a_tainted_key_stays_tainted_after_a_reconnect)
+{
+	uint8_t gk0[COVE_GK_LEN];
+	static const enum who both[] = { ALICE, BOB };
+	struct cove_xkp *bob, *carol;
+
+	be_first();
+	bob = join(BOB, gk0);
+	carol = join(CAROL, gk0);
+	bye_of(CAROL);
+	/* the relay cuts alice's link; back in, bob hands her the same key */
+	nd_core_link_down(w.core);
+	assert_ok(nd_core_link_up(w.core));
+	{
+		struct cove_frame f = frame_of(RELAY, COVE_F_WLC);
+
+		f.room_len = 0;
+		f.room[0] = '\0';
+		memcpy(f.u.wlc.you, pk(ALICE), COVE_ID_LEN);
+		sign_feed(RELAY, &f);
+	}
+	{
+		struct cove_frame f = ini_of(BOB, bob);
+
+		w.seq[BOB]--; /* the same INI again, as the relay replays it */
+		f.seq = w.seq[BOB];
+		assert_ok(cove_msg_sign(&f, w.id[BOB]));
+		feed(&f);
+	}
+	key_from(BOB, gk0, 0, both, 2);
+	assert_int_equal(w.ready, 2);
+	clear_out();
+	say("carol holds that key");
+	assert_u64(sent_count(COVE_F_DAT), 0);
+	assert_u64(nd_core_queued(w.core), 1);
+	cove_xkp_free(bob);
+	cove_xkp_free(carol);
+}
+
+TEST(a_member_that_vanished_while_we_were_away_taints_the_key_we_come_back_to)
+{
+	uint8_t gk0[COVE_GK_LEN];
+	static const enum who both[] = { ALICE, BOB };
+	struct cove_xkp *bob, *carol;
+
+	be_first();
+	bob = join(BOB, gk0);
+	carol = join(CAROL, gk0);
+	nd_core_link_down(w.core);
+	assert_ok(nd_core_link_up(w.core));
+	/* back in: bob is here, carol is not (she left while we were away,
+	 * and the relay does not rekey) */
+	{
+		struct cove_frame f = ini_of(BOB, bob);
+
+		feed(&f);
+	}
+	key_from(BOB, gk0, 0, both, 2);
+	clear_out();
+	say("carol may still hold the key");
+	assert_u64(sent_count(COVE_F_DAT), 0);
+	cove_xkp_free(bob);
+	cove_xkp_free(carol);
 }
 
 /* ---- joins ---------------------------------------------------------------------- */
@@ -935,6 +1064,10 @@ int main(void)
 		T(dats_are_paced_inside_the_relays_limits_and_none_is_lost),
 		T(a_gap_is_reported_only_after_its_resend_had_its_chance),
 		T(messages_a_failed_join_drops_are_each_named),
+		T(a_key_from_a_member_that_left_is_refused_even_if_made_before),
+		T(a_key_from_someone_who_never_joined_is_refused),
+		T(a_tainted_key_stays_tainted_after_a_reconnect),
+		T(a_member_that_vanished_while_we_were_away_taints_the_key_we_come_back_to),
 	};
 
 	if (sodium_init() < 0)
