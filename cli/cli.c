@@ -50,6 +50,13 @@ static int get_passphrase(const char *path, const char *pass_file, char **pass, 
 	return ret;
 }
 
+const char *cove_cli_key_damage(int err)
+{
+	if (err == COVE_ERR_BAD_KEY)
+		return "the public key stored in it cannot be anyone's (not a usable Ed25519 key)";
+	return "the public key stored in it is not the one its secret key gives";
+}
+
 struct cove_ident *cove_cli_identity(const char *path, const char *pass_file)
 {
 	struct cove_kf *kf = NULL;
@@ -78,6 +85,11 @@ struct cove_ident *cove_cli_identity(const char *path, const char *pass_file)
 	case COVE_ERR_VERSION:
 		cove_cli_err("key file '%s' was written by a newer Cove; upgrade this one", path);
 		return NULL;
+	case COVE_ERR_BAD_KEY:
+	case COVE_ERR_KEY_MISMATCH:
+		cove_cli_err("key file '%s' is damaged: %s; restore it from a backup, or make a "
+			     "new key with cove-keys generate", path, cove_cli_key_damage(ret));
+		return NULL;
 	default:
 		cove_cli_err("'%s' is not a Cove secret key file (%s); keys are made with "
 			     "cove-keys generate", path, cove_strerror(ret));
@@ -95,6 +107,9 @@ struct cove_ident *cove_cli_identity(const char *path, const char *pass_file)
 		goto out;
 	if (ret == COVE_ERR_PASSPHRASE)
 		cove_cli_err("wrong passphrase for key file '%s'", path);
+	else if (ret == COVE_ERR_KEY_MISMATCH)
+		cove_cli_err("key file '%s' is damaged: %s; restore it from a backup, or make a "
+			     "new key with cove-keys generate", path, cove_cli_key_damage(ret));
 	else
 		cove_cli_err("cannot unlock key file '%s': %s", path, cove_strerror(ret));
 fail:
@@ -127,11 +142,18 @@ struct cove_wl *cove_cli_whitelist(const char *path)
 
 int cove_cli_pubkey(const char *opt, const char *s, uint8_t pk[COVE_PK_LEN])
 {
-	if (cove_pk_from_b64(pk, s, strlen(s)) == COVE_OK)
-		return 0;
-	cove_cli_err("%s '%.60s' is not a public key: expected the 44-character base64 that "
-		     "'cove-keys public' prints", opt, s);
-	return -1;
+	if (cove_pk_from_b64(pk, s, strlen(s)) != COVE_OK) {
+		cove_cli_err("%s '%.60s' is not a public key: expected the 44-character base64 "
+			     "that 'cove-keys public' prints", opt, s);
+		return -1;
+	}
+	if (cove_pk_check(pk) != COVE_OK) {
+		cove_cli_err("%s '%s' cannot be anyone's public key: it is not a usable Ed25519 "
+			     "key (of small order, or not a canonical curve point); use the key "
+			     "that 'cove-keys public' prints", opt, s);
+		return -1;
+	}
+	return 0;
 }
 
 int cove_cli_hostport(const char *opt, const char *s, char *host, size_t hostcap,

@@ -27,11 +27,16 @@ void cove_cli_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
  * cove_ident_free()) or NULL after printing why. */
 struct cove_ident *cove_cli_identity(const char *path, const char *pass_file);
 
+/* Words for why a key file's public key is refused (COVE_ERR_BAD_KEY or
+ * COVE_ERR_KEY_MISMATCH from cove_kf_parse() or cove_kf_unlock()), to
+ * follow "key file 'PATH' is damaged: ". */
+const char *cove_cli_key_damage(int err);
+
 /* Loads a whitelist, or prints "PROG: PATH:LINE: MESSAGE" and returns NULL. */
 struct cove_wl *cove_cli_whitelist(const char *path);
 
-/* Parses a base64 public key given as option opt. Prints why on failure.
- * Returns 0 or -1. */
+/* Parses a base64 public key given as option opt and refuses one that
+ * cove_pk_check() refuses. Prints why on failure. Returns 0 or -1. */
 int cove_cli_pubkey(const char *opt, const char *s, uint8_t pk[COVE_PK_LEN]);
 
 /* Splits "HOST:PORT" or "[V6ADDR]:PORT" into host (NUL-terminated, at most
