@@ -10,19 +10,22 @@
 #include "cli/cli.h"
 #include "cli/pass.h"
 #include "common/err.h"
+#include "common/utf8.h"
 #include "crypto/keyfile.h"
 
 const char *cove_prog = "cove";
 
 void cove_cli_err(const char *fmt, ...)
 {
-	char buf[1024];
+	char buf[1024], shown[COVE_UTF8_VISIBLE_CAP(sizeof(buf))];
 	va_list ap;
 
 	va_start(ap, fmt);
 	vsnprintf(buf, sizeof(buf), fmt, ap);
 	va_end(ap);
-	fprintf(stderr, "%s: %s\n", cove_prog, buf);
+	/* Messages quote file names and arguments, which may hold anything. */
+	cove_utf8_visible(shown, sizeof(shown), buf, strlen(buf));
+	fprintf(stderr, "%s: %s\n", cove_prog, shown);
 }
 
 static int get_passphrase(const char *path, const char *pass_file, char **pass, size_t *len)
@@ -204,32 +207,4 @@ uint64_t cove_now_us(void)
 uint64_t cove_now_ms(void)
 {
 	return cove_now_us() / 1000u;
-}
-
-void cove_cli_sanitize(char *out, size_t cap, const char *s, size_t len)
-{
-	size_t o = 0;
-
-	if (cap == 0)
-		return;
-	/* each byte takes at most two characters; one more for the NUL */
-	for (size_t i = 0; i < len && o + 2 < cap; i++) {
-		unsigned char c = (unsigned char)s[i];
-
-		if (c < 0x20 && c != '\t') {
-			out[o++] = '^';
-			out[o++] = (char)(c + 0x40);
-		} else if (c == 0x7f) {
-			out[o++] = '^';
-			out[o++] = '?';
-		} else if (c == 0xc2 && i + 1 < len && (unsigned char)s[i + 1] >= 0x80 &&
-			   (unsigned char)s[i + 1] <= 0x9f) {
-			/* C1 controls (U+0080-U+009F) include CSI: shown as '?' */
-			out[o++] = '?';
-			i++;
-		} else {
-			out[o++] = (char)c;
-		}
-	}
-	out[o] = '\0';
 }

@@ -18,7 +18,8 @@
 /* The program name used as the prefix of messages. */
 extern const char *cove_prog;
 
-/* Prints "PROG: MESSAGE" and a newline to standard error. */
+/* Prints "PROG: MESSAGE" and a newline to standard error, the message
+ * passed through cove_utf8_visible() (it may quote a hostile name). */
 void cove_cli_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 /* Loads the secret key in path: refuses a file others may read, asks for
@@ -48,10 +49,5 @@ int cove_cli_hostport(const char *opt, const char *s, char *host, size_t hostcap
 /* Milliseconds and microseconds since the Unix epoch (wall clock). */
 uint64_t cove_now_ms(void);
 uint64_t cove_now_us(void);
-
-/* Writes s[0..len) to out (capacity cap, NUL-terminated) with control
- * characters shown in caret notation (^J, ^[) and invalid bytes as '?', so
- * text from others can never move the cursor or recolour a terminal. */
-void cove_cli_sanitize(char *out, size_t cap, const char *s, size_t len);
 
 #endif

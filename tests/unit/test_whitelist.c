@@ -157,6 +157,21 @@ TEST(hostile_bytes_are_not_echoed_in_messages)
 	assert_null(strchr(d.msg, '\x1b'));
 }
 
+TEST(bidi_controls_in_a_name_are_not_echoed_in_messages)
+{
+	/* "evil" with a right-to-left override: quoted, it could turn the
+	 * rest of the operator's error line around */
+	static const char text[] = "evil\xe2\x80\xaelive " KA "\n";
+	struct cove_wl *wl = NULL;
+	struct cove_wl_diag d = { 0, "" };
+
+	assert_err(cove_wl_parse(&wl, text, strlen(text), &d), COVE_ERR_SYNTAX);
+	for (const char *p = d.msg; *p; p++)
+		if ((unsigned char)*p >= 0x80)
+			fail_msg("message \"%s\" holds byte 0x%02x", d.msg, (unsigned char)*p);
+	assert_non_null(strstr(d.msg, "invalid name 'evil???live'"));
+}
+
 /* cove_wl_parse() promises "the first error": a user fixing one error at
  * a time should be sent to the earliest line, whatever kind it is. Here a
  * duplicate key (line 2) comes before a missing key (line 3). */
@@ -672,6 +687,7 @@ int main(void)
 		cmocka_unit_test(each_kind_of_error_carries_its_line_number),
 		cmocka_unit_test(nul_byte_is_an_error_not_about_one_line),
 		cmocka_unit_test(hostile_bytes_are_not_echoed_in_messages),
+		cmocka_unit_test(bidi_controls_in_a_name_are_not_echoed_in_messages),
 		cmocka_unit_test(parse_reports_the_earliest_error_line),
 		cmocka_unit_test(parse_all_reports_every_error),
 		cmocka_unit_test(every_repeat_of_a_key_is_reported_against_its_first_line),
