@@ -61,3 +61,13 @@ void cove_log_at(enum cove_log_level level, const char *file, int line, const ch
 	cove_utf8_visible(shown, sizeof(shown), buf, strnlen(buf, sizeof(buf)));
 	fprintf(stderr, "%s\n", shown);
 }
+
+void cove_log_libevent(int severity, const char *msg)
+{
+	static const enum cove_log_level levels[] = { COVE_LOG_DEBUG, COVE_LOG_INFO,
+						      COVE_LOG_WARN, COVE_LOG_ERROR };
+	enum cove_log_level level = severity >= 0 && severity < 4 ? levels[severity]
+								 : COVE_LOG_ERROR;
+
+	cove_log_at(level, "libevent", 0, "libevent: %s", msg);
+}

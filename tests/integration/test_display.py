@@ -1,17 +1,21 @@
-"""What a node shows.
+"""What a node shows and how it reads its input.
 
 Text from others cannot rearrange a line on a terminal or in a pipe's
 output: Unicode's bidirectional controls and the invisible format
 characters are shown as <U+XXXX>, as control characters are shown in
-caret notation, while --json hands programs the exact text.
+caret notation, while --json hands programs the exact text. And standard
+input that epoll cannot watch (a regular file, /dev/null) is read to its
+end without a word from libevent, whose own lines go through Cove's log.
 """
 
 import os
+import re
 import shutil
 import subprocess
 import time
 import unittest
 
+import cove
 from cove import NODE, TIMEOUT, CoveTest, Lines
 
 # What an attacker sends, and what a terminal or a pipe must show of it.
@@ -27,6 +31,9 @@ TRICKS = [
 ]
 RAW = ("\u202e", "\u2067", "\u2069", "\u200f", "\u200e", "\u202b", "\u202c", "\u061c",
        "\u200b", "\u2060", "\ufeff", "\u2028")
+
+# A line of stderr that Cove wrote: "cove-node: ..." or a log line.
+COVE_LINE = re.compile(r"^(cove-node: |\d{4}-\d\d-\d\dT[\d:.]+Z (error|warn |info |debug) )")
 
 
 def wait_for(pred, what, timeout=TIMEOUT):
@@ -106,6 +113,90 @@ class DisplayTest(CoveTest):
         s = wait_for(lambda: "bob: invoice" in screen() and screen(), "bob's message")
         self.assertIn("bob: invoice<U+202E>gnp.exe", s)
         self.assertNotIn("\u202e", s)
+
+
+class ScriptedInputTest(CoveTest):
+    """cove-node with standard input from a file or /dev/null, as a bot
+    under systemd or `cove-node --json < commands.txt` runs it."""
+
+    def run_node(self, name, stdin, json=True, env=None):
+        """Runs a node to its end; returns (status, stdout, stderr)."""
+        w = self.world
+        args = [NODE, "-k", w.key(name), "-w", w.whitelist, "-s", w.relay.addr,
+                "-S", w.relay.pub, "-r", "lobby"] + (["--json"] if json else [])
+        full_env = dict(os.environ, **(env or {}))
+        p = subprocess.Popen(args, stdin=stdin, stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE, text=True, env=full_env)
+        w.procs.append(p)
+        try:
+            out, err = p.communicate(timeout=TIMEOUT)
+        except subprocess.TimeoutExpired:
+            p.kill()
+            out, err = p.communicate()
+            raise AssertionError("the node did not finish its input; stderr: %s" % err)
+        return p.returncode, out, err
+
+    def write(self, name, text):
+        path = os.path.join(self.world.dir, name)
+        with open(path, "w") as f:
+            f.write(text)
+        return path
+
+    def assert_only_coves_lines(self, err):
+        for line in err.splitlines():
+            self.assertRegex(line, COVE_LINE, "a line on stderr that Cove did not write")
+        self.assertNotIn("[warn]", err)
+        self.assertNotIn("Epoll", err)
+
+    def test_json_commands_from_a_regular_file_run_with_only_coves_lines_on_stderr(self):
+        w = self.world
+        w.start_relay()
+        alice = w.node("alice", ["lobby"])
+        alice.ready("lobby")
+        # no "quit": the end of the file ends the node, once all is sent
+        path = self.write("commands.txt", '{"cmd":"send","text":"one from a file"}\n'
+                                          '{"cmd":"send","text":"two from a file"}\n')
+        with open(path) as f:
+            rc, out, err = self.run_node("bob", f)
+        self.assertEqual(rc, 0, err)
+        self.assert_only_coves_lines(err)
+        self.assertIn('"event":"ready"', out)
+        alice.wait(lambda e: len(alice.messages()) >= 2, what="2 messages")
+        self.assertEqual([m["text"] for m in alice.messages()],
+                         ["one from a file", "two from a file"])
+
+    def test_pipe_mode_sends_every_line_of_a_file_larger_than_one_read(self):
+        w = self.world
+        w.start_relay()
+        alice = w.node("alice", ["lobby"])
+        alice.ready("lobby")
+        lines = [str(i) * 5000 for i in range(5)]  # 25 kB: the node reads 16 kB a turn
+        path = self.write("lines.txt", "".join(l + "\n" for l in lines))
+        with open(path) as f:
+            rc, out, err = self.run_node("bob", f, json=False)
+        self.assertEqual(rc, 0, err)
+        self.assert_only_coves_lines(err)
+        alice.wait(lambda e: len(alice.messages()) >= 5, what="5 messages")
+        self.assertEqual([m["text"] for m in alice.messages()], lines)
+
+    def test_stdin_from_dev_null_ends_the_node_with_only_coves_lines_on_stderr(self):
+        w = self.world
+        w.start_relay()
+        for json in (True, False):
+            with self.subTest(json=json):
+                rc, out, err = self.run_node("bob", subprocess.DEVNULL, json=json)
+                self.assertEqual(rc, 0, err)
+                self.assert_only_coves_lines(err)
+
+    def test_libevents_own_lines_go_through_coves_log(self):
+        w = self.world
+        w.start_relay()
+        # EVENT_SHOW_METHOD makes libevent say which backend it uses
+        rc, out, err = self.run_node("bob", subprocess.DEVNULL,
+                                     env={"EVENT_SHOW_METHOD": "1"})
+        self.assertEqual(rc, 0, err)
+        self.assert_only_coves_lines(err)
+        self.assertRegex(err, r"(?m)^\S+Z info  libevent: libevent using: \w+$")
 
 
 if __name__ == "__main__":
