@@ -277,12 +277,21 @@ static void tty_disconnected(struct nd_app *a, const char *why, unsigned retry_m
 static void tty_error(void *ctx, const char *room, const char *code, const char *msg,
 		      int fatal)
 {
+	size_t len = strlen(msg);
+	char *clean = malloc(COVE_UTF8_VISIBLE_CAP(len));
+
 	(void)ctx;
 	(void)code;
+	if (!clean)
+		return;
+	/* Errors quote text: the start of a message that was not sent, a
+	 * file name. */
+	cove_utf8_visible(clean, COVE_UTF8_VISIBLE_CAP(len), msg, len);
 	if (room)
-		show("[%s] %s%s", room, fatal ? "fatal: " : "", msg);
+		show("[%s] %s%s", room, fatal ? "fatal: " : "", clean);
 	else
-		show("%s%s", fatal ? "fatal: " : "", msg);
+		show("%s%s", fatal ? "fatal: " : "", clean);
+	free(clean);
 }
 
 static void tty_notice(void *ctx, const char *room, const char *code, const char *msg)
