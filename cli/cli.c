@@ -10,19 +10,22 @@
 #include "cli/cli.h"
 #include "cli/pass.h"
 #include "common/err.h"
+#include "common/utf8.h"
 #include "crypto/keyfile.h"
 
 const char *cove_prog = "cove";
 
 void cove_cli_err(const char *fmt, ...)
 {
-	char buf[1024];
+	char buf[1024], shown[COVE_UTF8_VISIBLE_CAP(sizeof(buf))];
 	va_list ap;
 
 	va_start(ap, fmt);
 	vsnprintf(buf, sizeof(buf), fmt, ap);
 	va_end(ap);
-	fprintf(stderr, "%s: %s\n", cove_prog, buf);
+	/* Messages quote file names and arguments, which may hold anything. */
+	cove_utf8_visible(shown, sizeof(shown), buf, strlen(buf));
+	fprintf(stderr, "%s: %s\n", cove_prog, shown);
 }
 
 static int get_passphrase(const char *path, const char *pass_file, char **pass, size_t *len)
@@ -48,6 +51,13 @@ static int get_passphrase(const char *path, const char *pass_file, char **pass, 
 		cove_cli_err("cannot read a passphrase from the terminal: %s",
 			     ret == COVE_ERR_IO ? strerror(errno) : cove_strerror(ret));
 	return ret;
+}
+
+const char *cove_cli_key_damage(int err)
+{
+	if (err == COVE_ERR_BAD_KEY)
+		return "the public key stored in it cannot be anyone's (not a usable Ed25519 key)";
+	return "the public key stored in it is not the one its secret key gives";
 }
 
 struct cove_ident *cove_cli_identity(const char *path, const char *pass_file)
@@ -78,6 +88,11 @@ struct cove_ident *cove_cli_identity(const char *path, const char *pass_file)
 	case COVE_ERR_VERSION:
 		cove_cli_err("key file '%s' was written by a newer Cove; upgrade this one", path);
 		return NULL;
+	case COVE_ERR_BAD_KEY:
+	case COVE_ERR_KEY_MISMATCH:
+		cove_cli_err("key file '%s' is damaged: %s; restore it from a backup, or make a "
+			     "new key with cove-keys generate", path, cove_cli_key_damage(ret));
+		return NULL;
 	default:
 		cove_cli_err("'%s' is not a Cove secret key file (%s); keys are made with "
 			     "cove-keys generate", path, cove_strerror(ret));
@@ -95,6 +110,9 @@ struct cove_ident *cove_cli_identity(const char *path, const char *pass_file)
 		goto out;
 	if (ret == COVE_ERR_PASSPHRASE)
 		cove_cli_err("wrong passphrase for key file '%s'", path);
+	else if (ret == COVE_ERR_KEY_MISMATCH)
+		cove_cli_err("key file '%s' is damaged: %s; restore it from a backup, or make a "
+			     "new key with cove-keys generate", path, cove_cli_key_damage(ret));
 	else
 		cove_cli_err("cannot unlock key file '%s': %s", path, cove_strerror(ret));
 fail:
@@ -127,11 +145,18 @@ struct cove_wl *cove_cli_whitelist(const char *path)
 
 int cove_cli_pubkey(const char *opt, const char *s, uint8_t pk[COVE_PK_LEN])
 {
-	if (cove_pk_from_b64(pk, s, strlen(s)) == COVE_OK)
-		return 0;
-	cove_cli_err("%s '%.60s' is not a public key: expected the 44-character base64 that "
-		     "'cove-keys public' prints", opt, s);
-	return -1;
+	if (cove_pk_from_b64(pk, s, strlen(s)) != COVE_OK) {
+		cove_cli_err("%s '%.60s' is not a public key: expected the 44-character base64 "
+			     "that 'cove-keys public' prints", opt, s);
+		return -1;
+	}
+	if (cove_pk_check(pk) != COVE_OK) {
+		cove_cli_err("%s '%s' cannot be anyone's public key: it is not a usable Ed25519 "
+			     "key (of small order, or not a canonical curve point); use the key "
+			     "that 'cove-keys public' prints", opt, s);
+		return -1;
+	}
+	return 0;
 }
 
 int cove_cli_hostport(const char *opt, const char *s, char *host, size_t hostcap,
@@ -182,32 +207,4 @@ uint64_t cove_now_us(void)
 uint64_t cove_now_ms(void)
 {
 	return cove_now_us() / 1000u;
-}
-
-void cove_cli_sanitize(char *out, size_t cap, const char *s, size_t len)
-{
-	size_t o = 0;
-
-	if (cap == 0)
-		return;
-	/* each byte takes at most two characters; one more for the NUL */
-	for (size_t i = 0; i < len && o + 2 < cap; i++) {
-		unsigned char c = (unsigned char)s[i];
-
-		if (c < 0x20 && c != '\t') {
-			out[o++] = '^';
-			out[o++] = (char)(c + 0x40);
-		} else if (c == 0x7f) {
-			out[o++] = '^';
-			out[o++] = '?';
-		} else if (c == 0xc2 && i + 1 < len && (unsigned char)s[i + 1] >= 0x80 &&
-			   (unsigned char)s[i + 1] <= 0x9f) {
-			/* C1 controls (U+0080-U+009F) include CSI: shown as '?' */
-			out[o++] = '?';
-			i++;
-		} else {
-			out[o++] = (char)c;
-		}
-	}
-	out[o] = '\0';
 }

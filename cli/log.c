@@ -5,6 +5,7 @@
 #include <time.h>
 
 #include "cli/log.h"
+#include "common/utf8.h"
 
 static enum cove_log_level log_level = COVE_LOG_INFO;
 static int log_timestamps = 1;
@@ -27,7 +28,7 @@ enum cove_log_level cove_log_level(void)
 void cove_log_at(enum cove_log_level level, const char *file, int line, const char *fmt, ...)
 {
 	static const char *const names[] = { "error", "warn ", "info ", "debug" };
-	char buf[1024];
+	char buf[1024], shown[COVE_UTF8_VISIBLE_CAP(sizeof(buf))];
 	size_t n = 0;
 	va_list ap;
 
@@ -54,6 +55,19 @@ void cove_log_at(enum cove_log_level level, const char *file, int line, const ch
 		vsnprintf(buf + n, sizeof(buf) - n, fmt, ap);
 		va_end(ap);
 	}
-	/* One write per line, so lines from one process never interleave. */
-	fprintf(stderr, "%s\n", buf);
+	/* Lines quote names, paths and libevent's words: nothing in them may
+	 * reach the terminal as a control. One write per line, so lines from
+	 * one process never interleave. */
+	cove_utf8_visible(shown, sizeof(shown), buf, strnlen(buf, sizeof(buf)));
+	fprintf(stderr, "%s\n", shown);
+}
+
+void cove_log_libevent(int severity, const char *msg)
+{
+	static const enum cove_log_level levels[] = { COVE_LOG_DEBUG, COVE_LOG_INFO,
+						      COVE_LOG_WARN, COVE_LOG_ERROR };
+	enum cove_log_level level = severity >= 0 && severity < 4 ? levels[severity]
+								 : COVE_LOG_ERROR;
+
+	cove_log_at(level, "libevent", 0, "libevent: %s", msg);
 }

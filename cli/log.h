@@ -25,6 +25,12 @@ enum cove_log_level cove_log_level(void);
 void cove_log_at(enum cove_log_level level, const char *file, int line, const char *fmt, ...)
 	__attribute__((format(printf, 4, 5)));
 
+/* For event_set_log_callback(): writes libevent's own lines to this log
+ * as "libevent: MESSAGE", at the level of their severity (libevent's
+ * EVENT_LOG_DEBUG, _MSG, _WARN and _ERR are 0 to 3; this layer does not
+ * include libevent, so a program that installs it asserts those values). */
+void cove_log_libevent(int severity, const char *msg);
+
 #define log_error(...) cove_log_at(COVE_LOG_ERROR, __FILE__, __LINE__, __VA_ARGS__)
 #define log_warn(...) cove_log_at(COVE_LOG_WARN, __FILE__, __LINE__, __VA_ARGS__)
 #define log_info(...) cove_log_at(COVE_LOG_INFO, __FILE__, __LINE__, __VA_ARGS__)

@@ -33,6 +33,9 @@ const char *cove_strerror(int err)
 	case COVE_ERR_NEED_PASSPHRASE: return "key is encrypted and no passphrase was given";
 	case COVE_ERR_SODIUM: return "libsodium failed to initialise";
 	case COVE_ERR_KEY_COMMIT: return "the key opened is not the one its key id commits to";
+	case COVE_ERR_BAD_KEY:
+		return "not a usable Ed25519 public key (not a canonical curve point, or of small order)";
+	case COVE_ERR_KEY_MISMATCH: return "the public key does not belong to the secret key";
 	}
 	return "unknown error";
 }

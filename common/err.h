@@ -39,6 +39,8 @@ enum cove_err {
 	COVE_ERR_NEED_PASSPHRASE = -27, /* key is encrypted and no passphrase was given */
 	COVE_ERR_SODIUM = -28,        /* sodium_init() failed */
 	COVE_ERR_KEY_COMMIT = -29,    /* a sealed key opened, but is not the key its kid names */
+	COVE_ERR_BAD_KEY = -30,       /* 32 bytes that are no usable Ed25519 public key */
+	COVE_ERR_KEY_MISMATCH = -31,  /* a stored public key is not the secret key's own */
 };
 
 /* Returns a static, lower-case English description of a cove_err value. */

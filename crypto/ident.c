@@ -61,6 +61,13 @@ int cove_verify(const uint8_t pk[COVE_PK_LEN], const uint8_t *msg, size_t len,
 	return COVE_OK;
 }
 
+_Static_assert(COVE_PK_LEN == crypto_core_ed25519_BYTES, "an Ed25519 point");
+
+int cove_pk_check(const uint8_t pk[COVE_PK_LEN])
+{
+	return crypto_core_ed25519_is_valid_point(pk) ? COVE_OK : COVE_ERR_BAD_KEY;
+}
+
 void cove_pk_to_b64(char out[COVE_PK_B64_LEN + 1], const uint8_t pk[COVE_PK_LEN])
 {
 	sodium_bin2base64(out, COVE_PK_B64_LEN + 1, pk, COVE_PK_LEN,

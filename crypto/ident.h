@@ -46,6 +46,16 @@ int cove_sign(const struct cove_ident *id, const uint8_t *msg, size_t len,
 int cove_verify(const uint8_t pk[COVE_PK_LEN], const uint8_t *msg, size_t len,
 		const uint8_t sig[COVE_SIG_LEN]);
 
+/* Whether pk can be someone's Ed25519 public key: the canonical encoding
+ * of a point on the curve, in its prime-order subgroup, and not of small
+ * order (so not all zeros, not the identity; libsodium's
+ * crypto_core_ed25519_is_valid_point). A key that fails this cannot have
+ * come from any secret key, and the signatures it would "verify" prove
+ * nothing. Check every public key that arrives from outside (a file, a
+ * command line, a frame) before trusting it.
+ * Returns 0 or COVE_ERR_BAD_KEY. */
+int cove_pk_check(const uint8_t pk[COVE_PK_LEN]);
+
 /* Writes the 44-character standard base64 of pk and a NUL into out. */
 void cove_pk_to_b64(char out[COVE_PK_B64_LEN + 1], const uint8_t pk[COVE_PK_LEN]);
 

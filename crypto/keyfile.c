@@ -99,6 +99,28 @@ static int kf_check_record(struct cove_kf *kf)
 	return COVE_OK;
 }
 
+/* The stored public key is what `cove-keys public` prints without asking
+ * for a passphrase, so it is checked here rather than at unlock: it must
+ * be a usable key, and, where the seed is in the clear, the seed's own. */
+static int kf_check_public(const struct cove_kf *kf)
+{
+	struct cove_ident *id;
+	int ret;
+
+	if (cove_pk_check(kf->rec + OFF_PK) != COVE_OK)
+		return COVE_ERR_BAD_KEY;
+	if (kf->encrypted)
+		return COVE_OK; /* compared at unlock, once the seed is open */
+	id = cove_ident_new();
+	if (!id)
+		return COVE_ERR_NOMEM;
+	ret = cove_ident_from_seed(id, kf->rec + OFF_PAYLOAD);
+	if (ret == COVE_OK && sodium_memcmp(id->pk, kf->rec + OFF_PK, COVE_PK_LEN) != 0)
+		ret = COVE_ERR_KEY_MISMATCH;
+	cove_ident_free(id);
+	return ret;
+}
+
 int cove_kf_parse(struct cove_kf **out, const char *text, size_t len)
 {
 	const char *nl, *b64, *end;
@@ -134,6 +156,8 @@ int cove_kf_parse(struct cove_kf **out, const char *text, size_t len)
 	}
 	kf->rec_len = got;
 	ret = kf_check_record(kf);
+	if (ret == COVE_OK)
+		ret = kf_check_public(kf);
 	if (ret != COVE_OK)
 		goto fail;
 	*out = kf;
@@ -259,7 +283,7 @@ int cove_kf_unlock(const struct cove_kf *kf, const char *pass, size_t pass_len,
 	ret = cove_ident_from_seed(id, seed);
 	if (ret == COVE_OK && sodium_memcmp(id->pk, kf->rec + OFF_PK, COVE_PK_LEN) != 0) {
 		sodium_memzero(id, sizeof(*id));
-		ret = COVE_ERR_KEYFILE;
+		ret = COVE_ERR_KEY_MISMATCH;
 	}
 out:
 	sodium_free(seed);

@@ -20,7 +20,9 @@
  * a corrupt file by the AEAD failing while the header parses.
  *
  * The public key is kept in the clear so `cove-keys public` needs no
- * passphrase; it is checked against the seed on every unlock.
+ * passphrase. Parsing refuses one that cove_pk_check() refuses and, when
+ * the seed is in the clear, one that is not the seed's; every unlock
+ * checks it against the seed again.
  */
 #ifndef COVE_CRYPTO_KEYFILE_H
 #define COVE_CRYPTO_KEYFILE_H
@@ -46,7 +48,9 @@ struct cove_kf; /* a parsed key file; opaque, in locked memory */
 
 /* Parses the text of a key file. On success *out is a new key file the
  * caller frees with cove_kf_free(). Returns 0, COVE_ERR_KEYFILE,
- * COVE_ERR_VERSION or COVE_ERR_NOMEM. */
+ * COVE_ERR_VERSION, COVE_ERR_BAD_KEY (the stored public key is no usable
+ * key), COVE_ERR_KEY_MISMATCH (an unencrypted seed gives another public
+ * key) or COVE_ERR_NOMEM. */
 int cove_kf_parse(struct cove_kf **out, const char *text, size_t len);
 
 /* Reads and parses path. With check_perms, refuses (COVE_ERR_PERMS) a
@@ -64,8 +68,8 @@ const uint8_t *cove_kf_public(const struct cove_kf *kf);
 
 /* Recovers the identity into id. pass is ignored for an unencrypted file.
  * Returns 0, COVE_ERR_NEED_PASSPHRASE (encrypted, pass NULL),
- * COVE_ERR_PASSPHRASE, COVE_ERR_KEYFILE (seed and public key disagree)
- * or COVE_ERR_NOMEM. */
+ * COVE_ERR_PASSPHRASE, COVE_ERR_KEY_MISMATCH (seed and public key
+ * disagree) or COVE_ERR_NOMEM. */
 int cove_kf_unlock(const struct cove_kf *kf, const char *pass, size_t pass_len,
 		   struct cove_ident *id);
 

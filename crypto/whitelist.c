@@ -108,10 +108,17 @@ static int wl_push(struct cove_wl *wl, const struct wl_item *it)
 	return COVE_OK;
 }
 
+/* How lenient a parse is. */
+enum {
+	/* Keep entries whose key is no usable Ed25519 key, so that
+	 * `cove-keys remove` can take out a line an older version accepted. */
+	WL_KEEP_BAD_KEYS = 1,
+};
+
 /* Parses one line (without its newline). Returns 0 with *it filled, 1 for
  * a line with no entry, or COVE_ERR_SYNTAX. */
 static int parse_line(const char *s, size_t len, unsigned line, struct wl_item *it,
-		      struct cove_wl_diag *diag)
+		      unsigned flags, struct cove_wl_diag *diag)
 {
 	const char *tok[3];
 	size_t tlen[3], ntok = 0, i = 0;
@@ -156,6 +163,13 @@ static int parse_line(const char *s, size_t len, unsigned line, struct wl_item *
 		diag_set(diag, line,
 			 "invalid public key '%s': expected the 44-character base64 that "
 			 "'cove-keys public' prints", quote(q, tok[1], tlen[1]));
+		return COVE_ERR_SYNTAX;
+	}
+	if (!(flags & WL_KEEP_BAD_KEYS) && cove_pk_check(it->e.pk) != COVE_OK) {
+		diag_set(diag, line,
+			 "'%.44s' is not a usable Ed25519 public key (of small order, or not a "
+			 "canonical curve point); ask %.*s for the key 'cove-keys public' prints, "
+			 "or remove the line", tok[1], (int)tlen[0], tok[0]);
 		return COVE_ERR_SYNTAX;
 	}
 	memcpy(it->e.name, tok[0], tlen[0]);
@@ -258,8 +272,8 @@ static size_t find_duplicates(struct cove_wl *wl, struct diags *ds)
 	return errors;
 }
 
-int cove_wl_parse_all(struct cove_wl **out, const char *text, size_t len,
-		      void (*on_error)(void *ctx, const struct cove_wl_diag *d), void *ctx)
+static int parse_all(struct cove_wl **out, const char *text, size_t len, unsigned flags,
+		     void (*on_error)(void *ctx, const struct cove_wl_diag *d), void *ctx)
 {
 	struct cove_wl *wl = calloc(1, sizeof(*wl));
 	struct diags ds = { NULL, 0, 0 };
@@ -287,7 +301,7 @@ int cove_wl_parse_all(struct cove_wl **out, const char *text, size_t len,
 
 		line++;
 		memset(&it, 0, sizeof(it));
-		r = parse_line(text + start, body, line, &it, &d);
+		r = parse_line(text + start, body, line, &it, flags, &d);
 		pos = end;
 		if (r < 0) {
 			diags_add(&ds, &d);
@@ -334,15 +348,27 @@ done:
 	return ret;
 }
 
-int cove_wl_parse(struct cove_wl **out, const char *text, size_t len,
-		  struct cove_wl_diag *diag)
+int cove_wl_parse_all(struct cove_wl **out, const char *text, size_t len,
+		      void (*on_error)(void *ctx, const struct cove_wl_diag *d), void *ctx)
+{
+	return parse_all(out, text, len, 0, on_error, ctx);
+}
+
+static int parse_first(struct cove_wl **out, const char *text, size_t len, unsigned flags,
+		       struct cove_wl_diag *diag)
 {
 	struct cove_wl_diag first = { 0, "" };
-	int ret = cove_wl_parse_all(out, text, len, keep_first, &first);
+	int ret = parse_all(out, text, len, flags, keep_first, &first);
 
 	if (diag)
 		*diag = first;
 	return ret;
+}
+
+int cove_wl_parse(struct cove_wl **out, const char *text, size_t len,
+		  struct cove_wl_diag *diag)
+{
+	return parse_first(out, text, len, 0, diag);
 }
 
 int cove_wl_load(struct cove_wl **out, const char *path, struct cove_wl_diag *diag)
@@ -470,13 +496,21 @@ static int wl_edit(const char *path, enum wl_op op, const char *name,
 			 quote(q, name, strlen(name)));
 		return COVE_ERR_INVAL;
 	}
+	if (op == WL_ADD && cove_pk_check(pk) != COVE_OK) {
+		char b64[COVE_PK_B64_LEN + 1];
+
+		cove_pk_to_b64(b64, pk);
+		diag_set(diag, 0, "'%s' is not a usable Ed25519 public key (of small order, or "
+			 "not a canonical curve point); nothing was added", b64);
+		return COVE_ERR_BAD_KEY;
+	}
 	ret = lock_file(path, op == WL_ADD, &fd, &st);
 	if (ret != COVE_OK)
 		return ret;
 	ret = cove_file_read_fd(fd, COVE_WL_MAX_FILE, &text, &len);
 	if (ret != COVE_OK)
 		goto out;
-	ret = cove_wl_parse(&wl, text, len, diag);
+	ret = parse_first(&wl, text, len, op == WL_REMOVE ? WL_KEEP_BAD_KEYS : 0, diag);
 	if (ret != COVE_OK)
 		goto out;
 	next = malloc(len + COVE_NAME_MAX + COVE_PK_B64_LEN + 4);

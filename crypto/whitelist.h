@@ -4,11 +4,12 @@
  *
  * One entry per line, "NAME PUBKEY", separated by spaces or tabs. NAME is
  * 1-32 characters from [A-Za-z0-9._-]; PUBKEY is the 44-character base64
- * of an Ed25519 public key. '#' starts a comment; blank lines are ignored.
- * Names and keys are unique within a file.
+ * of an Ed25519 public key that cove_pk_check() accepts (a key no secret
+ * key can have is an error of its line). '#' starts a comment; blank lines
+ * are ignored. Names and keys are unique within a file.
  *
  *   # the blue team
- *   alice  mW5dNfIhuXq3Dkpbd+Rrpzuhn5pd5Hd3EeeUm1mF5ck=
+ *   alice  rXwUxxAHWZ2pXu46xK+urkAkXFhsrbS6C4q5V9hCAVs=
  *   bob    Jg0jO8XHHzYHKFSZJ3Szu0ypM7dLF7rkNVCn1p4AlIo=   # laptop
  *
  * Errors carry the line number and a message in struct cove_wl_diag, for
@@ -33,7 +34,7 @@ struct cove_wl_entry {
 
 struct cove_wl_diag {
 	unsigned line;    /* 0 when the error is not about one line */
-	char msg[192];
+	char msg[256];
 };
 
 struct cove_wl; /* a parsed whitelist; opaque */
@@ -74,9 +75,11 @@ const struct cove_wl_entry *cove_wl_find_name(const struct cove_wl *wl, const ch
  * by rename, so concurrent edits are serialised and none is lost, and a
  * reader sees the old or the new file, never half of one.
  * Returns 0; COVE_ERR_SYNTAX when the current file does not parse (diag
- * says where); COVE_ERR_EXISTS when the name or key is already there,
- * COVE_ERR_NOTFOUND when the name is not (diag says which line);
- * COVE_ERR_INVAL for an invalid name; COVE_ERR_IO with errno set. */
+ * says where; remove overlooks lines whose key fails cove_pk_check(), so
+ * that such a line can be removed); COVE_ERR_EXISTS when the name or key
+ * is already there, COVE_ERR_NOTFOUND when the name is not (diag says
+ * which line); COVE_ERR_INVAL for an invalid name; COVE_ERR_BAD_KEY when
+ * add's pk fails cove_pk_check(); COVE_ERR_IO with errno set. */
 int cove_wl_add(const char *path, const char *name, const uint8_t pk[COVE_PK_LEN],
 		struct cove_wl_diag *diag);
 int cove_wl_remove(const char *path, const char *name, struct cove_wl_diag *diag);

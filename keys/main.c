@@ -210,6 +210,11 @@ static int public_main(int argc, char **argv)
 		cove_cli_err("cannot read key file '%s': %s", o.key, strerror(errno));
 		return 1;
 	}
+	if (ret == COVE_ERR_BAD_KEY || ret == COVE_ERR_KEY_MISMATCH) {
+		cove_cli_err("key file '%s' is damaged: %s; restore it from a backup, or make a "
+			     "new key with cove-keys generate", o.key, cove_cli_key_damage(ret));
+		return 1;
+	}
 	if (ret != COVE_OK) {
 		cove_cli_err("'%s' is not a Cove secret key file (%s)", o.key, cove_strerror(ret));
 		return 1;

@@ -19,6 +19,7 @@
 #include <jansson.h>
 
 #include "cli/cli.h"
+#include "common/utf8.h"
 #include "node/app.h"
 
 static void emit(json_t *ev)
@@ -142,9 +143,9 @@ static void json_line(struct nd_app *a, char *line, size_t len)
 	} else if (strcmp(name, "quit") == 0) {
 		nd_app_quit(a, 0);
 	} else {
-		char shown[48];
+		char shown[COVE_UTF8_VISIBLE_CAP(20)];
 
-		cove_cli_sanitize(shown, sizeof(shown), name, strlen(name) < 20 ? strlen(name) : 20);
+		cove_utf8_visible(shown, sizeof(shown), name, strlen(name) < 20 ? strlen(name) : 20);
 		for (char *p = shown; *p; p++) /* ASCII only: a cut UTF-8 sequence would not encode */
 			if ((unsigned char)*p >= 0x80)
 				*p = '?';

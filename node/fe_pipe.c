@@ -8,6 +8,7 @@
 #include <stdlib.h>
 
 #include "cli/cli.h"
+#include "common/utf8.h"
 #include "node/app.h"
 
 static int pipe_start(struct nd_app *a)
@@ -60,13 +61,13 @@ static void pipe_ready(void *ctx, const char *room, int first, int rejoin,
 static void pipe_message(void *ctx, const char *room, const char *from, const char *text,
 			 size_t len, uint64_t ts)
 {
-	char *clean = malloc(2 * len + 1);
+	char *clean = malloc(COVE_UTF8_VISIBLE_CAP(len));
 
 	(void)ctx;
 	(void)ts;
 	if (!clean)
 		return;
-	cove_cli_sanitize(clean, 2 * len + 1, text, len);
+	cove_utf8_visible(clean, COVE_UTF8_VISIBLE_CAP(len), text, len);
 	printf("[%s] %s: %s\n", room, from, clean);
 	fflush(stdout);
 	free(clean);

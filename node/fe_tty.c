@@ -16,6 +16,7 @@
 
 #include "cli/cli.h"
 #include "common/err.h"
+#include "common/utf8.h"
 #include "node/app.h"
 
 static struct nd_app *tty_app; /* readline's callback takes no context */
@@ -58,11 +59,11 @@ static void show(const char *fmt, ...)
 
 static void show_text(const char *room, const char *from, const char *text, size_t len)
 {
-	char *clean = malloc(2 * len + 1);
+	char *clean = malloc(COVE_UTF8_VISIBLE_CAP(len));
 
 	if (!clean)
 		return;
-	cove_cli_sanitize(clean, 2 * len + 1, text, len);
+	cove_utf8_visible(clean, COVE_UTF8_VISIBLE_CAP(len), text, len);
 	show("[%s] %s: %s", room, from, clean);
 	free(clean);
 }
@@ -276,12 +277,21 @@ static void tty_disconnected(struct nd_app *a, const char *why, unsigned retry_m
 static void tty_error(void *ctx, const char *room, const char *code, const char *msg,
 		      int fatal)
 {
+	size_t len = strlen(msg);
+	char *clean = malloc(COVE_UTF8_VISIBLE_CAP(len));
+
 	(void)ctx;
 	(void)code;
+	if (!clean)
+		return;
+	/* Errors quote text: the start of a message that was not sent, a
+	 * file name. */
+	cove_utf8_visible(clean, COVE_UTF8_VISIBLE_CAP(len), msg, len);
 	if (room)
-		show("[%s] %s%s", room, fatal ? "fatal: " : "", msg);
+		show("[%s] %s%s", room, fatal ? "fatal: " : "", clean);
 	else
-		show("%s%s", fatal ? "fatal: " : "", msg);
+		show("%s%s", fatal ? "fatal: " : "", clean);
+	free(clean);
 }
 
 static void tty_notice(void *ctx, const char *room, const char *code, const char *msg)

@@ -1,7 +1,11 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
+#ifdef __linux__
+#include <sys/epoll.h>
+#endif
 
 #include <event2/buffer.h>
 
@@ -78,6 +82,17 @@ static void finish(struct nd_input *in)
 		in->cb.eof(in->cb.ctx);
 }
 
+/* Schedules the next chunk of an input read from a timer. libevent does
+ * not repeat a persistent event whose timeout is zero, so each turn asks
+ * for the next one (unless a callback has paused or stopped the input). */
+static void next_turn(struct nd_input *in)
+{
+	struct timeval zero = { 0, 0 };
+
+	if (in->timer && !in->done && !in->paused && !in->at_eof)
+		event_add(in->ev, &zero);
+}
+
 static void on_readable(evutil_socket_t fd, short what, void *arg)
 {
 	struct nd_input *in = arg;
@@ -86,13 +101,47 @@ static void on_readable(evutil_socket_t fd, short what, void *arg)
 	(void)fd;
 	(void)what;
 	r = evbuffer_read(in->buf, in->fd, 16384);
-	if (r < 0 && (errno == EAGAIN || errno == EINTR))
+	if (r < 0 && (errno == EAGAIN || errno == EINTR)) {
+		next_turn(in);
 		return;
+	}
 	if (r <= 0) {
 		finish(in);
 		return;
 	}
 	deliver(in, 0);
+	next_turn(in);
+}
+
+/* Whether the loop can watch fd. A regular file, a directory and devices
+ * without a poll operation (/dev/null) are always readable, and epoll
+ * refuses them with EPERM; asked to add one, libevent fails and prints
+ * a warning of its own that a script's user can do nothing about. So the
+ * question is put first: to fstat, and on Linux to an epoll of our own. */
+static int pollable(struct event_base *base, int fd)
+{
+	struct stat st;
+
+	if (fstat(fd, &st) != 0)
+		return 1; /* let libevent try, and say why if it fails */
+	if (S_ISREG(st.st_mode) || S_ISDIR(st.st_mode))
+		return 0;
+#ifdef __linux__
+	if (strcmp(event_base_get_method(base), "epoll") == 0 && !S_ISFIFO(st.st_mode) &&
+	    !S_ISSOCK(st.st_mode)) {
+		struct epoll_event ev = { .events = EPOLLIN };
+		int ep = epoll_create1(EPOLL_CLOEXEC), refused;
+
+		if (ep < 0)
+			return 1;
+		refused = epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev) != 0 && errno == EPERM;
+		close(ep);
+		return !refused;
+	}
+#else
+	(void)base;
+#endif
+	return 1;
 }
 
 struct nd_input *nd_input_new(struct event_base *base, int fd, const struct nd_input_cb *cb)
@@ -105,13 +154,15 @@ struct nd_input *nd_input_new(struct event_base *base, int fd, const struct nd_i
 	in->fd = fd;
 	in->cb = *cb;
 	in->buf = evbuffer_new();
-	in->ev = event_new(base, fd, EV_READ | EV_PERSIST, on_readable, in);
+	in->ev = pollable(base, fd) ? event_new(base, fd, EV_READ | EV_PERSIST, on_readable, in)
+				    : NULL;
 	if (!in->buf || !in->ev || event_add(in->ev, NULL) != 0) {
-		/* Not pollable (a regular file, /dev/null): poll it ourselves from
-		 * a timer that fires every loop iteration until end of file. */
+		/* Not pollable (a regular file, /dev/null): read it in turns of
+		 * the loop, from a timer that fires every iteration until end of
+		 * file, so that the link is served between two chunks. */
 		if (in->ev)
 			event_free(in->ev);
-		in->ev = event_new(base, -1, EV_PERSIST, on_readable, in);
+		in->ev = event_new(base, -1, 0, on_readable, in);
 		if (!in->buf || !in->ev) {
 			nd_input_free(in);
 			return NULL;

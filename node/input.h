@@ -3,7 +3,8 @@
  *
  * Works for what standard input can be: a terminal, a pipe, a socket,
  * or a regular file and /dev/null, which epoll cannot watch (those are
- * read in chunks from a zero-delay timer instead).
+ * found before the loop is asked to watch them, and read in chunks from
+ * a zero-delay timer instead).
  */
 #ifndef COVE_NODE_INPUT_H
 #define COVE_NODE_INPUT_H

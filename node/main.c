@@ -20,6 +20,9 @@
 #define MAX_ROOMS 64
 #define TICK_MS 20
 
+_Static_assert(EVENT_LOG_DEBUG == 0 && EVENT_LOG_MSG == 1 && EVENT_LOG_WARN == 2 &&
+	       EVENT_LOG_ERR == 3, "the severities cove_log_libevent() maps");
+
 static void usage(FILE *f)
 {
 	fprintf(f,
@@ -236,6 +239,8 @@ int main(int argc, char **argv)
 	a->id = id;
 	a->room = rooms[0];
 	a->fe = json ? &nd_fe_json : isatty(STDIN_FILENO) ? &nd_fe_tty : &nd_fe_pipe;
+	/* libevent prints "[warn] ..." lines of its own otherwise. */
+	event_set_log_callback(cove_log_libevent);
 	a->base = event_base_new();
 	if (!a->base) {
 		cove_cli_err("cannot create an event loop");

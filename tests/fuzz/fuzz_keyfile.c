@@ -3,15 +3,16 @@
  * files.
  *
  * Checked:
- *  - parsing returns COVE_OK, COVE_ERR_KEYFILE or COVE_ERR_VERSION, and a
- *    key file only with COVE_OK;
+ *  - parsing returns COVE_OK, COVE_ERR_KEYFILE, COVE_ERR_VERSION,
+ *    COVE_ERR_BAD_KEY or COVE_ERR_KEY_MISMATCH, and a key file only with
+ *    COVE_OK, whose public key passes cove_pk_check();
  *  - an unencrypted file unlocks (with or without a passphrase, which it
- *    ignores) to the stored public key, or fails with COVE_ERR_KEYFILE when
- *    the seed does not match it; what unlocks encodes again to a file that
+ *    ignores) to the stored public key (parsing has refused a seed that
+ *    does not match it); what unlocks encodes again to a file that
  *    parses and unlocks to the same key;
  *  - an encrypted file asks for a passphrase (COVE_ERR_NEED_PASSPHRASE),
  *    and with one unlocks to the stored public key or fails with
- *    COVE_ERR_PASSPHRASE or COVE_ERR_KEYFILE. Argon2id runs only when the
+ *    COVE_ERR_PASSPHRASE or COVE_ERR_KEY_MISMATCH. Argon2id runs only when the
  *    file asks for libsodium's minimum costs (1 pass, 8 KiB): the parser
  *    accepts up to 16 passes and 4 GiB, far too slow for fuzzing.
  */
@@ -56,8 +57,8 @@ static int costs_minimal(const char *text, size_t len)
 static void check_unlocked(const struct cove_kf *kf, const struct cove_ident *id, int r,
 			   const char *how)
 {
-	FUZZ_CHECK(r == COVE_OK || r == COVE_ERR_KEYFILE || (cove_kf_encrypted(kf) &&
-		   r == COVE_ERR_PASSPHRASE), "unlock %s returned %d (%s)", how, r,
+	FUZZ_CHECK(r == COVE_OK || (cove_kf_encrypted(kf) && (r == COVE_ERR_KEY_MISMATCH ||
+		   r == COVE_ERR_PASSPHRASE)), "unlock %s returned %d (%s)", how, r,
 		   cove_strerror(r));
 	if (r == COVE_OK)
 		FUZZ_CHECK(memcmp(id->pk, cove_kf_public(kf), COVE_PK_LEN) == 0,
@@ -96,12 +97,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	fuzz_sodium_init();
 	r = cove_kf_parse(&kf, text, size);
-	FUZZ_CHECK(r == COVE_OK || r == COVE_ERR_KEYFILE || r == COVE_ERR_VERSION,
+	FUZZ_CHECK(r == COVE_OK || r == COVE_ERR_KEYFILE || r == COVE_ERR_VERSION ||
+		   r == COVE_ERR_BAD_KEY || r == COVE_ERR_KEY_MISMATCH,
 		   "cove_kf_parse returned %d (%s)", r, cove_strerror(r));
 	FUZZ_CHECK((r == COVE_OK) == (kf != NULL), "returned %d and a key file %p", r,
 		   (void *)kf);
 	if (r != COVE_OK)
 		return 0;
+	FUZZ_CHECK(cove_pk_check(cove_kf_public(kf)) == COVE_OK,
+		   "a parsed key file holds a public key that cannot be anyone's");
 	id = cove_ident_new();
 	FUZZ_CHECK(id != NULL, "out of memory");
 	if (!cove_kf_encrypted(kf)) {

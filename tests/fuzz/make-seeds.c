@@ -778,6 +778,10 @@ static void whitelists(void)
 	WL("error-many", "x\nalice %s\n\nbad name %s\nbob %s\nbob %s\ncarol %s\n", a, a, b, c, b);
 	WL("error-cr-only-line-ends", "alice %s\rbob %s\r", a, b);
 	WL("error-form-feed", "alice\f%s\n", a);
+	/* base64 of 32 bytes, but no key: all zero (order 4), order 8, y = p */
+	WL("error-key-zero", "alice AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=\nbob %s\n", b);
+	WL("error-key-small-order", "alice JuiVj8KyJ7BFw/SJ8u+Y8NXfrAXTxjM5sTgCiG1T/AU=\n");
+	WL("error-key-non-canonical", "alice 7f///////////////////////////////////////38=\n");
 #undef WL
 	{
 		char nul[128];

@@ -2,6 +2,7 @@
 version, missing options, key file checks, passphrases, and the node's
 pipe mode."""
 
+import base64
 import os
 import re
 import subprocess
@@ -147,6 +148,61 @@ class CliTest(CoveTest):
         self.assertEqual(rc, 1, err)
         self.assertIn("wrong passphrase", err)
         self.assertNotIn('"ready"', out)
+
+    # ---- keys that cannot be anyone's ---------------------------------------------
+
+    ZERO_KEY = "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA="
+
+    def test_node_refuses_a_server_key_that_cannot_be_anyones(self):
+        w = self.world
+        w.start_relay()
+        args = self.node_args("alice")
+        args[args.index(w.relay.pub)] = self.ZERO_KEY
+        rc, out, err = self.run_briefly(*args)
+        self.assertEqual(rc, 2, err)
+        self.assertEqual(err, "cove-node: -S '%s' cannot be anyone's public key: it is not a "
+                         "usable Ed25519 key (of small order, or not a canonical curve "
+                         "point); use the key that 'cove-keys public' prints\n" % self.ZERO_KEY)
+        self.assertEqual(out, "")
+
+    def test_relay_and_node_refuse_a_whitelist_with_a_key_that_cannot_be_anyones(self):
+        w = self.world
+        w.start_relay()
+        bad = os.path.join(w.dir, "bad-whitelist")
+        with open(bad, "w") as f:
+            f.write("alice %s\nzero %s\n" % (w.pub("alice"), self.ZERO_KEY))
+        node = self.node_args("alice")
+        node[node.index(w.whitelist)] = bad
+        for what, args in (("cove-node", node),
+                           ("cove-rendezvous", [RELAY, "-k", w.key("relay"), "-w", bad,
+                                                "-l", "127.0.0.1:0"])):
+            with self.subTest(what):
+                rc, out, err = self.run_briefly(*args)
+                self.assertNotEqual(rc, 0, err)
+                self.assertIn("%s:2: '%s' is not a usable Ed25519 public key" % (
+                    bad, self.ZERO_KEY), err)
+                self.assertNotIn("listening on", err)
+                self.assertNotIn('"ready"', out)
+
+    def test_a_key_file_whose_public_key_is_not_its_own_is_refused(self):
+        w = self.world
+        w.start_relay()
+        with open(w.key("alice")) as f:
+            comment, b64 = f.read().splitlines()[:2]
+        rec = bytearray(base64.b64decode(b64))
+        rec[64:96] = base64.b64decode(w.pub("bob"))  # the public key's place in the record
+        with open(w.key("alice"), "w") as f:
+            f.write("%s\n%s\n" % (comment, base64.b64encode(bytes(rec)).decode()))
+        for what, args in (("cove-node", self.node_args("alice")),
+                           ("cove-rendezvous", [RELAY, "-k", w.key("alice"), "-w", w.whitelist,
+                                                "-l", "127.0.0.1:0"])):
+            with self.subTest(what):
+                rc, out, err = self.run_briefly(*args)
+                self.assertEqual(rc, 1, err)
+                self.assertIn("key file '%s' is damaged: the public key stored in it is not "
+                              "the one its secret key gives" % w.key("alice"), err)
+                self.assertNotIn("listening on", err)
+                self.assertNotIn('"ready"', out)
 
     # ---- pipe mode -------------------------------------------------------------
 

@@ -12,6 +12,28 @@ import unittest
 from cove import KEYS, TIMEOUT, run
 
 
+# base64 of 32 bytes that no secret key has as its public key
+NO_ONES_KEYS = {
+    "all zero (order 4)": "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=",
+    "the identity": "AQAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=",
+    "a point of order 8": "JuiVj8KyJ7BFw/SJ8u+Y8NXfrAXTxjM5sTgCiG1T/AU=",
+    "y = p, not canonical": "7f///////////////////////////////////////38=",
+    "y = 2, not on the curve": "AgAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=",
+}
+
+KEYFILE_PK_OFFSET = 64  # the public key's place in a key file's record
+
+
+def swap_public_key(path, pk):
+    """Puts the 32 bytes pk where the key file at path keeps its public key."""
+    with open(path) as f:
+        comment, b64 = f.read().splitlines()[:2]
+    rec = bytearray(base64.b64decode(b64))
+    rec[KEYFILE_PK_OFFSET:KEYFILE_PK_OFFSET + 32] = pk
+    with open(path, "w") as f:
+        f.write("%s\n%s\n" % (comment, base64.b64encode(bytes(rec)).decode()))
+
+
 class KeysTest(unittest.TestCase):
     def setUp(self):
         self.dir = tempfile.mkdtemp(prefix="cove-keys-test-")
@@ -114,6 +136,60 @@ class KeysTest(unittest.TestCase):
                 self.assertIn("already", p.stderr)
                 self.assertIn("%s:1:" % wl, p.stderr, "should name the line it clashes with")
                 self.assertEqual(self.read("whitelist"), before)
+
+    def test_add_refuses_a_key_that_cannot_be_anyones(self):
+        wl = self.path("whitelist")
+        run(KEYS, "add", "-w", wl, "alice", self.generate("a.key"))
+        before = self.read("whitelist")
+        for what, key in NO_ONES_KEYS.items():
+            with self.subTest(what):
+                p = run(KEYS, "add", "-w", wl, "mallory", key, check=False)
+                self.assertEqual(p.returncode, 1, p.stderr)
+                self.assertIn("'%s' cannot be anyone's public key" % key, p.stderr)
+                self.assertIn("not a usable Ed25519 key", p.stderr)
+                self.assertIn("cove-keys public", p.stderr, "should say what to use instead")
+                self.assertEqual(self.read("whitelist"), before)
+
+    def test_check_reports_a_key_that_cannot_be_anyones_as_file_line(self):
+        wl = self.path("whitelist")
+        with open(wl, "w") as f:
+            f.write("alice %s\n# the next one was pasted wrong\nzero %s\nbob %s\n" % (
+                self.generate("a.key"), NO_ONES_KEYS["all zero (order 4)"],
+                self.generate("b.key")))
+        p = run(KEYS, "check", "-w", wl, check=False)
+        self.assertEqual(p.returncode, 1, p.stderr)
+        lines = p.stderr.splitlines()
+        self.assertEqual(len(lines), 2, p.stderr)
+        self.assertEqual(lines[0], "%s:3: '%s' is not a usable Ed25519 public key (of small "
+                         "order, or not a canonical curve point); ask zero for the key "
+                         "'cove-keys public' prints, or remove the line"
+                         % (wl, NO_ONES_KEYS["all zero (order 4)"]))
+        self.assertEqual(lines[1], "%s: 1 error" % wl)
+
+    def test_remove_takes_out_a_line_whose_key_cannot_be_anyones(self):
+        wl = self.path("whitelist")
+        alice = self.generate("a.key")
+        with open(wl, "w") as f:
+            f.write("alice %s\nzero %s\n" % (alice, NO_ONES_KEYS["all zero (order 4)"]))
+        self.assertEqual(run(KEYS, "list", "-w", wl, check=False).returncode, 1)
+        run(KEYS, "remove", "-w", wl, "zero")
+        self.assertEqual(self.read("whitelist"), "alice %s\n" % alice)
+        self.assertEqual(run(KEYS, "check", "-w", wl, check=False).returncode, 0)
+
+    def test_public_refuses_a_key_file_whose_public_key_is_not_its_own(self):
+        self.generate("id.key")
+        other = base64.b64decode(self.generate("other.key"))
+        cases = (("another's", other, "is not the one its secret key gives"),
+                 ("no one's", bytes(32), "cannot be anyone's"))
+        for what, pk, says in cases:
+            with self.subTest(what):
+                swap_public_key(self.path("id.key"), pk)
+                p = run(KEYS, "public", "-k", self.path("id.key"), check=False)
+                self.assertEqual(p.returncode, 1, p.stderr)
+                self.assertEqual(p.stdout, "", "printed a public key that is not its own")
+                self.assertIn("key file '%s' is damaged: the public key stored in it %s"
+                              % (self.path("id.key"), says), p.stderr)
+                self.assertIn("cove-keys generate", p.stderr)
 
     def test_twenty_concurrent_adds_lose_nothing(self):
         wl = self.path("whitelist")

@@ -1,7 +1,8 @@
 /*
  * test_ident.c - Ed25519 identities: known answers from RFC 8032, tamper
  * cases for signatures, the strict base64 form of public keys and the
- * fingerprint users compare by voice.
+ * fingerprint users compare by voice, and the check that refuses 32 bytes
+ * that cannot be anyone's public key.
  */
 #include <ctype.h>
 #include <setjmp.h>
@@ -287,6 +288,106 @@ TEST(fingerprint_is_eight_groups_of_four_lowercase_hex_digits)
 	}
 }
 
+/* ---- cove_pk_check: keys that cannot be anyone's ------------------------- */
+
+/* The eight points of small order, canonically encoded (the torsion
+ * subgroup: the identity, one point of order 2, two of order 4, four of
+ * order 8). A "public key" among them verifies signatures that anyone can
+ * forge. */
+static const char *const small_order[] = {
+	"0100000000000000000000000000000000000000000000000000000000000000", /* identity */
+	"ecffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f", /* order 2 */
+	"0000000000000000000000000000000000000000000000000000000000000000", /* order 4 */
+	"0000000000000000000000000000000000000000000000000000000000000080", /* order 4 */
+	"26e8958fc2b227b045c3f489f2ef98f0d5dfac05d3c63339b13802886d53fc05", /* order 8 */
+	"26e8958fc2b227b045c3f489f2ef98f0d5dfac05d3c63339b13802886d53fc85", /* order 8 */
+	"c7176a703d4dd84fba3c0b760d10670f2a2053fa2c39ccc64ec7fd7792ac037a", /* order 8 */
+	"c7176a703d4dd84fba3c0b760d10670f2a2053fa2c39ccc64ec7fd7792ac03fa", /* order 8 */
+};
+
+#define IDENTITY "0100000000000000000000000000000000000000000000000000000000000000"
+
+TEST(generated_and_known_keys_pass_the_key_check)
+{
+	struct cove_ident *id = rfc_ident();
+
+	assert_ok(cove_pk_check(id->pk));
+	for (int i = 0; i < 200; i++) {
+		assert_ok(cove_ident_generate(id));
+		assert_ok(cove_pk_check(id->pk));
+	}
+	cove_ident_free(id);
+}
+
+TEST(all_zero_key_is_refused)
+{
+	static const uint8_t zero[COVE_PK_LEN];
+
+	assert_err(cove_pk_check(zero), COVE_ERR_BAD_KEY);
+}
+
+TEST(every_point_of_small_order_is_refused)
+{
+	uint8_t id[COVE_PK_LEN];
+
+	unhex(id, sizeof(id), IDENTITY);
+	for (size_t i = 0; i < sizeof(small_order) / sizeof(small_order[0]); i++) {
+		uint8_t p[COVE_PK_LEN], q[COVE_PK_LEN];
+
+		unhex(p, sizeof(p), small_order[i]);
+		/* The table itself is checked: 8P is the identity for each. */
+		memcpy(q, p, sizeof(q));
+		for (int k = 0; k < 3; k++)
+			assert_int_equal(crypto_core_ed25519_add(q, q, q), 0);
+		if (memcmp(q, id, sizeof(q)) != 0)
+			fail_msg("%s: 8P is not the identity", small_order[i]);
+		if (cove_pk_check(p) != COVE_ERR_BAD_KEY)
+			fail_msg("small-order point %s was accepted", small_order[i]);
+	}
+}
+
+TEST(non_canonical_encodings_are_refused)
+{
+	/* y >= p = 2^255 - 19 only reduces to a point; and x = 0 has no sign. */
+	static const char *const bad[] = {
+		"edffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f", /* y = p */
+		"eeffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f", /* p + 1 */
+		"f6ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f", /* p + 9 */
+		"ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff", /* 2^255 - 1, x < 0 */
+		"0100000000000000000000000000000000000000000000000000000000000080", /* identity, x = -0 */
+	};
+
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		uint8_t p[COVE_PK_LEN];
+
+		unhex(p, sizeof(p), bad[i]);
+		if (cove_pk_check(p) != COVE_ERR_BAD_KEY)
+			fail_msg("non-canonical encoding %s was accepted", bad[i]);
+	}
+}
+
+TEST(point_off_the_curve_is_refused)
+{
+	/* y = 2: (y^2 - 1) / (d y^2 + 1) has no square root mod p. */
+	uint8_t p[COVE_PK_LEN] = { 2 }, r[COVE_PK_LEN];
+
+	assert_int_equal(crypto_core_ed25519_add(r, p, p), -1); /* libsodium: not a point */
+	assert_err(cove_pk_check(p), COVE_ERR_BAD_KEY);
+}
+
+TEST(point_outside_the_prime_order_subgroup_is_refused)
+{
+	/* A real key plus a point of order 8: on the curve, of large order,
+	 * but with a torsion component, so it is no key a seed can give. */
+	uint8_t pk[COVE_PK_LEN], t[COVE_PK_LEN], mixed[COVE_PK_LEN];
+
+	unhex(pk, sizeof(pk), RFC_PK);
+	unhex(t, sizeof(t), small_order[4]);
+	assert_int_equal(crypto_core_ed25519_add(mixed, pk, t), 0);
+	assert_ok(cove_pk_check(pk));
+	assert_err(cove_pk_check(mixed), COVE_ERR_BAD_KEY);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -304,6 +405,12 @@ int main(void)
 		cmocka_unit_test(base64_with_wrong_padding_is_rejected),
 		cmocka_unit_test(fingerprint_is_the_known_value_for_a_known_key),
 		cmocka_unit_test(fingerprint_is_eight_groups_of_four_lowercase_hex_digits),
+		cmocka_unit_test(generated_and_known_keys_pass_the_key_check),
+		cmocka_unit_test(all_zero_key_is_refused),
+		cmocka_unit_test(every_point_of_small_order_is_refused),
+		cmocka_unit_test(non_canonical_encodings_are_refused),
+		cmocka_unit_test(point_off_the_curve_is_refused),
+		cmocka_unit_test(point_outside_the_prime_order_subgroup_is_refused),
 	};
 	int r = cove_crypto_init();
 

@@ -1,8 +1,9 @@
 /*
  * test_keyfile.c - secret key files: round trips with and without a
  * passphrase, the errors a user will see (wrong or missing passphrase,
- * corrupt file, loose permissions, existing file), and that no single
- * flipped bit yields a key.
+ * corrupt file, a public key that is not the secret key's or cannot be
+ * anyone's, loose permissions, existing file), and that no single flipped
+ * bit yields a key.
  *
  * Argon2id runs at libsodium's minimum costs to keep the suite fast.
  */
@@ -277,50 +278,97 @@ TEST(flipped_bit_in_encrypted_record_gives_no_key)
 	flip_every_bit(PASS);
 }
 
-TEST(public_key_that_does_not_match_the_seed_is_refused)
+/* id's seed with other's public key: what a file whose public key was
+ * swapped by hand (or by an attacker who knew the passphrase) holds. */
+static void encode_with_public_of(char *text, size_t cap, const struct cove_ident *id,
+				  const struct cove_ident *other, const char *pass)
+{
+	struct cove_ident *fake = cove_ident_new();
+	size_t len = 0;
+
+	assert_non_null(fake);
+	memcpy(fake->sk, id->sk, COVE_SK_LEN);
+	memcpy(fake->pk, other->pk, COVE_PK_LEN);
+	assert_ok(cove_kf_encode(text, cap, &len, fake, pass, pass ? strlen(pass) : 0, OPS, MEM));
+	cove_ident_free(fake);
+}
+
+TEST(unencrypted_file_with_another_public_key_is_refused_when_parsed)
 {
 	struct cove_ident *id = cove_ident_new(), *other = cove_ident_new();
 	char text[COVE_KF_MAX_FILE];
-	uint8_t rec[256];
-	size_t len = 0, n;
+	struct cove_kf *kf = (struct cove_kf *)1;
 
 	assert_non_null(id);
 	assert_non_null(other);
 	cove_ident_generate(id);
 	cove_ident_generate(other);
-	assert_ok(cove_kf_encode(text, sizeof(text), &len, id, NULL, 0, OPS, MEM));
-	n = record_of(text, rec, sizeof(rec));
-	memcpy(rec + OFF_PK, other->pk, COVE_PK_LEN);
-	assert_err(try_record(rec, n, NULL), COVE_ERR_KEYFILE);
+	encode_with_public_of(text, sizeof(text), id, other, NULL);
+	/* Refused before unlock: `cove-keys public` must not print it. */
+	assert_err(cove_kf_parse(&kf, text, strlen(text)), COVE_ERR_KEY_MISMATCH);
+	assert_null(kf);
 	cove_ident_free(id);
 	cove_ident_free(other);
 }
 
-TEST(unlock_failure_leaves_no_key_behind)
+TEST(encrypted_file_with_another_public_key_fails_unlock_leaving_no_key)
 {
 	struct cove_ident *id = cove_ident_new(), *other = cove_ident_new(), *out = cove_ident_new();
 	static const struct cove_ident zero;
 	char text[COVE_KF_MAX_FILE];
 	struct cove_kf *kf = NULL;
-	uint8_t rec[256];
-	size_t len = 0, n;
 
 	assert_non_null(id);
 	assert_non_null(other);
 	assert_non_null(out);
 	cove_ident_generate(id);
 	cove_ident_generate(other);
-	assert_ok(cove_kf_encode(text, sizeof(text), &len, id, NULL, 0, OPS, MEM));
-	n = record_of(text, rec, sizeof(rec));
-	memcpy(rec + OFF_PK, other->pk, COVE_PK_LEN);
-	text_of(text, sizeof(text), rec, n);
-	assert_ok(cove_kf_parse(&kf, text, strlen(text)));
-	assert_err(cove_kf_unlock(kf, NULL, 0, out), COVE_ERR_KEYFILE);
+	encode_with_public_of(text, sizeof(text), id, other, PASS);
+	assert_ok(cove_kf_parse(&kf, text, strlen(text))); /* the seed is sealed */
+	assert_err(cove_kf_unlock(kf, PASS, strlen(PASS), out), COVE_ERR_KEY_MISMATCH);
 	assert_bytes(out, &zero, sizeof(zero));
 	cove_kf_free(kf);
 	cove_ident_free(id);
 	cove_ident_free(other);
 	cove_ident_free(out);
+}
+
+TEST(stored_public_key_that_cannot_be_anyones_is_refused_when_parsed)
+{
+	static const char *const bad[] = {
+		"0000000000000000000000000000000000000000000000000000000000000000", /* order 4 */
+		"0100000000000000000000000000000000000000000000000000000000000000", /* identity */
+		"c7176a703d4dd84fba3c0b760d10670f2a2053fa2c39ccc64ec7fd7792ac037a", /* order 8 */
+		"edffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f", /* y = p */
+		"0200000000000000000000000000000000000000000000000000000000000000", /* off curve */
+	};
+	struct cove_ident *id = cove_ident_new();
+
+	assert_non_null(id);
+	cove_ident_generate(id);
+	for (int enc = 0; enc < 2; enc++) {
+		const char *pass = enc ? PASS : NULL;
+		char text[COVE_KF_MAX_FILE];
+		uint8_t rec[256];
+		size_t len = 0, n;
+
+		assert_ok(cove_kf_encode(text, sizeof(text), &len, id, pass,
+					 pass ? strlen(pass) : 0, OPS, MEM));
+		n = record_of(text, rec, sizeof(rec));
+		for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+			struct cove_kf *kf = NULL;
+			int r;
+
+			unhex(rec + OFF_PK, COVE_PK_LEN, bad[i]);
+			text_of(text, sizeof(text), rec, n);
+			r = cove_kf_parse(&kf, text, strlen(text));
+			if (r != COVE_ERR_BAD_KEY || kf)
+				fail_msg("%s file with public key %s: got %d (%s), want %d",
+					 enc ? "encrypted" : "unencrypted", bad[i], r,
+					 cove_strerror(r), COVE_ERR_BAD_KEY);
+		}
+	}
+	cove_ident_free(id);
 }
 
 TEST(other_record_versions_are_reported_as_versions)
@@ -560,8 +608,9 @@ int main(void)
 		cmocka_unit_test(encrypted_key_without_passphrase_needs_one),
 		cmocka_unit_test(flipped_bit_in_unencrypted_record_gives_no_key),
 		cmocka_unit_test(flipped_bit_in_encrypted_record_gives_no_key),
-		cmocka_unit_test(public_key_that_does_not_match_the_seed_is_refused),
-		cmocka_unit_test(unlock_failure_leaves_no_key_behind),
+		cmocka_unit_test(unencrypted_file_with_another_public_key_is_refused_when_parsed),
+		cmocka_unit_test(encrypted_file_with_another_public_key_fails_unlock_leaving_no_key),
+		cmocka_unit_test(stored_public_key_that_cannot_be_anyones_is_refused_when_parsed),
 		cmocka_unit_test(other_record_versions_are_reported_as_versions),
 		cmocka_unit_test(malformed_key_file_text_is_refused),
 		cmocka_unit_test(record_line_may_end_in_crlf_or_nothing),

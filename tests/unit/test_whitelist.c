@@ -23,7 +23,7 @@
 #include "tests/unit/check.h"
 #include "tests/unit/tmpdir.h"
 
-#define KA "mW5dNfIhuXq3Dkpbd+Rrpzuhn5pd5Hd3EeeUm1mF5ck="
+#define KA "rXwUxxAHWZ2pXu46xK+urkAkXFhsrbS6C4q5V9hCAVs="
 #define KB "Jg0jO8XHHzYHKFSZJ3Szu0ypM7dLF7rkNVCn1p4AlIo="
 #define KC "11qYAYKxCrfVS/7TyWQHOg7hcvPapiMlrwIaaPcHURo="
 
@@ -32,13 +32,14 @@ static void key(uint8_t pk[COVE_PK_LEN], const char *b64)
 	assert_ok(cove_pk_from_b64(pk, b64, strlen(b64)));
 }
 
-/* A distinct valid key for each i. */
+/* A distinct valid key for each i: the public key of seed i. */
 static void key_n(uint8_t pk[COVE_PK_LEN], unsigned i)
 {
-	memset(pk, 0, COVE_PK_LEN);
-	pk[0] = (uint8_t)i;
-	pk[1] = (uint8_t)(i >> 8);
-	pk[31] = 0x5a;
+	uint8_t seed[crypto_sign_SEEDBYTES] = { (uint8_t)i, (uint8_t)(i >> 8) };
+	uint8_t sk[crypto_sign_SECRETKEYBYTES];
+
+	assert_int_equal(crypto_sign_seed_keypair(pk, sk, seed), 0);
+	sodium_memzero(sk, sizeof(sk));
 }
 
 static struct cove_wl *parse_ok(const char *text)
@@ -156,6 +157,21 @@ TEST(hostile_bytes_are_not_echoed_in_messages)
 	assert_null(strchr(d.msg, '\x1b'));
 }
 
+TEST(bidi_controls_in_a_name_are_not_echoed_in_messages)
+{
+	/* "evil" with a right-to-left override: quoted, it could turn the
+	 * rest of the operator's error line around */
+	static const char text[] = "evil\xe2\x80\xaelive " KA "\n";
+	struct cove_wl *wl = NULL;
+	struct cove_wl_diag d = { 0, "" };
+
+	assert_err(cove_wl_parse(&wl, text, strlen(text), &d), COVE_ERR_SYNTAX);
+	for (const char *p = d.msg; *p; p++)
+		if ((unsigned char)*p >= 0x80)
+			fail_msg("message \"%s\" holds byte 0x%02x", d.msg, (unsigned char)*p);
+	assert_non_null(strstr(d.msg, "invalid name 'evil???live'"));
+}
+
 /* cove_wl_parse() promises "the first error": a user fixing one error at
  * a time should be sent to the earliest line, whatever kind it is. Here a
  * duplicate key (line 2) comes before a missing key (line 3). */
@@ -172,7 +188,7 @@ TEST(parse_reports_the_earliest_error_line)
 
 struct collected {
 	unsigned lines[16];
-	char msgs[16][192];
+	char msgs[16][sizeof(((struct cove_wl_diag *)0)->msg)];
 	size_t n;
 };
 
@@ -249,6 +265,51 @@ TEST(every_repeat_of_a_name_is_reported_against_its_first_line)
 	for (size_t i = 0; i < 2; i++)
 		if (c.lines[i] != i + 2 || !strstr(c.msgs[i], "first on line 1"))
 			fail_msg("error %zu: line %u, '%s'", i, c.lines[i], c.msgs[i]);
+}
+
+/* Keys that are base64 of 32 bytes but no secret key's public key. */
+#define K_ZERO "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=" /* all zero: order 4 */
+#define K_IDENTITY "AQAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA="
+#define K_ORDER8 "JuiVj8KyJ7BFw/SJ8u+Y8NXfrAXTxjM5sTgCiG1T/AU="
+#define K_NONCANON "7f///////////////////////////////////////38=" /* y = p */
+#define K_OFFCURVE "AgAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=" /* y = 2 */
+
+TEST(key_that_cannot_be_anyones_is_an_error_of_its_line)
+{
+	static const char text[] =
+		"alice " KA "\n"           /* 1 ok */
+		"zero " K_ZERO "\n"        /* 2 */
+		"# a comment\n"            /* 3 */
+		"ident " K_IDENTITY "\n"   /* 4 */
+		"eight " K_ORDER8 "\n"     /* 5 */
+		"big " K_NONCANON "\n"     /* 6 */
+		"off " K_OFFCURVE "\n"     /* 7 */
+		"bob " KB "\n";            /* 8 ok */
+	static const struct { unsigned line; const char *name, *b64; } want[] = {
+		{ 2, "zero", K_ZERO }, { 4, "ident", K_IDENTITY }, { 5, "eight", K_ORDER8 },
+		{ 6, "big", K_NONCANON }, { 7, "off", K_OFFCURVE },
+	};
+	struct collected c;
+	struct cove_wl *wl = (struct cove_wl *)1;
+	struct cove_wl_diag d = { 0, "" };
+
+	memset(&c, 0, sizeof(c));
+	assert_err(cove_wl_parse_all(&wl, text, strlen(text), collect, &c), COVE_ERR_SYNTAX);
+	assert_null(wl);
+	assert_u64(c.n, 5);
+	for (size_t i = 0; i < 5; i++) {
+		char ask[64];
+
+		/* the message names the key and whose it is, and what to do */
+		snprintf(ask, sizeof(ask), "ask %s for", want[i].name);
+		if (c.lines[i] != want[i].line || !strstr(c.msgs[i], want[i].b64) ||
+		    !strstr(c.msgs[i], "not a usable Ed25519 public key") ||
+		    !strstr(c.msgs[i], ask) || !strstr(c.msgs[i], "cove-keys public"))
+			fail_msg("error %zu: line %u \"%s\", want line %u naming %s and %s", i,
+				 c.lines[i], c.msgs[i], want[i].line, want[i].b64, want[i].name);
+	}
+	assert_err(cove_wl_parse(&wl, text, strlen(text), &d), COVE_ERR_SYNTAX);
+	assert_u64(d.line, 2);
 }
 
 TEST(lookup_by_key_and_by_name_finds_the_entry)
@@ -505,6 +566,42 @@ TEST(edits_refuse_a_file_that_does_not_parse)
 	assert_file_is(c->path, broken);
 }
 
+TEST(add_refuses_a_key_that_cannot_be_anyones)
+{
+	struct ctx *c = *cmocka_state_;
+	struct cove_wl_diag d = { 0, "" };
+	uint8_t pk[COVE_PK_LEN];
+
+	write_file(c->path, base);
+	key(pk, K_ZERO);
+	assert_err(cove_wl_add(c->path, "carol", pk, &d), COVE_ERR_BAD_KEY);
+	if (!strstr(d.msg, K_ZERO))
+		fail_msg("message \"%s\" does not name the key %s", d.msg, K_ZERO);
+	assert_file_is(c->path, base);
+	/* Nor is a missing file created for it. */
+	unlink(c->path);
+	assert_err(cove_wl_add(c->path, "carol", pk, &d), COVE_ERR_BAD_KEY);
+	assert_int_equal(access(c->path, F_OK), -1);
+}
+
+/* A file an older cove-keys wrote with such a key no longer loads; the
+ * way out the message offers, removing the line, must work. */
+TEST(remove_takes_out_a_line_whose_key_cannot_be_anyones)
+{
+	static const char before[] = "alice " KA "\nzero " K_ZERO "\nbob " KB "\n";
+	struct ctx *c = *cmocka_state_;
+	struct cove_wl_diag d = { 0, "" };
+	uint8_t pk[COVE_PK_LEN];
+
+	write_file(c->path, before);
+	key(pk, KC);
+	assert_err(cove_wl_add(c->path, "carol", pk, &d), COVE_ERR_SYNTAX);
+	assert_u64(d.line, 2);
+	assert_file_is(c->path, before);
+	assert_ok(cove_wl_remove(c->path, "zero", &d));
+	assert_file_is(c->path, "alice " KA "\nbob " KB "\n");
+}
+
 TEST(load_reports_a_missing_file_as_io)
 {
 	struct ctx *c = *cmocka_state_;
@@ -590,10 +687,12 @@ int main(void)
 		cmocka_unit_test(each_kind_of_error_carries_its_line_number),
 		cmocka_unit_test(nul_byte_is_an_error_not_about_one_line),
 		cmocka_unit_test(hostile_bytes_are_not_echoed_in_messages),
+		cmocka_unit_test(bidi_controls_in_a_name_are_not_echoed_in_messages),
 		cmocka_unit_test(parse_reports_the_earliest_error_line),
 		cmocka_unit_test(parse_all_reports_every_error),
 		cmocka_unit_test(every_repeat_of_a_key_is_reported_against_its_first_line),
 		cmocka_unit_test(every_repeat_of_a_name_is_reported_against_its_first_line),
+		cmocka_unit_test(key_that_cannot_be_anyones_is_an_error_of_its_line),
 		cmocka_unit_test(lookup_by_key_and_by_name_finds_the_entry),
 		cmocka_unit_test(names_are_1_to_32_characters_of_the_allowed_set),
 		FILE_TEST(add_then_remove_leaves_the_file_byte_for_byte),
@@ -605,6 +704,8 @@ int main(void)
 		FILE_TEST(removing_a_missing_name_fails_with_notfound),
 		FILE_TEST(edits_refuse_invalid_names),
 		FILE_TEST(edits_refuse_a_file_that_does_not_parse),
+		FILE_TEST(add_refuses_a_key_that_cannot_be_anyones),
+		FILE_TEST(remove_takes_out_a_line_whose_key_cannot_be_anyones),
 		FILE_TEST(load_reports_a_missing_file_as_io),
 		FILE_TEST(concurrent_adds_lose_nothing),
 	};
