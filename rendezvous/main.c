@@ -307,6 +307,8 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	signal(SIGPIPE, SIG_IGN);
+	/* libevent's own warnings in our log, with our levels and format */
+	event_set_log_callback(cove_log_libevent);
 	fit_nofile(&conf);
 	id = cove_cli_identity(key_path, pass_file);
 	if (!id)
