@@ -532,6 +532,13 @@ static int on_ini(struct nd_core *c, struct room *r, const struct cove_frame *f)
 		m->ini_seen_ms = c->deps.now_ms();
 		m->caught_up = 0;
 	}
+	/* A member from now on: we send it again only what we send from here
+	 * (not what was said before it came, or while it was gone), and one
+	 * back after leaving gets a new epoch, not the one made without it. */
+	if (!m->member_since_ms || m->left)
+		m->member_since_ms = c->deps.now_ms();
+	if (m->left)
+		m->returned_ms = c->deps.now_ms();
 	m->ini_seq = f->seq;
 	m->ini_ts = f->ts;
 	m->left = 0;
@@ -641,8 +648,8 @@ int nd_core_send_text(struct nd_core *c, const char *room, const char *text, siz
 		return nd_track_send(c, r, text, len);
 	if (r->st == R_READY && r->tainted && !r->taint_noted) {
 		r->taint_noted = 1;
-		nd_note(c, r, "held", "room %s: your message waits: %s %s and may hold the room's "
-			"key, which is being replaced", r->name, r->taint_who, r->taint_why);
+		nd_note(c, r, "held", "room %s: your message waits for the room's next key (%s %s)",
+			r->name, r->taint_who, r->taint_why);
 	}
 	return nd_track_queue(r, text, len);
 }

@@ -94,6 +94,9 @@
  * asking for one. */
 #define ND_REKEY_STALL_MS 10000u
 #define ND_REKEY_STALL_REPEAT_MS 60000u
+/* A scheduled rekey this late is warned about (rekey_stalled), every
+ * ND_REKEY_STALL_REPEAT_MS; messages go on under the current key. */
+#define ND_REKEY_OVERDUE_MS 60000u
 
 /* Defaults: a scheduled rekey every hour, and one after 2^24 messages of
  * ours under one epoch, well inside AES-GCM's limits for one key (see

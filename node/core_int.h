@@ -118,7 +118,9 @@ struct room {
 	int taint_noted;            /* the user was told a message waits */
 	uint64_t epoch_start_ms;
 	uint64_t epoch_msgs;        /* our DATs under the current epoch */
-	uint64_t rekey_due_ms;      /* scheduled rekey */
+	uint64_t rekey_due_ms;      /* scheduled rekey (asked for again while it does not come) */
+	uint64_t rekey_sched_ms;    /* when it was first due */
+	uint64_t sched_warned_ms;
 	uint64_t last_rky_ms;
 	uint64_t refused_since_ms;  /* our epoch was refused: resend from here */
 	uint64_t rek_rdy_seq;       /* seq of our RDY as this room's rekeyer */

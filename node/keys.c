@@ -197,6 +197,8 @@ static void set_key(struct nd_core *c, struct room *r, uint8_t *gk, uint32_t epo
 	/* spread the members' schedules so they do not all ask at once */
 	jitter = randombytes_uniform(c->opts.rekey_interval_s * 100u + 1);
 	r->rekey_due_ms = now + (uint64_t)c->opts.rekey_interval_s * 1000 + jitter;
+	r->rekey_sched_ms = r->rekey_due_ms;
+	r->sched_warned_ms = 0;
 }
 
 static int send_rdy(struct nd_core *c, struct room *r, uint64_t *seq)
@@ -485,6 +487,16 @@ int nd_keys_ask(struct nd_core *c, struct room *r, const struct cove_frame *f)
 		       (unsigned long long)(ND_INI_MAX_AGE_MS / 3600000));
 		return COVE_OK;
 	}
+	if (m->returned_ms && r->epoch_start_ms <= m->returned_ms) {
+		/* Back after leaving: this key was made without it, for what was
+		 * said while it was gone. It gets the next epoch instead. */
+		nd_say(c, r, "refused_key", 0,
+		       "not giving %s the key of room %s: it left and came back, and this key was "
+		       "made without it; asking for a new one", m->name, r->name);
+		r->last_rky_ms = 0;
+		nd_keys_request(c, r, "a member came back");
+		return COVE_OK;
+	}
 	if (r->tainted) {
 		/* Not a key someone gone holds: it gets the next one. */
 		nd_say(c, r, "refused_key", 0,
@@ -556,6 +568,9 @@ void nd_keys_refused(struct nd_core *c, uint64_t ref)
 		nd_say(c, r, "stale_epoch", 0,
 		       "room %s: the rendezvous did not take your key of epoch %u; your messages "
 		       "wait for the room's next key", r->name, r->epoch);
+		/* Waiting for a key is waiting like a taint: asked for again,
+		 * and warned about if it does not come. */
+		nd_keys_taint(c, r, "the rendezvous", "refused the key you made");
 	}
 }
 
@@ -565,7 +580,7 @@ void nd_keys_request(struct nd_core *c, struct room *r, const char *why)
 	struct cove_frame f;
 
 	(void)why;
-	if (!c->authed || r->st != R_READY || !r->gk || now - r->last_rky_ms < RKY_MIN_MS)
+	if (!c->authed || r->st != R_READY || now - r->last_rky_ms < RKY_MIN_MS)
 		return;
 	r->last_rky_ms = now;
 	cove_msg_init(&f, COVE_F_RKY, r->name, r->name_len, c->id->pk, nd_next_seq(c), now);
@@ -600,6 +615,17 @@ void nd_keys_tick(struct nd_core *c, struct room *r, uint64_t now)
 	if (now >= r->rekey_due_ms) {
 		nd_keys_request(c, r, "scheduled");
 		r->rekey_due_ms = now + RKY_MIN_MS * 2; /* again soon if nothing came of it */
+	}
+	/* A scheduled rekey that does not come is not a reason to hold (no
+	 * one gone holds the key), but the user should know: the hour that a
+	 * leaked key exposes is growing. */
+	if (r->gk && !r->tainted && now > r->rekey_sched_ms + ND_REKEY_OVERDUE_MS &&
+	    (!r->sched_warned_ms || now - r->sched_warned_ms >= ND_REKEY_STALL_REPEAT_MS)) {
+		r->sched_warned_ms = now;
+		nd_say(c, r, "rekey_stalled", 0,
+		       "room %s: its scheduled rekey is %llu s overdue; the rendezvous may be "
+		       "withholding it. Messages still go under the current key (epoch %u).",
+		       r->name, (unsigned long long)((now - r->rekey_sched_ms) / 1000), r->epoch);
 	}
 	if (r->epoch_msgs >= c->opts.rekey_messages)
 		nd_keys_request(c, r, "message budget");

@@ -306,9 +306,14 @@ void nd_track_catch_up(struct nd_core *c, struct room *r)
 /* Whether we may send one more message again for m (RESEND, CATCHUP):
  * at most ND_HISTORY_MAX per ND_HISTORY_MS for each requester, so that
  * no member can make us re-encrypt our history over and over. */
-static int answer_budget(struct nd_core *c, struct member *m)
+static int answer_budget(struct nd_core *c, struct member *m, const struct sent *h)
 {
 	uint64_t now = c->deps.now_ms();
+
+	/* Only what we sent while it was a member: a newcomer, or one back
+	 * after leaving, gets nothing said before. */
+	if (h->sent_ms < m->member_since_ms)
+		return 0;
 
 	if (now - m->answer_from_ms > ND_HISTORY_MS) {
 		m->answer_from_ms = now;
@@ -343,7 +348,7 @@ static void answer_catch_up(struct nd_core *c, struct room *r, struct member *m,
 		struct sent *h = hist_at(r, i);
 
 		if (now - h->sent_ms <= pl->catchup.within_ms && (!have_head || h->n > after) &&
-		    answer_budget(c, m))
+		    answer_budget(c, m, h))
 			send_entry(c, r, h);
 	}
 }
@@ -467,9 +472,9 @@ static void answer_resend(struct nd_core *c, struct room *r, struct member *m,
 	for (uint64_t n = pl->resend.first; n <= last; n++) {
 		struct sent *h = hist_find(r, n);
 
-		if (h && !answer_budget(c, m))
+		if (h && h->sent_ms >= m->member_since_ms && !answer_budget(c, m, h))
 			break;
-		if (h)
+		if (h && h->sent_ms >= m->member_since_ms)
 			send_entry(c, r, h);
 		if (n == UINT64_MAX)
 			break;
@@ -569,9 +574,15 @@ int nd_track_dat(struct nd_core *c, struct room *r, const struct cove_frame *f,
 	if (!key) {
 		if (f->u.dat.epoch > r->epoch && hold(c, r, raw, len))
 			return COVE_OK; /* its key is on its way */
-		nd_say(c, r, "wrong_epoch", 0,
-		       "dropped a message in room %s from %s: key epoch %u, ours is %u", r->name,
-		       e->name, f->u.dat.epoch, r->epoch);
+		if (!r->gk && f->u.dat.epoch == r->epoch)
+			nd_say(c, r, "wrong_epoch", 0,
+			       "dropped a message in room %s from %s: it is under the key of epoch "
+			       "%u you made, which the rendezvous refused; waiting for the room's "
+			       "next key", r->name, e->name, f->u.dat.epoch);
+		else
+			nd_say(c, r, "wrong_epoch", 0,
+			       "dropped a message in room %s from %s: key epoch %u, ours is %u",
+			       r->name, e->name, f->u.dat.epoch, r->epoch);
 		return COVE_OK;
 	}
 	if (sodium_memcmp(kid, f->u.dat.kid, COVE_KID_LEN) != 0) {

@@ -39,8 +39,10 @@
 #include "proto/msg.h"
 #include "rendezvous/rv.h"
 
-/* A member replaces its session key (a new INI) at most this often. */
+/* A member replaces its session key (a new INI) at most this often, and
+ * has the room rekeyed (RKY) at most this often. */
 #define RV_REFRESH_MIN_MS 1000u
+#define RV_RKY_MIN_MS 1000u
 
 static void ask_timeout_cb(evutil_socket_t fd, short what, void *arg);
 static void rekey_timeout_cb(evutil_socket_t fd, short what, void *arg);
@@ -517,6 +519,11 @@ static void room_route(struct rv_room *r)
 		/* Those who held the current epoch are gone: fall back to the
 		 * newest epoch still held, and move everyone on from there. */
 		r->epoch = best;
+		/* Name the next epoch from there: the epochs above were made by
+		 * members now gone (perhaps pushed up by one of them to stop
+		 * rekeys), and those present take at most 1024 more than they
+		 * hold. */
+		r->epoch_top = best;
 		r->rekey_wanted = 1;
 		unstick_all(r);
 	}
@@ -698,10 +705,15 @@ int rv_room_rky(struct rv_member *m, uint32_t epoch)
 {
 	struct rv_room *r = m->room;
 
+	uint64_t now = cove_now_ms();
+
 	/* Only from a member holding the current epoch; one rekey at a time,
-	 * so a request during one is already served. */
-	if (!up_to_date(m) || epoch != r->epoch || r->rekeyer)
+	 * so a request during one is already served; at most one a second
+	 * from one member, so that no member can race the epochs up. */
+	if (!up_to_date(m) || epoch != r->epoch || r->rekeyer ||
+	    now - m->last_rky_ms < RV_RKY_MIN_MS)
 		return 0;
+	m->last_rky_ms = now;
 	designate(r, m, NULL);
 	return 0;
 }

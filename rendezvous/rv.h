@@ -135,6 +135,7 @@ struct rv_member {
 	uint8_t old_xpk[COVE_WXPK_LEN]; /* the one its latest INI replaced, for KEYs in flight */
 	int has_old_xpk;
 	uint64_t refreshed_ms;         /* when it joined or last replaced its session key */
+	uint64_t last_rky_ms;          /* when its last RKY was acted on */
 	uint8_t *ini;                  /* its signed INI, replayed to later joiners */
 	size_t ini_len;
 	int keyed;                     /* holds a key of the room, as far as we know */

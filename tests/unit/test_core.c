@@ -830,11 +830,14 @@ TEST(a_departed_members_old_join_gets_no_key)
 	feed(&again);
 	ask(CAROL, carol);
 	assert_u64(sent_count(COVE_F_KEY), keys);
-	/* a real new join, with a fresh session key, is welcome */
+	/* a real new join, with a fresh session key, is welcome: in the next
+	 * epoch, made with it */
 	again = ini_of(CAROL, fresh);
 	feed(&again);
 	ask(CAROL, fresh);
+	rek(2);
 	assert_u64(sent_count(COVE_F_KEY), keys + 1);
+	assert_bytes(last_sent(COVE_F_KEY).u.key.xpk, fresh->pk, COVE_XPK_LEN);
 	cove_xkp_free(carol);
 	cove_xkp_free(fresh);
 }
@@ -1040,6 +1043,93 @@ TEST(messages_a_failed_join_drops_are_each_named)
 	assert_u64(nd_core_queued(w.core), 0);
 }
 
+TEST(a_member_back_after_leaving_gets_a_new_epoch_not_the_one_made_without_it)
+{
+	uint8_t gk0[COVE_GK_LEN];
+	struct cove_xkp *bob, *carol, *carol2;
+	struct cove_frame f;
+	size_t keys;
+
+	be_first();
+	bob = join(BOB, gk0);
+	carol = join(CAROL, gk0);
+	bye_of(CAROL);
+	rek(1);
+	say("while carol is away");
+	/* carol comes back with a new join */
+	carol2 = cove_xkp_new();
+	f = ini_of(CAROL, carol2);
+	feed(&f);
+	keys = sent_count(COVE_F_KEY);
+	clear_out();
+	ask(CAROL, carol2);
+	assert_u64(sent_count(COVE_F_KEY), 0);   /* not epoch 1 */
+	assert_u64(sent_count(COVE_F_RKY), 1);   /* a new one asked for */
+	rek(2);
+	assert_u64(sent_count(COVE_F_KEY), 2);   /* epoch 2, to bob and carol */
+	(void)keys;
+	cove_xkp_free(bob);
+	cove_xkp_free(carol);
+	cove_xkp_free(carol2);
+}
+
+TEST(nobody_gets_again_what_was_said_before_it_was_a_member)
+{
+	uint8_t gk0[COVE_GK_LEN];
+	struct cove_xkp *bob;
+	struct cove_payload pl = catchup();
+
+	be_first();
+	say("before bob");
+	say("also before bob");
+	tick(1000);
+	bob = join(BOB, gk0);
+	say("with bob");
+	clear_out();
+	request_from(BOB, gk0, 0, &pl);
+	assert_u64(sent_count(COVE_F_DAT), 1);
+	cove_xkp_free(bob);
+}
+
+TEST(a_refused_rekey_is_asked_for_again_and_warned_about)
+{
+	uint8_t gk0[COVE_GK_LEN];
+	struct cove_xkp *bob;
+	struct cove_frame err;
+
+	be_first();
+	bob = join(BOB, gk0);
+	rek(1);
+	err = frame_of(RELAY, COVE_F_ERR);
+	err.room_len = 0;
+	err.room[0] = '\0';
+	err.u.err.code = COVE_EC_STALE_EPOCH;
+	err.u.err.ref = last_sent(COVE_F_RDY).seq;
+	err.u.err.text = "stale";
+	err.u.err.text_len = 5;
+	sign_feed(RELAY, &err);
+	clear_out();
+	tick(ND_REKEY_STALL_MS + 1000);
+	assert_true(sent_count(COVE_F_RKY) >= 1);
+	assert_u64(errors("rekey_stalled"), 1);
+	cove_xkp_free(bob);
+}
+
+TEST(an_overdue_scheduled_rekey_is_warned_about_but_does_not_hold)
+{
+	uint8_t gk0[COVE_GK_LEN];
+	struct cove_xkp *bob;
+
+	be_first();
+	bob = join(BOB, gk0);
+	tick((uint64_t)ND_REKEY_INTERVAL_S * 1100 + ND_REKEY_OVERDUE_MS + 1000);
+	assert_true(errors("rekey_stalled") >= 1);
+	clear_out();
+	say("still sent");
+	assert_u64(sent_count(COVE_F_DAT), 1);
+	cove_xkp_free(bob);
+}
+
 int main(void)
 {
 #define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
@@ -1068,6 +1158,10 @@ int main(void)
 		T(a_key_from_someone_who_never_joined_is_refused),
 		T(a_tainted_key_stays_tainted_after_a_reconnect),
 		T(a_member_that_vanished_while_we_were_away_taints_the_key_we_come_back_to),
+		T(a_member_back_after_leaving_gets_a_new_epoch_not_the_one_made_without_it),
+		T(nobody_gets_again_what_was_said_before_it_was_a_member),
+		T(a_refused_rekey_is_asked_for_again_and_warned_about),
+		T(an_overdue_scheduled_rekey_is_warned_about_but_does_not_hold),
 	};
 
 	if (sodium_init() < 0)
