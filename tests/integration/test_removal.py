@@ -196,6 +196,39 @@ class HostileMemberTest(CoveTest):
         self.assertEqual(len(again), 10, "alice should send her ten messages again once")
 
 
+    def test_a_member_cannot_race_the_epochs_beyond_where_the_others_follow(self):
+        """Carol asks for rekeys as fast as she can and confirms each epoch
+        she is named for, handing the key to nobody. The relay acts on
+        one request a second from her; once she leaves, alice and bob
+        move on to a new epoch together and chat."""
+        w = self.world
+        w.start_relay()
+        alice = w.node("alice", [ROOM])
+        alice.ready(ROOM)
+        bob = w.node("bob", [ROOM])
+        bob.ready(ROOM)
+        c = self.carol()
+        r = c.join(ROOM)
+        t0 = time.monotonic()
+        named = 0
+        while time.monotonic() - t0 < 2.0:
+            start = len(c.frames())
+            c.send(c.frame(h.RKY, ROOM, epoch=r.epoch))
+            try:
+                rek = c.wait_frame(lambda f: f["type"] == h.REK and f["to"] == c.ident.pk,
+                                   timeout=0.2, start=start)
+            except AssertionError:
+                continue
+            named += 1
+            r.epoch = rek["epoch"]
+            c.send(c.frame(h.RDY, ROOM, epoch=r.epoch))
+        self.assertLessEqual(named, 3, "the relay named carol %d times in 2 s" % named)
+        c.send(c.frame(h.BYE, ROOM, who=c.ident.pk))
+        alice.wait_event("left", name="carol")
+        alice.say("after carol's race")
+        bob.wait_event("message", text="after carol's race", timeout=20)
+
+
 if __name__ == "__main__":
     import unittest
     unittest.main()
