@@ -19,6 +19,9 @@
 
 enum room_state { R_IDLE, R_JOINING, R_READY, R_FAILED };
 
+/* Commitments of tainted keys remembered per room. */
+#define ND_TAINT_KIDS 4
+
 struct gap {
 	uint64_t first, last;
 	uint64_t noticed_ms;
@@ -109,7 +112,7 @@ struct room {
 	int tainted;
 	/* The commitments of keys found tainted here: such a key, handed to
 	 * us again (after a reconnect, by a lagging member), stays tainted. */
-	uint8_t taint_kids[4][COVE_KID_LEN];
+	uint8_t taint_kids[ND_TAINT_KIDS][COVE_KID_LEN];
 	size_t ntaint_kids;
 	char taint_who[COVE_NAME_MAX + 1];
 	const char *taint_why;

@@ -89,11 +89,13 @@ void nd_keys_taint(struct nd_core *c, struct room *r, const char *who, const cha
 		return;
 	r->tainted = 1;
 	if (r->gk) {
-		size_t slot = r->ntaint_kids < 4 ? r->ntaint_kids++ : 3;
-
-		if (slot == 3)
-			memmove(r->taint_kids, r->taint_kids + 1, 3 * COVE_KID_LEN);
-		memcpy(r->taint_kids[slot], r->kid, COVE_KID_LEN);
+		/* the newest four: forget the oldest to make room */
+		if (r->ntaint_kids == ND_TAINT_KIDS) {
+			memmove(r->taint_kids, r->taint_kids + 1,
+				(ND_TAINT_KIDS - 1) * sizeof(r->taint_kids[0]));
+			r->ntaint_kids--;
+		}
+		memcpy(r->taint_kids[r->ntaint_kids++], r->kid, COVE_KID_LEN);
 	}
 	snprintf(r->taint_who, sizeof(r->taint_who), "%s", who);
 	r->taint_why = why;
