@@ -122,8 +122,9 @@ $(BENCH): $(BENCH_OBJ) $(LIBCOVE)
 	@echo "  LD      $@"
 	$(Q)$(CC) $(LDFLAGS) -pthread -o $@ $^ $(LIBS) -lm
 
-# The chat core's unit test drives the core itself, with a fake relay.
-$(BUILD)/tests/test_core: tests/unit/test_core.c $(NODE_CORE_OBJ) $(LIBCOVE)
+# The chat core's unit tests drive the core itself, with a fake relay.
+$(BUILD)/tests/test_core_%: tests/unit/test_core_%.c tests/unit/core_world.h $(NODE_CORE_OBJ) \
+			   $(LIBCOVE)
 	@mkdir -p $(@D)
 	@echo "  CC      $<"
 	$(Q)$(CC) $(CFLAGS) $(shell $(PKG_CONFIG) --cflags cmocka) $(LDFLAGS) -o $@ $< \

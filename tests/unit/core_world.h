@@ -1,0 +1,459 @@
+/*
+ * core_world.h - the world the chat core's unit tests play in: alice's
+ * core, a fake clock, a fake network that records every frame the core
+ * sends, and the relay and the other members, whose frames the tests make
+ * and sign. Included by tests/unit/test_core_*.c only.
+ */
+#ifndef COVE_TESTS_UNIT_CORE_WORLD_H
+#define COVE_TESTS_UNIT_CORE_WORLD_H
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+
+#include <cmocka.h>
+#include <sodium.h>
+
+#include "crypto/group.h"
+#include "crypto/whitelist.h"
+#include "node/core.h"
+#include "proto/msg.h"
+#include "tests/unit/check.h"
+
+#define ROOM "lobby"
+#define MAX_OUT 4096
+#define MAX_EV 256
+
+/* ---- the world ------------------------------------------------------------- */
+
+enum who { ALICE, BOB, CAROL, DAVE, RELAY, NIDS };
+
+struct out {
+	uint8_t *raw;
+	size_t len;
+};
+
+static struct {
+	struct cove_ident *id[NIDS];
+	struct cove_wl *wl;
+	struct nd_core *core;
+	uint64_t clock_ms;
+	uint64_t seq[NIDS];
+	struct out out[MAX_OUT];
+	size_t nout;
+	char errors[MAX_EV][32];
+	size_t nerrors;
+	char notices[MAX_EV][32];
+	size_t nnotices;
+	char texts[MAX_EV][64];
+	size_t ntexts;
+	int ready;
+	uint8_t alice_xpk[COVE_XPK_LEN];
+} w;
+
+static inline uint64_t fake_ms(void)
+{
+	return w.clock_ms;
+}
+
+static inline uint64_t fake_us(void)
+{
+	return w.clock_ms * 1000;
+}
+
+static inline int fake_send(void *ctx, const struct cove_frame *f)
+{
+	size_t n = cove_frame_size(f), len = 0;
+	uint8_t *raw = malloc(n);
+
+	(void)ctx;
+	assert_non_null(raw);
+	assert_ok(cove_frame_encode(f, raw, n, &len));
+	if (w.nout == MAX_OUT)
+		fail_msg("the core sent more than %d frames", MAX_OUT);
+	w.out[w.nout].raw = raw;
+	w.out[w.nout].len = len;
+	w.nout++;
+	if (f->type == COVE_F_INI)
+		memcpy(w.alice_xpk, f->u.ini.xpk, COVE_XPK_LEN);
+	return COVE_OK;
+}
+
+static inline void ui_ready(void *ctx, const char *room, int first, int rejoin,
+		     const char *const *members, size_t n)
+{
+	(void)ctx, (void)room, (void)first, (void)rejoin, (void)members, (void)n;
+	w.ready++;
+}
+
+static inline void ui_message(void *ctx, const char *room, const char *from, const char *text,
+		       size_t len, uint64_t ts)
+{
+	(void)ctx, (void)room, (void)from, (void)ts;
+	if (w.ntexts < MAX_EV)
+		snprintf(w.texts[w.ntexts++], sizeof(w.texts[0]), "%.*s", (int)len, text);
+}
+
+static inline void ui_gap(void *ctx, const char *room, const char *from, uint64_t first, uint64_t last)
+{
+	(void)ctx, (void)room, (void)from, (void)first, (void)last;
+	if (w.nerrors < MAX_EV)
+		snprintf(w.errors[w.nerrors++], sizeof(w.errors[0]), "%s", "gap");
+}
+
+static inline void ui_error(void *ctx, const char *room, const char *code, const char *msg, int fatal)
+{
+	(void)ctx, (void)room, (void)msg, (void)fatal;
+	if (w.nerrors < MAX_EV)
+		snprintf(w.errors[w.nerrors++], sizeof(w.errors[0]), "%s", code);
+}
+
+static inline void ui_notice(void *ctx, const char *room, const char *code, const char *msg)
+{
+	(void)ctx, (void)room, (void)msg;
+	if (w.nnotices < MAX_EV)
+		snprintf(w.notices[w.nnotices++], sizeof(w.notices[0]), "%s", code);
+}
+
+static inline size_t count_code(char (*list)[32], size_t n, const char *code)
+{
+	size_t k = 0;
+
+	for (size_t i = 0; i < n; i++)
+		k += strcmp(list[i], code) == 0;
+	return k;
+}
+
+static inline size_t errors(const char *code)
+{
+	return count_code(w.errors, w.nerrors, code);
+}
+
+static inline void clear_out(void)
+{
+	for (size_t i = 0; i < w.nout; i++)
+		free(w.out[i].raw);
+	w.nout = 0;
+}
+
+/* The i-th frame alice sent since the last clear_out(), decoded (DAT ct
+ * points into the recorded bytes). */
+static inline struct cove_frame sent(size_t i)
+{
+	struct cove_frame f;
+
+	assert_ok(cove_frame_decode(&f, w.out[i].raw, w.out[i].len));
+	return f;
+}
+
+static inline size_t sent_count(uint8_t type)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < w.nout; i++)
+		n += sent(i).type == type;
+	return n;
+}
+
+/* The last frame of type alice sent, or the test fails. */
+static inline struct cove_frame last_sent(uint8_t type)
+{
+	for (size_t i = w.nout; i-- > 0;) {
+		struct cove_frame f = sent(i);
+
+		if (f.type == type)
+			return f;
+	}
+	fail_msg("alice sent no frame of type %u", type);
+	abort();
+}
+
+static const uint8_t *pk(enum who who)
+{
+	return w.id[who]->pk;
+}
+
+static inline void tick(uint64_t ms)
+{
+	/* in steps, as the program's timer would */
+	for (uint64_t t = 0; t < ms; t += 50) {
+		w.clock_ms += 50;
+		nd_core_tick(w.core);
+	}
+}
+
+/* Hands alice a frame as the relay would: encoded, decoded again, so that
+ * it carries the bytes a real link would. */
+static inline void feed(const struct cove_frame *f)
+{
+	size_t n = cove_frame_size(f), len = 0;
+	uint8_t *raw = malloc(n);
+	struct cove_frame d;
+
+	assert_non_null(raw);
+	assert_ok(cove_frame_encode(f, raw, n, &len));
+	assert_ok(cove_frame_decode(&d, raw, len));
+	assert_ok(nd_core_frame(w.core, &d, raw, len));
+	free(raw);
+}
+
+static inline struct cove_frame frame_of(enum who who, uint8_t type)
+{
+	struct cove_frame f;
+
+	cove_msg_init(&f, type, ROOM, strlen(ROOM), pk(who), ++w.seq[who], w.clock_ms);
+	return f;
+}
+
+static inline void sign_feed(enum who who, struct cove_frame *f)
+{
+	assert_ok(cove_msg_sign(f, w.id[who]));
+	feed(f);
+}
+
+static inline void set_whitelist(const char *names)
+{
+	char text[1024] = "";
+	static const char *const all[] = { "alice", "bob", "carol", "dave" };
+	struct cove_wl *old = w.wl;
+
+	for (int i = 0; i < 4; i++) {
+		char b64[COVE_PK_B64_LEN + 1], line[128];
+
+		if (!strstr(names, all[i]))
+			continue;
+		cove_pk_to_b64(b64, pk((enum who)i));
+		snprintf(line, sizeof(line), "%s %s\n", all[i], b64);
+		strcat(text, line);
+	}
+	assert_ok(cove_wl_parse(&w.wl, text, strlen(text), NULL));
+	if (w.core)
+		nd_core_set_whitelist(w.core, w.wl);
+	cove_wl_free(old);
+}
+
+static inline int setup(void **state)
+{
+	static const struct nd_ui ui = {
+		.ready = ui_ready,
+		.message = ui_message,
+		.error = ui_error,
+		.notice = ui_notice,
+		.gap = ui_gap,
+	};
+	static const struct nd_core_deps deps = {
+		.send = fake_send,
+		.now_ms = fake_ms,
+		.now_us = fake_us,
+	};
+	struct cove_frame f;
+
+	(void)state;
+	memset(&w, 0, sizeof(w));
+	w.clock_ms = 1800000000000ull;
+	for (int i = 0; i < NIDS; i++) {
+		uint8_t seed[COVE_SEED_LEN];
+
+		memset(seed, 0x11 * (i + 1), sizeof(seed));
+		w.id[i] = cove_ident_new();
+		assert_non_null(w.id[i]);
+		assert_ok(cove_ident_from_seed(w.id[i], seed));
+		w.seq[i] = w.clock_ms * 1000;
+	}
+	set_whitelist("alice bob carol");
+	w.core = nd_core_new(w.id[ALICE], w.wl, pk(RELAY), &ui, &deps, NULL);
+	assert_non_null(w.core);
+	assert_ok(nd_core_add_room(w.core, ROOM));
+	assert_ok(nd_core_link_up(w.core));
+	cove_msg_init(&f, COVE_F_WLC, "", 0, pk(RELAY), ++w.seq[RELAY], w.clock_ms);
+	memcpy(f.u.wlc.you, pk(ALICE), COVE_ID_LEN);
+	sign_feed(RELAY, &f);
+	return 0;
+}
+
+static inline int teardown(void **state)
+{
+	(void)state;
+	nd_core_free(w.core);
+	clear_out();
+	cove_wl_free(w.wl);
+	for (int i = 0; i < NIDS; i++)
+		cove_ident_free(w.id[i]);
+	return 0;
+}
+
+/* ---- what the relay and the others do ---------------------------------------- */
+
+/* The relay tells alice she is first: she makes epoch 0. */
+static inline void be_first(void)
+{
+	struct cove_frame f = frame_of(RELAY, COVE_F_INI);
+
+	memcpy(f.u.ini.xpk, w.alice_xpk, COVE_XPK_LEN);
+	sign_feed(RELAY, &f);
+	assert_int_equal(w.ready, 1);
+}
+
+/* who's INI (forwarded by the relay), with a fresh session key. */
+static inline struct cove_frame ini_of(enum who who, struct cove_xkp *kp)
+{
+	struct cove_frame f = frame_of(who, COVE_F_INI);
+
+	memcpy(f.u.ini.xpk, kp->pk, COVE_XPK_LEN);
+	assert_ok(cove_msg_sign(&f, w.id[who]));
+	return f;
+}
+
+/* who is in the room (its INI reaches alice); returns its session key. */
+static inline struct cove_xkp *here(enum who who)
+{
+	struct cove_xkp *kp = cove_xkp_new();
+	struct cove_frame f;
+
+	assert_non_null(kp);
+	f = ini_of(who, kp);
+	feed(&f);
+	return kp;
+}
+
+/* The relay asks alice to give who (session key kp) the key. */
+static inline void ask(enum who who, const struct cove_xkp *kp)
+{
+	struct cove_frame f = frame_of(RELAY, COVE_F_ASK);
+
+	memcpy(f.u.ask.to, pk(ALICE), COVE_ID_LEN);
+	memcpy(f.u.ask.joiner, pk(who), COVE_ID_LEN);
+	memcpy(f.u.ask.xpk, kp->pk, COVE_XPK_LEN);
+	sign_feed(RELAY, &f);
+}
+
+/* The group key in the last KEY alice sent to kp; the test fails if she
+ * sent none. gk: COVE_GK_LEN bytes. */
+static inline void open_last_key(const struct cove_xkp *kp, uint8_t *gk, uint32_t *epoch)
+{
+	struct cove_frame k = last_sent(COVE_F_KEY);
+
+	assert_bytes(k.u.key.xpk, kp->pk, COVE_XPK_LEN);
+	assert_ok(cove_msg_key_open(&k, kp, gk));
+	if (epoch)
+		*epoch = k.u.key.epoch;
+}
+
+/* bob joins: INI, the relay's ASK, alice's KEY. Returns bob's session
+ * key pair; gk0 receives the key alice gave him. */
+static inline struct cove_xkp *join(enum who who, uint8_t *gk0)
+{
+	struct cove_xkp *kp = cove_xkp_new();
+	struct cove_frame f;
+
+	assert_non_null(kp);
+	f = ini_of(who, kp);
+	feed(&f);
+	ask(who, kp);
+	open_last_key(kp, gk0, NULL);
+	return kp;
+}
+
+static inline void bye_of(enum who who)
+{
+	struct cove_frame f = frame_of(who, COVE_F_BYE);
+
+	memcpy(f.u.bye.who, pk(who), COVE_ID_LEN);
+	sign_feed(who, &f);
+}
+
+static inline void rek(uint32_t epoch)
+{
+	struct cove_frame f = frame_of(RELAY, COVE_F_REK);
+
+	memcpy(f.u.rek.to, pk(ALICE), COVE_ID_LEN);
+	f.u.rek.epoch = epoch;
+	sign_feed(RELAY, &f);
+}
+
+/* The view a KEY from a member carries: the sorted identities. */
+static inline void view_of(uint8_t view[COVE_VIEW_LEN], uint32_t epoch, const enum who *ids, size_t n)
+{
+	uint8_t list[8][32];
+
+	for (size_t i = 0; i < n; i++)
+		memcpy(list[i], pk(ids[i]), 32);
+	cove_view_hash(view, epoch, list, n);
+}
+
+/* from gives alice gk for epoch, sealed to her current session key, with
+ * the view of the members it sealed to. */
+static inline void key_from(enum who from, const uint8_t *gk, uint32_t epoch, const enum who *ids,
+		     size_t n)
+{
+	struct cove_frame f = frame_of(from, COVE_F_KEY);
+	uint8_t view[COVE_VIEW_LEN];
+
+	view_of(view, epoch, ids, n);
+	assert_ok(cove_msg_key_seal(&f, pk(ALICE), w.alice_xpk, epoch, gk, view, w.id[from]));
+	feed(&f);
+}
+
+/* A DAT of text from who under gk of epoch. */
+static inline void dat_from(enum who who, const uint8_t *gk, uint32_t epoch, uint64_t n,
+		     const char *text)
+{
+	static uint8_t ct[COVE_DAT_CT_MAX];
+	struct cove_frame f = frame_of(who, COVE_F_DAT);
+	struct cove_payload pl;
+
+	memset(&pl, 0, sizeof(pl));
+	pl.kind = COVE_PL_TEXT;
+	pl.text = text;
+	pl.text_len = strlen(text);
+	f.u.dat.epoch = epoch;
+	memset(f.u.dat.sid, who, COVE_SID_LEN);
+	f.u.dat.n = n;
+	assert_ok(cove_msg_dat_seal(&f, ct, sizeof(ct), &pl, gk, w.id[who]));
+	feed(&f);
+}
+
+static inline void request_from(enum who who, const uint8_t *gk, uint32_t epoch,
+			 const struct cove_payload *pl)
+{
+	static uint8_t ct[COVE_DAT_CT_MAX];
+	struct cove_frame f = frame_of(who, COVE_F_DAT);
+
+	f.u.dat.epoch = epoch;
+	memset(f.u.dat.sid, who, COVE_SID_LEN);
+	f.u.dat.n = UINT64_MAX;
+	assert_ok(cove_msg_dat_seal(&f, ct, sizeof(ct), pl, gk, w.id[who]));
+	feed(&f);
+}
+
+static inline void say(const char *text)
+{
+	assert_ok(nd_core_send_text(w.core, ROOM, text, strlen(text)));
+}
+
+/* Every DAT alice sent since the last clear_out() is of an epoch above
+ * `above`, and no key below it opens any of them: returns how many. */
+static inline size_t dats_above(uint32_t above, const uint8_t *old_gk)
+{
+	static uint8_t pt[COVE_PAD_MAX];
+	size_t n = 0;
+
+	for (size_t i = 0; i < w.nout; i++) {
+		struct cove_frame f = sent(i);
+		struct cove_payload pl;
+
+		if (f.type != COVE_F_DAT)
+			continue;
+		if (f.u.dat.epoch <= above)
+			fail_msg("alice sent a DAT under epoch %u, not above %u", f.u.dat.epoch,
+				 above);
+		if (old_gk && cove_msg_dat_open(&f, old_gk, pt, sizeof(pt), &pl) == COVE_OK)
+			fail_msg("the old key opens a DAT alice sent after the removal");
+		n++;
+	}
+	return n;
+}
+
+#endif

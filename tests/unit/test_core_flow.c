@@ -1,0 +1,260 @@
+/*
+ * test_core_flow.c - the chat core's message flow, against a relay played
+ * by the test (tests/unit/core_world.h): requests to send again and their
+ * bounds, pacing to the relay's limits, gaps reported only once they are
+ * real, messages that cannot be sent named, members coming back.
+ */
+#include "tests/unit/core_world.h"
+
+/* ---- requests -------------------------------------------------------------------- */
+
+static struct cove_payload catchup(void)
+{
+	struct cove_payload pl;
+
+	memset(&pl, 0, sizeof(pl));
+	pl.kind = COVE_PL_CATCHUP;
+	pl.catchup.within_ms = ND_HISTORY_MS;
+	return pl;
+}
+
+TEST(catchup_is_answered_once_and_only_just_after_a_join)
+{
+	uint8_t gk0[COVE_GK_LEN];
+	struct cove_xkp *bob;
+	struct cove_payload pl = catchup();
+
+	be_first();
+	bob = join(BOB, gk0);
+	for (int i = 0; i < 5; i++)
+		say("hello");
+	clear_out();
+	request_from(BOB, gk0, 0, &pl);
+	assert_u64(sent_count(COVE_F_DAT), 5);
+	request_from(BOB, gk0, 0, &pl);
+	request_from(BOB, gk0, 0, &pl);
+	assert_u64(sent_count(COVE_F_DAT), 5);
+	cove_xkp_free(bob);
+}
+
+TEST(catchup_long_after_the_join_is_not_answered)
+{
+	uint8_t gk0[COVE_GK_LEN];
+	struct cove_xkp *bob;
+	struct cove_payload pl = catchup();
+
+	be_first();
+	bob = join(BOB, gk0);
+	tick(ND_CATCHUP_WINDOW_MS + 1000);
+	say("hello");
+	clear_out();
+	request_from(BOB, gk0, 0, &pl);
+	assert_u64(sent_count(COVE_F_DAT), 0);
+	cove_xkp_free(bob);
+}
+
+TEST(resend_answers_are_bounded_per_requester)
+{
+	uint8_t gk0[COVE_GK_LEN], sid[COVE_SID_LEN];
+	struct cove_xkp *bob;
+	struct cove_payload pl;
+
+	be_first();
+	nd_core_set_limits(w.core, 1000000, 1000000); /* the budget, not the pace */
+	tick(1000);
+	bob = join(BOB, gk0);
+	for (int i = 0; i < 100; i++)
+		say("x");
+	memcpy(sid, last_sent(COVE_F_DAT).u.dat.sid, COVE_SID_LEN);
+	clear_out();
+	memset(&pl, 0, sizeof(pl));
+	pl.kind = COVE_PL_RESEND;
+	memcpy(pl.resend.from, pk(ALICE), 32);
+	memcpy(pl.resend.sid, sid, COVE_SID_LEN);
+	pl.resend.first = 0;
+	pl.resend.last = 99;
+	for (int i = 0; i < 30; i++)
+		request_from(BOB, gk0, 0, &pl);
+	assert_u64(sent_count(COVE_F_DAT), ND_HISTORY_MAX);
+	clear_out();
+	tick(ND_HISTORY_MS / 2);
+	request_from(BOB, gk0, 0, &pl);
+	assert_u64(sent_count(COVE_F_DAT), 0);
+	cove_xkp_free(bob);
+}
+
+/* ---- pacing and gaps ------------------------------------------------------------- */
+
+
+TEST(dats_are_paced_inside_the_relays_limits_and_none_is_lost)
+{
+	uint64_t n_seen = 0;
+
+	be_first();
+	nd_core_set_limits(w.core, 100, 50);
+	tick(1000); /* the bucket is full: 45 (90% of the burst of 50) */
+	clear_out();
+	for (int i = 0; i < 400; i++)
+		say("paced");
+	assert_u64(sent_count(COVE_F_DAT), 45);
+	assert_u64(nd_core_queued(w.core), 400 - 45);
+	tick(1000);
+	/* 90 a second, at 90% of the relay's rate; never a burst above it */
+	assert_true(sent_count(COVE_F_DAT) >= 45 + 85 && sent_count(COVE_F_DAT) <= 45 + 91);
+	tick(5000);
+	assert_u64(sent_count(COVE_F_DAT), 400);
+	assert_u64(nd_core_queued(w.core), 0);
+	for (size_t i = 0; i < w.nout; i++) {
+		struct cove_frame f = sent(i);
+
+		if (f.type == COVE_F_DAT)
+			assert_u64(f.u.dat.n, n_seen++);
+	}
+}
+
+TEST(a_gap_is_reported_only_after_its_resend_had_its_chance)
+{
+	uint8_t gk0[COVE_GK_LEN];
+	struct cove_xkp *bob;
+
+	be_first();
+	bob = join(BOB, gk0);
+	dat_from(BOB, gk0, 0, 0, "zero");
+	dat_from(BOB, gk0, 0, 3, "three"); /* 1 and 2 missing */
+	clear_out();
+	tick(ND_GAP_ASK_MS + 100);
+	assert_u64(sent_count(COVE_F_DAT), 1); /* the RESEND */
+	/* still coming: the sender is slow to answer */
+	tick(ND_GAP_REPORT_MS - 500);
+	assert_u64(errors("gap"), 0);
+	dat_from(BOB, gk0, 0, 1, "one");
+	tick(1000);
+	assert_u64(errors("gap"), 1); /* 2 never came */
+	assert_u64(w.ntexts, 3);
+	cove_xkp_free(bob);
+}
+
+TEST(messages_a_failed_join_drops_are_each_named)
+{
+	struct cove_frame err = frame_of(RELAY, COVE_F_ERR);
+
+	say("first words");
+	say("second words");
+	assert_u64(nd_core_queued(w.core), 2);
+	err.u.err.code = COVE_EC_NO_KEY;
+	err.u.err.text = "no key";
+	err.u.err.text_len = 6;
+	assert_ok(cove_msg_sign(&err, w.id[RELAY]));
+	/* the only room failed: the node cannot go on, and says what it lost */
+	assert_err(nd_core_frame(w.core, &err, NULL, 0), COVE_ERR_STATE);
+	assert_u64(errors("not_sent"), 2);
+	assert_u64(nd_core_queued(w.core), 0);
+}
+
+TEST(a_member_back_after_leaving_gets_a_new_epoch_not_the_one_made_without_it)
+{
+	uint8_t gk0[COVE_GK_LEN];
+	struct cove_xkp *bob, *carol, *carol2;
+	struct cove_frame f;
+	size_t keys;
+
+	be_first();
+	bob = join(BOB, gk0);
+	carol = join(CAROL, gk0);
+	bye_of(CAROL);
+	rek(1);
+	say("while carol is away");
+	/* carol comes back with a new join */
+	carol2 = cove_xkp_new();
+	f = ini_of(CAROL, carol2);
+	feed(&f);
+	keys = sent_count(COVE_F_KEY);
+	clear_out();
+	ask(CAROL, carol2);
+	assert_u64(sent_count(COVE_F_KEY), 0);   /* not epoch 1 */
+	assert_u64(sent_count(COVE_F_RKY), 1);   /* a new one asked for */
+	rek(2);
+	assert_u64(sent_count(COVE_F_KEY), 2);   /* epoch 2, to bob and carol */
+	(void)keys;
+	cove_xkp_free(bob);
+	cove_xkp_free(carol);
+	cove_xkp_free(carol2);
+}
+
+TEST(nobody_gets_again_what_was_said_before_it_was_a_member)
+{
+	uint8_t gk0[COVE_GK_LEN];
+	struct cove_xkp *bob;
+	struct cove_payload pl = catchup();
+
+	be_first();
+	say("before bob");
+	say("also before bob");
+	tick(1000);
+	bob = join(BOB, gk0);
+	say("with bob");
+	clear_out();
+	request_from(BOB, gk0, 0, &pl);
+	assert_u64(sent_count(COVE_F_DAT), 1);
+	cove_xkp_free(bob);
+}
+
+TEST(a_refused_rekey_is_asked_for_again_and_warned_about)
+{
+	uint8_t gk0[COVE_GK_LEN];
+	struct cove_xkp *bob;
+	struct cove_frame err;
+
+	be_first();
+	bob = join(BOB, gk0);
+	rek(1);
+	err = frame_of(RELAY, COVE_F_ERR);
+	err.room_len = 0;
+	err.room[0] = '\0';
+	err.u.err.code = COVE_EC_STALE_EPOCH;
+	err.u.err.ref = last_sent(COVE_F_RDY).seq;
+	err.u.err.text = "stale";
+	err.u.err.text_len = 5;
+	sign_feed(RELAY, &err);
+	clear_out();
+	tick(ND_REKEY_STALL_MS + 1000);
+	assert_true(sent_count(COVE_F_RKY) >= 1);
+	assert_u64(errors("rekey_stalled"), 1);
+	cove_xkp_free(bob);
+}
+
+TEST(an_overdue_scheduled_rekey_is_warned_about_but_does_not_hold)
+{
+	uint8_t gk0[COVE_GK_LEN];
+	struct cove_xkp *bob;
+
+	be_first();
+	bob = join(BOB, gk0);
+	tick((uint64_t)ND_REKEY_INTERVAL_S * 1100 + ND_REKEY_OVERDUE_MS + 1000);
+	assert_true(errors("rekey_stalled") >= 1);
+	clear_out();
+	say("still sent");
+	assert_u64(sent_count(COVE_F_DAT), 1);
+	cove_xkp_free(bob);
+}
+
+int main(void)
+{
+#define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
+	const struct CMUnitTest tests[] = {
+		T(catchup_is_answered_once_and_only_just_after_a_join),
+		T(catchup_long_after_the_join_is_not_answered),
+		T(resend_answers_are_bounded_per_requester),
+		T(dats_are_paced_inside_the_relays_limits_and_none_is_lost),
+		T(a_gap_is_reported_only_after_its_resend_had_its_chance),
+		T(messages_a_failed_join_drops_are_each_named),
+		T(a_member_back_after_leaving_gets_a_new_epoch_not_the_one_made_without_it),
+		T(nobody_gets_again_what_was_said_before_it_was_a_member),
+		T(a_refused_rekey_is_asked_for_again_and_warned_about),
+		T(an_overdue_scheduled_rekey_is_warned_about_but_does_not_hold),
+	};
+
+	if (sodium_init() < 0)
+		return 1;
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

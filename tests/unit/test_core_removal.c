@@ -1,0 +1,477 @@
+/*
+ * test_core_removal.c - removal, against a relay played by the test
+ * (tests/unit/core_world.h): a relay that drops RKYs, never names a
+ * rekeyer, fakes stale_epoch, replays a departed member's join, hides a
+ * BYE from the rekeyer, cuts the link; members that leave, lose trust,
+ * hand out keys they should not. Each test states one promise of
+ * docs/SECURITY.md ("Removal") and checks it from alice's side: nothing
+ * she sends after someone left or lost her trust is encrypted under a key
+ * that one may hold, and she is told.
+ */
+#include "tests/unit/core_world.h"
+
+/* ---- removal: someone left ------------------------------------------------------ */
+
+TEST(after_a_leave_nothing_is_sent_under_the_key_the_leaver_holds)
+{
+	uint8_t gk0[COVE_GK_LEN];
+	struct cove_xkp *carol;
+
+	be_first();
+	carol = join(CAROL, gk0);
+	clear_out();
+	bye_of(CAROL);
+	say("after carol left");
+	/* held, and a new epoch asked for */
+	assert_u64(sent_count(COVE_F_DAT), 0);
+	assert_u64(sent_count(COVE_F_RKY), 1);
+	assert_u64(nd_core_queued(w.core), 1);
+	assert_u64(count_code(w.notices, w.nnotices, "held"), 1);
+	/* the relay names alice: her epoch goes to bob only (not carol) and
+	 * the message leaves under it */
+	rek(1);
+	assert_u64(sent_count(COVE_F_KEY), 0);
+	assert_u64(dats_above(0, gk0), 1);
+	assert_u64(nd_core_queued(w.core), 0);
+	cove_xkp_free(carol);
+}
+
+TEST(a_relay_that_never_rekeys_gets_nothing_sent_and_the_user_is_warned)
+{
+	uint8_t gk0[COVE_GK_LEN];
+	struct cove_xkp *bob, *carol;
+
+	be_first();
+	bob = join(BOB, gk0);
+	carol = join(CAROL, gk0);
+	bye_of(CAROL);
+	clear_out();
+	say("one");
+	say("two");
+	/* The relay drops every RKY and names no one, for ten minutes. */
+	tick(10 * 60 * 1000);
+	assert_u64(sent_count(COVE_F_DAT), 0);
+	assert_true(sent_count(COVE_F_RKY) >= 2); /* alice keeps asking */
+	assert_true(errors("rekey_stalled") >= 2);
+	assert_u64(nd_core_queued(w.core), 2);
+	/* bob, at last, brings epoch 1 for alice and bob */
+	{
+		uint8_t gk1[COVE_GK_LEN];
+		static const enum who both[] = { ALICE, BOB };
+
+		randombytes_buf(gk1, sizeof(gk1));
+		key_from(BOB, gk1, 1, both, 2);
+	}
+	assert_u64(dats_above(0, gk0), 2);
+	cove_xkp_free(bob);
+	cove_xkp_free(carol);
+}
+
+TEST(a_faked_stale_epoch_never_sends_the_room_back_to_the_old_key)
+{
+	uint8_t gk0[COVE_GK_LEN];
+	struct cove_xkp *bob, *carol;
+	struct cove_frame err;
+
+	be_first();
+	bob = join(BOB, gk0);
+	carol = join(CAROL, gk0);
+	bye_of(CAROL);
+	rek(1);
+	/* the relay refuses alice's epoch 1 as stale */
+	err = frame_of(RELAY, COVE_F_ERR);
+	err.room_len = 0;
+	err.room[0] = '\0';
+	err.u.err.code = COVE_EC_STALE_EPOCH;
+	err.u.err.ref = last_sent(COVE_F_RDY).seq;
+	err.u.err.text = "stale";
+	err.u.err.text_len = 5;
+	sign_feed(RELAY, &err);
+	clear_out();
+	say("after the refusal");
+	tick(30 * 1000);
+	assert_u64(sent_count(COVE_F_DAT), 0);
+	assert_u64(nd_core_queued(w.core), 1);
+	cove_xkp_free(bob);
+	cove_xkp_free(carol);
+}
+
+TEST(a_rekey_sealed_for_a_list_that_may_hold_the_leaver_is_not_used)
+{
+	uint8_t gk0[COVE_GK_LEN], gk1[COVE_GK_LEN];
+	static const enum who with_carol[] = { ALICE, BOB, CAROL };
+	struct cove_xkp *bob, *carol;
+
+	be_first();
+	bob = join(BOB, gk0);
+	carol = join(CAROL, gk0);
+	bye_of(CAROL);
+	/* The relay hid carol's BYE from bob, who seals epoch 1 to carol too. */
+	randombytes_buf(gk1, sizeof(gk1));
+	clear_out();
+	key_from(BOB, gk1, 1, with_carol, 3);
+	say("not for carol");
+	assert_u64(sent_count(COVE_F_DAT), 0);
+	assert_u64(nd_core_queued(w.core), 1);
+	assert_true(sent_count(COVE_F_RKY) >= 1);
+	cove_xkp_free(bob);
+	cove_xkp_free(carol);
+}
+
+TEST(a_departed_members_dats_are_dropped)
+{
+	uint8_t gk0[COVE_GK_LEN];
+	struct cove_xkp *carol;
+
+	be_first();
+	carol = join(CAROL, gk0);
+	dat_from(CAROL, gk0, 0, 0, "before");
+	bye_of(CAROL);
+	dat_from(CAROL, gk0, 0, 1, "after");
+	assert_u64(w.ntexts, 1);
+	assert_string_equal(w.texts[0], "before");
+	assert_u64(errors("left"), 1);
+	cove_xkp_free(carol);
+}
+
+/* ---- removal: someone is no longer trusted -------------------------------------- */
+
+TEST(distrusting_a_member_holds_messages_until_our_own_epoch_without_it)
+{
+	uint8_t gk0[COVE_GK_LEN], gk1[COVE_GK_LEN];
+	struct cove_xkp *bob, *carol;
+	uint32_t epoch = 0;
+
+	be_first();
+	bob = join(BOB, gk0);
+	carol = join(CAROL, gk0);
+	clear_out();
+	set_whitelist("alice bob");
+	say("carol must not read this");
+	assert_u64(sent_count(COVE_F_DAT), 0);
+	assert_u64(sent_count(COVE_F_RKY), 1);
+	rek(1);
+	/* the new key went to bob only, and the message under it */
+	assert_u64(sent_count(COVE_F_KEY), 1);
+	open_last_key(bob, gk1, &epoch);
+	assert_u64(epoch, 1);
+	assert_u64(dats_above(0, gk0), 1);
+	cove_xkp_free(bob);
+	cove_xkp_free(carol);
+}
+
+TEST(a_dat_under_our_key_from_someone_we_do_not_trust_holds_our_messages)
+{
+	uint8_t gk0[COVE_GK_LEN];
+	struct cove_xkp *bob, *dave = cove_xkp_new();
+	struct cove_frame ini;
+
+	be_first();
+	bob = join(BOB, gk0);
+	/* dave (not on alice's whitelist) is in the room; someone who trusts
+	 * him gave him the key, and he uses it */
+	ini = ini_of(DAVE, dave);
+	feed(&ini);
+	clear_out();
+	say("fine");
+	assert_u64(sent_count(COVE_F_DAT), 1);
+	dat_from(DAVE, gk0, 0, 0, "I read you");
+	clear_out();
+	say("held");
+	assert_u64(sent_count(COVE_F_DAT), 0);
+	assert_u64(nd_core_queued(w.core), 1);
+	cove_xkp_free(bob);
+	cove_xkp_free(dave);
+}
+
+/* ---- epochs --------------------------------------------------------------------- */
+
+TEST(a_key_of_the_last_epoch_number_or_too_high_for_a_first_key_is_refused)
+{
+	uint8_t gk[COVE_GK_LEN];
+	static const enum who both[] = { ALICE, BOB };
+	struct cove_xkp *bob = here(BOB);
+
+	randombytes_buf(gk, sizeof(gk));
+	key_from(BOB, gk, COVE_EPOCH_END, both, 2);
+	key_from(BOB, gk, COVE_EPOCH_FIRST_MAX + 1, both, 2);
+	assert_int_equal(w.ready, 0);
+	assert_u64(errors("bad_epoch"), 2);
+	key_from(BOB, gk, COVE_EPOCH_FIRST_MAX, both, 2);
+	assert_int_equal(w.ready, 1);
+	cove_xkp_free(bob);
+}
+
+TEST(rekeys_never_go_back_nor_jump_too_far)
+{
+	uint8_t gk0[COVE_GK_LEN], gk[COVE_GK_LEN];
+	static const enum who both[] = { ALICE, BOB };
+	struct cove_xkp *bob;
+
+	be_first();
+	bob = join(BOB, gk0);
+	randombytes_buf(gk, sizeof(gk));
+	key_from(BOB, gk, 5, both, 2);
+	clear_out();
+	rek(5);                         /* not above what she holds */
+	rek(5 + COVE_EPOCH_STEP_MAX + 1); /* too far */
+	assert_u64(sent_count(COVE_F_RDY), 0);
+	assert_u64(errors("bad_epoch"), 2);
+	key_from(BOB, gk0, 3, both, 2); /* older: ignored */
+	say("under five");
+	assert_u64(last_sent(COVE_F_DAT).u.dat.epoch, 5);
+	rek(6);
+	assert_u64(last_sent(COVE_F_RDY).u.rdy.epoch, 6);
+	cove_xkp_free(bob);
+}
+
+TEST(a_key_that_does_not_match_its_commitment_is_refused)
+{
+	uint8_t gk[COVE_GK_LEN], other[COVE_GK_LEN];
+	static const enum who both[] = { ALICE, BOB };
+	struct cove_xkp *bob = here(BOB);
+	struct cove_frame f = frame_of(BOB, COVE_F_KEY);
+	uint8_t view[COVE_VIEW_LEN];
+
+	randombytes_buf(gk, sizeof(gk));
+	randombytes_buf(other, sizeof(other));
+	view_of(view, 0, both, 2);
+	assert_ok(cove_msg_key_seal(&f, pk(ALICE), w.alice_xpk, 0, gk, view, w.id[BOB]));
+	/* the commitment of another key: a broken or lying member */
+	cove_gk_kid(f.u.key.kid, other, 0);
+	sign_feed(BOB, &f);
+	assert_int_equal(w.ready, 0);
+	assert_u64(errors("bad_key"), 1);
+	cove_xkp_free(bob);
+}
+
+TEST(a_key_from_a_member_that_left_is_refused_even_if_made_before)
+{
+	uint8_t gk0[COVE_GK_LEN], gk1[COVE_GK_LEN];
+	static const enum who both[] = { ALICE, BOB };
+	struct cove_xkp *bob, *carol;
+	struct cove_frame late = frame_of(CAROL, COVE_F_KEY);
+	uint8_t view[COVE_VIEW_LEN];
+
+	be_first();
+	bob = join(BOB, gk0);
+	carol = join(CAROL, gk0);
+	/* carol makes epoch 1 for alice and bob, signs it, then leaves; the
+	 * relay delivers it after her BYE */
+	randombytes_buf(gk1, sizeof(gk1));
+	view_of(view, 1, both, 2);
+	assert_ok(cove_msg_key_seal(&late, pk(ALICE), w.alice_xpk, 1, gk1, view, w.id[CAROL]));
+	bye_of(CAROL);
+	feed(&late);
+	clear_out();
+	say("not for carol");
+	assert_u64(sent_count(COVE_F_DAT), 0);
+	assert_u64(errors("refused_key"), 1);
+	cove_xkp_free(bob);
+	cove_xkp_free(carol);
+}
+
+TEST(a_key_from_someone_who_never_joined_is_refused)
+{
+	uint8_t gk0[COVE_GK_LEN], gk1[COVE_GK_LEN];
+	static const enum who both[] = { ALICE, BOB };
+	struct cove_xkp *bob, *carol;
+
+	set_whitelist("alice bob carol dave");
+	be_first();
+	bob = join(BOB, gk0);
+	carol = join(CAROL, gk0);
+	bye_of(CAROL);
+	/* dave, on alice's whitelist but never in the room, brings epoch 1 */
+	randombytes_buf(gk1, sizeof(gk1));
+	key_from(DAVE, gk1, 1, both, 2);
+	clear_out();
+	say("held");
+	assert_u64(sent_count(COVE_F_DAT), 0);
+	assert_u64(errors("refused_key"), 1);
+	cove_xkp_free(bob);
+	cove_xkp_free(carol);
+}
+
+TEST(a_tainted_key_stays_tainted_after_a_reconnect)
+{
+	uint8_t gk0[COVE_GK_LEN];
+	static const enum who both[] = { ALICE, BOB };
+	struct cove_xkp *bob, *carol;
+
+	be_first();
+	bob = join(BOB, gk0);
+	carol = join(CAROL, gk0);
+	bye_of(CAROL);
+	/* the relay cuts alice's link; back in, bob hands her the same key */
+	nd_core_link_down(w.core);
+	assert_ok(nd_core_link_up(w.core));
+	{
+		struct cove_frame f = frame_of(RELAY, COVE_F_WLC);
+
+		f.room_len = 0;
+		f.room[0] = '\0';
+		memcpy(f.u.wlc.you, pk(ALICE), COVE_ID_LEN);
+		sign_feed(RELAY, &f);
+	}
+	{
+		struct cove_frame f = ini_of(BOB, bob);
+
+		w.seq[BOB]--; /* the same INI again, as the relay replays it */
+		f.seq = w.seq[BOB];
+		assert_ok(cove_msg_sign(&f, w.id[BOB]));
+		feed(&f);
+	}
+	key_from(BOB, gk0, 0, both, 2);
+	assert_int_equal(w.ready, 2);
+	clear_out();
+	say("carol holds that key");
+	assert_u64(sent_count(COVE_F_DAT), 0);
+	assert_u64(nd_core_queued(w.core), 1);
+	cove_xkp_free(bob);
+	cove_xkp_free(carol);
+}
+
+TEST(a_member_that_vanished_while_we_were_away_taints_the_key_we_come_back_to)
+{
+	uint8_t gk0[COVE_GK_LEN];
+	static const enum who both[] = { ALICE, BOB };
+	struct cove_xkp *bob, *carol;
+
+	be_first();
+	bob = join(BOB, gk0);
+	carol = join(CAROL, gk0);
+	nd_core_link_down(w.core);
+	assert_ok(nd_core_link_up(w.core));
+	/* back in: bob is here, carol is not (she left while we were away,
+	 * and the relay does not rekey) */
+	{
+		struct cove_frame f = ini_of(BOB, bob);
+
+		feed(&f);
+	}
+	key_from(BOB, gk0, 0, both, 2);
+	clear_out();
+	say("carol may still hold the key");
+	assert_u64(sent_count(COVE_F_DAT), 0);
+	cove_xkp_free(bob);
+	cove_xkp_free(carol);
+}
+
+/* ---- joins ---------------------------------------------------------------------- */
+
+TEST(a_departed_members_old_join_gets_no_key)
+{
+	uint8_t gk0[COVE_GK_LEN];
+	struct cove_xkp *carol, *fresh = cove_xkp_new();
+	struct cove_frame old, again;
+	size_t keys;
+
+	be_first();
+	carol = cove_xkp_new();
+	old = ini_of(CAROL, carol);
+	feed(&old);
+	ask(CAROL, carol);
+	open_last_key(carol, gk0, NULL);
+	bye_of(CAROL);
+	rek(1);
+	keys = sent_count(COVE_F_KEY);
+	/* the relay replays carol's old INI and asks for her */
+	feed(&old);
+	ask(CAROL, carol);
+	assert_u64(sent_count(COVE_F_KEY), keys);
+	/* a new INI with the same old session key is refused as well */
+	again = ini_of(CAROL, carol);
+	feed(&again);
+	ask(CAROL, carol);
+	assert_u64(sent_count(COVE_F_KEY), keys);
+	/* a real new join, with a fresh session key, is welcome: in the next
+	 * epoch, made with it */
+	again = ini_of(CAROL, fresh);
+	feed(&again);
+	ask(CAROL, fresh);
+	rek(2);
+	assert_u64(sent_count(COVE_F_KEY), keys + 1);
+	assert_bytes(last_sent(COVE_F_KEY).u.key.xpk, fresh->pk, COVE_XPK_LEN);
+	cove_xkp_free(carol);
+	cove_xkp_free(fresh);
+}
+
+TEST(a_join_older_than_a_day_gets_no_key)
+{
+	struct cove_xkp *bob = cove_xkp_new();
+	struct cove_frame f;
+
+	be_first();
+	w.clock_ms -= ND_INI_MAX_AGE_MS + 60000;
+	f = ini_of(BOB, bob);
+	w.clock_ms += ND_INI_MAX_AGE_MS + 60000;
+	feed(&f);
+	clear_out();
+	ask(BOB, bob);
+	assert_u64(sent_count(COVE_F_KEY), 0);
+	assert_u64(errors("refused_key"), 1);
+	cove_xkp_free(bob);
+}
+
+TEST(members_replace_their_session_key_at_the_schedule)
+{
+	uint8_t old_xpk[COVE_XPK_LEN];
+
+	be_first();
+	memcpy(old_xpk, w.alice_xpk, COVE_XPK_LEN);
+	clear_out();
+	tick((uint64_t)ND_REKEY_INTERVAL_S * 1100);
+	assert_true(sent_count(COVE_F_INI) >= 1);
+	assert_bytes_differ(old_xpk, w.alice_xpk, COVE_XPK_LEN);
+}
+
+TEST(a_tainted_member_gives_no_joiner_the_key)
+{
+	uint8_t gk0[COVE_GK_LEN];
+	struct cove_xkp *carol, *bob = cove_xkp_new();
+	struct cove_frame f;
+
+	be_first();
+	carol = join(CAROL, gk0);
+	bye_of(CAROL);
+	f = ini_of(BOB, bob);
+	feed(&f);
+	clear_out();
+	ask(BOB, bob);
+	assert_u64(sent_count(COVE_F_KEY), 0);
+	/* bob gets the next epoch instead */
+	rek(1);
+	assert_u64(sent_count(COVE_F_KEY), 1);
+	cove_xkp_free(bob);
+	cove_xkp_free(carol);
+}
+
+int main(void)
+{
+#define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
+	const struct CMUnitTest tests[] = {
+		T(after_a_leave_nothing_is_sent_under_the_key_the_leaver_holds),
+		T(a_relay_that_never_rekeys_gets_nothing_sent_and_the_user_is_warned),
+		T(a_faked_stale_epoch_never_sends_the_room_back_to_the_old_key),
+		T(a_rekey_sealed_for_a_list_that_may_hold_the_leaver_is_not_used),
+		T(a_departed_members_dats_are_dropped),
+		T(distrusting_a_member_holds_messages_until_our_own_epoch_without_it),
+		T(a_dat_under_our_key_from_someone_we_do_not_trust_holds_our_messages),
+		T(a_key_of_the_last_epoch_number_or_too_high_for_a_first_key_is_refused),
+		T(rekeys_never_go_back_nor_jump_too_far),
+		T(a_key_that_does_not_match_its_commitment_is_refused),
+		T(a_departed_members_old_join_gets_no_key),
+		T(a_join_older_than_a_day_gets_no_key),
+		T(members_replace_their_session_key_at_the_schedule),
+		T(a_tainted_member_gives_no_joiner_the_key),
+		T(a_key_from_a_member_that_left_is_refused_even_if_made_before),
+		T(a_key_from_someone_who_never_joined_is_refused),
+		T(a_tainted_key_stays_tainted_after_a_reconnect),
+		T(a_member_that_vanished_while_we_were_away_taints_the_key_we_come_back_to),
+	};
+
+	if (sodium_init() < 0)
+		return 1;
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
