@@ -4,7 +4,7 @@ docs/PROTOCOL.md would, against real relays and real nodes.
 
 The hostile relay's side of the same promises (a relay that drops RKY,
 never names a rekeyer, fakes stale_epoch, replays a departed member's
-join, hides a BYE) is in tests/unit/test_core.c, where the test plays
+join, hides a BYE) is in tests/unit/test_core_removal.c, where the test plays
 the relay."""
 
 import os
