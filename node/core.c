@@ -572,7 +572,7 @@ static int on_bye(struct nd_core *c, struct room *r, const struct cove_frame *f,
 		c->ui.left(c->ui.ctx, r->name, m->name);
 	/* It was here under our current key: it may hold it. */
 	if (m->exposed)
-		nd_keys_taint(c, r, m->name, "has left the room");
+		nd_keys_taint(c, r, m->name, "has left the room", 0);
 	return COVE_OK;
 }
 
@@ -712,7 +712,7 @@ void nd_core_set_whitelist(struct nd_core *c, const struct cove_wl *wl)
 				/* It may hold our key: nothing more under it, and a
 				 * new epoch asked for (made by us, since we ask: it
 				 * goes only to those we trust). */
-				nd_keys_taint(c, r, m->name, "is no longer on your whitelist");
+				nd_keys_taint(c, r, m->name, "is no longer on your whitelist", 0);
 			} else if (m->present) {
 				distrusted = 1;
 			}

@@ -16,6 +16,7 @@
 
 #include "crypto/group.h"
 #include "node/core.h"
+#include "wire/payload.h"
 
 enum room_state { R_IDLE, R_JOINING, R_READY, R_FAILED };
 
@@ -72,7 +73,9 @@ struct sent {
 	uint64_t seq;               /* of the frame that last carried it */
 	uint64_t retry_ms;          /* refused for rate: send again then */
 	uint32_t epoch;
-	char *text;
+	uint32_t kind;              /* COVE_PL_TEXT, or COVE_PL_HOLDERS */
+	uint32_t about;             /* HOLDERS: the epoch whose holders it names */
+	char *text;                 /* TEXT: the text; HOLDERS: the ids, 32 bytes each */
 	size_t len;
 };
 
@@ -118,6 +121,8 @@ struct room {
 	const char *taint_why;
 	uint64_t taint_ms;
 	uint64_t taint_warned_ms;
+	uint64_t taint_rky_every_ms; /* how often we ask again: doubles while the
+				      * same one keeps tainting new keys */
 	int taint_noted;            /* the user was told a message waits */
 	uint64_t epoch_start_ms;
 	uint64_t epoch_msgs;        /* our DATs under the current epoch */
@@ -187,8 +192,15 @@ void nd_room_ready(struct nd_core *c, struct room *r, int first);
  * or is distrusted holds, the message budget spent), or NULL. */
 const char *nd_keys_blocked(const struct nd_core *c, const struct room *r);
 /* The current key is held by who (a name) who left or is distrusted:
- * stop encrypting under it, ask for a new epoch, tell the user. */
-void nd_keys_taint(struct nd_core *c, struct room *r, const char *who, const char *why);
+ * stop encrypting under it, ask for a new epoch, tell the user. lasting:
+ * others keep giving who the key (it is on their whitelists, not ours),
+ * so a new epoch may not cure it: repeated requests back off. */
+void nd_keys_taint(struct nd_core *c, struct room *r, const char *who, const char *why,
+		   int lasting);
+/* A member's HOLDERS: whom it sealed a key to. Anyone named for our
+ * current epoch may hold it: one gone or untrusted taints it. */
+void nd_keys_holders(struct nd_core *c, struct room *r, const struct member *from,
+		     const struct cove_payload *pl);
 /* A session key of ours (current or the one it replaced) by its public
  * half, or NULL. */
 const struct cove_xkp *nd_keys_session(struct room *r, const uint8_t xpk[COVE_XPK_LEN]);
@@ -210,6 +222,9 @@ void nd_keys_wipe(struct room *r);
 /* ---- track.c ------------------------------------------------------------------ */
 
 int nd_track_send(struct nd_core *c, struct room *r, const char *text, size_t len);
+/* Tells the room, in a numbered HOLDERS message, that we sealed the key of
+ * the current epoch to ids (n of them, 32 bytes each). */
+int nd_track_holders(struct nd_core *c, struct room *r, const uint8_t (*ids)[32], size_t n);
 int nd_track_queue(struct room *r, const char *text, size_t len);
 void nd_track_flush(struct nd_core *c, struct room *r);
 /* After a rejoin: send again what may have been lost with the old link. */

@@ -34,8 +34,10 @@
 #include "proto/msg.h"
 
 /* Our own rekey requests are at most this frequent (the user's are not
- * limited). */
+ * limited); while the same one taints key after key, the requests back
+ * off to one every ND_TAINT_RKY_MAX_MS. */
 #define RKY_MIN_MS 5000u
+#define ND_TAINT_RKY_MAX_MS (5u * 60 * 1000)
 
 const uint8_t *nd_keys_for(struct room *r, uint32_t epoch, const uint8_t **kid)
 {
@@ -83,7 +85,8 @@ const char *nd_keys_blocked(const struct nd_core *c, const struct room *r)
 	return NULL;
 }
 
-void nd_keys_taint(struct nd_core *c, struct room *r, const char *who, const char *why)
+void nd_keys_taint(struct nd_core *c, struct room *r, const char *who, const char *why,
+		   int lasting)
 {
 	if (r->tainted)
 		return;
@@ -97,12 +100,21 @@ void nd_keys_taint(struct nd_core *c, struct room *r, const char *who, const cha
 		}
 		memcpy(r->taint_kids[r->ntaint_kids++], r->kid, COVE_KID_LEN);
 	}
+	/* The same one tainting key after key (others keep giving it the key:
+	 * trust that is not mutual) gets our requests ever less often. */
+	if (lasting && strcmp(r->taint_who, who) == 0 && r->taint_rky_every_ms)
+		r->taint_rky_every_ms = r->taint_rky_every_ms * 2 > ND_TAINT_RKY_MAX_MS
+						? ND_TAINT_RKY_MAX_MS
+						: r->taint_rky_every_ms * 2;
+	else
+		r->taint_rky_every_ms = RKY_MIN_MS;
 	snprintf(r->taint_who, sizeof(r->taint_who), "%s", who);
 	r->taint_why = why;
 	r->taint_ms = c->deps.now_ms();
 	r->taint_warned_ms = 0;
 	r->taint_noted = 0;
-	r->last_rky_ms = 0;
+	if (r->taint_rky_every_ms == RKY_MIN_MS)
+		r->last_rky_ms = 0; /* at once, the first time */
 	nd_keys_request(c, r, why);
 }
 
@@ -308,7 +320,7 @@ static void check_view(struct nd_core *c, struct room *r, const struct cove_fram
 		return;
 	}
 	if (suspect(c, r, name, sizeof(name), &why)) {
-		nd_keys_taint(c, r, name, why);
+		nd_keys_taint(c, r, name, why, strcmp(why, "has left the room") != 0);
 		return;
 	}
 	if (!joining)
@@ -328,7 +340,7 @@ static void gone_while_away(struct nd_core *c, struct room *r)
 		struct member *m = &r->members[i];
 
 		if (m->exposed && !m->present) {
-			nd_keys_taint(c, r, m->name, "is no longer in the room");
+			nd_keys_taint(c, r, m->name, "is no longer in the room", 0);
 			return;
 		}
 	}
@@ -508,7 +520,8 @@ int nd_keys_ask(struct nd_core *c, struct room *r, const struct cove_frame *f)
 	}
 	our_view(c, r, r->epoch, view, &n);
 	m->exposed = 1;
-	give_key(c, r, m, view);
+	if (give_key(c, r, m, view) == COVE_OK)
+		nd_track_holders(c, r, (const uint8_t (*)[32])m->pk, 1);
 	return COVE_OK;
 }
 
@@ -517,9 +530,10 @@ int nd_keys_rek(struct nd_core *c, struct room *r, const struct cove_frame *f)
 	uint8_t view[COVE_VIEW_LEN];
 	uint32_t epoch = f->u.rek.epoch;
 	uint64_t now = c->deps.now_ms();
+	uint8_t (*holders)[32];
 	const char *no;
 	uint8_t *gk;
-	size_t n = 0;
+	size_t n = 0, nh = 0;
 
 	if (memcmp(f->u.rek.to, c->id->pk, COVE_ID_LEN) != 0 || r->st != R_READY || !r->gk)
 		return COVE_OK;
@@ -536,20 +550,56 @@ int nd_keys_rek(struct nd_core *c, struct room *r, const struct cove_frame *f)
 	/* RDY first: the relay takes our KEYs only once we hold the epoch. */
 	send_rdy(c, r, &r->rek_rdy_seq);
 	our_view(c, r, epoch, view, &n);
+	holders = calloc(r->nmembers ? r->nmembers : 1, sizeof(*holders));
 	for (size_t i = 0; i < r->nmembers; i++) {
 		struct member *m = &r->members[i];
 
 		m->exposed = sealable(c, m, now);
-		if (m->exposed)
-			give_key(c, r, m, view);
+		if (m->exposed && give_key(c, r, m, view) == COVE_OK && holders)
+			memcpy(holders[nh++], m->pk, 32);
 	}
 	for (size_t i = 0; i < r->nstrangers; i++)
 		r->strangers[i].exposed = 0;
 	if (c->ui.epoch)
 		c->ui.epoch(c->ui.ctx, r->name, epoch, NULL);
+	/* everyone learns whom the new key went to, end to end */
+	nd_track_holders(c, r, (const uint8_t (*)[32])holders, nh);
+	free(holders);
 	nd_track_held(c, r, now, 1);
 	nd_track_flush(c, r);
 	return COVE_OK;
+}
+
+void nd_keys_holders(struct nd_core *c, struct room *r, const struct member *from,
+		     const struct cove_payload *pl)
+{
+	char name[64];
+
+	if (!r->gk || pl->holders.epoch != r->epoch)
+		return; /* about a key we do not hold (any more) */
+	for (size_t i = 0; i < pl->holders.nids; i++) {
+		const uint8_t *id = pl->holders.ids[i];
+		const struct cove_wl_entry *e;
+		struct member *m;
+
+		if (memcmp(id, c->id->pk, COVE_ID_LEN) == 0)
+			continue;
+		e = cove_wl_find_pk(c->wl, id);
+		if (!e) {
+			nd_keys_taint(c, r, nd_who(c, id, name, sizeof(name)),
+				      "holds the room's key, given by another member, and is not "
+				      "on your whitelist", 1);
+			continue;
+		}
+		m = nd_member_add(r, id, e->name);
+		if (!m)
+			return;
+		/* perhaps never shown to us (its join withheld): it holds the key */
+		m->exposed = 1;
+		if (m->left)
+			nd_keys_taint(c, r, m->name, "has left the room but was given its key", 0);
+	}
+	(void)from;
 }
 
 void nd_keys_refused(struct nd_core *c, uint64_t ref)
@@ -572,7 +622,7 @@ void nd_keys_refused(struct nd_core *c, uint64_t ref)
 		       "wait for the room's next key", r->name, r->epoch);
 		/* Waiting for a key is waiting like a taint: asked for again,
 		 * and warned about if it does not come. */
-		nd_keys_taint(c, r, "the rendezvous", "refused the key you made");
+		nd_keys_taint(c, r, "the rendezvous", "refused the key you made", 0);
 	}
 }
 
@@ -603,7 +653,8 @@ void nd_keys_tick(struct nd_core *c, struct room *r, uint64_t now)
 		return;
 	if (r->tainted) {
 		/* Keep asking; say so loudly when the rekey does not come. */
-		nd_keys_request(c, r, "held");
+		if (now - r->last_rky_ms >= r->taint_rky_every_ms)
+			nd_keys_request(c, r, "held");
 		if (now - r->taint_ms >= ND_REKEY_STALL_MS &&
 		    (!r->taint_warned_ms || now - r->taint_warned_ms >= ND_REKEY_STALL_REPEAT_MS)) {
 			r->taint_warned_ms = now;

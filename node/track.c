@@ -128,12 +128,18 @@ static int send_payload(struct nd_core *c, struct room *r, uint64_t n,
 
 static int send_text(struct nd_core *c, struct room *r, struct sent *h)
 {
-	struct cove_payload pl;
+	static struct cove_payload pl; /* 8 KiB with HOLDERS: not on the stack */
 
 	memset(&pl, 0, sizeof(pl));
-	pl.kind = COVE_PL_TEXT;
-	pl.text = h->text;
-	pl.text_len = h->len;
+	pl.kind = h->kind;
+	if (h->kind == COVE_PL_HOLDERS) {
+		pl.holders.epoch = h->about;
+		pl.holders.nids = h->len / 32;
+		memcpy(pl.holders.ids, h->text, h->len);
+	} else {
+		pl.text = h->text;
+		pl.text_len = h->len;
+	}
 	h->retry_ms = 0;
 	return send_payload(c, r, h->n, &pl, &h->seq);
 }
@@ -165,12 +171,42 @@ int nd_track_send(struct nd_core *c, struct room *r, const char *text, size_t le
 	}
 	memcpy(h->text, text, len);
 	h->len = len;
+	h->kind = COVE_PL_TEXT;
 	h->n = r->next_n++;
 	h->sent_ms = c->deps.now_ms();
 	h->epoch = r->epoch;
 	/* A failed send stays in the history with its number: the next
 	 * reconnect sends it again, so the number is never a gap for long.
 	 * The caller took the pace's token for it. */
+	return send_text(c, r, h);
+}
+
+int nd_track_holders(struct nd_core *c, struct room *r, const uint8_t (*ids)[32], size_t n)
+{
+	struct sent *h;
+
+	if (n == 0)
+		return COVE_OK;
+	if (n > COVE_HOLDERS_MAX)
+		n = COVE_HOLDERS_MAX; /* a room's rekey names the rest in its KEYs' views */
+	h = hist_push(r);
+	if (!h)
+		return COVE_ERR_NOMEM;
+	h->text = malloc(n * 32);
+	if (!h->text) {
+		r->nhist--;
+		return COVE_ERR_NOMEM;
+	}
+	memcpy(h->text, ids, n * 32);
+	h->len = n * 32;
+	h->kind = COVE_PL_HOLDERS;
+	h->about = r->epoch;
+	h->n = r->next_n++;
+	h->sent_ms = c->deps.now_ms();
+	h->epoch = r->epoch;
+	/* Numbered like a message, so that a relay that drops it leaves a gap
+	 * the others see; small and rare, so not held back by the pace. */
+	nd_pace_take(c, 1);
 	return send_text(c, r, h);
 }
 
@@ -506,13 +542,10 @@ static int hold(struct nd_core *c, struct room *r, const uint8_t *raw, size_t le
 static void holds_our_key(struct nd_core *c, struct room *r, const struct cove_frame *f,
 			  const char *who, const char *why)
 {
-	uint8_t kid[COVE_KID_LEN];
-
 	if (!r->gk || f->u.dat.epoch != r->epoch || cove_msg_verify(f) != COVE_OK)
 		return;
-	cove_gk_kid(kid, r->gk, r->epoch);
-	if (sodium_memcmp(kid, f->u.dat.kid, COVE_KID_LEN) == 0)
-		nd_keys_taint(c, r, who, why);
+	if (sodium_memcmp(r->kid, f->u.dat.kid, COVE_KID_LEN) == 0)
+		nd_keys_taint(c, r, who, why, strcmp(why, "has left the room") != 0);
 }
 
 int nd_track_dat(struct nd_core *c, struct room *r, const struct cove_frame *f,
@@ -607,6 +640,8 @@ int nd_track_dat(struct nd_core *c, struct room *r, const struct cove_frame *f,
 	} else if (track_number(m, f->u.dat.sid, f->u.dat.n, c->deps.now_ms())) {
 		if (pl.kind == COVE_PL_TEXT && c->ui.message)
 			c->ui.message(c->ui.ctx, r->name, e->name, pl.text, pl.text_len, f->ts);
+		else if (pl.kind == COVE_PL_HOLDERS)
+			nd_keys_holders(c, r, m, &pl);
 		else if (pl.kind == COVE_PL_RESEND)
 			answer_resend(c, r, m, &pl);
 		else if (pl.kind == COVE_PL_CATCHUP)

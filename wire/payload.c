@@ -55,6 +55,25 @@ int cove_payload_encode(const struct cove_payload *p, uint8_t *out, size_t cap, 
 		*len = fb.len;
 		return COVE_OK;
 	}
+	if (p->kind == COVE_PL_HOLDERS) {
+		int r = 0;
+
+		if (p->holders.nids > COVE_HOLDERS_MAX)
+			return COVE_ERR_INVAL;
+		msgpack_packer_init(&pk, &fb, cove_mpout_write);
+		r |= msgpack_pack_array(&pk, 3);
+		r |= msgpack_pack_uint32(&pk, p->kind);
+		r |= msgpack_pack_fix_uint32(&pk, p->holders.epoch);
+		r |= msgpack_pack_array(&pk, p->holders.nids);
+		for (size_t i = 0; i < p->holders.nids; i++) {
+			r |= msgpack_pack_bin(&pk, 32);
+			r |= msgpack_pack_bin_body(&pk, p->holders.ids[i], 32);
+		}
+		if (r)
+			return COVE_ERR_SPACE;
+		*len = fb.len;
+		return COVE_OK;
+	}
 	if (p->kind != COVE_PL_TEXT || p->text_len == 0 || p->text_len > COVE_TEXT_MAX)
 		return COVE_ERR_INVAL;
 	if (!cove_utf8_valid(p->text, p->text_len))
@@ -110,6 +129,23 @@ static int decode_object(struct cove_payload *p, const msgpack_object *root)
 			memcpy(p->catchup.heads[i].from, x[0].via.bin.ptr, 32);
 			memcpy(p->catchup.heads[i].sid, x[1].via.bin.ptr, 16);
 			p->catchup.heads[i].n = x[2].via.u64;
+		}
+		return COVE_OK;
+	}
+	if (p->kind == COVE_PL_HOLDERS) {
+		const msgpack_object *x;
+
+		if (root->via.array.size != 3 || e[1].type != MSGPACK_OBJECT_POSITIVE_INTEGER ||
+		    e[1].via.u64 > UINT32_MAX || e[2].type != MSGPACK_OBJECT_ARRAY ||
+		    e[2].via.array.size > COVE_HOLDERS_MAX)
+			return COVE_ERR_FIELD;
+		p->holders.epoch = (uint32_t)e[1].via.u64;
+		p->holders.nids = e[2].via.array.size;
+		x = e[2].via.array.ptr;
+		for (size_t i = 0; i < p->holders.nids; i++) {
+			if (x[i].type != MSGPACK_OBJECT_BIN || x[i].via.bin.size != 32)
+				return COVE_ERR_FIELD;
+			memcpy(p->holders.ids[i], x[i].via.bin.ptr, 32);
 		}
 		return COVE_OK;
 	}

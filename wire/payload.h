@@ -19,6 +19,14 @@
  *                session sid if you are listed" (a member whose link was
  *                down; receivers drop what they already have). Never
  *                shown.
+ *   HOLDERS (4): [4, epoch, ids]
+ *                epoch: uint (32-bit), ids: array of at most
+ *                COVE_HOLDERS_MAX bin 32. "I sealed the key of this
+ *                epoch to these members": sent by a member after it hands
+ *                the room's key to anyone, numbered like a message, so
+ *                that every member learns who holds each key and a relay
+ *                cannot hide a member from another without leaving a
+ *                gap. Never shown.
  *
  * A receiver that meets an unknown kind gets COVE_ERR_TYPE with the kind
  * filled in, and should say it cannot show that content.
@@ -32,9 +40,12 @@
 #define COVE_PL_TEXT 1
 #define COVE_PL_RESEND 2
 #define COVE_PL_CATCHUP 3
+#define COVE_PL_HOLDERS 4
 
-/* Members a CATCHUP names with the last message the asker has of them. */
+/* Members a CATCHUP names with the last message the asker has of them;
+ * members a HOLDERS names (a room's key goes to more in several). */
 #define COVE_CATCHUP_MAX 128
+#define COVE_HOLDERS_MAX 128
 
 /* The payload must fit the largest padding bucket less its one-byte marker
  * (32767 bytes): a text of COVE_TEXT_MAX bytes takes 1 + 1 + 5 more. */
@@ -61,6 +72,11 @@ struct cove_payload {
 			uint64_t n;
 		} heads[COVE_CATCHUP_MAX];
 	} catchup;         /* CATCHUP */
+	struct {
+		uint32_t epoch;
+		size_t nids;
+		uint8_t ids[COVE_HOLDERS_MAX][32];
+	} holders;         /* HOLDERS */
 };
 
 /* Encodes p into out (capacity cap); *len receives the size. Returns 0,

@@ -53,6 +53,10 @@ static int known_kind(uint32_t kind)
 	if (kind == COVE_PL_CATCHUP)
 		return 1;
 #endif
+#ifdef COVE_PL_HOLDERS
+	if (kind == COVE_PL_HOLDERS)
+		return 1;
+#endif
 	return 0;
 }
 
@@ -93,6 +97,13 @@ static void same_payload(const struct cove_payload *a, const struct cove_payload
 				   a->resend.first == b->resend.first &&
 				   a->resend.last == b->resend.last,
 			   "RESEND changed in the round trip");
+#endif
+#ifdef COVE_PL_HOLDERS
+	if (a->kind == COVE_PL_HOLDERS)
+		FUZZ_CHECK(a->holders.epoch == b->holders.epoch &&
+				   a->holders.nids == b->holders.nids &&
+				   memcmp(a->holders.ids, b->holders.ids, a->holders.nids * 32) == 0,
+			   "HOLDERS changed in the round trip");
 #endif
 }
 

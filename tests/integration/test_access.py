@@ -104,9 +104,10 @@ class MemberWhitelistTest(CoveTest):
                          "from an untrusted key")
         bob.say("from bob")  # forwarded after mallory's, on the same link
         self.assertEqual(alice.wait_event("message")["text"], "from bob")
+        # mallory's message, and the HOLDERS that said it gave bob the key
         dropped = [e for e in alice.errors() if e.get("code") == "not_whitelisted" and
                    "dropped a message" in e["message"]]
-        self.assertEqual(len(dropped), 1, alice.errors())
+        self.assertIn(len(dropped), (1, 2), alice.errors())
         self.assertIn(fp, dropped[0]["message"])
         alice.drain(0.3)
         self.assertEqual([(m["from"], m["text"]) for m in alice.messages()],

@@ -30,6 +30,8 @@ class TamperTest(CoveTest):
         for node in nodes:
             for i in range(self.per_sender):
                 node.say("%s's message %d" % (node.name, i), room="lobby")
+        # every text of the others, and the HOLDERS DATs (who was given
+        # the key) the node was in the room for: at most one per later joiner
         expect = self.per_sender * (len(nodes) - 1)
         for node in nodes:
             def dropped(node=node):
@@ -37,7 +39,8 @@ class TamperTest(CoveTest):
             node.wait(lambda e, node=node: len(dropped()) >= expect,
                       what="%d dropped messages" % expect)
             node.drain(0.3)
-            self.assertEqual(len(dropped()), expect, node.errors())
+            self.assertGreaterEqual(len(dropped()), expect, node.errors())
+            self.assertLessEqual(len(dropped()), expect + len(nodes) - 1, node.errors())
             self.assertEqual(node.messages(), [], "%s showed an altered message" % node.name)
             for e in dropped():
                 self.assertIn("dropped a message", e["message"])

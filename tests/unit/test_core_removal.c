@@ -155,7 +155,28 @@ TEST(distrusting_a_member_holds_messages_until_our_own_epoch_without_it)
 	assert_u64(sent_count(COVE_F_KEY), 1);
 	open_last_key(bob, gk1, &epoch);
 	assert_u64(epoch, 1);
-	assert_u64(dats_above(0, gk0), 1);
+	/* the HOLDERS telling the room the key went to bob, then the message */
+	assert_u64(dats_above(0, gk0), 2);
+	{
+		static uint8_t pt[COVE_PAD_MAX];
+		static struct cove_payload pl;
+		size_t holders = 0;
+
+		for (size_t i = 0; i < w.nout; i++) {
+			struct cove_frame f = sent(i);
+
+			if (f.type != COVE_F_DAT)
+				continue;
+			assert_ok(cove_msg_dat_open(&f, gk1, pt, sizeof(pt), &pl));
+			if (pl.kind == COVE_PL_HOLDERS) {
+				assert_u64(pl.holders.epoch, 1);
+				assert_u64(pl.holders.nids, 1);
+				assert_bytes(pl.holders.ids[0], pk(BOB), 32);
+				holders++;
+			}
+		}
+		assert_u64(holders, 1);
+	}
 	cove_xkp_free(bob);
 	cove_xkp_free(carol);
 }
@@ -447,10 +468,90 @@ TEST(a_tainted_member_gives_no_joiner_the_key)
 	cove_xkp_free(carol);
 }
 
+/* A HOLDERS payload from `from` naming ids for epoch, under gk. */
+static void holders_from(enum who from, const uint8_t *gk, uint32_t epoch, const enum who *ids,
+			 size_t n, uint64_t num)
+{
+	static uint8_t ct[COVE_DAT_CT_MAX];
+	static struct cove_payload pl;
+	struct cove_frame f = frame_of(from, COVE_F_DAT);
+
+	memset(&pl, 0, sizeof(pl));
+	pl.kind = COVE_PL_HOLDERS;
+	pl.holders.epoch = epoch;
+	pl.holders.nids = n;
+	for (size_t i = 0; i < n; i++)
+		memcpy(pl.holders.ids[i], pk(ids[i]), 32);
+	f.u.dat.epoch = epoch;
+	memset(f.u.dat.sid, from, COVE_SID_LEN);
+	f.u.dat.n = num;
+	assert_ok(cove_msg_dat_seal(&f, ct, sizeof(ct), &pl, gk, w.id[from]));
+	feed(&f);
+}
+
+TEST(a_member_hidden_from_us_is_known_once_another_names_it_a_holder)
+{
+	/* The relay never shows alice carol's join; bob gives carol the key
+	 * and says so (HOLDERS). When alice stops trusting carol, she holds. */
+	uint8_t gk0[COVE_GK_LEN];
+	static const enum who carol_only[] = { CAROL };
+	struct cove_xkp *bob;
+
+	be_first();
+	bob = join(BOB, gk0);
+	holders_from(BOB, gk0, 0, carol_only, 1, 0);
+	clear_out();
+	say("before");
+	assert_u64(sent_count(COVE_F_DAT), 1);
+	set_whitelist("alice bob");
+	say("carol must not read this");
+	assert_u64(sent_count(COVE_F_DAT), 1);
+	assert_u64(nd_core_queued(w.core), 1);
+	cove_xkp_free(bob);
+}
+
+TEST(a_holder_we_do_not_trust_taints_the_key_at_once)
+{
+	uint8_t gk0[COVE_GK_LEN];
+	static const enum who dave_only[] = { DAVE };
+	struct cove_xkp *bob;
+
+	be_first();
+	bob = join(BOB, gk0);
+	holders_from(BOB, gk0, 0, dave_only, 1, 0);
+	clear_out();
+	say("dave must not read this");
+	assert_u64(sent_count(COVE_F_DAT), 0);
+	assert_u64(nd_core_queued(w.core), 1);
+	cove_xkp_free(bob);
+}
+
+TEST(we_tell_the_room_whom_we_gave_the_key)
+{
+	uint8_t gk0[COVE_GK_LEN];
+	static uint8_t pt[COVE_PAD_MAX];
+	static struct cove_payload pl;
+	struct cove_xkp *bob;
+	struct cove_frame f;
+
+	be_first();
+	bob = join(BOB, gk0);
+	f = last_sent(COVE_F_DAT);
+	assert_ok(cove_msg_dat_open(&f, gk0, pt, sizeof(pt), &pl));
+	assert_u64(pl.kind, COVE_PL_HOLDERS);
+	assert_u64(pl.holders.nids, 1);
+	assert_bytes(pl.holders.ids[0], pk(BOB), 32);
+	assert_true(f.u.dat.n != UINT64_MAX); /* numbered: a relay that drops it leaves a gap */
+	cove_xkp_free(bob);
+}
+
 int main(void)
 {
 #define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
 	const struct CMUnitTest tests[] = {
+		T(a_member_hidden_from_us_is_known_once_another_names_it_a_holder),
+		T(a_holder_we_do_not_trust_taints_the_key_at_once),
+		T(we_tell_the_room_whom_we_gave_the_key),
 		T(after_a_leave_nothing_is_sent_under_the_key_the_leaver_holds),
 		T(a_relay_that_never_rekeys_gets_nothing_sent_and_the_user_is_warned),
 		T(a_faked_stale_epoch_never_sends_the_room_back_to_the_old_key),

@@ -112,7 +112,7 @@ TEST(unknown_kind_gives_type_error_with_the_kind)
 	static const struct { const char *bytes; size_t len; uint32_t kind; } v[] = {
 		{ "\x92\x63\xa1x", 4, 99 },
 		{ "\x91\x00", 2, 0 },
-		{ "\x91\x04", 2, 4 },
+		{ "\x91\x05", 2, 5 },
 		{ "\x93\x07\xc0\xc3", 4, 7 },
 		{ "\x92\xcc\xc8\x81\x01\x02", 6, 200 },
 		{ "\x92\xce\xff\xff\xff\xff\xa1x", 8, UINT32_MAX },
@@ -515,6 +515,92 @@ TEST(catchup_decode_refuses_other_shapes)
 	}
 }
 
+/* ---- HOLDERS ------------------------------------------------------------ */
+
+TEST(holders_round_trips)
+{
+	static const uint32_t epochs[] = { 0, 1, 0x7fffffff, UINT32_MAX - 1 };
+
+	for (size_t i = 0; i < sizeof(epochs) / sizeof(epochs[0]); i++) {
+		uint8_t buf[COVE_PAYLOAD_MAX];
+		size_t n = 0;
+
+		memset(&cp, 0, sizeof(cp));
+		cp.kind = COVE_PL_HOLDERS;
+		cp.holders.epoch = epochs[i];
+		cp.holders.nids = i; /* 0 to 3 */
+		for (size_t k = 0; k < i; k++)
+			memset(cp.holders.ids[k], (int)(0x40 + k), 32);
+		assert_ok(cove_payload_encode(&cp, buf, sizeof(buf), &n));
+		assert_ok(cove_payload_decode(&cq, buf, n));
+		assert_u64(cq.kind, COVE_PL_HOLDERS);
+		assert_u64(cq.holders.epoch, epochs[i]);
+		assert_u64(cq.holders.nids, i);
+		for (size_t k = 0; k < i; k++)
+			assert_bytes(cq.holders.ids[k], cp.holders.ids[k], 32);
+	}
+}
+
+TEST(holders_encode_to_known_bytes)
+{
+	/* [4, epoch 7 as uint32, [ 32 bytes of 0xaa ]] */
+	uint8_t want[3 + 5 + 1 + 2 + 32], buf[64];
+	size_t n = 0;
+
+	want[0] = 0x93;
+	want[1] = 0x04;
+	want[2] = 0xce;
+	want[3] = 0, want[4] = 0, want[5] = 0, want[6] = 7;
+	want[7] = 0x91;
+	want[8] = 0xc4;
+	want[9] = 0x20;
+	memset(want + 10, 0xaa, 32);
+	memset(&cp, 0, sizeof(cp));
+	cp.kind = COVE_PL_HOLDERS;
+	cp.holders.epoch = 7;
+	cp.holders.nids = 1;
+	memset(cp.holders.ids[0], 0xaa, 32);
+	assert_ok(cove_payload_encode(&cp, buf, sizeof(buf), &n));
+	assert_u64(n, 42);
+	assert_bytes(buf, want, 42);
+}
+
+TEST(holders_decode_refuses_other_shapes)
+{
+	static const struct { const char *bytes; size_t len; } bad[] = {
+		{ "\x92\x04\x00", 3 },                   /* two elements */
+		{ "\x94\x04\x00\x90\x00", 5 },          /* four */
+		{ "\x93\x04\xa1x\x90", 5 },              /* epoch a str */
+		{ "\x93\x04\xcf\x00\x00\x00\x01\x00\x00\x00\x00\x90", 12 }, /* epoch > 32 bits */
+		{ "\x93\x04\x00\xc4\x00", 5 },          /* ids a bin */
+		{ "\x93\x04\x00\x91\xc4\x01\x00", 7 },  /* an id of 1 byte */
+		{ "\x93\x04\x00\x91\xa1x", 6 },         /* an id a str */
+	};
+
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		int r = cove_payload_decode(&cq, (const uint8_t *)bad[i].bytes, bad[i].len);
+
+		if (r != COVE_ERR_FIELD)
+			fail_msg("case %zu: got %d (%s), want a field error", i, r,
+				 cove_strerror(r));
+	}
+}
+
+TEST(holders_with_the_most_ids_fits_and_one_more_is_refused)
+{
+	uint8_t buf[COVE_PAYLOAD_MAX];
+	size_t n = 0;
+
+	memset(&cp, 0, sizeof(cp));
+	cp.kind = COVE_PL_HOLDERS;
+	cp.holders.nids = COVE_HOLDERS_MAX;
+	assert_ok(cove_payload_encode(&cp, buf, sizeof(buf), &n));
+	assert_ok(cove_payload_decode(&cq, buf, n));
+	assert_u64(cq.holders.nids, COVE_HOLDERS_MAX);
+	cp.holders.nids = COVE_HOLDERS_MAX + 1;
+	assert_err(cove_payload_encode(&cp, buf, sizeof(buf), &n), COVE_ERR_INVAL);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -540,6 +626,10 @@ int main(void)
 		cmocka_unit_test(catchup_with_the_most_heads_fits_a_payload),
 		cmocka_unit_test(catchup_encodes_to_known_bytes),
 		cmocka_unit_test(catchup_decode_refuses_other_shapes),
+		cmocka_unit_test(holders_round_trips),
+		cmocka_unit_test(holders_encode_to_known_bytes),
+		cmocka_unit_test(holders_decode_refuses_other_shapes),
+		cmocka_unit_test(holders_with_the_most_ids_fits_and_one_more_is_refused),
 	};
 
 	if (sodium_init() < 0)
