@@ -985,6 +985,13 @@ static void payloads(void)
 		  "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA" "\xc4\x10" "SSSSSSSSSSSSSSSS" "\x07"),
 		RAW("catchup-head-not-an-array", "\x93\x03\x00\x91\x07"),
 		RAW("catchup-first-form", "\x92\x03\xcd\x75\x30"),
+		/* HOLDERS: [4, epoch, ids: [bin 32...]] */
+		RAW("holders-none", "\x93\x04\xce\x00\x00\x00\x01\x90"),
+		RAW("holders-one", "\x93\x04\x01\x91\xc4\x20"
+		  "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"),
+		RAW("holders-id-31-bytes", "\x93\x04\x01\x91\xc4\x1f"
+		  "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"),
+		RAW("holders-epoch-above-32-bits", "\x93\x04\xcf\x00\x00\x00\x01\x00\x00\x00\x00\x90"),
 		RAW("resend-sid-15-bytes", "\x95\x02\xc4\x20" "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"
 		  "\xc4\x0f" "SSSSSSSSSSSSSSS" "\x01\x05"),
 	};
