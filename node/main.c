@@ -2,8 +2,6 @@
  * cove-node - join rooms on a Cove rendezvous and chat: interactively on
  * a terminal, line by line through a pipe, or as JSON lines (--json).
  */
-#include <errno.h>
-#include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,6 +12,7 @@
 
 #include "cli/cli.h"
 #include "cli/log.h"
+#include "cli/opts.h"
 #include "common/err.h"
 #include "node/app.h"
 
@@ -23,41 +22,65 @@
 _Static_assert(EVENT_LOG_DEBUG == 0 && EVENT_LOG_MSG == 1 && EVENT_LOG_WARN == 2 &&
 	       EVENT_LOG_ERR == 3, "the severities cove_log_libevent() maps");
 
-static void usage(FILE *f)
-{
-	fprintf(f,
-		"Usage: cove-node -k KEYFILE -w WHITELIST -s HOST:PORT -S SERVER_PUBKEY\n"
-		"                 -r ROOM [-r ROOM...] [--json] [options]\n"
-		"\n"
-		"Joins rooms on a Cove rendezvous and chats, end to end encrypted.\n"
-		"\n"
-		"  -k, --key FILE            your secret key (cove-keys generate)\n"
-		"  -w, --whitelist FILE      who you trust: only these get the room key from you\n"
-		"                            and only their messages are shown (SIGHUP re-reads it)\n"
-		"  -s, --server HOST:PORT    the rendezvous\n"
-		"  -S, --server-key PUBKEY   the rendezvous's public key (pinned)\n"
-		"  -r, --room ROOM           a room to join (1-64 visible ASCII characters);\n"
-		"                            repeat for more; plain lines go to the first\n"
-		"      --json                JSON lines: commands on stdin, events on stdout\n"
-		"      --passphrase-file F   read the key's passphrase from F\n"
-		"      --keepalive MS        ping a silent rendezvous after MS, give the link up\n"
-		"                            after 3*MS (default %u)\n"
-		"      --no-reconnect        exit when the link is lost instead of reconnecting\n"
-		"      --rekey-interval S    ask for a new room key every S seconds (default %u)\n"
-		"      --rekey-messages N    ... and after N of your messages under one key\n"
-		"                            (default %llu)\n"
-		"  -v, --verbose             more diagnostics on standard error\n"
-		"  -h, --help                show this help\n"
-		"  -V, --version             show the version\n"
-		"\n"
-		"On a terminal: type to send; /who lists members, /room NAME switches room,\n"
-		"/rekey asks for a new room key, /quit leaves. From a pipe: each line is a\n"
-		"message; each message received is printed as '[ROOM] NAME: TEXT'; end of\n"
-		"input quits once all is sent. JSON: {\"cmd\":\"send\",\"text\":T[,\"room\":R]},\n"
-		"{\"cmd\":\"who\"}, {\"cmd\":\"rekey\"}, {\"cmd\":\"quit\"}; events: ready, message,\n"
-		"joined, left, epoch, gap, disconnected, error (see cove-node(1)).\n",
-		ND_KEEPALIVE_MS, ND_REKEY_INTERVAL_S, (unsigned long long)ND_REKEY_MESSAGES);
-}
+enum { OPT_JSON = COVE_OPT_LONG, OPT_PASS, OPT_KEEPALIVE, OPT_NO_RECONNECT,
+       OPT_REKEY_INTERVAL, OPT_REKEY_MESSAGES };
+
+static const struct cove_opt options[] = {
+	COVE_OPT_STR('k', "key", "FILE", "your secret key (cove-keys generate)"),
+	COVE_OPT_STR('w', "whitelist", "FILE",
+		     "who you trust: only these get the room key from you\n"
+		     "and only their messages are shown (SIGHUP re-reads it)"),
+	COVE_OPT_STR('s', "server", "HOST:PORT", "the rendezvous"),
+	COVE_OPT_STR('S', "server-key", "PUBKEY", "the rendezvous's public key (pinned)"),
+	COVE_OPT_STR('r', "room", "ROOM",
+		     "a room to join (1-64 visible ASCII characters);\n"
+		     "repeat for more; plain lines go to the first"),
+	COVE_OPT_FLAG(OPT_JSON, "json", "JSON lines: commands on stdin, events on stdout"),
+	COVE_OPT_STR(OPT_PASS, "passphrase-file", "F", "read the key's passphrase from F"),
+	COVE_OPT_NUM(OPT_KEEPALIVE, "keepalive", "MS", 100, 3600000, ND_KEEPALIVE_MS,
+		     "ping a silent rendezvous after MS, give the link up\n"
+		     "after 3*MS (default {default})"),
+	COVE_OPT_FLAG(OPT_NO_RECONNECT, "no-reconnect",
+		      "exit when the link is lost instead of reconnecting"),
+	COVE_OPT_NUM(OPT_REKEY_INTERVAL, "rekey-interval", "S", 1, 31536000, ND_REKEY_INTERVAL_S,
+		     "ask for a new room key every S seconds (default {default})"),
+	COVE_OPT_NUM(OPT_REKEY_MESSAGES, "rekey-messages", "N", 1, ND_REKEY_MESSAGES,
+		     ND_REKEY_MESSAGES,
+		     "... and after N of your messages under one key\n"
+		     "(default {default})"),
+	COVE_OPT_FLAG('v', "verbose", "more diagnostics on standard error"),
+	COVE_OPT_FLAG('h', "help", "show this help"),
+	COVE_OPT_FLAG('V', "version", "show the version"),
+};
+
+static const struct cove_opts_spec spec = {
+	.usage = "Usage: cove-node -k KEYFILE -w WHITELIST -s HOST:PORT -S SERVER_PUBKEY\n"
+		 "                 -r ROOM [-r ROOM...] [--json] [options]\n"
+		 "\n"
+		 "Joins rooms on a Cove rendezvous and chats, end to end encrypted.\n"
+		 "\n",
+	.footer = "\n"
+		  "On a terminal: type to send; /who lists members, /room NAME switches room,\n"
+		  "/rekey asks for a new room key, /quit leaves. From a pipe: each line is a\n"
+		  "message; each message received is printed as '[ROOM] NAME: TEXT'; end of\n"
+		  "input quits once all is sent. JSON: {\"cmd\":\"send\",\"text\":T[,\"room\":R]},\n"
+		  "{\"cmd\":\"who\"}, {\"cmd\":\"rekey\"}, {\"cmd\":\"quit\"}; events: ready, message,\n"
+		  "joined, left, epoch, gap, disconnected, error (see cove-node(1)).\n",
+	.opts = options,
+	.nopts = sizeof(options) / sizeof(options[0]),
+	.help_col = 28,
+};
+
+/* The command line, checked: what run() needs. */
+struct args {
+	struct nd_app_conf conf;
+	char host[256];               /* conf.host points here */
+	const char *key_path, *pass_file;
+	const char *rooms[MAX_ROOMS];
+	size_t nrooms;
+	int json;
+	struct nd_core_opts copts;
+};
 
 static void on_error(void *ctx, const char *room, const char *code, const char *msg, int fatal)
 {
@@ -111,46 +134,66 @@ static uint64_t clock_us(void)
 	return cove_now_us();
 }
 
-static int parse_num(const char *opt, const char *s, unsigned long long min,
-		     unsigned long long max, unsigned long long *out)
+/* Reads the command line into g. Returns -1 when the node is to run,
+ * else the status to exit with (--help, --version, or a bad option, said). */
+static int parse(int argc, char **argv, struct args *g)
 {
-	char *end;
-	unsigned long long v;
+	const char *server = NULL, *server_key = NULL;
+	struct cove_opts p;
+	struct cove_opt_val v;
+	int c;
 
-	errno = 0;
-	v = strtoull(s, &end, 10);
-	if (s[0] == '-' || *end != '\0' || end == s || errno || v < min || v > max) {
-		cove_cli_err("%s '%s' must be a number from %llu to %llu", opt, s, min, max);
-		return -1;
+	memset(g, 0, sizeof(*g));
+	g->conf.keepalive_ms = ND_KEEPALIVE_MS;
+	if (cove_opts_init(&p, &spec, argc, argv) != 0) {
+		cove_cli_err("the option table is malformed (a bug)");
+		return 1;
 	}
-	*out = v;
-	return 0;
+	while ((c = cove_opts_next(&p, &v)) != COVE_OPTS_END) {
+		switch (c) {
+		case 'k': g->key_path = v.arg; break;
+		case 'w': g->conf.wl_path = v.arg; break;
+		case 's': server = v.arg; break;
+		case 'S': server_key = v.arg; break;
+		case 'r':
+			if (g->nrooms == MAX_ROOMS) {
+				cove_cli_err("at most %d rooms", MAX_ROOMS);
+				return 2;
+			}
+			if (!cove_room_valid(v.arg, strlen(v.arg))) {
+				cove_cli_err("room name '%.80s' is not 1-%d visible ASCII characters "
+					     "(no spaces)", v.arg, COVE_ROOM_MAX);
+				return 2;
+			}
+			g->rooms[g->nrooms++] = v.arg;
+			break;
+		case OPT_JSON: g->json = 1; break;
+		case OPT_PASS: g->pass_file = v.arg; break;
+		case OPT_KEEPALIVE: g->conf.keepalive_ms = (unsigned)v.num; break;
+		case OPT_NO_RECONNECT: g->conf.no_reconnect = 1; break;
+		case OPT_REKEY_INTERVAL: g->copts.rekey_interval_s = (unsigned)v.num; break;
+		case OPT_REKEY_MESSAGES: g->copts.rekey_messages = v.num; break;
+		case 'v': cove_log_set_level(COVE_LOG_DEBUG); break;
+		case 'h': cove_opts_help(&spec, stdout); return 0;
+		case 'V': printf("cove-node %s\n", COVE_VERSION); return 0;
+		default: return 2;
+		}
+	}
+	if (!g->key_path || !g->conf.wl_path || !server || !server_key || g->nrooms == 0) {
+		cove_cli_err("-k KEYFILE, -w WHITELIST, -s HOST:PORT, -S SERVER_PUBKEY and at "
+			     "least one -r ROOM are required; try --help");
+		return 2;
+	}
+	if (cove_cli_hostport("-s", server, g->host, sizeof(g->host), &g->conf.port, 0) != 0 ||
+	    cove_cli_pubkey("-S", server_key, g->conf.relay) != 0)
+		return 2;
+	g->conf.host = g->host;
+	return -1;
 }
 
-enum { OPT_JSON = 256, OPT_PASS, OPT_KEEPALIVE, OPT_NO_RECONNECT, OPT_REKEY_INTERVAL,
-       OPT_REKEY_MESSAGES };
-
-int main(int argc, char **argv)
+/* Runs the node until it quits; returns its exit status. */
+static int run(const struct args *g)
 {
-	static const struct option opts[] = {
-		{ "key", required_argument, NULL, 'k' },
-		{ "whitelist", required_argument, NULL, 'w' },
-		{ "server", required_argument, NULL, 's' },
-		{ "server-key", required_argument, NULL, 'S' },
-		{ "room", required_argument, NULL, 'r' },
-		{ "json", no_argument, NULL, OPT_JSON },
-		{ "passphrase-file", required_argument, NULL, OPT_PASS },
-		{ "keepalive", required_argument, NULL, OPT_KEEPALIVE },
-		{ "no-reconnect", no_argument, NULL, OPT_NO_RECONNECT },
-		{ "rekey-interval", required_argument, NULL, OPT_REKEY_INTERVAL },
-		{ "rekey-messages", required_argument, NULL, OPT_REKEY_MESSAGES },
-		{ "verbose", no_argument, NULL, 'v' },
-		{ "help", no_argument, NULL, 'h' },
-		{ "version", no_argument, NULL, 'V' },
-		{ NULL, 0, NULL, 0 },
-	};
-	const char *key_path = NULL, *server = NULL, *server_key = NULL, *pass_file = NULL,
-		   *rooms[MAX_ROOMS];
 	struct event *tick = NULL, *sig_int = NULL, *sig_term = NULL, *sig_hup = NULL;
 	struct timeval tick_tv = { 0, TICK_MS * 1000 };
 	struct cove_ident *id = NULL;
@@ -158,77 +201,18 @@ int main(int argc, char **argv)
 	struct nd_app app, *a = &app;
 	struct nd_ui core_ui;
 	struct nd_core_deps deps;
-	struct nd_core_opts copts = { 0, 0 };
-	char host[256];
-	size_t nrooms = 0;
-	unsigned long long v;
-	int c, json = 0, ret, fe_started = 0;
+	int ret, fe_started = 0;
 
-	cove_prog = "cove-node";
 	memset(a, 0, sizeof(*a));
 	a->status = 1;
-	a->conf.keepalive_ms = ND_KEEPALIVE_MS;
-	while ((c = getopt_long(argc, argv, "k:w:s:S:r:vhV", opts, NULL)) != -1) {
-		switch (c) {
-		case 'k': key_path = optarg; break;
-		case 'w': a->conf.wl_path = optarg; break;
-		case 's': server = optarg; break;
-		case 'S': server_key = optarg; break;
-		case 'r':
-			if (nrooms == MAX_ROOMS) {
-				cove_cli_err("at most %d rooms", MAX_ROOMS);
-				return 2;
-			}
-			if (!cove_room_valid(optarg, strlen(optarg))) {
-				cove_cli_err("room name '%.80s' is not 1-%d visible ASCII characters "
-					     "(no spaces)", optarg, COVE_ROOM_MAX);
-				return 2;
-			}
-			rooms[nrooms++] = optarg;
-			break;
-		case OPT_JSON: json = 1; break;
-		case OPT_PASS: pass_file = optarg; break;
-		case OPT_KEEPALIVE:
-			if (parse_num("--keepalive", optarg, 100, 3600000, &v)) return 2;
-			a->conf.keepalive_ms = (unsigned)v;
-			break;
-		case OPT_NO_RECONNECT: a->conf.no_reconnect = 1; break;
-		case OPT_REKEY_INTERVAL:
-			if (parse_num("--rekey-interval", optarg, 1, 31536000, &v)) return 2;
-			copts.rekey_interval_s = (unsigned)v;
-			break;
-		case OPT_REKEY_MESSAGES:
-			if (parse_num("--rekey-messages", optarg, 1, ND_REKEY_MESSAGES, &v)) return 2;
-			copts.rekey_messages = v;
-			break;
-		case 'v': cove_log_set_level(COVE_LOG_DEBUG); break;
-		case 'h': usage(stdout); return 0;
-		case 'V': printf("cove-node %s\n", COVE_VERSION); return 0;
-		default:
-			fprintf(stderr, "Try 'cove-node --help'.\n");
-			return 2;
-		}
-	}
-	if (optind < argc) {
-		cove_cli_err("unexpected argument '%s'; try --help", argv[optind]);
-		return 2;
-	}
-	if (!key_path || !a->conf.wl_path || !server || !server_key || nrooms == 0) {
-		cove_cli_err("-k KEYFILE, -w WHITELIST, -s HOST:PORT, -S SERVER_PUBKEY and at "
-			     "least one -r ROOM are required; try --help");
-		return 2;
-	}
-	if (cove_cli_hostport("-s", server, host, sizeof(host), &a->conf.port, 0) != 0 ||
-	    cove_cli_pubkey("-S", server_key, a->conf.relay) != 0)
-		return 2;
-	a->conf.host = host;
+	a->conf = g->conf;
 	ret = cove_crypto_init();
 	if (ret != COVE_OK) {
 		cove_cli_err("%s", cove_strerror(ret));
 		return 1;
 	}
 	signal(SIGPIPE, SIG_IGN);
-	id = cove_cli_identity(key_path, pass_file);
+	id = cove_cli_identity(g->key_path, g->pass_file);
 	if (!id)
 		goto out;
 	a->wl = cove_cli_whitelist(a->conf.wl_path);
@@ -237,8 +221,8 @@ int main(int argc, char **argv)
 	me = cove_wl_find_pk(a->wl, id->pk);
 	a->self = me ? me->name : "me";
 	a->id = id;
-	a->room = rooms[0];
-	a->fe = json ? &nd_fe_json : isatty(STDIN_FILENO) ? &nd_fe_tty : &nd_fe_pipe;
+	a->room = g->rooms[0];
+	a->fe = g->json ? &nd_fe_json : isatty(STDIN_FILENO) ? &nd_fe_tty : &nd_fe_pipe;
 	/* libevent prints "[warn] ..." lines of its own otherwise. */
 	event_set_log_callback(cove_log_libevent);
 	a->base = event_base_new();
@@ -254,7 +238,7 @@ int main(int argc, char **argv)
 	deps.send_ctx = a;
 	deps.now_ms = clock_ms;
 	deps.now_us = clock_us;
-	a->core = nd_core_new(id, a->wl, a->conf.relay, &core_ui, &deps, &copts);
+	a->core = nd_core_new(id, a->wl, a->conf.relay, &core_ui, &deps, &g->copts);
 	tick = event_new(a->base, -1, EV_PERSIST, on_tick, a);
 	sig_int = evsignal_new(a->base, SIGINT, on_signal, a);
 	sig_term = evsignal_new(a->base, SIGTERM, on_signal, a);
@@ -265,14 +249,14 @@ int main(int argc, char **argv)
 		cove_cli_err("out of memory");
 		goto out;
 	}
-	for (size_t i = 0; i < nrooms; i++) {
-		ret = nd_core_add_room(a->core, rooms[i]);
+	for (size_t i = 0; i < g->nrooms; i++) {
+		ret = nd_core_add_room(a->core, g->rooms[i]);
 		if (ret == COVE_ERR_EXISTS) {
-			cove_cli_err("room '%s' is given twice", rooms[i]);
+			cove_cli_err("room '%s' is given twice", g->rooms[i]);
 			goto out;
 		}
 		if (ret != COVE_OK) {
-			cove_cli_err("cannot add room '%s': %s", rooms[i], cove_strerror(ret));
+			cove_cli_err("cannot add room '%s': %s", g->rooms[i], cove_strerror(ret));
 			goto out;
 		}
 	}
@@ -301,4 +285,14 @@ out:
 	cove_ident_free(id);
 	fflush(stdout);
 	return a->status;
+}
+
+int main(int argc, char **argv)
+{
+	static struct args g;
+	int status;
+
+	cove_prog = "cove-node";
+	status = parse(argc, argv, &g);
+	return status >= 0 ? status : run(&g);
 }
