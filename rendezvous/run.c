@@ -1,7 +1,6 @@
 /*
- * cove-rendezvous - the relay: authenticates nodes against the whitelist
- * and forwards their signed frames between the members of each room,
- * seeing neither messages nor keys.
+ * run.c - cove-rendezvous from its command line to its exit status: the
+ * options, the keys, the signals and the event loop.
  */
 #include <signal.h>
 #include <stdio.h>
@@ -16,6 +15,7 @@
 #include "cli/log.h"
 #include "cli/opts.h"
 #include "common/err.h"
+#include "rendezvous/run.h"
 #include "rendezvous/rv.h"
 
 #define DEFAULT_LISTEN "127.0.0.1:7470"
@@ -340,12 +340,15 @@ out:
 	return status;
 }
 
-int main(int argc, char **argv)
+int rv_main(int argc, char **argv, const struct rv_hooks *hooks)
 {
 	static struct args g;
 	int status;
 
 	cove_prog = "cove-rendezvous";
 	status = parse(argc, argv, &g);
-	return status >= 0 ? status : run(&g);
+	if (status >= 0)
+		return status;
+	g.conf.tamper = hooks ? hooks->tamper : NULL;
+	return run(&g);
 }
