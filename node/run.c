@@ -1,6 +1,6 @@
 /*
- * cove-node - join rooms on a Cove rendezvous and chat: interactively on
- * a terminal, line by line through a pipe, or as JSON lines (--json).
+ * run.c - cove-node from its command line to its exit status: the
+ * options, the keys, the front-end, the signals and the event loop.
  */
 #include <signal.h>
 #include <stdio.h>
@@ -15,6 +15,7 @@
 #include "cli/opts.h"
 #include "common/err.h"
 #include "node/app.h"
+#include "node/run.h"
 
 #define MAX_ROOMS 64
 #define TICK_MS 20
@@ -71,7 +72,7 @@ static const struct cove_opts_spec spec = {
 	.help_col = 28,
 };
 
-/* The command line, checked: what run() needs. */
+/* The command line, checked, and the hooks: what run() needs. */
 struct args {
 	struct nd_app_conf conf;
 	char host[256];               /* conf.host points here */
@@ -80,6 +81,7 @@ struct args {
 	size_t nrooms;
 	int json;
 	struct nd_core_opts copts;
+	struct nd_hooks hooks;
 };
 
 static void on_error(void *ctx, const char *room, const char *code, const char *msg, int fatal)
@@ -200,7 +202,7 @@ static int run(const struct args *g)
 	const struct cove_wl_entry *me;
 	struct nd_app app, *a = &app;
 	struct nd_ui core_ui;
-	struct nd_core_deps deps;
+	struct nd_core_deps deps = { 0 };
 	int ret, fe_started = 0;
 
 	memset(a, 0, sizeof(*a));
@@ -238,6 +240,8 @@ static int run(const struct args *g)
 	deps.send_ctx = a;
 	deps.now_ms = clock_ms;
 	deps.now_us = clock_us;
+	deps.keylog = g->hooks.keylog;
+	deps.keylog_ctx = g->hooks.keylog_ctx;
 	a->core = nd_core_new(id, a->wl, a->conf.relay, &core_ui, &deps, &g->copts);
 	tick = event_new(a->base, -1, EV_PERSIST, on_tick, a);
 	sig_int = evsignal_new(a->base, SIGINT, on_signal, a);
@@ -287,12 +291,16 @@ out:
 	return a->status;
 }
 
-int main(int argc, char **argv)
+int nd_main(int argc, char **argv, const struct nd_hooks *hooks)
 {
 	static struct args g;
 	int status;
 
 	cove_prog = "cove-node";
 	status = parse(argc, argv, &g);
-	return status >= 0 ? status : run(&g);
+	if (status >= 0)
+		return status;
+	if (hooks)
+		g.hooks = *hooks;
+	return run(&g);
 }
