@@ -70,6 +70,10 @@ LIBCOVE := $(BUILD)/libcove.a
 KEYS_OBJ := $(patsubst %.c,$(BUILD)/%.o,$(wildcard keys/*.c))
 RV_OBJ := $(patsubst %.c,$(BUILD)/%.o,$(wildcard rendezvous/*.c))
 NODE_OBJ := $(patsubst %.c,$(BUILD)/%.o,$(wildcard node/*.c))
+# Each program's objects but its main(): test programs link these with a
+# main of their own that installs a hook (tests/tools/tamper.c, keylog.c).
+RV_RUN_OBJ := $(filter-out $(BUILD)/rendezvous/main.o,$(RV_OBJ))
+NODE_RUN_OBJ := $(filter-out $(BUILD)/node/main.o,$(NODE_OBJ))
 
 PROGS := $(BUILD)/cove-keys $(BUILD)/cove-rendezvous $(BUILD)/cove-node
 
@@ -82,9 +86,7 @@ BENCH := $(BUILD)/cove-bench
 
 UNIT_SRC := $(wildcard tests/unit/test_*.c)
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
-TAMPER_OBJ := $(patsubst %.c,$(BUILD)/tamper/%.o,$(wildcard rendezvous/*.c)) \
-	      $(BUILD)/tamper/tests/tools/tamper.o
-KEYLOG_OBJ := $(patsubst %.c,$(BUILD)/keylog/%.o,$(wildcard node/*.c))
+HOOK_OBJ := $(BUILD)/tests/tools/tamper.o $(BUILD)/tests/tools/keylog.o
 # The fuzz targets, built by the project's compiler with a plain main()
 # (tests/fuzz/replay.c) that runs them over the committed corpus.
 REPLAY_TARGETS := frame stream whitelist keyfile payload
@@ -140,24 +142,14 @@ $(BUILD)/tests/fuzz/replay_%: $(BUILD)/tests/fuzz/fuzz_%.o $(BUILD)/tests/fuzz/r
 	@echo "  LD      $@"
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
 
-# The tampering relay: the real relay's sources with the test hook on.
-$(BUILD)/tamper/%.o: %.c
-	@mkdir -p $(@D)
-	@echo "  CC      $< (tamper)"
-	$(Q)$(CC) $(CFLAGS) -DCOVE_TEST_TAMPER -c -o $@ $<
-
-$(BUILD)/tests/cove-rendezvous-tamper: $(TAMPER_OBJ) $(LIBCOVE)
+# The tampering relay and the node that logs its keys: the very objects
+# of cove-rendezvous and cove-node, with a main that installs a test hook.
+$(BUILD)/tests/cove-rendezvous-tamper: $(BUILD)/tests/tools/tamper.o $(RV_RUN_OBJ) $(LIBCOVE)
 	@mkdir -p $(@D)
 	@echo "  LD      $@"
 	$(Q)$(CC) $(LDFLAGS) -pthread -o $@ $^ $(LIBS)
 
-# A node that logs its group keys to $$COVE_TEST_KEYLOG (tests only).
-$(BUILD)/keylog/%.o: %.c
-	@mkdir -p $(@D)
-	@echo "  CC      $< (keylog)"
-	$(Q)$(CC) $(CFLAGS) -DCOVE_TEST_KEYLOG -c -o $@ $<
-
-$(BUILD)/tests/cove-node-keylog: $(KEYLOG_OBJ) $(LIBCOVE)
+$(BUILD)/tests/cove-node-keylog: $(BUILD)/tests/tools/keylog.o $(NODE_RUN_OBJ) $(LIBCOVE)
 	@mkdir -p $(@D)
 	@echo "  LD      $@"
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LIBS) $(shell $(PKG_CONFIG) --libs jansson) -lreadline
@@ -217,6 +209,6 @@ clean:
 -include tests/fuzz/fuzz.mk
 
 -include $(LIB_OBJ:.o=.d) $(KEYS_OBJ:.o=.d) $(RV_OBJ:.o=.d) $(NODE_OBJ:.o=.d) $(BENCH_OBJ:.o=.d)
--include $(UNIT_BIN:=.d) $(REPLAY_OBJ:.o=.d) $(TAMPER_OBJ:.o=.d) $(KEYLOG_OBJ:.o=.d)
+-include $(UNIT_BIN:=.d) $(REPLAY_OBJ:.o=.d) $(HOOK_OBJ:.o=.d)
 
 endif

@@ -113,7 +113,9 @@ static void tick_cb(evutil_socket_t fd, short what, void *arg)
 
 struct bn_node *bn_node_new(struct event_base *base, const struct bn_node_conf *conf)
 {
-	static const struct nd_core_deps deps_tmpl = { nd_net_send, NULL, clock_ms, clock_us };
+	static const struct nd_core_deps deps_tmpl = {
+		.send = nd_net_send, .now_ms = clock_ms, .now_us = clock_us,
+	};
 	struct nd_ui ui = { 0 };
 	struct nd_core_deps deps = deps_tmpl;
 	struct nd_net_cb cb = { .frame = net_frame, .down = net_down, .linked = net_linked };

@@ -137,6 +137,13 @@ struct nd_core_deps {
 	void *send_ctx;
 	uint64_t (*now_ms)(void);   /* wall clock, for timestamps and timers */
 	uint64_t (*now_us)(void);   /* where sequence numbers start */
+	/* Optional, and NULL in the node that ships: a test hook called with
+	 * each group key the core takes, as it takes it, so that a test can
+	 * show what a removed member's last key can and cannot open
+	 * (tests/tools/keylog.c). gk (COVE_GK_LEN bytes) stays the core's and
+	 * is valid only during the call. */
+	void (*keylog)(void *ctx, const char *room, uint32_t epoch, const uint8_t *gk);
+	void *keylog_ctx;
 };
 
 struct nd_core_opts {

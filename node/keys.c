@@ -151,30 +151,6 @@ static const char *suspect(const struct nd_core *c, const struct room *r, char *
 	return NULL;
 }
 
-#ifdef COVE_TEST_KEYLOG
-/* Test builds only (build/tests/cove-node-keylog): every group key this
- * node takes, written to the file COVE_TEST_KEYLOG names, so a test can
- * show what a removed member's last key can and cannot open. */
-static void keylog(const struct room *r)
-{
-	const char *path = getenv("COVE_TEST_KEYLOG");
-	FILE *f = path ? fopen(path, "a") : NULL;
-
-	if (!f)
-		return;
-	fprintf(f, "%s %u ", r->name, r->epoch);
-	for (size_t i = 0; i < COVE_GK_LEN; i++)
-		fprintf(f, "%02x", r->gk[i]);
-	fprintf(f, "\n");
-	fclose(f);
-}
-#else
-static void keylog(const struct room *r)
-{
-	(void)r;
-}
-#endif
-
 /* Makes gk (ownership taken) the room's key for epoch; the previous key
  * stays readable for a while. */
 static void set_key(struct nd_core *c, struct room *r, uint8_t *gk, uint32_t epoch)
@@ -207,7 +183,8 @@ static void set_key(struct nd_core *c, struct room *r, uint8_t *gk, uint32_t epo
 		r->members[i].exposed = r->members[i].present;
 	for (size_t i = 0; i < r->nstrangers; i++)
 		r->strangers[i].exposed = r->strangers[i].present;
-	keylog(r);
+	if (c->deps.keylog)
+		c->deps.keylog(c->deps.keylog_ctx, r->name, r->epoch, r->gk);
 	/* spread the members' schedules so they do not all ask at once */
 	jitter = randombytes_uniform(c->opts.rekey_interval_s * 100u + 1);
 	r->rekey_due_ms = now + (uint64_t)c->opts.rekey_interval_s * 1000 + jitter;

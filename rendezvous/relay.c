@@ -84,28 +84,25 @@ static void refuse(struct rv_conn *c, const struct cove_frame *f, uint32_t code,
 	rv_send_err(c, f->room, code, f->seq, "%s", why);
 }
 
-#ifdef COVE_TEST_TAMPER
-/* Test builds only (build/tests/cove-rendezvous-tamper): a relay that
- * alters DATs before forwarding them, to show receivers drop them. */
-int rv_test_tamper(const uint8_t *raw, size_t len, uint8_t *out, size_t cap, size_t *out_len);
-#endif
-
 static void on_dat(struct rv_conn *c, const struct cove_frame *f, const uint8_t *raw, size_t len)
 {
 	struct rv_member *m = member_of(c, f);
-#ifdef COVE_TEST_TAMPER
-	static uint8_t evil[COVE_FRAME_MAX];
-	size_t evil_len = 0;
 
-	switch (rv_test_tamper(raw, len, evil, sizeof(evil), &evil_len)) {
-	case 0:
-		raw = evil;
-		len = evil_len;
-		break;
-	case 2:
-		return; /* dropped, as a relay that loses frames would */
+	if (c->srv->conf.tamper) {
+		const uint8_t *evil;
+		size_t evil_len;
+
+		switch (c->srv->conf.tamper(raw, len, &evil, &evil_len)) {
+		case RV_TAMPER_PASS:
+			break;
+		case RV_TAMPER_REPLACE:
+			raw = evil;
+			len = evil_len;
+			break;
+		case RV_TAMPER_DROP:
+			return;
+		}
 	}
-#endif
 
 	if (!m || !m->keyed) {
 		char why[160];

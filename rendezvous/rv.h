@@ -10,7 +10,8 @@
  *   rooms.c    the room table (a hash map keyed with SipHash)
  *   verify.c   signature checks on worker threads; each connection's
  *              frames acted on in the order they arrived
- *   main.c     options, keys, signals
+ *   run.c      options, keys, signals: rv_main() (run.h)
+ *   main.c     main(), which only calls rv_main()
  *
  * Everything runs on one libevent loop, so nothing here is locked, except
  * the verification pool of verify.c: its section below says which thread
@@ -35,6 +36,22 @@
 	     (var) = (tvar))
 #endif
 
+/* What a tamper hook wants done with a DAT. */
+enum rv_tamper {
+	RV_TAMPER_PASS,     /* go on with the frame as it came */
+	RV_TAMPER_REPLACE,  /* go on with the bytes the hook gave instead */
+	RV_TAMPER_DROP,     /* lose the frame, as a faulty relay would */
+};
+
+/* A test hook, so that tests can show what nodes do with frames a relay
+ * altered or lost (tests/tools/tamper.c builds build/tests/
+ * cove-rendezvous-tamper from the relay's own objects with one). It sees
+ * the bytes of each DAT, on the event loop, before the relay acts on
+ * them; for RV_TAMPER_REPLACE it points *out at bytes it owns, valid
+ * until its next call, and sets *out_len. */
+typedef enum rv_tamper (*rv_tamper_fn)(const uint8_t *raw, size_t len, const uint8_t **out,
+				       size_t *out_len);
+
 struct rv_conf {
 	size_t max_conns;         /* connections at once */
 	size_t max_unauth;        /* connections still in the handshake */
@@ -48,6 +65,7 @@ struct rv_conf {
 	unsigned burst;           /* DATs a connection may send at once */
 	unsigned verify_threads;  /* signature checks on this many threads; 0: on the loop */
 	unsigned verify_inline;   /* below this many checks a second, the loop makes them */
+	rv_tamper_fn tamper;      /* a test hook; NULL in the relay that ships */
 };
 
 #define RV_DEFAULT_MAX_CONNS 16384
