@@ -539,6 +539,8 @@ static int on_ini(struct nd_core *c, struct room *r, const struct cove_frame *f)
 		m->member_since_ms = c->deps.now_ms();
 	if (m->left)
 		m->returned_ms = c->deps.now_ms();
+	if (f->seq > m->ini_seq)
+		m->reported_gone = 0; /* a newer INI: back, whatever was said */
 	m->ini_seq = f->seq;
 	m->ini_ts = f->ts;
 	m->left = 0;
@@ -573,6 +575,10 @@ static int on_bye(struct nd_core *c, struct room *r, const struct cove_frame *f,
 	/* It was here under our current key: it may hold it. */
 	if (m->exposed)
 		nd_keys_taint(c, r, m->name, "has left the room", 0);
+	/* Tell the others, end to end: a relay may show this BYE to some of
+	 * us only. */
+	if (r->st == R_READY && c->authed)
+		nd_track_gone(c, r, m->pk);
 	return COVE_OK;
 }
 

@@ -49,6 +49,10 @@ struct member {
 	int left;
 	uint8_t left_xpk[COVE_XPK_LEN];
 	int exposed;                /* may hold our current epoch's key */
+	/* Another member says it saw this one leave (GONE), a BYE the relay
+	 * did not show us: no key goes to it until an INI newer than this. */
+	int reported_gone;
+	uint64_t reported_gone_ini;
 	uint64_t last_seq;          /* highest DAT seq accepted: replays fall below */
 	/* its messages, by number, in its current session (sid) */
 	uint8_t sid[COVE_SID_LEN];
@@ -201,6 +205,10 @@ void nd_keys_taint(struct nd_core *c, struct room *r, const char *who, const cha
  * current epoch may hold it: one gone or untrusted taints it. */
 void nd_keys_holders(struct nd_core *c, struct room *r, const struct member *from,
 		     const struct cove_payload *pl);
+/* A member's GONE: whom it saw leave. One that held our key taints it,
+ * and gets no key from us until its next INI. */
+void nd_keys_gone(struct nd_core *c, struct room *r, const struct member *from,
+		  const struct cove_payload *pl);
 /* A session key of ours (current or the one it replaced) by its public
  * half, or NULL. */
 const struct cove_xkp *nd_keys_session(struct room *r, const uint8_t xpk[COVE_XPK_LEN]);
@@ -225,6 +233,10 @@ int nd_track_send(struct nd_core *c, struct room *r, const char *text, size_t le
 /* Tells the room, in a numbered HOLDERS message, that we sealed the key of
  * the current epoch to ids (n of them, 32 bytes each). */
 int nd_track_holders(struct nd_core *c, struct room *r, const uint8_t (*ids)[32], size_t n);
+/* Tells the room, in a numbered GONE message, that we saw id leave. It
+ * goes under the current key even if that key is tainted: it tells the
+ * one gone nothing it does not know. */
+int nd_track_gone(struct nd_core *c, struct room *r, const uint8_t id[32]);
 int nd_track_queue(struct room *r, const char *text, size_t len);
 void nd_track_flush(struct nd_core *c, struct room *r);
 /* After a rejoin: send again what may have been lost with the old link. */

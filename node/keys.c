@@ -124,7 +124,8 @@ void nd_keys_taint(struct nd_core *c, struct room *r, const char *who, const cha
 static int sealable(const struct nd_core *c, const struct member *m, uint64_t now)
 {
 	return m->present && !m->left && cove_wl_find_pk(c->wl, m->pk) &&
-	       m->ini_ts + ND_INI_MAX_AGE_MS >= now;
+	       m->ini_ts + ND_INI_MAX_AGE_MS >= now &&
+	       !(m->reported_gone && m->reported_gone_ini == m->ini_seq);
 }
 
 /* Someone who may be inside another member's list of recipients although
@@ -136,8 +137,9 @@ static const char *suspect(const struct nd_core *c, const struct room *r, char *
 	for (size_t i = 0; i < r->nmembers; i++) {
 		const struct member *m = &r->members[i];
 
-		if (m->left || (m->present && !cove_wl_find_pk(c->wl, m->pk))) {
-			*why = m->left ? "has left the room" : "is no longer on your whitelist";
+		if (m->left || m->reported_gone || (m->present && !cove_wl_find_pk(c->wl, m->pk))) {
+			*why = m->left || m->reported_gone ? "has left the room"
+							   : "is no longer on your whitelist";
 			snprintf(buf, cap, "%s", m->name);
 			return buf;
 		}
@@ -577,6 +579,22 @@ void nd_keys_holders(struct nd_core *c, struct room *r, const struct member *fro
 			nd_keys_taint(c, r, m->name, "has left the room but was given its key", 0);
 	}
 	(void)from;
+}
+
+void nd_keys_gone(struct nd_core *c, struct room *r, const struct member *from,
+		  const struct cove_payload *pl)
+{
+	(void)from;
+	for (size_t i = 0; i < pl->holders.nids; i++) {
+		struct member *m = nd_member(r, pl->holders.ids[i]);
+
+		if (!m || m->left || memcmp(m->pk, c->id->pk, COVE_ID_LEN) == 0)
+			continue; /* never here, or we saw it go ourselves */
+		m->reported_gone = 1;
+		m->reported_gone_ini = m->ini_seq;
+		if (m->exposed)
+			nd_keys_taint(c, r, m->name, "has left the room, another member saw", 0);
+	}
 }
 
 void nd_keys_refused(struct nd_core *c, uint64_t ref)

@@ -107,8 +107,10 @@ static int send_payload(struct nd_core *c, struct room *r, uint64_t n,
 	int ret;
 
 	/* The one place anything is encrypted: never under a key someone
-	 * who left or whom we distrust may hold, nor past its budget. */
-	if (nd_keys_blocked(c, r))
+	 * who left or whom we distrust may hold, nor past its budget (but a
+	 * GONE, which tells the one gone nothing it does not know, may go
+	 * under a key tainted by its leaving). */
+	if (pl->kind == COVE_PL_GONE ? !r->gk : nd_keys_blocked(c, r) != NULL)
 		return COVE_ERR_STATE;
 	cove_msg_init(&f, COVE_F_DAT, r->name, r->name_len, c->id->pk, nd_next_seq(c),
 		      c->deps.now_ms());
@@ -132,7 +134,7 @@ static int send_text(struct nd_core *c, struct room *r, struct sent *h)
 
 	memset(&pl, 0, sizeof(pl));
 	pl.kind = h->kind;
-	if (h->kind == COVE_PL_HOLDERS) {
+	if (h->kind == COVE_PL_HOLDERS || h->kind == COVE_PL_GONE) {
 		pl.holders.epoch = h->about;
 		pl.holders.nids = h->len / 32;
 		memcpy(pl.holders.ids, h->text, h->len);
@@ -181,7 +183,23 @@ int nd_track_send(struct nd_core *c, struct room *r, const char *text, size_t le
 	return send_text(c, r, h);
 }
 
+static int track_ids(struct nd_core *c, struct room *r, uint32_t kind, const uint8_t (*ids)[32],
+		     size_t n);
+
 int nd_track_holders(struct nd_core *c, struct room *r, const uint8_t (*ids)[32], size_t n)
+{
+	return track_ids(c, r, COVE_PL_HOLDERS, ids, n);
+}
+
+int nd_track_gone(struct nd_core *c, struct room *r, const uint8_t id[32])
+{
+	return track_ids(c, r, COVE_PL_GONE, (const uint8_t (*)[32])id, 1);
+}
+
+/* A numbered message naming members (HOLDERS, GONE), kept and sent again
+ * like a text. */
+static int track_ids(struct nd_core *c, struct room *r, uint32_t kind, const uint8_t (*ids)[32],
+		     size_t n)
 {
 	struct sent *h;
 
@@ -199,7 +217,7 @@ int nd_track_holders(struct nd_core *c, struct room *r, const uint8_t (*ids)[32]
 	}
 	memcpy(h->text, ids, n * 32);
 	h->len = n * 32;
-	h->kind = COVE_PL_HOLDERS;
+	h->kind = kind;
 	h->about = r->epoch;
 	h->n = r->next_n++;
 	h->sent_ms = c->deps.now_ms();
@@ -642,6 +660,8 @@ int nd_track_dat(struct nd_core *c, struct room *r, const struct cove_frame *f,
 			c->ui.message(c->ui.ctx, r->name, e->name, pl.text, pl.text_len, f->ts);
 		else if (pl.kind == COVE_PL_HOLDERS)
 			nd_keys_holders(c, r, m, &pl);
+		else if (pl.kind == COVE_PL_GONE)
+			nd_keys_gone(c, r, m, &pl);
 		else if (pl.kind == COVE_PL_RESEND)
 			answer_resend(c, r, m, &pl);
 		else if (pl.kind == COVE_PL_CATCHUP)

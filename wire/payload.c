@@ -55,15 +55,16 @@ int cove_payload_encode(const struct cove_payload *p, uint8_t *out, size_t cap, 
 		*len = fb.len;
 		return COVE_OK;
 	}
-	if (p->kind == COVE_PL_HOLDERS) {
+	if (p->kind == COVE_PL_HOLDERS || p->kind == COVE_PL_GONE) {
 		int r = 0;
 
 		if (p->holders.nids > COVE_HOLDERS_MAX)
 			return COVE_ERR_INVAL;
 		msgpack_packer_init(&pk, &fb, cove_mpout_write);
-		r |= msgpack_pack_array(&pk, 3);
+		r |= msgpack_pack_array(&pk, p->kind == COVE_PL_GONE ? 2 : 3);
 		r |= msgpack_pack_uint32(&pk, p->kind);
-		r |= msgpack_pack_fix_uint32(&pk, p->holders.epoch);
+		if (p->kind == COVE_PL_HOLDERS)
+			r |= msgpack_pack_fix_uint32(&pk, p->holders.epoch);
 		r |= msgpack_pack_array(&pk, p->holders.nids);
 		for (size_t i = 0; i < p->holders.nids; i++) {
 			r |= msgpack_pack_bin(&pk, 32);
@@ -132,16 +133,21 @@ static int decode_object(struct cove_payload *p, const msgpack_object *root)
 		}
 		return COVE_OK;
 	}
-	if (p->kind == COVE_PL_HOLDERS) {
-		const msgpack_object *x;
+	if (p->kind == COVE_PL_HOLDERS || p->kind == COVE_PL_GONE) {
+		const msgpack_object *x, *ids = &e[p->kind == COVE_PL_GONE ? 1 : 2];
 
-		if (root->via.array.size != 3 || e[1].type != MSGPACK_OBJECT_POSITIVE_INTEGER ||
-		    e[1].via.u64 > UINT32_MAX || e[2].type != MSGPACK_OBJECT_ARRAY ||
-		    e[2].via.array.size > COVE_HOLDERS_MAX)
+		if (p->kind == COVE_PL_HOLDERS &&
+		    (root->via.array.size != 3 || e[1].type != MSGPACK_OBJECT_POSITIVE_INTEGER ||
+		     e[1].via.u64 > UINT32_MAX))
 			return COVE_ERR_FIELD;
-		p->holders.epoch = (uint32_t)e[1].via.u64;
-		p->holders.nids = e[2].via.array.size;
-		x = e[2].via.array.ptr;
+		if (p->kind == COVE_PL_GONE && root->via.array.size != 2)
+			return COVE_ERR_FIELD;
+		if (ids->type != MSGPACK_OBJECT_ARRAY || ids->via.array.size > COVE_HOLDERS_MAX)
+			return COVE_ERR_FIELD;
+		if (p->kind == COVE_PL_HOLDERS)
+			p->holders.epoch = (uint32_t)e[1].via.u64;
+		p->holders.nids = ids->via.array.size;
+		x = ids->via.array.ptr;
 		for (size_t i = 0; i < p->holders.nids; i++) {
 			if (x[i].type != MSGPACK_OBJECT_BIN || x[i].via.bin.size != 32)
 				return COVE_ERR_FIELD;

@@ -27,6 +27,12 @@
  *                that every member learns who holds each key and a relay
  *                cannot hide a member from another without leaving a
  *                gap. Never shown.
+ *   GONE (5):    [5, ids]
+ *                ids: array of at most COVE_HOLDERS_MAX bin 32. "I saw
+ *                these members leave (their BYE)": sent by a member when
+ *                it sees a BYE, numbered, so that a relay that shows a BYE
+ *                to some members only cannot keep the others sending
+ *                under a key the departed one holds. Never shown.
  *
  * A receiver that meets an unknown kind gets COVE_ERR_TYPE with the kind
  * filled in, and should say it cannot show that content.
@@ -41,6 +47,7 @@
 #define COVE_PL_RESEND 2
 #define COVE_PL_CATCHUP 3
 #define COVE_PL_HOLDERS 4
+#define COVE_PL_GONE 5
 
 /* Members a CATCHUP names with the last message the asker has of them;
  * members a HOLDERS names (a room's key goes to more in several). */
@@ -76,7 +83,7 @@ struct cove_payload {
 		uint32_t epoch;
 		size_t nids;
 		uint8_t ids[COVE_HOLDERS_MAX][32];
-	} holders;         /* HOLDERS */
+	} holders;         /* HOLDERS, and GONE (its ids; epoch unused) */
 };
 
 /* Encodes p into out (capacity cap); *len receives the size. Returns 0,

@@ -54,7 +54,7 @@ static int known_kind(uint32_t kind)
 		return 1;
 #endif
 #ifdef COVE_PL_HOLDERS
-	if (kind == COVE_PL_HOLDERS)
+	if (kind == COVE_PL_HOLDERS || kind == COVE_PL_GONE)
 		return 1;
 #endif
 	return 0;
@@ -99,7 +99,7 @@ static void same_payload(const struct cove_payload *a, const struct cove_payload
 			   "RESEND changed in the round trip");
 #endif
 #ifdef COVE_PL_HOLDERS
-	if (a->kind == COVE_PL_HOLDERS)
+	if (a->kind == COVE_PL_HOLDERS || a->kind == COVE_PL_GONE)
 		FUZZ_CHECK(a->holders.epoch == b->holders.epoch &&
 				   a->holders.nids == b->holders.nids &&
 				   memcmp(a->holders.ids, b->holders.ids, a->holders.nids * 32) == 0,

@@ -22,8 +22,10 @@ TEST(after_a_leave_nothing_is_sent_under_the_key_the_leaver_holds)
 	clear_out();
 	bye_of(CAROL);
 	say("after carol left");
-	/* held, and a new epoch asked for */
-	assert_u64(sent_count(COVE_F_DAT), 0);
+	/* held, and a new epoch asked for; only the GONE that tells the room
+	 * carol left went under the old key */
+	assert_u64(dats_above(0, gk0), 0);
+	assert_u64(sent_count(COVE_F_DAT), 1);
 	assert_u64(sent_count(COVE_F_RKY), 1);
 	assert_u64(nd_core_queued(w.core), 1);
 	assert_u64(count_code(w.notices, w.nnotices, "held"), 1);
@@ -545,6 +547,63 @@ TEST(we_tell_the_room_whom_we_gave_the_key)
 	cove_xkp_free(bob);
 }
 
+TEST(a_bye_hidden_from_us_is_known_once_another_member_saw_it)
+{
+	/* The relay shows carol's BYE to bob only; bob says so (GONE). */
+	uint8_t gk0[COVE_GK_LEN];
+	static const enum who carol_only[] = { CAROL };
+	static uint8_t ct[COVE_DAT_CT_MAX];
+	static struct cove_payload pl;
+	struct cove_xkp *bob, *carol;
+	struct cove_frame f;
+
+	be_first();
+	bob = join(BOB, gk0);
+	carol = join(CAROL, gk0);
+	f = frame_of(BOB, COVE_F_DAT);
+	memset(&pl, 0, sizeof(pl));
+	pl.kind = COVE_PL_GONE;
+	pl.holders.nids = 1;
+	memcpy(pl.holders.ids[0], pk(carol_only[0]), 32);
+	f.u.dat.epoch = 0;
+	memset(f.u.dat.sid, BOB, COVE_SID_LEN);
+	f.u.dat.n = 0;
+	assert_ok(cove_msg_dat_seal(&f, ct, sizeof(ct), &pl, gk0, w.id[BOB]));
+	feed(&f);
+	clear_out();
+	say("carol must not read this");
+	assert_u64(sent_count(COVE_F_DAT), 0);
+	/* and alice's next epoch does not go to carol, whom she still counts
+	 * present */
+	rek(1);
+	assert_u64(sent_count(COVE_F_KEY), 1);
+	assert_bytes(last_sent(COVE_F_KEY).u.key.to, pk(BOB), 32);
+	cove_xkp_free(bob);
+	cove_xkp_free(carol);
+}
+
+TEST(we_tell_the_room_when_we_see_a_member_leave)
+{
+	uint8_t gk0[COVE_GK_LEN];
+	static uint8_t pt[COVE_PAD_MAX];
+	static struct cove_payload pl;
+	struct cove_xkp *bob, *carol;
+	struct cove_frame f;
+
+	be_first();
+	bob = join(BOB, gk0);
+	carol = join(CAROL, gk0);
+	clear_out();
+	bye_of(CAROL);
+	f = last_sent(COVE_F_DAT);
+	assert_ok(cove_msg_dat_open(&f, gk0, pt, sizeof(pt), &pl));
+	assert_u64(pl.kind, COVE_PL_GONE);
+	assert_bytes(pl.holders.ids[0], pk(CAROL), 32);
+	assert_true(f.u.dat.n != UINT64_MAX);
+	cove_xkp_free(bob);
+	cove_xkp_free(carol);
+}
+
 int main(void)
 {
 #define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
@@ -552,6 +611,8 @@ int main(void)
 		T(a_member_hidden_from_us_is_known_once_another_names_it_a_holder),
 		T(a_holder_we_do_not_trust_taints_the_key_at_once),
 		T(we_tell_the_room_whom_we_gave_the_key),
+		T(a_bye_hidden_from_us_is_known_once_another_member_saw_it),
+		T(we_tell_the_room_when_we_see_a_member_leave),
 		T(after_a_leave_nothing_is_sent_under_the_key_the_leaver_holds),
 		T(a_relay_that_never_rekeys_gets_nothing_sent_and_the_user_is_warned),
 		T(a_faked_stale_epoch_never_sends_the_room_back_to_the_old_key),

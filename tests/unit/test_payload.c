@@ -112,7 +112,7 @@ TEST(unknown_kind_gives_type_error_with_the_kind)
 	static const struct { const char *bytes; size_t len; uint32_t kind; } v[] = {
 		{ "\x92\x63\xa1x", 4, 99 },
 		{ "\x91\x00", 2, 0 },
-		{ "\x91\x05", 2, 5 },
+		{ "\x91\x06", 2, 6 },
 		{ "\x93\x07\xc0\xc3", 4, 7 },
 		{ "\x92\xcc\xc8\x81\x01\x02", 6, 200 },
 		{ "\x92\xce\xff\xff\xff\xff\xa1x", 8, UINT32_MAX },
@@ -601,6 +601,37 @@ TEST(holders_with_the_most_ids_fits_and_one_more_is_refused)
 	assert_err(cove_payload_encode(&cp, buf, sizeof(buf), &n), COVE_ERR_INVAL);
 }
 
+TEST(gone_round_trips_and_refuses_other_shapes)
+{
+	static const struct { const char *bytes; size_t len; } bad[] = {
+		{ "\x93\x05\x00\x90", 4 },          /* three elements */
+		{ "\x91\x05", 2 },                  /* one */
+		{ "\x92\x05\xc4\x00", 4 },          /* ids a bin */
+		{ "\x92\x05\x91\xc4\x01\x00", 6 },  /* an id of 1 byte */
+	};
+	uint8_t buf[COVE_PAYLOAD_MAX];
+	size_t n = 0;
+
+	memset(&cp, 0, sizeof(cp));
+	cp.kind = COVE_PL_GONE;
+	cp.holders.nids = 2;
+	memset(cp.holders.ids[0], 0x51, 32);
+	memset(cp.holders.ids[1], 0x52, 32);
+	assert_ok(cove_payload_encode(&cp, buf, sizeof(buf), &n));
+	assert_u64(n, 2 + 1 + 2 * 34); /* [5, [bin32, bin32]] */
+	assert_ok(cove_payload_decode(&cq, buf, n));
+	assert_u64(cq.kind, COVE_PL_GONE);
+	assert_u64(cq.holders.nids, 2);
+	assert_bytes(cq.holders.ids[1], cp.holders.ids[1], 32);
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		int r = cove_payload_decode(&cq, (const uint8_t *)bad[i].bytes, bad[i].len);
+
+		if (r != COVE_ERR_FIELD)
+			fail_msg("case %zu: got %d (%s), want a field error", i, r,
+				 cove_strerror(r));
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -630,6 +661,7 @@ int main(void)
 		cmocka_unit_test(holders_encode_to_known_bytes),
 		cmocka_unit_test(holders_decode_refuses_other_shapes),
 		cmocka_unit_test(holders_with_the_most_ids_fits_and_one_more_is_refused),
+		cmocka_unit_test(gone_round_trips_and_refuses_other_shapes),
 	};
 
 	if (sodium_init() < 0)
