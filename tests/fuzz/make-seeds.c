@@ -991,6 +991,9 @@ static void payloads(void)
 		  "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"),
 		RAW("holders-id-31-bytes", "\x93\x04\x01\x91\xc4\x1f"
 		  "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"),
+		/* GONE: [5, ids: [bin 32...]] */
+		RAW("gone-one", "\x92\x05\x91\xc4\x20" "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"),
+		RAW("gone-with-an-epoch", "\x93\x05\x01\x90"),
 		RAW("holders-epoch-above-32-bits", "\x93\x04\xcf\x00\x00\x00\x01\x00\x00\x00\x00\x90"),
 		RAW("resend-sid-15-bytes", "\x95\x02\xc4\x20" "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"
 		  "\xc4\x0f" "SSSSSSSSSSSSSSS" "\x01\x05"),
