@@ -633,10 +633,10 @@ TEST(dat_with_an_unknown_kind_inside_reports_the_kind)
 	size_t n = 0;
 
 	memset(plain, 0, sizeof(plain));
-	memcpy(plain, "\x92\x05\xa1x", 4); /* [5, "x"] */
+	memcpy(plain, "\x92\x63\xa1x", 4); /* [99, "x"] */
 	assert_ok(cove_pad(plain, 4, sizeof(plain), &n));
 	assert_err(open_crafted(k, plain, n, &pl), COVE_ERR_TYPE);
-	assert_u64(pl.kind, 5);
+	assert_u64(pl.kind, 99);
 }
 
 /* ---- KEY ---------------------------------------------------------------- */
