@@ -373,6 +373,20 @@ static inline void rek(uint32_t epoch)
 	sign_feed(RELAY, &f);
 }
 
+/* The relay refuses alice's last RDY as stale_epoch. */
+static inline void refuse_last_rdy(void)
+{
+	struct cove_frame err = frame_of(RELAY, COVE_F_ERR);
+
+	err.room_len = 0;
+	err.room[0] = '\0';
+	err.u.err.code = COVE_EC_STALE_EPOCH;
+	err.u.err.ref = last_sent(COVE_F_RDY).seq;
+	err.u.err.text = "stale";
+	err.u.err.text_len = 5;
+	sign_feed(RELAY, &err);
+}
+
 /* The view a KEY from a member carries: the sorted identities. */
 static inline void view_of(uint8_t view[COVE_VIEW_LEN], uint32_t epoch, const enum who *ids, size_t n)
 {

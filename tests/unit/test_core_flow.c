@@ -205,19 +205,10 @@ TEST(a_refused_rekey_is_asked_for_again_and_warned_about)
 {
 	uint8_t gk0[COVE_GK_LEN];
 	struct cove_xkp *bob;
-	struct cove_frame err;
-
 	be_first();
 	bob = join(BOB, gk0);
 	rek(1);
-	err = frame_of(RELAY, COVE_F_ERR);
-	err.room_len = 0;
-	err.room[0] = '\0';
-	err.u.err.code = COVE_EC_STALE_EPOCH;
-	err.u.err.ref = last_sent(COVE_F_RDY).seq;
-	err.u.err.text = "stale";
-	err.u.err.text_len = 5;
-	sign_feed(RELAY, &err);
+	refuse_last_rdy();
 	clear_out();
 	tick(ND_REKEY_STALL_MS + 1000);
 	assert_true(sent_count(COVE_F_RKY) >= 1);

@@ -73,7 +73,6 @@ TEST(a_faked_stale_epoch_never_sends_the_room_back_to_the_old_key)
 {
 	uint8_t gk0[COVE_GK_LEN];
 	struct cove_xkp *bob, *carol;
-	struct cove_frame err;
 
 	be_first();
 	bob = join(BOB, gk0);
@@ -81,14 +80,7 @@ TEST(a_faked_stale_epoch_never_sends_the_room_back_to_the_old_key)
 	bye_of(CAROL);
 	rek(1);
 	/* the relay refuses alice's epoch 1 as stale */
-	err = frame_of(RELAY, COVE_F_ERR);
-	err.room_len = 0;
-	err.room[0] = '\0';
-	err.u.err.code = COVE_EC_STALE_EPOCH;
-	err.u.err.ref = last_sent(COVE_F_RDY).seq;
-	err.u.err.text = "stale";
-	err.u.err.text_len = 5;
-	sign_feed(RELAY, &err);
+	refuse_last_rdy();
 	clear_out();
 	say("after the refusal");
 	tick(30 * 1000);
