@@ -132,7 +132,7 @@ static int sealable(const struct nd_core *c, const struct member *m, uint64_t no
  * we would never give it the key: present and not on our whitelist, or
  * gone. Returns its name in buf, or NULL. */
 static const char *suspect(const struct nd_core *c, const struct room *r, char *buf,
-			   size_t cap, const char **why)
+			   size_t cap, const char **why, int *lasting)
 {
 	for (size_t i = 0; i < r->nmembers; i++) {
 		const struct member *m = &r->members[i];
@@ -140,6 +140,7 @@ static const char *suspect(const struct nd_core *c, const struct room *r, char *
 		if (m->left || m->reported_gone || (m->present && !cove_wl_find_pk(c->wl, m->pk))) {
 			*why = m->left || m->reported_gone ? "has left the room"
 							   : "is no longer on your whitelist";
+			*lasting = !(m->left || m->reported_gone);
 			snprintf(buf, cap, "%s", m->name);
 			return buf;
 		}
@@ -147,6 +148,7 @@ static const char *suspect(const struct nd_core *c, const struct room *r, char *
 	for (size_t i = 0; i < r->nstrangers; i++) {
 		if (r->strangers[i].present) {
 			*why = "is not on your whitelist";
+			*lasting = 1;
 			return nd_who(c, r->strangers[i].pk, buf, cap);
 		}
 	}
@@ -288,6 +290,7 @@ static void check_view(struct nd_core *c, struct room *r, const struct cove_fram
 {
 	uint8_t view[COVE_VIEW_LEN];
 	char name[64];
+	int lasting = 0;
 	const char *why = NULL;
 	size_t n = 0;
 
@@ -298,8 +301,8 @@ static void check_view(struct nd_core *c, struct room *r, const struct cove_fram
 			r->strangers[i].exposed = 0;
 		return;
 	}
-	if (suspect(c, r, name, sizeof(name), &why)) {
-		nd_keys_taint(c, r, name, why, strcmp(why, "has left the room") != 0);
+	if (suspect(c, r, name, sizeof(name), &why, &lasting)) {
+		nd_keys_taint(c, r, name, why, lasting);
 		return;
 	}
 	if (!joining)

@@ -558,12 +558,12 @@ static int hold(struct nd_core *c, struct room *r, const uint8_t *raw, size_t le
 /* A DAT from someone who should not hold our current key, encrypted
  * under it (its kid is ours): proof that it holds the key. */
 static void holds_our_key(struct nd_core *c, struct room *r, const struct cove_frame *f,
-			  const char *who, const char *why)
+			  const char *who, const char *why, int lasting)
 {
 	if (!r->gk || f->u.dat.epoch != r->epoch || cove_msg_verify(f) != COVE_OK)
 		return;
 	if (sodium_memcmp(r->kid, f->u.dat.kid, COVE_KID_LEN) == 0)
-		nd_keys_taint(c, r, who, why, strcmp(why, "has left the room") != 0);
+		nd_keys_taint(c, r, who, why, lasting);
 }
 
 int nd_track_dat(struct nd_core *c, struct room *r, const struct cove_frame *f,
@@ -585,7 +585,7 @@ int nd_track_dat(struct nd_core *c, struct room *r, const struct cove_frame *f,
 		nd_say(c, r, "not_whitelisted", 0,
 		       "dropped a message in room %s from %s: not on your whitelist", r->name,
 		       name);
-		holds_our_key(c, r, f, name, "is not on your whitelist");
+		holds_our_key(c, r, f, name, "is not on your whitelist", 1);
 		return COVE_OK;
 	}
 	if (cove_msg_verify(f) != COVE_OK) {
@@ -601,7 +601,7 @@ int nd_track_dat(struct nd_core *c, struct room *r, const struct cove_frame *f,
 		nd_say(c, r, "left", 0,
 		       "dropped a message in room %s from %s, who has left the room", r->name,
 		       e->name);
-		holds_our_key(c, r, f, e->name, "has left the room");
+		holds_our_key(c, r, f, e->name, "has left the room", 0);
 		return COVE_OK;
 	}
 	/* Sequence numbers only rise, so a DAT numbered below its sender's
