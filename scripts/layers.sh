@@ -2,9 +2,17 @@
 # Checks that the layers only include downwards (STYLE.md, point 1):
 #
 #   common   <- crypto, wire <- proto <- cli <- keys, rendezvous, node
+#   common   <- store <- rendezvous
+#   proto    <- chat  <- node
 #
 # crypto/ knows no sockets and no msgpack, wire/ no keys and no sockets,
 # and no library layer includes libevent or a program's headers.
+#
+# With a build directory (scripts/layers.sh build), it also checks that the
+# files of one folder do not call each other in circles: a file uses
+# another when its object refers to a symbol the other's defines, and
+# those uses must form no loop (tsort finds one), so that each folder
+# reads from a driver down to its leaves.
 set -eu
 cd "$(dirname "$0")/.."
 fail=0
@@ -44,8 +52,38 @@ check wire "common wire" "$net sodium.h"
 check proto "common crypto wire proto" "$net"
 check cli "common crypto cli" "$net"
 check keys "common crypto cli keys" "$net"
-check rendezvous "common crypto wire proto cli rendezvous" ""
-check node "common crypto wire proto cli node" ""
+check store "common store" "$net sodium.h msgpack.h"
+check chat "common crypto wire proto chat" "$net"
+check rendezvous "common crypto wire proto cli store rendezvous" ""
+check node "common crypto wire proto cli chat node" ""
+
+# circles between the files of one folder
+circles() {
+	build=$1 dir=$2
+	set -- "$build/$dir"/*.o
+	[ -e "$1" ] || return 0
+	defs=$(mktemp) edges=$(mktemp) loops=$(mktemp)
+	for o in "$@"; do
+		nm -g --defined-only "$o" | awk -v f="$(basename "$o" .o)" 'NF == 3 { print $3, f }'
+	done | sort > "$defs"
+	for o in "$@"; do
+		f=$(basename "$o" .o)
+		nm -u "$o" | awk '{ print $NF }' | sort | join - "$defs" |
+			awk -v f="$f" '$2 != f { print f, $2 }'
+	done | sort -u > "$edges"
+	if ! tsort "$edges" > /dev/null 2> "$loops"; then
+		awk -v d="$dir" '/input contains a loop/ { if (l) print l; l = ""; next }
+			{ sub(/^tsort: /, ""); l = l ? l " -> " $0 : "layers: " d "/: files call each other in a circle: " $0 }
+			END { if (l) print l }' "$loops" | sort -u
+		echo x >> "$tmp"
+	fi
+	rm -f "$defs" "$edges" "$loops"
+}
+if [ $# -ge 1 ]; then
+	for dir in common crypto wire proto cli keys store chat rendezvous node bench; do
+		circles "$1" "$dir"
+	done
+fi
 if [ -s "$tmp" ]; then
 	exit 1
 fi
