@@ -33,7 +33,8 @@ const char *cove_errcode_name(uint32_t code)
 
 int cove_frame_is_signed(uint8_t type)
 {
-	return type >= COVE_F_INI && type <= COVE_F_REK;
+	return (type >= COVE_F_INI && type <= COVE_F_REK) || type == COVE_F_SYN ||
+	       type == COVE_F_UPD || type == COVE_F_PRS;
 }
 
 int cove_room_valid(const char *name, size_t len)
@@ -81,6 +82,10 @@ static unsigned frame_elems(uint8_t type)
 	case COVE_F_REK: return 9;
 	case COVE_F_PING: return 3;
 	case COVE_F_PONG: return 3;
+	case COVE_F_FWD: return 5;
+	case COVE_F_SYN: return 9;
+	case COVE_F_UPD: return 9;
+	case COVE_F_PRS: return 10;
 	case COVE_F_HELLO: return 4;
 	case COVE_F_CHALLENGE: return 4;
 	case COVE_F_SRV_AUTH: return 4;
@@ -190,6 +195,20 @@ static int decode_signed(struct cove_frame *f, const msgpack_object *e)
 		TRY(get_uint(&e[7], UINT32_MAX, &v));
 		f->u.rek.epoch = (uint32_t)v;
 		break;
+	case COVE_F_SYN:
+		TRY(get_uint(&e[6], UINT64_MAX, &f->u.syn.after));
+		TRY(get_uint(&e[7], UINT64_MAX, &f->u.syn.after_dat));
+		break;
+	case COVE_F_UPD:
+		TRY(get_uint(&e[6], UINT64_MAX, &f->u.upd.next));
+		TRY(get_uint(&e[7], UINT64_MAX, &f->u.upd.missed));
+		break;
+	case COVE_F_PRS:
+		TRY(get_bin(&e[6], f->u.prs.who, COVE_ID_LEN));
+		TRY(get_uint(&e[7], 1, &v));
+		f->u.prs.here = (uint32_t)v;
+		TRY(get_uint(&e[8], UINT64_MAX, &f->u.prs.seen));
+		break;
 	}
 	return get_bin(&e[frame_elems(f->type) - 1], f->sig, COVE_WSIG_LEN);
 }
@@ -228,6 +247,15 @@ static int decode_object(struct cove_frame *f, const msgpack_object *root)
 	case COVE_F_PING:
 	case COVE_F_PONG:
 		return get_uint(&e[2], UINT64_MAX, &f->u.ping.n);
+	case COVE_F_FWD:
+		TRY(get_uint(&e[2], UINT64_MAX, &f->u.fwd.rseq));
+		TRY(get_uint(&e[3], UINT64_MAX, &f->u.fwd.rdat));
+		if (e[4].type != MSGPACK_OBJECT_BIN || e[4].via.bin.size == 0 ||
+		    e[4].via.bin.size > COVE_FWD_INNER_MAX)
+			return COVE_ERR_FIELD;
+		f->u.fwd.frame = (const uint8_t *)e[4].via.bin.ptr;
+		f->u.fwd.frame_len = e[4].via.bin.size;
+		return COVE_OK;
 	}
 	return COVE_OK; /* VERSION: [version, type] says it all */
 }
@@ -313,8 +341,15 @@ size_t cove_frame_size(const struct cove_frame *f)
 	case COVE_F_RDY: return s + U32;
 	case COVE_F_RKY: return s + U32;
 	case COVE_F_REK: return s + BIN(COVE_ID_LEN) + U32;
+	case COVE_F_SYN:
+	case COVE_F_UPD: return s + U64 + U64;
+	case COVE_F_PRS: return f->u.prs.here <= 1 ? s + BIN(COVE_ID_LEN) + U32 + U64 : 0;
 	case COVE_F_PING:
 	case COVE_F_PONG: return s + U64;
+	case COVE_F_FWD:
+		if (f->u.fwd.frame_len == 0 || f->u.fwd.frame_len > COVE_FWD_INNER_MAX)
+			return 0;
+		return s + U64 + U64 + BIN(f->u.fwd.frame_len);
 	case COVE_F_HELLO:
 	case COVE_F_CHALLENGE: return s + BIN(COVE_WXPK_LEN) + BIN(COVE_WNONCE_LEN);
 	case COVE_F_SRV_AUTH:
@@ -404,9 +439,27 @@ int cove_frame_encode(const struct cove_frame *f, uint8_t *out, size_t cap, size
 		r |= pack_bin(&pk, f->u.rek.to, COVE_ID_LEN);
 		r |= msgpack_pack_fix_uint32(&pk, f->u.rek.epoch);
 		break;
+	case COVE_F_SYN:
+		r |= msgpack_pack_fix_uint64(&pk, f->u.syn.after);
+		r |= msgpack_pack_fix_uint64(&pk, f->u.syn.after_dat);
+		break;
+	case COVE_F_UPD:
+		r |= msgpack_pack_fix_uint64(&pk, f->u.upd.next);
+		r |= msgpack_pack_fix_uint64(&pk, f->u.upd.missed);
+		break;
+	case COVE_F_PRS:
+		r |= pack_bin(&pk, f->u.prs.who, COVE_ID_LEN);
+		r |= msgpack_pack_fix_uint32(&pk, f->u.prs.here);
+		r |= msgpack_pack_fix_uint64(&pk, f->u.prs.seen);
+		break;
 	case COVE_F_PING:
 	case COVE_F_PONG:
 		r |= msgpack_pack_fix_uint64(&pk, f->u.ping.n);
+		break;
+	case COVE_F_FWD:
+		r |= msgpack_pack_fix_uint64(&pk, f->u.fwd.rseq);
+		r |= msgpack_pack_fix_uint64(&pk, f->u.fwd.rdat);
+		r |= pack_bin(&pk, f->u.fwd.frame, f->u.fwd.frame_len);
 		break;
 	case COVE_F_HELLO:
 	case COVE_F_CHALLENGE:
@@ -522,6 +575,19 @@ static int sigbytes(const struct cove_frame *f, uint8_t *out, size_t cap, size_t
 	case COVE_F_REK:
 		sb_put(&b, f->u.rek.to, COVE_ID_LEN);
 		sb_be(&b, f->u.rek.epoch, 4);
+		break;
+	case COVE_F_SYN:
+		sb_be(&b, f->u.syn.after, 8);
+		sb_be(&b, f->u.syn.after_dat, 8);
+		break;
+	case COVE_F_UPD:
+		sb_be(&b, f->u.upd.next, 8);
+		sb_be(&b, f->u.upd.missed, 8);
+		break;
+	case COVE_F_PRS:
+		sb_put(&b, f->u.prs.who, COVE_ID_LEN);
+		sb_be(&b, f->u.prs.here, 4);
+		sb_be(&b, f->u.prs.seen, 8);
 		break;
 	}
 	if (b.over)

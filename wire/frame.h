@@ -35,6 +35,11 @@
 /* Largest clear-text handshake frame (HELLO, CHALLENGE, VERSION). */
 #define COVE_HS_FRAME_MAX 128
 
+/* The largest frame a FWD may carry: a FWD of it is at most
+ * COVE_FRAME_MAX bytes. The relay stores and forwards only frames up to
+ * this size. */
+#define COVE_FWD_INNER_MAX (COVE_FRAME_MAX - 32)
+
 /* Arrays may nest this deep in a frame: frames are flat, so one level. */
 #define COVE_FRAME_DEPTH 1
 
@@ -54,12 +59,17 @@ enum cove_ftype {
 	/* link frames, unsigned (the link authenticates them) */
 	COVE_F_PING = 11,
 	COVE_F_PONG = 12,
+	COVE_F_FWD = 13,  /* relay -> node: a stored room frame with its room seq */
+	/* signed frames of persistent rooms */
+	COVE_F_SYN = 14,  /* node -> relay: "I have this room up to rseq N: send the rest" */
+	COVE_F_UPD = 15,  /* relay -> node: "you are up to date to here; this many were dropped" */
 	/* handshake frames, unsigned or signed over the transcript */
 	COVE_F_HELLO = 16,     /* client -> server, in the clear */
 	COVE_F_CHALLENGE = 17, /* server -> client, in the clear */
 	COVE_F_SRV_AUTH = 18,  /* server -> client, first link record */
 	COVE_F_CLI_AUTH = 19,  /* client -> server, first link record */
 	COVE_F_VERSION = 20,   /* server -> client, in the clear: "I speak version N only" */
+	COVE_F_PRS = 21,       /* relay -> node, signed: a member is here or away */
 };
 
 /* Reason codes of ERR frames. */
@@ -136,6 +146,25 @@ struct cove_frame {
 		} rek;
 		struct { uint64_t n; } ping;        /* PING and PONG */
 		struct {
+			uint64_t rseq;      /* the room's number for the frame, from 1 */
+			uint64_t rdat;      /* the room's DATs up to and including it */
+			const uint8_t *frame; /* borrowed: the stored frame's bytes */
+			size_t frame_len;
+		} fwd;
+		struct {
+			uint64_t after;     /* the last rseq the node has, 2^64-1: none */
+			uint64_t after_dat; /* the rdat that came with it */
+		} syn;
+		struct {
+			uint64_t next;      /* the rseq the room's next frame will get */
+			uint64_t missed;    /* DATs after the node's cursor dropped by retention */
+		} upd;
+		struct {
+			uint8_t who[COVE_ID_LEN];
+			uint32_t here;      /* 1: connected; 0: away */
+			uint64_t seen;      /* when the relay last saw it connected, ms */
+		} prs;
+		struct {
 			uint8_t eph[COVE_WXPK_LEN];
 			uint8_t nonce[COVE_WNONCE_LEN];
 		} hello;            /* HELLO and CHALLENGE */
@@ -147,7 +176,7 @@ struct cove_frame {
 	uint8_t sig[COVE_WSIG_LEN];   /* signed frames only */
 };
 
-/* Whether type is a signed frame type (1-10). */
+/* Whether type is a signed frame type (1-10, 14, 15, 21). */
 int cove_frame_is_signed(uint8_t type);
 
 /* Whether name is a valid room name: 1..COVE_ROOM_MAX bytes, each a

@@ -19,14 +19,15 @@
 
 static const uint8_t all_types[] = {
 	COVE_F_INI, COVE_F_KEY, COVE_F_DAT, COVE_F_ERR, COVE_F_ASK, COVE_F_BYE, COVE_F_WLC,
-	COVE_F_RDY, COVE_F_RKY, COVE_F_REK, COVE_F_PING, COVE_F_PONG, COVE_F_HELLO,
-	COVE_F_CHALLENGE, COVE_F_SRV_AUTH, COVE_F_CLI_AUTH, COVE_F_VERSION,
+	COVE_F_RDY, COVE_F_RKY, COVE_F_REK, COVE_F_PING, COVE_F_PONG, COVE_F_FWD, COVE_F_SYN,
+	COVE_F_UPD, COVE_F_HELLO, COVE_F_CHALLENGE, COVE_F_SRV_AUTH, COVE_F_CLI_AUTH,
+	COVE_F_VERSION, COVE_F_PRS,
 };
 #define N_TYPES (sizeof(all_types) / sizeof(all_types[0]))
 
 static const uint8_t signed_types[] = {
 	COVE_F_INI, COVE_F_KEY, COVE_F_DAT, COVE_F_ERR, COVE_F_ASK, COVE_F_BYE, COVE_F_WLC,
-	COVE_F_RDY, COVE_F_RKY, COVE_F_REK,
+	COVE_F_RDY, COVE_F_RKY, COVE_F_REK, COVE_F_SYN, COVE_F_UPD, COVE_F_PRS,
 };
 #define N_SIGNED (sizeof(signed_types) / sizeof(signed_types[0]))
 
@@ -107,6 +108,26 @@ static void make_frame(struct cove_frame *f, uint8_t type)
 		break;
 	case COVE_F_PONG:
 		f->u.ping.n = 0x3132333435363738ULL;
+		break;
+	case COVE_F_FWD:
+		f->u.fwd.rseq = 0x4142434445464748ULL;
+		f->u.fwd.rdat = 0x5152535455565758ULL;
+		pattern(ct_store, sizeof(ct_store), 0x71);
+		f->u.fwd.frame = ct_store;
+		f->u.fwd.frame_len = sizeof(ct_store);
+		break;
+	case COVE_F_SYN:
+		f->u.syn.after = 0x6162636465666768ULL;
+		f->u.syn.after_dat = 0x7172737475767778ULL;
+		break;
+	case COVE_F_UPD:
+		f->u.upd.next = 0x8182838485868788ULL;
+		f->u.upd.missed = 0x9192939495969798ULL;
+		break;
+	case COVE_F_PRS:
+		pattern(f->u.prs.who, COVE_ID_LEN, 0xcc);
+		f->u.prs.here = 1;
+		f->u.prs.seen = 1700000000456ULL;
 		break;
 	case COVE_F_HELLO:
 	case COVE_F_CHALLENGE:
@@ -199,6 +220,25 @@ static void assert_frames_equal(const struct cove_frame *a, const struct cove_fr
 	case COVE_F_PING:
 	case COVE_F_PONG:
 		assert_u64(a->u.ping.n, b->u.ping.n);
+		break;
+	case COVE_F_FWD:
+		assert_u64(a->u.fwd.rseq, b->u.fwd.rseq);
+		assert_u64(a->u.fwd.rdat, b->u.fwd.rdat);
+		assert_u64(a->u.fwd.frame_len, b->u.fwd.frame_len);
+		assert_bytes(a->u.fwd.frame, b->u.fwd.frame, a->u.fwd.frame_len);
+		break;
+	case COVE_F_SYN:
+		assert_u64(a->u.syn.after, b->u.syn.after);
+		assert_u64(a->u.syn.after_dat, b->u.syn.after_dat);
+		break;
+	case COVE_F_UPD:
+		assert_u64(a->u.upd.next, b->u.upd.next);
+		assert_u64(a->u.upd.missed, b->u.upd.missed);
+		break;
+	case COVE_F_PRS:
+		assert_bytes(a->u.prs.who, b->u.prs.who, COVE_ID_LEN);
+		assert_u64(a->u.prs.here, b->u.prs.here);
+		assert_u64(a->u.prs.seen, b->u.prs.seen);
 		break;
 	case COVE_F_HELLO:
 	case COVE_F_CHALLENGE:
@@ -352,6 +392,17 @@ static const struct field fields[] = {
 	{ COVE_F_REK, 3, 'b', 32, "REK from" },     { COVE_F_REK, 4, 'U', 8, "REK seq" },
 	{ COVE_F_REK, 5, 'U', 8, "REK ts" },        { COVE_F_REK, 6, 'b', 32, "REK to" },
 	{ COVE_F_REK, 7, 'u', 4, "REK epoch" },     { COVE_F_REK, 8, 'b', 64, "REK sig" },
+	{ COVE_F_SYN, 3, 'b', 32, "SYN from" },     { COVE_F_SYN, 4, 'U', 8, "SYN seq" },
+	{ COVE_F_SYN, 5, 'U', 8, "SYN ts" },        { COVE_F_SYN, 6, 'U', 8, "SYN after" },
+	{ COVE_F_SYN, 7, 'U', 8, "SYN after_dat" }, { COVE_F_SYN, 8, 'b', 64, "SYN sig" },
+	{ COVE_F_UPD, 3, 'b', 32, "UPD from" },     { COVE_F_UPD, 4, 'U', 8, "UPD seq" },
+	{ COVE_F_UPD, 5, 'U', 8, "UPD ts" },        { COVE_F_UPD, 6, 'U', 8, "UPD next" },
+	{ COVE_F_UPD, 7, 'U', 8, "UPD missed" },    { COVE_F_UPD, 8, 'b', 64, "UPD sig" },
+	{ COVE_F_PRS, 3, 'b', 32, "PRS from" },     { COVE_F_PRS, 4, 'U', 8, "PRS seq" },
+	{ COVE_F_PRS, 5, 'U', 8, "PRS ts" },        { COVE_F_PRS, 6, 'b', 32, "PRS who" },
+	{ COVE_F_PRS, 7, 'h', 4, "PRS here" },      { COVE_F_PRS, 8, 'U', 8, "PRS seen" },
+	{ COVE_F_PRS, 9, 'b', 64, "PRS sig" },
+	{ COVE_F_FWD, 2, 'U', 8, "FWD rseq" },      { COVE_F_FWD, 3, 'U', 8, "FWD rdat" },
 	{ COVE_F_PING, 2, 'U', 8, "PING n" },       { COVE_F_PONG, 2, 'U', 8, "PONG n" },
 	{ COVE_F_HELLO, 2, 'b', 32, "HELLO eph" },  { COVE_F_HELLO, 3, 'b', 32, "HELLO nonce" },
 	{ COVE_F_CHALLENGE, 2, 'b', 32, "CHALLENGE eph" },
@@ -810,6 +861,73 @@ TEST(rek_encodes_to_known_bytes)
 	assert_encodes_to(&f, want, (size_t)(p - want));
 }
 
+TEST(syn_encodes_to_known_bytes)
+{
+	uint8_t want[200], *p = want;
+	struct cove_frame f;
+
+	known_header(&f, COVE_F_SYN);
+	f.u.syn.after = 0x0102030405060708ULL;
+	f.u.syn.after_dat = 5;
+
+	p = want_known_header(p, 9, 0x0e);                     /* [9 elems], 2, SYN */
+	*p++ = 0xcf; memcpy(p, "\x01\x02\x03\x04\x05\x06\x07\x08", 8); p += 8;
+	*p++ = 0xcf; memcpy(p, "\0\0\0\0\0\0\0\x05", 8); p += 8;
+	p = want_known_sig(p);
+	assert_encodes_to(&f, want, (size_t)(p - want));
+}
+
+TEST(upd_encodes_to_known_bytes)
+{
+	uint8_t want[200], *p = want;
+	struct cove_frame f;
+
+	known_header(&f, COVE_F_UPD);
+	f.u.upd.next = 1001;
+	f.u.upd.missed = 0;
+
+	p = want_known_header(p, 9, 0x0f);                     /* [9 elems], 2, UPD */
+	*p++ = 0xcf; memcpy(p, "\0\0\0\0\0\0\x03\xe9", 8); p += 8;
+	*p++ = 0xcf; memset(p, 0, 8); p += 8;
+	p = want_known_sig(p);
+	assert_encodes_to(&f, want, (size_t)(p - want));
+}
+
+TEST(prs_encodes_to_known_bytes)
+{
+	uint8_t want[200], *p = want;
+	struct cove_frame f;
+
+	known_header(&f, COVE_F_PRS);
+	memset(f.u.prs.who, 0x55, COVE_ID_LEN);
+	f.u.prs.here = 0;
+	f.u.prs.seen = 0x0102030405060708ULL;
+
+	p = want_known_header(p, 10, 0x15);                    /* [10 elems], 2, PRS */
+	*p++ = 0xc4; *p++ = 32; memset(p, 0x55, 32); p += 32;  /* who */
+	*p++ = 0xce; memset(p, 0, 4); p += 4;                  /* here */
+	*p++ = 0xcf; memcpy(p, "\x01\x02\x03\x04\x05\x06\x07\x08", 8); p += 8;
+	p = want_known_sig(p);
+	assert_encodes_to(&f, want, (size_t)(p - want));
+}
+
+/* FWD: [2, 13, rseq, rdat, frame] with fixed-width numbers, unsigned. */
+TEST(fwd_encodes_to_known_bytes)
+{
+	static const uint8_t want[] = { 0x95, 0x02, 0x0d, 0xcf, 0, 0, 0, 0, 0, 0, 0, 0x07,
+					0xcf, 0, 0, 0, 0, 0, 0, 0, 0x03, 0xc4, 0x02, 0xab, 0xcd };
+	static const uint8_t inner[] = { 0xab, 0xcd };
+	struct cove_frame f;
+
+	memset(&f, 0, sizeof(f));
+	f.type = COVE_F_FWD;
+	f.u.fwd.rseq = 7;
+	f.u.fwd.rdat = 3;
+	f.u.fwd.frame = inner;
+	f.u.fwd.frame_len = sizeof(inner);
+	assert_encodes_to(&f, want, sizeof(want));
+}
+
 /* PING and PONG: [1, type, n] with n a fixed-width uint64, no header, no
  * signature. */
 TEST(ping_encodes_to_known_bytes)
@@ -909,7 +1027,7 @@ TEST(encode_into_too_small_buffer_fails_with_space)
 
 TEST(encode_refuses_unknown_type_and_bad_room)
 {
-	static const uint8_t unknown[] = { 0, 13, 14, 15, 21, 255 };
+	static const uint8_t unknown[] = { 0, 22, 23, 31, 255 };
 	struct cove_frame f;
 	uint8_t out[512];
 	size_t len = 0;
@@ -975,7 +1093,7 @@ TEST(decode_rejects_other_versions)
 
 TEST(decode_rejects_unknown_types)
 {
-	static const uint8_t types[] = { 0, 13, 14, 15, 21, 22, 127, 128, 255 };
+	static const uint8_t types[] = { 0, 22, 23, 31, 127, 128, 255 };
 	/* Every known type's shape with another type number. */
 	for (size_t t = 0; t < N_TYPES; t++) {
 		for (size_t u = 0; u < sizeof(types); u++) {
@@ -1119,6 +1237,48 @@ TEST(decode_rejects_u32_fields_above_uint32_max)
 				      COVE_OK, fields[i].name);
 		}
 	}
+}
+
+/* PRS's here is a flag: 0 and 1 only, however encoded. */
+TEST(decode_rejects_prs_here_other_than_0_or_1)
+{
+	struct cove_frame f;
+	uint8_t out[512];
+	size_t len = 0;
+
+	expect_decode(COVE_F_PRS, 7, "\x00", 1, COVE_OK, "(here 0)");
+	expect_decode(COVE_F_PRS, 7, "\xce\x00\x00\x00\x01", 5, COVE_OK, "(here 1 as u32)");
+	expect_decode(COVE_F_PRS, 7, "\x02", 1, COVE_ERR_FIELD, "(here 2)");
+	expect_decode(COVE_F_PRS, 7, "\xce\xff\xff\xff\xff", 5, COVE_ERR_FIELD, "(here 2^32-1)");
+	make_frame(&f, COVE_F_PRS);
+	f.u.prs.here = 2;
+	assert_err(cove_frame_encode(&f, out, sizeof(out), &len), COVE_ERR_INVAL);
+}
+
+/* A FWD carries one frame of 1 to COVE_FWD_INNER_MAX bytes, and a FWD of
+ * the largest fits COVE_FRAME_MAX. */
+TEST(fwd_carries_1_to_fwd_inner_max_bytes)
+{
+	static uint8_t inner[COVE_FWD_INNER_MAX + 1];
+	struct cove_frame f, g;
+	uint8_t *buf;
+	size_t len = 0;
+
+	expect_decode(COVE_F_FWD, 4, "\xc4\x00", 2, COVE_ERR_FIELD, "(empty frame)");
+	expect_decode(COVE_F_FWD, 4, "\xc4\x01\x00", 3, COVE_OK, "(one-byte frame)");
+	expect_decode(COVE_F_FWD, 4, "\xa1x", 2, COVE_ERR_FIELD, "(str frame)");
+	make_frame(&f, COVE_F_FWD);
+	f.u.fwd.frame = inner;
+	f.u.fwd.frame_len = COVE_FWD_INNER_MAX;
+	buf = encode(&f, &len);
+	assert_true(len <= COVE_FRAME_MAX);
+	assert_ok(cove_frame_decode(&g, buf, len));
+	assert_u64(g.u.fwd.frame_len, COVE_FWD_INNER_MAX);
+	free(buf);
+	f.u.fwd.frame_len = COVE_FWD_INNER_MAX + 1;
+	assert_u64(cove_frame_size(&f), 0);
+	f.u.fwd.frame_len = 0;
+	assert_u64(cove_frame_size(&f), 0);
 }
 
 TEST(decode_rejects_empty_room_except_in_err_and_wlc)
@@ -1456,6 +1616,37 @@ TEST(rek_signed_bytes_are_the_documented_layout)
 	assert_signed_bytes(&f, want, (size_t)(p - want));
 }
 
+TEST(syn_upd_and_prs_signed_bytes_are_the_documented_layout)
+{
+	uint8_t want[256], *p;
+	struct cove_frame f;
+
+	sig_header(&f, COVE_F_SYN);
+	f.u.syn.after = 0x0102030405060708ULL;
+	f.u.syn.after_dat = 0x1112131415161718ULL;
+	p = want_sig_header(want, 14);
+	memcpy(p, "\x01\x02\x03\x04\x05\x06\x07\x08\x11\x12\x13\x14\x15\x16\x17\x18", 16);
+	p += 16;
+	assert_signed_bytes(&f, want, (size_t)(p - want));
+
+	sig_header(&f, COVE_F_UPD);
+	f.u.upd.next = 0x0102030405060708ULL;
+	f.u.upd.missed = 0x1112131415161718ULL;
+	p = want_sig_header(want, 15);
+	memcpy(p, "\x01\x02\x03\x04\x05\x06\x07\x08\x11\x12\x13\x14\x15\x16\x17\x18", 16);
+	p += 16;
+	assert_signed_bytes(&f, want, (size_t)(p - want));
+
+	sig_header(&f, COVE_F_PRS);
+	memset(f.u.prs.who, 0x66, COVE_ID_LEN);
+	f.u.prs.here = 1;
+	f.u.prs.seen = 0x2122232425262728ULL;
+	p = want_sig_header(want, 21);
+	memset(p, 0x66, 32); p += 32;
+	memcpy(p, "\0\0\0\x01\x21\x22\x23\x24\x25\x26\x27\x28", 12); p += 12;
+	assert_signed_bytes(&f, want, (size_t)(p - want));
+}
+
 /* Flips one bit of every byte of every signed field in turn; the signed
  * bytes must change each time. */
 struct region {
@@ -1516,6 +1707,19 @@ static size_t signed_regions(struct cove_frame *f, uint8_t *ct, struct region *r
 	case COVE_F_REK:
 		r[k++] = (struct region){ f->u.rek.to, COVE_ID_LEN, "to" };
 		r[k++] = (struct region){ &f->u.rek.epoch, 4, "epoch" };
+		break;
+	case COVE_F_SYN:
+		r[k++] = (struct region){ &f->u.syn.after, 8, "after" };
+		r[k++] = (struct region){ &f->u.syn.after_dat, 8, "after_dat" };
+		break;
+	case COVE_F_UPD:
+		r[k++] = (struct region){ &f->u.upd.next, 8, "next" };
+		r[k++] = (struct region){ &f->u.upd.missed, 8, "missed" };
+		break;
+	case COVE_F_PRS:
+		r[k++] = (struct region){ f->u.prs.who, COVE_ID_LEN, "who" };
+		r[k++] = (struct region){ &f->u.prs.here, 4, "here" };
+		r[k++] = (struct region){ &f->u.prs.seen, 8, "seen" };
 		break;
 	}
 	return k;
@@ -1707,10 +1911,11 @@ TEST(room_names_are_visible_ascii_of_1_to_64_bytes)
 	assert_u64(f.room[COVE_ROOM_MAX], 0);
 }
 
-TEST(only_types_1_to_10_are_signed)
+TEST(only_types_1_to_10_14_15_and_21_are_signed)
 {
 	for (unsigned t = 0; t < 256; t++)
-		if (cove_frame_is_signed((uint8_t)t) != (t >= 1 && t <= 10))
+		if (cove_frame_is_signed((uint8_t)t) !=
+		    ((t >= 1 && t <= 10) || t == 14 || t == 15 || t == 21))
 			fail_msg("cove_frame_is_signed(%u) = %d", t, cove_frame_is_signed((uint8_t)t));
 }
 
@@ -1767,6 +1972,10 @@ int main(void)
 		cmocka_unit_test(rdy_encodes_to_known_bytes),
 		cmocka_unit_test(rky_encodes_to_known_bytes),
 		cmocka_unit_test(rek_encodes_to_known_bytes),
+		cmocka_unit_test(syn_encodes_to_known_bytes),
+		cmocka_unit_test(upd_encodes_to_known_bytes),
+		cmocka_unit_test(prs_encodes_to_known_bytes),
+		cmocka_unit_test(fwd_encodes_to_known_bytes),
 		cmocka_unit_test(ping_encodes_to_known_bytes),
 		cmocka_unit_test(pong_encodes_to_known_bytes),
 		cmocka_unit_test(handshake_frames_encode_to_known_bytes),
@@ -1782,6 +1991,8 @@ int main(void)
 		cmocka_unit_test(decode_rejects_bin_where_str_is_required),
 		cmocka_unit_test(decode_rejects_non_uints_where_a_uint_is_required),
 		cmocka_unit_test(decode_rejects_u32_fields_above_uint32_max),
+		cmocka_unit_test(decode_rejects_prs_here_other_than_0_or_1),
+		cmocka_unit_test(fwd_carries_1_to_fwd_inner_max_bytes),
 		cmocka_unit_test(decode_rejects_empty_room_except_in_err_and_wlc),
 		cmocka_unit_test(decode_rejects_rooms_with_spaces_or_control_characters),
 		cmocka_unit_test(decode_rejects_room_of_65_bytes),
@@ -1798,6 +2009,7 @@ int main(void)
 		cmocka_unit_test(rdy_signed_bytes_are_the_documented_layout),
 		cmocka_unit_test(rky_signed_bytes_are_the_documented_layout),
 		cmocka_unit_test(rek_signed_bytes_are_the_documented_layout),
+		cmocka_unit_test(syn_upd_and_prs_signed_bytes_are_the_documented_layout),
 		cmocka_unit_test(signed_bytes_change_when_any_signed_field_changes),
 		cmocka_unit_test(rdy_and_rky_with_the_same_fields_sign_different_bytes),
 		cmocka_unit_test(signed_bytes_are_unambiguous_across_room_boundary),
@@ -1806,7 +2018,7 @@ int main(void)
 		cmocka_unit_test(signed_bytes_into_too_small_buffer_fail_with_space),
 		cmocka_unit_test(dat_ad_is_a_prefix_of_the_signed_bytes),
 		cmocka_unit_test(room_names_are_visible_ascii_of_1_to_64_bytes),
-		cmocka_unit_test(only_types_1_to_10_are_signed),
+		cmocka_unit_test(only_types_1_to_10_14_15_and_21_are_signed),
 		cmocka_unit_test(error_codes_have_stable_names),
 		cmocka_unit_test(new_error_codes_have_their_wire_numbers),
 		cmocka_unit_test(error_codes_outside_1_to_15_are_unknown),
