@@ -1398,7 +1398,7 @@ class Refusals(unittest.TestCase):
             "nested map": (b"\x93\x02\x06\x80", NESTED),
             "version 1": (good[:1] + b"\x01" + good[2:], VERSION),
             "version 3": (good[:1] + b"\x03" + good[2:], VERSION),
-            "type 13": (good[:2] + b"\x0d" + good[3:], TYPE),
+            "type 22": (good[:2] + b"\x16" + good[3:], TYPE),
             "type 0": (good[:2] + b"\x00" + good[3:], TYPE),
             "one element missing": (b"\x97" + good[1:-66], COUNT),
             "one element more": (b"\x99" + good[1:] + b"\x00", COUNT),
