@@ -4,6 +4,7 @@
 #   common   <- crypto, wire <- proto <- cli <- keys, rendezvous, node
 #   common   <- store <- rendezvous
 #   proto    <- chat  <- node
+#   crypto   <- hist  <- node
 #
 # crypto/ knows no sockets and no msgpack, wire/ no keys and no sockets,
 # and no library layer includes libevent or a program's headers.
@@ -54,8 +55,9 @@ check cli "common crypto cli" "$net"
 check keys "common crypto cli keys" "$net"
 check store "common store" "$net sodium.h msgpack.h"
 check chat "common crypto wire proto chat" "$net"
+check hist "common crypto hist" "$net msgpack.h"
 check rendezvous "common crypto wire proto cli store rendezvous" ""
-check node "common crypto wire proto cli chat node" ""
+check node "common crypto wire proto cli chat hist node" ""
 
 # circles between the files of one folder
 circles() {
@@ -80,7 +82,7 @@ circles() {
 	rm -f "$defs" "$edges" "$loops"
 }
 if [ $# -ge 1 ]; then
-	for dir in common crypto wire proto cli keys store chat rendezvous node bench; do
+	for dir in common crypto wire proto cli keys store chat hist rendezvous node bench; do
 		circles "$1" "$dir"
 	done
 fi
