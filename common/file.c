@@ -102,22 +102,71 @@ static int write_all(int fd, const void *data, size_t len)
 	return 0;
 }
 
-static void fsync_dir_of(const char *path)
+/* The folder part of path: "." for a bare name, "/" for one in the root. */
+static int dir_of(char dir[PATH_MAX], const char *path)
 {
-	char dir[PATH_MAX];
 	const char *slash = strrchr(path, '/');
-	int fd;
+	int n;
 
 	if (!slash)
-		snprintf(dir, sizeof(dir), ".");
+		n = snprintf(dir, PATH_MAX, ".");
 	else if (slash == path)
-		snprintf(dir, sizeof(dir), "/");
+		n = snprintf(dir, PATH_MAX, "/");
 	else
-		snprintf(dir, sizeof(dir), "%.*s", (int)(slash - path), path);
+		n = snprintf(dir, PATH_MAX, "%.*s", (int)(slash - path), path);
+	if (n >= PATH_MAX) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	return 0;
+}
+
+int cove_file_fsync_dir(const char *path)
+{
+	char dir[PATH_MAX];
+	int fd, e;
+
+	if (dir_of(dir, path) != 0)
+		return COVE_ERR_IO;
 	fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd >= 0) {
-		fsync(fd);
+	if (fd < 0)
+		return COVE_ERR_IO;
+	if (fsync(fd) != 0) {
+		e = errno;
 		close(fd);
+		errno = e;
+		return COVE_ERR_IO;
+	}
+	close(fd);
+	return COVE_OK;
+}
+
+int cove_file_make_parents(const char *path, mode_t mode)
+{
+	char dir[PATH_MAX];
+	struct stat st;
+
+	if (dir_of(dir, path) != 0)
+		return COVE_ERR_IO;
+	/* Walk down from the root, creating each missing component; a
+	 * component that appears meanwhile (EEXIST) is fine if a folder. */
+	for (char *p = dir + 1;; p++) {
+		int last = *p == '\0';
+
+		if (*p != '/' && !last)
+			continue;
+		*p = '\0';
+		if (mkdir(dir, mode) != 0 && errno != EEXIST)
+			return COVE_ERR_IO;
+		if (stat(dir, &st) != 0)
+			return COVE_ERR_IO;
+		if (!S_ISDIR(st.st_mode)) {
+			errno = ENOTDIR;
+			return COVE_ERR_IO;
+		}
+		if (last)
+			return COVE_OK;
+		*p = '/';
 	}
 }
 
@@ -153,7 +202,7 @@ int cove_file_replace(const char *path, const void *data, size_t len, mode_t mod
 		}
 		unlink(tmp);
 	}
-	fsync_dir_of(path);
+	cove_file_fsync_dir(path);
 	return COVE_OK;
 fail:
 	e = errno;

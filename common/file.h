@@ -26,4 +26,15 @@ int cove_file_read(const char *path, size_t max, int nofollow, char **out, size_
 int cove_file_replace(const char *path, const void *data, size_t len, mode_t mode,
 		      int overwrite);
 
+/* Fsyncs the folder that holds path, so that a file just created or
+ * renamed there survives a power loss. Returns 0 or COVE_ERR_IO (errno
+ * set). */
+int cove_file_fsync_dir(const char *path);
+
+/* Creates each missing folder above path (not path itself) with mode,
+ * as `mkdir -p "$(dirname path)"` would; folders that exist are left as
+ * they are. Returns 0 or COVE_ERR_IO (errno set; ENOTDIR when something
+ * on the way is not a folder). */
+int cove_file_make_parents(const char *path, mode_t mode);
+
 #endif

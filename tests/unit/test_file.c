@@ -152,6 +152,46 @@ TEST(replace_into_a_missing_folder_is_an_io_error)
 	assert_int_equal(files_in(c->dir), 0);
 }
 
+static mode_t mode_of(const char *path)
+{
+	struct stat st;
+
+	assert_int_equal(stat(path, &st), 0);
+	return st.st_mode & 0777;
+}
+
+TEST(make_parents_creates_each_missing_folder_with_the_mode)
+{
+	struct ctx *c = *cmocka_state_;
+	char a[160], ab[160], file[160];
+
+	snprintf(a, sizeof(a), "%s/a", c->dir);
+	snprintf(ab, sizeof(ab), "%s/a/b", c->dir);
+	snprintf(file, sizeof(file), "%s/a/b/h.db", c->dir);
+	assert_int_equal(mkdir(a, 0755), 0);
+	assert_ok(cove_file_make_parents(file, 0700));
+	assert_int_equal(mode_of(a), 0755); /* there before: left as it was */
+	assert_int_equal(mode_of(ab), 0700);
+	assert_int_equal(access(file, F_OK), -1); /* the file itself is not made */
+	assert_ok(cove_file_make_parents(file, 0700)); /* and again: nothing to do */
+	assert_ok(cove_file_replace(file, "x", 1, 0600, 0));
+	assert_ok(cove_file_fsync_dir(file));
+	unlink(file); /* tmpdir_remove leaves subfolders */
+	rmdir(ab);
+	rmdir(a);
+}
+
+TEST(make_parents_through_a_file_is_an_io_error)
+{
+	struct ctx *c = *cmocka_state_;
+	char file[160];
+
+	assert_ok(cove_file_replace(c->path, "x", 1, 0600, 0));
+	snprintf(file, sizeof(file), "%s/sub/h.db", c->path);
+	assert_err(cove_file_make_parents(file, 0700), COVE_ERR_IO);
+	assert_int_equal(errno, ENOTDIR);
+}
+
 #define FILE_TEST(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
 
 int main(void)
@@ -163,6 +203,8 @@ int main(void)
 		FILE_TEST(read_with_nofollow_refuses_a_symlink),
 		FILE_TEST(read_of_a_missing_file_is_an_io_error_with_errno),
 		FILE_TEST(replace_into_a_missing_folder_is_an_io_error),
+		FILE_TEST(make_parents_creates_each_missing_folder_with_the_mode),
+		FILE_TEST(make_parents_through_a_file_is_an_io_error),
 	};
 
 	if (sodium_init() < 0)
