@@ -57,7 +57,7 @@ CFLAGS ?= -O2 -g
 CFLAGS += -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes \
 	  -Wmissing-prototypes -Wformat=2 -Wvla -fstack-protector-strong -MMD -MP -I. \
 	  -DCOVE_VERSION=\"$(VERSION)\" $(SAN_FLAGS) \
-	  $(shell $(PKG_CONFIG) --cflags $(LIB_PKGS) jansson)
+	  $(shell $(PKG_CONFIG) --cflags $(LIB_PKGS) jansson sqlite3)
 LDFLAGS += $(SAN_FLAGS)
 LIBS := $(shell $(PKG_CONFIG) --libs $(LIB_PKGS))
 # libevent's pkg-config file names only the core library; the relay and
@@ -66,6 +66,12 @@ LIBS := $(shell $(PKG_CONFIG) --libs $(LIB_PKGS))
 LIB_SRC := $(wildcard common/*.c crypto/*.c wire/*.c proto/*.c cli/*.c)
 LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/%.o)
 LIBCOVE := $(BUILD)/libcove.a
+
+# The node's history and state file (hist/): a layer of its own, since
+# only what keeps history links SQLite.
+HIST_OBJ := $(patsubst %.c,$(BUILD)/%.o,$(wildcard hist/*.c))
+LIBHIST := $(BUILD)/libcovehist.a
+HIST_LIBS := $(shell $(PKG_CONFIG) --libs sqlite3)
 
 KEYS_OBJ := $(patsubst %.c,$(BUILD)/%.o,$(wildcard keys/*.c))
 RV_OBJ := $(patsubst %.c,$(BUILD)/%.o,$(wildcard rendezvous/*.c))
@@ -97,9 +103,13 @@ TEST_HELPERS := $(BUILD)/tests/cove-rendezvous-tamper $(BUILD)/tests/cove-node-k
 
 .SECONDARY: $(REPLAY_OBJ)
 .PHONY: all check check-valgrind unit integration replay demo install clean bench
-all: $(PROGS)
+all: $(PROGS) $(LIBHIST)
 
 $(LIBCOVE): $(LIB_OBJ)
+	@echo "  AR      $@"
+	$(Q)rm -f $@ && $(AR) rcs $@ $^
+
+$(LIBHIST): $(HIST_OBJ)
 	@echo "  AR      $@"
 	$(Q)rm -f $@ && $(AR) rcs $@ $^
 
@@ -131,6 +141,14 @@ $(BUILD)/tests/test_core_%: tests/unit/test_core_%.c tests/unit/core_world.h $(N
 	@echo "  CC      $<"
 	$(Q)$(CC) $(CFLAGS) $(shell $(PKG_CONFIG) --cflags cmocka) $(LDFLAGS) -o $@ $< \
 		$(NODE_CORE_OBJ) $(LIBCOVE) $(LIBS) $(shell $(PKG_CONFIG) --libs cmocka)
+
+# The history's tests link it, and SQLite.
+$(BUILD)/tests/test_hist_%: tests/unit/test_hist_%.c tests/unit/hist_fixture.h $(LIBHIST) \
+			   $(LIBCOVE)
+	@mkdir -p $(@D)
+	@echo "  CC      $<"
+	$(Q)$(CC) $(CFLAGS) $(shell $(PKG_CONFIG) --cflags cmocka) $(LDFLAGS) -o $@ $< \
+		$(LIBHIST) $(LIBCOVE) $(LIBS) $(HIST_LIBS) $(shell $(PKG_CONFIG) --libs cmocka)
 
 $(BUILD)/tests/%: tests/unit/%.c $(LIBCOVE)
 	@mkdir -p $(@D)
@@ -208,7 +226,7 @@ clean:
 # libFuzzer targets (clang): make fuzz [FUZZ_SECONDS=N]
 -include tests/fuzz/fuzz.mk
 
--include $(LIB_OBJ:.o=.d) $(KEYS_OBJ:.o=.d) $(RV_OBJ:.o=.d) $(NODE_OBJ:.o=.d) $(BENCH_OBJ:.o=.d)
+-include $(LIB_OBJ:.o=.d) $(HIST_OBJ:.o=.d) $(KEYS_OBJ:.o=.d) $(RV_OBJ:.o=.d) $(NODE_OBJ:.o=.d) $(BENCH_OBJ:.o=.d)
 -include $(UNIT_BIN:=.d) $(REPLAY_OBJ:.o=.d) $(HOOK_OBJ:.o=.d)
 
 endif
