@@ -149,6 +149,27 @@ static int exec(sqlite3 *db, const char *sql)
 	return hist_err(db, sqlite3_exec(db, sql, NULL, NULL, NULL));
 }
 
+/* Whether SQLite finds the file's structure sound: every page of every
+ * table and index reachable once and well formed (quick_check: not the
+ * indexes' agreement with their tables). About 30 ms for 100,000
+ * messages; what is inside the rows is checked as each is opened. */
+static int check_structure(sqlite3 *db)
+{
+	sqlite3_stmt *st = NULL;
+	int rc = sqlite3_prepare_v2(db, "PRAGMA quick_check(1)", -1, &st, NULL), r;
+
+	if (rc == SQLITE_OK) {
+		rc = sqlite3_step(st);
+		if (rc == SQLITE_ROW)
+			rc = strcmp((const char *)sqlite3_column_text(st, 0), "ok") == 0
+				     ? SQLITE_OK
+				     : SQLITE_CORRUPT;
+	}
+	r = hist_err(db, rc);
+	sqlite3_finalize(st);
+	return r;
+}
+
 static int pragma_int(sqlite3 *db, const char *sql, int64_t *v)
 {
 	sqlite3_stmt *st = NULL;
@@ -331,7 +352,8 @@ static int check_db(sqlite3 *db, const struct cove_atrest *ar, int64_t *version)
 		return COVE_ERR_STORE_FORMAT;
 	if (*version > COVE_HIST_VERSION)
 		return COVE_ERR_VERSION;
-	return check_owner(db, ar);
+	r = check_owner(db, ar);
+	return r == COVE_OK ? check_structure(db) : r;
 }
 
 int hist_open_db(sqlite3 **out, const char *path, const struct cove_atrest *ar)

@@ -200,21 +200,35 @@ TEST(damaged_cove_file_is_refused_and_left_untouched)
 {
 	struct ctx *c = *cmocka_state_;
 	struct cove_hist *h = open_as(c, c->alice);
+	int64_t room = room_of(h, "lobby");
 	size_t len;
-	uint8_t *data;
+	uint8_t *data, *copy;
 
-	room_of(h, "lobby");
+	for (uint64_t i = 1; i <= 200; i++)
+		assert_ok(add(h, room, 1, i, i, "enough messages for pages of their own"));
 	assert_ok(cove_hist_close(h));
 	data = slurp(c->path, &len);
-	assert_true(len >= 4096 * 2);
+	assert_true(len >= 4096 * 8);
+	copy = malloc(len);
+	assert_non_null(copy);
 
 	/* the schema's page overwritten */
-	memset(data + 100, 0xee, 4096 - 100);
-	write_file(c, data, len);
+	memcpy(copy, data, len);
+	memset(copy + 100, 0xee, 4096 - 100);
+	write_file(c, copy, len);
+	refused_untouched(c, c->alice, COVE_ERR_STORE_FORMAT);
+	/* a page of messages overwritten: found at open, not at some later page */
+	memcpy(copy, data, len);
+	memset(copy + len - 4096, 0xee, 4096);
+	write_file(c, copy, len);
+	refused_untouched(c, c->alice, COVE_ERR_STORE_FORMAT);
+	/* cut short: pages missing */
+	write_file(c, data, len - 4096);
 	refused_untouched(c, c->alice, COVE_ERR_STORE_FORMAT);
 	/* cut short after its header */
 	write_file(c, data, 100);
 	refused_untouched(c, c->alice, COVE_ERR_STORE_FORMAT);
+	free(copy);
 	free(data);
 }
 
