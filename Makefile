@@ -130,9 +130,9 @@ $(BUILD)/cove-node: $(NODE_OBJ) $(LIBCOVE)
 	@echo "  LD      $@"
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LIBS) $(shell $(PKG_CONFIG) --libs jansson) -lreadline
 
-$(BENCH): $(BENCH_OBJ) $(LIBCOVE)
+$(BENCH): $(BENCH_OBJ) $(LIBHIST) $(LIBCOVE)
 	@echo "  LD      $@"
-	$(Q)$(CC) $(LDFLAGS) -pthread -o $@ $^ $(LIBS) -lm
+	$(Q)$(CC) $(LDFLAGS) -pthread -o $@ $^ $(LIBS) $(HIST_LIBS) -lm
 
 # The chat core's unit tests drive the core itself, with a fake relay.
 $(BUILD)/tests/test_core_%: tests/unit/test_core_%.c tests/unit/core_world.h $(NODE_CORE_OBJ) \

@@ -15,6 +15,7 @@
  *   mqtt.c     an MQTT 3.1.1 client at QoS 0, for the same load against
  *              mosquitto
  *   sc_*.c     the scenarios; each prints one JSON line of results
+ *              (sc_hist.c starts no relay: it measures hist/ alone)
  *   main.c     options
  *
  * Threads: every peer, node and MQTT client belongs to one bench thread
@@ -330,6 +331,7 @@ int bn_sc_join(const struct bn_opts *o);
 int bn_sc_storm(const struct bn_opts *o);
 int bn_sc_rekey(const struct bn_opts *o);
 int bn_sc_conns(const struct bn_opts *o);
+int bn_sc_hist(const struct bn_opts *o);
 
 /* run.c: the machine's single-core Ed25519 verify rate, measured for
  * about ms milliseconds over frames of len bytes. */

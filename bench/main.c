@@ -30,6 +30,7 @@ static const struct {
 	{ "storm", bn_sc_storm, "--members nodes join one empty room at once" },
 	{ "rekey", bn_sc_rekey, "a member leaves a room of --members: time to the new key" },
 	{ "conns", bn_sc_conns, "--conns idle authenticated nodes: relay memory each" },
+	{ "hist", bn_sc_hist, "a node's history file: stores a second, page time, bytes each" },
 };
 
 static void usage(FILE *f)
@@ -51,6 +52,7 @@ static void usage(FILE *f)
 		"  -P, --senders N        senders (fanout 1, ingress 8)\n"
 		"  -S, --receivers N      receivers (fanout 10)\n"
 		"  -n, --messages N       per sender (fanout, ingress); joins (join, 20);\n"
+		"                         messages stored (hist, 100000);\n"
 		"                         rekeys (rekey, 5)\n"
 		"  -m, --members N        room size (latency 10, join 0, storm and rekey 1000)\n"
 		"  -c, --conns N          idle nodes (conns, 1000)\n"
