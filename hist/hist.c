@@ -372,7 +372,10 @@ int cove_hist_add(struct cove_hist *h, int64_t room, const struct cove_hist_msg 
 	put_be(h->plain + COVE_PK_LEN + COVE_SID_LEN, m->n, 8);
 	if (m->text_len)
 		memcpy(h->plain + BODY_HEAD, m->text, m->text_len);
-	cove_pad(h->plain + BODY_HEAD, m->text_len, COVE_PAD_MAX, &padded);
+	if (cove_pad(h->plain + BODY_HEAD, m->text_len, COVE_PAD_MAX, &padded) != COVE_OK) {
+		sodium_memzero(h->plain, BODY_HEAD + m->text_len);
+		return COVE_ERR_INVAL;
+	}
 	body_len = BODY_HEAD + padded;
 	cove_atrest_seal(h->ar, h->sealed, h->plain, body_len, ad,
 			 body_ad(ad, rtag, mtag, m->ts_ms, m->rseq));
