@@ -108,6 +108,19 @@ static inline int add(struct cove_hist *h, int64_t room, uint8_t who, uint64_t n
 	return cove_hist_add(h, room, &m);
 }
 
+/* Adds messages "m1" .. "m<count>" from sender 1, numbered 1..count,
+ * at times first, first + step, ... */
+static inline void add_numbered(struct cove_hist *h, int64_t room, uint64_t count,
+				uint64_t first, uint64_t step)
+{
+	char text[24];
+
+	for (uint64_t i = 1; i <= count; i++) {
+		snprintf(text, sizeof(text), "m%llu", (unsigned long long)i);
+		assert_ok(add(h, room, 1, i, first + (i - 1) * step, text));
+	}
+}
+
 #define GOT_MAX 64
 
 struct got {
@@ -170,19 +183,6 @@ static inline int files_hold(const struct ctx *c, const void *needle, size_t n)
 	return found;
 }
 
-static inline int files_in(const char *dir)
-{
-	DIR *d = opendir(dir);
-	struct dirent *e;
-	int n = 0;
-
-	assert_non_null(d);
-	while ((e = readdir(d)) != NULL)
-		n += strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0;
-	closedir(d);
-	return n;
-}
-
 /* Runs SQL on the file with SQLite directly, as someone holding the file
  * (and not the key) could. */
 static inline void raw_sql(const struct ctx *c, const char *sql)
@@ -204,7 +204,7 @@ static inline void refused_untouched(const struct ctx *c, const struct cove_iden
 	char paths[2][160];
 	size_t before_len[2], after_len;
 	uint8_t *before[2], *after;
-	int files = files_in(c->dir);
+	int files = tmpdir_count(c->dir);
 
 	snprintf(paths[0], sizeof(paths[0]), "%s", c->path);
 	snprintf(paths[1], sizeof(paths[1]), "%s-wal", c->path);
@@ -222,7 +222,7 @@ static inline void refused_untouched(const struct ctx *c, const struct cove_iden
 		free(before[i]);
 		free(after);
 	}
-	assert_int_equal(files_in(c->dir), files);
+	assert_int_equal(tmpdir_count(c->dir), files);
 }
 
 #define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)

@@ -286,7 +286,7 @@ TEST(new_file_is_private_and_leaves_nothing_beside_it)
 	if ((st.st_mode & 0777) != 0600)
 		fail_msg("mode %04o, want 0600", (unsigned)(st.st_mode & 0777));
 	assert_ok(cove_hist_close(h));
-	assert_int_equal(files_in(c->dir), 1);
+	assert_int_equal(tmpdir_count(c->dir), 1);
 }
 
 TEST(missing_folder_is_an_io_error_and_creates_nothing)
@@ -298,7 +298,7 @@ TEST(missing_folder_is_an_io_error_and_creates_nothing)
 	snprintf(path, sizeof(path), "%s/no/h.db", c->dir);
 	assert_err(cove_hist_open(&h, path, c->alice), COVE_ERR_IO);
 	assert_int_equal(errno, ENOENT);
-	assert_int_equal(files_in(c->dir), 0);
+	assert_int_equal(tmpdir_count(c->dir), 0);
 	assert_ok(cove_file_make_parents(path, 0700));
 	assert_ok(cove_hist_open(&h, path, c->alice));
 	assert_ok(cove_hist_close(h));

@@ -38,12 +38,8 @@ TEST(page_gives_the_newest_before_a_time_oldest_first)
 	struct cove_hist *h = open_as(c, c->alice);
 	int64_t room = room_of(h, "lobby");
 	struct got g;
-	char text[16];
 
-	for (uint64_t i = 1; i <= 50; i++) {
-		snprintf(text, sizeof(text), "m%llu", (unsigned long long)i);
-		assert_ok(add(h, room, 1, i, i * 10, text));
-	}
+	add_numbered(h, room, 50, 10, 10);
 	page(h, room, 0, 20, &g);
 	assert_u64(g.n, 20);
 	assert_string_equal(g.text[0], "m31");
@@ -66,13 +62,9 @@ TEST(page_before_an_id_goes_on_inside_a_run_of_equal_times)
 	struct cove_hist *h = open_as(c, c->alice);
 	int64_t room = room_of(h, "lobby");
 	struct got g;
-	char text[16];
 	uint64_t ts, id;
 
-	for (uint64_t i = 1; i <= 30; i++) {
-		snprintf(text, sizeof(text), "m%llu", (unsigned long long)i);
-		assert_ok(add(h, room, 1, i, 5000, text));
-	}
+	add_numbered(h, room, 30, 5000, 0);
 	page(h, room, 0, 20, &g);
 	assert_u64(g.n, 20);
 	assert_string_equal(g.text[0], "m11");
