@@ -295,9 +295,9 @@ static int sql_check(sqlite3 *db, int64_t *version)
 	ret = sql_check_schema(db, (int)*version);
 	/* the rooms and members a relay loads at start are checked page by
 	 * page; the frames are not (PRAGMA quick_check reads the whole file:
-	 * 0.15-0.4 s for 65 MB here, too long a start for a relay that keeps
-	 * gigabytes), and a frame page found corrupt later fails the call
-	 * that meets it with COVE_ERR_STORE_FORMAT */
+	 * 35 ms for 65 MB in the page cache, seconds for the gigabytes a relay
+	 * may keep on a disk), and a frame page found corrupt later fails the
+	 * call that meets it with COVE_ERR_STORE_FORMAT */
 	if (ret == COVE_OK)
 		ret = sql_quick_check(db, "rooms");
 	if (ret == COVE_OK)

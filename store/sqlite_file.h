@@ -15,9 +15,9 @@
 #define COVE_STORE_SQL_APP_ID 0x436f7665
 
 /* The page size of new stores. A page holds six 656-byte frames (96% of
- * it); with rooms that interleave, 8 KiB and 16 KiB pages came out 6-12%
- * fuller files for the same frames (their leaves split emptier), and a
- * small commit writes every page it touches into the WAL in full. */
+ * it); with 3 to 50 rooms interleaving, 8 and 16 KiB pages made files 3-7%
+ * larger for the same frames (their leaves split emptier), and a small
+ * commit writes each page it touches into the WAL in full. */
 #define COVE_STORE_SQL_PAGE 4096
 
 /* Opens path as a store, as cove_store_open documents: creates it (mode

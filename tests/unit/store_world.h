@@ -61,6 +61,13 @@ static inline void w_free(struct world *w)
 	free(w);
 }
 
+/* A cmocka teardown for a world in *state. */
+static inline int w_teardown(void **state)
+{
+	w_free(*state);
+	return 0;
+}
+
 static inline void w_open(struct world *w)
 {
 	assert_ok(cove_store_open(&w->s, w->ops, w->path, &w->conf));

@@ -45,19 +45,6 @@ static int teardown(void **state)
 	return 0;
 }
 
-static int files_in(const char *dir)
-{
-	DIR *d = opendir(dir);
-	struct dirent *e;
-	int n = 0;
-
-	assert_non_null(d);
-	while ((e = readdir(d)) != NULL)
-		n += strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0;
-	closedir(d);
-	return n;
-}
-
 TEST(replace_then_read_gives_the_bytes_back)
 {
 	struct ctx *c = *cmocka_state_;
@@ -76,7 +63,7 @@ TEST(replace_then_read_gives_the_bytes_back)
 	assert_u64(st.st_size, sizeof(data));
 	if ((st.st_mode & 0777) != 0640)
 		fail_msg("mode %04o, want 0640", (unsigned)(st.st_mode & 0777));
-	assert_int_equal(files_in(c->dir), 1);
+	assert_int_equal(tmpdir_files(c->dir), 1);
 	free(back);
 }
 
@@ -106,12 +93,12 @@ TEST(replace_without_overwrite_keeps_an_existing_file)
 	assert_ok(cove_file_read(c->path, 100, 0, &back, &len, NULL));
 	assert_string_equal(back, "first");
 	free(back);
-	assert_int_equal(files_in(c->dir), 1);
+	assert_int_equal(tmpdir_files(c->dir), 1);
 	assert_ok(cove_file_replace(c->path, "second", 6, 0600, 1));
 	assert_ok(cove_file_read(c->path, 100, 0, &back, &len, NULL));
 	assert_string_equal(back, "second");
 	free(back);
-	assert_int_equal(files_in(c->dir), 1);
+	assert_int_equal(tmpdir_files(c->dir), 1);
 }
 
 TEST(read_with_nofollow_refuses_a_symlink)
@@ -149,7 +136,7 @@ TEST(replace_into_a_missing_folder_is_an_io_error)
 
 	snprintf(path, sizeof(path), "%s/no/such/file", c->dir);
 	assert_err(cove_file_replace(path, "x", 1, 0600, 1), COVE_ERR_IO);
-	assert_int_equal(files_in(c->dir), 0);
+	assert_int_equal(tmpdir_files(c->dir), 0);
 }
 
 #define FILE_TEST(f) cmocka_unit_test_setup_teardown(f, setup, teardown)

@@ -27,12 +27,6 @@ static int setup(void **state)
 	return 0;
 }
 
-static int teardown(void **state)
-{
-	w_free(*state);
-	return 0;
-}
-
 #define WORLD struct world *w = *cmocka_state_
 
 /* What cove_store_load gave, flattened: a room line, then its members. */
@@ -258,15 +252,24 @@ TEST(a_member_needs_a_room)
 	assert_err(cove_store_member_put(w->s, "nowhere", 7, &m), COVE_ERR_NOTFOUND);
 }
 
+/* Room "lobby" with members 1 and 2, joined in that order. */
+static void lobby_of_two(struct world *w, struct cove_store_member *m1,
+			 struct cove_store_member *m2)
+{
+	*m1 = w_member(1, 1, 10);
+	*m2 = w_member(2, 2, 10);
+	w_put_room(w, "lobby");
+	assert_ok(cove_store_member_put(w->s, "lobby", 5, m1));
+	assert_ok(cove_store_member_put(w->s, "lobby", 5, m2));
+}
+
 TEST(removing_a_stranger_is_notfound)
 {
 	WORLD;
-	struct cove_store_member m = w_member(1, 1, 10), m2 = w_member(2, 2, 10);
+	struct cove_store_member m, m2;
 	struct seen s;
 
-	w_put_room(w, "lobby");
-	assert_ok(cove_store_member_put(w->s, "lobby", 5, &m));
-	assert_ok(cove_store_member_put(w->s, "lobby", 5, &m2));
+	lobby_of_two(w, &m, &m2);
 	assert_err(cove_store_member_del(w->s, "lobby", 5, w_member(3, 0, 0).pk), COVE_ERR_NOTFOUND);
 	assert_err(cove_store_member_del(w->s, "nowhere", 7, m.pk), COVE_ERR_NOTFOUND);
 	assert_ok(cove_store_member_del(w->s, "lobby", 5, m.pk));
@@ -279,12 +282,10 @@ TEST(removing_a_stranger_is_notfound)
 TEST(load_stops_when_a_callback_says_so)
 {
 	WORLD;
-	struct cove_store_member m = w_member(1, 1, 10), m2 = w_member(2, 2, 10);
+	struct cove_store_member m, m2;
 	struct seen s;
 
-	w_put_room(w, "lobby");
-	assert_ok(cove_store_member_put(w->s, "lobby", 5, &m));
-	assert_ok(cove_store_member_put(w->s, "lobby", 5, &m2));
+	lobby_of_two(w, &m, &m2);
 	memset(&s, 0, sizeof(s));
 	s.stop_after = 2;
 	assert_int_equal(cove_store_load(w->s, seen_room, seen_member, &s), 5);
@@ -674,7 +675,7 @@ TEST(catching_up_on_many_frames_gives_each_once_in_order)
 	assert_u64(after, 2000);
 }
 
-#define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
+#define T(name) cmocka_unit_test_setup_teardown(name, setup, w_teardown)
 
 int main(void)
 {

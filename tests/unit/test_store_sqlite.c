@@ -113,12 +113,6 @@ static int setup_closed(void **state)
 	return 0;
 }
 
-static int teardown(void **state)
-{
-	w_free(*state);
-	return 0;
-}
-
 #define WORLD struct world *w = *cmocka_state_
 
 /* A file as it was: its bytes, and how many files its folder held. */
@@ -128,25 +122,12 @@ struct snap {
 	int files;
 };
 
-static int files_in(const char *dir)
-{
-	DIR *d = opendir(dir);
-	struct dirent *e;
-	int n = 0;
-
-	assert_non_null(d);
-	while ((e = readdir(d)) != NULL)
-		n += strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0;
-	closedir(d);
-	return n;
-}
-
 static struct snap snap_take(const struct world *w)
 {
 	struct snap s = { 0 };
 
 	assert_ok(cove_file_read(w->path, 64 << 20, 0, &s.bytes, &s.len, NULL));
-	s.files = files_in(w->dir);
+	s.files = tmpdir_files(w->dir);
 	return s;
 }
 
@@ -578,8 +559,8 @@ TEST(a_disk_full_at_commit_fails_the_batchs_frames_and_keeps_the_rest)
 	assert_u64(w->tags[2], 7);
 }
 
-#define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
-#define TC(name) cmocka_unit_test_setup_teardown(name, setup_closed, teardown)
+#define T(name) cmocka_unit_test_setup_teardown(name, setup, w_teardown)
+#define TC(name) cmocka_unit_test_setup_teardown(name, setup_closed, w_teardown)
 
 int main(void)
 {

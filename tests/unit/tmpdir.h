@@ -18,6 +18,21 @@ static inline int tmpdir_make(char dir[64], const char *tag)
 	return mkdtemp(dir) ? 0 : -1;
 }
 
+/* How many files dir holds (-1 when it cannot be read). */
+static inline int tmpdir_files(const char *dir)
+{
+	DIR *d = opendir(dir);
+	struct dirent *e;
+	int n = 0;
+
+	if (!d)
+		return -1;
+	while ((e = readdir(d)) != NULL)
+		n += strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0;
+	closedir(d);
+	return n;
+}
+
 /* Removes dir and the files in it (the tests make no subfolders). */
 static inline void tmpdir_remove(const char *dir)
 {
