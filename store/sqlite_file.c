@@ -371,14 +371,13 @@ int cove_store_sql_open(sqlite3 **out, const char *path, const struct cove_store
 	if (ret == COVE_OK && fresh && access(path, F_OK) != 0) {
 		ret = sql_create(path);
 		created = ret == COVE_OK;
-		if (ret != COVE_OK && errno == EEXIST)
-			return COVE_ERR_BUSY; /* another process made it just now */
 	}
 	if (ret != COVE_OK)
 		return ret;
-	ret = cove_store_sql_err(NULL, sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE |
-							SQLITE_OPEN_NOMUTEX, NULL));
-	if (ret == COVE_OK && db)
+	/* db is set even when the open fails, for the errno of the error */
+	ret = sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL);
+	ret = cove_store_sql_err(db, ret);
+	if (ret == COVE_OK)
 		ret = cove_store_sql_err(db, sqlite3_db_config(db, SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE,
 							       1, NULL));
 	if (ret == COVE_OK)

@@ -190,6 +190,26 @@ TEST(a_deleted_room_goes_with_its_members_and_frames)
 	assert_u64(w->done[w->n_done - 1].seq, 1);
 }
 
+TEST(a_new_room_never_sees_the_frames_of_a_deleted_one)
+{
+	WORLD;
+
+	w_put_room(w, "a");
+	w_put_room(w, "b");
+	assert_ok(w_append(w, "a", 1, 100));
+	assert_ok(w_append(w, "a", 2, 100));
+	assert_ok(cove_store_flush(w->s));
+	assert_ok(cove_store_room_del(w->s, "a", 1));
+	w_put_room(w, "c"); /* sqlite gives it the id a had */
+	assert_span(w_span(w, "c"), 1, 1, 0);
+	assert_int_equal(w_read(w, "c", 1, 0, 10), 0);
+	assert_ok(w_append(w, "c", 3, 100));
+	assert_ok(cove_store_flush(w->s));
+	assert_int_equal(w_read(w, "c", 1, 0, 10), 1);
+	assert_u64(w->tags[0], 3);
+	assert_u64(w->seqs[0], 1);
+}
+
 TEST(deleting_a_missing_room_is_notfound)
 {
 	WORLD;
@@ -370,6 +390,37 @@ TEST(a_completion_may_append_again)
 	for (size_t i = 0; i < 3; i++)
 		assert_u64(w->done[i].seq, i + 1);
 	assert_int_equal(w_read(w, "lobby", 1, 0, 10), 3);
+}
+
+/* A completion that reads its room: it must see its own frame and those
+ * completed before it, and none after. */
+static void read_in_completion(void *arg, uint64_t seq, int err)
+{
+	struct world *w = arg;
+	uint8_t pk[COVE_STORE_ID_LEN] = { 0 };
+	int n;
+
+	w_on_done(w, seq, err);
+	n = cove_store_read(w->s, "lobby", 5, pk, 0, 100, w_on_frame, w);
+	w->n_read = 0;
+	if (n != (int)seq)
+		fail_msg("completion of seq %llu reads %d frames", (unsigned long long)seq, n);
+}
+
+TEST(a_completion_reads_the_frames_completed_so_far)
+{
+	WORLD;
+	static uint8_t buf[80];
+
+	w_put_room(w, "lobby");
+	for (uint32_t i = 1; i <= 5; i++) {
+		struct cove_store_frame f = { .type = i % 7, .raw = buf, .len = sizeof(buf) };
+
+		w_frame_bytes(buf, sizeof(buf), i);
+		assert_ok(cove_store_append(w->s, "lobby", 5, &f, read_in_completion, w));
+	}
+	assert_ok(cove_store_flush(w->s));
+	assert_u64(w->n_done, 5);
 }
 
 TEST(read_gives_frames_after_n_up_to_max)
@@ -685,6 +736,7 @@ int main(void)
 		T(a_room_put_again_is_replaced),
 		T(a_room_put_again_keeps_its_frames_and_numbering),
 		T(a_deleted_room_goes_with_its_members_and_frames),
+		T(a_new_room_never_sees_the_frames_of_a_deleted_one),
 		T(deleting_a_missing_room_is_notfound),
 		T(members_come_back_in_join_order),
 		T(a_member_put_again_is_replaced),
@@ -695,6 +747,7 @@ int main(void)
 		T(appending_to_a_missing_room_is_notfound_and_never_completes),
 		T(each_append_completes_once_in_order_by_flush),
 		T(a_completion_may_append_again),
+		T(a_completion_reads_the_frames_completed_so_far),
 		T(read_gives_frames_after_n_up_to_max),
 		T(read_stops_when_fn_says_so),
 		T(read_skips_frames_for_another_member),

@@ -301,6 +301,25 @@ TEST(everything_survives_close_and_reopen)
 	assert_u64(w->done[w->n_done - 1].seq, 9);
 }
 
+TEST(a_room_at_the_end_of_its_seq_space_refuses_appends)
+{
+	WORLD;
+	const uint64_t last = ((uint64_t)1 << 40) - 2; /* the last seq a frame gets */
+
+	w_put_room(w, "lobby");
+	w_close(w);
+	sql(w->path, "UPDATE rooms SET next_seq = 1099511627774, first_seq = 1099511627774");
+	w_open(w);
+	assert_ok(w_append(w, "lobby", 1, 100));
+	assert_err(w_append(w, "lobby", 2, 100), COVE_ERR_LIMIT);
+	assert_ok(cove_store_flush(w->s));
+	assert_u64(w->n_done, 1);
+	assert_u64(w->done[0].seq, last);
+	assert_int_equal(w_read(w, "lobby", 1, 0, 10), 1);
+	assert_u64(w->seqs[0], last);
+	assert_span(w_span(w, "lobby"), last, last + 1, 100);
+}
+
 TEST(a_new_store_is_private)
 {
 	WORLD;
@@ -566,6 +585,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		T(everything_survives_close_and_reopen),
+		T(a_room_at_the_end_of_its_seq_space_refuses_appends),
 		T(a_new_store_is_private),
 		TC(an_empty_file_becomes_a_store),
 		TC(another_programs_database_is_refused_untouched),
