@@ -106,8 +106,9 @@ struct cove_store;
 typedef void (*cove_store_done_fn)(void *arg, uint64_t seq, int err);
 
 /* Called by cove_store_load and cove_store_read for each record; strings
- * and bytes are borrowed for the call (never NULL, even for no bytes). Return 0 to go on, anything else to
- * stop (the call then returns that value). */
+ * and bytes are borrowed for the call (never NULL, even for no bytes).
+ * Return 0 to go on, anything else to stop (the call then returns that
+ * value). */
 typedef int (*cove_store_room_fn)(void *arg, const struct cove_store_room *r);
 typedef int (*cove_store_member_fn)(void *arg, const struct cove_store_room *r,
 				    const struct cove_store_member *m);

@@ -54,7 +54,8 @@ static int seen_room(void *arg, const struct cove_store_room *r)
 	return ++s->calls == s->stop_after ? 5 : 0;
 }
 
-static int seen_member(void *arg, const struct cove_store_room *r, const struct cove_store_member *m)
+static int seen_member(void *arg, const struct cove_store_room *r,
+		       const struct cove_store_member *m)
 {
 	struct seen *s = arg;
 

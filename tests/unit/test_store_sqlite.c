@@ -61,7 +61,8 @@ static int ff_shm_map(sqlite3_file *f, int pg, int sz, int ext, void volatile **
 static int ff_shm_lock(sqlite3_file *f, int off, int n, int flags)
 { return REAL(f)->pMethods->xShmLock(REAL(f), off, n, flags); }
 static void ff_shm_barrier(sqlite3_file *f) { REAL(f)->pMethods->xShmBarrier(REAL(f)); }
-static int ff_shm_unmap(sqlite3_file *f, int del) { return REAL(f)->pMethods->xShmUnmap(REAL(f), del); }
+static int ff_shm_unmap(sqlite3_file *f, int del)
+{ return REAL(f)->pMethods->xShmUnmap(REAL(f), del); }
 static int ff_fetch(sqlite3_file *f, sqlite3_int64 off, int n, void **p)
 { return REAL(f)->pMethods->xFetch(REAL(f), off, n, p); }
 static int ff_unfetch(sqlite3_file *f, sqlite3_int64 off, void *p)
