@@ -60,18 +60,23 @@ CFLAGS += -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wshadow -Wstrict-prototy
 	  $(shell $(PKG_CONFIG) --cflags $(LIB_PKGS) jansson sqlite3)
 LDFLAGS += $(SAN_FLAGS)
 LIBS := $(shell $(PKG_CONFIG) --libs $(LIB_PKGS))
+SQLITE_CFLAGS := $(shell $(PKG_CONFIG) --cflags sqlite3)
+SQLITE_LIBS := $(shell $(PKG_CONFIG) --libs sqlite3)
 # libevent's pkg-config file names only the core library; the relay and
 # nodes also use libevent_extra (evutil_parse_sockaddr_port lives in core).
 
 LIB_SRC := $(wildcard common/*.c crypto/*.c wire/*.c proto/*.c cli/*.c)
 LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/%.o)
 LIBCOVE := $(BUILD)/libcove.a
+# The relay's store, in a library of its own so that only the programs
+# that keep frames (cove-rendezvous) link SQLite.
+STORE_OBJ := $(patsubst %.c,$(BUILD)/%.o,$(wildcard store/*.c))
+LIBSTORE := $(BUILD)/libcovestore.a
 
 # The node's history and state file (hist/): a layer of its own, since
 # only what keeps history links SQLite.
 HIST_OBJ := $(patsubst %.c,$(BUILD)/%.o,$(wildcard hist/*.c))
 LIBHIST := $(BUILD)/libcovehist.a
-HIST_LIBS := $(shell $(PKG_CONFIG) --libs sqlite3)
 
 KEYS_OBJ := $(patsubst %.c,$(BUILD)/%.o,$(wildcard keys/*.c))
 RV_OBJ := $(patsubst %.c,$(BUILD)/%.o,$(wildcard rendezvous/*.c))
@@ -113,6 +118,12 @@ $(LIBHIST): $(HIST_OBJ)
 	@echo "  AR      $@"
 	$(Q)rm -f $@ && $(AR) rcs $@ $^
 
+$(LIBSTORE): $(STORE_OBJ)
+	@echo "  AR      $@"
+	$(Q)rm -f $@ && $(AR) rcs $@ $^
+
+$(STORE_OBJ) $(HIST_OBJ): CFLAGS += $(SQLITE_CFLAGS)
+
 $(BUILD)/%.o: %.c
 	@mkdir -p $(@D)
 	@echo "  CC      $<"
@@ -122,9 +133,9 @@ $(BUILD)/cove-keys: $(KEYS_OBJ) $(LIBCOVE)
 	@echo "  LD      $@"
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
 
-$(BUILD)/cove-rendezvous: $(RV_OBJ) $(LIBCOVE)
+$(BUILD)/cove-rendezvous: $(RV_OBJ) $(LIBSTORE) $(LIBCOVE)
 	@echo "  LD      $@"
-	$(Q)$(CC) $(LDFLAGS) -pthread -o $@ $^ $(LIBS)
+	$(Q)$(CC) $(LDFLAGS) -pthread -o $@ $^ $(LIBS) $(SQLITE_LIBS)
 
 $(BUILD)/cove-node: $(NODE_OBJ) $(LIBCOVE)
 	@echo "  LD      $@"
@@ -132,7 +143,7 @@ $(BUILD)/cove-node: $(NODE_OBJ) $(LIBCOVE)
 
 $(BENCH): $(BENCH_OBJ) $(LIBHIST) $(LIBCOVE)
 	@echo "  LD      $@"
-	$(Q)$(CC) $(LDFLAGS) -pthread -o $@ $^ $(LIBS) $(HIST_LIBS) -lm
+	$(Q)$(CC) $(LDFLAGS) -pthread -o $@ $^ $(LIBS) $(SQLITE_LIBS) -lm
 
 # The chat core's unit tests drive the core itself, with a fake relay.
 $(BUILD)/tests/test_core_%: tests/unit/test_core_%.c tests/unit/core_world.h $(NODE_CORE_OBJ) \
@@ -148,7 +159,14 @@ $(BUILD)/tests/test_hist_%: tests/unit/test_hist_%.c tests/unit/hist_fixture.h $
 	@mkdir -p $(@D)
 	@echo "  CC      $<"
 	$(Q)$(CC) $(CFLAGS) $(shell $(PKG_CONFIG) --cflags cmocka) $(LDFLAGS) -o $@ $< \
-		$(LIBHIST) $(LIBCOVE) $(LIBS) $(HIST_LIBS) $(shell $(PKG_CONFIG) --libs cmocka)
+		$(LIBHIST) $(LIBCOVE) $(LIBS) $(SQLITE_LIBS) $(shell $(PKG_CONFIG) --libs cmocka)
+# The store's tests run every backend, SQLite's on real files.
+STORE_TESTS := $(filter $(BUILD)/tests/test_store%,$(UNIT_BIN))
+$(STORE_TESTS): $(BUILD)/tests/%: tests/unit/%.c tests/unit/store_world.h $(LIBSTORE) $(LIBCOVE)
+	@mkdir -p $(@D)
+	@echo "  CC      $<"
+	$(Q)$(CC) $(CFLAGS) $(SQLITE_CFLAGS) $(shell $(PKG_CONFIG) --cflags cmocka) $(LDFLAGS) -o $@ $< \
+		$(LIBSTORE) $(LIBCOVE) $(LIBS) $(SQLITE_LIBS) $(shell $(PKG_CONFIG) --libs cmocka)
 
 $(BUILD)/tests/%: tests/unit/%.c $(LIBCOVE)
 	@mkdir -p $(@D)
@@ -162,10 +180,11 @@ $(BUILD)/tests/fuzz/replay_%: $(BUILD)/tests/fuzz/fuzz_%.o $(BUILD)/tests/fuzz/r
 
 # The tampering relay and the node that logs its keys: the very objects
 # of cove-rendezvous and cove-node, with a main that installs a test hook.
-$(BUILD)/tests/cove-rendezvous-tamper: $(BUILD)/tests/tools/tamper.o $(RV_RUN_OBJ) $(LIBCOVE)
+$(BUILD)/tests/cove-rendezvous-tamper: $(BUILD)/tests/tools/tamper.o $(RV_RUN_OBJ) $(LIBSTORE) \
+				       $(LIBCOVE)
 	@mkdir -p $(@D)
 	@echo "  LD      $@"
-	$(Q)$(CC) $(LDFLAGS) -pthread -o $@ $^ $(LIBS)
+	$(Q)$(CC) $(LDFLAGS) -pthread -o $@ $^ $(LIBS) $(SQLITE_LIBS)
 
 $(BUILD)/tests/cove-node-keylog: $(BUILD)/tests/tools/keylog.o $(NODE_RUN_OBJ) $(LIBCOVE)
 	@mkdir -p $(@D)
@@ -226,7 +245,8 @@ clean:
 # libFuzzer targets (clang): make fuzz [FUZZ_SECONDS=N]
 -include tests/fuzz/fuzz.mk
 
--include $(LIB_OBJ:.o=.d) $(HIST_OBJ:.o=.d) $(KEYS_OBJ:.o=.d) $(RV_OBJ:.o=.d) $(NODE_OBJ:.o=.d) $(BENCH_OBJ:.o=.d)
+-include $(LIB_OBJ:.o=.d) $(HIST_OBJ:.o=.d) $(STORE_OBJ:.o=.d) $(KEYS_OBJ:.o=.d) $(RV_OBJ:.o=.d) \
+	 $(NODE_OBJ:.o=.d) $(BENCH_OBJ:.o=.d)
 -include $(UNIT_BIN:=.d) $(REPLAY_OBJ:.o=.d) $(HOOK_OBJ:.o=.d)
 
 endif

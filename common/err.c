@@ -38,6 +38,7 @@ const char *cove_strerror(int err)
 	case COVE_ERR_KEY_MISMATCH: return "the public key does not belong to the secret key";
 	case COVE_ERR_STORE_FORMAT: return "file is not a Cove store, or is corrupt";
 	case COVE_ERR_FULL: return "no space left on the device";
+	case COVE_ERR_BUSY: return "the file is in use by another process";
 	}
 	return "unknown error";
 }

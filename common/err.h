@@ -41,8 +41,9 @@ enum cove_err {
 	COVE_ERR_KEY_COMMIT = -29,    /* a sealed key opened, but is not the key its kid names */
 	COVE_ERR_BAD_KEY = -30,       /* 32 bytes that are no usable Ed25519 public key */
 	COVE_ERR_KEY_MISMATCH = -31,  /* a stored public key is not the secret key's own */
-	COVE_ERR_STORE_FORMAT = -32,  /* file is not a Cove store, or is corrupt */
-	COVE_ERR_FULL = -33,          /* no space left on the device */
+	COVE_ERR_STORE_FORMAT = -32,  /* a file is not a Cove store, or is corrupt */
+	COVE_ERR_FULL = -33,          /* no space left on the device (or under the store's cap) */
+	COVE_ERR_BUSY = -34,          /* a file is in use by another process */
 };
 
 /* Returns a static, lower-case English description of a cove_err value. */

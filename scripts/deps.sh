@@ -10,7 +10,7 @@
 # exact apt-get line is printed and the script fails.
 set -eu
 
-BUILD_PKGS="build-essential pkg-config libsodium-dev libevent-dev libmsgpack-dev libjansson-dev libreadline-dev"
+BUILD_PKGS="build-essential pkg-config libsodium-dev libevent-dev libmsgpack-dev libjansson-dev libreadline-dev libsqlite3-dev"
 TEST_PKGS="libcmocka-dev python3 tmux valgrind mosquitto mosquitto-clients"
 FUZZ_PKGS="clang libclang-rt-14-dev"
 BENCH_PKGS="python3 mosquitto mosquitto-clients gnuplot-nox"

@@ -23,7 +23,10 @@
  * to seq N" and the gap between N and the oldest frame still kept is
  * the exact number of frames it cannot get any more.
  *
- * Not thread-safe: one store is used from one thread (the relay's loop).
+ * Not thread-safe: one store is used from one thread (the relay's loop),
+ * and a callback given to a function below must not call the functions of
+ * the same store, except a completion (cove_store_done_fn), which may call
+ * any of them but cove_store_close.
  */
 #ifndef COVE_STORE_STORE_H
 #define COVE_STORE_STORE_H
@@ -41,6 +44,9 @@ struct cove_store_conf {
 				 * are dropped; 0: no frame is kept at all */
 	int fsync;              /* each append is durable before its completion is
 				 * called; otherwise at the latest at cove_store_flush */
+	uint64_t max_bytes;     /* the store refuses to grow beyond about this many
+				 * bytes (COVE_ERR_FULL), as on a full disk; 0: no cap.
+				 * sqlite counts its file, mem the frames it holds. */
 };
 
 /* A room as the relay last saw it. name is not NUL-terminated. */
@@ -76,7 +82,9 @@ struct cove_store_frame {
 	size_t len;
 };
 
-/* Where a room's frames stand. */
+/* Where a room's frames stand, counting the frames whose completion is
+ * still to come. Frames are dropped oldest first only, so the frames kept
+ * are always first..next-1 and dropped is first - 1. */
 struct cove_store_span {
 	uint64_t first;         /* the oldest frame still kept; next when none is */
 	uint64_t next;          /* the seq the next frame will get */
@@ -89,14 +97,18 @@ struct cove_store;
 /* Called once per append, in the order of the appends, with the frame's
  * seq (0 with err) and 0 or a negative cove_err: the frame is stored (and
  * durable, with conf.fsync). A backend may call it before
- * cove_store_append returns (mem, sqlite) or later from the loop (one that
- * waits for a cluster to acknowledge); the caller fans the frame out from
- * here, so that nothing is delivered that the store does not hold. */
+ * cove_store_append returns (mem), from cove_store_flush once the
+ * transaction that holds the frame is committed (sqlite), or later from
+ * the loop (one that waits for a cluster to acknowledge); the caller fans
+ * the frame out from here, so that nothing is delivered that the store
+ * does not hold. With err (COVE_ERR_FULL, COVE_ERR_IO: the commit failed)
+ * the frame is not stored and its seq is given to a later frame. */
 typedef void (*cove_store_done_fn)(void *arg, uint64_t seq, int err);
 
 /* Called by cove_store_load and cove_store_read for each record; strings
- * and bytes are borrowed for the call. Return 0 to go on, anything else to
- * stop (the call then returns that value). */
+ * and bytes are borrowed for the call (never NULL, even for no bytes).
+ * Return 0 to go on, anything else to stop (the call then returns that
+ * value). */
 typedef int (*cove_store_room_fn)(void *arg, const struct cove_store_room *r);
 typedef int (*cove_store_member_fn)(void *arg, const struct cove_store_room *r,
 				    const struct cove_store_member *m);
@@ -133,14 +145,20 @@ extern const struct cove_store_ops *const cove_store_backends[];
 /* The backend called name, or NULL. */
 const struct cove_store_ops *cove_store_backend(const char *name);
 
-/* Opens a store with backend ops at path (ignored by mem). A file that is
- * not a Cove store, is corrupt, or was written by a newer version is
- * refused (COVE_ERR_STORE_FORMAT, COVE_ERR_VERSION) and left untouched.
- * On success *out is the caller's, for cove_store_close. */
+/* Opens a store with backend ops at path (ignored by mem). A missing or
+ * empty (0-byte) file becomes a new store, created with mode 0600. A file
+ * that is not a Cove store, is corrupt, or was written by a newer version
+ * is refused (COVE_ERR_STORE_FORMAT, COVE_ERR_VERSION) and left untouched,
+ * as is a store another process has open (COVE_ERR_BUSY). sqlite checks
+ * the file's header, schema, rooms and members here; a frame found
+ * corrupt later fails the call that meets it (COVE_ERR_STORE_FORMAT).
+ * Other errors: COVE_ERR_IO (errno set), COVE_ERR_FULL, COVE_ERR_NOMEM.
+ * conf is copied. On success *out is the caller's, for cove_store_close. */
 int cove_store_open(struct cove_store **out, const struct cove_store_ops *ops,
 		    const char *path, const struct cove_store_conf *conf);
 
-/* Makes what was stored durable and frees s. NULL is a no-op. */
+/* Flushes (calling the completions still due), makes what was stored
+ * durable and frees s. NULL is a no-op. */
 void cove_store_close(struct cove_store *s);
 
 /* The backend's name. */
@@ -151,7 +169,8 @@ const char *cove_store_name(const struct cove_store *s);
 int cove_store_load(struct cove_store *s, cove_store_room_fn room_fn,
 		    cove_store_member_fn member_fn, void *arg);
 
-/* Creates or replaces a room's record. */
+/* Creates or replaces a room's record (its frames and their numbering
+ * stay). COVE_ERR_LIMIT when a backend holds as many rooms as it can. */
 int cove_store_room_put(struct cove_store *s, const struct cove_store_room *r);
 
 /* Forgets a room: its record, its members and its frames (the seq of a
@@ -169,18 +188,24 @@ int cove_store_member_put(struct cove_store *s, const char *room, size_t room_le
 int cove_store_member_del(struct cove_store *s, const char *room, size_t room_len,
 			  const uint8_t pk[COVE_STORE_ID_LEN]);
 
-/* Appends f (f->seq is ignored) to a room that exists, numbering it, then
- * applies retention by bytes to that room. f and its bytes are borrowed for
- * the call. done (never NULL) is called exactly once, before or after this
- * returns, unless this returns an error. Errors: COVE_ERR_NOTFOUND (no
- * such room), COVE_ERR_FULL (no space left: nothing stored), COVE_ERR_IO. */
+/* Appends f (f->seq is ignored; f->len > 0) to a room that exists,
+ * numbering it, then applies retention by bytes to that room: the oldest
+ * frames go until the room's frames fit in conf.retain_bytes (a frame
+ * larger than that is numbered and dropped at once). f and its bytes are
+ * borrowed for the call. done (never NULL) is called exactly once, before
+ * or after this returns, unless this returns an error. Errors:
+ * COVE_ERR_NOTFOUND (no such room), COVE_ERR_FULL (no space left: nothing
+ * stored, nothing dropped), COVE_ERR_LIMIT (the room's seq space is used
+ * up), COVE_ERR_IO. */
 int cove_store_append(struct cove_store *s, const char *room, size_t room_len,
 		      const struct cove_store_frame *f, cove_store_done_fn done, void *arg);
 
 /* Calls fn for up to max frames of a room with seq > after, in seq order,
- * that are for every member or addressed to reader. Returns the number of
- * frames given to fn (>= 0), fn's non-zero value when it stopped, or a
- * negative cove_err. */
+ * that are for every member or addressed to reader, among the frames whose
+ * completion has been called without error (so that a frame reaches a
+ * member either here or from its completion, never both ways). Returns the
+ * number of frames given to fn (>= 0), fn's non-zero value when it
+ * stopped, or a negative cove_err. */
 int cove_store_read(struct cove_store *s, const char *room, size_t room_len,
 		    const uint8_t reader[COVE_STORE_ID_LEN], uint64_t after, size_t max,
 		    cove_store_frame_fn fn, void *arg);
@@ -189,14 +214,21 @@ int cove_store_read(struct cove_store *s, const char *room, size_t room_len,
 int cove_store_span(struct cove_store *s, const char *room, size_t room_len,
 		    struct cove_store_span *out);
 
-/* Drops frames older than conf.retain_ms as of now_ms in every room. */
+/* Drops frames older than conf.retain_ms as of now_ms (ts_ms < now_ms -
+ * retain_ms) in every room, oldest first: in each room it stops at the
+ * first frame that is young enough, so that the frames kept stay
+ * first..next-1 even if a clock went back. */
 int cove_store_trim(struct cove_store *s, uint64_t now_ms);
 
 /* Commits every write so far (durable against a crash of the relay;
- * against a power loss only with conf.fsync). The relay calls it once per
- * loop turn, after acting on the frames it read and before the loop writes
- * what they fanned out, so that a backend may batch the writes of a turn
- * in one transaction and still never deliver a frame it would lose. */
+ * against a power loss only with conf.fsync), then calls the completions
+ * that are due. The relay calls it once per loop turn, after acting on the
+ * frames it read and before the loop writes what they fanned out, so that
+ * a backend may batch the writes of a turn in one transaction and still
+ * never deliver a frame it would lose. When the commit fails
+ * (COVE_ERR_FULL, COVE_ERR_IO), the appends since the last flush complete
+ * with that error, and the other writes are kept and tried again at the
+ * next flush (and before any other call). */
 int cove_store_flush(struct cove_store *s);
 
 #endif
