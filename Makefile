@@ -67,6 +67,11 @@ LIB_SRC := $(wildcard common/*.c crypto/*.c wire/*.c proto/*.c cli/*.c)
 LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/%.o)
 LIBCOVE := $(BUILD)/libcove.a
 
+# The chat core (chat/): rooms, keys and messages without sockets, a
+# library of its own that cove-node, cove-bench and the tests link.
+CHAT_OBJ := $(patsubst %.c,$(BUILD)/%.o,$(wildcard chat/*.c))
+LIBCHAT := $(BUILD)/libcovechat.a
+
 KEYS_OBJ := $(patsubst %.c,$(BUILD)/%.o,$(wildcard keys/*.c))
 RV_OBJ := $(patsubst %.c,$(BUILD)/%.o,$(wildcard rendezvous/*.c))
 NODE_OBJ := $(patsubst %.c,$(BUILD)/%.o,$(wildcard node/*.c))
@@ -77,11 +82,9 @@ NODE_RUN_OBJ := $(filter-out $(BUILD)/node/main.o,$(NODE_OBJ))
 
 PROGS := $(BUILD)/cove-keys $(BUILD)/cove-rendezvous $(BUILD)/cove-node
 
-# The load generator links the node's core (not its front-ends) to run
-# real nodes beside its simulated ones.
-NODE_CORE_OBJ := $(patsubst %,$(BUILD)/node/%.o,core keys track)
-BENCH_OBJ := $(patsubst %.c,$(BUILD)/%.o,$(wildcard bench/*.c)) $(NODE_CORE_OBJ) \
-	     $(BUILD)/node/net.o
+# The load generator links the chat core and the node's link (not its
+# front-ends) to run real nodes beside its simulated ones.
+BENCH_OBJ := $(patsubst %.c,$(BUILD)/%.o,$(wildcard bench/*.c)) $(BUILD)/node/net.o
 BENCH := $(BUILD)/cove-bench
 
 UNIT_SRC := $(wildcard tests/unit/test_*.c)
@@ -103,6 +106,10 @@ $(LIBCOVE): $(LIB_OBJ)
 	@echo "  AR      $@"
 	$(Q)rm -f $@ && $(AR) rcs $@ $^
 
+$(LIBCHAT): $(CHAT_OBJ)
+	@echo "  AR      $@"
+	$(Q)rm -f $@ && $(AR) rcs $@ $^
+
 $(BUILD)/%.o: %.c
 	@mkdir -p $(@D)
 	@echo "  CC      $<"
@@ -116,21 +123,20 @@ $(BUILD)/cove-rendezvous: $(RV_OBJ) $(LIBCOVE)
 	@echo "  LD      $@"
 	$(Q)$(CC) $(LDFLAGS) -pthread -o $@ $^ $(LIBS)
 
-$(BUILD)/cove-node: $(NODE_OBJ) $(LIBCOVE)
+$(BUILD)/cove-node: $(NODE_OBJ) $(LIBCHAT) $(LIBCOVE)
 	@echo "  LD      $@"
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LIBS) $(shell $(PKG_CONFIG) --libs jansson) -lreadline
 
-$(BENCH): $(BENCH_OBJ) $(LIBCOVE)
+$(BENCH): $(BENCH_OBJ) $(LIBCHAT) $(LIBCOVE)
 	@echo "  LD      $@"
 	$(Q)$(CC) $(LDFLAGS) -pthread -o $@ $^ $(LIBS) -lm
 
 # The chat core's unit tests drive the core itself, with a fake relay.
-$(BUILD)/tests/test_core_%: tests/unit/test_core_%.c tests/unit/core_world.h $(NODE_CORE_OBJ) \
-			   $(LIBCOVE)
+$(BUILD)/tests/test_core_%: tests/unit/test_core_%.c tests/unit/core_world.h $(LIBCHAT) $(LIBCOVE)
 	@mkdir -p $(@D)
 	@echo "  CC      $<"
 	$(Q)$(CC) $(CFLAGS) $(shell $(PKG_CONFIG) --cflags cmocka) $(LDFLAGS) -o $@ $< \
-		$(NODE_CORE_OBJ) $(LIBCOVE) $(LIBS) $(shell $(PKG_CONFIG) --libs cmocka)
+		$(LIBCHAT) $(LIBCOVE) $(LIBS) $(shell $(PKG_CONFIG) --libs cmocka)
 
 $(BUILD)/tests/%: tests/unit/%.c $(LIBCOVE)
 	@mkdir -p $(@D)
@@ -149,7 +155,7 @@ $(BUILD)/tests/cove-rendezvous-tamper: $(BUILD)/tests/tools/tamper.o $(RV_RUN_OB
 	@echo "  LD      $@"
 	$(Q)$(CC) $(LDFLAGS) -pthread -o $@ $^ $(LIBS)
 
-$(BUILD)/tests/cove-node-keylog: $(BUILD)/tests/tools/keylog.o $(NODE_RUN_OBJ) $(LIBCOVE)
+$(BUILD)/tests/cove-node-keylog: $(BUILD)/tests/tools/keylog.o $(NODE_RUN_OBJ) $(LIBCHAT) $(LIBCOVE)
 	@mkdir -p $(@D)
 	@echo "  LD      $@"
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LIBS) $(shell $(PKG_CONFIG) --libs jansson) -lreadline
@@ -208,7 +214,7 @@ clean:
 # libFuzzer targets (clang): make fuzz [FUZZ_SECONDS=N]
 -include tests/fuzz/fuzz.mk
 
--include $(LIB_OBJ:.o=.d) $(KEYS_OBJ:.o=.d) $(RV_OBJ:.o=.d) $(NODE_OBJ:.o=.d) $(BENCH_OBJ:.o=.d)
+-include $(LIB_OBJ:.o=.d) $(CHAT_OBJ:.o=.d) $(KEYS_OBJ:.o=.d) $(RV_OBJ:.o=.d) $(NODE_OBJ:.o=.d) $(BENCH_OBJ:.o=.d)
 -include $(UNIT_BIN:=.d) $(REPLAY_OBJ:.o=.d) $(HOOK_OBJ:.o=.d)
 
 endif

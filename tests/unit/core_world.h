@@ -18,7 +18,7 @@
 
 #include "crypto/group.h"
 #include "crypto/whitelist.h"
-#include "node/core.h"
+#include "chat/chat.h"
 #include "proto/msg.h"
 #include "tests/unit/check.h"
 
@@ -38,7 +38,7 @@ struct out {
 static struct {
 	struct cove_ident *id[NIDS];
 	struct cove_wl *wl;
-	struct nd_core *core;
+	struct cove_chat *core;
 	uint64_t clock_ms;
 	uint64_t seq[NIDS];
 	struct out out[MAX_OUT];
@@ -180,7 +180,7 @@ static inline void tick(uint64_t ms)
 	/* in steps, as the program's timer would */
 	for (uint64_t t = 0; t < ms; t += 50) {
 		w.clock_ms += 50;
-		nd_core_tick(w.core);
+		cove_chat_tick(w.core);
 	}
 }
 
@@ -195,7 +195,7 @@ static inline void feed(const struct cove_frame *f)
 	assert_non_null(raw);
 	assert_ok(cove_frame_encode(f, raw, n, &len));
 	assert_ok(cove_frame_decode(&d, raw, len));
-	assert_ok(nd_core_frame(w.core, &d, raw, len));
+	assert_ok(cove_chat_frame(w.core, &d, raw, len));
 	free(raw);
 }
 
@@ -230,20 +230,20 @@ static inline void set_whitelist(const char *names)
 	}
 	assert_ok(cove_wl_parse(&w.wl, text, strlen(text), NULL));
 	if (w.core)
-		nd_core_set_whitelist(w.core, w.wl);
+		cove_chat_set_whitelist(w.core, w.wl);
 	cove_wl_free(old);
 }
 
 static inline int setup(void **state)
 {
-	static const struct nd_ui ui = {
+	static const struct cove_chat_ui ui = {
 		.ready = ui_ready,
 		.message = ui_message,
 		.error = ui_error,
 		.notice = ui_notice,
 		.gap = ui_gap,
 	};
-	static const struct nd_core_deps deps = {
+	static const struct cove_chat_deps deps = {
 		.send = fake_send,
 		.now_ms = fake_ms,
 		.now_us = fake_us,
@@ -263,10 +263,10 @@ static inline int setup(void **state)
 		w.seq[i] = w.clock_ms * 1000;
 	}
 	set_whitelist("alice bob carol");
-	w.core = nd_core_new(w.id[ALICE], w.wl, pk(RELAY), &ui, &deps, NULL);
+	w.core = cove_chat_new(w.id[ALICE], w.wl, pk(RELAY), &ui, &deps, NULL);
 	assert_non_null(w.core);
-	assert_ok(nd_core_add_room(w.core, ROOM));
-	assert_ok(nd_core_link_up(w.core));
+	assert_ok(cove_chat_add_room(w.core, ROOM));
+	assert_ok(cove_chat_link_up(w.core));
 	cove_msg_init(&f, COVE_F_WLC, "", 0, pk(RELAY), ++w.seq[RELAY], w.clock_ms);
 	memcpy(f.u.wlc.you, pk(ALICE), COVE_ID_LEN);
 	sign_feed(RELAY, &f);
@@ -276,7 +276,7 @@ static inline int setup(void **state)
 static inline int teardown(void **state)
 {
 	(void)state;
-	nd_core_free(w.core);
+	cove_chat_free(w.core);
 	clear_out();
 	cove_wl_free(w.wl);
 	for (int i = 0; i < NIDS; i++)
@@ -444,7 +444,7 @@ static inline void request_from(enum who who, const uint8_t *gk, uint32_t epoch,
 
 static inline void say(const char *text)
 {
-	assert_ok(nd_core_send_text(w.core, ROOM, text, strlen(text)));
+	assert_ok(cove_chat_send_text(w.core, ROOM, text, strlen(text)));
 }
 
 /* Every DAT alice sent since the last clear_out() is of an epoch above

@@ -14,7 +14,7 @@ static struct cove_payload catchup(void)
 
 	memset(&pl, 0, sizeof(pl));
 	pl.kind = COVE_PL_CATCHUP;
-	pl.catchup.within_ms = ND_HISTORY_MS;
+	pl.catchup.within_ms = COVE_CHAT_HISTORY_MS;
 	return pl;
 }
 
@@ -46,7 +46,7 @@ TEST(catchup_long_after_the_join_is_not_answered)
 
 	be_first();
 	bob = join(BOB, gk0);
-	tick(ND_CATCHUP_WINDOW_MS + 1000);
+	tick(COVE_CHAT_CATCHUP_WINDOW_MS + 1000);
 	say("hello");
 	clear_out();
 	request_from(BOB, gk0, 0, &pl);
@@ -61,7 +61,7 @@ TEST(resend_answers_are_bounded_per_requester)
 	struct cove_payload pl;
 
 	be_first();
-	nd_core_set_limits(w.core, 1000000, 1000000); /* the budget, not the pace */
+	cove_chat_set_limits(w.core, 1000000, 1000000); /* the budget, not the pace */
 	tick(1000);
 	bob = join(BOB, gk0);
 	for (int i = 0; i < 100; i++)
@@ -76,9 +76,9 @@ TEST(resend_answers_are_bounded_per_requester)
 	pl.resend.last = 99;
 	for (int i = 0; i < 30; i++)
 		request_from(BOB, gk0, 0, &pl);
-	assert_u64(sent_count(COVE_F_DAT), ND_HISTORY_MAX);
+	assert_u64(sent_count(COVE_F_DAT), COVE_CHAT_HISTORY_MAX);
 	clear_out();
-	tick(ND_HISTORY_MS / 2);
+	tick(COVE_CHAT_HISTORY_MS / 2);
 	request_from(BOB, gk0, 0, &pl);
 	assert_u64(sent_count(COVE_F_DAT), 0);
 	cove_xkp_free(bob);
@@ -92,19 +92,19 @@ TEST(dats_are_paced_inside_the_relays_limits_and_none_is_lost)
 	uint64_t n_seen = 0;
 
 	be_first();
-	nd_core_set_limits(w.core, 100, 50);
+	cove_chat_set_limits(w.core, 100, 50);
 	tick(1000); /* the bucket is full: 45 (90% of the burst of 50) */
 	clear_out();
 	for (int i = 0; i < 400; i++)
 		say("paced");
 	assert_u64(sent_count(COVE_F_DAT), 45);
-	assert_u64(nd_core_queued(w.core), 400 - 45);
+	assert_u64(cove_chat_queued(w.core), 400 - 45);
 	tick(1000);
 	/* 90 a second, at 90% of the relay's rate; never a burst above it */
 	assert_true(sent_count(COVE_F_DAT) >= 45 + 85 && sent_count(COVE_F_DAT) <= 45 + 91);
 	tick(5000);
 	assert_u64(sent_count(COVE_F_DAT), 400);
-	assert_u64(nd_core_queued(w.core), 0);
+	assert_u64(cove_chat_queued(w.core), 0);
 	for (size_t i = 0; i < w.nout; i++) {
 		struct cove_frame f = sent(i);
 
@@ -123,10 +123,10 @@ TEST(a_gap_is_reported_only_after_its_resend_had_its_chance)
 	dat_from(BOB, gk0, 0, 0, "zero");
 	dat_from(BOB, gk0, 0, 3, "three"); /* 1 and 2 missing */
 	clear_out();
-	tick(ND_GAP_ASK_MS + 100);
+	tick(COVE_CHAT_GAP_ASK_MS + 100);
 	assert_u64(sent_count(COVE_F_DAT), 1); /* the RESEND */
 	/* still coming: the sender is slow to answer */
-	tick(ND_GAP_REPORT_MS - 500);
+	tick(COVE_CHAT_GAP_REPORT_MS - 500);
 	assert_u64(errors("gap"), 0);
 	dat_from(BOB, gk0, 0, 1, "one");
 	tick(1000);
@@ -141,15 +141,15 @@ TEST(messages_a_failed_join_drops_are_each_named)
 
 	say("first words");
 	say("second words");
-	assert_u64(nd_core_queued(w.core), 2);
+	assert_u64(cove_chat_queued(w.core), 2);
 	err.u.err.code = COVE_EC_NO_KEY;
 	err.u.err.text = "no key";
 	err.u.err.text_len = 6;
 	assert_ok(cove_msg_sign(&err, w.id[RELAY]));
 	/* the only room failed: the node cannot go on, and says what it lost */
-	assert_err(nd_core_frame(w.core, &err, NULL, 0), COVE_ERR_STATE);
+	assert_err(cove_chat_frame(w.core, &err, NULL, 0), COVE_ERR_STATE);
 	assert_u64(errors("not_sent"), 2);
-	assert_u64(nd_core_queued(w.core), 0);
+	assert_u64(cove_chat_queued(w.core), 0);
 }
 
 TEST(a_member_back_after_leaving_gets_a_new_epoch_not_the_one_made_without_it)
@@ -210,7 +210,7 @@ TEST(a_refused_rekey_is_asked_for_again_and_warned_about)
 	rek(1);
 	refuse_last_rdy();
 	clear_out();
-	tick(ND_REKEY_STALL_MS + 1000);
+	tick(COVE_CHAT_REKEY_STALL_MS + 1000);
 	assert_true(sent_count(COVE_F_RKY) >= 1);
 	assert_u64(errors("rekey_stalled"), 1);
 	cove_xkp_free(bob);
@@ -223,7 +223,7 @@ TEST(an_overdue_scheduled_rekey_is_warned_about_but_does_not_hold)
 
 	be_first();
 	bob = join(BOB, gk0);
-	tick((uint64_t)ND_REKEY_INTERVAL_S * 1100 + ND_REKEY_OVERDUE_MS + 1000);
+	tick((uint64_t)COVE_CHAT_REKEY_INTERVAL_S * 1100 + COVE_CHAT_REKEY_OVERDUE_MS + 1000);
 	assert_true(errors("rekey_stalled") >= 1);
 	clear_out();
 	say("still sent");
