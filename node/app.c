@@ -143,12 +143,8 @@ static void input_line(void *ctx, char *line, size_t len)
 	a->fe->line(a, line, len);
 	if (!a->quitting && congested(a)) {
 		nd_input_pause(a->in);
-		/* A pipe or a program simply waits; a person should know why
-		 * what they type does not show. */
-		if (a->fe == &nd_fe_tty && a->fe->ui.notice)
-			a->fe->ui.notice(a, NULL, "paused",
-					 "you type faster than the room takes messages: input waits "
-					 "until the queue has room (nothing is lost)");
+		if (a->fe->paused)
+			a->fe->paused(a);
 	}
 }
 

@@ -41,6 +41,9 @@ struct nd_frontend {
 	void (*line)(struct nd_app *a, char *line, size_t len);
 	/* The link is gone; the app tries again in retry_ms. */
 	void (*disconnected)(struct nd_app *a, const char *why, unsigned retry_ms);
+	/* Input waits: the room takes messages slower than they come.
+	 * Optional (a pipe or a program simply waits). */
+	void (*paused)(struct nd_app *a);
 	/* Events; ctx is the app. */
 	struct cove_chat_ui ui;
 };

@@ -301,11 +301,20 @@ static void tty_notice(void *ctx, const char *room, const char *code, const char
 	tty_error(ctx, room, code, msg, 0);
 }
 
+/* A person should know why what they type does not show. */
+static void tty_paused(struct nd_app *a)
+{
+	tty_notice(a, NULL, "paused",
+		   "you type faster than the room takes messages: input waits until the queue "
+		   "has room (nothing is lost)");
+}
+
 const struct nd_frontend nd_fe_tty = {
 	.start = tty_start,
 	.stop = tty_stop,
 	.line = tty_line,
 	.disconnected = tty_disconnected,
+	.paused = tty_paused,
 	.ui = {
 		.connected = tty_connected,
 		.ready = tty_ready,
