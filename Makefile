@@ -92,7 +92,7 @@ UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 HOOK_OBJ := $(BUILD)/tests/tools/tamper.o $(BUILD)/tests/tools/keylog.o
 # The fuzz targets, built by the project's compiler with a plain main()
 # (tests/fuzz/replay.c) that runs them over the committed corpus.
-REPLAY_TARGETS := frame stream whitelist keyfile payload
+REPLAY_TARGETS := frame stream whitelist keyfile payload chat
 REPLAY_BIN := $(REPLAY_TARGETS:%=$(BUILD)/tests/fuzz/replay_%)
 REPLAY_OBJ := $(REPLAY_TARGETS:%=$(BUILD)/tests/fuzz/fuzz_%.o) $(BUILD)/tests/fuzz/replay.o
 TEST_HELPERS := $(BUILD)/tests/cove-rendezvous-tamper $(BUILD)/tests/cove-node-keylog \
@@ -145,6 +145,12 @@ $(BUILD)/tests/%: tests/unit/%.c $(LIBCOVE)
 		$(LIBCOVE) $(LIBS) $(shell $(PKG_CONFIG) --libs cmocka)
 
 $(BUILD)/tests/fuzz/replay_%: $(BUILD)/tests/fuzz/fuzz_%.o $(BUILD)/tests/fuzz/replay.o $(LIBCOVE)
+	@echo "  LD      $@"
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
+
+# The chat target drives the chat core itself.
+$(BUILD)/tests/fuzz/replay_chat: $(BUILD)/tests/fuzz/fuzz_chat.o $(BUILD)/tests/fuzz/replay.o \
+				 $(LIBCHAT) $(LIBCOVE)
 	@echo "  LD      $@"
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
 
