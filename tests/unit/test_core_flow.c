@@ -135,6 +135,55 @@ TEST(a_gap_is_reported_only_after_its_resend_had_its_chance)
 	cove_xkp_free(bob);
 }
 
+TEST(a_gap_is_asked_for_once_the_ask_delay_passed_naming_the_missing_numbers)
+{
+	uint8_t gk0[COVE_GK_LEN], sid[COVE_SID_LEN];
+	struct cove_payload *pl;
+	struct cove_xkp *bob;
+
+	be_first();
+	bob = join(BOB, gk0);
+	dat_from(BOB, gk0, 0, 0, "zero");
+	dat_from(BOB, gk0, 0, 3, "three"); /* 1 and 2 missing */
+	clear_out();
+	tick(COVE_CHAT_GAP_ASK_MS - 100);
+	assert_u64(sent_count(COVE_F_DAT), 0); /* they may still be on their way */
+	tick(200);
+	assert_u64(sent_count(COVE_F_DAT), 1);
+	assert_u64(last_sent(COVE_F_DAT).u.dat.n, COVE_CHAT_UNNUMBERED);
+	pl = opened(w.nout - 1, gk0);
+	assert_u64(pl->kind, COVE_PL_RESEND);
+	memset(sid, BOB, sizeof(sid)); /* dat_from's session id */
+	assert_bytes(pl->resend.from, pk(BOB), COVE_ID_LEN);
+	assert_bytes(pl->resend.sid, sid, COVE_SID_LEN);
+	assert_u64(pl->resend.first, 1);
+	assert_u64(pl->resend.last, 2);
+	tick(3 * COVE_CHAT_GAP_ASK_MS);
+	assert_u64(sent_count(COVE_F_DAT), 1); /* asked once */
+	cove_xkp_free(bob);
+}
+
+TEST(a_gap_still_open_is_reported_once_the_report_delay_after_its_request)
+{
+	uint8_t gk0[COVE_GK_LEN];
+	struct cove_xkp *bob;
+
+	be_first();
+	bob = join(BOB, gk0);
+	dat_from(BOB, gk0, 0, 0, "zero");
+	dat_from(BOB, gk0, 0, 3, "three");
+	tick(COVE_CHAT_GAP_ASK_MS + 50); /* asked for at COVE_CHAT_GAP_ASK_MS */
+	tick(COVE_CHAT_GAP_REPORT_MS - 100);
+	assert_u64(errors("gap"), 0);
+	tick(200);
+	assert_u64(errors("gap"), 1);
+	assert_u64(w.gap_first, 1);
+	assert_u64(w.gap_last, 2);
+	tick(2 * COVE_CHAT_GAP_REPORT_MS);
+	assert_u64(errors("gap"), 1); /* once */
+	cove_xkp_free(bob);
+}
+
 TEST(messages_a_failed_join_drops_are_each_named)
 {
 	struct cove_frame err = frame_of(RELAY, COVE_F_ERR);
@@ -240,6 +289,8 @@ int main(void)
 		T(resend_answers_are_bounded_per_requester),
 		T(dats_are_paced_inside_the_relays_limits_and_none_is_lost),
 		T(a_gap_is_reported_only_after_its_resend_had_its_chance),
+		T(a_gap_is_asked_for_once_the_ask_delay_passed_naming_the_missing_numbers),
+		T(a_gap_still_open_is_reported_once_the_report_delay_after_its_request),
 		T(messages_a_failed_join_drops_are_each_named),
 		T(a_member_back_after_leaving_gets_a_new_epoch_not_the_one_made_without_it),
 		T(nobody_gets_again_what_was_said_before_it_was_a_member),

@@ -69,6 +69,37 @@ TEST(a_relay_that_never_rekeys_gets_nothing_sent_and_the_user_is_warned)
 	cove_xkp_free(carol);
 }
 
+TEST(a_rekeyer_that_stays_silent_is_asked_for_again_every_few_seconds)
+{
+	uint8_t gk0[COVE_GK_LEN], gk1[COVE_GK_LEN];
+	static const enum who both[] = { ALICE, BOB };
+	struct cove_xkp *bob, *carol;
+	size_t rkys;
+
+	be_first();
+	bob = join(BOB, gk0);
+	carol = join(CAROL, gk0);
+	clear_out();
+	bye_of(CAROL);
+	assert_u64(sent_count(COVE_F_RKY), 1); /* at once */
+	say("held");
+	/* The relay names bob to make epoch 1; bob never does. */
+	tick(30 * 1000);
+	rkys = sent_count(COVE_F_RKY);
+	assert_true(rkys >= 6 && rkys <= 7); /* about every 5 s, not more often */
+	assert_u64(last_sent(COVE_F_RKY).u.rdy.epoch, 0);
+	assert_u64(errors("rekey_stalled"), 1);
+	assert_u64(cove_chat_queued(w.core), 1);
+	assert_u64(dats_above(0, gk0), 0);
+	/* another rekeyer brings epoch 1 */
+	randombytes_buf(gk1, sizeof(gk1));
+	key_from(BOB, gk1, 1, both, 2);
+	assert_u64(cove_chat_queued(w.core), 0);
+	assert_u64(dats_above(0, gk0), 1);
+	cove_xkp_free(bob);
+	cove_xkp_free(carol);
+}
+
 TEST(a_faked_stale_epoch_never_sends_the_room_back_to_the_old_key)
 {
 	uint8_t gk0[COVE_GK_LEN];
@@ -607,6 +638,7 @@ int main(void)
 		T(we_tell_the_room_when_we_see_a_member_leave),
 		T(after_a_leave_nothing_is_sent_under_the_key_the_leaver_holds),
 		T(a_relay_that_never_rekeys_gets_nothing_sent_and_the_user_is_warned),
+		T(a_rekeyer_that_stays_silent_is_asked_for_again_every_few_seconds),
 		T(a_faked_stale_epoch_never_sends_the_room_back_to_the_old_key),
 		T(a_rekey_sealed_for_a_list_that_may_hold_the_leaver_is_not_used),
 		T(a_departed_members_dats_are_dropped),
