@@ -634,10 +634,12 @@ void cove_chat_set_whitelist(struct cove_chat *c, const struct cove_wl *wl)
 
 			if (e) {
 				snprintf(m->name, sizeof(m->name), "%s", e->name);
-			} else if (m->exposed && r->st == R_READY) {
+			} else if (m->exposed && r->gk) {
 				/* It may hold our key: nothing more under it, and a
 				 * new epoch asked for (made by us, since we ask: it
-				 * goes only to those we trust). */
+				 * goes only to those we trust). Also while the room
+				 * is joined again after a lost link: the key we hold
+				 * comes back as it was, and must stay tainted. */
 				epoch_taint(c, r, m->name, "is no longer on your whitelist", 0);
 			} else if (m->present) {
 				distrusted = 1;

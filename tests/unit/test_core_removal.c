@@ -206,6 +206,37 @@ TEST(distrusting_a_member_holds_messages_until_our_own_epoch_without_it)
 	cove_xkp_free(carol);
 }
 
+TEST(distrusting_a_member_while_rejoining_holds_messages_until_a_new_epoch)
+{
+	uint8_t gk0[COVE_GK_LEN];
+	static const enum who both[] = { ALICE, BOB };
+	struct cove_xkp *bob, *carol;
+
+	be_first();
+	bob = join(BOB, gk0);
+	carol = join(CAROL, gk0);
+	reconnect();
+	still_here(BOB, bob);
+	still_here(CAROL, carol);
+	/* the whitelist is reloaded while alice waits for the key again */
+	set_whitelist("alice bob");
+	clear_out();
+	/* bob hands her back the key she gave carol, for a list without her */
+	key_from(BOB, gk0, 0, both, 2);
+	assert_int_equal(w.ready, 2);
+	say("carol must not read this");
+	assert_u64(dats_above(0, gk0), 0);
+	assert_u64(cove_chat_queued(w.core), 1);
+	tick(6000);
+	assert_true(sent_count(COVE_F_RKY) >= 1);
+	rek(1);
+	assert_u64(sent_count(COVE_F_KEY), 1);
+	assert_bytes(last_sent(COVE_F_KEY).u.key.to, pk(BOB), COVE_ID_LEN);
+	assert_u64(cove_chat_queued(w.core), 0);
+	cove_xkp_free(bob);
+	cove_xkp_free(carol);
+}
+
 TEST(a_dat_under_our_key_from_someone_we_do_not_trust_holds_our_messages)
 {
 	uint8_t gk0[COVE_GK_LEN];
@@ -643,6 +674,7 @@ int main(void)
 		T(a_rekey_sealed_for_a_list_that_may_hold_the_leaver_is_not_used),
 		T(a_departed_members_dats_are_dropped),
 		T(distrusting_a_member_holds_messages_until_our_own_epoch_without_it),
+		T(distrusting_a_member_while_rejoining_holds_messages_until_a_new_epoch),
 		T(a_dat_under_our_key_from_someone_we_do_not_trust_holds_our_messages),
 		T(a_key_of_the_last_epoch_number_or_too_high_for_a_first_key_is_refused),
 		T(rekeys_never_go_back_nor_jump_too_far),
