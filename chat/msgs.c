@@ -281,9 +281,11 @@ void msgs_flush(struct cove_chat *c, struct room *r)
 {
 	size_t done = 0;
 
-	if (r->st != R_READY || !c->authed || epoch_blocked(c, r))
+	if (r->st != R_READY || !c->authed)
 		return;
-	while (done < r->nq && room_pace(c, 0)) {
+	/* The key may reach its message budget on the way: what is left then
+	 * waits for the next key, as it would have had it come later. */
+	while (done < r->nq && !epoch_blocked(c, r) && room_pace(c, 0)) {
 		int ret = msgs_send(c, r, r->q[done].text, r->q[done].len);
 
 		if (ret != COVE_OK && ret != COVE_ERR_STATE) {

@@ -113,6 +113,38 @@ TEST(dats_are_paced_inside_the_relays_limits_and_none_is_lost)
 	}
 }
 
+TEST(messages_queued_past_the_key_budget_wait_for_the_next_key)
+{
+	static const struct cove_chat_opts opts = { .rekey_messages = 3 };
+	uint64_t n = 0;
+
+	alice_starts(&opts);
+	be_first();
+	say("a");
+	say("b");
+	say("c");
+	/* the budget of epoch 0 is spent: the rest waits */
+	say("d");
+	say("e");
+	say("f");
+	say("g");
+	assert_u64(cove_chat_queued(w.core), 4);
+	clear_out();
+	rek(1);
+	/* epoch 1 takes three, and g still waits for epoch 2 */
+	assert_u64(sent_count(COVE_F_DAT), 3);
+	assert_u64(cove_chat_queued(w.core), 1);
+	rek(2);
+	assert_u64(sent_count(COVE_F_DAT), 4);
+	assert_u64(cove_chat_queued(w.core), 0);
+	for (size_t i = 0; i < w.nout; i++) {
+		struct cove_frame f = sent(i);
+
+		if (f.type == COVE_F_DAT)
+			assert_u64(f.u.dat.n, 3 + n++); /* d, e, f, g: no number lost */
+	}
+}
+
 TEST(a_gap_is_reported_only_after_its_resend_had_its_chance)
 {
 	uint8_t gk0[COVE_GK_LEN];
@@ -288,6 +320,7 @@ int main(void)
 		T(catchup_long_after_the_join_is_not_answered),
 		T(resend_answers_are_bounded_per_requester),
 		T(dats_are_paced_inside_the_relays_limits_and_none_is_lost),
+		T(messages_queued_past_the_key_budget_wait_for_the_next_key),
 		T(a_gap_is_reported_only_after_its_resend_had_its_chance),
 		T(a_gap_is_asked_for_once_the_ask_delay_passed_naming_the_missing_numbers),
 		T(a_gap_still_open_is_reported_once_the_report_delay_after_its_request),
