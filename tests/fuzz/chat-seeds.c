@@ -116,6 +116,19 @@ static void dat(int room, int m, int kind, int keyidx, int nmode, int c, const c
 	text(s);
 }
 
+/* a DAT whose plaintext is the n bytes of p, as they are */
+static void dat_raw(int room, int m, const char *p, int n)
+{
+	b(FZ_OP_DAT);
+	b(room | WHO(m) | 1 << 3);
+	b(0);
+	b(0);
+	b(n >> 8);
+	b(n & 0xff);
+	for (int i = 0; i < n; i++)
+		b(p[i]);
+}
+
 static void bye(int room, int m, int mode)
 {
 	b(FZ_OP_BYE);
@@ -406,6 +419,11 @@ int main(int argc, char **argv)
 	ask(0, M_CAROL);
 	rek(0, 0);
 	put("member-back-after-leaving");
+
+	alice_and_bob();
+	dat_raw(0, M_BOB, "\x92\x63\xa1x", 4); /* [99, "x"]: a kind to come */
+	dat_raw(0, M_BOB, "\x92\x01\xa0", 3);  /* an empty text */
+	put("content-of-unknown-kind");
 
 	first(0);
 	err(0, 3, 0, "not whitelisted");

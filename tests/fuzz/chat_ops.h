@@ -44,8 +44,9 @@ enum fz_op {
 	 * +1, hers, hers +b, too far; a & 0x08: names bob; 0x10: bad signature */
 	FZ_OP_REK,
 	/* a, b, c, len, len bytes: a DAT from member (a >> 1) & 3. Content
-	 * (a >> 3) & 7: text, text, HOLDERS, GONE, RESEND, CATCHUP, text under
-	 * a key other than its commitment says, text of an epoch to come.
+	 * (a >> 3) & 7: text, the bytes as its plaintext (len is then a u16),
+	 * HOLDERS, GONE, RESEND, CATCHUP, text under a key other than its
+	 * commitment says, text of an epoch to come.
 	 * b & 0x0f: which known key; number (b >> 4) & 3: the next, c ahead,
 	 * c back, unnumbered; (b >> 6): as is, an old seq, an old stamp, a
 	 * bad signature. c: HOLDERS/GONE: whom they name (bits of alice, bob,
@@ -63,7 +64,7 @@ enum fz_op {
 	FZ_OP_WLC,
 	/* u16 len, len bytes: a frame exactly as these bytes encode it */
 	FZ_OP_RAW,
-	/* a, len, len bytes: the user sends the bytes 1 << ((a >> 2) & 7)
+	/* a, len, len bytes: the user sends the bytes 1 << ((a >> 2) % 11)
 	 * times; a & 2: to the first room (room NULL) */
 	FZ_OP_SEND,
 	/* a: the user asks for a rekey; a & 2: of every room */

@@ -459,8 +459,16 @@ static void ui_notice(void *ctx, const char *room, const char *code, const char 
 	trace_str("notice.msg", msg);
 }
 
+static void keylog(void *ctx, const char *room, uint32_t epoch, const uint8_t *gk)
+{
+	(void)ctx;
+	FUZZ_CHECK(room && gk && epoch != COVE_EPOCH_END, "keylog of epoch %u", epoch);
+	trace_str("keylog", room);
+	trace("keylog.epoch", &epoch, sizeof(epoch));
+}
+
 /* What alice's core is given: the front-end above, the fake relay, the
- * fake clock. */
+ * fake clock, and a message budget small enough for inputs to spend. */
 static const struct cove_chat_ui world_ui = {
 	.connected = ui_connected,
 	.ready = ui_ready,
@@ -476,7 +484,10 @@ static const struct cove_chat_deps world_deps = {
 	.send = fake_send,
 	.now_ms = fake_ms,
 	.now_us = fake_us,
+	.keylog = keylog,
 };
+
+static const struct cove_chat_opts world_opts = { .rekey_messages = 32 };
 
 /* ---- the world's life ------------------------------------------------------ */
 
