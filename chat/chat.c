@@ -191,8 +191,8 @@ int cove_chat_who(const struct cove_chat *c, const char *room,
 /* ---- the link -------------------------------------------------------------- */
 
 /* When to replace our session key next: at the rekey schedule, and at
- * least every COVE_CHAT_INI_REFRESH_MAX_S, so that members (who seal only to a
- * recent INI) never find ours too old. */
+ * least every COVE_CHAT_INI_REFRESH_MAX_S, so that members (who seal only
+ * to a recent INI) never find ours too old. */
 static uint64_t next_refresh(const struct cove_chat *c, uint64_t now)
 {
 	unsigned s = c->opts.rekey_interval_s < COVE_CHAT_INI_REFRESH_MAX_S

@@ -36,10 +36,11 @@
  * disagree. */
 #define COVE_CHAT_STALE_MS (120u * 1000)
 
-/* Sent messages are kept (at most COVE_CHAT_HISTORY_MAX, for COVE_CHAT_HISTORY_MS) to
- * be sent again: those sent in the last COVE_CHAT_RESEND_MS before the link went
- * down, once a new one is up (the relay may have died holding them), and
- * any a receiver asks for after finding a gap. */
+/* Sent messages are kept (at most COVE_CHAT_HISTORY_MAX, for
+ * COVE_CHAT_HISTORY_MS) to be sent again: those sent in the last
+ * COVE_CHAT_RESEND_MS before the link went down, once a new one is up (the
+ * relay may have died holding them), and any a receiver asks for after
+ * finding a gap. */
 #define COVE_CHAT_HISTORY_MAX 1000
 #define COVE_CHAT_HISTORY_MS (120u * 1000)
 #define COVE_CHAT_RESEND_MS (30u * 1000)
@@ -65,8 +66,8 @@
 #define COVE_CHAT_UNNUMBERED UINT64_MAX
 
 /* A gap in a sender's numbers is asked for again (RESEND) after
- * COVE_CHAT_GAP_ASK_MS, and reported to the user if still open COVE_CHAT_GAP_REPORT_MS
- * after that request. */
+ * COVE_CHAT_GAP_ASK_MS, and reported to the user if still open
+ * COVE_CHAT_GAP_REPORT_MS after that request. */
 #define COVE_CHAT_GAP_ASK_MS 1000u
 #define COVE_CHAT_GAP_REPORT_MS 5000u
 
@@ -175,9 +176,10 @@ int cove_chat_add_room(struct cove_chat *c, const char *room);
 int cove_chat_frame(struct cove_chat *c, const struct cove_frame *f, const uint8_t *raw,
 		    size_t len);
 
-/* The link may carry frames (the relay proved its key; nd_net_cb.linked):
- * the core joins its rooms, without waiting for the relay's WLC. Call it
- * once per link. Returns 0, or a negative cove_err when the node cannot
+/* The link may carry frames (the relay proved its key; cove-node's
+ * nd_net_cb.linked): the core joins its rooms, without waiting for the
+ * relay's WLC. Call it once per link, after cove_chat_link_down() for the
+ * link before. Returns 0, or a negative cove_err when the node cannot
  * go on (the ui's error callback said why). */
 int cove_chat_link_up(struct cove_chat *c);
 

@@ -13,9 +13,10 @@
  *            (RDY) and seal it to every member present that we trust.
  *
  * After a change of key the previous one still opens DATs for
- * COVE_CHAT_OLD_EPOCH_MS, since some were in flight. We ask for a rekey (RKY) on
- * a schedule, after COVE_CHAT_REKEY_MESSAGES of our messages under one key, when
- * someone present leaves our whitelist, and when the user asks.
+ * COVE_CHAT_OLD_EPOCH_MS, since some were in flight. We ask for a rekey
+ * (RKY) on a schedule, after COVE_CHAT_REKEY_MESSAGES of our messages
+ * under one key, when someone present leaves our whitelist, and when the
+ * user asks.
  *
  * Removal does not rest on the relay: once we know that someone who left,
  * or whom we no longer trust, may hold our current key (it was in the

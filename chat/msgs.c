@@ -363,8 +363,9 @@ void msgs_catch_up(struct cove_chat *c, struct room *r)
 }
 
 /* Whether we may send one more message again for m (RESEND, CATCHUP):
- * at most COVE_CHAT_HISTORY_MAX per COVE_CHAT_HISTORY_MS for each requester, so that
- * no member can make us re-encrypt our history over and over. */
+ * at most COVE_CHAT_HISTORY_MAX per COVE_CHAT_HISTORY_MS for each
+ * requester, so that no member can make us re-encrypt our history over
+ * and over. */
 static int answer_budget(struct cove_chat *c, struct member *m, const struct sent *h)
 {
 	uint64_t now = c->deps.now_ms();
