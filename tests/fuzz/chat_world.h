@@ -36,6 +36,7 @@
 #include "crypto/whitelist.h"
 #include "proto/msg.h"
 #include "tests/fuzz/fuzz.h"
+#include "tests/fuzz/rng.h"
 
 enum { ALICE, BOB, CAROL, DAVE, RELAY, NIDS };
 
@@ -116,39 +117,7 @@ static struct {
 	crypto_generichash_state trace;
 } w;
 
-/* ---- randomness, the clock ------------------------------------------------ */
-
-static uint64_t rng_counter;
-
-static void rng_buf(void *buf, size_t n)
-{
-	static const uint8_t key[32] = "cove fuzz chat, never random!!!";
-	uint8_t nonce[8];
-
-	for (int i = 0; i < 8; i++)
-		nonce[i] = (uint8_t)(rng_counter >> (8 * i));
-	rng_counter++;
-	crypto_stream_chacha20((uint8_t *)buf, n, nonce, key);
-}
-
-static uint32_t rng_random(void)
-{
-	uint32_t v;
-
-	rng_buf(&v, sizeof(v));
-	return v;
-}
-
-static const char *rng_name(void)
-{
-	return "cove-fuzz-chat";
-}
-
-static struct randombytes_implementation rng = {
-	.implementation_name = rng_name,
-	.random = rng_random,
-	.buf = rng_buf,
-};
+/* ---- the clock, the world's tables ---------------------------------------- */
 
 static uint64_t fake_ms(void)
 {
@@ -493,7 +462,9 @@ static const struct cove_chat_opts world_opts = { .rekey_messages = 32 };
 
 static void world_init(void)
 {
-	randombytes_set_implementation(&rng);
+	static const uint8_t key[32] = "cove fuzz chat, never random!!!";
+
+	fuzz_rng_install(key);
 	fuzz_sodium_init();
 	for (int i = 0; i < NIDS; i++) {
 		uint8_t seed[COVE_SEED_LEN];

@@ -621,7 +621,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	if (!w.id[0])
 		world_init();
-	rng_counter = 0;
+	fuzz_rng_restart();
 	crypto_generichash_init(&w.trace, NULL, 0, 32);
 	w.clock_ms = START_MS;
 	for (int i = 0; i < NIDS; i++)
