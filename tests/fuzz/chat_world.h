@@ -18,7 +18,8 @@
  *  - removal: once someone alice gave a key to has left (a BYE she took)
  *    or is off her whitelist, nothing but a GONE goes under that key;
  *  - a message shown is from someone on her whitelist, whose name it
- *    bears, and no message (sender, session, number) is shown twice.
+ *    bears, in the room it was sent to, and no message (room, sender,
+ *    session, number) is shown twice.
  *
  * The world also keeps a digest of everything the core did (w.trace):
  * two builds of the core can be compared input by input with it, to show
@@ -92,8 +93,10 @@ struct fz_raw {
 	size_t len;
 };
 
+/* A text a member sent: in which room, from whom, in which of its
+ * sessions there, with which number. */
 struct fz_msg {
-	int who;
+	int room, who;
 	unsigned sidgen;
 	uint64_t n;
 	int shown;
@@ -365,12 +368,14 @@ static void ui_message(void *ctx, const char *room, const char *from, const char
 	tag = strtoul(hex, &end, 16);
 	if (*end || tag >= w.nmsgs)
 		return;
+	FUZZ_CHECK(strcmp(room_names[w.msgs[tag].room], room) == 0, "a message to %s shown in %s",
+		   room_names[w.msgs[tag].room], room);
 	FUZZ_CHECK(strcmp(names[w.msgs[tag].who], from) == 0, "%s's message shown as %s's",
 		   names[w.msgs[tag].who], from);
 	for (size_t i = 0; i < w.nmsgs; i++) {
 		const struct fz_msg *m = &w.msgs[i];
 
-		FUZZ_CHECK(!(m->shown && m->who == w.msgs[tag].who &&
+		FUZZ_CHECK(!(m->shown && m->room == w.msgs[tag].room && m->who == w.msgs[tag].who &&
 			     m->sidgen == w.msgs[tag].sidgen && m->n == w.msgs[tag].n),
 			   "%s's message %llu shown twice", from, (unsigned long long)m->n);
 	}

@@ -352,7 +352,7 @@ static void op_dat(struct in *in)
 		 * printable bytes */
 		if (w.nmsgs < NMSGS && num != COVE_CHAT_UNNUMBERED) {
 			snprintf(text, sizeof(text), "#%04x:", (unsigned)w.nmsgs);
-			w.msgs[w.nmsgs++] = (struct fz_msg){ who, m->sidgen, num, 0 };
+			w.msgs[w.nmsgs++] = (struct fz_msg){ ri, who, m->sidgen, num, 0 };
 		} else {
 			memcpy(text, "------", 6);
 		}
