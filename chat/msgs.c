@@ -148,10 +148,26 @@ static int send_text(struct cove_chat *c, struct room *r, struct sent *h)
 	return send_payload(c, r, h->n, &pl, &h->seq);
 }
 
+/* Whether someone who may hold our current key became a member after h
+ * was first sent: sent again now, under that key, h would tell it what
+ * was said before it came (perhaps under a key it never held). */
+static int said_before_someone_came(const struct room *r, const struct sent *h)
+{
+	for (size_t i = 0; i < r->nmembers; i++)
+		if (r->members[i].exposed && r->members[i].member_since_ms > h->sent_ms)
+			return 1;
+	return 0;
+}
+
 static int send_entry(struct cove_chat *c, struct room *r, struct sent *h)
 {
-	/* Sent again (asked for, or after a reconnect): within the pace too;
-	 * what must wait is tried again from the tick. */
+	/* Sent again (asked for, or after a reconnect) to the whole room:
+	 * never to a newcomer that was not there to read it. */
+	if (said_before_someone_came(r, h)) {
+		h->retry_ms = 0;
+		return COVE_ERR_STATE;
+	}
+	/* Within the pace too; what must wait is tried again from the tick. */
 	if (!room_pace(c, 0)) {
 		h->retry_ms = c->deps.now_ms() + COVE_CHAT_PACE_RETRY_MS;
 		return COVE_ERR_STATE;

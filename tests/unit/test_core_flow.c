@@ -282,6 +282,56 @@ TEST(nobody_gets_again_what_was_said_before_it_was_a_member)
 	cove_xkp_free(bob);
 }
 
+TEST(nobody_gets_again_what_was_said_before_it_came_when_another_asks)
+{
+	uint8_t gk0[COVE_GK_LEN], gk1[COVE_GK_LEN], sid[COVE_SID_LEN];
+	struct cove_xkp *bob, *carol;
+	struct cove_payload pl;
+	size_t with = 0;
+
+	be_first();
+	bob = join(BOB, gk0);
+	tick(1000);
+	say("before carol");
+	memcpy(sid, last_sent(COVE_F_DAT).u.dat.sid, COVE_SID_LEN);
+	tick(1000);
+	rek(1);
+	open_last_key(bob, gk1, NULL);
+	tick(1000);
+	/* carol comes, under epoch 1: she never held the key of what was
+	 * said before */
+	carol = cove_xkp_new();
+	assert_non_null(carol);
+	{
+		struct cove_frame f = ini_of(CAROL, carol);
+
+		feed(&f);
+	}
+	ask(CAROL, carol);
+	say("with carol");
+	clear_out();
+	/* bob (a relay dropped his copies) asks for all of alice's messages */
+	memset(&pl, 0, sizeof(pl));
+	pl.kind = COVE_PL_RESEND;
+	memcpy(pl.resend.from, pk(ALICE), 32);
+	memcpy(pl.resend.sid, sid, COVE_SID_LEN);
+	pl.resend.first = 0;
+	pl.resend.last = 10;
+	request_from(BOB, gk1, 1, &pl);
+	for (size_t i = 0; i < w.nout; i++) {
+		const struct cove_payload *p = opened(i, gk1);
+
+		if (p->kind != COVE_PL_TEXT)
+			continue;
+		assert_u64(p->text_len, strlen("with carol"));
+		assert_bytes(p->text, "with carol", p->text_len);
+		with++;
+	}
+	assert_u64(with, 1);
+	cove_xkp_free(bob);
+	cove_xkp_free(carol);
+}
+
 TEST(a_refused_rekey_is_asked_for_again_and_warned_about)
 {
 	uint8_t gk0[COVE_GK_LEN];
@@ -327,6 +377,7 @@ int main(void)
 		T(messages_a_failed_join_drops_are_each_named),
 		T(a_member_back_after_leaving_gets_a_new_epoch_not_the_one_made_without_it),
 		T(nobody_gets_again_what_was_said_before_it_was_a_member),
+		T(nobody_gets_again_what_was_said_before_it_came_when_another_asks),
 		T(a_refused_rekey_is_asked_for_again_and_warned_about),
 		T(an_overdue_scheduled_rekey_is_warned_about_but_does_not_hold),
 	};
