@@ -78,6 +78,11 @@ LIBSTORE := $(BUILD)/libcovestore.a
 HIST_OBJ := $(patsubst %.c,$(BUILD)/%.o,$(wildcard hist/*.c))
 LIBHIST := $(BUILD)/libcovehist.a
 
+# The chat core (chat/): rooms, keys and messages without sockets, a
+# library of its own that cove-node, cove-bench and the tests link.
+CHAT_OBJ := $(patsubst %.c,$(BUILD)/%.o,$(wildcard chat/*.c))
+LIBCHAT := $(BUILD)/libcovechat.a
+
 KEYS_OBJ := $(patsubst %.c,$(BUILD)/%.o,$(wildcard keys/*.c))
 RV_OBJ := $(patsubst %.c,$(BUILD)/%.o,$(wildcard rendezvous/*.c))
 NODE_OBJ := $(patsubst %.c,$(BUILD)/%.o,$(wildcard node/*.c))
@@ -88,11 +93,9 @@ NODE_RUN_OBJ := $(filter-out $(BUILD)/node/main.o,$(NODE_OBJ))
 
 PROGS := $(BUILD)/cove-keys $(BUILD)/cove-rendezvous $(BUILD)/cove-node
 
-# The load generator links the node's core (not its front-ends) to run
-# real nodes beside its simulated ones.
-NODE_CORE_OBJ := $(patsubst %,$(BUILD)/node/%.o,core keys track)
-BENCH_OBJ := $(patsubst %.c,$(BUILD)/%.o,$(wildcard bench/*.c)) $(NODE_CORE_OBJ) \
-	     $(BUILD)/node/net.o
+# The load generator links the chat core and the node's link (not its
+# front-ends) to run real nodes beside its simulated ones.
+BENCH_OBJ := $(patsubst %.c,$(BUILD)/%.o,$(wildcard bench/*.c)) $(BUILD)/node/net.o
 BENCH := $(BUILD)/cove-bench
 
 UNIT_SRC := $(wildcard tests/unit/test_*.c)
@@ -100,7 +103,7 @@ UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 HOOK_OBJ := $(BUILD)/tests/tools/tamper.o $(BUILD)/tests/tools/keylog.o
 # The fuzz targets, built by the project's compiler with a plain main()
 # (tests/fuzz/replay.c) that runs them over the committed corpus.
-REPLAY_TARGETS := frame stream whitelist keyfile payload
+REPLAY_TARGETS := frame stream whitelist keyfile payload chat
 REPLAY_BIN := $(REPLAY_TARGETS:%=$(BUILD)/tests/fuzz/replay_%)
 REPLAY_OBJ := $(REPLAY_TARGETS:%=$(BUILD)/tests/fuzz/fuzz_%.o) $(BUILD)/tests/fuzz/replay.o
 TEST_HELPERS := $(BUILD)/tests/cove-rendezvous-tamper $(BUILD)/tests/cove-node-keylog \
@@ -124,6 +127,10 @@ $(LIBSTORE): $(STORE_OBJ)
 
 $(STORE_OBJ) $(HIST_OBJ): CFLAGS += $(SQLITE_CFLAGS)
 
+$(LIBCHAT): $(CHAT_OBJ)
+	@echo "  AR      $@"
+	$(Q)rm -f $@ && $(AR) rcs $@ $^
+
 $(BUILD)/%.o: %.c
 	@mkdir -p $(@D)
 	@echo "  CC      $<"
@@ -137,21 +144,20 @@ $(BUILD)/cove-rendezvous: $(RV_OBJ) $(LIBSTORE) $(LIBCOVE)
 	@echo "  LD      $@"
 	$(Q)$(CC) $(LDFLAGS) -pthread -o $@ $^ $(LIBS) $(SQLITE_LIBS)
 
-$(BUILD)/cove-node: $(NODE_OBJ) $(LIBCOVE)
+$(BUILD)/cove-node: $(NODE_OBJ) $(LIBCHAT) $(LIBCOVE)
 	@echo "  LD      $@"
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LIBS) $(shell $(PKG_CONFIG) --libs jansson) -lreadline
 
-$(BENCH): $(BENCH_OBJ) $(LIBHIST) $(LIBCOVE)
+$(BENCH): $(BENCH_OBJ) $(LIBCHAT) $(LIBHIST) $(LIBCOVE)
 	@echo "  LD      $@"
 	$(Q)$(CC) $(LDFLAGS) -pthread -o $@ $^ $(LIBS) $(SQLITE_LIBS) -lm
 
 # The chat core's unit tests drive the core itself, with a fake relay.
-$(BUILD)/tests/test_core_%: tests/unit/test_core_%.c tests/unit/core_world.h $(NODE_CORE_OBJ) \
-			   $(LIBCOVE)
+$(BUILD)/tests/test_core_%: tests/unit/test_core_%.c tests/unit/core_world.h $(LIBCHAT) $(LIBCOVE)
 	@mkdir -p $(@D)
 	@echo "  CC      $<"
 	$(Q)$(CC) $(CFLAGS) $(shell $(PKG_CONFIG) --cflags cmocka) $(LDFLAGS) -o $@ $< \
-		$(NODE_CORE_OBJ) $(LIBCOVE) $(LIBS) $(shell $(PKG_CONFIG) --libs cmocka)
+		$(LIBCHAT) $(LIBCOVE) $(LIBS) $(shell $(PKG_CONFIG) --libs cmocka)
 
 # The history's tests link it, and SQLite.
 $(BUILD)/tests/test_hist_%: tests/unit/test_hist_%.c tests/unit/hist_fixture.h $(LIBHIST) \
@@ -178,6 +184,12 @@ $(BUILD)/tests/fuzz/replay_%: $(BUILD)/tests/fuzz/fuzz_%.o $(BUILD)/tests/fuzz/r
 	@echo "  LD      $@"
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
 
+# The chat target drives the chat core itself.
+$(BUILD)/tests/fuzz/replay_chat: $(BUILD)/tests/fuzz/fuzz_chat.o $(BUILD)/tests/fuzz/replay.o \
+				 $(LIBCHAT) $(LIBCOVE)
+	@echo "  LD      $@"
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
+
 # The tampering relay and the node that logs its keys: the very objects
 # of cove-rendezvous and cove-node, with a main that installs a test hook.
 $(BUILD)/tests/cove-rendezvous-tamper: $(BUILD)/tests/tools/tamper.o $(RV_RUN_OBJ) $(LIBSTORE) \
@@ -186,7 +198,7 @@ $(BUILD)/tests/cove-rendezvous-tamper: $(BUILD)/tests/tools/tamper.o $(RV_RUN_OB
 	@echo "  LD      $@"
 	$(Q)$(CC) $(LDFLAGS) -pthread -o $@ $^ $(LIBS) $(SQLITE_LIBS)
 
-$(BUILD)/tests/cove-node-keylog: $(BUILD)/tests/tools/keylog.o $(NODE_RUN_OBJ) $(LIBCOVE)
+$(BUILD)/tests/cove-node-keylog: $(BUILD)/tests/tools/keylog.o $(NODE_RUN_OBJ) $(LIBCHAT) $(LIBCOVE)
 	@mkdir -p $(@D)
 	@echo "  LD      $@"
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LIBS) $(shell $(PKG_CONFIG) --libs jansson) -lreadline
@@ -245,8 +257,8 @@ clean:
 # libFuzzer targets (clang): make fuzz [FUZZ_SECONDS=N]
 -include tests/fuzz/fuzz.mk
 
--include $(LIB_OBJ:.o=.d) $(HIST_OBJ:.o=.d) $(STORE_OBJ:.o=.d) $(KEYS_OBJ:.o=.d) $(RV_OBJ:.o=.d) \
-	 $(NODE_OBJ:.o=.d) $(BENCH_OBJ:.o=.d)
+-include $(LIB_OBJ:.o=.d) $(CHAT_OBJ:.o=.d) $(HIST_OBJ:.o=.d) $(STORE_OBJ:.o=.d) $(KEYS_OBJ:.o=.d) \
+	 $(RV_OBJ:.o=.d) $(NODE_OBJ:.o=.d) $(BENCH_OBJ:.o=.d)
 -include $(UNIT_BIN:=.d) $(REPLAY_OBJ:.o=.d) $(HOOK_OBJ:.o=.d)
 
 endif

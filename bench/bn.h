@@ -10,7 +10,7 @@
  *              frames, with only as much of a node's logic as a scenario
  *              needs (join, hand over and take keys, send signed DATs,
  *              count what arrives)
- *   node.c     a real node core (node/core.c and node/net.c, what
+ *   node.c     a real node core (the chat core chat/ and node/net.c, what
  *              cove-node runs) driven without a terminal
  *   mqtt.c     an MQTT 3.1.1 client at QoS 0, for the same load against
  *              mosquitto

@@ -1,5 +1,5 @@
 /*
- * node.c - a real node for the benchmarks: node/core.c and node/net.c,
+ * node.c - a real node for the benchmarks: the chat core and node/net.c,
  * the code cove-node runs, with the bench in place of a terminal. Every
  * frame it receives is verified and every message decrypted, as in
  * cove-node, so a latency measured here includes a node's own crypto.
@@ -10,7 +10,7 @@
 #include "bench/bn.h"
 #include "cli/cli.h"
 #include "common/err.h"
-#include "node/core.h"
+#include "chat/chat.h"
 #include "node/net.h"
 
 /* How often the core's timers run (cove-node ticks as often). */
@@ -19,7 +19,7 @@
 struct bn_node {
 	struct event_base *base;
 	struct bn_node_conf conf;
-	struct nd_core *core;
+	struct cove_chat *core;
 	struct nd_net *net;
 	struct event *tick;
 	uint64_t t_connect, t_ready;
@@ -79,14 +79,14 @@ static int net_frame(void *ctx, const struct cove_frame *f, const uint8_t *raw, 
 {
 	struct bn_node *n = ctx;
 
-	return nd_core_frame(n->core, f, raw, len);
+	return cove_chat_frame(n->core, f, raw, len);
 }
 
 static int net_linked(void *ctx)
 {
 	struct bn_node *n = ctx;
 
-	return nd_core_link_up(n->core);
+	return cove_chat_link_up(n->core);
 }
 
 static void net_down(void *ctx, const char *why, int permanent)
@@ -94,7 +94,7 @@ static void net_down(void *ctx, const char *why, int permanent)
 	struct bn_node *n = ctx;
 
 	(void)permanent;
-	nd_core_link_down(n->core);
+	cove_chat_link_down(n->core);
 	if (why) {
 		bn_err("node %s: %s", n->conf.room, why);
 		if (n->conf.errors)
@@ -108,16 +108,16 @@ static void tick_cb(evutil_socket_t fd, short what, void *arg)
 
 	(void)fd;
 	(void)what;
-	nd_core_tick(n->core);
+	cove_chat_tick(n->core);
 }
 
 struct bn_node *bn_node_new(struct event_base *base, const struct bn_node_conf *conf)
 {
-	static const struct nd_core_deps deps_tmpl = {
+	static const struct cove_chat_deps deps_tmpl = {
 		.send = nd_net_send, .now_ms = clock_ms, .now_us = clock_us,
 	};
-	struct nd_ui ui = { 0 };
-	struct nd_core_deps deps = deps_tmpl;
+	struct cove_chat_ui ui = { 0 };
+	struct cove_chat_deps deps = deps_tmpl;
 	struct nd_net_cb cb = { .frame = net_frame, .down = net_down, .linked = net_linked };
 	struct timeval tv = { 0, TICK_MS * 1000 };
 	struct bn_node *n = calloc(1, sizeof(*n));
@@ -135,9 +135,9 @@ struct bn_node *bn_node_new(struct event_base *base, const struct bn_node_conf *
 	if (!n->net)
 		goto fail;
 	deps.send_ctx = n->net;
-	n->core = nd_core_new(conf->id, conf->wl, conf->relay_pk, &ui, &deps, NULL);
+	n->core = cove_chat_new(conf->id, conf->wl, conf->relay_pk, &ui, &deps, NULL);
 	n->tick = event_new(base, -1, EV_PERSIST, tick_cb, n);
-	if (!n->core || !n->tick || nd_core_add_room(n->core, conf->room) != COVE_OK ||
+	if (!n->core || !n->tick || cove_chat_add_room(n->core, conf->room) != COVE_OK ||
 	    event_add(n->tick, &tv) != 0)
 		goto fail;
 	return n;
@@ -152,7 +152,7 @@ void bn_node_free(struct bn_node *n)
 		return;
 	if (n->tick)
 		event_free(n->tick);
-	nd_core_free(n->core);
+	cove_chat_free(n->core);
 	nd_net_free(n->net);
 	free(n);
 }
@@ -165,7 +165,7 @@ int bn_node_connect(struct bn_node *n)
 
 int bn_node_send(struct bn_node *n, const char *text, size_t len)
 {
-	return nd_core_send_text(n->core, n->conf.room, text, len) == COVE_OK ? 0 : -1;
+	return cove_chat_send_text(n->core, n->conf.room, text, len) == COVE_OK ? 0 : -1;
 }
 
 uint64_t bn_node_t_connect(const struct bn_node *n)

@@ -13,7 +13,7 @@
 #include "node/app.h"
 
 /* Backpressure on input: pause above the high marks, resume below the low. */
-#define QUEUE_HIGH (ND_QUEUE_MAX / 2)
+#define QUEUE_HIGH (COVE_CHAT_QUEUE_MAX / 2)
 #define QUEUE_LOW 16
 #define UNSENT_HIGH (1u << 20)
 #define UNSENT_LOW (256u << 10)
@@ -32,12 +32,12 @@ static size_t unsent(const struct nd_app *a)
 
 static int congested(const struct nd_app *a)
 {
-	return nd_core_queued(a->core) >= QUEUE_HIGH || unsent(a) >= UNSENT_HIGH;
+	return cove_chat_queued(a->core) >= QUEUE_HIGH || unsent(a) >= UNSENT_HIGH;
 }
 
 static int relieved(const struct nd_app *a)
 {
-	return nd_core_queued(a->core) <= QUEUE_LOW && unsent(a) <= UNSENT_LOW;
+	return cove_chat_queued(a->core) <= QUEUE_LOW && unsent(a) <= UNSENT_LOW;
 }
 
 /* ---- links ---------------------------------------------------------------- */
@@ -55,14 +55,14 @@ static int net_frame(void *ctx, const struct cove_frame *f, const uint8_t *raw, 
 {
 	struct nd_app *a = ctx;
 
-	return nd_core_frame(a->core, f, raw, len);
+	return cove_chat_frame(a->core, f, raw, len);
 }
 
 static int net_linked(void *ctx)
 {
 	struct nd_app *a = ctx;
 
-	return nd_core_link_up(a->core);
+	return cove_chat_link_up(a->core);
 }
 
 static int new_link(struct nd_app *a)
@@ -104,7 +104,7 @@ static void net_down(void *ctx, const char *why, int permanent)
 	struct timeval tv;
 	unsigned wait;
 
-	nd_core_link_down(a->core);
+	cove_chat_link_down(a->core);
 	if (!why) { /* we finished the link ourselves, in good order */
 		nd_app_exit(a, a->status);
 		return;
@@ -115,7 +115,7 @@ static void net_down(void *ctx, const char *why, int permanent)
 		nd_app_exit(a, 1);
 		return;
 	}
-	if (a->quitting && nd_core_queued(a->core) == 0) {
+	if (a->quitting && cove_chat_queued(a->core) == 0) {
 		/* nothing left to deliver: no point in coming back */
 		nd_app_exit(a, a->status);
 		return;
@@ -143,12 +143,8 @@ static void input_line(void *ctx, char *line, size_t len)
 	a->fe->line(a, line, len);
 	if (!a->quitting && congested(a)) {
 		nd_input_pause(a->in);
-		/* A pipe or a program simply waits; a person should know why
-		 * what they type does not show. */
-		if (a->fe == &nd_fe_tty && a->fe->ui.notice)
-			a->fe->ui.notice(a, NULL, "paused",
-					 "you type faster than the room takes messages: input waits "
-					 "until the queue has room (nothing is lost)");
+		if (a->fe->paused)
+			a->fe->paused(a);
 	}
 }
 
@@ -189,7 +185,7 @@ const char *nd_app_send_error(int err)
 
 int nd_app_send(struct nd_app *a, const char *room, const char *text, size_t len)
 {
-	return nd_core_send_text(a->core, room ? room : a->room, text, len);
+	return cove_chat_send_text(a->core, room ? room : a->room, text, len);
 }
 
 void nd_app_reload(struct nd_app *a)
@@ -211,7 +207,7 @@ void nd_app_reload(struct nd_app *a)
 			a->fe->ui.error(a, NULL, "reload_failed", msg, 0);
 		return;
 	}
-	nd_core_set_whitelist(a->core, wl);
+	cove_chat_set_whitelist(a->core, wl);
 	cove_wl_free(a->wl);
 	a->wl = wl;
 }
@@ -274,7 +270,7 @@ void nd_app_tick(struct nd_app *a)
 {
 	uint64_t now = cove_now_ms();
 
-	nd_core_tick(a->core);
+	cove_chat_tick(a->core);
 	keepalive(a, now);
 	if (!a->quitting) {
 		if (a->in && relieved(a))
@@ -285,10 +281,10 @@ void nd_app_tick(struct nd_app *a)
 	 * Messages wait in their room's queue until it is joined, so a link
 	 * still connecting, or a room still joining, holds the quit up only
 	 * when something waits to be sent there. */
-	if (a->quitting == 1 && nd_core_queued(a->core) == 0 && unsent(a) == 0) {
+	if (a->quitting == 1 && cove_chat_queued(a->core) == 0 && unsent(a) == 0) {
 		a->quitting = 2;
 		if (a->net) {
-			nd_core_leave_all(a->core); /* the others hear it at once */
+			cove_chat_leave_all(a->core); /* the others hear it at once */
 			nd_net_finish(a->net, ND_FINISH_MS);
 		} else {
 			nd_app_exit(a, a->status);
@@ -299,10 +295,10 @@ void nd_app_tick(struct nd_app *a)
 		char msg[200];
 
 		/* Name each message that never left, then the total. */
-		nd_core_each_queued(a->core, quit_unsent, a);
+		cove_chat_each_queued(a->core, quit_unsent, a);
 		snprintf(msg, sizeof(msg), "%zu message%s could not be sent before quitting "
-			 "(%zu bytes waiting to be written)", nd_core_queued(a->core),
-			 nd_core_queued(a->core) == 1 ? "" : "s", unsent(a));
+			 "(%zu bytes waiting to be written)", cove_chat_queued(a->core),
+			 cove_chat_queued(a->core) == 1 ? "" : "s", unsent(a));
 		if (a->fe->ui.error)
 			a->fe->ui.error(a, NULL, "not_sent", msg, 1);
 		nd_app_exit(a, 1);

@@ -16,7 +16,7 @@
 #include <event2/event.h>
 
 #include "crypto/ident.h"
-#include "node/core.h"
+#include "chat/chat.h"
 #include "node/input.h"
 #include "node/net.h"
 
@@ -41,8 +41,11 @@ struct nd_frontend {
 	void (*line)(struct nd_app *a, char *line, size_t len);
 	/* The link is gone; the app tries again in retry_ms. */
 	void (*disconnected)(struct nd_app *a, const char *why, unsigned retry_ms);
+	/* Input waits: the room takes messages slower than they come.
+	 * Optional (a pipe or a program simply waits). */
+	void (*paused)(struct nd_app *a);
 	/* Events; ctx is the app. */
-	struct nd_ui ui;
+	struct cove_chat_ui ui;
 };
 
 extern const struct nd_frontend nd_fe_tty;
@@ -64,7 +67,7 @@ struct nd_app {
 	const char *self;           /* our name in our own whitelist */
 	struct nd_app_conf conf;
 	struct cove_wl *wl;         /* ours; the core borrows it */
-	struct nd_core *core;
+	struct cove_chat *core;
 	struct nd_net *net;         /* the current link */
 	struct nd_net *dead_net;    /* a link that went, freed from the loop */
 	struct nd_input *in;
@@ -88,7 +91,7 @@ int nd_app_send_frame(void *app, const struct cove_frame *f);
 /* Reads lines from standard input into fe->line, with backpressure. */
 int nd_app_input(struct nd_app *a);
 
-/* Sends text (room NULL: a->room). Returns as nd_core_send_text(). */
+/* Sends text (room NULL: a->room). Returns as cove_chat_send_text(). */
 int nd_app_send(struct nd_app *a, const char *room, const char *text, size_t len);
 
 /* Re-reads the whitelist: keeps the old one when the new one does not

@@ -130,14 +130,14 @@ static void json_line(struct nd_app *a, char *line, size_t len)
 		json_t *members = json_array();
 		const char *r = room ? room : a->room;
 
-		if (nd_core_who(a->core, r, who_one, members) != 0) {
+		if (cove_chat_who(a->core, r, who_one, members) != 0) {
 			json_decref(members);
 			json_error(a, r, "bad_command", "no such room", 0);
 			goto out;
 		}
 		emit(json_pack("{s:s, s:s, s:o}", "event", "who", "room", r, "members", members));
 	} else if (strcmp(name, "rekey") == 0) {
-		if (nd_core_rekey(a->core, room) != 0)
+		if (cove_chat_rekey(a->core, room) != 0)
 			json_error(a, room, "bad_command", room ? "no such room, or not joined yet" :
 				   "not joined yet", 0);
 	} else if (strcmp(name, "quit") == 0) {

@@ -87,31 +87,33 @@ static void command(struct nd_app *a, char *line)
 		const char *room = arg ? arg : a->room;
 
 		show("[%s] members:", room);
-		if (nd_core_who(a->core, room, who_one, NULL) != COVE_OK)
+		if (cove_chat_who(a->core, room, who_one, NULL) != COVE_OK)
 			show("no room '%s' here; /rooms lists them", room);
 	} else if (strcmp(cmd, "/room") == 0) {
-		size_t i, n = nd_core_room_count(a->core);
+		size_t i, n = cove_chat_room_count(a->core);
 
 		for (i = 0; arg && i < n; i++)
-			if (strcmp(nd_core_room_name(a->core, i), arg) == 0)
+			if (strcmp(cove_chat_room_name(a->core, i), arg) == 0)
 				break;
 		if (!arg || i == n) {
 			show("usage: /room NAME, where NAME is one of the rooms given with -r (/rooms)");
 			return;
 		}
-		a->room = nd_core_room_name(a->core, i);
+		a->room = cove_chat_room_name(a->core, i);
 		set_prompt(a);
 	} else if (strcmp(cmd, "/rekey") == 0) {
 		const char *room = arg ? arg : a->room;
 
-		if (nd_core_rekey(a->core, room) != COVE_OK)
+		if (cove_chat_rekey(a->core, room) != COVE_OK)
 			show("cannot rekey room %s now: not joined", room);
 		else
 			show("[%s] asked for a new room key", room);
 	} else if (strcmp(cmd, "/rooms") == 0) {
-		for (size_t i = 0; i < nd_core_room_count(a->core); i++)
-			show("  %s%s", nd_core_room_name(a->core, i),
-			     strcmp(nd_core_room_name(a->core, i), a->room) == 0 ? "  (current)" : "");
+		for (size_t i = 0; i < cove_chat_room_count(a->core); i++) {
+			const char *name = cove_chat_room_name(a->core, i);
+
+			show("  %s%s", name, strcmp(name, a->room) == 0 ? "  (current)" : "");
+		}
 	} else if (strcmp(cmd, "/help") == 0) {
 		show("type a line to send it to the current room; commands:");
 		show("  /who [ROOM]   members and their key fingerprints");
@@ -185,8 +187,8 @@ static int tty_start(struct nd_app *a)
 		return -1;
 	snprintf(tty_prompt, sizeof(tty_prompt), "[%s]> ", a->room);
 	rl_callback_handler_install(tty_prompt, on_line);
-	show("joining %zu room%s as %s; /help lists commands", nd_core_room_count(a->core),
-	     nd_core_room_count(a->core) == 1 ? "" : "s", a->self);
+	show("joining %zu room%s as %s; /help lists commands", cove_chat_room_count(a->core),
+	     cove_chat_room_count(a->core) == 1 ? "" : "s", a->self);
 	return 0;
 }
 
@@ -299,11 +301,20 @@ static void tty_notice(void *ctx, const char *room, const char *code, const char
 	tty_error(ctx, room, code, msg, 0);
 }
 
+/* A person should know why what they type does not show. */
+static void tty_paused(struct nd_app *a)
+{
+	tty_notice(a, NULL, "paused",
+		   "you type faster than the room takes messages: input waits until the queue "
+		   "has room (nothing is lost)");
+}
+
 const struct nd_frontend nd_fe_tty = {
 	.start = tty_start,
 	.stop = tty_stop,
 	.line = tty_line,
 	.disconnected = tty_disconnected,
+	.paused = tty_paused,
 	.ui = {
 		.connected = tty_connected,
 		.ready = tty_ready,

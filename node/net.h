@@ -41,7 +41,7 @@ struct nd_net *nd_net_new(struct event_base *base, const struct cove_ident *id,
  * after calling down(). */
 int nd_net_connect(struct nd_net *n);
 
-/* Sends a frame; matches nd_core_deps.send. Returns 0, COVE_ERR_STATE (not
+/* Sends a frame; matches cove_chat_deps.send. Returns 0, COVE_ERR_STATE (not
  * connected) or another negative cove_err. */
 int nd_net_send(void *n, const struct cove_frame *f);
 

@@ -43,10 +43,11 @@ static const struct cove_opt options[] = {
 		     "after 3*MS (default {default})"),
 	COVE_OPT_FLAG(OPT_NO_RECONNECT, "no-reconnect",
 		      "exit when the link is lost instead of reconnecting"),
-	COVE_OPT_NUM(OPT_REKEY_INTERVAL, "rekey-interval", "S", 1, 31536000, ND_REKEY_INTERVAL_S,
+	COVE_OPT_NUM(OPT_REKEY_INTERVAL, "rekey-interval", "S", 1, 31536000,
+		     COVE_CHAT_REKEY_INTERVAL_S,
 		     "ask for a new room key every S seconds (default {default})"),
-	COVE_OPT_NUM(OPT_REKEY_MESSAGES, "rekey-messages", "N", 1, ND_REKEY_MESSAGES,
-		     ND_REKEY_MESSAGES,
+	COVE_OPT_NUM(OPT_REKEY_MESSAGES, "rekey-messages", "N", 1, COVE_CHAT_REKEY_MESSAGES,
+		     COVE_CHAT_REKEY_MESSAGES,
 		     "... and after N of your messages under one key\n"
 		     "(default {default})"),
 	COVE_OPT_FLAG('v', "verbose", "more diagnostics on standard error"),
@@ -80,7 +81,7 @@ struct args {
 	const char *rooms[MAX_ROOMS];
 	size_t nrooms;
 	int json;
-	struct nd_core_opts copts;
+	struct cove_chat_opts copts;
 	struct nd_hooks hooks;
 };
 
@@ -201,8 +202,8 @@ static int run(const struct args *g)
 	struct cove_ident *id = NULL;
 	const struct cove_wl_entry *me;
 	struct nd_app app, *a = &app;
-	struct nd_ui core_ui;
-	struct nd_core_deps deps = { 0 };
+	struct cove_chat_ui core_ui;
+	struct cove_chat_deps deps = { 0 };
 	int ret, fe_started = 0;
 
 	memset(a, 0, sizeof(*a));
@@ -242,7 +243,7 @@ static int run(const struct args *g)
 	deps.now_us = clock_us;
 	deps.keylog = g->hooks.keylog;
 	deps.keylog_ctx = g->hooks.keylog_ctx;
-	a->core = nd_core_new(id, a->wl, a->conf.relay, &core_ui, &deps, &g->copts);
+	a->core = cove_chat_new(id, a->wl, a->conf.relay, &core_ui, &deps, &g->copts);
 	tick = event_new(a->base, -1, EV_PERSIST, on_tick, a);
 	sig_int = evsignal_new(a->base, SIGINT, on_signal, a);
 	sig_term = evsignal_new(a->base, SIGTERM, on_signal, a);
@@ -254,7 +255,7 @@ static int run(const struct args *g)
 		goto out;
 	}
 	for (size_t i = 0; i < g->nrooms; i++) {
-		ret = nd_core_add_room(a->core, g->rooms[i]);
+		ret = cove_chat_add_room(a->core, g->rooms[i]);
 		if (ret == COVE_ERR_EXISTS) {
 			cove_cli_err("room '%s' is given twice", g->rooms[i]);
 			goto out;
@@ -273,7 +274,7 @@ out:
 	if (fe_started)
 		a->fe->stop(a);
 	nd_input_free(a->in);
-	nd_core_free(a->core);
+	cove_chat_free(a->core);
 	nd_app_free_links(a);
 	if (tick)
 		event_free(tick);

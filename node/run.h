@@ -10,7 +10,7 @@
 
 /* Test hooks; every one may be NULL. */
 struct nd_hooks {
-	/* Passed to the chat core as nd_core_deps.keylog (node/core.h). */
+	/* Passed to the chat core as cove_chat_deps.keylog (chat/chat.h). */
 	void (*keylog)(void *ctx, const char *room, uint32_t epoch, const uint8_t *gk);
 	void *keylog_ctx;
 };

@@ -5,11 +5,12 @@
 #   make fuzz-build               only build build/fuzz/fuzz_*
 #   make fuzz-regress             only replay the regression inputs
 #   make COVE_DEPS_OK=1 fuzz-seeds   regenerate tests/fuzz/corpus/ (make-seeds.c,
-#                                 vector-seeds.sh)
+#                                 vector-seeds.sh, chat-seeds.c)
 #
-# Everything is built by clang into build/fuzz/: the library sources with
-# coverage instrumentation (-fsanitize=fuzzer-no-link) under ASan and
-# UBSan, never the gcc objects of build/. Each run fuzzes a scratch copy of
+# Everything is built by clang into build/fuzz/: the library sources (and
+# the chat core's, for fuzz_chat) with coverage instrumentation
+# (-fsanitize=fuzzer-no-link) under ASan and UBSan, never the gcc objects
+# of build/. Each run fuzzes a scratch copy of
 # the committed corpus in build/fuzz/run/, so new inputs never land in
 # tests/fuzz/corpus/; crashes are saved in build/fuzz/run/TARGET/artifacts/.
 #
@@ -20,7 +21,7 @@
 FUZZ_CC ?= clang
 FUZZ_SECONDS ?= 30
 FUZZ_DIR := build/fuzz
-FUZZ_TARGETS := frame stream whitelist keyfile payload
+FUZZ_TARGETS := frame stream whitelist keyfile payload chat
 FUZZ_BINS := $(FUZZ_TARGETS:%=$(FUZZ_DIR)/fuzz_%)
 
 FUZZ_SAN := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
@@ -36,12 +37,16 @@ FUZZ_TGT_CFLAGS := $(FUZZ_BASE_CFLAGS) -Werror -fsanitize=fuzzer-no-link $(FUZZ_
 
 FUZZ_LIB_OBJ := $(LIB_SRC:%.c=$(FUZZ_DIR)/obj/%.o)
 FUZZ_LIB := $(FUZZ_DIR)/libcove.a
+FUZZ_CHAT_OBJ := $(patsubst %.c,$(FUZZ_DIR)/obj/%.o,$(wildcard chat/*.c))
+FUZZ_CHAT_LIB := $(FUZZ_DIR)/libcovechat.a
 FUZZ_TGT_OBJ := $(FUZZ_TARGETS:%=$(FUZZ_DIR)/obj/tests/fuzz/fuzz_%.o)
 FUZZ_SEEDS := $(FUZZ_DIR)/make-seeds
+FUZZ_CHAT_SEEDS := $(FUZZ_DIR)/chat-seeds
 
 .PHONY: fuzz fuzz-build fuzz-regress fuzz-seeds
 # kept, so a rebuild after editing one target recompiles only that one
-.SECONDARY: $(FUZZ_TGT_OBJ) $(FUZZ_DIR)/obj/tests/fuzz/make-seeds.o
+.SECONDARY: $(FUZZ_TGT_OBJ) $(FUZZ_DIR)/obj/tests/fuzz/make-seeds.o \
+	    $(FUZZ_DIR)/obj/tests/fuzz/chat-seeds.o
 
 fuzz-build: $(FUZZ_BINS)
 
@@ -57,15 +62,20 @@ fuzz-regress: $(FUZZ_BINS)
 
 # The vectors tool is a gcc test helper of the main Makefile, built from
 # the library only.
-fuzz-seeds: $(FUZZ_SEEDS) $(BUILD)/tests/tools/vectors
+fuzz-seeds: $(FUZZ_SEEDS) $(FUZZ_CHAT_SEEDS) $(BUILD)/tests/tools/vectors
 	$(Q)rm -rf tests/fuzz/corpus && for t in $(FUZZ_TARGETS); do \
 		mkdir -p tests/fuzz/corpus/$$t; done
 	$(Q)$(FUZZ_SEEDS) tests/fuzz/corpus
 	$(Q)tests/fuzz/vector-seeds.sh $(BUILD)/tests/tools/vectors tests/fuzz/corpus
+	$(Q)$(FUZZ_CHAT_SEEDS) tests/fuzz/corpus/chat
 	@for t in $(FUZZ_TARGETS); do \
 		echo "  SEEDS   $$t: $$(ls tests/fuzz/corpus/$$t | wc -l) files"; done
 
 $(FUZZ_LIB): $(FUZZ_LIB_OBJ)
+	@echo "  AR      $@"
+	$(Q)rm -f $@ && $(AR) rcs $@ $^
+
+$(FUZZ_CHAT_LIB): $(FUZZ_CHAT_OBJ)
 	@echo "  AR      $@"
 	$(Q)rm -f $@ && $(AR) rcs $@ $^
 
@@ -83,10 +93,21 @@ $(FUZZ_DIR)/fuzz_%: $(FUZZ_DIR)/obj/tests/fuzz/fuzz_%.o $(FUZZ_LIB)
 	@echo "  LD      $@"
 	$(Q)$(FUZZ_CC) $(FUZZ_LDFLAGS) -fsanitize=fuzzer $(FUZZ_SAN) -o $@ $^ $(LIBS)
 
+# The chat target drives the chat core itself.
+$(FUZZ_DIR)/fuzz_chat: $(FUZZ_DIR)/obj/tests/fuzz/fuzz_chat.o $(FUZZ_CHAT_LIB) $(FUZZ_LIB)
+	@echo "  LD      $@"
+	$(Q)$(FUZZ_CC) $(FUZZ_LDFLAGS) -fsanitize=fuzzer $(FUZZ_SAN) -o $@ $^ $(LIBS)
+
 # The seed generator needs no fuzzer: libFuzzer's main would replace its
 # own. The ASan runtime supplies the coverage hooks of the library.
 $(FUZZ_SEEDS): $(FUZZ_DIR)/obj/tests/fuzz/make-seeds.o $(FUZZ_LIB)
 	@echo "  LD      $@"
 	$(Q)$(FUZZ_CC) $(FUZZ_LDFLAGS) $(FUZZ_SAN) -o $@ $^ $(LIBS)
 
--include $(FUZZ_LIB_OBJ:.o=.d) $(FUZZ_TGT_OBJ:.o=.d) $(FUZZ_DIR)/obj/tests/fuzz/make-seeds.d
+# The chat seeds are operations for fuzz_chat.c, bytes only: no library.
+$(FUZZ_CHAT_SEEDS): $(FUZZ_DIR)/obj/tests/fuzz/chat-seeds.o
+	@echo "  LD      $@"
+	$(Q)$(FUZZ_CC) $(FUZZ_LDFLAGS) $(FUZZ_SAN) -o $@ $^
+
+-include $(FUZZ_LIB_OBJ:.o=.d) $(FUZZ_CHAT_OBJ:.o=.d) $(FUZZ_TGT_OBJ:.o=.d) \
+	 $(FUZZ_DIR)/obj/tests/fuzz/make-seeds.d $(FUZZ_DIR)/obj/tests/fuzz/chat-seeds.d

@@ -24,10 +24,12 @@
 #include "crypto/keyfile.h"
 #include "crypto/pad.h"
 #include "proto/msg.h"
+#include "tests/fuzz/rng.h"
 #include "wire/frame.h"
 #include "wire/payload.h"
 
 static const char *outdir;
+static const uint8_t rng_key[32] = "cove fuzz seeds, not random!!!!";
 
 static void die(const char *what) __attribute__((noreturn));
 static void die(const char *what)
@@ -35,40 +37,6 @@ static void die(const char *what)
 	fprintf(stderr, "make-seeds: %s failed\n", what);
 	exit(1);
 }
-
-/* ---- a deterministic randombytes ------------------------------------------ */
-
-static uint64_t rng_counter;
-
-static void rng_buf(void *buf, size_t n)
-{
-	static const uint8_t key[32] = "cove fuzz seeds, not random!!!!";
-	uint8_t nonce[8];
-
-	for (int i = 0; i < 8; i++)
-		nonce[i] = (uint8_t)(rng_counter >> (8 * i));
-	rng_counter++;
-	crypto_stream_chacha20((uint8_t *)buf, n, nonce, key);
-}
-
-static uint32_t rng_random(void)
-{
-	uint32_t v;
-
-	rng_buf(&v, sizeof(v));
-	return v;
-}
-
-static const char *rng_name(void)
-{
-	return "cove-fuzz-seeds";
-}
-
-static struct randombytes_implementation rng = {
-	.implementation_name = rng_name,
-	.random = rng_random,
-	.buf = rng_buf,
-};
 
 /* An entry of a table of raw seeds: the literal's bytes without its NUL. */
 #define RAW(name, lit) { name, lit, sizeof(lit) - 1 }
@@ -1031,7 +999,7 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	outdir = argv[1];
-	randombytes_set_implementation(&rng);
+	fuzz_rng_install(rng_key);
 	if (sodium_init() < 0)
 		die("sodium_init");
 	relay = seeded(0x00);

@@ -14,19 +14,20 @@ def read(path):
 
 
 def node_codes():
-    """Every literal code the node passes to its error and notice paths,
-    and every ERR code name of the protocol (the node passes the relay's
-    refusals on under their names)."""
+    """Every literal code the node (node/ and its chat core, chat/) passes
+    to its error and notice paths, and every ERR code name of the protocol
+    (the node passes the relay's refusals on under their names)."""
     codes = set()
-    call = re.compile(r'\b(?:nd_say|nd_note|json_error|ui\.error|ui\.notice)\s*\(([^;]*?)"([a-z_]+)"',
-                      re.S)
-    for name in os.listdir(os.path.join(TOP, "node")):
-        if name.endswith(".c"):
-            for m in call.finditer(read(os.path.join("node", name))):
-                # the code is the first string literal after the call's
-                # context arguments, which hold no quotes
-                if '"' not in m.group(1):
-                    codes.add(m.group(2))
+    call = re.compile(r'\b(?:room_say|room_note|tty_notice|json_error|ui\.error|ui\.notice)'
+                      r'\s*\(([^;]*?)"([a-z_]+)"', re.S)
+    for folder in ("node", "chat"):
+        for name in os.listdir(os.path.join(TOP, folder)):
+            if name.endswith(".c"):
+                for m in call.finditer(read(os.path.join(folder, name))):
+                    # the code is the first string literal after the call's
+                    # context arguments, which hold no quotes
+                    if '"' not in m.group(1):
+                        codes.add(m.group(2))
     for m in re.finditer(r'return "([a-z_]+)";', read("wire/frame.c")):
         if m.group(1) != "unknown":
             codes.add(m.group(1))

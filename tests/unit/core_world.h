@@ -18,7 +18,7 @@
 
 #include "crypto/group.h"
 #include "crypto/whitelist.h"
-#include "node/core.h"
+#include "chat/chat.h"
 #include "proto/msg.h"
 #include "tests/unit/check.h"
 
@@ -38,7 +38,7 @@ struct out {
 static struct {
 	struct cove_ident *id[NIDS];
 	struct cove_wl *wl;
-	struct nd_core *core;
+	struct cove_chat *core;
 	uint64_t clock_ms;
 	uint64_t seq[NIDS];
 	struct out out[MAX_OUT];
@@ -50,6 +50,9 @@ static struct {
 	char texts[MAX_EV][64];
 	size_t ntexts;
 	int ready;
+	int first, rejoin;          /* of the last ready event */
+	size_t nleft;               /* left events */
+	uint64_t gap_first, gap_last; /* of the last gap event */
 	uint8_t alice_xpk[COVE_XPK_LEN];
 } w;
 
@@ -84,8 +87,16 @@ static inline int fake_send(void *ctx, const struct cove_frame *f)
 static inline void ui_ready(void *ctx, const char *room, int first, int rejoin,
 		     const char *const *members, size_t n)
 {
-	(void)ctx, (void)room, (void)first, (void)rejoin, (void)members, (void)n;
+	(void)ctx, (void)room, (void)members, (void)n;
 	w.ready++;
+	w.first = first;
+	w.rejoin = rejoin;
+}
+
+static inline void ui_left(void *ctx, const char *room, const char *name)
+{
+	(void)ctx, (void)room, (void)name;
+	w.nleft++;
 }
 
 static inline void ui_message(void *ctx, const char *room, const char *from, const char *text,
@@ -98,7 +109,9 @@ static inline void ui_message(void *ctx, const char *room, const char *from, con
 
 static inline void ui_gap(void *ctx, const char *room, const char *from, uint64_t first, uint64_t last)
 {
-	(void)ctx, (void)room, (void)from, (void)first, (void)last;
+	(void)ctx, (void)room, (void)from;
+	w.gap_first = first;
+	w.gap_last = last;
 	if (w.nerrors < MAX_EV)
 		snprintf(w.errors[w.nerrors++], sizeof(w.errors[0]), "%s", "gap");
 }
@@ -180,7 +193,7 @@ static inline void tick(uint64_t ms)
 	/* in steps, as the program's timer would */
 	for (uint64_t t = 0; t < ms; t += 50) {
 		w.clock_ms += 50;
-		nd_core_tick(w.core);
+		cove_chat_tick(w.core);
 	}
 }
 
@@ -195,7 +208,7 @@ static inline void feed(const struct cove_frame *f)
 	assert_non_null(raw);
 	assert_ok(cove_frame_encode(f, raw, n, &len));
 	assert_ok(cove_frame_decode(&d, raw, len));
-	assert_ok(nd_core_frame(w.core, &d, raw, len));
+	assert_ok(cove_chat_frame(w.core, &d, raw, len));
 	free(raw);
 }
 
@@ -230,26 +243,41 @@ static inline void set_whitelist(const char *names)
 	}
 	assert_ok(cove_wl_parse(&w.wl, text, strlen(text), NULL));
 	if (w.core)
-		nd_core_set_whitelist(w.core, w.wl);
+		cove_chat_set_whitelist(w.core, w.wl);
 	cove_wl_free(old);
 }
 
-static inline int setup(void **state)
+/* alice's core, with opts (NULL: the defaults), in ROOM, linked and
+ * welcomed; any core she had is freed. */
+static inline void alice_starts(const struct cove_chat_opts *opts)
 {
-	static const struct nd_ui ui = {
+	static const struct cove_chat_ui ui = {
 		.ready = ui_ready,
 		.message = ui_message,
+		.left = ui_left,
 		.error = ui_error,
 		.notice = ui_notice,
 		.gap = ui_gap,
 	};
-	static const struct nd_core_deps deps = {
+	static const struct cove_chat_deps deps = {
 		.send = fake_send,
 		.now_ms = fake_ms,
 		.now_us = fake_us,
 	};
 	struct cove_frame f;
 
+	cove_chat_free(w.core);
+	w.core = cove_chat_new(w.id[ALICE], w.wl, pk(RELAY), &ui, &deps, opts);
+	assert_non_null(w.core);
+	assert_ok(cove_chat_add_room(w.core, ROOM));
+	assert_ok(cove_chat_link_up(w.core));
+	cove_msg_init(&f, COVE_F_WLC, "", 0, pk(RELAY), ++w.seq[RELAY], w.clock_ms);
+	memcpy(f.u.wlc.you, pk(ALICE), COVE_ID_LEN);
+	sign_feed(RELAY, &f);
+}
+
+static inline int setup(void **state)
+{
 	(void)state;
 	memset(&w, 0, sizeof(w));
 	w.clock_ms = 1800000000000ull;
@@ -263,20 +291,14 @@ static inline int setup(void **state)
 		w.seq[i] = w.clock_ms * 1000;
 	}
 	set_whitelist("alice bob carol");
-	w.core = nd_core_new(w.id[ALICE], w.wl, pk(RELAY), &ui, &deps, NULL);
-	assert_non_null(w.core);
-	assert_ok(nd_core_add_room(w.core, ROOM));
-	assert_ok(nd_core_link_up(w.core));
-	cove_msg_init(&f, COVE_F_WLC, "", 0, pk(RELAY), ++w.seq[RELAY], w.clock_ms);
-	memcpy(f.u.wlc.you, pk(ALICE), COVE_ID_LEN);
-	sign_feed(RELAY, &f);
+	alice_starts(NULL);
 	return 0;
 }
 
 static inline int teardown(void **state)
 {
 	(void)state;
-	nd_core_free(w.core);
+	cove_chat_free(w.core);
 	clear_out();
 	cove_wl_free(w.wl);
 	for (int i = 0; i < NIDS; i++)
@@ -364,6 +386,40 @@ static inline void bye_of(enum who who)
 	sign_feed(who, &f);
 }
 
+/* The relay says who is gone: its connection was lost and did not come
+ * back within the relay's grace period. */
+static inline void relay_bye(enum who who)
+{
+	struct cove_frame f = frame_of(RELAY, COVE_F_BYE);
+
+	memcpy(f.u.bye.who, pk(who), COVE_ID_LEN);
+	sign_feed(RELAY, &f);
+}
+
+/* The link goes, and a new one comes: alice joins her room again (a new
+ * INI) and the relay welcomes her. */
+static inline void reconnect(void)
+{
+	struct cove_frame f = frame_of(RELAY, COVE_F_WLC);
+
+	cove_chat_link_down(w.core);
+	assert_ok(cove_chat_link_up(w.core));
+	f.room_len = 0;
+	f.room[0] = '\0';
+	memcpy(f.u.wlc.you, pk(ALICE), COVE_ID_LEN);
+	sign_feed(RELAY, &f);
+}
+
+/* who, with session key kp, is still in the room: after a reconnect the
+ * relay tells alice (its INI, as it holds it). */
+static inline void still_here(enum who who, const struct cove_xkp *kp)
+{
+	struct cove_frame f = frame_of(who, COVE_F_INI);
+
+	memcpy(f.u.ini.xpk, kp->pk, COVE_XPK_LEN);
+	sign_feed(who, &f);
+}
+
 static inline void rek(uint32_t epoch)
 {
 	struct cove_frame f = frame_of(RELAY, COVE_F_REK);
@@ -442,9 +498,23 @@ static inline void request_from(enum who who, const uint8_t *gk, uint32_t epoch,
 	feed(&f);
 }
 
+/* The payload of the i-th frame alice sent (a DAT), opened with gk; the
+ * test fails if it does not open. Text points into static memory, valid
+ * until the next call. */
+static inline struct cove_payload *opened(size_t i, const uint8_t *gk)
+{
+	static uint8_t pt[COVE_PAD_MAX];
+	static struct cove_payload pl;
+	struct cove_frame f = sent(i);
+
+	assert_int_equal(f.type, COVE_F_DAT);
+	assert_ok(cove_msg_dat_open(&f, gk, pt, sizeof(pt), &pl));
+	return &pl;
+}
+
 static inline void say(const char *text)
 {
-	assert_ok(nd_core_send_text(w.core, ROOM, text, strlen(text)));
+	assert_ok(cove_chat_send_text(w.core, ROOM, text, strlen(text)));
 }
 
 /* Every DAT alice sent since the last clear_out() is of an epoch above

@@ -27,14 +27,14 @@ TEST(after_a_leave_nothing_is_sent_under_the_key_the_leaver_holds)
 	assert_u64(dats_above(0, gk0), 0);
 	assert_u64(sent_count(COVE_F_DAT), 1);
 	assert_u64(sent_count(COVE_F_RKY), 1);
-	assert_u64(nd_core_queued(w.core), 1);
+	assert_u64(cove_chat_queued(w.core), 1);
 	assert_u64(count_code(w.notices, w.nnotices, "held"), 1);
 	/* the relay names alice: her epoch goes to bob only (not carol) and
 	 * the message leaves under it */
 	rek(1);
 	assert_u64(sent_count(COVE_F_KEY), 0);
 	assert_u64(dats_above(0, gk0), 1);
-	assert_u64(nd_core_queued(w.core), 0);
+	assert_u64(cove_chat_queued(w.core), 0);
 	cove_xkp_free(carol);
 }
 
@@ -55,7 +55,7 @@ TEST(a_relay_that_never_rekeys_gets_nothing_sent_and_the_user_is_warned)
 	assert_u64(sent_count(COVE_F_DAT), 0);
 	assert_true(sent_count(COVE_F_RKY) >= 2); /* alice keeps asking */
 	assert_true(errors("rekey_stalled") >= 2);
-	assert_u64(nd_core_queued(w.core), 2);
+	assert_u64(cove_chat_queued(w.core), 2);
 	/* bob, at last, brings epoch 1 for alice and bob */
 	{
 		uint8_t gk1[COVE_GK_LEN];
@@ -65,6 +65,37 @@ TEST(a_relay_that_never_rekeys_gets_nothing_sent_and_the_user_is_warned)
 		key_from(BOB, gk1, 1, both, 2);
 	}
 	assert_u64(dats_above(0, gk0), 2);
+	cove_xkp_free(bob);
+	cove_xkp_free(carol);
+}
+
+TEST(a_rekeyer_that_stays_silent_is_asked_for_again_every_few_seconds)
+{
+	uint8_t gk0[COVE_GK_LEN], gk1[COVE_GK_LEN];
+	static const enum who both[] = { ALICE, BOB };
+	struct cove_xkp *bob, *carol;
+	size_t rkys;
+
+	be_first();
+	bob = join(BOB, gk0);
+	carol = join(CAROL, gk0);
+	clear_out();
+	bye_of(CAROL);
+	assert_u64(sent_count(COVE_F_RKY), 1); /* at once */
+	say("held");
+	/* The relay names bob to make epoch 1; bob never does. */
+	tick(30 * 1000);
+	rkys = sent_count(COVE_F_RKY);
+	assert_true(rkys >= 6 && rkys <= 7); /* about every 5 s, not more often */
+	assert_u64(last_sent(COVE_F_RKY).u.rdy.epoch, 0);
+	assert_u64(errors("rekey_stalled"), 1);
+	assert_u64(cove_chat_queued(w.core), 1);
+	assert_u64(dats_above(0, gk0), 0);
+	/* another rekeyer brings epoch 1 */
+	randombytes_buf(gk1, sizeof(gk1));
+	key_from(BOB, gk1, 1, both, 2);
+	assert_u64(cove_chat_queued(w.core), 0);
+	assert_u64(dats_above(0, gk0), 1);
 	cove_xkp_free(bob);
 	cove_xkp_free(carol);
 }
@@ -85,7 +116,7 @@ TEST(a_faked_stale_epoch_never_sends_the_room_back_to_the_old_key)
 	say("after the refusal");
 	tick(30 * 1000);
 	assert_u64(sent_count(COVE_F_DAT), 0);
-	assert_u64(nd_core_queued(w.core), 1);
+	assert_u64(cove_chat_queued(w.core), 1);
 	cove_xkp_free(bob);
 	cove_xkp_free(carol);
 }
@@ -106,7 +137,7 @@ TEST(a_rekey_sealed_for_a_list_that_may_hold_the_leaver_is_not_used)
 	key_from(BOB, gk1, 1, with_carol, 3);
 	say("not for carol");
 	assert_u64(sent_count(COVE_F_DAT), 0);
-	assert_u64(nd_core_queued(w.core), 1);
+	assert_u64(cove_chat_queued(w.core), 1);
 	assert_true(sent_count(COVE_F_RKY) >= 1);
 	cove_xkp_free(bob);
 	cove_xkp_free(carol);
@@ -175,6 +206,37 @@ TEST(distrusting_a_member_holds_messages_until_our_own_epoch_without_it)
 	cove_xkp_free(carol);
 }
 
+TEST(distrusting_a_member_while_rejoining_holds_messages_until_a_new_epoch)
+{
+	uint8_t gk0[COVE_GK_LEN];
+	static const enum who both[] = { ALICE, BOB };
+	struct cove_xkp *bob, *carol;
+
+	be_first();
+	bob = join(BOB, gk0);
+	carol = join(CAROL, gk0);
+	reconnect();
+	still_here(BOB, bob);
+	still_here(CAROL, carol);
+	/* the whitelist is reloaded while alice waits for the key again */
+	set_whitelist("alice bob");
+	clear_out();
+	/* bob hands her back the key she gave carol, for a list without her */
+	key_from(BOB, gk0, 0, both, 2);
+	assert_int_equal(w.ready, 2);
+	say("carol must not read this");
+	assert_u64(dats_above(0, gk0), 0);
+	assert_u64(cove_chat_queued(w.core), 1);
+	tick(6000);
+	assert_true(sent_count(COVE_F_RKY) >= 1);
+	rek(1);
+	assert_u64(sent_count(COVE_F_KEY), 1);
+	assert_bytes(last_sent(COVE_F_KEY).u.key.to, pk(BOB), COVE_ID_LEN);
+	assert_u64(cove_chat_queued(w.core), 0);
+	cove_xkp_free(bob);
+	cove_xkp_free(carol);
+}
+
 TEST(a_dat_under_our_key_from_someone_we_do_not_trust_holds_our_messages)
 {
 	uint8_t gk0[COVE_GK_LEN];
@@ -194,7 +256,7 @@ TEST(a_dat_under_our_key_from_someone_we_do_not_trust_holds_our_messages)
 	clear_out();
 	say("held");
 	assert_u64(sent_count(COVE_F_DAT), 0);
-	assert_u64(nd_core_queued(w.core), 1);
+	assert_u64(cove_chat_queued(w.core), 1);
 	cove_xkp_free(bob);
 	cove_xkp_free(dave);
 }
@@ -319,8 +381,8 @@ TEST(a_tainted_key_stays_tainted_after_a_reconnect)
 	carol = join(CAROL, gk0);
 	bye_of(CAROL);
 	/* the relay cuts alice's link; back in, bob hands her the same key */
-	nd_core_link_down(w.core);
-	assert_ok(nd_core_link_up(w.core));
+	cove_chat_link_down(w.core);
+	assert_ok(cove_chat_link_up(w.core));
 	{
 		struct cove_frame f = frame_of(RELAY, COVE_F_WLC);
 
@@ -342,7 +404,7 @@ TEST(a_tainted_key_stays_tainted_after_a_reconnect)
 	clear_out();
 	say("carol holds that key");
 	assert_u64(sent_count(COVE_F_DAT), 0);
-	assert_u64(nd_core_queued(w.core), 1);
+	assert_u64(cove_chat_queued(w.core), 1);
 	cove_xkp_free(bob);
 	cove_xkp_free(carol);
 }
@@ -356,8 +418,8 @@ TEST(a_member_that_vanished_while_we_were_away_taints_the_key_we_come_back_to)
 	be_first();
 	bob = join(BOB, gk0);
 	carol = join(CAROL, gk0);
-	nd_core_link_down(w.core);
-	assert_ok(nd_core_link_up(w.core));
+	cove_chat_link_down(w.core);
+	assert_ok(cove_chat_link_up(w.core));
 	/* back in: bob is here, carol is not (she left while we were away,
 	 * and the relay does not rekey) */
 	{
@@ -418,9 +480,9 @@ TEST(a_join_older_than_a_day_gets_no_key)
 	struct cove_frame f;
 
 	be_first();
-	w.clock_ms -= ND_INI_MAX_AGE_MS + 60000;
+	w.clock_ms -= COVE_CHAT_INI_MAX_AGE_MS + 60000;
 	f = ini_of(BOB, bob);
-	w.clock_ms += ND_INI_MAX_AGE_MS + 60000;
+	w.clock_ms += COVE_CHAT_INI_MAX_AGE_MS + 60000;
 	feed(&f);
 	clear_out();
 	ask(BOB, bob);
@@ -436,7 +498,7 @@ TEST(members_replace_their_session_key_at_the_schedule)
 	be_first();
 	memcpy(old_xpk, w.alice_xpk, COVE_XPK_LEN);
 	clear_out();
-	tick((uint64_t)ND_REKEY_INTERVAL_S * 1100);
+	tick((uint64_t)COVE_CHAT_REKEY_INTERVAL_S * 1100);
 	assert_true(sent_count(COVE_F_INI) >= 1);
 	assert_bytes_differ(old_xpk, w.alice_xpk, COVE_XPK_LEN);
 }
@@ -500,7 +562,7 @@ TEST(a_member_hidden_from_us_is_known_once_another_names_it_a_holder)
 	set_whitelist("alice bob");
 	say("carol must not read this");
 	assert_u64(sent_count(COVE_F_DAT), 1);
-	assert_u64(nd_core_queued(w.core), 1);
+	assert_u64(cove_chat_queued(w.core), 1);
 	cove_xkp_free(bob);
 }
 
@@ -516,7 +578,7 @@ TEST(a_holder_we_do_not_trust_taints_the_key_at_once)
 	clear_out();
 	say("dave must not read this");
 	assert_u64(sent_count(COVE_F_DAT), 0);
-	assert_u64(nd_core_queued(w.core), 1);
+	assert_u64(cove_chat_queued(w.core), 1);
 	cove_xkp_free(bob);
 }
 
@@ -607,10 +669,12 @@ int main(void)
 		T(we_tell_the_room_when_we_see_a_member_leave),
 		T(after_a_leave_nothing_is_sent_under_the_key_the_leaver_holds),
 		T(a_relay_that_never_rekeys_gets_nothing_sent_and_the_user_is_warned),
+		T(a_rekeyer_that_stays_silent_is_asked_for_again_every_few_seconds),
 		T(a_faked_stale_epoch_never_sends_the_room_back_to_the_old_key),
 		T(a_rekey_sealed_for_a_list_that_may_hold_the_leaver_is_not_used),
 		T(a_departed_members_dats_are_dropped),
 		T(distrusting_a_member_holds_messages_until_our_own_epoch_without_it),
+		T(distrusting_a_member_while_rejoining_holds_messages_until_a_new_epoch),
 		T(a_dat_under_our_key_from_someone_we_do_not_trust_holds_our_messages),
 		T(a_key_of_the_last_epoch_number_or_too_high_for_a_first_key_is_refused),
 		T(rekeys_never_go_back_nor_jump_too_far),

@@ -1,140 +1,36 @@
 /*
- * core.c - the node's rooms, their members, and what each frame from the
- * relay does.
+ * chat.c - the chat core's driver: the interface of chat.h, what each
+ * frame from the relay does, joins and leaves, the link.
  *
  * A room goes IDLE -> JOINING (INI sent, session X25519 key held) ->
  * READY (group key held) or FAILED, and back to IDLE when the link goes.
  * Before acting on a frame the core checks that it concerns one of our
  * rooms, that its sender is who the frame type allows (the pinned relay,
  * or a member on our own whitelist), and its signature. Keys and epochs
- * are keys.c's business, messages track.c's.
+ * are epoch.c's business, messages msgs.c's; this file calls both and
+ * neither calls it back: what a key frame leads to (the room ready, the
+ * room told whom we gave a key, the messages that waited) epoch.c says
+ * in a struct epoch_done, and this file does it with msgs.c.
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "chat/epoch.h"
+#include "chat/msgs.h"
+#include "chat/room.h"
 #include "common/err.h"
 #include "common/utf8.h"
-#include "node/core_int.h"
 #include "proto/msg.h"
-
-/* ---- small helpers ------------------------------------------------------- */
-
-void nd_say(struct nd_core *c, const struct room *r, const char *code, int fatal,
-	    const char *fmt, ...)
-{
-	char msg[512];
-	va_list ap;
-
-	if (!c->ui.error)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
-	c->ui.error(c->ui.ctx, r ? r->name : NULL, code, msg, fatal);
-}
-
-void nd_note(struct nd_core *c, const struct room *r, const char *code, const char *fmt, ...)
-{
-	char msg[512];
-	va_list ap;
-
-	if (!c->ui.notice)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
-	c->ui.notice(c->ui.ctx, r ? r->name : NULL, code, msg);
-}
-
-const char *nd_who(const struct nd_core *c, const uint8_t pk[COVE_ID_LEN], char *buf,
-		   size_t cap)
-{
-	const struct cove_wl_entry *e = cove_wl_find_pk(c->wl, pk);
-	char fp[COVE_FP_LEN + 1];
-
-	if (e) {
-		snprintf(buf, cap, "%s", e->name);
-	} else {
-		cove_pk_fingerprint(fp, pk);
-		snprintf(buf, cap, "key %s", fp);
-	}
-	return buf;
-}
-
-static struct room *find_room(struct nd_core *c, const char *name, size_t len)
-{
-	for (size_t i = 0; i < c->nrooms; i++)
-		if (c->rooms[i].name_len == len && memcmp(c->rooms[i].name, name, len) == 0)
-			return &c->rooms[i];
-	return NULL;
-}
-
-struct member *nd_member(struct room *r, const uint8_t pk[COVE_ID_LEN])
-{
-	for (size_t i = 0; i < r->nmembers; i++)
-		if (memcmp(r->members[i].pk, pk, COVE_ID_LEN) == 0)
-			return &r->members[i];
-	return NULL;
-}
-
-struct member *nd_member_add(struct room *r, const uint8_t pk[COVE_ID_LEN], const char *name)
-{
-	struct member *m = nd_member(r, pk), *nm;
-
-	if (m)
-		return m;
-	nm = realloc(r->members, (r->nmembers + 1) * sizeof(*nm));
-	if (!nm)
-		return NULL;
-	r->members = nm;
-	m = &r->members[r->nmembers++];
-	memset(m, 0, sizeof(*m));
-	memcpy(m->pk, pk, COVE_ID_LEN);
-	snprintf(m->name, sizeof(m->name), "%s", name);
-	return m;
-}
-
-uint64_t nd_next_seq(struct nd_core *c)
-{
-	return ++c->seq;
-}
-
-static void pace_fill(struct nd_core *c, uint64_t now)
-{
-	double cap = c->burst * ND_PACE_SHARE;
-
-	c->tokens += (double)(now - c->tokens_ms) * c->rate * ND_PACE_SHARE / 1000.0;
-	c->tokens_ms = now;
-	if (c->tokens > cap)
-		c->tokens = cap;
-}
-
-int nd_pace_take(struct nd_core *c, int force)
-{
-	pace_fill(c, c->deps.now_ms());
-	if (c->tokens < 1.0 && !force)
-		return 0;
-	c->tokens -= 1.0;
-	return 1;
-}
-
-void nd_core_set_limits(struct nd_core *c, unsigned rate, unsigned burst)
-{
-	if (rate)
-		c->rate = rate;
-	if (burst)
-		c->burst = burst;
-	pace_fill(c, c->deps.now_ms());
-}
 
 /* ---- life cycle ----------------------------------------------------------- */
 
-struct nd_core *nd_core_new(const struct cove_ident *id, const struct cove_wl *wl,
-			    const uint8_t relay_pk[COVE_ID_LEN], const struct nd_ui *ui,
-			    const struct nd_core_deps *deps, const struct nd_core_opts *opts)
+struct cove_chat *cove_chat_new(const struct cove_ident *id, const struct cove_wl *wl,
+				const uint8_t relay_pk[COVE_ID_LEN],
+				const struct cove_chat_ui *ui, const struct cove_chat_deps *deps,
+				const struct cove_chat_opts *opts)
 {
-	struct nd_core *c = calloc(1, sizeof(*c));
+	struct cove_chat *c = calloc(1, sizeof(*c));
 
 	if (!c)
 		return NULL;
@@ -146,26 +42,26 @@ struct nd_core *nd_core_new(const struct cove_ident *id, const struct cove_wl *w
 	if (opts)
 		c->opts = *opts;
 	if (!c->opts.rekey_interval_s)
-		c->opts.rekey_interval_s = ND_REKEY_INTERVAL_S;
+		c->opts.rekey_interval_s = COVE_CHAT_REKEY_INTERVAL_S;
 	if (!c->opts.rekey_messages)
-		c->opts.rekey_messages = ND_REKEY_MESSAGES;
+		c->opts.rekey_messages = COVE_CHAT_REKEY_MESSAGES;
 	/* Sequence numbers start at the clock in microseconds, so that they
 	 * keep rising across restarts and receivers can drop replays. */
 	c->seq = deps->now_us();
-	c->rate = ND_RATE_DEFAULT;
-	c->burst = ND_BURST_DEFAULT;
-	c->tokens = c->burst * ND_PACE_SHARE;
+	c->rate = COVE_CHAT_RATE_DEFAULT;
+	c->burst = COVE_CHAT_BURST_DEFAULT;
+	c->tokens = c->burst * COVE_CHAT_PACE_SHARE;
 	c->tokens_ms = deps->now_ms();
 	c->pt = sodium_malloc(COVE_PAD_MAX);
 	c->ct = malloc(COVE_DAT_CT_MAX);
 	if (!c->pt || !c->ct) {
-		nd_core_free(c);
+		cove_chat_free(c);
 		return NULL;
 	}
 	return c;
 }
 
-void nd_core_free(struct nd_core *c)
+void cove_chat_free(struct cove_chat *c)
 {
 	if (!c)
 		return;
@@ -174,8 +70,8 @@ void nd_core_free(struct nd_core *c)
 
 		cove_xkp_free(r->xkp);
 		cove_xkp_free(r->old_xkp);
-		nd_keys_wipe(r);
-		nd_track_free(r);
+		epoch_wipe(r);
+		msgs_free(r);
 		for (size_t k = 0; k < r->nmembers; k++)
 			free(r->members[k].gaps);
 		free(r->members);
@@ -188,14 +84,14 @@ void nd_core_free(struct nd_core *c)
 	free(c);
 }
 
-int nd_core_add_room(struct nd_core *c, const char *name)
+int cove_chat_add_room(struct cove_chat *c, const char *name)
 {
 	size_t len = strlen(name);
 	struct room *nr;
 
 	if (!cove_room_valid(name, len))
 		return COVE_ERR_INVAL;
-	if (find_room(c, name, len))
+	if (room_find(c, name, len))
 		return COVE_ERR_EXISTS;
 	nr = realloc(c->rooms, (c->nrooms + 1) * sizeof(*nr));
 	if (!nr)
@@ -211,17 +107,17 @@ int nd_core_add_room(struct nd_core *c, const char *name)
 	return COVE_OK;
 }
 
-size_t nd_core_room_count(const struct nd_core *c)
+size_t cove_chat_room_count(const struct cove_chat *c)
 {
 	return c->nrooms;
 }
 
-const char *nd_core_room_name(const struct nd_core *c, size_t i)
+const char *cove_chat_room_name(const struct cove_chat *c, size_t i)
 {
 	return i < c->nrooms ? c->rooms[i].name : NULL;
 }
 
-size_t nd_core_queued(const struct nd_core *c)
+size_t cove_chat_queued(const struct cove_chat *c)
 {
 	size_t n = 0;
 
@@ -230,9 +126,9 @@ size_t nd_core_queued(const struct nd_core *c)
 	return n;
 }
 
-void nd_core_each_queued(const struct nd_core *c,
-			 void (*fn)(void *arg, const char *room, const char *text, size_t len),
-			 void *arg)
+void cove_chat_each_queued(const struct cove_chat *c,
+			   void (*fn)(void *arg, const char *room, const char *text, size_t len),
+			   void *arg)
 {
 	for (size_t i = 0; i < c->nrooms; i++)
 		for (size_t k = 0; k < c->rooms[i].nq; k++)
@@ -241,14 +137,14 @@ void nd_core_each_queued(const struct nd_core *c,
 
 static void say_unsent(void *arg, const char *room, const char *text, size_t len)
 {
-	struct nd_core *c = arg;
+	struct cove_chat *c = arg;
 
 	(void)room;
-	nd_say(c, NULL, "not_sent", 0, "not sent to room %s: \"%.*s%s\" (%zu bytes)", room,
-	       (int)cove_utf8_cut(text, len, 60), text, len > 60 ? "..." : "", len);
+	room_say(c, NULL, "not_sent", 0, "not sent to room %s: \"%.*s%s\" (%zu bytes)", room,
+		 (int)cove_utf8_cut(text, len, 60), text, len > 60 ? "..." : "", len);
 }
 
-int nd_core_settled(const struct nd_core *c)
+int cove_chat_settled(const struct cove_chat *c)
 {
 	for (size_t i = 0; i < c->nrooms; i++)
 		if (c->rooms[i].st != R_READY && c->rooms[i].st != R_FAILED)
@@ -256,7 +152,7 @@ int nd_core_settled(const struct nd_core *c)
 	return 1;
 }
 
-size_t nd_core_ready_count(const struct nd_core *c)
+size_t cove_chat_ready_count(const struct cove_chat *c)
 {
 	size_t n = 0;
 
@@ -265,16 +161,21 @@ size_t nd_core_ready_count(const struct nd_core *c)
 	return n;
 }
 
-int nd_core_authed(const struct nd_core *c)
+int cove_chat_authed(const struct cove_chat *c)
 {
 	return c->authed;
 }
 
-int nd_core_who(const struct nd_core *c, const char *room,
-		void (*fn)(void *arg, const char *name, const uint8_t pk[COVE_ID_LEN], int self),
-		void *arg)
+void cove_chat_set_limits(struct cove_chat *c, unsigned rate, unsigned burst)
 {
-	struct room *r = find_room((struct nd_core *)c, room, strlen(room));
+	room_pace_limits(c, rate, burst);
+}
+
+int cove_chat_who(const struct cove_chat *c, const char *room,
+		  void (*fn)(void *arg, const char *name, const uint8_t pk[COVE_ID_LEN], int self),
+		  void *arg)
+{
+	struct room *r = room_find((struct cove_chat *)c, room, strlen(room));
 	const struct cove_wl_entry *me;
 
 	if (!r)
@@ -290,12 +191,13 @@ int nd_core_who(const struct nd_core *c, const char *room,
 /* ---- the link -------------------------------------------------------------- */
 
 /* When to replace our session key next: at the rekey schedule, and at
- * least every ND_INI_REFRESH_MAX_S, so that members (who seal only to a
- * recent INI) never find ours too old. */
-static uint64_t next_refresh(const struct nd_core *c, uint64_t now)
+ * least every COVE_CHAT_INI_REFRESH_MAX_S, so that members (who seal only
+ * to a recent INI) never find ours too old. */
+static uint64_t next_refresh(const struct cove_chat *c, uint64_t now)
 {
-	unsigned s = c->opts.rekey_interval_s < ND_INI_REFRESH_MAX_S ? c->opts.rekey_interval_s
-								      : ND_INI_REFRESH_MAX_S;
+	unsigned s = c->opts.rekey_interval_s < COVE_CHAT_INI_REFRESH_MAX_S
+			     ? c->opts.rekey_interval_s
+			     : COVE_CHAT_INI_REFRESH_MAX_S;
 
 	return now + (uint64_t)s * 1000 + randombytes_uniform(s * 100u + 1);
 }
@@ -303,7 +205,7 @@ static uint64_t next_refresh(const struct nd_core *c, uint64_t now)
 /* Sends an INI with a fresh session key: a join, or (refresh) the
  * replacement of the session key of a room we are in. The replaced key
  * still opens the KEYs in flight for a while, then is wiped. */
-static int send_ini(struct nd_core *c, struct room *r, int refresh)
+static int send_ini(struct cove_chat *c, struct room *r, int refresh)
 {
 	struct cove_frame f;
 	int ret;
@@ -311,7 +213,7 @@ static int send_ini(struct nd_core *c, struct room *r, int refresh)
 	if (refresh && r->xkp) {
 		cove_xkp_free(r->old_xkp);
 		r->old_xkp = r->xkp;
-		r->old_xkp_until_ms = c->deps.now_ms() + ND_OLD_EPOCH_MS;
+		r->old_xkp_until_ms = c->deps.now_ms() + COVE_CHAT_OLD_EPOCH_MS;
 	} else {
 		cove_xkp_free(r->xkp);
 	}
@@ -323,7 +225,7 @@ static int send_ini(struct nd_core *c, struct room *r, int refresh)
 	 * what was resent to us after a reconnect look old. */
 	if (!r->joined_ms)
 		r->joined_ms = c->deps.now_ms();
-	cove_msg_init(&f, COVE_F_INI, r->name, r->name_len, c->id->pk, nd_next_seq(c),
+	cove_msg_init(&f, COVE_F_INI, r->name, r->name_len, c->id->pk, room_seq(c),
 		      c->deps.now_ms());
 	memcpy(f.u.ini.xpk, r->xkp->pk, COVE_XPK_LEN);
 	ret = cove_msg_sign(&f, c->id);
@@ -334,7 +236,7 @@ static int send_ini(struct nd_core *c, struct room *r, int refresh)
 	return ret;
 }
 
-int nd_core_link_up(struct nd_core *c)
+int cove_chat_link_up(struct cove_chat *c)
 {
 	/* Our INIs go right behind CLI_AUTH: the relay acts on them once it
 	 * has accepted us, and we save the round trip to its WLC. Should it
@@ -347,14 +249,15 @@ int nd_core_link_up(struct nd_core *c)
 			continue; /* failed */
 		ret = send_ini(c, r, 0);
 		if (ret != COVE_OK) {
-			nd_say(c, r, "send_failed", 1, "cannot send the join: %s", cove_strerror(ret));
+			room_say(c, r, "send_failed", 1, "cannot send the join: %s",
+				 cove_strerror(ret));
 			return ret;
 		}
 	}
 	return COVE_OK;
 }
 
-void nd_core_link_down(struct nd_core *c)
+void cove_chat_link_down(struct cove_chat *c)
 {
 	uint64_t now = c->deps.now_ms();
 
@@ -375,19 +278,22 @@ void nd_core_link_down(struct nd_core *c)
 	}
 }
 
-static int on_wlc(struct nd_core *c, const struct cove_frame *f)
+static int on_wlc(struct cove_chat *c, const struct cove_frame *f)
 {
 	if (c->authed || memcmp(f->u.wlc.you, c->id->pk, COVE_ID_LEN) != 0)
 		return COVE_OK;
-	c->authed = 1; /* the rooms were joined at nd_core_link_up() */
+	c->authed = 1; /* the rooms were joined at cove_chat_link_up() */
 	/* The relay's limits: we pace our DATs inside them. */
-	nd_core_set_limits(c, f->u.wlc.rate, f->u.wlc.burst);
+	cove_chat_set_limits(c, f->u.wlc.rate, f->u.wlc.burst);
 	if (c->ui.connected)
 		c->ui.connected(c->ui.ctx);
 	return COVE_OK;
 }
 
-void nd_room_ready(struct nd_core *c, struct room *r, int first)
+/* The room holds its key: tell the user, and (after a reconnect) send
+ * again what the old link may have lost and ask for what we missed;
+ * then what waited. */
+static void show_ready(struct cove_chat *c, struct room *r, int first)
 {
 	const char **names = calloc(r->nmembers + 1, sizeof(*names));
 	int rejoin = r->was_ready;
@@ -403,17 +309,54 @@ void nd_room_ready(struct nd_core *c, struct room *r, int first)
 		c->ui.ready(c->ui.ctx, r->name, first, rejoin, names, names ? n : 0);
 	free(names);
 	if (rejoin) {
-		nd_track_resend_recent(c, r);
-		nd_track_catch_up(c, r);
+		msgs_resend_recent(c, r);
+		msgs_catch_up(c, r);
 	}
-	nd_track_flush(c, r);
+	msgs_flush(c, r);
+}
+
+typedef int (*epoch_fn)(struct cove_chat *c, struct room *r, const struct cove_frame *f,
+			struct epoch_done *done);
+
+/* Hands a frame about keys to epoch.c, then does what followed. */
+static int on_key_frame(struct cove_chat *c, struct room *r, const struct cove_frame *f,
+			epoch_fn fn)
+{
+	struct epoch_done d;
+	int ret = fn(c, r, f, &d);
+
+	switch (d.what) {
+	case EPOCH_NONE:
+		break;
+	case EPOCH_READY:
+		show_ready(c, r, d.first);
+		msgs_held(c, r, c->deps.now_ms(), 1);
+		break;
+	case EPOCH_NEW:
+		if (d.resend_since_ms)
+			msgs_resend_since(c, r, d.resend_since_ms);
+		msgs_flush(c, r);
+		msgs_held(c, r, c->deps.now_ms(), 1);
+		break;
+	case EPOCH_MADE:
+		/* everyone learns whom the new key went to, end to end */
+		msgs_holders(c, r, (const uint8_t (*)[32])d.holders, d.nholders);
+		free(d.holders);
+		msgs_held(c, r, c->deps.now_ms(), 1);
+		msgs_flush(c, r);
+		break;
+	case EPOCH_GAVE:
+		msgs_holders(c, r, (const uint8_t (*)[32])d.gave, 1);
+		break;
+	}
+	return ret;
 }
 
 /* ---- frames ------------------------------------------------------------------ */
 
-static int on_err(struct nd_core *c, const struct cove_frame *f)
+static int on_err(struct cove_chat *c, const struct cove_frame *f)
 {
-	struct room *r = f->room_len ? find_room(c, f->room, f->room_len) : NULL;
+	struct room *r = f->room_len ? room_find(c, f->room, f->room_len) : NULL;
 	char text[COVE_ERR_TEXT_MAX + 1];
 	const char *code = cove_errcode_name(f->u.err.code);
 	int fatal = 0;
@@ -430,7 +373,7 @@ static int on_err(struct nd_core *c, const struct cove_frame *f)
 	switch (f->u.err.code) {
 	case COVE_EC_NOT_WHITELISTED:
 		if (!c->authed) {
-			nd_say(c, NULL, code, 1, "the rendezvous refused this node: %s", text);
+			room_say(c, NULL, code, 1, "the rendezvous refused this node: %s", text);
 			return COVE_ERR_STATE;
 		}
 		break;
@@ -439,10 +382,10 @@ static int on_err(struct nd_core *c, const struct cove_frame *f)
 		fatal = 1; /* reconnecting would only repeat it */
 		break;
 	case COVE_EC_STALE_EPOCH:
-		nd_keys_refused(c, f->u.err.ref);
+		epoch_stale(c, f->u.err.ref);
 		break;
 	case COVE_EC_RATE:
-		nd_track_rate_limited(c, f->u.err.ref);
+		msgs_rate_limited(c, f->u.err.ref);
 		return COVE_OK; /* it goes again shortly: not the user's concern */
 	case COVE_EC_NO_KEY:
 		if (r && r->st == R_JOINING && !r->gk) {
@@ -452,49 +395,23 @@ static int on_err(struct nd_core *c, const struct cove_frame *f)
 			/* Each message that waited for this room is lost: say which. */
 			for (size_t k = 0; k < r->nq; k++)
 				say_unsent(c, r->name, r->q[k].text, r->q[k].len);
-			nd_track_free(r);
-			fatal = nd_core_ready_count(c) == 0 && nd_core_settled(c);
+			msgs_free(r);
+			fatal = cove_chat_ready_count(c) == 0 && cove_chat_settled(c);
 		}
 		break;
 	}
-	nd_say(c, r, code, fatal, "the rendezvous says: %s", text);
+	room_say(c, r, code, fatal, "the rendezvous says: %s", text);
 	return fatal ? COVE_ERR_STATE : COVE_OK;
 }
 
-/* Someone not on our whitelist joined: it gets nothing from us, but we
- * keep track of it, since members who trust it may give it the key. */
-static int stranger_here(struct room *r, const uint8_t pk[COVE_ID_LEN], int present)
-{
-	struct stranger *st;
-
-	for (size_t i = 0; i < r->nstrangers; i++) {
-		if (memcmp(r->strangers[i].pk, pk, COVE_ID_LEN) == 0) {
-			r->strangers[i].present = present;
-			r->strangers[i].exposed |= present;
-			return COVE_OK;
-		}
-	}
-	if (!present)
-		return COVE_OK;
-	st = realloc(r->strangers, (r->nstrangers + 1) * sizeof(*st));
-	if (!st)
-		return COVE_ERR_NOMEM;
-	r->strangers = st;
-	st = &r->strangers[r->nstrangers++];
-	memcpy(st->pk, pk, COVE_ID_LEN);
-	st->present = 1;
-	st->exposed = 1;
-	return COVE_OK;
-}
-
-static int on_ini(struct nd_core *c, struct room *r, const struct cove_frame *f)
+static int on_ini(struct cove_chat *c, struct room *r, const struct cove_frame *f)
 {
 	const struct cove_wl_entry *e;
 	struct member *m;
 	char fp[COVE_FP_LEN + 1];
 
 	if (memcmp(f->from, c->relay, COVE_ID_LEN) == 0)
-		return nd_keys_first(c, r, f);
+		return on_key_frame(c, r, f, epoch_first);
 	if (memcmp(f->from, c->id->pk, COVE_ID_LEN) == 0)
 		return COVE_OK; /* our own INI, echoed: nothing to learn */
 	e = cove_wl_find_pk(c->wl, f->from);
@@ -502,17 +419,17 @@ static int on_ini(struct nd_core *c, struct room *r, const struct cove_frame *f)
 		if (cove_msg_verify(f) != COVE_OK)
 			return COVE_OK;
 		cove_pk_fingerprint(fp, f->from);
-		nd_say(c, r, "not_whitelisted", 0,
-		       "key %s joined room %s but is not on your whitelist; it will not get "
-		       "the key from you and its messages will not be shown", fp, r->name);
-		return stranger_here(r, f->from, 1);
+		room_say(c, r, "not_whitelisted", 0,
+			 "key %s joined room %s but is not on your whitelist; it will not get "
+			 "the key from you and its messages will not be shown", fp, r->name);
+		return room_stranger(r, f->from, 1);
 	}
 	if (cove_msg_verify(f) != COVE_OK) {
-		nd_say(c, r, "bad_signature", 0, "dropped a join of %s with a bad signature",
-		       e->name);
+		room_say(c, r, "bad_signature", 0, "dropped a join of %s with a bad signature",
+			 e->name);
 		return COVE_OK;
 	}
-	m = nd_member_add(r, f->from, e->name);
+	m = room_member_add(r, f->from, e->name);
 	if (!m)
 		return COVE_ERR_NOMEM;
 	if (f->seq < m->ini_seq)
@@ -521,9 +438,9 @@ static int on_ini(struct nd_core *c, struct room *r, const struct cove_frame *f)
 			sodium_memcmp(f->u.ini.xpk, m->left_xpk, COVE_XPK_LEN) == 0)) {
 		/* It left: only a new join brings it back, with a session key it
 		 * did not leave with (the relay may be replaying its old one). */
-		nd_say(c, r, "replay", 0,
-		       "ignored an old join of %s in room %s: it left, and comes back only with "
-		       "a new one", m->name, r->name);
+		room_say(c, r, "replay", 0,
+			 "ignored an old join of %s in room %s: it left, and comes back only with "
+			 "a new one", m->name, r->name);
 		return COVE_OK;
 	}
 	/* The same INI again is the relay telling a new link who is here; a
@@ -554,9 +471,9 @@ static int on_ini(struct nd_core *c, struct room *r, const struct cove_frame *f)
 	return COVE_OK;
 }
 
-static int on_bye(struct nd_core *c, struct room *r, const struct cove_frame *f, int from_relay)
+static int on_bye(struct cove_chat *c, struct room *r, const struct cove_frame *f, int from_relay)
 {
-	struct member *m = nd_member(r, f->u.bye.who);
+	struct member *m = room_member(r, f->u.bye.who);
 
 	/* A member's own BYE is its signed leave; the relay signs the BYE of
 	 * one whose connection was lost. */
@@ -564,7 +481,7 @@ static int on_bye(struct nd_core *c, struct room *r, const struct cove_frame *f,
 			    cove_msg_verify(f) != COVE_OK))
 		return COVE_OK;
 	if (!m)
-		return stranger_here(r, f->u.bye.who, 0);
+		return room_stranger(r, f->u.bye.who, 0);
 	if (!m->present && m->left)
 		return COVE_OK;
 	m->present = 0;
@@ -574,15 +491,15 @@ static int on_bye(struct nd_core *c, struct room *r, const struct cove_frame *f,
 		c->ui.left(c->ui.ctx, r->name, m->name);
 	/* It was here under our current key: it may hold it. */
 	if (m->exposed)
-		nd_keys_taint(c, r, m->name, "has left the room", 0);
+		epoch_taint(c, r, m->name, "has left the room", 0);
 	/* Tell the others, end to end: a relay may show this BYE to some of
 	 * us only. */
 	if (r->st == R_READY && c->authed)
-		nd_track_gone(c, r, m->pk);
+		msgs_gone(c, r, m->pk);
 	return COVE_OK;
 }
 
-static int core_frame(struct nd_core *c, const struct cove_frame *f, const uint8_t *raw,
+static int core_frame(struct cove_chat *c, const struct cove_frame *f, const uint8_t *raw,
 		      size_t len)
 {
 	struct room *r;
@@ -596,16 +513,18 @@ static int core_frame(struct nd_core *c, const struct cove_frame *f, const uint8
 	case COVE_F_ASK:
 	case COVE_F_REK:
 		if (!from_relay || cove_msg_verify_by(f, c->relay) != COVE_OK) {
-			nd_say(c, NULL, "bad_signature", 0,
-			       "dropped a frame of type %u not signed by the rendezvous", f->type);
+			room_say(c, NULL, "bad_signature", 0,
+				 "dropped a frame of type %u not signed by the rendezvous",
+				 f->type);
 			return COVE_OK;
 		}
 		break;
 	case COVE_F_INI:
 	case COVE_F_BYE:
 		if (from_relay && cove_msg_verify_by(f, c->relay) != COVE_OK) {
-			nd_say(c, NULL, "bad_signature", 0,
-			       "dropped a frame of type %u not signed by the rendezvous", f->type);
+			room_say(c, NULL, "bad_signature", 0,
+				 "dropped a frame of type %u not signed by the rendezvous",
+				 f->type);
 			return COVE_OK;
 		}
 		break;
@@ -614,34 +533,34 @@ static int core_frame(struct nd_core *c, const struct cove_frame *f, const uint8
 		return on_wlc(c, f);
 	if (f->type == COVE_F_ERR)
 		return on_err(c, f);
-	r = find_room(c, f->room, f->room_len);
+	r = room_find(c, f->room, f->room_len);
 	if (!r)
 		return COVE_OK; /* not one of our rooms: the relay erred; ignore */
 	switch (f->type) {
 	case COVE_F_INI: return on_ini(c, r, f);
-	case COVE_F_ASK: return nd_keys_ask(c, r, f);
-	case COVE_F_KEY: return nd_keys_key(c, r, f);
-	case COVE_F_REK: return nd_keys_rek(c, r, f);
-	case COVE_F_DAT: return nd_track_dat(c, r, f, raw, len);
+	case COVE_F_ASK: return on_key_frame(c, r, f, epoch_ask);
+	case COVE_F_KEY: return on_key_frame(c, r, f, epoch_key);
+	case COVE_F_REK: return on_key_frame(c, r, f, epoch_rek);
+	case COVE_F_DAT: return msgs_dat(c, r, f, raw, len);
 	case COVE_F_BYE: return on_bye(c, r, f, from_relay);
 	}
 	return COVE_OK;
 }
 
-int nd_core_frame(struct nd_core *c, const struct cove_frame *f, const uint8_t *raw, size_t len)
+int cove_chat_frame(struct cove_chat *c, const struct cove_frame *f, const uint8_t *raw, size_t len)
 {
 	int ret = core_frame(c, f, raw, len);
 
 	if (ret == COVE_ERR_NOMEM)
-		nd_say(c, NULL, "no_memory", 1, "out of memory; the node cannot go on");
+		room_say(c, NULL, "no_memory", 1, "out of memory; the node cannot go on");
 	return ret;
 }
 
 /* ---- what the user does -------------------------------------------------------- */
 
-int nd_core_send_text(struct nd_core *c, const char *room, const char *text, size_t len)
+int cove_chat_send_text(struct cove_chat *c, const char *room, const char *text, size_t len)
 {
-	struct room *r = room ? find_room(c, room, strlen(room)) : (c->nrooms ? c->rooms : NULL);
+	struct room *r = room ? room_find(c, room, strlen(room)) : (c->nrooms ? c->rooms : NULL);
 
 	if (!r)
 		return COVE_ERR_NOTFOUND;
@@ -649,18 +568,19 @@ int nd_core_send_text(struct nd_core *c, const char *room, const char *text, siz
 		return COVE_ERR_INVAL;
 	if (r->st == R_FAILED)
 		return COVE_ERR_STATE;
-	if (r->st == R_READY && c->authed && r->nq == 0 && !nd_keys_blocked(c, r) &&
-	    nd_pace_take(c, 0))
-		return nd_track_send(c, r, text, len);
+	if (r->st == R_READY && c->authed && r->nq == 0 && !epoch_blocked(c, r) &&
+	    room_pace(c, 0))
+		return msgs_send(c, r, text, len);
 	if (r->st == R_READY && r->tainted && !r->taint_noted) {
 		r->taint_noted = 1;
-		nd_note(c, r, "held", "room %s: your message waits for the room's next key (%s %s)",
-			r->name, r->taint_who, r->taint_why);
+		room_note(c, r, "held",
+			  "room %s: your message waits for the room's next key (%s %s)", r->name,
+			  r->taint_who, r->taint_why);
 	}
-	return nd_track_queue(r, text, len);
+	return msgs_queue(r, text, len);
 }
 
-int nd_core_rekey(struct nd_core *c, const char *room)
+int cove_chat_rekey(struct cove_chat *c, const char *room)
 {
 	int any = 0;
 
@@ -675,16 +595,16 @@ int nd_core_rekey(struct nd_core *c, const char *room)
 			continue;
 		}
 		r->last_rky_ms = 0; /* asked for by the user: not rate-limited */
-		nd_keys_request(c, r, "asked for");
+		epoch_request(c, r, "asked for");
 		any = 1;
 	}
 	return any || !room ? COVE_OK : COVE_ERR_NOTFOUND;
 }
 
-void nd_core_leave_all(struct nd_core *c)
+void cove_chat_leave_all(struct cove_chat *c)
 {
 	/* Not only once welcomed: a room joining or ready has sent its INI
-	 * on this link (nd_core_link_down() sets them idle), perhaps before
+	 * on this link (cove_chat_link_down() sets them idle), perhaps before
 	 * the relay's WLC came, and the relay acts on a BYE behind it. */
 	for (size_t i = 0; i < c->nrooms; i++) {
 		struct room *r = &c->rooms[i];
@@ -692,7 +612,7 @@ void nd_core_leave_all(struct nd_core *c)
 
 		if (r->st != R_READY && r->st != R_JOINING)
 			continue;
-		cove_msg_init(&f, COVE_F_BYE, r->name, r->name_len, c->id->pk, nd_next_seq(c),
+		cove_msg_init(&f, COVE_F_BYE, r->name, r->name_len, c->id->pk, room_seq(c),
 			      c->deps.now_ms());
 		memcpy(f.u.bye.who, c->id->pk, COVE_ID_LEN);
 		if (cove_msg_sign(&f, c->id) == COVE_OK)
@@ -701,7 +621,7 @@ void nd_core_leave_all(struct nd_core *c)
 	}
 }
 
-void nd_core_set_whitelist(struct nd_core *c, const struct cove_wl *wl)
+void cove_chat_set_whitelist(struct cove_chat *c, const struct cove_wl *wl)
 {
 	c->wl = wl;
 	for (size_t i = 0; i < c->nrooms; i++) {
@@ -714,23 +634,25 @@ void nd_core_set_whitelist(struct nd_core *c, const struct cove_wl *wl)
 
 			if (e) {
 				snprintf(m->name, sizeof(m->name), "%s", e->name);
-			} else if (m->exposed && r->st == R_READY) {
+			} else if (m->exposed && r->gk) {
 				/* It may hold our key: nothing more under it, and a
 				 * new epoch asked for (made by us, since we ask: it
-				 * goes only to those we trust). */
-				nd_keys_taint(c, r, m->name, "is no longer on your whitelist", 0);
+				 * goes only to those we trust). Also while the room
+				 * is joined again after a lost link: the key we hold
+				 * comes back as it was, and must stay tainted. */
+				epoch_taint(c, r, m->name, "is no longer on your whitelist", 0);
 			} else if (m->present) {
 				distrusted = 1;
 			}
 		}
 		if (distrusted && r->st == R_READY && !r->tainted) {
 			r->last_rky_ms = 0;
-			nd_keys_request(c, r, "someone present left your whitelist");
+			epoch_request(c, r, "someone present left your whitelist");
 		}
 	}
 }
 
-void nd_core_tick(struct nd_core *c)
+void cove_chat_tick(struct cove_chat *c)
 {
 	uint64_t now = c->deps.now_ms();
 
@@ -739,8 +661,8 @@ void nd_core_tick(struct nd_core *c)
 
 		if (r->st == R_READY && c->authed && now >= r->ini_refresh_ms)
 			send_ini(c, r, 1);
-		nd_keys_tick(c, r, now);
-		nd_track_tick(c, r, now);
-		nd_track_flush(c, r); /* what the pace held back */
+		epoch_tick(c, r, now);
+		msgs_tick(c, r, now);
+		msgs_flush(c, r); /* what the pace held back */
 	}
 }

@@ -1,5 +1,5 @@
 /*
- * keys.c - a room's group keys and epochs, seen from a member.
+ * epoch.c - a room's group keys and epochs, seen from a member.
  *
  *   first    the relay says we are first: we make the room's key.
  *   KEY      a member we trust gives us the key, sealed to our session
@@ -13,9 +13,10 @@
  *            (RDY) and seal it to every member present that we trust.
  *
  * After a change of key the previous one still opens DATs for
- * ND_OLD_EPOCH_MS, since some were in flight. We ask for a rekey (RKY) on
- * a schedule, after ND_REKEY_MESSAGES of our messages under one key, when
- * someone present leaves our whitelist, and when the user asks.
+ * COVE_CHAT_OLD_EPOCH_MS, since some were in flight. We ask for a rekey
+ * (RKY) on a schedule, after COVE_CHAT_REKEY_MESSAGES of our messages
+ * under one key, when someone present leaves our whitelist, and when the
+ * user asks.
  *
  * Removal does not rest on the relay: once we know that someone who left,
  * or whom we no longer trust, may hold our current key (it was in the
@@ -24,22 +25,26 @@
  * under it, what the user sends waits, and we keep asking for a new
  * epoch and warn if it does not come. Epochs only rise, by bounded steps,
  * and never reach COVE_EPOCH_END, so no member or relay can stop them.
+ *
+ * What a key frame leads to beyond the key (the room shown ready, the
+ * room told whom we gave the key, the messages that waited for it) is
+ * the driver's: each handler says it in a struct epoch_done (epoch.h).
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "chat/epoch.h"
 #include "common/err.h"
-#include "node/core_int.h"
 #include "proto/msg.h"
 
 /* Our own rekey requests are at most this frequent (the user's are not
  * limited); while the same one taints key after key, the requests back
- * off to one every ND_TAINT_RKY_MAX_MS. */
+ * off to one every TAINT_RKY_MAX_MS. */
 #define RKY_MIN_MS 5000u
-#define ND_TAINT_RKY_MAX_MS (5u * 60 * 1000)
+#define TAINT_RKY_MAX_MS (5u * 60 * 1000)
 
-const uint8_t *nd_keys_for(struct room *r, uint32_t epoch, const uint8_t **kid)
+const uint8_t *epoch_gk(struct room *r, uint32_t epoch, const uint8_t **kid)
 {
 	if (r->gk && epoch == r->epoch) {
 		*kid = r->kid;
@@ -58,14 +63,16 @@ static void drop_old(struct room *r)
 	r->old_gk = NULL;
 }
 
-void nd_keys_wipe(struct room *r)
+void epoch_wipe(struct room *r)
 {
 	cove_gk_free(r->gk);
 	r->gk = NULL;
 	drop_old(r);
 }
 
-const struct cove_xkp *nd_keys_session(struct room *r, const uint8_t xpk[COVE_XPK_LEN])
+/* A session key of ours (current or the one it replaced) by its public
+ * half, or NULL. */
+static const struct cove_xkp *session_key(struct room *r, const uint8_t xpk[COVE_XPK_LEN])
 {
 	if (r->xkp && memcmp(r->xkp->pk, xpk, COVE_XPK_LEN) == 0)
 		return r->xkp;
@@ -74,7 +81,7 @@ const struct cove_xkp *nd_keys_session(struct room *r, const uint8_t xpk[COVE_XP
 	return NULL;
 }
 
-const char *nd_keys_blocked(const struct nd_core *c, const struct room *r)
+const char *epoch_blocked(const struct cove_chat *c, const struct room *r)
 {
 	if (!r->gk)
 		return "the room has no key in place";
@@ -85,17 +92,17 @@ const char *nd_keys_blocked(const struct nd_core *c, const struct room *r)
 	return NULL;
 }
 
-void nd_keys_taint(struct nd_core *c, struct room *r, const char *who, const char *why,
-		   int lasting)
+void epoch_taint(struct cove_chat *c, struct room *r, const char *who, const char *why,
+		 int lasting)
 {
 	if (r->tainted)
 		return;
 	r->tainted = 1;
 	if (r->gk) {
 		/* the newest four: forget the oldest to make room */
-		if (r->ntaint_kids == ND_TAINT_KIDS) {
+		if (r->ntaint_kids == ROOM_TAINT_KIDS) {
 			memmove(r->taint_kids, r->taint_kids + 1,
-				(ND_TAINT_KIDS - 1) * sizeof(r->taint_kids[0]));
+				(ROOM_TAINT_KIDS - 1) * sizeof(r->taint_kids[0]));
 			r->ntaint_kids--;
 		}
 		memcpy(r->taint_kids[r->ntaint_kids++], r->kid, COVE_KID_LEN);
@@ -103,8 +110,8 @@ void nd_keys_taint(struct nd_core *c, struct room *r, const char *who, const cha
 	/* The same one tainting key after key (others keep giving it the key:
 	 * trust that is not mutual) gets our requests ever less often. */
 	if (lasting && strcmp(r->taint_who, who) == 0 && r->taint_rky_every_ms)
-		r->taint_rky_every_ms = r->taint_rky_every_ms * 2 > ND_TAINT_RKY_MAX_MS
-						? ND_TAINT_RKY_MAX_MS
+		r->taint_rky_every_ms = r->taint_rky_every_ms * 2 > TAINT_RKY_MAX_MS
+						? TAINT_RKY_MAX_MS
 						: r->taint_rky_every_ms * 2;
 	else
 		r->taint_rky_every_ms = RKY_MIN_MS;
@@ -115,23 +122,23 @@ void nd_keys_taint(struct nd_core *c, struct room *r, const char *who, const cha
 	r->taint_noted = 0;
 	if (r->taint_rky_every_ms == RKY_MIN_MS)
 		r->last_rky_ms = 0; /* at once, the first time */
-	nd_keys_request(c, r, why);
+	epoch_request(c, r, why);
 }
 
 /* Whether we seal keys to m: present, on our whitelist, not gone, and
  * with a session key from a recent INI (an old one may be a departed
  * member's, replayed to us). */
-static int sealable(const struct nd_core *c, const struct member *m, uint64_t now)
+static int sealable(const struct cove_chat *c, const struct member *m, uint64_t now)
 {
 	return m->present && !m->left && cove_wl_find_pk(c->wl, m->pk) &&
-	       m->ini_ts + ND_INI_MAX_AGE_MS >= now &&
+	       m->ini_ts + COVE_CHAT_INI_MAX_AGE_MS >= now &&
 	       !(m->reported_gone && m->reported_gone_ini == m->ini_seq);
 }
 
 /* Someone who may be inside another member's list of recipients although
  * we would never give it the key: present and not on our whitelist, or
  * gone. Returns its name in buf, or NULL. */
-static const char *suspect(const struct nd_core *c, const struct room *r, char *buf,
+static const char *suspect(const struct cove_chat *c, const struct room *r, char *buf,
 			   size_t cap, const char **why, int *lasting)
 {
 	for (size_t i = 0; i < r->nmembers; i++) {
@@ -149,7 +156,7 @@ static const char *suspect(const struct nd_core *c, const struct room *r, char *
 		if (r->strangers[i].present) {
 			*why = "is not on your whitelist";
 			*lasting = 1;
-			return nd_who(c, r->strangers[i].pk, buf, cap);
+			return room_who(c, r->strangers[i].pk, buf, cap);
 		}
 	}
 	return NULL;
@@ -157,7 +164,7 @@ static const char *suspect(const struct nd_core *c, const struct room *r, char *
 
 /* Makes gk (ownership taken) the room's key for epoch; the previous key
  * stays readable for a while. */
-static void set_key(struct nd_core *c, struct room *r, uint8_t *gk, uint32_t epoch)
+static void set_key(struct cove_chat *c, struct room *r, uint8_t *gk, uint32_t epoch)
 {
 	uint64_t now = c->deps.now_ms();
 	uint32_t jitter;
@@ -167,7 +174,7 @@ static void set_key(struct nd_core *c, struct room *r, uint8_t *gk, uint32_t epo
 		r->old_gk = r->gk;
 		r->old_epoch = r->epoch;
 		memcpy(r->old_kid, r->kid, COVE_KID_LEN);
-		r->old_until_ms = now + ND_OLD_EPOCH_MS;
+		r->old_until_ms = now + COVE_CHAT_OLD_EPOCH_MS;
 	}
 	r->gk = gk;
 	r->epoch = epoch;
@@ -196,20 +203,20 @@ static void set_key(struct nd_core *c, struct room *r, uint8_t *gk, uint32_t epo
 	r->sched_warned_ms = 0;
 }
 
-static int send_rdy(struct nd_core *c, struct room *r, uint64_t *seq)
+static int send_rdy(struct cove_chat *c, struct room *r, uint64_t *seq)
 {
 	struct cove_frame f;
 	int ret;
 
-	cove_msg_init(&f, COVE_F_RDY, r->name, r->name_len, c->id->pk, nd_next_seq(c),
+	cove_msg_init(&f, COVE_F_RDY, r->name, r->name_len, c->id->pk, room_seq(c),
 		      c->deps.now_ms());
 	f.u.rdy.epoch = r->epoch;
 	ret = cove_msg_sign(&f, c->id);
 	if (ret == COVE_OK)
 		ret = c->deps.send(c->deps.send_ctx, &f);
 	if (ret != COVE_OK)
-		nd_say(c, r, "send_failed", 0, "cannot confirm the key of room %s: %s", r->name,
-		       cove_strerror(ret));
+		room_say(c, r, "send_failed", 0, "cannot confirm the key of room %s: %s", r->name,
+			 cove_strerror(ret));
 	else if (seq)
 		*seq = f.seq;
 	return ret;
@@ -217,7 +224,7 @@ static int send_rdy(struct nd_core *c, struct room *r, uint64_t *seq)
 
 /* The hash of who we count as in the room (us, and the present members
  * we trust) at epoch, as KEY carries it. */
-static void our_view(struct nd_core *c, struct room *r, uint32_t epoch,
+static void our_view(struct cove_chat *c, struct room *r, uint32_t epoch,
 		     uint8_t view[COVE_VIEW_LEN], size_t *count)
 {
 	uint8_t (*ids)[32] = malloc((r->nmembers + 1) * sizeof(*ids));
@@ -241,7 +248,7 @@ static void our_view(struct nd_core *c, struct room *r, uint32_t epoch,
  * the highest epoch we held here, and at most COVE_EPOCH_STEP_MAX above
  * it; a first key of ours (or one given to us on our first join) at most
  * COVE_EPOCH_FIRST_MAX. Returns NULL or why not. */
-static const char *epoch_refused(const struct room *r, uint32_t epoch, int rekey)
+static const char *refusal(const struct room *r, uint32_t epoch, int rekey)
 {
 	if (epoch == COVE_EPOCH_END)
 		return "it is the last epoch number, which is never used";
@@ -255,18 +262,20 @@ static const char *epoch_refused(const struct room *r, uint32_t epoch, int rekey
 	return NULL;
 }
 
-int nd_keys_first(struct nd_core *c, struct room *r, const struct cove_frame *f)
+int epoch_first(struct cove_chat *c, struct room *r, const struct cove_frame *f,
+		struct epoch_done *done)
 {
 	uint32_t epoch = r->ever_keyed ? r->top_epoch + 1 : 0;
 	uint8_t *gk;
 
+	memset(done, 0, sizeof(*done));
 	if (r->st != R_JOINING || !r->xkp ||
 	    memcmp(f->u.ini.xpk, r->xkp->pk, COVE_XPK_LEN) != 0)
 		return COVE_OK; /* not about our current join: stale, ignore */
 	if (epoch == COVE_EPOCH_END) {
-		nd_say(c, r, "epoch_exhausted", 0,
-		       "room %s has used every epoch number; leave it and use another room",
-		       r->name);
+		room_say(c, r, "epoch_exhausted", 0,
+			 "room %s has used every epoch number; leave it and use another room",
+			 r->name);
 		return COVE_OK;
 	}
 	gk = cove_gk_new();
@@ -277,15 +286,15 @@ int nd_keys_first(struct nd_core *c, struct room *r, const struct cove_frame *f)
 	for (size_t i = 0; i < r->nstrangers; i++)
 		r->strangers[i].exposed = 0; /* only we hold it */
 	send_rdy(c, r, NULL);
-	nd_room_ready(c, r, 1);
-	nd_track_held(c, r, c->deps.now_ms(), 1);
+	done->what = EPOCH_READY;
+	done->first = 1;
 	return COVE_OK;
 }
 
 /* After taking a KEY from sender: if its member list is not ours and
  * someone we would never give the key to may be on it, the key is
  * tainted from the start. */
-static void check_view(struct nd_core *c, struct room *r, const struct cove_frame *f,
+static void check_view(struct cove_chat *c, struct room *r, const struct cove_frame *f,
 		       const char *sender, int joining)
 {
 	uint8_t view[COVE_VIEW_LEN];
@@ -302,33 +311,34 @@ static void check_view(struct nd_core *c, struct room *r, const struct cove_fram
 		return;
 	}
 	if (suspect(c, r, name, sizeof(name), &why, &lasting)) {
-		nd_keys_taint(c, r, name, why, lasting);
+		epoch_taint(c, r, name, why, lasting);
 		return;
 	}
 	if (!joining)
-		nd_say(c, r, "view", 0,
-		       "your list of room %s's members (%zu with you) is not the one %s "
-		       "sealed epoch %u for; a join or leave may be on its way, but if this "
-		       "persists the rendezvous may be showing members different rooms",
-		       r->name, n, sender, f->u.key.epoch);
+		room_say(c, r, "view", 0,
+			 "your list of room %s's members (%zu with you) is not the one %s "
+			 "sealed epoch %u for; a join or leave may be on its way, but if this "
+			 "persists the rendezvous may be showing members different rooms",
+			 r->name, n, sender, f->u.key.epoch);
 }
 
 /* Back in a room after a lost link, at a key we held before: whoever was
  * here under it and is not here now may have left while we were away
  * (we saw no BYE), so the key may be held by someone gone. */
-static void gone_while_away(struct nd_core *c, struct room *r)
+static void gone_while_away(struct cove_chat *c, struct room *r)
 {
 	for (size_t i = 0; i < r->nmembers; i++) {
 		struct member *m = &r->members[i];
 
 		if (m->exposed && !m->present) {
-			nd_keys_taint(c, r, m->name, "is no longer in the room", 0);
+			epoch_taint(c, r, m->name, "is no longer in the room", 0);
 			return;
 		}
 	}
 }
 
-int nd_keys_key(struct nd_core *c, struct room *r, const struct cove_frame *f)
+int epoch_key(struct cove_chat *c, struct room *r, const struct cove_frame *f,
+	      struct epoch_done *done)
 {
 	const struct cove_wl_entry *e;
 	const struct member *sender;
@@ -340,30 +350,31 @@ int nd_keys_key(struct nd_core *c, struct room *r, const struct cove_frame *f)
 	char name[64];
 	int ret;
 
+	memset(done, 0, sizeof(*done));
 	if (memcmp(f->u.key.to, c->id->pk, COVE_ID_LEN) != 0)
 		return COVE_OK;
 	e = cove_wl_find_pk(c->wl, f->from);
 	if (!e) {
-		nd_say(c, r, "not_whitelisted", 0,
-		       "ignored a key for room %s from %s: not on your whitelist", r->name,
-		       nd_who(c, f->from, name, sizeof(name)));
+		room_say(c, r, "not_whitelisted", 0,
+			 "ignored a key for room %s from %s: not on your whitelist", r->name,
+			 room_who(c, f->from, name, sizeof(name)));
 		return COVE_OK;
 	}
 	if (cove_msg_verify(f) != COVE_OK) {
-		nd_say(c, r, "bad_signature", 0, "ignored a key for room %s from %s: bad signature",
-		       r->name, e->name);
+		room_say(c, r, "bad_signature", 0,
+			 "ignored a key for room %s from %s: bad signature", r->name, e->name);
 		return COVE_OK;
 	}
-	kp = nd_keys_session(r, f->u.key.xpk);
+	kp = session_key(r, f->u.key.xpk);
 	if (!kp)
 		return COVE_OK; /* sealed to a session key of ours that is gone */
 	/* Only a member in the room gives keys: not one that has left (a KEY
 	 * it made before its BYE, delivered late), nor one that never joined. */
-	sender = nd_member(r, f->from);
+	sender = room_member(r, f->from);
 	if (!sender || !sender->present || sender->left) {
-		nd_say(c, r, "refused_key", 0,
-		       "refused a key for room %s from %s: %s", r->name, e->name,
-		       sender && sender->left ? "it has left the room" : "it is not in the room");
+		room_say(c, r, "refused_key", 0,
+			 "refused a key for room %s from %s: %s", r->name, e->name,
+			 sender && sender->left ? "it has left the room" : "it is not in the room");
 		return COVE_OK;
 	}
 	if (!joining && (r->st != R_READY || epoch < r->epoch))
@@ -374,17 +385,18 @@ int nd_keys_key(struct nd_core *c, struct room *r, const struct cove_frame *f)
 
 		cove_gk_kid(kid, r->gk, epoch);
 		if (sodium_memcmp(kid, f->u.key.kid, COVE_KID_LEN) != 0)
-			nd_say(c, r, "fork", 0,
-			       "room %s has split: %s holds another key for epoch %u than you. "
-			       "Members on either side cannot read each other; the rendezvous may "
-			       "be dividing the room. Leaving and joining again mends it.",
-			       r->name, e->name, epoch);
+			room_say(c, r, "fork", 0,
+				 "room %s has split: %s holds another key for epoch %u than "
+				 "you. Members on either side cannot read each other; the "
+				 "rendezvous may be dividing the room. Leaving and joining "
+				 "again mends it.", r->name, e->name, epoch);
 		return COVE_OK;
 	}
-	no = epoch_refused(r, epoch, !joining);
+	no = refusal(r, epoch, !joining);
 	if (no) {
-		nd_say(c, r, "bad_epoch", 0, "refused the key of epoch %u for room %s from %s: %s",
-		       epoch, r->name, e->name, no);
+		room_say(c, r, "bad_epoch", 0,
+			 "refused the key of epoch %u for room %s from %s: %s", epoch, r->name,
+			 e->name, no);
 		return COVE_OK;
 	}
 	gk = cove_gk_alloc();
@@ -393,10 +405,10 @@ int nd_keys_key(struct nd_core *c, struct room *r, const struct cove_frame *f)
 	ret = cove_msg_key_open(f, kp, gk);
 	if (ret != COVE_OK) {
 		cove_gk_free(gk);
-		nd_say(c, r, "bad_key", 0,
-		       "refused the key for room %s from %s: %s; another member will be asked",
-		       r->name, e->name,
-		       ret == COVE_ERR_KEY_COMMIT ? "it is not the key it claims to be"
+		room_say(c, r, "bad_key", 0,
+			 "refused the key for room %s from %s: %s; another member will be asked",
+			 r->name, e->name,
+			 ret == COVE_ERR_KEY_COMMIT ? "it is not the key it claims to be"
 						  : "it does not open");
 		return COVE_OK;
 	}
@@ -405,109 +417,110 @@ int nd_keys_key(struct nd_core *c, struct room *r, const struct cove_frame *f)
 		 * stays as it was (who may hold it, whether it is tainted). */
 		cove_gk_free(gk);
 		if (sodium_memcmp(r->kid, f->u.key.kid, COVE_KID_LEN) != 0) {
-			nd_say(c, r, "fork", 0,
-			       "room %s has split: %s gave you another key for epoch %u than the one "
-			       "you hold; refused", r->name, e->name, epoch);
+			room_say(c, r, "fork", 0,
+				 "room %s has split: %s gave you another key for epoch %u than "
+				 "the one you hold; refused", r->name, e->name, epoch);
 			return COVE_OK;
 		}
 		send_rdy(c, r, NULL);
 		check_view(c, r, f, e->name, joining);
 		gone_while_away(c, r);
-		nd_room_ready(c, r, 0);
-		nd_track_held(c, r, c->deps.now_ms(), 1);
+		done->what = EPOCH_READY;
 		return COVE_OK;
 	}
 	set_key(c, r, gk, epoch);
 	send_rdy(c, r, NULL);
 	check_view(c, r, f, e->name, joining);
 	if (joining) {
-		nd_room_ready(c, r, 0);
+		done->what = EPOCH_READY;
 	} else {
 		if (c->ui.epoch)
 			c->ui.epoch(c->ui.ctx, r->name, epoch, e->name);
-		if (r->refused_since_ms) {
-			nd_track_resend_since(c, r, r->refused_since_ms);
-			r->refused_since_ms = 0;
-		}
-		nd_track_flush(c, r);
+		done->what = EPOCH_NEW;
+		done->resend_since_ms = r->refused_since_ms;
+		r->refused_since_ms = 0;
 	}
-	nd_track_held(c, r, c->deps.now_ms(), 1);
 	return COVE_OK;
 }
 
 /* Seals the room's key to m's session key and sends it. */
-static int give_key(struct nd_core *c, struct room *r, const struct member *m,
+static int give_key(struct cove_chat *c, struct room *r, const struct member *m,
 		    const uint8_t view[COVE_VIEW_LEN])
 {
 	struct cove_frame k;
 	int ret;
 
-	cove_msg_init(&k, COVE_F_KEY, r->name, r->name_len, c->id->pk, nd_next_seq(c),
+	cove_msg_init(&k, COVE_F_KEY, r->name, r->name_len, c->id->pk, room_seq(c),
 		      c->deps.now_ms());
 	ret = cove_msg_key_seal(&k, m->pk, m->xpk, r->epoch, r->gk, view, c->id);
 	if (ret == COVE_OK)
 		ret = c->deps.send(c->deps.send_ctx, &k);
 	if (ret != COVE_OK)
-		nd_say(c, r, "send_failed", 0, "cannot send the key to %s: %s", m->name,
-		       cove_strerror(ret));
+		room_say(c, r, "send_failed", 0, "cannot send the key to %s: %s", m->name,
+			 cove_strerror(ret));
 	return ret;
 }
 
-int nd_keys_ask(struct nd_core *c, struct room *r, const struct cove_frame *f)
+int epoch_ask(struct cove_chat *c, struct room *r, const struct cove_frame *f,
+	      struct epoch_done *done)
 {
 	uint8_t view[COVE_VIEW_LEN];
 	struct member *m;
 	char name[64];
 	size_t n = 0;
 
+	memset(done, 0, sizeof(*done));
 	if (memcmp(f->u.ask.to, c->id->pk, COVE_ID_LEN) != 0 || r->st != R_READY || !r->gk)
 		return COVE_OK;
 	if (!cove_wl_find_pk(c->wl, f->u.ask.joiner)) {
-		nd_say(c, r, "refused_key", 0,
-		       "refusing to give the key of room %s to %s: not on your whitelist", r->name,
-		       nd_who(c, f->u.ask.joiner, name, sizeof(name)));
+		room_say(c, r, "refused_key", 0,
+			 "refusing to give the key of room %s to %s: not on your whitelist",
+			 r->name, room_who(c, f->u.ask.joiner, name, sizeof(name)));
 		return COVE_OK;
 	}
-	m = nd_member(r, f->u.ask.joiner);
+	m = room_member(r, f->u.ask.joiner);
 	if (!m || !m->present || m->left || memcmp(m->xpk, f->u.ask.xpk, COVE_XPK_LEN) != 0) {
 		/* The key may only go to a session key the joiner signed. */
-		nd_say(c, r, "refused_key", 0,
-		       "not giving the key of room %s to %s: no join signed by it with that "
-		       "session key", r->name, nd_who(c, f->u.ask.joiner, name, sizeof(name)));
+		room_say(c, r, "refused_key", 0,
+			 "not giving the key of room %s to %s: no join signed by it with that "
+			 "session key", r->name, room_who(c, f->u.ask.joiner, name, sizeof(name)));
 		return COVE_OK;
 	}
 	if (!sealable(c, m, c->deps.now_ms())) {
-		nd_say(c, r, "refused_key", 0,
-		       "not giving the key of room %s to %s: its join is more than %llu hours old "
-		       "(an old join replayed?)", r->name, m->name,
-		       (unsigned long long)(ND_INI_MAX_AGE_MS / 3600000));
+		room_say(c, r, "refused_key", 0,
+			 "not giving the key of room %s to %s: its join is more than %llu hours "
+			 "old (an old join replayed?)", r->name, m->name,
+			 (unsigned long long)(COVE_CHAT_INI_MAX_AGE_MS / 3600000));
 		return COVE_OK;
 	}
 	if (m->returned_ms && r->epoch_start_ms <= m->returned_ms) {
 		/* Back after leaving: this key was made without it, for what was
 		 * said while it was gone. It gets the next epoch instead. */
-		nd_say(c, r, "refused_key", 0,
-		       "not giving %s the key of room %s: it left and came back, and this key was "
-		       "made without it; asking for a new one", m->name, r->name);
+		room_say(c, r, "refused_key", 0,
+			 "not giving %s the key of room %s: it left and came back, and this key "
+			 "was made without it; asking for a new one", m->name, r->name);
 		r->last_rky_ms = 0;
-		nd_keys_request(c, r, "a member came back");
+		epoch_request(c, r, "a member came back");
 		return COVE_OK;
 	}
 	if (r->tainted) {
 		/* Not a key someone gone holds: it gets the next one. */
-		nd_say(c, r, "refused_key", 0,
-		       "not giving %s the key of room %s yet: %s %s and may hold it; %s gets the "
-		       "room's next key", m->name, r->name, r->taint_who, r->taint_why, m->name);
+		room_say(c, r, "refused_key", 0,
+			 "not giving %s the key of room %s yet: %s %s and may hold it; %s gets the "
+			 "room's next key", m->name, r->name, r->taint_who, r->taint_why, m->name);
 		return COVE_OK;
 	}
 	our_view(c, r, r->epoch, view, &n);
 	m->exposed = 1;
-	if (give_key(c, r, m, view) == COVE_OK)
-		nd_track_holders(c, r, (const uint8_t (*)[32])m->pk, 1);
+	if (give_key(c, r, m, view) == COVE_OK) {
+		done->what = EPOCH_GAVE;
+		memcpy(done->gave, m->pk, 32);
+	}
 	return COVE_OK;
 }
 
-int nd_keys_rek(struct nd_core *c, struct room *r, const struct cove_frame *f)
+int epoch_rek(struct cove_chat *c, struct room *r, const struct cove_frame *f,
+	      struct epoch_done *done)
 {
 	uint8_t view[COVE_VIEW_LEN];
 	uint32_t epoch = f->u.rek.epoch;
@@ -517,12 +530,13 @@ int nd_keys_rek(struct nd_core *c, struct room *r, const struct cove_frame *f)
 	uint8_t *gk;
 	size_t n = 0, nh = 0;
 
+	memset(done, 0, sizeof(*done));
 	if (memcmp(f->u.rek.to, c->id->pk, COVE_ID_LEN) != 0 || r->st != R_READY || !r->gk)
 		return COVE_OK;
-	no = epoch_refused(r, epoch, 1);
+	no = refusal(r, epoch, 1);
 	if (no) {
-		nd_say(c, r, "bad_epoch", 0, "refused to make epoch %u of room %s: %s", epoch,
-		       r->name, no);
+		room_say(c, r, "bad_epoch", 0, "refused to make epoch %u of room %s: %s", epoch,
+			 r->name, no);
 		return COVE_OK;
 	}
 	gk = cove_gk_new();
@@ -544,16 +558,14 @@ int nd_keys_rek(struct nd_core *c, struct room *r, const struct cove_frame *f)
 		r->strangers[i].exposed = 0;
 	if (c->ui.epoch)
 		c->ui.epoch(c->ui.ctx, r->name, epoch, NULL);
-	/* everyone learns whom the new key went to, end to end */
-	nd_track_holders(c, r, (const uint8_t (*)[32])holders, nh);
-	free(holders);
-	nd_track_held(c, r, now, 1);
-	nd_track_flush(c, r);
+	done->what = EPOCH_MADE;
+	done->holders = holders;
+	done->nholders = nh;
 	return COVE_OK;
 }
 
-void nd_keys_holders(struct nd_core *c, struct room *r, const struct member *from,
-		     const struct cove_payload *pl)
+void epoch_holders(struct cove_chat *c, struct room *r, const struct member *from,
+		   const struct cove_payload *pl)
 {
 	char name[64];
 
@@ -568,39 +580,39 @@ void nd_keys_holders(struct nd_core *c, struct room *r, const struct member *fro
 			continue;
 		e = cove_wl_find_pk(c->wl, id);
 		if (!e) {
-			nd_keys_taint(c, r, nd_who(c, id, name, sizeof(name)),
-				      "holds the room's key, given by another member, and is not "
-				      "on your whitelist", 1);
+			epoch_taint(c, r, room_who(c, id, name, sizeof(name)),
+				    "holds the room's key, given by another member, and is not "
+				    "on your whitelist", 1);
 			continue;
 		}
-		m = nd_member_add(r, id, e->name);
+		m = room_member_add(r, id, e->name);
 		if (!m)
 			return;
 		/* perhaps never shown to us (its join withheld): it holds the key */
 		m->exposed = 1;
 		if (m->left)
-			nd_keys_taint(c, r, m->name, "has left the room but was given its key", 0);
+			epoch_taint(c, r, m->name, "has left the room but was given its key", 0);
 	}
 	(void)from;
 }
 
-void nd_keys_gone(struct nd_core *c, struct room *r, const struct member *from,
-		  const struct cove_payload *pl)
+void epoch_gone(struct cove_chat *c, struct room *r, const struct member *from,
+		const struct cove_payload *pl)
 {
 	(void)from;
 	for (size_t i = 0; i < pl->holders.nids; i++) {
-		struct member *m = nd_member(r, pl->holders.ids[i]);
+		struct member *m = room_member(r, pl->holders.ids[i]);
 
 		if (!m || m->left || memcmp(m->pk, c->id->pk, COVE_ID_LEN) == 0)
 			continue; /* never here, or we saw it go ourselves */
 		m->reported_gone = 1;
 		m->reported_gone_ini = m->ini_seq;
 		if (m->exposed)
-			nd_keys_taint(c, r, m->name, "has left the room, another member saw", 0);
+			epoch_taint(c, r, m->name, "has left the room, another member saw", 0);
 	}
 }
 
-void nd_keys_refused(struct nd_core *c, uint64_t ref)
+void epoch_stale(struct cove_chat *c, uint64_t ref)
 {
 	for (size_t i = 0; i < c->nrooms; i++) {
 		struct room *r = &c->rooms[i];
@@ -615,16 +627,16 @@ void nd_keys_refused(struct nd_core *c, uint64_t ref)
 		cove_gk_free(r->gk);
 		r->gk = NULL;
 		r->rek_rdy_seq = 0;
-		nd_say(c, r, "stale_epoch", 0,
-		       "room %s: the rendezvous did not take your key of epoch %u; your messages "
-		       "wait for the room's next key", r->name, r->epoch);
+		room_say(c, r, "stale_epoch", 0,
+			 "room %s: the rendezvous did not take your key of epoch %u; your messages "
+			 "wait for the room's next key", r->name, r->epoch);
 		/* Waiting for a key is waiting like a taint: asked for again,
 		 * and warned about if it does not come. */
-		nd_keys_taint(c, r, "the rendezvous", "refused the key you made", 0);
+		epoch_taint(c, r, "the rendezvous", "refused the key you made", 0);
 	}
 }
 
-void nd_keys_request(struct nd_core *c, struct room *r, const char *why)
+void epoch_request(struct cove_chat *c, struct room *r, const char *why)
 {
 	uint64_t now = c->deps.now_ms();
 	struct cove_frame f;
@@ -633,13 +645,13 @@ void nd_keys_request(struct nd_core *c, struct room *r, const char *why)
 	if (!c->authed || r->st != R_READY || now - r->last_rky_ms < RKY_MIN_MS)
 		return;
 	r->last_rky_ms = now;
-	cove_msg_init(&f, COVE_F_RKY, r->name, r->name_len, c->id->pk, nd_next_seq(c), now);
+	cove_msg_init(&f, COVE_F_RKY, r->name, r->name_len, c->id->pk, room_seq(c), now);
 	f.u.rdy.epoch = r->epoch;
 	if (cove_msg_sign(&f, c->id) == COVE_OK)
 		c->deps.send(c->deps.send_ctx, &f);
 }
 
-void nd_keys_tick(struct nd_core *c, struct room *r, uint64_t now)
+void epoch_tick(struct cove_chat *c, struct room *r, uint64_t now)
 {
 	if (r->old_gk && now >= r->old_until_ms)
 		drop_old(r);
@@ -652,32 +664,34 @@ void nd_keys_tick(struct nd_core *c, struct room *r, uint64_t now)
 	if (r->tainted) {
 		/* Keep asking; say so loudly when the rekey does not come. */
 		if (now - r->last_rky_ms >= r->taint_rky_every_ms)
-			nd_keys_request(c, r, "held");
-		if (now - r->taint_ms >= ND_REKEY_STALL_MS &&
-		    (!r->taint_warned_ms || now - r->taint_warned_ms >= ND_REKEY_STALL_REPEAT_MS)) {
+			epoch_request(c, r, "held");
+		if (now - r->taint_ms >= COVE_CHAT_REKEY_STALL_MS &&
+		    (!r->taint_warned_ms ||
+		     now - r->taint_warned_ms >= COVE_CHAT_REKEY_STALL_REPEAT_MS)) {
 			r->taint_warned_ms = now;
-			nd_say(c, r, "rekey_stalled", 0,
-			       "room %s: no new key %llu s after %s %s; %zu message%s held and "
-			       "nothing sent under the old key. The rendezvous may be withholding "
-			       "the rekey.", r->name, (unsigned long long)((now - r->taint_ms) / 1000),
-			       r->taint_who, r->taint_why, r->nq, r->nq == 1 ? "" : "s");
+			room_say(c, r, "rekey_stalled", 0,
+				 "room %s: no new key %llu s after %s %s; %zu message%s held "
+				 "and nothing sent under the old key. The rendezvous may be "
+				 "withholding the rekey.", r->name,
+				 (unsigned long long)((now - r->taint_ms) / 1000), r->taint_who,
+				 r->taint_why, r->nq, r->nq == 1 ? "" : "s");
 		}
 	}
 	if (now >= r->rekey_due_ms) {
-		nd_keys_request(c, r, "scheduled");
+		epoch_request(c, r, "scheduled");
 		r->rekey_due_ms = now + RKY_MIN_MS * 2; /* again soon if nothing came of it */
 	}
 	/* A scheduled rekey that does not come is not a reason to hold (no
 	 * one gone holds the key), but the user should know: the hour that a
 	 * leaked key exposes is growing. */
-	if (r->gk && !r->tainted && now > r->rekey_sched_ms + ND_REKEY_OVERDUE_MS &&
-	    (!r->sched_warned_ms || now - r->sched_warned_ms >= ND_REKEY_STALL_REPEAT_MS)) {
+	if (r->gk && !r->tainted && now > r->rekey_sched_ms + COVE_CHAT_REKEY_OVERDUE_MS &&
+	    (!r->sched_warned_ms || now - r->sched_warned_ms >= COVE_CHAT_REKEY_STALL_REPEAT_MS)) {
 		r->sched_warned_ms = now;
-		nd_say(c, r, "rekey_stalled", 0,
-		       "room %s: its scheduled rekey is %llu s overdue; the rendezvous may be "
-		       "withholding it. Messages still go under the current key (epoch %u).",
-		       r->name, (unsigned long long)((now - r->rekey_sched_ms) / 1000), r->epoch);
+		room_say(c, r, "rekey_stalled", 0,
+			 "room %s: its scheduled rekey is %llu s overdue; the rendezvous may be "
+			 "withholding it. Messages still go under the current key (epoch %u).",
+			 r->name, (unsigned long long)((now - r->rekey_sched_ms) / 1000), r->epoch);
 	}
 	if (r->epoch_msgs >= c->opts.rekey_messages)
-		nd_keys_request(c, r, "message budget");
+		epoch_request(c, r, "message budget");
 }

@@ -1,27 +1,32 @@
 /*
- * core_int.h - the node core's own structures, shared by its parts:
+ * room.h - the chat core's state, and what each of its parts needs to act
+ * in a room. The parts, from the top down (each calls only those below):
  *
- *   core.c   rooms, the roster, frame dispatch, joins, the link
- *   keys.c   group keys and epochs: first, KEY, making an epoch (REK),
- *            RDY and RKY, fork and view checks
- *   track.c  messages: numbering, sending, the history and resending,
- *            receiving, duplicates and gaps
+ *   chat.c   the driver: the public interface (chat.h), frame dispatch,
+ *            joins and leaves, the link; it hands keys to epoch.c and
+ *            messages to msgs.c, and finishes what epoch.c began
+ *   msgs.c   messages: numbering, sending, the queue, the history and
+ *            resending, receiving, duplicates and gaps
+ *   epoch.c  group keys and epochs: first, KEY, ASK, making an epoch
+ *            (REK), RDY and RKY, fork and view checks, taints
+ *   room.c   the tables of rooms, members and strangers; telling the user;
+ *            numbering frames; pacing DATs
  *
- * Nothing outside node/core*.c, keys.c and track.c includes this.
+ * Nothing outside chat/ includes this.
  */
-#ifndef COVE_NODE_CORE_INT_H
-#define COVE_NODE_CORE_INT_H
+#ifndef COVE_CHAT_ROOM_H
+#define COVE_CHAT_ROOM_H
 
 #include <stdarg.h>
 
+#include "chat/chat.h"
 #include "crypto/group.h"
-#include "node/core.h"
 #include "wire/payload.h"
 
 enum room_state { R_IDLE, R_JOINING, R_READY, R_FAILED };
 
 /* Commitments of tainted keys remembered per room. */
-#define ND_TAINT_KIDS 4
+#define ROOM_TAINT_KIDS 4
 
 struct gap {
 	uint64_t first, last;
@@ -58,7 +63,7 @@ struct member {
 	uint8_t sid[COVE_SID_LEN];
 	int have_sid;
 	uint64_t high;              /* highest number seen */
-	uint64_t seen[ND_WINDOW / 64]; /* bit i: high - i seen */
+	uint64_t seen[COVE_CHAT_WINDOW / 64]; /* bit i: high - i seen */
 	struct gap *gaps;
 	size_t ngaps;
 };
@@ -119,7 +124,7 @@ struct room {
 	int tainted;
 	/* The commitments of keys found tainted here: such a key, handed to
 	 * us again (after a reconnect, by a lagging member), stays tainted. */
-	uint8_t taint_kids[ND_TAINT_KIDS][COVE_KID_LEN];
+	uint8_t taint_kids[ROOM_TAINT_KIDS][COVE_KID_LEN];
 	size_t ntaint_kids;
 	char taint_who[COVE_NAME_MAX + 1];
 	const char *taint_why;
@@ -139,7 +144,7 @@ struct room {
 	/* our messages */
 	uint8_t sid[COVE_SID_LEN];  /* fixed for the life of the process */
 	uint64_t next_n;
-	struct sent *hist;          /* ring of ND_HISTORY_MAX, oldest at hist_head */
+	struct sent *hist;          /* ring of COVE_CHAT_HISTORY_MAX, oldest at hist_head */
 	size_t hist_head, nhist;
 	struct queued *q;
 	size_t nq;
@@ -153,13 +158,13 @@ struct room {
 	size_t nstrangers;
 };
 
-struct nd_core {
+struct cove_chat {
 	const struct cove_ident *id;
 	const struct cove_wl *wl;
 	uint8_t relay[COVE_ID_LEN];
-	struct nd_ui ui;
-	struct nd_core_deps deps;
-	struct nd_core_opts opts;
+	struct cove_chat_ui ui;
+	struct cove_chat_deps deps;
+	struct cove_chat_opts opts;
 	int authed;
 	uint64_t seq;
 	struct room *rooms;
@@ -172,87 +177,37 @@ struct nd_core {
 	uint8_t *ct;                /* DAT ciphertext scratch, COVE_DAT_CT_MAX bytes */
 };
 
-/* ---- core.c ---------------------------------------------------------------- */
+/* ---- room.c: the tables, and what every part shares ------------------------ */
 
-void nd_say(struct nd_core *c, const struct room *r, const char *code, int fatal,
-	    const char *fmt, ...) __attribute__((format(printf, 5, 6)));
-void nd_note(struct nd_core *c, const struct room *r, const char *code, const char *fmt, ...)
+/* The room named name (len bytes), or NULL. */
+struct room *room_find(struct cove_chat *c, const char *name, size_t len);
+/* The member with identity pk, or NULL. */
+struct member *room_member(struct room *r, const uint8_t pk[COVE_ID_LEN]);
+/* The member with identity pk, added (named name) if new; NULL when out
+ * of memory. The pointer lasts until the next member is added. */
+struct member *room_member_add(struct room *r, const uint8_t pk[COVE_ID_LEN], const char *name);
+/* Someone not on our whitelist is present (or no longer): it gets nothing
+ * from us, but we keep track of it, since members who trust it may give
+ * it the key. Returns 0 or COVE_ERR_NOMEM. */
+int room_stranger(struct room *r, const uint8_t pk[COVE_ID_LEN], int present);
+
+/* Tells the user of an error (the ui's error callback), in room r (NULL:
+ * none). */
+void room_say(struct cove_chat *c, const struct room *r, const char *code, int fatal,
+	      const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+/* Tells the user something that is not an error (the ui's notice). */
+void room_note(struct cove_chat *c, const struct room *r, const char *code, const char *fmt, ...)
 	__attribute__((format(printf, 4, 5)));
-/* "alice" for whitelisted keys, else "key <fingerprint>". */
-const char *nd_who(const struct nd_core *c, const uint8_t pk[COVE_ID_LEN], char *buf,
-		   size_t cap);
-struct member *nd_member(struct room *r, const uint8_t pk[COVE_ID_LEN]);
-struct member *nd_member_add(struct room *r, const uint8_t pk[COVE_ID_LEN], const char *name);
-uint64_t nd_next_seq(struct nd_core *c);
+/* "alice" for whitelisted keys, else "key <fingerprint>", in buf. */
+const char *room_who(const struct cove_chat *c, const uint8_t pk[COVE_ID_LEN], char *buf,
+		     size_t cap);
+
+/* The sequence number of the next frame we send. */
+uint64_t room_seq(struct cove_chat *c);
 /* Takes the token one DAT needs from the pace: 1, or 0 when it must wait
  * (force: take it anyway, for a frame that cannot wait). */
-int nd_pace_take(struct nd_core *c, int force);
-/* The room moved to a ready state with a key: events, RDY is the caller's. */
-void nd_room_ready(struct nd_core *c, struct room *r, int first);
-
-/* ---- keys.c ------------------------------------------------------------------ */
-
-/* Why nothing may be encrypted in r now (no key, a key someone who left
- * or is distrusted holds, the message budget spent), or NULL. */
-const char *nd_keys_blocked(const struct nd_core *c, const struct room *r);
-/* The current key is held by who (a name) who left or is distrusted:
- * stop encrypting under it, ask for a new epoch, tell the user. lasting:
- * others keep giving who the key (it is on their whitelists, not ours),
- * so a new epoch may not cure it: repeated requests back off. */
-void nd_keys_taint(struct nd_core *c, struct room *r, const char *who, const char *why,
-		   int lasting);
-/* A member's HOLDERS: whom it sealed a key to. Anyone named for our
- * current epoch may hold it: one gone or untrusted taints it. */
-void nd_keys_holders(struct nd_core *c, struct room *r, const struct member *from,
-		     const struct cove_payload *pl);
-/* A member's GONE: whom it saw leave. One that held our key taints it,
- * and gets no key from us until its next INI. */
-void nd_keys_gone(struct nd_core *c, struct room *r, const struct member *from,
-		  const struct cove_payload *pl);
-/* A session key of ours (current or the one it replaced) by its public
- * half, or NULL. */
-const struct cove_xkp *nd_keys_session(struct room *r, const uint8_t xpk[COVE_XPK_LEN]);
-
-int nd_keys_first(struct nd_core *c, struct room *r, const struct cove_frame *f);
-int nd_keys_key(struct nd_core *c, struct room *r, const struct cove_frame *f);
-int nd_keys_ask(struct nd_core *c, struct room *r, const struct cove_frame *f);
-int nd_keys_rek(struct nd_core *c, struct room *r, const struct cove_frame *f);
-/* An ERR stale_epoch about one of our RDYs: our epoch was not taken. */
-void nd_keys_refused(struct nd_core *c, uint64_t ref);
-/* Sends RKY for r (rate-limited). */
-void nd_keys_request(struct nd_core *c, struct room *r, const char *why);
-/* Timers: the previous epoch's key, the schedule, the message budget. */
-void nd_keys_tick(struct nd_core *c, struct room *r, uint64_t now);
-/* The key (and kid) for a DAT of epoch, or NULL. */
-const uint8_t *nd_keys_for(struct room *r, uint32_t epoch, const uint8_t **kid);
-void nd_keys_wipe(struct room *r);
-
-/* ---- track.c ------------------------------------------------------------------ */
-
-int nd_track_send(struct nd_core *c, struct room *r, const char *text, size_t len);
-/* Tells the room, in a numbered HOLDERS message, that we sealed the key of
- * the current epoch to ids (n of them, 32 bytes each). */
-int nd_track_holders(struct nd_core *c, struct room *r, const uint8_t (*ids)[32], size_t n);
-/* Tells the room, in a numbered GONE message, that we saw id leave. It
- * goes under the current key even if that key is tainted: it tells the
- * one gone nothing it does not know. */
-int nd_track_gone(struct nd_core *c, struct room *r, const uint8_t id[32]);
-int nd_track_queue(struct room *r, const char *text, size_t len);
-void nd_track_flush(struct nd_core *c, struct room *r);
-/* After a rejoin: send again what may have been lost with the old link. */
-void nd_track_resend_recent(struct nd_core *c, struct room *r);
-/* After a rejoin: ask the room for what was sent while our link was
- * down (a CATCHUP). */
-void nd_track_catch_up(struct nd_core *c, struct room *r);
-/* Send again what we sent since since_ms (our epoch was refused). */
-void nd_track_resend_since(struct nd_core *c, struct room *r, uint64_t since_ms);
-/* An ERR rate_limited about the frame with seq ref: send it again later. */
-void nd_track_rate_limited(struct nd_core *c, uint64_t ref);
-int nd_track_dat(struct nd_core *c, struct room *r, const struct cove_frame *f,
-		 const uint8_t *raw, size_t len);
-/* DATs held for a newer epoch: try them again (a key arrived) or expire. */
-void nd_track_held(struct nd_core *c, struct room *r, uint64_t now, int retry);
-void nd_track_tick(struct nd_core *c, struct room *r, uint64_t now);
-void nd_track_free(struct room *r);
+int room_pace(struct cove_chat *c, int force);
+/* The relay's limits (0 leaves one as it is): the pace follows them. */
+void room_pace_limits(struct cove_chat *c, unsigned rate, unsigned burst);
 
 #endif

@@ -1,25 +1,27 @@
 /*
- * track.c - messages: numbering, sending, the history and resending,
- * receiving, duplicates and gaps.
+ * msgs.c - messages: numbering, sending, the queue, the history and
+ * resending, receiving, duplicates and gaps.
  *
  * Every message we send in a room gets the next number n of our session
  * (sid, fixed for the life of the process), and is kept for a while. The
  * same message sent again (after a reconnect, or because a receiver asked)
  * is a new frame with the same (sid, n), so each receiver shows it at
- * most once: it remembers, per sender, the numbers of the last ND_WINDOW
- * messages. A number that jumps ahead leaves a gap: after ND_GAP_ASK_MS
- * the receiver asks the room for it (a RESEND payload), and after
- * ND_GAP_REPORT_MS still open it tells the user which messages never came.
+ * most once: it remembers, per sender, the numbers of the last
+ * COVE_CHAT_WINDOW messages. A number that jumps ahead leaves a gap: after
+ * COVE_CHAT_GAP_ASK_MS the receiver asks the room for it (a RESEND
+ * payload), and after COVE_CHAT_GAP_REPORT_MS still open it tells the
+ * user which messages never came.
  */
 #include <stdlib.h>
 #include <string.h>
 
+#include "chat/epoch.h"
+#include "chat/msgs.h"
 #include "common/err.h"
 #include "common/utf8.h"
-#include "node/core_int.h"
 #include "proto/msg.h"
 
-#define WORDS (ND_WINDOW / 64)
+#define WORDS (COVE_CHAT_WINDOW / 64)
 
 /* ---- the history -------------------------------------------------------------- */
 
@@ -35,7 +37,7 @@ static void sent_free(struct sent *h)
 /* The i-th oldest entry of the ring. */
 static struct sent *hist_at(struct room *r, size_t i)
 {
-	return &r->hist[(r->hist_head + i) % ND_HISTORY_MAX];
+	return &r->hist[(r->hist_head + i) % COVE_CHAT_HISTORY_MAX];
 }
 
 static struct sent *hist_push(struct room *r)
@@ -43,13 +45,13 @@ static struct sent *hist_push(struct room *r)
 	struct sent *h;
 
 	if (!r->hist) {
-		r->hist = calloc(ND_HISTORY_MAX, sizeof(*r->hist));
+		r->hist = calloc(COVE_CHAT_HISTORY_MAX, sizeof(*r->hist));
 		if (!r->hist)
 			return NULL;
 	}
-	if (r->nhist == ND_HISTORY_MAX) {
+	if (r->nhist == COVE_CHAT_HISTORY_MAX) {
 		sent_free(hist_at(r, 0));
-		r->hist_head = (r->hist_head + 1) % ND_HISTORY_MAX;
+		r->hist_head = (r->hist_head + 1) % COVE_CHAT_HISTORY_MAX;
 		r->nhist--;
 	}
 	h = hist_at(r, r->nhist++);
@@ -76,7 +78,7 @@ static struct sent *hist_find(struct room *r, uint64_t n)
 	return NULL;
 }
 
-void nd_track_free(struct room *r)
+void msgs_free(struct room *r)
 {
 	for (size_t i = 0; i < r->nhist; i++)
 		sent_free(hist_at(r, i));
@@ -100,7 +102,7 @@ void nd_track_free(struct room *r)
 
 /* ---- sending ---------------------------------------------------------------------- */
 
-static int send_payload(struct nd_core *c, struct room *r, uint64_t n,
+static int send_payload(struct cove_chat *c, struct room *r, uint64_t n,
 			const struct cove_payload *pl, uint64_t *seq)
 {
 	struct cove_frame f;
@@ -110,9 +112,9 @@ static int send_payload(struct nd_core *c, struct room *r, uint64_t n,
 	 * who left or whom we distrust may hold, nor past its budget (but a
 	 * GONE, which tells the one gone nothing it does not know, may go
 	 * under a key tainted by its leaving). */
-	if (pl->kind == COVE_PL_GONE ? !r->gk : nd_keys_blocked(c, r) != NULL)
+	if (pl->kind == COVE_PL_GONE ? !r->gk : epoch_blocked(c, r) != NULL)
 		return COVE_ERR_STATE;
-	cove_msg_init(&f, COVE_F_DAT, r->name, r->name_len, c->id->pk, nd_next_seq(c),
+	cove_msg_init(&f, COVE_F_DAT, r->name, r->name_len, c->id->pk, room_seq(c),
 		      c->deps.now_ms());
 	f.u.dat.epoch = r->epoch;
 	memcpy(f.u.dat.sid, r->sid, COVE_SID_LEN);
@@ -128,7 +130,7 @@ static int send_payload(struct nd_core *c, struct room *r, uint64_t n,
 	return ret;
 }
 
-static int send_text(struct nd_core *c, struct room *r, struct sent *h)
+static int send_text(struct cove_chat *c, struct room *r, struct sent *h)
 {
 	static struct cove_payload pl; /* 8 KiB with HOLDERS: not on the stack */
 
@@ -146,18 +148,34 @@ static int send_text(struct nd_core *c, struct room *r, struct sent *h)
 	return send_payload(c, r, h->n, &pl, &h->seq);
 }
 
-static int send_entry(struct nd_core *c, struct room *r, struct sent *h)
+/* Whether someone who may hold our current key became a member after h
+ * was first sent: sent again now, under that key, h would tell it what
+ * was said before it came (perhaps under a key it never held). */
+static int said_before_someone_came(const struct room *r, const struct sent *h)
 {
-	/* Sent again (asked for, or after a reconnect): within the pace too;
-	 * what must wait is tried again from the tick. */
-	if (!nd_pace_take(c, 0)) {
-		h->retry_ms = c->deps.now_ms() + ND_PACE_RETRY_MS;
+	for (size_t i = 0; i < r->nmembers; i++)
+		if (r->members[i].exposed && r->members[i].member_since_ms > h->sent_ms)
+			return 1;
+	return 0;
+}
+
+static int send_entry(struct cove_chat *c, struct room *r, struct sent *h)
+{
+	/* Sent again (asked for, or after a reconnect) to the whole room:
+	 * never to a newcomer that was not there to read it. */
+	if (said_before_someone_came(r, h)) {
+		h->retry_ms = 0;
+		return COVE_ERR_STATE;
+	}
+	/* Within the pace too; what must wait is tried again from the tick. */
+	if (!room_pace(c, 0)) {
+		h->retry_ms = c->deps.now_ms() + COVE_CHAT_PACE_RETRY_MS;
 		return COVE_ERR_STATE;
 	}
 	return send_text(c, r, h);
 }
 
-int nd_track_send(struct nd_core *c, struct room *r, const char *text, size_t len)
+int msgs_send(struct cove_chat *c, struct room *r, const char *text, size_t len)
 {
 	struct sent *h;
 
@@ -183,22 +201,22 @@ int nd_track_send(struct nd_core *c, struct room *r, const char *text, size_t le
 	return send_text(c, r, h);
 }
 
-static int track_ids(struct nd_core *c, struct room *r, uint32_t kind, const uint8_t (*ids)[32],
+static int track_ids(struct cove_chat *c, struct room *r, uint32_t kind, const uint8_t (*ids)[32],
 		     size_t n);
 
-int nd_track_holders(struct nd_core *c, struct room *r, const uint8_t (*ids)[32], size_t n)
+int msgs_holders(struct cove_chat *c, struct room *r, const uint8_t (*ids)[32], size_t n)
 {
 	return track_ids(c, r, COVE_PL_HOLDERS, ids, n);
 }
 
-int nd_track_gone(struct nd_core *c, struct room *r, const uint8_t id[32])
+int msgs_gone(struct cove_chat *c, struct room *r, const uint8_t id[32])
 {
 	return track_ids(c, r, COVE_PL_GONE, (const uint8_t (*)[32])id, 1);
 }
 
 /* A numbered message naming members (HOLDERS, GONE), kept and sent again
  * like a text. */
-static int track_ids(struct nd_core *c, struct room *r, uint32_t kind, const uint8_t (*ids)[32],
+static int track_ids(struct cove_chat *c, struct room *r, uint32_t kind, const uint8_t (*ids)[32],
 		     size_t n)
 {
 	struct sent *h;
@@ -224,19 +242,19 @@ static int track_ids(struct nd_core *c, struct room *r, uint32_t kind, const uin
 	h->epoch = r->epoch;
 	/* Numbered like a message, so that a relay that drops it leaves a gap
 	 * the others see; small and rare, so not held back by the pace. */
-	nd_pace_take(c, 1);
+	room_pace(c, 1);
 	return send_text(c, r, h);
 }
 
 /* Sends a request (RESEND, CATCHUP): unnumbered, not kept. */
-static int send_request(struct nd_core *c, struct room *r, const struct cove_payload *pl)
+static int send_request(struct cove_chat *c, struct room *r, const struct cove_payload *pl)
 {
 	/* Rare and small: not held back by the pace, but counted in it. */
-	nd_pace_take(c, 1);
-	return send_payload(c, r, ND_UNNUMBERED, pl, NULL);
+	room_pace(c, 1);
+	return send_payload(c, r, COVE_CHAT_UNNUMBERED, pl, NULL);
 }
 
-void nd_track_rate_limited(struct nd_core *c, uint64_t ref)
+void msgs_rate_limited(struct cove_chat *c, uint64_t ref)
 {
 	for (size_t i = 0; i < c->nrooms; i++) {
 		struct room *r = &c->rooms[i];
@@ -245,21 +263,21 @@ void nd_track_rate_limited(struct nd_core *c, uint64_t ref)
 			struct sent *h = hist_at(r, k);
 
 			if (h->seq == ref) {
-				h->retry_ms = c->deps.now_ms() + ND_RATE_RETRY_MS;
+				h->retry_ms = c->deps.now_ms() + COVE_CHAT_RATE_RETRY_MS;
 				return;
 			}
 		}
 	}
 }
 
-int nd_track_queue(struct room *r, const char *text, size_t len)
+int msgs_queue(struct room *r, const char *text, size_t len)
 {
 	struct queued *nq;
 	char *copy;
 
 	if (!cove_utf8_valid(text, len))
 		return COVE_ERR_UTF8;
-	if (r->nq >= ND_QUEUE_MAX)
+	if (r->nq >= COVE_CHAT_QUEUE_MAX)
 		return COVE_ERR_LIMIT;
 	nq = realloc(r->q, (r->nq + 1) * sizeof(*nq));
 	if (!nq)
@@ -275,18 +293,20 @@ int nd_track_queue(struct room *r, const char *text, size_t len)
 	return COVE_OK;
 }
 
-void nd_track_flush(struct nd_core *c, struct room *r)
+void msgs_flush(struct cove_chat *c, struct room *r)
 {
 	size_t done = 0;
 
-	if (r->st != R_READY || !c->authed || nd_keys_blocked(c, r))
+	if (r->st != R_READY || !c->authed)
 		return;
-	while (done < r->nq && nd_pace_take(c, 0)) {
-		int ret = nd_track_send(c, r, r->q[done].text, r->q[done].len);
+	/* The key may reach its message budget on the way: what is left then
+	 * waits for the next key, as it would have had it come later. */
+	while (done < r->nq && !epoch_blocked(c, r) && room_pace(c, 0)) {
+		int ret = msgs_send(c, r, r->q[done].text, r->q[done].len);
 
 		if (ret != COVE_OK && ret != COVE_ERR_STATE) {
-			nd_say(c, r, "send_failed", 0, "a queued message could not be sent: %s",
-			       cove_strerror(ret));
+			room_say(c, r, "send_failed", 0, "a queued message could not be sent: %s",
+				 cove_strerror(ret));
 			break;
 		}
 		done++;
@@ -301,7 +321,7 @@ void nd_track_flush(struct nd_core *c, struct room *r)
 	r->nq -= done;
 }
 
-void nd_track_resend_since(struct nd_core *c, struct room *r, uint64_t since_ms)
+void msgs_resend_since(struct cove_chat *c, struct room *r, uint64_t since_ms)
 {
 	for (size_t i = 0; i < r->nhist; i++) {
 		struct sent *h = hist_at(r, i);
@@ -311,14 +331,15 @@ void nd_track_resend_since(struct nd_core *c, struct room *r, uint64_t since_ms)
 	}
 }
 
-void nd_track_resend_recent(struct nd_core *c, struct room *r)
+void msgs_resend_recent(struct cove_chat *c, struct room *r)
 {
 	/* The relay may have died holding what we sent just before the link
 	 * went: send it again; receivers drop what they already have. */
-	nd_track_resend_since(c, r, r->down_ms > ND_RESEND_MS ? r->down_ms - ND_RESEND_MS : 0);
+	msgs_resend_since(c, r,
+			  r->down_ms > COVE_CHAT_RESEND_MS ? r->down_ms - COVE_CHAT_RESEND_MS : 0);
 }
 
-static void ask_resend(struct nd_core *c, struct room *r, const struct member *m,
+static void ask_resend(struct cove_chat *c, struct room *r, const struct member *m,
 		       uint64_t first, uint64_t last)
 {
 	struct cove_payload pl;
@@ -332,17 +353,17 @@ static void ask_resend(struct nd_core *c, struct room *r, const struct member *m
 	send_request(c, r, &pl);
 }
 
-void nd_track_catch_up(struct nd_core *c, struct room *r)
+void msgs_catch_up(struct cove_chat *c, struct room *r)
 {
 	/* What others sent while our link was down was lost for us; their
 	 * histories still have it. The time is relative, so clocks that
 	 * disagree do not matter; the slack covers what was in flight. */
 	static struct cove_payload pl; /* 7 KiB of heads: not on the stack */
-	uint64_t within = c->deps.now_ms() - r->down_ms + ND_RESEND_MS;
+	uint64_t within = c->deps.now_ms() - r->down_ms + COVE_CHAT_RESEND_MS;
 
 	memset(&pl, 0, sizeof(pl));
 	pl.kind = COVE_PL_CATCHUP;
-	pl.catchup.within_ms = within > ND_HISTORY_MS ? ND_HISTORY_MS : within;
+	pl.catchup.within_ms = within > COVE_CHAT_HISTORY_MS ? COVE_CHAT_HISTORY_MS : within;
 	/* Say what we have, so that each member sends only what we lack. */
 	for (size_t i = 0; i < r->nmembers && pl.catchup.nheads < COVE_CATCHUP_MAX; i++) {
 		const struct member *m = &r->members[i];
@@ -358,9 +379,10 @@ void nd_track_catch_up(struct nd_core *c, struct room *r)
 }
 
 /* Whether we may send one more message again for m (RESEND, CATCHUP):
- * at most ND_HISTORY_MAX per ND_HISTORY_MS for each requester, so that
- * no member can make us re-encrypt our history over and over. */
-static int answer_budget(struct nd_core *c, struct member *m, const struct sent *h)
+ * at most COVE_CHAT_HISTORY_MAX per COVE_CHAT_HISTORY_MS for each
+ * requester, so that no member can make us re-encrypt our history over
+ * and over. */
+static int answer_budget(struct cove_chat *c, struct member *m, const struct sent *h)
 {
 	uint64_t now = c->deps.now_ms();
 
@@ -369,17 +391,17 @@ static int answer_budget(struct nd_core *c, struct member *m, const struct sent 
 	if (h->sent_ms < m->member_since_ms)
 		return 0;
 
-	if (now - m->answer_from_ms > ND_HISTORY_MS) {
+	if (now - m->answer_from_ms > COVE_CHAT_HISTORY_MS) {
 		m->answer_from_ms = now;
 		m->answered = 0;
 	}
-	if (m->answered >= ND_HISTORY_MAX)
+	if (m->answered >= COVE_CHAT_HISTORY_MAX)
 		return 0;
 	m->answered++;
 	return 1;
 }
 
-static void answer_catch_up(struct nd_core *c, struct room *r, struct member *m,
+static void answer_catch_up(struct cove_chat *c, struct room *r, struct member *m,
 			    const struct cove_payload *pl)
 {
 	uint64_t now = c->deps.now_ms(), after = 0;
@@ -387,7 +409,7 @@ static void answer_catch_up(struct nd_core *c, struct room *r, struct member *m,
 
 	/* Only a member that has just come back (its INI is fresh) lacks what
 	 * was said while it was away; once per return. */
-	if (m->caught_up || now - m->ini_seen_ms > ND_CATCHUP_WINDOW_MS)
+	if (m->caught_up || now - m->ini_seen_ms > COVE_CHAT_CATCHUP_WINDOW_MS)
 		return;
 	m->caught_up = 1;
 
@@ -424,7 +446,7 @@ static void shift_seen(struct member *m, uint64_t k)
 {
 	uint64_t out[WORDS] = { 0 };
 
-	if (k < ND_WINDOW) {
+	if (k < COVE_CHAT_WINDOW) {
 		size_t words = (size_t)(k / 64), bits = (size_t)(k % 64);
 
 		for (size_t i = 0; i + words < WORDS; i++) {
@@ -481,7 +503,7 @@ static int track_number(struct member *m, const uint8_t sid[COVE_SID_LEN], uint6
 {
 	uint64_t d;
 
-	if (n == ND_UNNUMBERED)
+	if (n == COVE_CHAT_UNNUMBERED)
 		return 1; /* a request: never resent, so never a duplicate */
 	if (!m->have_sid || memcmp(m->sid, sid, COVE_SID_LEN) != 0) {
 		/* a new session of that sender (it restarted): start afresh */
@@ -504,14 +526,14 @@ static int track_number(struct member *m, const uint8_t sid[COVE_SID_LEN], uint6
 		return 1;
 	}
 	d = m->high - n;
-	if (d >= ND_WINDOW || seen_bit(m, d))
+	if (d >= COVE_CHAT_WINDOW || seen_bit(m, d))
 		return 0;
 	set_seen(m, d);
 	fill_gap(m, n);
 	return 1;
 }
 
-static void answer_resend(struct nd_core *c, struct room *r, struct member *m,
+static void answer_resend(struct cove_chat *c, struct room *r, struct member *m,
 			  const struct cove_payload *pl)
 {
 	uint64_t last = pl->resend.last;
@@ -519,9 +541,9 @@ static void answer_resend(struct nd_core *c, struct room *r, struct member *m,
 	if (memcmp(pl->resend.from, c->id->pk, COVE_ID_LEN) != 0 ||
 	    memcmp(pl->resend.sid, r->sid, COVE_SID_LEN) != 0)
 		return;
-	if (last - pl->resend.first >= ND_HISTORY_MAX)
-		last = pl->resend.first + ND_HISTORY_MAX - 1;
-	if (last == ND_UNNUMBERED)
+	if (last - pl->resend.first >= COVE_CHAT_HISTORY_MAX)
+		last = pl->resend.first + COVE_CHAT_HISTORY_MAX - 1;
+	if (last == COVE_CHAT_UNNUMBERED)
 		last--;
 	for (uint64_t n = pl->resend.first; n <= last; n++) {
 		struct sent *h = hist_find(r, n);
@@ -535,11 +557,11 @@ static void answer_resend(struct nd_core *c, struct room *r, struct member *m,
 	}
 }
 
-static int hold(struct nd_core *c, struct room *r, const uint8_t *raw, size_t len)
+static int hold(struct cove_chat *c, struct room *r, const uint8_t *raw, size_t len)
 {
 	struct held *nh;
 
-	if (r->nheld >= ND_FUTURE_MAX)
+	if (r->nheld >= COVE_CHAT_FUTURE_MAX)
 		return 0;
 	nh = realloc(r->held, (r->nheld + 1) * sizeof(*nh));
 	if (!nh)
@@ -550,24 +572,24 @@ static int hold(struct nd_core *c, struct room *r, const uint8_t *raw, size_t le
 		return 0;
 	memcpy(nh[r->nheld].raw, raw, len);
 	nh[r->nheld].len = len;
-	nh[r->nheld].until_ms = c->deps.now_ms() + ND_FUTURE_MS;
+	nh[r->nheld].until_ms = c->deps.now_ms() + COVE_CHAT_FUTURE_MS;
 	r->nheld++;
 	return 1;
 }
 
 /* A DAT from someone who should not hold our current key, encrypted
  * under it (its kid is ours): proof that it holds the key. */
-static void holds_our_key(struct nd_core *c, struct room *r, const struct cove_frame *f,
+static void holds_our_key(struct cove_chat *c, struct room *r, const struct cove_frame *f,
 			  const char *who, const char *why, int lasting)
 {
 	if (!r->gk || f->u.dat.epoch != r->epoch || cove_msg_verify(f) != COVE_OK)
 		return;
 	if (sodium_memcmp(r->kid, f->u.dat.kid, COVE_KID_LEN) == 0)
-		nd_keys_taint(c, r, who, why, lasting);
+		epoch_taint(c, r, who, why, lasting);
 }
 
-int nd_track_dat(struct nd_core *c, struct room *r, const struct cove_frame *f,
-		 const uint8_t *raw, size_t len)
+int msgs_dat(struct cove_chat *c, struct room *r, const struct cove_frame *f,
+	     const uint8_t *raw, size_t len)
 {
 	const struct cove_wl_entry *e;
 	const uint8_t *key, *kid = NULL;
@@ -581,26 +603,26 @@ int nd_track_dat(struct nd_core *c, struct room *r, const struct cove_frame *f,
 	if (!e) {
 		char name[64];
 
-		nd_who(c, f->from, name, sizeof(name));
-		nd_say(c, r, "not_whitelisted", 0,
-		       "dropped a message in room %s from %s: not on your whitelist", r->name,
-		       name);
+		room_who(c, f->from, name, sizeof(name));
+		room_say(c, r, "not_whitelisted", 0,
+			 "dropped a message in room %s from %s: not on your whitelist", r->name,
+			 name);
 		holds_our_key(c, r, f, name, "is not on your whitelist", 1);
 		return COVE_OK;
 	}
 	if (cove_msg_verify(f) != COVE_OK) {
-		nd_say(c, r, "bad_signature", 0,
-		       "dropped a message in room %s claiming to be from %s: bad signature",
-		       r->name, e->name);
+		room_say(c, r, "bad_signature", 0,
+			 "dropped a message in room %s claiming to be from %s: bad signature",
+			 r->name, e->name);
 		return COVE_OK;
 	}
-	m = nd_member_add(r, f->from, e->name);
+	m = room_member_add(r, f->from, e->name);
 	if (!m)
 		return COVE_ERR_NOMEM;
 	if (m->left) {
-		nd_say(c, r, "left", 0,
-		       "dropped a message in room %s from %s, who has left the room", r->name,
-		       e->name);
+		room_say(c, r, "left", 0,
+			 "dropped a message in room %s from %s, who has left the room", r->name,
+			 e->name);
 		holds_our_key(c, r, f, e->name, "has left the room", 0);
 		return COVE_OK;
 	}
@@ -608,40 +630,40 @@ int nd_track_dat(struct nd_core *c, struct room *r, const struct cove_frame *f,
 	 * latest INI comes from an earlier session, and one stamped well
 	 * before we joined was recorded before: both are replays of old
 	 * traffic, whatever the relay claims. */
-	if (f->seq <= m->ini_seq || f->ts + ND_STALE_MS < r->joined_ms) {
-		nd_say(c, r, "replay", 0,
-		       "dropped a message in room %s from %s sent before you joined (an old "
-		       "message replayed)", r->name, e->name);
+	if (f->seq <= m->ini_seq || f->ts + COVE_CHAT_STALE_MS < r->joined_ms) {
+		room_say(c, r, "replay", 0,
+			 "dropped a message in room %s from %s sent before you joined (an old "
+			 "message replayed)", r->name, e->name);
 		return COVE_OK;
 	}
 	if (f->seq <= m->last_seq) {
-		nd_say(c, r, "replay", 0,
-		       "dropped a replayed message in room %s from %s (seq %llu, already at %llu)",
-		       r->name, e->name, (unsigned long long)f->seq,
-		       (unsigned long long)m->last_seq);
+		room_say(c, r, "replay", 0,
+			 "dropped a replayed message in room %s from %s (seq %llu, already at "
+			 "%llu)", r->name, e->name, (unsigned long long)f->seq,
+			 (unsigned long long)m->last_seq);
 		return COVE_OK;
 	}
-	key = nd_keys_for(r, f->u.dat.epoch, &kid);
+	key = epoch_gk(r, f->u.dat.epoch, &kid);
 	if (!key) {
 		if (f->u.dat.epoch > r->epoch && hold(c, r, raw, len))
 			return COVE_OK; /* its key is on its way */
 		if (!r->gk && f->u.dat.epoch == r->epoch)
-			nd_say(c, r, "wrong_epoch", 0,
-			       "dropped a message in room %s from %s: it is under the key of epoch "
-			       "%u you made, which the rendezvous refused; waiting for the room's "
-			       "next key", r->name, e->name, f->u.dat.epoch);
+			room_say(c, r, "wrong_epoch", 0,
+				 "dropped a message in room %s from %s: it is under the key of "
+				 "epoch %u you made, which the rendezvous refused; waiting for "
+				 "the room's next key", r->name, e->name, f->u.dat.epoch);
 		else
-			nd_say(c, r, "wrong_epoch", 0,
-			       "dropped a message in room %s from %s: key epoch %u, ours is %u",
-			       r->name, e->name, f->u.dat.epoch, r->epoch);
+			room_say(c, r, "wrong_epoch", 0,
+				 "dropped a message in room %s from %s: key epoch %u, ours is %u",
+				 r->name, e->name, f->u.dat.epoch, r->epoch);
 		return COVE_OK;
 	}
 	if (sodium_memcmp(kid, f->u.dat.kid, COVE_KID_LEN) != 0) {
-		nd_say(c, r, "fork", 0,
-		       "room %s has split: %s encrypts epoch %u with another key than yours. "
-		       "Members on either side cannot read each other; the rendezvous may be "
-		       "dividing the room. Leaving and joining again mends it.", r->name, e->name,
-		       f->u.dat.epoch);
+		room_say(c, r, "fork", 0,
+			 "room %s has split: %s encrypts epoch %u with another key than yours. "
+			 "Members on either side cannot read each other; the rendezvous may be "
+			 "dividing the room. Leaving and joining again mends it.", r->name, e->name,
+			 f->u.dat.epoch);
 		return COVE_OK;
 	}
 	ret = cove_msg_dat_open(f, key, c->pt, COVE_PAD_MAX, &pl);
@@ -649,19 +671,19 @@ int nd_track_dat(struct nd_core *c, struct room *r, const struct cove_frame *f,
 		m->last_seq = f->seq;
 	if (ret == COVE_ERR_TYPE) {
 		if (track_number(m, f->u.dat.sid, f->u.dat.n, c->deps.now_ms()))
-			nd_say(c, r, "unsupported", 0,
-			       "%s sent content of kind %u, which this version cannot show",
-			       e->name, pl.kind);
+			room_say(c, r, "unsupported", 0,
+				 "%s sent content of kind %u, which this version cannot show",
+				 e->name, pl.kind);
 	} else if (ret != COVE_OK) {
-		nd_say(c, r, "bad_message", 0, "dropped a message in room %s from %s: %s", r->name,
-		       e->name, cove_strerror(ret));
+		room_say(c, r, "bad_message", 0, "dropped a message in room %s from %s: %s",
+			 r->name, e->name, cove_strerror(ret));
 	} else if (track_number(m, f->u.dat.sid, f->u.dat.n, c->deps.now_ms())) {
 		if (pl.kind == COVE_PL_TEXT && c->ui.message)
 			c->ui.message(c->ui.ctx, r->name, e->name, pl.text, pl.text_len, f->ts);
 		else if (pl.kind == COVE_PL_HOLDERS)
-			nd_keys_holders(c, r, m, &pl);
+			epoch_holders(c, r, m, &pl);
 		else if (pl.kind == COVE_PL_GONE)
-			nd_keys_gone(c, r, m, &pl);
+			epoch_gone(c, r, m, &pl);
 		else if (pl.kind == COVE_PL_RESEND)
 			answer_resend(c, r, m, &pl);
 		else if (pl.kind == COVE_PL_CATCHUP)
@@ -676,7 +698,7 @@ int nd_track_dat(struct nd_core *c, struct room *r, const struct cove_frame *f,
 	return COVE_OK;
 }
 
-void nd_track_held(struct nd_core *c, struct room *r, uint64_t now, int retry)
+void msgs_held(struct cove_chat *c, struct room *r, uint64_t now, int retry)
 {
 	size_t keep = 0, n = r->nheld;
 	struct held *list = r->held;
@@ -694,13 +716,13 @@ void nd_track_held(struct nd_core *c, struct room *r, uint64_t now, int retry)
 			free(list[i].raw);
 			continue;
 		}
-		if (retry && nd_keys_for(r, f.u.dat.epoch, &kid)) {
-			nd_track_dat(c, r, &f, list[i].raw, list[i].len);
+		if (retry && epoch_gk(r, f.u.dat.epoch, &kid)) {
+			msgs_dat(c, r, &f, list[i].raw, list[i].len);
 			free(list[i].raw);
 		} else if (now >= list[i].until_ms) {
-			nd_say(c, r, "wrong_epoch", 0,
-			       "dropped a message in room %s: the key of epoch %u never came",
-			       r->name, f.u.dat.epoch);
+			room_say(c, r, "wrong_epoch", 0,
+				 "dropped a message in room %s: the key of epoch %u never came",
+				 r->name, f.u.dat.epoch);
 			free(list[i].raw);
 		} else {
 			list[keep++] = list[i];
@@ -727,15 +749,15 @@ void nd_track_held(struct nd_core *c, struct room *r, uint64_t now, int retry)
 		free(list);
 }
 
-void nd_track_tick(struct nd_core *c, struct room *r, uint64_t now)
+void msgs_tick(struct cove_chat *c, struct room *r, uint64_t now)
 {
 	/* forget what is too old to be asked for again */
-	while (r->nhist > 0 && now - hist_at(r, 0)->sent_ms > ND_HISTORY_MS) {
+	while (r->nhist > 0 && now - hist_at(r, 0)->sent_ms > COVE_CHAT_HISTORY_MS) {
 		sent_free(hist_at(r, 0));
-		r->hist_head = (r->hist_head + 1) % ND_HISTORY_MAX;
+		r->hist_head = (r->hist_head + 1) % COVE_CHAT_HISTORY_MAX;
 		r->nhist--;
 	}
-	nd_track_held(c, r, now, 0);
+	msgs_held(c, r, now, 0);
 	if (r->st != R_READY)
 		return;
 	for (size_t i = 0; i < r->nhist && c->authed; i++) {
@@ -752,13 +774,14 @@ void nd_track_tick(struct nd_core *c, struct room *r, uint64_t now)
 
 			/* Lost only once the sender has had its chance to send it
 			 * again: never reported while it may still be coming. */
-			if (g->asked_ms && now - g->asked_ms >= ND_GAP_REPORT_MS) {
+			if (g->asked_ms && now - g->asked_ms >= COVE_CHAT_GAP_REPORT_MS) {
 				if (c->ui.gap)
 					c->ui.gap(c->ui.ctx, r->name, m->name, g->first, g->last);
 				m->gaps[k] = m->gaps[--m->ngaps];
 				continue;
 			}
-			if (!g->asked_ms && now - g->noticed_ms >= ND_GAP_ASK_MS && c->authed) {
+			if (!g->asked_ms && now - g->noticed_ms >= COVE_CHAT_GAP_ASK_MS &&
+			    c->authed) {
 				ask_resend(c, r, m, g->first, g->last);
 				g->asked_ms = now;
 			}

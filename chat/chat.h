@@ -1,20 +1,24 @@
 /*
- * core.h - a node's chat core: rooms, group keys and their epochs,
- * members, and messages, with neither sockets nor a terminal.
+ * chat.h - a node's chat core: rooms, group keys and their epochs,
+ * members, and messages, with neither sockets nor a terminal. It is a
+ * library of its own (libcovechat.a): cove-node links it behind its
+ * network and front-ends, cove-bench behind its load, and the tests
+ * behind a fake relay and a fake clock.
  *
- * The core takes decoded frames from the link (nd_core_frame) and text
- * from the user (nd_core_send_text), and gives back frames to send
- * (through nd_core_deps.send) and events for the user (nd_ui). It trusts
+ * The core takes decoded frames from the link (cove_chat_frame) and text
+ * from the user (cove_chat_send_text), and gives back frames to send
+ * (through cove_chat_deps.send) and events for the user (cove_chat_ui),
+ * with the time from cove_chat_deps' clock. It trusts
  * the relay for nothing but delivery: every identity is checked against
  * the node's own whitelist and every frame's signature verified.
  *
- * It survives the link: when the link goes (nd_core_link_down) the rooms
+ * It survives the link: when the link goes (cove_chat_link_down) the rooms
  * keep their keys, what the user sends is queued, and once a new link is
  * authenticated the rooms are joined again and the messages sent shortly
  * before the loss are sent again; receivers drop what they already have.
  */
-#ifndef COVE_NODE_CORE_H
-#define COVE_NODE_CORE_H
+#ifndef COVE_CHAT_CHAT_H
+#define COVE_CHAT_CHAT_H
 
 #include <stddef.h>
 #include <stdint.h>
@@ -25,87 +29,88 @@
 
 /* Messages the user may send while a room is not ready (joining, or the
  * link down); one more is refused with an error. */
-#define ND_QUEUE_MAX 1000
+#define COVE_CHAT_QUEUE_MAX 1000
 
 /* A DAT stamped more than this before we joined its room is taken for
  * an old message replayed, and dropped; the slack allows for clocks that
  * disagree. */
-#define ND_STALE_MS (120u * 1000)
+#define COVE_CHAT_STALE_MS (120u * 1000)
 
-/* Sent messages are kept (at most ND_HISTORY_MAX, for ND_HISTORY_MS) to
- * be sent again: those sent in the last ND_RESEND_MS before the link went
- * down, once a new one is up (the relay may have died holding them), and
- * any a receiver asks for after finding a gap. */
-#define ND_HISTORY_MAX 1000
-#define ND_HISTORY_MS (120u * 1000)
-#define ND_RESEND_MS (30u * 1000)
+/* Sent messages are kept (at most COVE_CHAT_HISTORY_MAX, for
+ * COVE_CHAT_HISTORY_MS) to be sent again: those sent in the last
+ * COVE_CHAT_RESEND_MS before the link went down, once a new one is up (the
+ * relay may have died holding them), and any a receiver asks for after
+ * finding a gap. */
+#define COVE_CHAT_HISTORY_MAX 1000
+#define COVE_CHAT_HISTORY_MS (120u * 1000)
+#define COVE_CHAT_RESEND_MS (30u * 1000)
 
 /* A message the relay refused for going too fast is sent again after. */
-#define ND_RATE_RETRY_MS 1000u
+#define COVE_CHAT_RATE_RETRY_MS 1000u
 
 /* The relay allows each connection `rate` DATs a second after a burst of
  * `burst` (it says so in its WLC; before that, and from a relay that
  * does not, these defaults). The node paces its DATs a little inside
  * that, so that the relay never has to refuse one: what cannot go yet
  * waits in the room's queue, in order. */
-#define ND_RATE_DEFAULT 50u
-#define ND_BURST_DEFAULT 200u
-#define ND_PACE_SHARE 0.9
-#define ND_PACE_RETRY_MS 100u
+#define COVE_CHAT_RATE_DEFAULT 50u
+#define COVE_CHAT_BURST_DEFAULT 200u
+#define COVE_CHAT_PACE_SHARE 0.9
+#define COVE_CHAT_PACE_RETRY_MS 100u
 
 /* Each sender's message numbers are remembered this far back: a number
  * seen again inside the window is a duplicate and dropped silently.
- * Requests (RESEND, CATCHUP) are not numbered: they carry ND_UNNUMBERED,
+ * Requests (RESEND, CATCHUP) are not numbered: they carry COVE_CHAT_UNNUMBERED,
  * are never sent twice, and a lost one leaves no gap. */
-#define ND_WINDOW 1024
-#define ND_UNNUMBERED UINT64_MAX
+#define COVE_CHAT_WINDOW 1024
+#define COVE_CHAT_UNNUMBERED UINT64_MAX
 
 /* A gap in a sender's numbers is asked for again (RESEND) after
- * ND_GAP_ASK_MS, and reported to the user if still open ND_GAP_REPORT_MS
- * after that request. */
-#define ND_GAP_ASK_MS 1000u
-#define ND_GAP_REPORT_MS 5000u
+ * COVE_CHAT_GAP_ASK_MS, and reported to the user if still open
+ * COVE_CHAT_GAP_REPORT_MS after that request. */
+#define COVE_CHAT_GAP_ASK_MS 1000u
+#define COVE_CHAT_GAP_REPORT_MS 5000u
 
 /* After a rekey, DATs of the previous epoch are still read for this long
  * (they were in flight), and DATs of a newer epoch than ours are held this
- * long, at most ND_FUTURE_MAX of them, waiting for its key. */
-#define ND_OLD_EPOCH_MS 10000u
-#define ND_FUTURE_MS 5000u
-#define ND_FUTURE_MAX 256
+ * long, at most COVE_CHAT_FUTURE_MAX of them, waiting for its key. */
+#define COVE_CHAT_OLD_EPOCH_MS 10000u
+#define COVE_CHAT_FUTURE_MS 5000u
+#define COVE_CHAT_FUTURE_MAX 256
 
 /* Keys are sealed only to a session key from an INI signed at most this
  * long ago (by the member's clock, with slack): a departed member's old
  * INI, replayed to a node that has just started and knows no history,
  * gets nothing. Members therefore replace their session key (a new INI)
- * at every scheduled rekey, and at least every ND_INI_REFRESH_MAX_S. The
- * replaced key still opens KEYs for ND_OLD_EPOCH_MS. */
-#define ND_INI_MAX_AGE_MS (24ull * 3600 * 1000)
-#define ND_INI_REFRESH_MAX_S (12u * 3600)
+ * at every scheduled rekey, and at least every COVE_CHAT_INI_REFRESH_MAX_S. The
+ * replaced key still opens KEYs for COVE_CHAT_OLD_EPOCH_MS. */
+#define COVE_CHAT_INI_MAX_AGE_MS (24ull * 3600 * 1000)
+#define COVE_CHAT_INI_REFRESH_MAX_S (12u * 3600)
 
 /* A CATCHUP is answered only from a member that joined (sent its INI)
  * at most this long before, and once per INI; what we send again for one
- * requester (RESEND and CATCHUP answers) is at most ND_HISTORY_MAX
- * messages per ND_HISTORY_MS. */
-#define ND_CATCHUP_WINDOW_MS (30u * 1000)
+ * requester (RESEND and CATCHUP answers) is at most COVE_CHAT_HISTORY_MAX
+ * messages per COVE_CHAT_HISTORY_MS. */
+#define COVE_CHAT_CATCHUP_WINDOW_MS (30u * 1000)
 
 /* While our key is held by someone who left or whom we stopped trusting,
  * nothing is sent: if no new epoch is in place after this long, the user
- * is warned (and again every ND_REKEY_STALL_REPEAT_MS), and we keep
+ * is warned (and again every COVE_CHAT_REKEY_STALL_REPEAT_MS), and we keep
  * asking for one. */
-#define ND_REKEY_STALL_MS 10000u
-#define ND_REKEY_STALL_REPEAT_MS 60000u
+#define COVE_CHAT_REKEY_STALL_MS 10000u
+#define COVE_CHAT_REKEY_STALL_REPEAT_MS 60000u
 /* A scheduled rekey this late is warned about (rekey_stalled), every
- * ND_REKEY_STALL_REPEAT_MS; messages go on under the current key. */
-#define ND_REKEY_OVERDUE_MS 60000u
+ * COVE_CHAT_REKEY_STALL_REPEAT_MS; messages go on under the current key. */
+#define COVE_CHAT_REKEY_OVERDUE_MS 60000u
 
 /* Defaults: a scheduled rekey every hour, and one after 2^24 messages of
  * ours under one epoch, well inside AES-GCM's limits for one key (see
  * docs/SECURITY.md). */
-#define ND_REKEY_INTERVAL_S 3600u
-#define ND_REKEY_MESSAGES (1ull << 24)
+#define COVE_CHAT_REKEY_INTERVAL_S 3600u
+#define COVE_CHAT_REKEY_MESSAGES (1ull << 24)
 
 /* What the core tells the user. Every callback is optional. */
-struct nd_ui {
+struct cove_chat_ui {
 	/* The node is authenticated to the relay. */
 	void (*connected)(void *ctx);
 	/* The node holds the room's key (again, after a reconnect: rejoin).
@@ -131,7 +136,7 @@ struct nd_ui {
 	void *ctx;
 };
 
-struct nd_core_deps {
+struct cove_chat_deps {
 	/* Sends a frame to the relay. Returns 0 or a negative cove_err. */
 	int (*send)(void *ctx, const struct cove_frame *f);
 	void *send_ctx;
@@ -146,92 +151,94 @@ struct nd_core_deps {
 	void *keylog_ctx;
 };
 
-struct nd_core_opts {
-	unsigned rekey_interval_s;  /* 0: ND_REKEY_INTERVAL_S */
-	uint64_t rekey_messages;    /* 0: ND_REKEY_MESSAGES */
+struct cove_chat_opts {
+	unsigned rekey_interval_s;  /* 0: COVE_CHAT_REKEY_INTERVAL_S */
+	uint64_t rekey_messages;    /* 0: COVE_CHAT_REKEY_MESSAGES */
 };
 
-struct nd_core;
+struct cove_chat;
 
 /* id, wl, relay_pk, ui and deps are borrowed and must outlive the core
  * (wl until replaced). opts may be NULL. Returns NULL when out of memory. */
-struct nd_core *nd_core_new(const struct cove_ident *id, const struct cove_wl *wl,
-			    const uint8_t relay_pk[COVE_ID_LEN], const struct nd_ui *ui,
-			    const struct nd_core_deps *deps, const struct nd_core_opts *opts);
-void nd_core_free(struct nd_core *c);
+struct cove_chat *cove_chat_new(const struct cove_ident *id, const struct cove_wl *wl,
+				const uint8_t relay_pk[COVE_ID_LEN],
+				const struct cove_chat_ui *ui, const struct cove_chat_deps *deps,
+				const struct cove_chat_opts *opts);
+void cove_chat_free(struct cove_chat *c);
 
 /* Adds a room to join once connected. Returns 0, COVE_ERR_INVAL (bad
  * name), COVE_ERR_EXISTS or COVE_ERR_NOMEM. */
-int nd_core_add_room(struct nd_core *c, const char *room);
+int cove_chat_add_room(struct cove_chat *c, const char *room);
 
 /* Handles one frame from the relay; raw is its encoding (kept when a DAT
  * must wait for its key). Returns 0, or a negative cove_err when the node
  * cannot go on (the ui's error callback has said why). */
-int nd_core_frame(struct nd_core *c, const struct cove_frame *f, const uint8_t *raw,
-		  size_t len);
+int cove_chat_frame(struct cove_chat *c, const struct cove_frame *f, const uint8_t *raw,
+		    size_t len);
 
-/* The link may carry frames (the relay proved its key; nd_net_cb.linked):
- * the core joins its rooms, without waiting for the relay's WLC. Call it
- * once per link. Returns 0, or a negative cove_err when the node cannot
+/* The link may carry frames (the relay proved its key; cove-node's
+ * nd_net_cb.linked): the core joins its rooms, without waiting for the
+ * relay's WLC. Call it once per link, after cove_chat_link_down() for the
+ * link before. Returns 0, or a negative cove_err when the node cannot
  * go on (the ui's error callback said why). */
-int nd_core_link_up(struct nd_core *c);
+int cove_chat_link_up(struct cove_chat *c);
 
 /* The link is gone: rooms keep their keys and wait for the next link. */
-void nd_core_link_down(struct nd_core *c);
+void cove_chat_link_down(struct cove_chat *c);
 
 /* Whether the relay has welcomed us on the current link. */
-int nd_core_authed(const struct nd_core *c);
+int cove_chat_authed(const struct cove_chat *c);
 
 /* The relay's limits for our DATs (its WLC): rate a second after a burst
  * of burst. 0 leaves a value as it is. */
-void nd_core_set_limits(struct nd_core *c, unsigned rate, unsigned burst);
+void cove_chat_set_limits(struct cove_chat *c, unsigned rate, unsigned burst);
 
 /* Sends text to room (NULL: the first room), or queues it until the room
  * is ready. Returns 0; COVE_ERR_NOTFOUND (no such room), COVE_ERR_INVAL
  * (empty or longer than COVE_TEXT_MAX), COVE_ERR_UTF8, COVE_ERR_STATE (the
  * room could not be joined), COVE_ERR_LIMIT (queue full) or the send
  * error. */
-int nd_core_send_text(struct nd_core *c, const char *room, const char *text, size_t len);
+int cove_chat_send_text(struct cove_chat *c, const char *room, const char *text, size_t len);
 
 /* Asks the relay to have room (NULL: every ready room) rekeyed. Returns
  * 0 or COVE_ERR_NOTFOUND / COVE_ERR_STATE (not ready). */
-int nd_core_rekey(struct nd_core *c, const char *room);
+int cove_chat_rekey(struct cove_chat *c, const char *room);
 
 /* Says goodbye: a signed BYE for every room joined on this link, so the
  * others know at once that we left (and rekey without us). */
-void nd_core_leave_all(struct nd_core *c);
+void cove_chat_leave_all(struct cove_chat *c);
 
 /* Replaces the whitelist (borrowed; the old one may be freed after this
  * returns). Rooms where someone no longer on it is present are rekeyed,
  * so that they cannot read what follows. */
-void nd_core_set_whitelist(struct nd_core *c, const struct cove_wl *wl);
+void cove_chat_set_whitelist(struct cove_chat *c, const struct cove_wl *wl);
 
 /* Runs the timers: gaps, scheduled rekeys, old keys, held DATs. Call
  * every few tens of milliseconds. */
-void nd_core_tick(struct nd_core *c);
+void cove_chat_tick(struct cove_chat *c);
 
 /* Messages queued and not yet sent. */
-size_t nd_core_queued(const struct nd_core *c);
+size_t cove_chat_queued(const struct cove_chat *c);
 
 /* Calls fn for each message queued and not yet sent, oldest first (text
  * is borrowed for the call), so that a sender can be told which ones. */
-void nd_core_each_queued(const struct nd_core *c,
-			 void (*fn)(void *arg, const char *room, const char *text, size_t len),
-			 void *arg);
+void cove_chat_each_queued(const struct cove_chat *c,
+			   void (*fn)(void *arg, const char *room, const char *text, size_t len),
+			   void *arg);
 
 /* Whether every room is ready or has failed (nothing left to wait for). */
-int nd_core_settled(const struct nd_core *c);
+int cove_chat_settled(const struct cove_chat *c);
 
 /* Rooms that are ready. */
-size_t nd_core_ready_count(const struct nd_core *c);
+size_t cove_chat_ready_count(const struct cove_chat *c);
 
 /* The rooms, in the order they were added. */
-size_t nd_core_room_count(const struct nd_core *c);
-const char *nd_core_room_name(const struct nd_core *c, size_t i);
+size_t cove_chat_room_count(const struct cove_chat *c);
+const char *cove_chat_room_name(const struct cove_chat *c, size_t i);
 
 /* Calls fn for each member present in room (self included, flagged). */
-int nd_core_who(const struct nd_core *c, const char *room,
-		void (*fn)(void *arg, const char *name, const uint8_t pk[COVE_ID_LEN], int self),
-		void *arg);
+int cove_chat_who(const struct cove_chat *c, const char *room,
+		  void (*fn)(void *arg, const char *name, const uint8_t pk[COVE_ID_LEN], int self),
+		  void *arg);
 
 #endif
