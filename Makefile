@@ -67,6 +67,11 @@ LIB_SRC := $(wildcard common/*.c crypto/*.c wire/*.c proto/*.c cli/*.c)
 LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/%.o)
 LIBCOVE := $(BUILD)/libcove.a
 
+# The relay's room logic: no sockets, no event loop (room/room.h).
+ROOM_SRC := $(wildcard room/*.c)
+ROOM_OBJ := $(ROOM_SRC:%.c=$(BUILD)/%.o)
+ROOM_LIB := $(BUILD)/libroom.a
+
 KEYS_OBJ := $(patsubst %.c,$(BUILD)/%.o,$(wildcard keys/*.c))
 RV_OBJ := $(patsubst %.c,$(BUILD)/%.o,$(wildcard rendezvous/*.c))
 NODE_OBJ := $(patsubst %.c,$(BUILD)/%.o,$(wildcard node/*.c))
@@ -103,6 +108,10 @@ $(LIBCOVE): $(LIB_OBJ)
 	@echo "  AR      $@"
 	$(Q)rm -f $@ && $(AR) rcs $@ $^
 
+$(ROOM_LIB): $(ROOM_OBJ)
+	@echo "  AR      $@"
+	$(Q)rm -f $@ && $(AR) rcs $@ $^
+
 $(BUILD)/%.o: %.c
 	@mkdir -p $(@D)
 	@echo "  CC      $<"
@@ -112,7 +121,7 @@ $(BUILD)/cove-keys: $(KEYS_OBJ) $(LIBCOVE)
 	@echo "  LD      $@"
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
 
-$(BUILD)/cove-rendezvous: $(RV_OBJ) $(LIBCOVE)
+$(BUILD)/cove-rendezvous: $(RV_OBJ) $(ROOM_LIB) $(LIBCOVE)
 	@echo "  LD      $@"
 	$(Q)$(CC) $(LDFLAGS) -pthread -o $@ $^ $(LIBS)
 
@@ -132,19 +141,28 @@ $(BUILD)/tests/test_core_%: tests/unit/test_core_%.c tests/unit/core_world.h $(N
 	$(Q)$(CC) $(CFLAGS) $(shell $(PKG_CONFIG) --cflags cmocka) $(LDFLAGS) -o $@ $< \
 		$(NODE_CORE_OBJ) $(LIBCOVE) $(LIBS) $(shell $(PKG_CONFIG) --libs cmocka)
 
+# The relay's room logic, with a fake clock, timers and network.
+$(BUILD)/tests/test_room: tests/unit/test_room.c tests/unit/room_world.h $(ROOM_LIB) $(LIBCOVE)
+	@mkdir -p $(@D)
+	@echo "  CC      $<"
+	$(Q)$(CC) $(CFLAGS) $(shell $(PKG_CONFIG) --cflags cmocka) $(LDFLAGS) -o $@ $< \
+		$(ROOM_LIB) $(LIBCOVE) $(LIBS) $(shell $(PKG_CONFIG) --libs cmocka)
+
 $(BUILD)/tests/%: tests/unit/%.c $(LIBCOVE)
 	@mkdir -p $(@D)
 	@echo "  CC      $<"
 	$(Q)$(CC) $(CFLAGS) $(shell $(PKG_CONFIG) --cflags cmocka) $(LDFLAGS) -o $@ $< \
 		$(LIBCOVE) $(LIBS) $(shell $(PKG_CONFIG) --libs cmocka)
 
-$(BUILD)/tests/fuzz/replay_%: $(BUILD)/tests/fuzz/fuzz_%.o $(BUILD)/tests/fuzz/replay.o $(LIBCOVE)
+$(BUILD)/tests/fuzz/replay_%: $(BUILD)/tests/fuzz/fuzz_%.o $(BUILD)/tests/fuzz/replay.o $(ROOM_LIB) \
+			      $(LIBCOVE)
 	@echo "  LD      $@"
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
 
 # The tampering relay and the node that logs its keys: the very objects
 # of cove-rendezvous and cove-node, with a main that installs a test hook.
-$(BUILD)/tests/cove-rendezvous-tamper: $(BUILD)/tests/tools/tamper.o $(RV_RUN_OBJ) $(LIBCOVE)
+$(BUILD)/tests/cove-rendezvous-tamper: $(BUILD)/tests/tools/tamper.o $(RV_RUN_OBJ) $(ROOM_LIB) \
+				       $(LIBCOVE)
 	@mkdir -p $(@D)
 	@echo "  LD      $@"
 	$(Q)$(CC) $(LDFLAGS) -pthread -o $@ $^ $(LIBS)
@@ -208,7 +226,7 @@ clean:
 # libFuzzer targets (clang): make fuzz [FUZZ_SECONDS=N]
 -include tests/fuzz/fuzz.mk
 
--include $(LIB_OBJ:.o=.d) $(KEYS_OBJ:.o=.d) $(RV_OBJ:.o=.d) $(NODE_OBJ:.o=.d) $(BENCH_OBJ:.o=.d)
+-include $(LIB_OBJ:.o=.d) $(ROOM_OBJ:.o=.d) $(KEYS_OBJ:.o=.d) $(RV_OBJ:.o=.d) $(NODE_OBJ:.o=.d) $(BENCH_OBJ:.o=.d)
 -include $(UNIT_BIN:=.d) $(REPLAY_OBJ:.o=.d) $(HOOK_OBJ:.o=.d)
 
 endif

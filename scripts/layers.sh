@@ -3,6 +3,7 @@
 #
 #   common   <- crypto, wire <- proto <- cli <- keys, rendezvous, node
 #   common   <- store <- rendezvous
+#   proto, store <- room <- rendezvous
 #   proto    <- chat  <- node
 #
 # crypto/ knows no sockets and no msgpack, wire/ no keys and no sockets,
@@ -54,7 +55,8 @@ check cli "common crypto cli" "$net"
 check keys "common crypto cli keys" "$net"
 check store "common store" "$net sodium.h msgpack.h"
 check chat "common crypto wire proto chat" "$net"
-check rendezvous "common crypto wire proto cli store rendezvous" ""
+check room "common crypto wire proto store room" "$net msgpack.h"
+check rendezvous "common crypto wire proto cli store room rendezvous" ""
 check node "common crypto wire proto cli chat node" ""
 
 # circles between the files of one folder
@@ -80,7 +82,7 @@ circles() {
 	rm -f "$defs" "$edges" "$loops"
 }
 if [ $# -ge 1 ]; then
-	for dir in common crypto wire proto cli keys store chat rendezvous node bench; do
+	for dir in common crypto wire proto cli keys store chat room rendezvous node bench; do
 		circles "$1" "$dir"
 	done
 fi

@@ -34,7 +34,8 @@ FUZZ_LDFLAGS := $(filter-out -fsanitize=% -fno-sanitize-recover=% -fno-omit-fram
 FUZZ_LIB_CFLAGS := $(FUZZ_BASE_CFLAGS) -fsanitize=fuzzer-no-link $(FUZZ_SAN)
 FUZZ_TGT_CFLAGS := $(FUZZ_BASE_CFLAGS) -Werror -fsanitize=fuzzer-no-link $(FUZZ_SAN)
 
-FUZZ_LIB_OBJ := $(LIB_SRC:%.c=$(FUZZ_DIR)/obj/%.o)
+# The library layers and the relay's room logic (fuzz_room), one archive.
+FUZZ_LIB_OBJ := $(LIB_SRC:%.c=$(FUZZ_DIR)/obj/%.o) $(ROOM_SRC:%.c=$(FUZZ_DIR)/obj/%.o)
 FUZZ_LIB := $(FUZZ_DIR)/libcove.a
 FUZZ_TGT_OBJ := $(FUZZ_TARGETS:%=$(FUZZ_DIR)/obj/tests/fuzz/fuzz_%.o)
 FUZZ_SEEDS := $(FUZZ_DIR)/make-seeds
