@@ -631,28 +631,30 @@ int rm_join(struct rm_peer *p, const char *room, size_t len, const uint8_t xpk[C
 		rm_log_error(h, "out of memory for a join");
 		return COVE_EC_LIMIT;
 	}
-	/* The same identity, away or on an older connection: this is its
-	 * return, not a new member; it takes the old place's without a leave. */
-	TAILQ_FOREACH_SAFE(k, &r->members, next, tmp) {
-		if (memcmp(k->pk, p->pk, COVE_ID_LEN) == 0) {
-			h->deps.stats->rejoins++;
-			member_remove(k, 0, NULL, 0);
-		}
-	}
 	memcpy(m->xpk, xpk, COVE_WXPK_LEN);
 	m->refreshed_ms = rm_now(h); /* no renewal within a second of the join */
 	memcpy(m->pk, p->pk, COVE_ID_LEN);
 	m->peer = p;
+	TAILQ_INSERT_TAIL(&r->members, m, next);
+	r->nmembers++;
+	p->rooms[p->nrooms++] = m;
+	/* The same identity, away or on an older connection: this is its
+	 * return, not a new member; it takes the old place's without a leave.
+	 * In first, so that the room never empties meanwhile: a room whose
+	 * last member is removed is freed. */
+	TAILQ_FOREACH_SAFE(k, &r->members, next, tmp) {
+		if (k != m && memcmp(k->pk, p->pk, COVE_ID_LEN) == 0) {
+			h->deps.stats->rejoins++;
+			member_remove(k, 0, NULL, 0);
+		}
+	}
 	m->serial = r->next_serial++;
 	/* The joiner learns who is here from their own signed INIs; they learn
 	 * of the joiner from its INI. Nodes verify all of these themselves. */
 	TAILQ_FOREACH(k, &r->members, next)
-		if (rm_live(k))
+		if (k != m && rm_live(k))
 			rm_send_raw(m, k->ini, k->ini_len);
-	rm_fan_out(r, NULL, ini, ini_len, RM_TO_ALL);
-	TAILQ_INSERT_TAIL(&r->members, m, next);
-	r->nmembers++;
-	p->rooms[p->nrooms++] = m;
+	rm_fan_out(r, m, ini, ini_len, RM_TO_ALL);
 	h->deps.stats->joins++;
 	rm_log_debug(h, "room %s: %s joins (%zu members)", r->name,
 		     rm_who(m, label, sizeof(label)), r->nmembers);

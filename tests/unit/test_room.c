@@ -536,6 +536,21 @@ TEST(member_back_within_grace_takes_its_place)
 	assert_u64(w.stats.rejoins, 1);
 }
 
+TEST(lone_member_back_within_grace_keeps_its_room)
+{
+	/* Its away place was the room's only member: taking it out must not
+	 * free the room the new place goes into (found by fuzz_room). */
+	keyed(1);
+	rw_disconnect(&w, A, 1);
+	joins(A);
+	assert_u64(w.stats.rejoins, 1);
+	assert_u64(rm_hub_nrooms(w.hub), 1);
+	assert_u64(firsts(A), 1); /* nobody holds a key: it makes one */
+	joins(B);                 /* into the same room, asked for */
+	assert_asked(A, B, 1);
+	assert_u64(firsts(B), 0);
+}
+
 TEST(revoked_member_leaves_at_once)
 {
 	keyed(2);
@@ -594,6 +609,7 @@ int main(void)
 		T(member_who_left_gets_and_sends_nothing_more),
 		T(grace_expiry_makes_a_lost_member_gone_and_rekeys),
 		T(member_back_within_grace_takes_its_place),
+		T(lone_member_back_within_grace_keeps_its_room),
 		T(revoked_member_leaves_at_once),
 		T(joiner_without_a_key_gets_no_grace),
 		T(closing_connection_answers_nothing_and_its_ask_moves_on),
