@@ -94,7 +94,7 @@ UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 HOOK_OBJ := $(BUILD)/tests/tools/tamper.o $(BUILD)/tests/tools/keylog.o
 # The fuzz targets, built by the project's compiler with a plain main()
 # (tests/fuzz/replay.c) that runs them over the committed corpus.
-REPLAY_TARGETS := frame stream whitelist keyfile payload
+REPLAY_TARGETS := frame stream whitelist keyfile payload room
 REPLAY_BIN := $(REPLAY_TARGETS:%=$(BUILD)/tests/fuzz/replay_%)
 REPLAY_OBJ := $(REPLAY_TARGETS:%=$(BUILD)/tests/fuzz/fuzz_%.o) $(BUILD)/tests/fuzz/replay.o
 TEST_HELPERS := $(BUILD)/tests/cove-rendezvous-tamper $(BUILD)/tests/cove-node-keylog \

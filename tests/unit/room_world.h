@@ -71,14 +71,22 @@ struct rw_world {
 	size_t ntimers;
 	struct rw_peer peer[RW_PEERS];
 	size_t errors_logged;          /* log lines at RM_LOG_ERROR */
-	/* Called with each frame a link is given, before it is recorded
-	 * (the fuzzer checks its invariants here). */
+	/* Called with each frame and ERR a link is given, before it is
+	 * recorded (the fuzzer checks its invariants here). */
 	void (*on_send)(struct rw_world *w, int peer, const uint8_t *raw, size_t len);
+	void (*on_err)(struct rw_world *w, int peer, const char *room, uint32_t code);
 };
 
 static inline void rw_pk(uint8_t pk[COVE_ID_LEN], int i)
 {
 	memset(pk, 0xa0 + i, COVE_ID_LEN);
+}
+
+/* Peer i's gen-th session key. */
+static inline void rw_xpk(uint8_t xpk[COVE_WXPK_LEN], int i, uint32_t gen)
+{
+	memset(xpk, 0x10 + i, COVE_WXPK_LEN);
+	memcpy(xpk, &gen, sizeof(gen));
 }
 
 /* ---- the deps ------------------------------------------------------------------ */
@@ -187,9 +195,13 @@ static inline int rw_link_send(void *ctx, const uint8_t *raw, size_t len)
 
 static inline void rw_link_err(void *ctx, const char *room, uint32_t code, const char *text)
 {
-	struct rw_got *g = rw_record(ctx);
+	struct rw_peer *p = ctx;
+	struct rw_got *g;
 
 	(void)text;
+	if (p->w->on_err)
+		p->w->on_err(p->w, p->i, room, code);
+	g = rw_record(p);
 	g->err = code;
 	snprintf(g->room, sizeof(g->room), "%s", room);
 }
@@ -386,9 +398,7 @@ static inline int rw_join(struct rw_world *w, int i, const char *room)
 	memset(&f, 0, sizeof(f));
 	f.type = COVE_F_INI;
 	cove_frame_set_room(&f, room, strlen(room));
-	p->xgen++;
-	memset(f.u.ini.xpk, 0x10 + i, COVE_WXPK_LEN);
-	memcpy(f.u.ini.xpk, &p->xgen, sizeof(p->xgen));
+	rw_xpk(f.u.ini.xpk, i, ++p->xgen);
 	len = rw_encode(w, i, &f, buf);
 	ret = rm_join(p->p, room, strlen(room), f.u.ini.xpk, buf, len);
 	if (ret == 0)
