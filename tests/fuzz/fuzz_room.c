@@ -278,7 +278,7 @@ static void op_rdy(int i, int r, uint8_t a)
 	struct place *s = &F.m[i][r];
 	uint32_t e = epoch_arg(i, r, a);
 	int first = room_epoch(r) < 0 && s->rek != e;
-	int ret = rw_rdy(&F.w, i, room_names[r], e);
+	int ret = rw_rdy(&F.w, i, room_names[r], e); /* the timers wait for the model */
 
 	FUZZ_CHECK(ret == 0 || ret == COVE_EC_STALE_EPOCH || (ret == -1 && !present(i, r)),
 		   "peer %d's RDY %u: %d", i, e, ret);
@@ -357,6 +357,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		return 0;
 	F.w.on_send = on_send;
 	F.w.on_err = on_err;
+	F.w.hold = 1;
 	while (at < size) {
 		uint8_t op = data[at] % ROOM_OP_COUNT;
 		const uint8_t *a = data + at + 1;
@@ -405,6 +406,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			rw_advance(&F.w, room_op_ms(a[0]));
 			break;
 		}
+		rw_run(&F.w);
 		check_state();
 	}
 	for (int i = 0; i < RW_PEERS; i++) {

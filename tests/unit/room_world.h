@@ -71,6 +71,9 @@ struct rw_world {
 	size_t ntimers;
 	struct rw_peer peer[RW_PEERS];
 	size_t errors_logged;          /* log lines at RM_LOG_ERROR */
+	/* Set: the operations on frames leave the timers due for the caller
+	 * to run (rw_run), so that it can first note what they returned. */
+	int hold;
 	/* Called with each frame and ERR a link is given, before it is
 	 * recorded (the fuzzer checks its invariants here). */
 	void (*on_send)(struct rw_world *w, int peer, const uint8_t *raw, size_t len);
@@ -363,6 +366,13 @@ static inline void rw_closing(struct rw_world *w, int i)
 
 /* ---- frames from peers ------------------------------------------------------------ */
 
+/* The end of an operation's turn of the loop. */
+static inline void rw_settle(struct rw_world *w)
+{
+	if (!w->hold)
+		rw_run(w);
+}
+
 /* Encodes f, from peer i, into buf (COVE_FRAME_MAX). */
 static inline size_t rw_encode(struct rw_world *w, int i, struct cove_frame *f, uint8_t *buf)
 {
@@ -403,7 +413,7 @@ static inline int rw_join(struct rw_world *w, int i, const char *room)
 	ret = rm_join(p->p, room, strlen(room), f.u.ini.xpk, buf, len);
 	if (ret == 0)
 		memcpy(p->xpk, f.u.ini.xpk, COVE_WXPK_LEN);
-	rw_run(w);
+	rw_settle(w);
 	return ret;
 }
 
@@ -418,7 +428,7 @@ static inline int rw_rdy(struct rw_world *w, int i, const char *room, uint32_t e
 	if (!m)
 		return -1;
 	ret = rm_rdy(m, epoch, why, sizeof(why));
-	rw_run(w);
+	rw_settle(w);
 	return ret;
 }
 
@@ -430,7 +440,7 @@ static inline int rw_rky(struct rw_world *w, int i, const char *room, uint32_t e
 	if (!m)
 		return -1;
 	ret = rm_rky(m, epoch);
-	rw_run(w);
+	rw_settle(w);
 	return ret;
 }
 
@@ -457,7 +467,7 @@ static inline int rw_key_to(struct rw_world *w, int i, const char *room, int j, 
 	memset(f.u.key.sealed, 0x5e, sizeof(f.u.key.sealed));
 	len = rw_encode(w, i, &f, buf);
 	ret = rm_key(m, &f, buf, len, why, sizeof(why));
-	rw_run(w);
+	rw_settle(w);
 	return ret;
 }
 
@@ -486,7 +496,7 @@ static inline int rw_dat(struct rw_world *w, int i, const char *room, uint32_t e
 	f.u.dat.ct_len = sizeof(ct);
 	len = rw_encode(w, i, &f, buf);
 	ret = rm_dat(m, buf, len);
-	rw_run(w);
+	rw_settle(w);
 	return ret;
 }
 
@@ -505,7 +515,7 @@ static inline int rw_bye(struct rw_world *w, int i, const char *room)
 	rw_pk(f.u.bye.who, i);
 	len = rw_encode(w, i, &f, buf);
 	rm_leave(m, buf, len);
-	rw_run(w);
+	rw_settle(w);
 	return 0;
 }
 
