@@ -91,8 +91,11 @@ int rm_rky(struct rm_member *m, uint32_t epoch)
 
 	/* Only from a member holding the current epoch; one rekey at a time,
 	 * so a request during one is already served; at most one a second
-	 * from one member, so that no member can race the epochs up. */
-	if (!rm_up_to_date(m) || epoch != r->epoch || r->rekeyer ||
+	 * from one member, so that no member can race the epochs up. Not
+	 * before the room's first key is confirmed, as routing would not
+	 * either: another member's RDY could then confirm an epoch above the
+	 * one named, and the rekeyer's take the room back down. */
+	if (!r->epoch_known || !rm_up_to_date(m) || epoch != r->epoch || r->rekeyer ||
 	    now - m->last_rky_ms < RM_RKY_MIN_MS)
 		return 0;
 	m->last_rky_ms = now;

@@ -383,6 +383,22 @@ TEST(member_racing_epochs_up_then_leaving_leaves_no_gap)
 	assert_rek(A, 1);
 }
 
+TEST(rky_before_the_first_key_is_confirmed_cannot_take_the_epoch_down)
+{
+	/* A, first, asks for a rekey before it says which key it made; B,
+	 * given a key by A, confirms epoch 3; A's RDY for an epoch it was
+	 * named for would then take the room back to 1 (found by fuzz_room). */
+	joins(A);
+	assert_int_equal(rw_rky(&w, A, ROOM, 0), 0);
+	assert_u64(rw_count(&w, A, COVE_F_REK, NULL), 0);
+	joins(B);
+	assert_int_equal(rw_key(&w, A, ROOM, B, 3), 0);
+	assert_int_equal(rw_rdy(&w, B, ROOM, 3), 0);
+	assert_int_equal(rw_rdy(&w, A, ROOM, 1), 0); /* A is behind, nothing more */
+	assert_room_epoch(3);
+	assert_asked(B, A, 1); /* and is caught up by B */
+}
+
 TEST(epochs_only_rise_through_rekeys)
 {
 	uint32_t last = 0;
@@ -600,6 +616,7 @@ int main(void)
 		T(first_rdy_above_2_31_minus_1_is_refused),
 		T(rdy_for_an_epoch_nobody_named_is_refused),
 		T(member_racing_epochs_up_then_leaving_leaves_no_gap),
+		T(rky_before_the_first_key_is_confirmed_cannot_take_the_epoch_down),
 		T(epochs_only_rise_through_rekeys),
 		T(key_goes_only_to_its_named_joiner),
 		T(key_sealed_to_a_replaced_session_key_still_reaches_it),
