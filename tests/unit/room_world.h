@@ -373,17 +373,27 @@ static inline void rw_settle(struct rw_world *w)
 		rw_run(w);
 }
 
-/* Encodes f, from peer i, into buf (COVE_FRAME_MAX). */
-static inline size_t rw_encode(struct rw_world *w, int i, struct cove_frame *f, uint8_t *buf)
+/* Zeroes f and makes it a frame of type about room. */
+static inline void rw_start(struct cove_frame *f, uint8_t type, const char *room)
 {
-	size_t len = 0;
+	memset(f, 0, sizeof(*f));
+	f->type = type;
+	cove_frame_set_room(f, room, strlen(room));
+}
+
+/* Encodes f as peer i's next frame; the bytes are valid until the next
+ * call. */
+static inline const uint8_t *rw_encode(struct rw_world *w, int i, struct cove_frame *f,
+				       size_t *len)
+{
+	static uint8_t buf[COVE_FRAME_MAX];
 
 	rw_pk(f->from, i);
 	f->seq = ++w->peer[i].seq;
 	f->ts = w->now;
-	if (cove_frame_encode(f, buf, COVE_FRAME_MAX, &len) != COVE_OK)
+	if (cove_frame_encode(f, buf, sizeof(buf), len) != COVE_OK)
 		abort();
-	return len;
+	return buf;
 }
 
 static inline struct rm_member *rw_member(struct rw_world *w, int i, const char *room)
@@ -397,20 +407,18 @@ static inline struct rm_member *rw_member(struct rw_world *w, int i, const char 
  * in): rm_join's result, or -1 when i is not connected. */
 static inline int rw_join(struct rw_world *w, int i, const char *room)
 {
-	static uint8_t buf[COVE_FRAME_MAX];
 	struct rw_peer *p = &w->peer[i];
 	struct cove_frame f;
+	const uint8_t *raw;
 	size_t len;
 	int ret;
 
 	if (!p->p || p->closing)
 		return -1;
-	memset(&f, 0, sizeof(f));
-	f.type = COVE_F_INI;
-	cove_frame_set_room(&f, room, strlen(room));
+	rw_start(&f, COVE_F_INI, room);
 	rw_xpk(f.u.ini.xpk, i, ++p->xgen);
-	len = rw_encode(w, i, &f, buf);
-	ret = rm_join(p->p, room, strlen(room), f.u.ini.xpk, buf, len);
+	raw = rw_encode(w, i, &f, &len);
+	ret = rm_join(p->p, room, strlen(room), f.u.ini.xpk, raw, len);
 	if (ret == 0)
 		memcpy(p->xpk, f.u.ini.xpk, COVE_WXPK_LEN);
 	rw_settle(w);
@@ -449,24 +457,22 @@ static inline int rw_rky(struct rw_world *w, int i, const char *room, uint32_t e
 static inline int rw_key_to(struct rw_world *w, int i, const char *room, int j, uint32_t epoch,
 			    const uint8_t *xpk)
 {
-	static uint8_t buf[COVE_FRAME_MAX];
 	struct rm_member *m = rw_member(w, i, room);
 	struct cove_frame f;
+	const uint8_t *raw;
 	size_t len;
 	char why[200];
 	int ret;
 
 	if (!m)
 		return -1;
-	memset(&f, 0, sizeof(f));
-	f.type = COVE_F_KEY;
-	cove_frame_set_room(&f, room, strlen(room));
+	rw_start(&f, COVE_F_KEY, room);
 	rw_pk(f.u.key.to, j);
 	memcpy(f.u.key.xpk, xpk ? xpk : w->peer[j].xpk, COVE_WXPK_LEN);
 	f.u.key.epoch = epoch;
 	memset(f.u.key.sealed, 0x5e, sizeof(f.u.key.sealed));
-	len = rw_encode(w, i, &f, buf);
-	ret = rm_key(m, &f, buf, len, why, sizeof(why));
+	raw = rw_encode(w, i, &f, &len);
+	ret = rm_key(m, &f, raw, len, why, sizeof(why));
 	rw_settle(w);
 	return ret;
 }
@@ -478,43 +484,39 @@ static inline int rw_key(struct rw_world *w, int i, const char *room, int j, uin
 
 static inline int rw_dat(struct rw_world *w, int i, const char *room, uint32_t epoch)
 {
-	static uint8_t buf[COVE_FRAME_MAX];
 	static const uint8_t ct[256 + 16]; /* a short line, padded, and its tag */
 	struct rm_member *m = rw_member(w, i, room);
 	struct cove_frame f;
+	const uint8_t *raw;
 	size_t len;
 	int ret;
 
 	if (!m)
 		return -1;
-	memset(&f, 0, sizeof(f));
-	f.type = COVE_F_DAT;
-	cove_frame_set_room(&f, room, strlen(room));
+	rw_start(&f, COVE_F_DAT, room);
 	f.u.dat.epoch = epoch;
 	f.u.dat.n = w->peer[i].seq;
 	f.u.dat.ct = ct;
 	f.u.dat.ct_len = sizeof(ct);
-	len = rw_encode(w, i, &f, buf);
-	ret = rm_dat(m, buf, len);
+	raw = rw_encode(w, i, &f, &len);
+	ret = rm_dat(m, raw, len);
 	rw_settle(w);
 	return ret;
 }
 
 static inline int rw_bye(struct rw_world *w, int i, const char *room)
 {
-	static uint8_t buf[COVE_FRAME_MAX];
 	struct rm_member *m = rw_member(w, i, room);
 	struct cove_frame f;
+	const uint8_t *raw;
 	size_t len;
 
 	if (!m)
 		return -1;
-	memset(&f, 0, sizeof(f));
-	f.type = COVE_F_BYE;
-	cove_frame_set_room(&f, room, strlen(room));
+	rw_start(&f, COVE_F_BYE, room);
 	rw_pk(f.u.bye.who, i);
-	len = rw_encode(w, i, &f, buf);
-	rm_leave(m, buf, len);
+	raw = rw_encode(w, i, &f, &len);
+	rm_leave(m, raw, len);
 	rw_settle(w);
 	return 0;
 }
