@@ -83,6 +83,11 @@ LIBHIST := $(BUILD)/libcovehist.a
 CHAT_OBJ := $(patsubst %.c,$(BUILD)/%.o,$(wildcard chat/*.c))
 LIBCHAT := $(BUILD)/libcovechat.a
 
+# The relay's room logic: no sockets, no event loop (room/room.h).
+ROOM_SRC := $(wildcard room/*.c)
+ROOM_OBJ := $(ROOM_SRC:%.c=$(BUILD)/%.o)
+LIBROOM := $(BUILD)/libcoveroom.a
+
 KEYS_OBJ := $(patsubst %.c,$(BUILD)/%.o,$(wildcard keys/*.c))
 RV_OBJ := $(patsubst %.c,$(BUILD)/%.o,$(wildcard rendezvous/*.c))
 NODE_OBJ := $(patsubst %.c,$(BUILD)/%.o,$(wildcard node/*.c))
@@ -103,7 +108,7 @@ UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 HOOK_OBJ := $(BUILD)/tests/tools/tamper.o $(BUILD)/tests/tools/keylog.o
 # The fuzz targets, built by the project's compiler with a plain main()
 # (tests/fuzz/replay.c) that runs them over the committed corpus.
-REPLAY_TARGETS := frame stream whitelist keyfile payload chat
+REPLAY_TARGETS := frame stream whitelist keyfile payload chat room
 REPLAY_BIN := $(REPLAY_TARGETS:%=$(BUILD)/tests/fuzz/replay_%)
 REPLAY_OBJ := $(REPLAY_TARGETS:%=$(BUILD)/tests/fuzz/fuzz_%.o) $(BUILD)/tests/fuzz/replay.o
 TEST_HELPERS := $(BUILD)/tests/cove-rendezvous-tamper $(BUILD)/tests/cove-node-keylog \
@@ -131,6 +136,10 @@ $(LIBCHAT): $(CHAT_OBJ)
 	@echo "  AR      $@"
 	$(Q)rm -f $@ && $(AR) rcs $@ $^
 
+$(LIBROOM): $(ROOM_OBJ)
+	@echo "  AR      $@"
+	$(Q)rm -f $@ && $(AR) rcs $@ $^
+
 $(BUILD)/%.o: %.c
 	@mkdir -p $(@D)
 	@echo "  CC      $<"
@@ -140,7 +149,7 @@ $(BUILD)/cove-keys: $(KEYS_OBJ) $(LIBCOVE)
 	@echo "  LD      $@"
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
 
-$(BUILD)/cove-rendezvous: $(RV_OBJ) $(LIBSTORE) $(LIBCOVE)
+$(BUILD)/cove-rendezvous: $(RV_OBJ) $(LIBROOM) $(LIBSTORE) $(LIBCOVE)
 	@echo "  LD      $@"
 	$(Q)$(CC) $(LDFLAGS) -pthread -o $@ $^ $(LIBS) $(SQLITE_LIBS)
 
@@ -174,13 +183,21 @@ $(STORE_TESTS): $(BUILD)/tests/%: tests/unit/%.c tests/unit/store_world.h $(LIBS
 	$(Q)$(CC) $(CFLAGS) $(SQLITE_CFLAGS) $(shell $(PKG_CONFIG) --cflags cmocka) $(LDFLAGS) -o $@ $< \
 		$(LIBSTORE) $(LIBCOVE) $(LIBS) $(SQLITE_LIBS) $(shell $(PKG_CONFIG) --libs cmocka)
 
+# The relay's room logic, with a fake clock, timers and network.
+$(BUILD)/tests/test_room: tests/unit/test_room.c tests/unit/room_world.h $(LIBROOM) $(LIBCOVE)
+	@mkdir -p $(@D)
+	@echo "  CC      $<"
+	$(Q)$(CC) $(CFLAGS) $(shell $(PKG_CONFIG) --cflags cmocka) $(LDFLAGS) -o $@ $< \
+		$(LIBROOM) $(LIBCOVE) $(LIBS) $(shell $(PKG_CONFIG) --libs cmocka)
+
 $(BUILD)/tests/%: tests/unit/%.c $(LIBCOVE)
 	@mkdir -p $(@D)
 	@echo "  CC      $<"
 	$(Q)$(CC) $(CFLAGS) $(shell $(PKG_CONFIG) --cflags cmocka) $(LDFLAGS) -o $@ $< \
 		$(LIBCOVE) $(LIBS) $(shell $(PKG_CONFIG) --libs cmocka)
 
-$(BUILD)/tests/fuzz/replay_%: $(BUILD)/tests/fuzz/fuzz_%.o $(BUILD)/tests/fuzz/replay.o $(LIBCOVE)
+$(BUILD)/tests/fuzz/replay_%: $(BUILD)/tests/fuzz/fuzz_%.o $(BUILD)/tests/fuzz/replay.o $(LIBROOM) \
+			      $(LIBCOVE)
 	@echo "  LD      $@"
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
 
@@ -192,7 +209,7 @@ $(BUILD)/tests/fuzz/replay_chat: $(BUILD)/tests/fuzz/fuzz_chat.o $(BUILD)/tests/
 
 # The tampering relay and the node that logs its keys: the very objects
 # of cove-rendezvous and cove-node, with a main that installs a test hook.
-$(BUILD)/tests/cove-rendezvous-tamper: $(BUILD)/tests/tools/tamper.o $(RV_RUN_OBJ) $(LIBSTORE) \
+$(BUILD)/tests/cove-rendezvous-tamper: $(BUILD)/tests/tools/tamper.o $(RV_RUN_OBJ) $(LIBROOM) $(LIBSTORE) \
 				       $(LIBCOVE)
 	@mkdir -p $(@D)
 	@echo "  LD      $@"
@@ -208,8 +225,10 @@ $(BUILD)/tests/tools/%: tests/tools/%.c $(LIBCOVE)
 	@echo "  CC      $<"
 	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(LIBCOVE) $(LIBS)
 
-unit: $(UNIT_BIN)
-	$(Q)scripts/layers.sh
+# The layer check reads the programs' objects too: no folder's files may
+# call each other in a circle.
+unit: $(UNIT_BIN) $(PROGS) $(BENCH)
+	$(Q)scripts/layers.sh $(BUILD)
 	$(Q)fail=0; for t in $(UNIT_BIN); do \
 		echo "  UNIT    $$t"; $$t || fail=1; done; exit $$fail
 
@@ -257,8 +276,8 @@ clean:
 # libFuzzer targets (clang): make fuzz [FUZZ_SECONDS=N]
 -include tests/fuzz/fuzz.mk
 
--include $(LIB_OBJ:.o=.d) $(CHAT_OBJ:.o=.d) $(HIST_OBJ:.o=.d) $(STORE_OBJ:.o=.d) $(KEYS_OBJ:.o=.d) \
-	 $(RV_OBJ:.o=.d) $(NODE_OBJ:.o=.d) $(BENCH_OBJ:.o=.d)
+-include $(LIB_OBJ:.o=.d) $(CHAT_OBJ:.o=.d) $(ROOM_OBJ:.o=.d) $(HIST_OBJ:.o=.d) $(STORE_OBJ:.o=.d) \
+	 $(KEYS_OBJ:.o=.d) $(RV_OBJ:.o=.d) $(NODE_OBJ:.o=.d) $(BENCH_OBJ:.o=.d)
 -include $(UNIT_BIN:=.d) $(REPLAY_OBJ:.o=.d) $(HOOK_OBJ:.o=.d)
 
 endif

@@ -1,6 +1,7 @@
 /*
- * conn.c - one connection to the rendezvous: the handshake through a
- * cove_sess, output caps, orderly closing, and the log budget.
+ * conn.c - one connection to the rendezvous (conn.h): the handshake
+ * through a cove_sess, output caps, keepalive, orderly closing, and the
+ * log budget.
  */
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -12,6 +13,7 @@
 
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
+#include <event2/event.h>
 #include <event2/util.h>
 
 #include "cli/cli.h"
@@ -19,7 +21,7 @@
 #include "common/err.h"
 #include "proto/msg.h"
 #include "proto/sess.h"
-#include "rendezvous/rv.h"
+#include "rendezvous/conn.h"
 
 /* How long a closing connection may take to flush its last frames, and
  * then to let the peer read them before the socket is closed. */
@@ -32,6 +34,33 @@
 
 enum { CLOSE_NONE = 0, CLOSE_FLUSH, CLOSE_LINGER, CLOSE_DOOMED };
 
+/* How a connection's input ended while frames of it were waiting. */
+enum { END_NONE = 0, END_GONE, END_BAD_RECORD };
+
+struct rv_conn {
+	TAILQ_ENTRY(rv_conn) next;
+	struct rv_server *srv;
+	struct bufferevent *bev;
+	struct cove_sess *sess;
+	void *ctx;                     /* rv_conn_cb's, once up */
+	uint64_t num;                  /* for logs */
+	char addr[64];
+	int authed;
+	int closing;                   /* CLOSE_*: no more input; freed once flushed or timed out */
+	int no_grace;                  /* leaves its rooms at once (revoked, shutdown) */
+	uint8_t pk[COVE_ID_LEN];
+	char name[COVE_NAME_MAX + 1];
+	struct event *timer;           /* handshake deadline, then flush deadline */
+	/* keepalive: a sign of life is a byte read from the peer (nodes PING
+	 * on their own when they have sent nothing for a while, so a node busy
+	 * with a backlog still shows it is alive) */
+	uint64_t last_rx_ms, last_ping_ms;
+	/* log rate limit */
+	uint64_t log_window_ms;
+	unsigned log_count;
+	int input_end;                 /* END_*: closes once nothing waits */
+};
+
 static void read_cb(struct bufferevent *bev, void *arg);
 static void write_cb(struct bufferevent *bev, void *arg);
 static void event_cb(struct bufferevent *bev, short what, void *arg);
@@ -41,9 +70,35 @@ static void io_commit(void *ctx, size_t len);
 static int io_frame(void *ctx, int err, const struct cove_frame *f, const uint8_t *raw,
 		    size_t len);
 static int io_authed(void *ctx, const uint8_t id[COVE_ID_LEN]);
+static void end_input(struct rv_conn *c, int how);
 
 /* The reservation a send is filling; one at a time, on one thread. */
 static struct evbuffer_iovec pending_iov;
+
+struct rv_server *rv_conn_server(const struct rv_conn *c)
+{
+	return c->srv;
+}
+
+const uint8_t *rv_conn_pk(const struct rv_conn *c)
+{
+	return c->pk;
+}
+
+void *rv_conn_ctx(const struct rv_conn *c)
+{
+	return c->ctx;
+}
+
+void rv_conn_set_ctx(struct rv_conn *c, void *ctx)
+{
+	c->ctx = ctx;
+}
+
+int rv_conn_closing(const struct rv_conn *c)
+{
+	return c->closing != CLOSE_NONE;
+}
 
 const char *rv_conn_label(const struct rv_conn *c, char *buf, size_t cap)
 {
@@ -147,7 +202,7 @@ static void io_commit(void *ctx, size_t len)
 	evbuffer_commit_space(bufferevent_get_output(c->bev), &pending_iov, 1);
 }
 
-int rv_send_link(struct rv_conn *c, uint8_t type, uint64_t n)
+int rv_conn_send_link(struct rv_conn *c, uint8_t type, uint64_t n)
 {
 	struct cove_frame f;
 
@@ -159,39 +214,24 @@ int rv_send_link(struct rv_conn *c, uint8_t type, uint64_t n)
 	return cove_sess_send(c->sess, &f);
 }
 
-int rv_send_raw(struct rv_conn *c, const uint8_t *raw, size_t len)
+static int send_raw(struct rv_conn *c, const uint8_t *raw, size_t len)
 {
 	if (c->closing || !c->authed)
 		return COVE_ERR_STATE;
 	return cove_sess_send_raw(c->sess, raw, len);
 }
 
-int rv_sign(struct rv_server *s, struct cove_frame *f)
-{
-	memcpy(f->from, s->id->pk, COVE_ID_LEN);
-	f->seq = ++s->seq;
-	f->ts = cove_now_ms();
-	return cove_msg_sign(f, s->id);
-}
-
 static int send_signed(struct rv_conn *c, struct cove_frame *f)
 {
-	int ret = rv_sign(c->srv, f);
+	int ret = rv_sign(&c->srv->signer, f);
 
 	if (ret == COVE_OK)
 		ret = cove_sess_send(c->sess, f);
 	return ret;
 }
 
-int rv_send_signed(struct rv_conn *c, struct cove_frame *f)
-{
-	if (c->closing)
-		return COVE_ERR_STATE;
-	return send_signed(c, f);
-}
-
-void rv_send_err(struct rv_conn *c, const char *room, uint32_t code, uint64_t ref,
-		 const char *fmt, ...)
+void rv_conn_send_err(struct rv_conn *c, const char *room, uint32_t code, uint64_t ref,
+		      const char *fmt, ...)
 {
 	char text[COVE_ERR_TEXT_MAX + 1];
 	struct cove_frame f;
@@ -219,6 +259,29 @@ void rv_send_err(struct rv_conn *c, const char *room, uint32_t code, uint64_t re
 		c->srv->stats.refused[code]++;
 	send_signed(c, &f);
 }
+
+/* ---- the rooms' link ----------------------------------------------------- */
+
+static int link_send(void *ctx, const uint8_t *raw, size_t len)
+{
+	return send_raw(ctx, raw, len);
+}
+
+static void link_err(void *ctx, const char *room, uint32_t code, const char *text)
+{
+	rv_conn_send_err(ctx, room, code, 0, "%s", text);
+}
+
+static const char *link_label(void *ctx, char *buf, size_t cap)
+{
+	return rv_conn_label(ctx, buf, cap);
+}
+
+const struct rm_link_ops rv_conn_link = {
+	.send = link_send,
+	.err = link_err,
+	.label = link_label,
+};
 
 /* ---- closing ------------------------------------------------------------ */
 
@@ -261,13 +324,12 @@ void rv_conn_close(struct rv_conn *c, int flush)
 		return;
 	/* No more input: what it sent and we have not acted on yet goes too
 	 * (a revoked identity's frames are not forwarded). */
-	rv_verify_drop(c);
-	c->input_end = RV_END_NONE;
+	c->input_end = END_NONE;
 	c->srv->nclosing++;
 	if (!c->authed)
 		c->srv->nunauth--;
-	else
-		rv_room_conn_closing(c);
+	else if (c->ctx)
+		c->srv->cb->closing(c);
 	bufferevent_disable(c->bev, EV_READ);
 	if (flush && evbuffer_get_length(bufferevent_get_output(c->bev)) > 0) {
 		c->closing = CLOSE_FLUSH;
@@ -284,9 +346,8 @@ void rv_conn_close(struct rv_conn *c, int flush)
 
 static void conn_free(struct rv_conn *c)
 {
-	rv_verify_drop(c);
-	rv_room_conn_gone(c);
-	free(c->rooms);
+	if (c->ctx)
+		c->srv->cb->gone(c, !c->no_grace);
 	event_free(c->timer);
 	bufferevent_free(c->bev);
 	cove_sess_free(c->sess);
@@ -355,7 +416,7 @@ static void event_cb(struct bufferevent *bev, short what, void *arg)
 		/* Already ending: closed once its pending frames are done;
 		 * if writing failed too, there is nothing to flush then. */
 		if (what & BEV_EVENT_WRITING)
-			c->input_end = RV_END_GONE;
+			c->input_end = END_GONE;
 		return;
 	}
 	if (what & BEV_EVENT_ERROR)
@@ -365,26 +426,47 @@ static void event_cb(struct bufferevent *bev, short what, void *arg)
 	else
 		rv_log_conn_event(c->srv, "%s: disconnected",
 				  rv_conn_label(c, label, sizeof(label)));
-	rv_conn_end_input(c, RV_END_GONE);
+	end_input(c, END_GONE);
 }
 
-void rv_conn_end_input(struct rv_conn *c, int how)
+/* The peer's input has ended: it closed the connection (END_GONE), or
+ * sent a record too big to frame (END_BAD_RECORD: it is told so). The
+ * frames it sent before are still acted on, in order; then c is closed. */
+static void end_input(struct rv_conn *c, int how)
 {
-	if (!TAILQ_EMPTY(&c->pending)) {
-		/* What it sent before goes on as if it were still here; verify.c
-		 * calls again once that is done. */
+	if (c->ctx && c->srv->cb->busy(c)) {
+		/* What it sent before goes on as if it were still here; the
+		 * relay says when that is done (rv_conn_drained). */
 		c->input_end = how;
 		bufferevent_disable(c->bev, EV_READ);
 		return;
 	}
-	c->input_end = RV_END_NONE;
-	if (how == RV_END_BAD_RECORD)
+	c->input_end = END_NONE;
+	if (how == END_BAD_RECORD)
 		/* A record we cannot frame ends our reading, not our writing:
 		 * the node hears why before the close. */
-		rv_send_err(c, "", COVE_EC_BAD_FRAME, 0,
-			    "a record length of 0 or above %d; closing the connection",
-			    COVE_RECORD_MAX);
-	rv_conn_close(c, how == RV_END_BAD_RECORD);
+		rv_conn_send_err(c, "", COVE_EC_BAD_FRAME, 0,
+				 "a record length of 0 or above %d; closing the connection",
+				 COVE_RECORD_MAX);
+	rv_conn_close(c, how == END_BAD_RECORD);
+}
+
+void rv_conn_drained(struct rv_conn *c)
+{
+	if (c->input_end)
+		end_input(c, c->input_end);
+}
+
+void rv_conn_pause(struct rv_conn *c, int paused)
+{
+	if (paused) {
+		bufferevent_disable(c->bev, EV_READ);
+		return;
+	}
+	/* Its silence was ours: the keepalive counts from now. */
+	c->last_rx_ms = cove_now_ms();
+	if (!c->input_end)
+		bufferevent_enable(c->bev, EV_READ);
 }
 
 static const char *handshake_reason(int err)
@@ -432,8 +514,7 @@ static void read_cb(struct bufferevent *bev, void *arg)
 			}
 			log_warn("%s: link failed: %s; closing", rv_conn_label(c, label, sizeof(label)),
 				 handshake_reason(ret));
-			rv_conn_end_input(c, ret == COVE_ERR_FRAME_SIZE ? RV_END_BAD_RECORD
-					  : RV_END_GONE);
+			end_input(c, ret == COVE_ERR_FRAME_SIZE ? END_BAD_RECORD : END_GONE);
 			return;
 		}
 		if (ret > 0)
@@ -450,7 +531,7 @@ static int io_frame(void *ctx, int err, const struct cove_frame *f, const uint8_
 		return 1;
 	if (!c->authed)
 		return COVE_ERR_STATE;
-	return rv_relay_frame(c, err, f, raw, len);
+	return c->srv->cb->frame(c, err, f, raw, len);
 }
 
 /* One connection per identity: a newer one takes over (a node that
@@ -466,14 +547,15 @@ static void replace_older(struct rv_conn *c, const uint8_t id[COVE_ID_LEN])
 			continue;
 		/* What the older sent before the newer came is acted on
 		 * first, as if it had all been checked at once. */
-		rv_verify_finish(o);
+		if (o->ctx)
+			c->srv->cb->finish(o);
 		if (o->closing)
 			continue;
 		c->srv->stats.replaced++;
 		rv_log_conn_event(c->srv, "%s: replaced by a newer connection of the same key",
 				  rv_conn_label(o, label, sizeof(label)));
-		rv_send_err(o, "", COVE_EC_REPLACED, 0,
-			    "a newer connection with your key has taken over from this one");
+		rv_conn_send_err(o, "", COVE_EC_REPLACED, 0,
+				 "a newer connection with your key has taken over from this one");
 		rv_conn_close(o, 1);
 	}
 }
@@ -490,19 +572,25 @@ static int io_authed(void *ctx, const uint8_t id[COVE_ID_LEN])
 	if (!e) {
 		s->stats.auth_refused++;
 		rv_conn_log(c, "refused key %s: not on the whitelist", b64);
-		rv_send_err(c, "", COVE_EC_NOT_WHITELISTED, 0,
-			    "your key %s is not on this rendezvous's whitelist; "
-			    "ask its operator to add it", b64);
+		rv_conn_send_err(c, "", COVE_EC_NOT_WHITELISTED, 0,
+				 "your key %s is not on this rendezvous's whitelist; "
+				 "ask its operator to add it", b64);
 		rv_conn_close(c, 1);
 		return 1;
 	}
 	evtimer_del(c->timer);
 	replace_older(c, id);
+	memcpy(c->pk, id, COVE_ID_LEN);
+	snprintf(c->name, sizeof(c->name), "%s", e->name);
+	if (s->cb->up(c) != 0) {
+		log_error("%s: out of memory for a new connection; closing",
+			  rv_conn_label(c, label, sizeof(label)));
+		rv_conn_close(c, 0);
+		return 1;
+	}
 	c->authed = 1;
 	s->nunauth--;
 	c->last_rx_ms = cove_now_ms();
-	memcpy(c->pk, id, COVE_ID_LEN);
-	snprintf(c->name, sizeof(c->name), "%s", e->name);
 	s->stats.auth_ok++;
 	rv_log_conn_event(s, "%s: authenticated as %s from %s",
 			  rv_conn_label(c, label, sizeof(label)), b64, c->addr);
@@ -512,7 +600,7 @@ static int io_authed(void *ctx, const uint8_t id[COVE_ID_LEN])
 	/* Our limits, so that the node paces itself and we never refuse it. */
 	f.u.wlc.rate = s->conf.rate;
 	f.u.wlc.burst = s->conf.burst;
-	if (rv_send_signed(c, &f) != COVE_OK)
+	if (c->closing || send_signed(c, &f) != COVE_OK)
 		return 1;
 	return 0;
 }
@@ -548,7 +636,6 @@ struct rv_conn *rv_conn_new(struct rv_server *s, evutil_socket_t fd, const char 
 		free(c);
 		return NULL;
 	}
-	TAILQ_INIT(&c->pending);
 	bufferevent_setcb(c->bev, read_cb, write_cb, event_cb, c);
 	bufferevent_enable(c->bev, EV_READ | EV_WRITE);
 	TAILQ_INSERT_TAIL(&s->conns, c, next);
@@ -560,13 +647,91 @@ struct rv_conn *rv_conn_new(struct rv_server *s, evutil_socket_t fd, const char 
 	return c;
 }
 
+/* ---- all of them --------------------------------------------------------------- */
+
+/* Makes room for a new handshake by closing the oldest one still in
+ * progress: a flood of silent connections then only ever delays itself. */
+void rv_conn_evict_unauth(struct rv_server *s)
+{
+	struct rv_conn *c;
+
+	TAILQ_FOREACH(c, &s->conns, next) {
+		if (!c->authed && !c->closing) {
+			char label[96];
+
+			s->stats.evicted++;
+			log_debug("%s: evicted: too many handshakes in progress",
+				  rv_conn_label(c, label, sizeof(label)));
+			rv_conn_close(c, 0);
+			return;
+		}
+	}
+}
+
+/* A connection silent for three keepalive periods is taken for dead
+ * (half-open: the peer vanished without a FIN) and closed, its rooms told
+ * after the grace period. */
+void rv_conn_sweep(struct rv_server *s)
+{
+	uint64_t now = cove_now_ms(), ka = s->conf.keepalive_ms;
+	struct rv_conn *c, *tmp;
+	char label[96];
+
+	for (c = TAILQ_FIRST(&s->conns); c; c = tmp) {
+		tmp = TAILQ_NEXT(c, next);
+		/* One with frames pending has spoken and waits for us (its
+		 * reading paused, perhaps): it is not silent. */
+		if (!c->authed || c->closing || (c->ctx && s->cb->busy(c)))
+			continue;
+		if (now - c->last_rx_ms >= 3 * ka) {
+			s->stats.dead_peers++;
+			rv_log_conn_event(s, "%s: no sign of life for %llu ms; closing",
+					  rv_conn_label(c, label, sizeof(label)),
+					  (unsigned long long)(now - c->last_rx_ms));
+			rv_conn_close(c, 0);
+		} else if (now - c->last_rx_ms >= ka && now - c->last_ping_ms >= ka) {
+			c->last_ping_ms = now;
+			rv_conn_send_link(c, COVE_F_PING, now);
+		}
+	}
+}
+
+size_t rv_conn_revoke(struct rv_server *s)
+{
+	struct rv_conn *c, *tmp;
+	size_t revoked = 0;
+
+	for (c = TAILQ_FIRST(&s->conns); c; c = tmp) {
+		const struct cove_wl_entry *e;
+		char label[96];
+
+		tmp = TAILQ_NEXT(c, next);
+		if (!c->authed || c->closing)
+			continue;
+		e = cove_wl_find_pk(s->wl, c->pk);
+		if (e) {
+			snprintf(c->name, sizeof(c->name), "%s", e->name);
+			continue;
+		}
+		revoked++;
+		log_info("%s: removed from the whitelist; disconnecting",
+			 rv_conn_label(c, label, sizeof(label)));
+		c->no_grace = 1; /* leaves its rooms at once: they are rekeyed */
+		rv_conn_send_err(c, "", COVE_EC_REVOKED, 0,
+				 "your key was removed from this rendezvous's whitelist");
+		rv_conn_close(c, 1);
+	}
+	return revoked;
+}
+
 void rv_conn_shutdown_all(struct rv_server *s)
 {
 	struct rv_conn *c;
 
 	while ((c = TAILQ_FIRST(&s->conns))) {
 		if (c->authed && !c->closing) {
-			rv_send_err(c, "", COVE_EC_SHUTDOWN, 0, "the rendezvous is shutting down");
+			rv_conn_send_err(c, "", COVE_EC_SHUTDOWN, 0,
+					 "the rendezvous is shutting down");
 			/* one best-effort write; the loop is not running any more */
 			evbuffer_write(bufferevent_get_output(c->bev), bufferevent_getfd(c->bev));
 		}

@@ -14,15 +14,30 @@
  * check is worth paying for and takes the rate token; the act, in the
  * frame's turn, makes every decision with the state of then.
  */
+#include <stdlib.h>
 #include <string.h>
 
 #include "cli/cli.h"
 #include "cli/log.h"
 #include "common/err.h"
 #include "proto/msg.h"
-#include "rendezvous/rv.h"
+#include "rendezvous/relay.h"
 
 #define RATE_LOG_WINDOW_MS 10000u
+
+/* What the relay keeps of a connection that is up. */
+struct rv_client {
+	struct rv_conn *conn;
+	struct rv_server *srv;
+	struct rm_peer *peer;          /* its place in the rooms */
+	struct rv_fifo *fifo;          /* frames waiting for their turn; NULL without a pool */
+	uint64_t last_seq;
+	/* rate limit on DATs (token bucket) */
+	double tokens;
+	uint64_t tokens_ms;
+	/* rate-limit refusals are logged once per window */
+	uint64_t rate_log_ms;
+};
 
 static const char *type_name(uint8_t type)
 {
@@ -39,7 +54,7 @@ static const char *type_name(uint8_t type)
 
 /* A token bucket per connection: DATs beyond the burst arrive at no more
  * than the rate, whatever one member does to a room. */
-static int within_rate(struct rv_conn *c)
+static int within_rate(struct rv_client *c)
 {
 	const struct rv_conf *conf = &c->srv->conf;
 	uint64_t now = cove_now_ms();
@@ -58,14 +73,13 @@ static int within_rate(struct rv_conn *c)
 	return 1;
 }
 
-static struct rv_member *member_of(struct rv_conn *c, const struct cove_frame *f)
+static struct rm_member *member_of(struct rv_client *c, const struct cove_frame *f)
 {
-	struct rv_room *r = rv_rooms_find(&c->srv->rooms, f->room, f->room_len);
-
-	return r ? rv_room_member(c, r) : NULL;
+	return rm_peer_member(c->peer, f->room, f->room_len);
 }
 
-static void refuse(struct rv_conn *c, const struct cove_frame *f, uint32_t code, const char *why)
+static void refuse(struct rv_client *c, const struct cove_frame *f, uint32_t code,
+		   const char *why)
 {
 	if (code == COVE_EC_RATE) {
 		/* A flood is one event, not one per frame: once per window. */
@@ -73,20 +87,22 @@ static void refuse(struct rv_conn *c, const struct cove_frame *f, uint32_t code,
 
 		if (now - c->rate_log_ms >= RATE_LOG_WINDOW_MS) {
 			c->rate_log_ms = now;
-			rv_conn_log(c, "sending DATs faster than --rate %u (burst %u); refusing "
-				    "the excess (counted, logged again in %u s if it goes on)",
-				    c->srv->conf.rate, c->srv->conf.burst, RATE_LOG_WINDOW_MS / 1000);
+			rv_conn_log(c->conn, "sending DATs faster than --rate %u (burst %u); "
+				    "refusing the excess (counted, logged again in %u s if it "
+				    "goes on)", c->srv->conf.rate, c->srv->conf.burst,
+				    RATE_LOG_WINDOW_MS / 1000);
 		}
 	} else {
-		rv_conn_log(c, "refused %s seq %llu: %s", type_name(f->type),
+		rv_conn_log(c->conn, "refused %s seq %llu: %s", type_name(f->type),
 			    (unsigned long long)f->seq, why);
 	}
-	rv_send_err(c, f->room, code, f->seq, "%s", why);
+	rv_conn_send_err(c->conn, f->room, code, f->seq, "%s", why);
 }
 
-static void on_dat(struct rv_conn *c, const struct cove_frame *f, const uint8_t *raw, size_t len)
+static void on_dat(struct rv_client *c, const struct cove_frame *f, const uint8_t *raw,
+		   size_t len)
 {
-	struct rv_member *m = member_of(c, f);
+	struct rm_member *m = member_of(c, f);
 
 	if (c->srv->conf.tamper) {
 		const uint8_t *evil;
@@ -104,22 +120,19 @@ static void on_dat(struct rv_conn *c, const struct cove_frame *f, const uint8_t 
 		}
 	}
 
-	if (!m || !m->keyed) {
+	if (!m || rm_dat(m, raw, len) != 0) {
 		char why[160];
 
 		snprintf(why, sizeof(why), "DAT refused: you have not joined room %s (or hold no "
 			 "key yet)", f->room);
 		refuse(c, f, COVE_EC_NOT_MEMBER, why);
-		return;
 	}
-	c->srv->stats.frames_forwarded++;
-	c->srv->stats.deliveries += rv_room_broadcast(m->room, m, raw, len, 1);
 }
 
-static void on_room_frame(struct rv_conn *c, const struct cove_frame *f, const uint8_t *raw,
+static void on_room_frame(struct rv_client *c, const struct cove_frame *f, const uint8_t *raw,
 			  size_t len)
 {
-	struct rv_member *m = member_of(c, f);
+	struct rm_member *m = member_of(c, f);
 	char why[200];
 	int code = 0;
 
@@ -132,13 +145,13 @@ static void on_room_frame(struct rv_conn *c, const struct cove_frame *f, const u
 	why[0] = '\0';
 	switch (f->type) {
 	case COVE_F_KEY:
-		code = rv_room_key(m, f, raw, len, why, sizeof(why));
+		code = rm_key(m, f, raw, len, why, sizeof(why));
 		break;
 	case COVE_F_RDY:
-		code = rv_room_rdy(m, f->u.rdy.epoch, why, sizeof(why));
+		code = rm_rdy(m, f->u.rdy.epoch, why, sizeof(why));
 		break;
 	case COVE_F_RKY:
-		code = rv_room_rky(m, f->u.rdy.epoch);
+		code = rm_rky(m, f->u.rdy.epoch);
 		break;
 	case COVE_F_BYE:
 		if (memcmp(f->u.bye.who, f->from, COVE_ID_LEN) != 0) {
@@ -146,7 +159,7 @@ static void on_room_frame(struct rv_conn *c, const struct cove_frame *f, const u
 			snprintf(why, sizeof(why), "BYE refused: a node may only say it leaves itself");
 			break;
 		}
-		rv_room_leave(m, raw, len);
+		rm_leave(m, raw, len);
 		break;
 	}
 	if (code)
@@ -156,8 +169,8 @@ static void on_room_frame(struct rv_conn *c, const struct cove_frame *f, const u
 /* The checks before the signature's, cheapest first, with the state of
  * now: 0 when f passes them, else the ERR code to refuse it with (the
  * reason written to why). The rate limit is not among them: its token is
- * taken once, when the frame arrives (rv_relay_precheck). */
-static uint32_t check(struct rv_conn *c, const struct cove_frame *f, char *why, size_t cap)
+ * taken once, when the frame arrives (precheck). */
+static uint32_t check(struct rv_client *c, const struct cove_frame *f, char *why, size_t cap)
 {
 	const char *tn = type_name(f->type);
 
@@ -173,7 +186,7 @@ static uint32_t check(struct rv_conn *c, const struct cove_frame *f, char *why, 
 		snprintf(why, cap, "frame type %u is not one nodes may send", f->type);
 		return COVE_EC_WRONG_DIRECTION;
 	}
-	if (memcmp(f->from, c->pk, COVE_ID_LEN) != 0) {
+	if (memcmp(f->from, rv_conn_pk(c->conn), COVE_ID_LEN) != 0) {
 		snprintf(why, cap, "%s refused: its sender is not the identity of this "
 			 "connection", tn);
 		return COVE_EC_WRONG_SENDER;
@@ -196,8 +209,13 @@ static int is_link_frame(const struct cove_frame *f)
 	return f->type == COVE_F_PING || f->type == COVE_F_PONG;
 }
 
-int rv_relay_precheck(struct rv_conn *c, int err, const struct cove_frame *f,
-		      struct rv_verdict *v)
+/* The checks of PROTOCOL.md 5 a frame can be given when it arrives, with
+ * the state of that moment: whether a signature check is worth paying
+ * for. Takes a DAT's rate token (v->rate says whether it got one).
+ * Returns 1 when the frame's signature is to be checked, else 0 (a link
+ * frame, or one that is going to be refused). */
+static int precheck(struct rv_client *c, int err, const struct cove_frame *f,
+		    struct rv_verdict *v)
 {
 	char why[200];
 
@@ -212,8 +230,12 @@ int rv_relay_precheck(struct rv_conn *c, int err, const struct cove_frame *f,
 	return 1;
 }
 
-int rv_relay_act(struct rv_conn *c, int err, const struct cove_frame *f, const uint8_t *raw,
-		 size_t len, const struct rv_verdict *v)
+/* Acts on a frame in its turn: every check again, in PROTOCOL.md's order,
+ * with the state of now, except the rate (v->rate, from the arrival) and
+ * the signature (v->sig; checked here when RV_SIG_UNCHECKED); then a
+ * refusal, or what the frame means. Returns 0, or 1 when c is closing. */
+static int act(struct rv_client *c, int err, const struct cove_frame *f, const uint8_t *raw,
+	       size_t len, const struct rv_verdict *v)
 {
 	struct rv_server *s = c->srv;
 	uint32_t code;
@@ -221,12 +243,13 @@ int rv_relay_act(struct rv_conn *c, int err, const struct cove_frame *f, const u
 	char why[200];
 
 	if (err) {
-		rv_conn_log(c, "refused a frame: %s", cove_strerror(err));
-		rv_send_err(c, "", COVE_EC_BAD_FRAME, 0, "frame refused: %s", cove_strerror(err));
+		rv_conn_log(c->conn, "refused a frame: %s", cove_strerror(err));
+		rv_conn_send_err(c->conn, "", COVE_EC_BAD_FRAME, 0, "frame refused: %s",
+				 cove_strerror(err));
 		return 0;
 	}
 	if (f->type == COVE_F_PING) {
-		rv_send_link(c, COVE_F_PONG, f->u.ping.n);
+		rv_conn_send_link(c->conn, COVE_F_PONG, f->u.ping.n);
 		return 0;
 	}
 	if (f->type == COVE_F_PONG)
@@ -250,7 +273,7 @@ int rv_relay_act(struct rv_conn *c, int err, const struct cove_frame *f, const u
 	}
 	sig = v->sig;
 	if (sig == RV_SIG_UNCHECKED) {
-		s->stats.verified_loop++;
+		s->stats.verify.loop++;
 		sig = rv_verify_sig(f);
 	}
 	if (sig != RV_SIG_GOOD) {
@@ -261,7 +284,7 @@ int rv_relay_act(struct rv_conn *c, int err, const struct cove_frame *f, const u
 	}
 	c->last_seq = f->seq;
 	if (f->type == COVE_F_INI) {
-		code = (uint32_t)rv_room_join(c, f->room, f->room_len, f->u.ini.xpk, raw, len);
+		code = (uint32_t)rm_join(c->peer, f->room, f->room_len, f->u.ini.xpk, raw, len);
 		if (code == COVE_EC_ALREADY_JOINED)
 			snprintf(why, sizeof(why), "you are already in room %s on this connection",
 				 f->room);
@@ -270,27 +293,124 @@ int rv_relay_act(struct rv_conn *c, int err, const struct cove_frame *f, const u
 				 "rendezvous", s->conf.max_rooms);
 		if (code)
 			refuse(c, f, code, why);
-		return c->closing ? 1 : 0;
+		return rv_conn_closing(c->conn);
 	}
 	if (f->type == COVE_F_DAT)
 		on_dat(c, f, raw, len);
 	else
 		on_room_frame(c, f, raw, len);
-	return c->closing ? 1 : 0;
+	return rv_conn_closing(c->conn);
 }
 
-int rv_relay_frame(struct rv_conn *c, int err, const struct cove_frame *f, const uint8_t *raw,
-		   size_t len)
+/* ---- what a connection calls --------------------------------------------- */
+
+static int fifo_act(void *ctx, int err, const struct cove_frame *f, const uint8_t *raw,
+		    size_t len, const struct rv_verdict *v)
 {
+	return act(ctx, err, f, raw, len, v);
+}
+
+static void fifo_pause(void *ctx, int paused)
+{
+	rv_conn_pause(((struct rv_client *)ctx)->conn, paused);
+}
+
+static void fifo_drained(void *ctx)
+{
+	rv_conn_drained(((struct rv_client *)ctx)->conn);
+}
+
+static const struct rv_fifo_ops fifo_ops = { fifo_act, fifo_pause, fifo_drained };
+
+static int conn_up(struct rv_conn *conn)
+{
+	struct rv_server *s = rv_conn_server(conn);
+	struct rm_link link = { &rv_conn_link, conn };
+	struct rv_client *c = calloc(1, sizeof(*c));
+
+	if (!c)
+		return COVE_ERR_NOMEM;
+	c->conn = conn;
+	c->srv = s;
+	c->peer = rm_peer_new(s->hub, rv_conn_pk(conn), &link);
+	if (s->pool)
+		c->fifo = rv_fifo_new(s->pool, &fifo_ops, c);
+	if (!c->peer || (s->pool && !c->fifo)) {
+		rm_peer_free(c->peer, 0);
+		free(c);
+		return COVE_ERR_NOMEM;
+	}
+	rv_conn_set_ctx(conn, c);
+	return 0;
+}
+
+/* Acts on the frame at once when nothing of c is pending and it needs no
+ * signature check, or one the loop had better make itself; otherwise
+ * queues a copy behind c's pending frames. */
+static int conn_frame(struct rv_conn *conn, int err, const struct cove_frame *f,
+		      const uint8_t *raw, size_t len)
+{
+	struct rv_client *c = rv_conn_ctx(conn);
 	struct rv_verdict v = { RV_RATE_UNCHECKED, RV_SIG_UNCHECKED };
 	int verify;
 
 	c->srv->stats.frames_in++;
-	verify = rv_relay_precheck(c, err, f, &v);
+	verify = precheck(c, err, f, &v);
 	/* The fast path, as without a pool: nothing to wait for, or a check
 	 * cheaper here than on a worker. */
-	if (!c->srv->pool ||
-	    (TAILQ_EMPTY(&c->pending) && (!verify || rv_verify_inline(c->srv))))
-		return rv_relay_act(c, err, f, raw, len, &v);
-	return rv_verify_queue(c, err, f, raw, len, &v, verify);
+	if (!c->fifo || (rv_fifo_empty(c->fifo) && (!verify || rv_pool_inline(c->srv->pool))))
+		return act(c, err, f, raw, len, &v);
+	if (rv_fifo_push(c->fifo, err, f, raw, len, &v, verify) != COVE_OK) {
+		char label[96];
+
+		/* It cannot be skipped (what follows would be acted on out of
+		 * order) nor acted on early: the connection goes. */
+		log_error("%s: out of memory for a pending frame; closing",
+			  rv_conn_label(conn, label, sizeof(label)));
+		rv_conn_close(conn, 0);
+		return 1;
+	}
+	return 0;
 }
+
+static int conn_busy(const struct rv_conn *conn)
+{
+	const struct rv_client *c = rv_conn_ctx(conn);
+
+	return !rv_fifo_empty(c->fifo);
+}
+
+static void conn_finish(struct rv_conn *conn)
+{
+	struct rv_client *c = rv_conn_ctx(conn);
+
+	if (c->fifo)
+		rv_fifo_finish(c->fifo);
+}
+
+static void conn_closing(struct rv_conn *conn)
+{
+	struct rv_client *c = rv_conn_ctx(conn);
+
+	rv_fifo_drop(c->fifo);
+	rm_peer_closing(c->peer);
+}
+
+static void conn_gone(struct rv_conn *conn, int grace)
+{
+	struct rv_client *c = rv_conn_ctx(conn);
+
+	rv_fifo_free(c->fifo);
+	rm_peer_free(c->peer, grace);
+	rv_conn_set_ctx(conn, NULL);
+	free(c);
+}
+
+const struct rv_conn_cb rv_relay_cb = {
+	.up = conn_up,
+	.frame = conn_frame,
+	.busy = conn_busy,
+	.finish = conn_finish,
+	.closing = conn_closing,
+	.gone = conn_gone,
+};

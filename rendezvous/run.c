@@ -16,7 +16,7 @@
 #include "cli/opts.h"
 #include "common/err.h"
 #include "rendezvous/run.h"
-#include "rendezvous/rv.h"
+#include "rendezvous/server.h"
 
 #define DEFAULT_LISTEN "127.0.0.1:7470"
 
@@ -285,7 +285,7 @@ static int run(struct args *g)
 	}
 	inited = 1;
 	wl = NULL; /* the server owns it now */
-	ret = rv_verify_start(&srv);
+	ret = rv_server_verify(&srv);
 	if (ret != 0) {
 		cove_cli_err("cannot set up signature checks on %u threads: %s; try "
 			     "--verify-threads 0", g->conf.verify_threads, strerror(-ret));

@@ -6,7 +6,7 @@
 #ifndef COVE_RV_RUN_H
 #define COVE_RV_RUN_H
 
-#include "rendezvous/rv.h"
+#include "rendezvous/server.h"
 
 /* Test hooks; every one may be NULL. */
 struct rv_hooks {

@@ -1,6 +1,7 @@
 /*
- * server.c - the rendezvous as a whole: the listener, whitelist reloads,
- * the keepalive sweep, counters.
+ * server.c - the rendezvous as a whole (server.h): the listener,
+ * whitelist reloads, the keepalive sweep, counters; and what the rooms
+ * get from the program (room/room.h's deps).
  */
 #include <errno.h>
 #include <netdb.h>
@@ -10,13 +11,17 @@
 #include <string.h>
 #include <sys/socket.h>
 
+#include <event2/event.h>
 #include <event2/listener.h>
 #include <event2/util.h>
 
 #include "cli/cli.h"
 #include "cli/log.h"
 #include "common/err.h"
-#include "rendezvous/rv.h"
+#include "rendezvous/conn.h"
+#include "rendezvous/evtimer.h"
+#include "rendezvous/relay.h"
+#include "rendezvous/server.h"
 
 /* After accept() fails for want of descriptors, pause accepting this long
  * instead of spinning on a listener that stays readable. */
@@ -28,7 +33,6 @@ static void accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct socka
 static void accept_error_cb(struct evconnlistener *l, void *arg);
 static void listen_retry_cb(evutil_socket_t fd, short what, void *arg);
 static void reaper_cb(evutil_socket_t fd, short what, void *arg);
-static void router_cb(evutil_socket_t fd, short what, void *arg);
 static void sweep_cb(evutil_socket_t fd, short what, void *arg);
 
 /* ---- accepting ------------------------------------------------------------ */
@@ -55,25 +59,6 @@ static void format_addr(const struct sockaddr *sa, char *out, size_t cap)
 	}
 }
 
-/* Makes room for a new handshake by closing the oldest one still in
- * progress: a flood of silent connections then only ever delays itself. */
-static void evict_oldest_unauth(struct rv_server *s)
-{
-	struct rv_conn *c;
-
-	TAILQ_FOREACH(c, &s->conns, next) {
-		if (!c->authed && !c->closing) {
-			char label[96];
-
-			s->stats.evicted++;
-			log_debug("%s: evicted: too many handshakes in progress",
-				  rv_conn_label(c, label, sizeof(label)));
-			rv_conn_close(c, 0);
-			return;
-		}
-	}
-}
-
 static void accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa,
 		      int socklen, void *arg)
 {
@@ -86,7 +71,7 @@ static void accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct socka
 	 * one: a flood of silent connections then delays only itself, and
 	 * nodes already in are never pushed out. */
 	if (s->nconns - s->nclosing >= s->conf.max_conns && s->nunauth > 0)
-		evict_oldest_unauth(s);
+		rv_conn_evict_unauth(s);
 	if (s->nconns - s->nclosing >= s->conf.max_conns) {
 		static uint64_t last_ms;
 		uint64_t now = cove_now_ms();
@@ -101,7 +86,7 @@ static void accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct socka
 		return;
 	}
 	if (s->nunauth >= s->conf.max_unauth)
-		evict_oldest_unauth(s);
+		rv_conn_evict_unauth(s);
 	format_addr(sa, addr, sizeof(addr));
 	rv_conn_new(s, fd, addr);
 }
@@ -179,29 +164,78 @@ int rv_server_listen(struct rv_server *s, const char *host, uint16_t port, char 
 
 /* ---- life cycle ------------------------------------------------------------ */
 
+/* What the rooms get from the program. */
+
+static uint64_t rooms_now(void *ctx)
+{
+	(void)ctx;
+	return cove_now_ms();
+}
+
+static int rooms_sign(void *ctx, struct cove_frame *f)
+{
+	return rv_sign(&((struct rv_server *)ctx)->signer, f);
+}
+
+static void rooms_log(void *ctx, enum rm_log_level level, const char *file, int line,
+		      const char *fmt, va_list ap) __attribute__((format(printf, 5, 0)));
+
+static void rooms_log(void *ctx, enum rm_log_level level, const char *file, int line,
+		      const char *fmt, va_list ap)
+{
+	char msg[512];
+
+	(void)ctx;
+	if ((int)level > (int)cove_log_level())
+		return;
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	cove_log_at((enum cove_log_level)level, file, line, "%s", msg);
+}
+
+_Static_assert((int)RM_LOG_ERROR == (int)COVE_LOG_ERROR && (int)RM_LOG_WARN == (int)COVE_LOG_WARN &&
+		       (int)RM_LOG_INFO == (int)COVE_LOG_INFO &&
+		       (int)RM_LOG_DEBUG == (int)COVE_LOG_DEBUG,
+	       "the rooms' log levels are the log's");
+
 int rv_server_init(struct rv_server *s, struct event_base *base, struct cove_ident *id,
 		   struct cove_wl *wl, const char *wl_path, const struct rv_conf *conf)
 {
+	struct rm_deps deps;
+	struct rm_conf rc;
+
 	memset(s, 0, sizeof(*s));
 	s->base = base;
 	s->id = id;
 	s->wl = wl;
 	s->wl_path = wl_path;
 	s->conf = *conf;
+	s->cb = &rv_relay_cb;
 	TAILQ_INIT(&s->conns);
 	TAILQ_INIT(&s->doomed);
-	/* The relay's sequence numbers start at the clock, in microseconds,
-	 * so they keep rising across restarts. */
-	s->seq = cove_now_us();
-	TAILQ_INIT(&s->to_route);
+	rv_signer_init(&s->signer, id);
 	s->log_tokens = RV_LOG_GLOBAL_BURST;
 	s->log_refill_ms = cove_now_ms();
+	deps = (struct rm_deps){
+		.ctx = s,
+		.now_ms = rooms_now,
+		.sign = rooms_sign,
+		.log = rooms_log,
+		.timers = &rv_evtimer_ops,
+		.timers_ctx = base,
+		.fanout = &rm_fanout_local,
+		.stats = &s->stats.room,
+		.store = NULL,
+	};
+	rc = (struct rm_conf){
+		.max_rooms = conf->max_rooms,
+		.join_timeout_ms = conf->join_timeout_ms,
+		.grace_ms = conf->grace_ms,
+	};
+	s->hub = rm_hub_new(&deps, &rc);
 	s->reaper = event_new(base, -1, 0, reaper_cb, s);
-	s->router = event_new(base, -1, 0, router_cb, s);
 	s->listen_retry = evtimer_new(base, listen_retry_cb, s);
 	s->sweep = event_new(base, -1, EV_PERSIST, sweep_cb, s);
-	if (!s->reaper || !s->router || !s->listen_retry || !s->sweep ||
-	    rv_rooms_init(&s->rooms) != 0)
+	if (!s->hub || !s->reaper || !s->listen_retry || !s->sweep)
 		return -1;
 	{
 		unsigned ms = s->conf.keepalive_ms / 3 ? s->conf.keepalive_ms / 3 : 1;
@@ -212,16 +246,25 @@ int rv_server_init(struct rv_server *s, struct event_base *base, struct cove_ide
 	return 0;
 }
 
+int rv_server_verify(struct rv_server *s)
+{
+	if (s->conf.verify_threads == 0)
+		return 0;
+	return rv_pool_new(&s->pool, s->base, s->conf.verify_threads, s->conf.verify_inline,
+			   &s->stats.verify);
+}
+
 void rv_server_shutdown(struct rv_server *s)
 {
 	if (s->listener)
 		evconnlistener_free(s->listener);
 	s->listener = NULL;
 	rv_conn_shutdown_all(s);
-	rv_verify_stop(s); /* after the connections: their jobs are orphans now */
-	rv_room_free_all(s);
+	rv_pool_free(s->pool); /* after the connections: their jobs are orphans now */
+	s->pool = NULL;
+	rm_hub_free(s->hub);
+	s->hub = NULL;
 	event_free(s->reaper);
-	event_free(s->router);
 	event_free(s->listen_retry);
 	event_free(s->sweep);
 }
@@ -230,8 +273,7 @@ int rv_server_reload(struct rv_server *s)
 {
 	struct cove_wl_diag d = { 0, "" };
 	struct cove_wl *wl = NULL;
-	struct rv_conn *c, *tmp;
-	size_t revoked = 0;
+	size_t revoked;
 	int ret = cove_wl_load(&wl, s->wl_path, &d);
 
 	if (ret != COVE_OK) {
@@ -247,25 +289,7 @@ int rv_server_reload(struct rv_server *s)
 	}
 	cove_wl_free(s->wl);
 	s->wl = wl;
-	TAILQ_FOREACH_SAFE(c, &s->conns, next, tmp) {
-		const struct cove_wl_entry *e;
-		char label[96];
-
-		if (!c->authed || c->closing)
-			continue;
-		e = cove_wl_find_pk(wl, c->pk);
-		if (e) {
-			snprintf(c->name, sizeof(c->name), "%s", e->name);
-			continue;
-		}
-		revoked++;
-		log_info("%s: removed from the whitelist; disconnecting",
-			 rv_conn_label(c, label, sizeof(label)));
-		c->no_grace = 1; /* leaves its rooms at once: they are rekeyed */
-		rv_send_err(c, "", COVE_EC_REVOKED, 0,
-			    "your key was removed from this rendezvous's whitelist");
-		rv_conn_close(c, 1);
-	}
+	revoked = rv_conn_revoke(s);
 	log_info("reloaded whitelist %s: %zu entries, %zu connection%s revoked", s->wl_path,
 		 cove_wl_count(wl), revoked, revoked == 1 ? "" : "s");
 	return 0;
@@ -274,6 +298,8 @@ int rv_server_reload(struct rv_server *s)
 void rv_server_log_stats(const struct rv_server *s)
 {
 	const struct rv_stats *t = &s->stats;
+	const struct rm_stats *r = &t->room;
+	const struct rv_verify_stats *v = &t->verify;
 	char by_code[512];
 	size_t o = 0;
 	uint64_t refused = 0;
@@ -297,18 +323,18 @@ void rv_server_log_stats(const struct rv_server *s)
 		 (unsigned long long)t->conns_refused, (unsigned long long)t->auth_ok,
 		 (unsigned long long)t->auth_refused, (unsigned long long)t->auth_failed,
 		 (unsigned long long)t->auth_timeouts, (unsigned long long)t->slow_readers,
-		 s->rooms.n, (unsigned long long)t->frames_in,
-		 (unsigned long long)t->frames_forwarded, (unsigned long long)t->deliveries,
-		 (unsigned long long)refused, (unsigned long long)t->joins,
-		 (unsigned long long)t->firsts, (unsigned long long)t->asks,
-		 (unsigned long long)t->ask_timeouts, (unsigned long long)t->join_failures,
-		 (unsigned long long)t->rekeys, (unsigned long long)t->rekey_timeouts,
-		 (unsigned long long)t->leaves, (unsigned long long)t->graces_expired,
-		 (unsigned long long)t->rejoins, (unsigned long long)t->dead_peers,
+		 rm_hub_nrooms(s->hub), (unsigned long long)t->frames_in,
+		 (unsigned long long)r->frames_forwarded, (unsigned long long)r->deliveries,
+		 (unsigned long long)refused, (unsigned long long)r->joins,
+		 (unsigned long long)r->firsts, (unsigned long long)r->asks,
+		 (unsigned long long)r->ask_timeouts, (unsigned long long)r->join_failures,
+		 (unsigned long long)r->rekeys, (unsigned long long)r->rekey_timeouts,
+		 (unsigned long long)r->leaves, (unsigned long long)r->graces_expired,
+		 (unsigned long long)r->rejoins, (unsigned long long)t->dead_peers,
 		 (unsigned long long)t->replaced, (unsigned long long)t->evicted,
-		 s->pool ? s->conf.verify_threads : 0, (unsigned long long)t->verified_workers,
-		 (unsigned long long)t->verified_loop, s->npending, t->pending_max, s->npaused,
-		 (unsigned long long)t->pauses, by_code);
+		 s->pool ? s->conf.verify_threads : 0, (unsigned long long)v->workers,
+		 (unsigned long long)v->loop, v->pending, v->pending_max, v->paused,
+		 (unsigned long long)v->pauses, by_code);
 }
 
 /* ---- events ------------------------------------------------------------------ */
@@ -320,39 +346,10 @@ static void reaper_cb(evutil_socket_t fd, short what, void *arg)
 	rv_conn_reap(arg);
 }
 
-static void router_cb(evutil_socket_t fd, short what, void *arg)
-{
-	(void)fd;
-	(void)what;
-	rv_room_route_pending(arg);
-}
-
-/* Keepalive: a connection silent for keepalive_ms gets a PING; one silent
- * for three times that is taken for dead (half-open: the peer vanished
- * without a FIN) and closed, its rooms told after the grace period. */
+/* Keepalive, every third of a keepalive period. */
 static void sweep_cb(evutil_socket_t fd, short what, void *arg)
 {
-	struct rv_server *s = arg;
-	uint64_t now = cove_now_ms(), ka = s->conf.keepalive_ms;
-	struct rv_conn *c, *tmp;
-	char label[96];
-
 	(void)fd;
 	(void)what;
-	TAILQ_FOREACH_SAFE(c, &s->conns, next, tmp) {
-		/* One with frames pending has spoken and waits for us (its
-		 * reading paused, perhaps): it is not silent. */
-		if (!c->authed || c->closing || c->npending > 0)
-			continue;
-		if (now - c->last_rx_ms >= 3 * ka) {
-			s->stats.dead_peers++;
-			rv_log_conn_event(s, "%s: no sign of life for %llu ms; closing",
-					  rv_conn_label(c, label, sizeof(label)),
-					  (unsigned long long)(now - c->last_rx_ms));
-			rv_conn_close(c, 0);
-		} else if (now - c->last_rx_ms >= ka && now - c->last_ping_ms >= ka) {
-			c->last_ping_ms = now;
-			rv_send_link(c, COVE_F_PING, now);
-		}
-	}
+	rv_conn_sweep(arg);
 }

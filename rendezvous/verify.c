@@ -1,6 +1,6 @@
 /*
  * verify.c - signature checks on worker threads, and each connection's
- * frames acted on in the order they arrived.
+ * frames acted on in the order they arrived (verify.h).
  *
  * An Ed25519 check costs some 50 us, more than everything else the relay
  * does with a frame: on one thread it is the relay's ceiling. Here the
@@ -8,8 +8,8 @@
  * forwarding and deciding. A connection's frames wait in its FIFO (a
  * PING, or a frame to be refused, too: a PONG is a barrier to nodes, and
  * an ERR must come in the order of the frames), and are acted on from
- * the head while the head is back from the pool. rv.h's verify.c section
- * says which thread touches what.
+ * the head while the head is back from the pool. verify.h says which
+ * thread touches what.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -19,17 +19,40 @@
 #include <string.h>
 #include <unistd.h>
 
-#include <event2/bufferevent.h>
+#include <sys/queue.h>
+
 #include <event2/event.h>
 #include <sodium.h>
 
 #include "cli/cli.h"
-#include "cli/log.h"
 #include "common/err.h"
 #include "proto/msg.h"
-#include "rendezvous/rv.h"
+#include "rendezvous/verify.h"
+
+/* A frame waiting for its turn. */
+struct rv_job {
+	STAILQ_ENTRY(rv_job) pool_next; /* in the pool's queue or done list */
+	TAILQ_ENTRY(rv_job) fifo_next; /* in its FIFO */
+	struct rv_fifo *fifo;          /* NULL once the FIFO dropped it */
+	int in_pool;                   /* handed to the pool, not back yet */
+	int cancelled;                 /* under the pool's lock: not worth a check */
+	int err;                       /* the frame's decoding error, or 0 */
+	struct rv_verdict v;
+	struct cove_frame f;           /* decoded; what it borrows points into raw */
+	size_t len;
+	uint8_t raw[];                 /* a copy of the frame's bytes */
+};
 
 STAILQ_HEAD(rv_job_queue, rv_job);
+
+struct rv_fifo {
+	struct rv_pool *pool;
+	const struct rv_fifo_ops *ops;
+	void *ctx;
+	TAILQ_HEAD(, rv_job) jobs;     /* in the order they arrived */
+	size_t n, bytes;
+	int paused;                    /* its owner was asked to stop reading */
+};
 
 struct rv_pool {
 	pthread_mutex_t lock;
@@ -39,7 +62,8 @@ struct rv_pool {
 	struct rv_job_queue done;      /* checked, waiting for the loop */
 	int stop;
 	/* the loop's */
-	struct rv_server *srv;
+	struct rv_verify_stats *stats;
+	unsigned inline_rate;          /* checks a second the loop makes itself */
 	int pipe[2];                   /* a byte when done turns non-empty */
 	struct event *wake;
 	struct event *help;            /* the loop takes a turn at the queue */
@@ -120,50 +144,36 @@ static void job_free(struct rv_job *j)
 	free(j);
 }
 
-static void unlink_job(struct rv_conn *c, struct rv_job *j)
+static void unlink_job(struct rv_fifo *q, struct rv_job *j)
 {
-	TAILQ_REMOVE(&c->pending, j, conn_next);
-	c->npending--;
-	c->pending_bytes -= sizeof(*j) + j->len;
-	c->srv->npending--;
+	TAILQ_REMOVE(&q->jobs, j, fifo_next);
+	q->n--;
+	q->bytes -= sizeof(*j) + j->len;
+	q->pool->stats->pending--;
 }
 
-static void pause_reading(struct rv_conn *c)
-{
-	c->paused = 1;
-	c->srv->npaused++;
-	c->srv->stats.pauses++;
-	bufferevent_disable(c->bev, EV_READ);
-}
-
-static void resume_reading(struct rv_conn *c)
-{
-	c->paused = 0;
-	c->srv->npaused--;
-	/* Its silence was ours: the keepalive counts from now. */
-	c->last_rx_ms = cove_now_ms();
-	if (!c->input_end)
-		bufferevent_enable(c->bev, EV_READ);
-}
-
-/* Acts on c's frames from the head of its FIFO while the head is back. */
-static void run_fifo(struct rv_conn *c)
+/* Acts on q's frames from its head while the head is back. */
+static void run_fifo(struct rv_fifo *q)
 {
 	struct rv_job *j;
 
-	while (!c->closing && (j = TAILQ_FIRST(&c->pending)) && !j->in_pool) {
-		unlink_job(c, j);
-		/* may close c, which drops the rest of its FIFO, never frees it */
-		rv_relay_act(c, j->err, j->err ? NULL : &j->f, j->raw, j->len, &j->v);
+	while ((j = TAILQ_FIRST(&q->jobs)) && !j->in_pool) {
+		int stop;
+
+		unlink_job(q, j);
+		/* may close the owner, which drops the rest of q, never frees it */
+		stop = q->ops->act(q->ctx, j->err, j->err ? NULL : &j->f, j->raw, j->len, &j->v);
 		job_free(j);
+		if (stop)
+			return;
 	}
-	if (c->closing)
-		return;
-	if (c->paused && c->npending < RV_PENDING_MAX / 2 &&
-	    c->pending_bytes < RV_PENDING_BYTES_MAX / 2)
-		resume_reading(c);
-	if (c->input_end && TAILQ_EMPTY(&c->pending))
-		rv_conn_end_input(c, c->input_end);
+	if (q->paused && q->n < RV_PENDING_MAX / 2 && q->bytes < RV_PENDING_BYTES_MAX / 2) {
+		q->paused = 0;
+		q->pool->stats->paused--;
+		q->ops->pause(q->ctx, 0);
+	}
+	if (TAILQ_EMPTY(&q->jobs))
+		q->ops->drained(q->ctx);
 }
 
 /* A job is back from the pool (from a worker, or the loop's turn). */
@@ -171,13 +181,13 @@ static void job_back(struct rv_pool *p, struct rv_job *j)
 {
 	j->in_pool = 0;
 	p->in_flight--;
-	if (!j->conn) {
+	if (!j->fifo) {
 		job_free(j); /* its connection has gone */
 		return;
 	}
 	/* Acting may close other connections, whose jobs still to come
 	 * back are then orphaned, and freed as they come. */
-	run_fifo(j->conn);
+	run_fifo(j->fifo);
 }
 
 /* Jobs the workers finished, taken off the done list at once. */
@@ -188,7 +198,7 @@ static void done_back(struct rv_pool *p, struct rv_job_queue *done)
 	while ((j = STAILQ_FIRST(done))) {
 		STAILQ_REMOVE_HEAD(done, pool_next);
 		if (!j->cancelled)
-			p->srv->stats.verified_workers++;
+			p->stats->workers++;
 		job_back(p, j);
 	}
 }
@@ -252,7 +262,7 @@ static void help_cb(evutil_socket_t fd, short what, void *arg)
 		if (mine[i]->cancelled)
 			continue;
 		mine[i]->v.sig = rv_verify_sig(&mine[i]->f);
-		p->srv->stats.verified_loop++;
+		p->stats->loop++;
 	}
 	for (size_t i = 0; i < n; i++)
 		job_back(p, mine[i]);
@@ -260,9 +270,8 @@ static void help_cb(evutil_socket_t fd, short what, void *arg)
 	want_help(p, backlog);
 }
 
-int rv_verify_inline(struct rv_server *s)
+int rv_pool_inline(struct rv_pool *p)
 {
-	struct rv_pool *p = s->pool;
 	uint64_t now = cove_now_ms();
 
 	if (now - p->window_ms >= RV_INLINE_WINDOW_MS) {
@@ -278,28 +287,45 @@ int rv_verify_inline(struct rv_server *s)
 	/* up to two windows' worth of checks against the rate a second */
 	return p->in_flight == 0 &&
 	       (uint64_t)(p->asked + p->asked_before) * (1000 / RV_INLINE_WINDOW_MS) <=
-		       2 * (uint64_t)s->conf.verify_inline;
+		       2 * (uint64_t)p->inline_rate;
 }
 
-int rv_verify_queue(struct rv_conn *c, int err, const struct cove_frame *f, const uint8_t *raw,
-		    size_t len, const struct rv_verdict *v, int verify)
+struct rv_fifo *rv_fifo_new(struct rv_pool *p, const struct rv_fifo_ops *ops, void *ctx)
 {
-	struct rv_server *s = c->srv;
-	struct rv_pool *p = s->pool;
+	struct rv_fifo *q = calloc(1, sizeof(*q));
+
+	if (!q)
+		return NULL;
+	q->pool = p;
+	q->ops = ops;
+	q->ctx = ctx;
+	TAILQ_INIT(&q->jobs);
+	return q;
+}
+
+void rv_fifo_free(struct rv_fifo *q)
+{
+	if (!q)
+		return;
+	rv_fifo_drop(q);
+	free(q);
+}
+
+int rv_fifo_empty(const struct rv_fifo *q)
+{
+	return !q || TAILQ_EMPTY(&q->jobs);
+}
+
+int rv_fifo_push(struct rv_fifo *q, int err, const struct cove_frame *f, const uint8_t *raw,
+		 size_t len, const struct rv_verdict *v, int verify)
+{
+	struct rv_pool *p = q->pool;
 	struct rv_job *j = malloc(sizeof(*j) + len);
 
-	if (!j) {
-		char label[96];
-
-		/* It cannot be skipped (what follows would be acted on out of
-		 * order) nor acted on early: the connection goes. */
-		log_error("%s: out of memory for a pending frame; closing",
-			  rv_conn_label(c, label, sizeof(label)));
-		rv_conn_close(c, 0);
-		return 1;
-	}
+	if (!j)
+		return COVE_ERR_NOMEM;
 	memset(j, 0, sizeof(*j));
-	j->conn = c;
+	j->fifo = q;
 	j->err = err;
 	j->v = *v;
 	j->len = len;
@@ -313,12 +339,12 @@ int rv_verify_queue(struct rv_conn *c, int err, const struct cove_frame *f, cons
 		else if (f->type == COVE_F_ERR && f->u.err.text)
 			j->f.u.err.text = (const char *)j->raw + (f->u.err.text - (const char *)raw);
 	}
-	TAILQ_INSERT_TAIL(&c->pending, j, conn_next);
-	c->npending++;
-	c->pending_bytes += sizeof(*j) + len;
-	s->npending++;
-	if (c->npending > s->stats.pending_max)
-		s->stats.pending_max = c->npending;
+	TAILQ_INSERT_TAIL(&q->jobs, j, fifo_next);
+	q->n++;
+	q->bytes += sizeof(*j) + len;
+	p->stats->pending++;
+	if (q->n > p->stats->pending_max)
+		p->stats->pending_max = q->n;
 	if (verify) {
 		int backlog;
 
@@ -336,26 +362,33 @@ int rv_verify_queue(struct rv_conn *c, int err, const struct cove_frame *f, cons
 	}
 	/* The rest of this read is still queued; from then on, its input
 	 * waits in the kernel, and the peer's TCP window closes. */
-	if ((c->npending > RV_PENDING_MAX || c->pending_bytes > RV_PENDING_BYTES_MAX) &&
-	    !c->paused)
-		pause_reading(c);
+	if ((q->n > RV_PENDING_MAX || q->bytes > RV_PENDING_BYTES_MAX) && !q->paused) {
+		q->paused = 1;
+		p->stats->paused++;
+		p->stats->pauses++;
+		q->ops->pause(q->ctx, 1);
+	}
 	return 0;
 }
 
-void rv_verify_drop(struct rv_conn *c)
+void rv_fifo_drop(struct rv_fifo *q)
 {
-	struct rv_pool *p = c->srv->pool;
-	int locked = p && !TAILQ_EMPTY(&c->pending);
+	struct rv_pool *p;
+	int locked;
 	struct rv_job *j;
 
+	if (!q)
+		return;
+	p = q->pool;
+	locked = !TAILQ_EMPTY(&q->jobs);
 	/* One lock for them all: the cancelled flags are the workers' to
 	 * read when they take a job. */
 	if (locked)
 		pthread_mutex_lock(&p->lock);
-	while ((j = TAILQ_FIRST(&c->pending))) {
-		unlink_job(c, j);
+	while ((j = TAILQ_FIRST(&q->jobs))) {
+		unlink_job(q, j);
 		if (j->in_pool) {
-			j->conn = NULL; /* freed when it comes back */
+			j->fifo = NULL; /* freed when it comes back */
 			j->cancelled = 1;
 		} else {
 			job_free(j);
@@ -363,32 +396,35 @@ void rv_verify_drop(struct rv_conn *c)
 	}
 	if (locked)
 		pthread_mutex_unlock(&p->lock);
-	if (c->paused) {
-		c->paused = 0;
-		c->srv->npaused--;
+	if (q->paused) {
+		q->paused = 0;
+		p->stats->paused--;
 	}
 }
 
-void rv_verify_finish(struct rv_conn *c)
+void rv_fifo_finish(struct rv_fifo *q)
 {
 	struct rv_job *j;
 
-	while (!c->closing && (j = TAILQ_FIRST(&c->pending))) {
+	while ((j = TAILQ_FIRST(&q->jobs))) {
 		struct rv_verdict v;
+		int stop;
 
-		unlink_job(c, j);
+		unlink_job(q, j);
 		v.rate = j->v.rate;
 		if (j->in_pool) {
 			/* A worker may be writing its v.sig: not ours to read.
 			 * It comes back as an orphan, freed then. */
 			v.sig = RV_SIG_UNCHECKED;
-			j->conn = NULL;
+			j->fifo = NULL;
 		} else {
 			v.sig = j->v.sig;
 		}
-		rv_relay_act(c, j->err, j->err ? NULL : &j->f, j->raw, j->len, &v);
+		stop = q->ops->act(q->ctx, j->err, j->err ? NULL : &j->f, j->raw, j->len, &v);
 		if (!j->in_pool)
 			job_free(j);
+		if (stop)
+			break;
 	}
 }
 
@@ -412,7 +448,7 @@ static void pool_free(struct rv_pool *p)
 	pthread_mutex_unlock(&p->lock);
 	for (unsigned i = 0; i < p->nthreads; i++)
 		pthread_join(p->threads[i], NULL);
-	/* Every connection is gone: what is left is orphaned. */
+	/* Every FIFO is gone: what is left is orphaned. */
 	free_queue(&p->queue);
 	free_queue(&p->done);
 	if (p->wake)
@@ -429,19 +465,18 @@ static void pool_free(struct rv_pool *p)
 	free(p);
 }
 
-int rv_verify_start(struct rv_server *s)
+int rv_pool_new(struct rv_pool **out, struct event_base *base, unsigned n,
+		unsigned inline_rate, struct rv_verify_stats *stats)
 {
-	unsigned n = s->conf.verify_threads;
 	struct rv_pool *p;
 	sigset_t all, old;
 	int ret = 0;
 
-	if (n == 0)
-		return 0;
 	p = calloc(1, sizeof(*p));
 	if (!p)
 		return -ENOMEM;
-	p->srv = s;
+	p->stats = stats;
+	p->inline_rate = inline_rate;
 	p->pipe[0] = p->pipe[1] = -1;
 	STAILQ_INIT(&p->queue);
 	STAILQ_INIT(&p->done);
@@ -465,8 +500,8 @@ int rv_verify_start(struct rv_server *s)
 		ret = -errno;
 		goto out;
 	}
-	p->wake = event_new(s->base, p->pipe[0], EV_READ | EV_PERSIST, wake_cb, p);
-	p->help = evtimer_new(s->base, help_cb, p);
+	p->wake = event_new(base, p->pipe[0], EV_READ | EV_PERSIST, wake_cb, p);
+	p->help = evtimer_new(base, help_cb, p);
 	if (!p->wake || !p->help || event_add(p->wake, NULL) != 0) {
 		ret = -ENOMEM;
 		goto out;
@@ -493,14 +528,12 @@ out:
 		pool_free(p);
 		return ret;
 	}
-	s->pool = p;
+	*out = p;
 	return 0;
 }
 
-void rv_verify_stop(struct rv_server *s)
+void rv_pool_free(struct rv_pool *p)
 {
-	if (!s->pool)
-		return;
-	pool_free(s->pool);
-	s->pool = NULL;
+	if (p)
+		pool_free(p);
 }

@@ -3,6 +3,7 @@
 #
 #   common   <- crypto, wire <- proto <- cli <- keys, rendezvous, node
 #   common   <- store <- rendezvous
+#   proto, store <- room <- rendezvous
 #   proto    <- chat  <- node
 #   crypto   <- hist  <- node
 #
@@ -56,14 +57,19 @@ check keys "common crypto cli keys" "$net"
 check store "common store" "$net sodium.h msgpack.h"
 check chat "common crypto wire proto chat" "$net"
 check hist "common crypto hist" "$net msgpack.h"
-check rendezvous "common crypto wire proto cli store rendezvous" ""
+check room "common crypto wire proto store room" "$net msgpack.h"
+check rendezvous "common crypto wire proto cli store room rendezvous" ""
 check node "common crypto wire proto cli chat hist node" ""
 
 # circles between the files of one folder
 circles() {
 	build=$1 dir=$2
-	set -- "$build/$dir"/*.o
-	[ -e "$1" ] || return 0
+	# objects of sources that still exist (a build folder keeps old ones)
+	set --
+	for o in "$build/$dir"/*.o; do
+		[ -e "$dir/$(basename "$o" .o).c" ] && set -- "$@" "$o"
+	done
+	[ $# -gt 0 ] || return 0
 	defs=$(mktemp) edges=$(mktemp) loops=$(mktemp)
 	for o in "$@"; do
 		nm -g --defined-only "$o" | awk -v f="$(basename "$o" .o)" 'NF == 3 { print $3, f }'
@@ -82,7 +88,7 @@ circles() {
 	rm -f "$defs" "$edges" "$loops"
 }
 if [ $# -ge 1 ]; then
-	for dir in common crypto wire proto cli keys store chat hist rendezvous node bench; do
+	for dir in common crypto wire proto cli keys store chat hist room rendezvous node bench; do
 		circles "$1" "$dir"
 	done
 fi

@@ -5,7 +5,7 @@
 #   make fuzz-build               only build build/fuzz/fuzz_*
 #   make fuzz-regress             only replay the regression inputs
 #   make COVE_DEPS_OK=1 fuzz-seeds   regenerate tests/fuzz/corpus/ (make-seeds.c,
-#                                 vector-seeds.sh, chat-seeds.c)
+#                                 vector-seeds.sh, chat-seeds.c, room-seeds.c)
 #
 # Everything is built by clang into build/fuzz/: the library sources (and
 # the chat core's, for fuzz_chat) with coverage instrumentation
@@ -21,7 +21,7 @@
 FUZZ_CC ?= clang
 FUZZ_SECONDS ?= 30
 FUZZ_DIR := build/fuzz
-FUZZ_TARGETS := frame stream whitelist keyfile payload chat
+FUZZ_TARGETS := frame stream whitelist keyfile payload chat room
 FUZZ_BINS := $(FUZZ_TARGETS:%=$(FUZZ_DIR)/fuzz_%)
 
 FUZZ_SAN := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
@@ -35,18 +35,20 @@ FUZZ_LDFLAGS := $(filter-out -fsanitize=% -fno-sanitize-recover=% -fno-omit-fram
 FUZZ_LIB_CFLAGS := $(FUZZ_BASE_CFLAGS) -fsanitize=fuzzer-no-link $(FUZZ_SAN)
 FUZZ_TGT_CFLAGS := $(FUZZ_BASE_CFLAGS) -Werror -fsanitize=fuzzer-no-link $(FUZZ_SAN)
 
-FUZZ_LIB_OBJ := $(LIB_SRC:%.c=$(FUZZ_DIR)/obj/%.o)
+# The library layers and the relay's room logic (fuzz_room), one archive.
+FUZZ_LIB_OBJ := $(LIB_SRC:%.c=$(FUZZ_DIR)/obj/%.o) $(ROOM_SRC:%.c=$(FUZZ_DIR)/obj/%.o)
 FUZZ_LIB := $(FUZZ_DIR)/libcove.a
 FUZZ_CHAT_OBJ := $(patsubst %.c,$(FUZZ_DIR)/obj/%.o,$(wildcard chat/*.c))
 FUZZ_CHAT_LIB := $(FUZZ_DIR)/libcovechat.a
 FUZZ_TGT_OBJ := $(FUZZ_TARGETS:%=$(FUZZ_DIR)/obj/tests/fuzz/fuzz_%.o)
 FUZZ_SEEDS := $(FUZZ_DIR)/make-seeds
 FUZZ_CHAT_SEEDS := $(FUZZ_DIR)/chat-seeds
+FUZZ_ROOM_SEEDS := $(FUZZ_DIR)/room-seeds
 
 .PHONY: fuzz fuzz-build fuzz-regress fuzz-seeds
 # kept, so a rebuild after editing one target recompiles only that one
 .SECONDARY: $(FUZZ_TGT_OBJ) $(FUZZ_DIR)/obj/tests/fuzz/make-seeds.o \
-	    $(FUZZ_DIR)/obj/tests/fuzz/chat-seeds.o
+	    $(FUZZ_DIR)/obj/tests/fuzz/chat-seeds.o $(FUZZ_DIR)/obj/tests/fuzz/room-seeds.o
 
 fuzz-build: $(FUZZ_BINS)
 
@@ -62,12 +64,13 @@ fuzz-regress: $(FUZZ_BINS)
 
 # The vectors tool is a gcc test helper of the main Makefile, built from
 # the library only.
-fuzz-seeds: $(FUZZ_SEEDS) $(FUZZ_CHAT_SEEDS) $(BUILD)/tests/tools/vectors
+fuzz-seeds: $(FUZZ_SEEDS) $(FUZZ_CHAT_SEEDS) $(FUZZ_ROOM_SEEDS) $(BUILD)/tests/tools/vectors
 	$(Q)rm -rf tests/fuzz/corpus && for t in $(FUZZ_TARGETS); do \
 		mkdir -p tests/fuzz/corpus/$$t; done
 	$(Q)$(FUZZ_SEEDS) tests/fuzz/corpus
 	$(Q)tests/fuzz/vector-seeds.sh $(BUILD)/tests/tools/vectors tests/fuzz/corpus
 	$(Q)$(FUZZ_CHAT_SEEDS) tests/fuzz/corpus/chat
+	$(Q)$(FUZZ_ROOM_SEEDS) tests/fuzz/corpus/room
 	@for t in $(FUZZ_TARGETS); do \
 		echo "  SEEDS   $$t: $$(ls tests/fuzz/corpus/$$t | wc -l) files"; done
 
@@ -109,5 +112,10 @@ $(FUZZ_CHAT_SEEDS): $(FUZZ_DIR)/obj/tests/fuzz/chat-seeds.o
 	@echo "  LD      $@"
 	$(Q)$(FUZZ_CC) $(FUZZ_LDFLAGS) $(FUZZ_SAN) -o $@ $^
 
+$(FUZZ_ROOM_SEEDS): $(FUZZ_DIR)/obj/tests/fuzz/room-seeds.o
+	@echo "  LD      $@"
+	$(Q)$(FUZZ_CC) $(FUZZ_LDFLAGS) $(FUZZ_SAN) -o $@ $^
+
 -include $(FUZZ_LIB_OBJ:.o=.d) $(FUZZ_CHAT_OBJ:.o=.d) $(FUZZ_TGT_OBJ:.o=.d) \
-	 $(FUZZ_DIR)/obj/tests/fuzz/make-seeds.d $(FUZZ_DIR)/obj/tests/fuzz/chat-seeds.d
+	 $(FUZZ_DIR)/obj/tests/fuzz/make-seeds.d $(FUZZ_DIR)/obj/tests/fuzz/chat-seeds.d \
+	 $(FUZZ_DIR)/obj/tests/fuzz/room-seeds.d

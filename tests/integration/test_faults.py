@@ -47,6 +47,29 @@ class KeyHolderCrashTest(CoveTest):
         self.assertEqual(sorted(m["text"] for m in dave.messages()), ["hello dave", "welcome"])
 
 
+class LoneMemberReturnTest(CoveTest):
+    members = ("alice", "bob")
+
+    def test_a_lone_member_back_within_its_grace_keeps_the_room(self):
+        """Alice, alone in the room, loses her node and starts it again
+        within the grace period: she takes her place back in the same
+        room, so bob, joining after her, is given her key rather than
+        making a second one. (The relay used to free the room as her old
+        place left it, and put her new one into the freed room.)"""
+        w = self.world
+        w.start_relay(extra=["--grace", "5000"])
+        alice = w.node("alice", ["lobby"])
+        self.assertTrue(alice.ready("lobby")["first"])
+        alice.p.send_signal(signal.SIGKILL)
+        alice.p.wait(TIMEOUT)
+        alice = w.node("alice", ["lobby"])
+        alice.ready("lobby")
+        bob = w.node("bob", ["lobby"])
+        self.assertFalse(bob.ready("lobby")["first"], "bob must get alice's key, not make one")
+        alice.say("still one room")
+        self.assertEqual(bob.wait_event("message")["text"], "still one room")
+
+
 class RelayCrashTest(CoveTest):
     members = ("alice", "bob", "carol")
 

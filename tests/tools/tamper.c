@@ -23,7 +23,7 @@
 #include "rendezvous/run.h"
 #include "wire/frame.h"
 
-/* The relay's rv_tamper_fn (rendezvous/rv.h). Static buffers: the hook
+/* The relay's rv_tamper_fn (rendezvous/server.h). Static buffers: the hook
  * runs on the relay's one event loop, and its bytes are used before the
  * next call. */
 static enum rv_tamper tamper(const uint8_t *raw, size_t len, const uint8_t **out,

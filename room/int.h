@@ -1,0 +1,192 @@
+/*
+ * int.h - the room logic's own structures, shared by its parts:
+ *
+ *   out.c     everything it sends: relay frames, ERRs, fan-out, log lines
+ *   room.c    hub, rooms, peers and members: joins, leaving, grace, and
+ *             routing (first, ASK, REK) with their timeouts
+ *   frames.c  what members say once in a room: RDY, RKY, KEY, DAT
+ *
+ * each using only those above it in this list. Nothing outside room/
+ * includes this.
+ */
+#ifndef COVE_ROOM_INT_H
+#define COVE_ROOM_INT_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/queue.h>
+
+#include "room/room.h"
+#include "room/table.h"
+
+#ifndef TAILQ_FOREACH_SAFE /* glibc's sys/queue.h predates it */
+#define TAILQ_FOREACH_SAFE(var, head, field, tvar)                                   \
+	for ((var) = TAILQ_FIRST(head); (var) && ((tvar) = TAILQ_NEXT(var, field), 1); \
+	     (var) = (tvar))
+#endif
+
+/* Room for a frame the relay makes (INI, ASK, REK, BYE), whose largest
+ * part is a room name of COVE_ROOM_MAX bytes. */
+#define RM_OWN_FRAME_MAX 512
+
+/* Room for a label of a member in a log line. */
+#define RM_LABEL_MAX 96
+
+struct rm_peer {
+	struct rm_hub *hub;
+	struct rm_link link;
+	uint8_t pk[COVE_ID_LEN];
+	struct rm_member **rooms;      /* its member of each room it is in */
+	size_t nrooms;
+};
+
+/* One identity's place in one room. */
+struct rm_member {
+	TAILQ_ENTRY(rm_member) next;   /* room's members, in join order */
+	struct rm_room *room;
+	struct rm_peer *peer;          /* NULL while away (lost, in its grace period) */
+	uint8_t pk[COVE_ID_LEN];
+	uint64_t serial;               /* join order within the room */
+	uint8_t xpk[COVE_WXPK_LEN];    /* session key from its INI */
+	uint8_t old_xpk[COVE_WXPK_LEN]; /* the one its latest INI replaced, for KEYs in flight */
+	int has_old_xpk;
+	uint64_t refreshed_ms;         /* when it joined or last replaced its session key */
+	uint64_t last_rky_ms;          /* when its last RKY was acted on */
+	uint8_t *ini;                  /* its signed INI, replayed to later joiners */
+	size_t ini_len;
+	int keyed;                     /* holds a key of the room, as far as we know */
+	int epoch_known;
+	uint32_t epoch;                /* the epoch it confirmed last (RDY) */
+	int key_sent;                  /* a KEY went to it: it gets DATs from then on */
+	int gone;                      /* closing or away: it counts for nothing */
+	/* while it needs the key (joining, or behind after a rekey) */
+	struct rm_member *asked;       /* member expected to send it, or NULL */
+	struct rm_timer *ask_timer;
+	uint64_t *tried;               /* serials of members that did not */
+	size_t ntried;
+	int stuck;                     /* every candidate failed it */
+	struct rm_timer *grace_timer;  /* while away */
+};
+
+TAILQ_HEAD(rm_member_list, rm_member);
+
+struct rm_room {
+	struct rm_entry entry;         /* in the hub's table, by name */
+	TAILQ_ENTRY(rm_room) route_next; /* in rm_hub.to_route */
+	int route_pending;
+	struct rm_hub *hub;
+	char name[COVE_ROOM_MAX + 1];
+	uint8_t name_len;
+	struct rm_member_list members;
+	size_t nmembers;
+	uint64_t next_serial;
+	int epoch_known;               /* the room's current epoch, once confirmed */
+	uint32_t epoch;
+	uint32_t epoch_top;            /* the highest epoch ever named or confirmed */
+	/* rekeying: a member was named (REK) to make rekey_epoch */
+	struct rm_member *rekeyer;
+	uint32_t rekey_epoch;
+	struct rm_timer *rekey_timer;
+	int rekey_wanted;              /* someone left: rekey once possible */
+};
+
+struct rm_hub {
+	struct rm_deps deps;
+	struct rm_conf conf;
+	struct rm_table rooms;
+	TAILQ_HEAD(, rm_room) to_route; /* rooms to re-route from the loop */
+	struct rm_timer *router;
+};
+
+/* ---- the state of a member ------------------------------------------------------ */
+
+static inline int rm_live(const struct rm_member *m)
+{
+	return !m->gone;
+}
+
+/* Holds the room's current epoch: may answer joins and catch-ups. While
+ * the room's epoch is not known yet (a first member has not confirmed its
+ * new key), its keyed member counts: it holds the key by the time an ASK,
+ * sent after its "first", reaches it. */
+static inline int rm_up_to_date(const struct rm_member *m)
+{
+	if (!rm_live(m) || !m->keyed)
+		return 0;
+	if (!m->room->epoch_known)
+		return 1;
+	return m->epoch_known && m->epoch == m->room->epoch;
+}
+
+/* ---- what the hub depends on ---------------------------------------------------- */
+
+static inline uint64_t rm_now(const struct rm_hub *h)
+{
+	return h->deps.now_ms(h->deps.ctx);
+}
+
+static inline void rm_arm(const struct rm_hub *h, struct rm_timer *t, uint64_t ms)
+{
+	h->deps.timers->arm(t, ms);
+}
+
+static inline void rm_cancel(const struct rm_hub *h, struct rm_timer *t)
+{
+	if (t)
+		h->deps.timers->cancel(t);
+}
+
+/* ---- out.c ------------------------------------------------------------------------ */
+
+/* A log line through deps.log, if any. */
+void rm_say(const struct rm_hub *h, enum rm_log_level level, const char *file, int line,
+	    const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+
+#define rm_log_error(h, ...) rm_say((h), RM_LOG_ERROR, __FILE__, __LINE__, __VA_ARGS__)
+#define rm_log_info(h, ...) rm_say((h), RM_LOG_INFO, __FILE__, __LINE__, __VA_ARGS__)
+#define rm_log_debug(h, ...) rm_say((h), RM_LOG_DEBUG, __FILE__, __LINE__, __VA_ARGS__)
+
+/* "conn 7 alice" (its link's label), or "away AbCd..." without a link. */
+const char *rm_who(const struct rm_member *m, char *buf, size_t cap);
+
+/* Sends frame bytes to m. Returns 0 or a negative cove_err (away, or its
+ * link refused them). */
+int rm_send_raw(const struct rm_member *m, const uint8_t *raw, size_t len);
+
+/* Zeroes f and makes it a frame of type about r. */
+void rm_own_frame(struct cove_frame *f, uint8_t type, const struct rm_room *r);
+
+/* Signs f as the relay and sends it to m. Returns 0 or negative. */
+int rm_send_own(const struct rm_member *m, struct cove_frame *f);
+
+/* Signs f as the relay and fans it out to everyone present in r. */
+void rm_fan_own(struct rm_room *r, struct cove_frame *f);
+
+/* Sends raw to the members of r that `to` selects but skip, through the
+ * fan-out backend. Returns how many it went to. */
+size_t rm_fan_out(struct rm_room *r, const struct rm_member *skip, const uint8_t *raw,
+		  size_t len, enum rm_to to);
+
+/* Sends m a signed ERR with code about its room. */
+void rm_tell(const struct rm_member *m, uint32_t code, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+/* ---- room.c ----------------------------------------------------------------------- */
+
+/* Re-routes r from the loop, after whatever is iterating now. */
+void rm_schedule(struct rm_room *r);
+
+/* m no longer waits for anyone to give it the key. */
+void rm_clear_join(struct rm_member *m);
+
+/* Every member may be asked for again (one more can answer). */
+void rm_unstick_all(struct rm_room *r);
+
+/* Names a member to make the next epoch (REK): prefer, else the
+ * longest-present member holding the current one. */
+void rm_designate(struct rm_room *r, struct rm_member *prefer);
+
+/* No rekey is under way any more. */
+void rm_cancel_rekey(struct rm_room *r);
+
+#endif
