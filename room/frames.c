@@ -62,6 +62,14 @@ int rm_rdy(struct rm_member *m, uint32_t epoch, char *why, size_t cap)
 			 epoch, r->name, COVE_EPOCH_FIRST_MAX);
 		return COVE_EC_STALE_EPOCH;
 	}
+	if (m->epoch_known && epoch < m->epoch) {
+		/* Honest members only move up; one going down could make the
+		 * relay fall back to an epoch it already named, and so give one
+		 * epoch two keys. */
+		snprintf(why, cap, "epoch %u of room %s is below epoch %u, which you confirmed "
+			 "before", epoch, r->name, m->epoch);
+		return COVE_EC_STALE_EPOCH;
+	}
 	if (!r->epoch_known) {
 		r->epoch = epoch; /* the first member's key */
 		r->epoch_known = 1;

@@ -365,6 +365,21 @@ TEST(rdy_for_an_epoch_nobody_named_is_refused)
 	assert_room_epoch(0);
 }
 
+TEST(rdy_below_an_epoch_the_member_confirmed_is_refused)
+{
+	/* Going down would let a lone holder make the relay fall back to an
+	 * epoch it already named: two keys for one epoch. */
+	keyed(2);
+	assert_int_equal(rw_rky(&w, A, ROOM, 0), 0);
+	assert_rek(A, 1);
+	assert_int_equal(rw_rdy(&w, A, ROOM, 1), 0);
+	assert_int_equal(rw_rdy(&w, B, ROOM, 1), 0);
+	assert_int_equal(rw_rdy(&w, B, ROOM, 0), COVE_EC_STALE_EPOCH);
+	assert_int_equal(rw_rdy(&w, A, ROOM, 0), COVE_EC_STALE_EPOCH);
+	assert_room_epoch(1);
+	assert_int_equal(rw_rdy(&w, B, ROOM, 1), 0); /* the same again is no harm */
+}
+
 TEST(member_racing_epochs_up_then_leaving_leaves_no_gap)
 {
 	/* C asks for a rekey every second and makes each epoch for itself
@@ -615,6 +630,7 @@ int main(void)
 		T(rky_from_a_member_behind_or_during_a_rekey_is_ignored),
 		T(first_rdy_above_2_31_minus_1_is_refused),
 		T(rdy_for_an_epoch_nobody_named_is_refused),
+		T(rdy_below_an_epoch_the_member_confirmed_is_refused),
 		T(member_racing_epochs_up_then_leaving_leaves_no_gap),
 		T(rky_before_the_first_key_is_confirmed_cannot_take_the_epoch_down),
 		T(epochs_only_rise_through_rekeys),
