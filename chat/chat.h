@@ -136,6 +136,32 @@ struct cove_chat_ui {
 	void *ctx;
 };
 
+/* A message the core shows, or one of ours it just sent, as a history
+ * keeps it. Every pointer is lent for the call. */
+struct cove_chat_msg {
+	const char *room;
+	const uint8_t *from;        /* the sender's identity, COVE_ID_LEN bytes */
+	const uint8_t *sid;         /* its session, COVE_SID_LEN bytes */
+	uint64_t n;                 /* its number within the session */
+	uint64_t ts_ms;             /* the sender's time */
+	uint64_t rseq;              /* the relay's number for it; 0: none known */
+	const char *text;           /* UTF-8, not NUL-terminated */
+	size_t len;
+};
+
+/* Where the core keeps what must outlive the process: cove-node puts it
+ * in its history file (node/keep.h), tests in memory. Every callback is
+ * optional; a table left zero keeps nothing, and the core then behaves
+ * as it always did. Callbacks must not call back into the core. */
+struct cove_chat_persist {
+	/* A message about to be shown (or ours, just sent). Returns 0: show
+	 * it; COVE_ERR_EXISTS: kept before, so shown before: not again; any
+	 * other negative cove_err: it could not be kept, and is shown
+	 * anyway (keeping history must never cost the user a message). */
+	int (*message)(void *ctx, const struct cove_chat_msg *m);
+	void *ctx;
+};
+
 struct cove_chat_deps {
 	/* Sends a frame to the relay. Returns 0 or a negative cove_err. */
 	int (*send)(void *ctx, const struct cove_frame *f);
@@ -149,6 +175,7 @@ struct cove_chat_deps {
 	 * is valid only during the call. */
 	void (*keylog)(void *ctx, const char *room, uint32_t epoch, const uint8_t *gk);
 	void *keylog_ctx;
+	struct cove_chat_persist persist;
 };
 
 struct cove_chat_opts {

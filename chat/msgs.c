@@ -100,6 +100,26 @@ void msgs_free(struct room *r)
 	r->nheld = 0;
 }
 
+/* ---- keeping ---------------------------------------------------------------------- */
+
+/* Hands a text to the persistence table; whether it was kept before (and
+ * so shown before, in this process or an earlier one). */
+static int keep(struct cove_chat *c, const struct room *r, const uint8_t *from,
+		const uint8_t *sid, uint64_t n, uint64_t ts, const char *text, size_t len)
+{
+	struct cove_chat_msg m = { r->name, from, sid, n, ts, c->rseq_now, text, len };
+
+	if (!c->deps.persist.message)
+		return 0;
+	return c->deps.persist.message(c->deps.persist.ctx, &m) == COVE_ERR_EXISTS;
+}
+
+static int kept_before(struct cove_chat *c, const struct room *r, const struct cove_frame *f,
+		       const struct cove_payload *pl)
+{
+	return keep(c, r, f->from, f->u.dat.sid, f->u.dat.n, f->ts, pl->text, pl->text_len);
+}
+
 /* ---- sending ---------------------------------------------------------------------- */
 
 static int send_payload(struct cove_chat *c, struct room *r, uint64_t n,
@@ -195,6 +215,7 @@ int msgs_send(struct cove_chat *c, struct room *r, const char *text, size_t len)
 	h->n = r->next_n++;
 	h->sent_ms = c->deps.now_ms();
 	h->epoch = r->epoch;
+	keep(c, r, c->id->pk, r->sid, h->n, h->sent_ms, text, len);
 	/* A failed send stays in the history with its number: the next
 	 * reconnect sends it again, so the number is never a gap for long.
 	 * The caller took the pace's token for it. */
@@ -678,7 +699,7 @@ int msgs_dat(struct cove_chat *c, struct room *r, const struct cove_frame *f,
 		room_say(c, r, "bad_message", 0, "dropped a message in room %s from %s: %s",
 			 r->name, e->name, cove_strerror(ret));
 	} else if (track_number(m, f->u.dat.sid, f->u.dat.n, c->deps.now_ms())) {
-		if (pl.kind == COVE_PL_TEXT && c->ui.message)
+		if (pl.kind == COVE_PL_TEXT && !kept_before(c, r, f, &pl) && c->ui.message)
 			c->ui.message(c->ui.ctx, r->name, e->name, pl.text, pl.text_len, f->ts);
 		else if (pl.kind == COVE_PL_HOLDERS)
 			epoch_holders(c, r, m, &pl);

@@ -167,6 +167,7 @@ struct cove_chat {
 	struct cove_chat_opts opts;
 	int authed;
 	uint64_t seq;
+	uint64_t rseq_now;          /* the relay's number of the frame being handled; 0: none */
 	struct room *rooms;
 	size_t nrooms;
 	/* pacing our DATs to the relay's limits (a token bucket like its own) */

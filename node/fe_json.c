@@ -4,11 +4,13 @@
  *
  *   in:  {"cmd":"send","text":"hi"[,"room":"R"]}  {"cmd":"who"[,"room":"R"]}
  *        {"cmd":"rekey"[,"room":"R"]}  {"cmd":"quit"}
+ *        {"cmd":"history"[,"room":"R"][,"before":TS][,"limit":N]}
  *   out: {"event":"ready","room":R,"first":B,"rejoin":B,"members":[...]}
  *        {"event":"epoch","room":R,"epoch":N,"by":NAME}  (by is null: you made it)
  *        {"event":"gap","room":R,"from":N,"first":A,"last":B,"missing":K}
  *        {"event":"disconnected","message":M,"retry_ms":T}
- *        {"event":"message","room":R,"from":N,"text":T,"ts":MS}
+ *        {"event":"message","room":R,"from":N,"text":T,"ts":MS[,"history":true]}
+ *        {"event":"history_end","room":R,"count":K}  {"event":"unread","room":R,"count":N}
  *        {"event":"joined"|"left","room":R,"name":N}  {"event":"connected"}
  *        {"event":"who","room":R,"members":[{"name","key","fingerprint","self"}]}
  *        {"event":"error","code":C,"message":M[,"room":R][,"fatal":true]}
@@ -19,6 +21,7 @@
 #include <jansson.h>
 
 #include "cli/cli.h"
+#include "common/err.h"
 #include "common/utf8.h"
 #include "node/app.h"
 
@@ -114,7 +117,8 @@ static void json_line(struct nd_app *a, char *line, size_t len)
 	room = json_string_value(room_j);
 	if (!name) {
 		json_error(a, NULL, "bad_command",
-			   "missing \"cmd\" (one of \"send\", \"who\", \"rekey\", \"quit\")", 0);
+			   "missing \"cmd\" (one of \"send\", \"who\", \"rekey\", \"history\", "
+			   "\"leave\", \"quit\")", 0);
 	} else if (strcmp(name, "send") == 0) {
 		json_t *t = json_object_get(cmd, "text");
 		int ret;
@@ -140,6 +144,24 @@ static void json_line(struct nd_app *a, char *line, size_t len)
 		if (cove_chat_rekey(a->core, room) != 0)
 			json_error(a, room, "bad_command", room ? "no such room, or not joined yet" :
 				   "not joined yet", 0);
+	} else if (strcmp(name, "history") == 0) {
+		json_t *b = json_object_get(cmd, "before"), *l = json_object_get(cmd, "limit");
+		json_int_t before = b ? json_integer_value(b) : 0;
+		json_int_t limit = l ? json_integer_value(l) : ND_KEEP_START_SHOW;
+		const char *r = room ? room : a->room;
+		int ret;
+
+		if ((b && (!json_is_integer(b) || before < 0)) ||
+		    (l && (!json_is_integer(l) || limit < 1 || limit > 1000))) {
+			json_error(a, r, "bad_command", "\"history\" takes \"before\", a time in ms "
+				   "(0: the newest), and \"limit\", from 1 to 1000", 0);
+			goto out;
+		}
+		ret = nd_app_history(a, r, (uint64_t)before, (unsigned)limit);
+		if (ret == COVE_ERR_NOTFOUND)
+			json_error(a, r, "bad_command", "no such room", 0);
+		else if (ret != 0)
+			json_error(a, r, "history", "the history file could not be read", 0);
 	} else if (strcmp(name, "quit") == 0) {
 		nd_app_quit(a, 0);
 	} else {
@@ -150,7 +172,7 @@ static void json_line(struct nd_app *a, char *line, size_t len)
 			if ((unsigned char)*p >= 0x80)
 				*p = '?';
 		snprintf(msg, sizeof(msg), "unknown command \"%s\" (use \"send\", \"who\", "
-			 "\"rekey\" or \"quit\")", shown);
+			 "\"rekey\", \"history\", \"leave\" or \"quit\")", shown);
 		json_error(a, NULL, "bad_command", msg, 0);
 	}
 out:
@@ -206,6 +228,28 @@ static void json_message(void *ctx, const char *room, const char *from, const ch
 		       from, "text", text, len, "ts", (json_int_t)ts));
 }
 
+static void json_history(struct nd_app *a, const char *room, const char *from,
+			 const char *text, size_t len, uint64_t ts)
+{
+	(void)a;
+	emit(json_pack("{s:s, s:s, s:s, s:s%, s:I, s:b}", "event", "message", "room", room,
+		       "from", from, "text", text, len, "ts", (json_int_t)ts, "history", 1));
+}
+
+static void json_history_end(struct nd_app *a, const char *room, unsigned count)
+{
+	(void)a;
+	emit(json_pack("{s:s, s:s, s:I}", "event", "history_end", "room", room, "count",
+		       (json_int_t)count));
+}
+
+static void json_unread(struct nd_app *a, const char *room, uint64_t n)
+{
+	(void)a;
+	emit(json_pack("{s:s, s:s, s:I}", "event", "unread", "room", room, "count",
+		       (json_int_t)n));
+}
+
 static void json_joined(void *ctx, const char *room, const char *name)
 {
 	(void)ctx;
@@ -223,6 +267,9 @@ const struct nd_frontend nd_fe_json = {
 	.stop = json_stop,
 	.line = json_line,
 	.disconnected = json_disconnected,
+	.history = json_history,
+	.history_end = json_history_end,
+	.unread = json_unread,
 	.ui = {
 		.connected = json_connected,
 		.ready = json_ready,

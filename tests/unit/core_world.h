@@ -54,6 +54,7 @@ static struct {
 	size_t nleft;               /* left events */
 	uint64_t gap_first, gap_last; /* of the last gap event */
 	uint8_t alice_xpk[COVE_XPK_LEN];
+	struct cove_chat_persist persist; /* what alice_starts() hands the core */
 } w;
 
 static inline uint64_t fake_ms(void)
@@ -259,10 +260,11 @@ static inline void alice_starts(const struct cove_chat_opts *opts)
 		.notice = ui_notice,
 		.gap = ui_gap,
 	};
-	static const struct cove_chat_deps deps = {
+	struct cove_chat_deps deps = {
 		.send = fake_send,
 		.now_ms = fake_ms,
 		.now_us = fake_us,
+		.persist = w.persist,
 	};
 	struct cove_frame f;
 
