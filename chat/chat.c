@@ -61,22 +61,24 @@ struct cove_chat *cove_chat_new(const struct cove_ident *id, const struct cove_w
 	return c;
 }
 
+static void room_free(struct room *r)
+{
+	cove_xkp_free(r->xkp);
+	cove_xkp_free(r->old_xkp);
+	epoch_wipe(r);
+	msgs_free(r);
+	for (size_t k = 0; k < r->nmembers; k++)
+		free(r->members[k].gaps);
+	free(r->members);
+	free(r->strangers);
+}
+
 void cove_chat_free(struct cove_chat *c)
 {
 	if (!c)
 		return;
-	for (size_t i = 0; i < c->nrooms; i++) {
-		struct room *r = &c->rooms[i];
-
-		cove_xkp_free(r->xkp);
-		cove_xkp_free(r->old_xkp);
-		epoch_wipe(r);
-		msgs_free(r);
-		for (size_t k = 0; k < r->nmembers; k++)
-			free(r->members[k].gaps);
-		free(r->members);
-		free(r->strangers);
-	}
+	for (size_t i = 0; i < c->nrooms; i++)
+		room_free(&c->rooms[i]);
 	free(c->rooms);
 	if (c->pt)
 		sodium_free(c->pt);
@@ -601,24 +603,59 @@ int cove_chat_rekey(struct cove_chat *c, const char *room)
 	return any || !room ? COVE_OK : COVE_ERR_NOTFOUND;
 }
 
+/* Our signed BYE for r, when r has sent its INI on this link: joining or
+ * ready (cove_chat_link_down() sets rooms idle), perhaps before the
+ * relay's WLC came, and the relay acts on a BYE behind it. Returns
+ * whether it went. */
+static int say_bye(struct cove_chat *c, struct room *r)
+{
+	struct cove_frame f;
+
+	if (r->st != R_READY && r->st != R_JOINING)
+		return 0;
+	cove_msg_init(&f, COVE_F_BYE, r->name, r->name_len, c->id->pk, room_seq(c),
+		      c->deps.now_ms());
+	memcpy(f.u.bye.who, c->id->pk, COVE_ID_LEN);
+	r->st = R_IDLE;
+	return cove_msg_sign(&f, c->id) == COVE_OK && c->deps.send(c->deps.send_ctx, &f) == COVE_OK;
+}
+
 void cove_chat_leave_all(struct cove_chat *c)
 {
-	/* Not only once welcomed: a room joining or ready has sent its INI
-	 * on this link (cove_chat_link_down() sets them idle), perhaps before
-	 * the relay's WLC came, and the relay acts on a BYE behind it. */
-	for (size_t i = 0; i < c->nrooms; i++) {
-		struct room *r = &c->rooms[i];
-		struct cove_frame f;
+	for (size_t i = 0; i < c->nrooms; i++)
+		say_bye(c, &c->rooms[i]);
+}
 
-		if (r->st != R_READY && r->st != R_JOINING)
-			continue;
-		cove_msg_init(&f, COVE_F_BYE, r->name, r->name_len, c->id->pk, room_seq(c),
-			      c->deps.now_ms());
-		memcpy(f.u.bye.who, c->id->pk, COVE_ID_LEN);
-		if (cove_msg_sign(&f, c->id) == COVE_OK)
-			c->deps.send(c->deps.send_ctx, &f);
-		r->st = R_IDLE;
-	}
+void cove_chat_quit(struct cove_chat *c)
+{
+	int bye = c->opts.bye_on_quit ? c->opts.bye_on_quit > 0 : COVE_CHAT_BYE_ON_QUIT;
+
+	if (bye)
+		cove_chat_leave_all(c);
+}
+
+int cove_chat_leave(struct cove_chat *c, const char *room)
+{
+	struct room *r = room_find(c, room, strlen(room));
+	size_t i;
+
+	if (!r)
+		return COVE_ERR_NOTFOUND;
+	/* Joined on an earlier link, and this one not up yet: without the
+	 * BYE the others would keep us a member. */
+	if (r->st == R_IDLE && r->ever_keyed)
+		return COVE_ERR_STATE;
+	say_bye(c, r);
+	if (r->nq)
+		room_say(c, r, "not_sent", 0, "%zu message%s waiting for room %s were dropped: "
+			 "you left it", r->nq, r->nq == 1 ? "" : "s", r->name);
+	if (c->deps.persist.forget)
+		c->deps.persist.forget(c->deps.persist.ctx, r->name);
+	room_free(r);
+	i = (size_t)(r - c->rooms);
+	memmove(r, r + 1, (c->nrooms - i - 1) * sizeof(*r));
+	c->nrooms--;
+	return COVE_OK;
 }
 
 void cove_chat_set_whitelist(struct cove_chat *c, const struct cove_wl *wl)

@@ -159,6 +159,9 @@ struct cove_chat_persist {
 	 * other negative cove_err: it could not be kept, and is shown
 	 * anyway (keeping history must never cost the user a message). */
 	int (*message)(void *ctx, const struct cove_chat_msg *m);
+	/* We left room for good: forget its secrets and state (its messages
+	 * may stay; they were ours to read). */
+	void (*forget)(void *ctx, const char *room);
 	void *ctx;
 };
 
@@ -178,9 +181,17 @@ struct cove_chat_deps {
 	struct cove_chat_persist persist;
 };
 
+/* Whether quitting (cove_chat_quit) says goodbye in every room, as
+ * protocol version 1 did, so that the others rekey without us at once.
+ * Version 2 makes a member whose node closed "away", not gone, and
+ * leaving explicit (cove_chat_leave); this default goes to 0 once the
+ * relay treats a closed connection as away. */
+#define COVE_CHAT_BYE_ON_QUIT 1
+
 struct cove_chat_opts {
 	unsigned rekey_interval_s;  /* 0: COVE_CHAT_REKEY_INTERVAL_S */
 	uint64_t rekey_messages;    /* 0: COVE_CHAT_REKEY_MESSAGES */
+	int bye_on_quit;            /* 0: COVE_CHAT_BYE_ON_QUIT; 1: yes; -1: no */
 };
 
 struct cove_chat;
@@ -234,6 +245,21 @@ int cove_chat_rekey(struct cove_chat *c, const char *room);
 /* Says goodbye: a signed BYE for every room joined on this link, so the
  * others know at once that we left (and rekey without us). */
 void cove_chat_leave_all(struct cove_chat *c);
+
+/* The node is quitting (not leaving): cove_chat_leave_all() when
+ * bye_on_quit (COVE_CHAT_BYE_ON_QUIT), else nothing, and the rooms stay
+ * ours while we are away. Call it before the link is closed in good
+ * order. */
+void cove_chat_quit(struct cove_chat *c);
+
+/* Leaves room for good: its BYE goes (the others rekey without us), its
+ * keys are wiped, the persistence table forgets its state
+ * (persist.forget), and the room is taken out of the core: names got
+ * from cove_chat_room_name() before are no longer valid, and messages
+ * still queued for it are dropped (said, as not_sent). Returns 0,
+ * COVE_ERR_NOTFOUND, or COVE_ERR_STATE when the room is joined but the
+ * link is down (the BYE cannot go now: leave once connected). */
+int cove_chat_leave(struct cove_chat *c, const char *room);
 
 /* Replaces the whitelist (borrowed; the old one may be freed after this
  * returns). Rooms where someone no longer on it is present are rekeyed,

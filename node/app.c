@@ -188,6 +188,32 @@ int nd_app_send(struct nd_app *a, const char *room, const char *text, size_t len
 	return cove_chat_send_text(a->core, room ? room : a->room, text, len);
 }
 
+/* ---- rooms ------------------------------------------------------------------ */
+
+void nd_app_set_room(struct nd_app *a, const char *room)
+{
+	snprintf(a->cur_room, sizeof(a->cur_room), "%s", room);
+	a->room = a->cur_room;
+}
+
+int nd_app_leave(struct nd_app *a, const char *room)
+{
+	char name[COVE_ROOM_MAX + 1];
+	int ret;
+
+	/* Copied: the core's name goes with its room. */
+	snprintf(name, sizeof(name), "%s", room ? room : a->room);
+	ret = cove_chat_leave(a->core, name);
+	if (ret != COVE_OK)
+		return ret;
+	if (strcmp(name, a->room) == 0)
+		nd_app_set_room(a, cove_chat_room_count(a->core) ? cove_chat_room_name(a->core, 0)
+								 : "");
+	if (a->fe->ui.left)
+		a->fe->ui.left(a, name, a->self);
+	return COVE_OK;
+}
+
 /* ---- history -------------------------------------------------------------- */
 
 struct shown {
@@ -359,7 +385,7 @@ void nd_app_tick(struct nd_app *a)
 	if (a->quitting == 1 && cove_chat_queued(a->core) == 0 && unsent(a) == 0) {
 		a->quitting = 2;
 		if (a->net) {
-			cove_chat_leave_all(a->core); /* the others hear it at once */
+			cove_chat_quit(a->core); /* BYEs, if bye_on_quit */
 			nd_net_finish(a->net, ND_FINISH_MS);
 		} else {
 			nd_app_exit(a, a->status);

@@ -91,7 +91,8 @@ struct nd_app {
 	unsigned backoff_ms;
 	struct event *reconnect;
 	uint64_t last_ping_ms;
-	const char *room;           /* where plain lines go */
+	const char *room;           /* where plain lines go: cur_room ("" when none) */
+	char cur_room[COVE_ROOM_MAX + 1];
 	struct nd_keep *keep;       /* the history file (none: keeps nothing) */
 };
 
@@ -106,6 +107,15 @@ int nd_app_input(struct nd_app *a);
 
 /* Sends text (room NULL: a->room). Returns as cove_chat_send_text(). */
 int nd_app_send(struct nd_app *a, const char *room, const char *text, size_t len);
+
+/* Makes room (copied) the one plain lines go to. */
+void nd_app_set_room(struct nd_app *a, const char *room);
+
+/* Leaves room (NULL: a->room) for good: its BYE, its keys and state
+ * forgotten (its history stays), the room taken out and the front-end's
+ * left event for ourselves. The node goes on, even with no room left.
+ * Returns as cove_chat_leave(). */
+int nd_app_leave(struct nd_app *a, const char *room);
 
 /* At start: for each room with history, its last ND_KEEP_START_SHOW
  * messages and how many are new since the user last had it open. */

@@ -5,6 +5,7 @@
  *   in:  {"cmd":"send","text":"hi"[,"room":"R"]}  {"cmd":"who"[,"room":"R"]}
  *        {"cmd":"rekey"[,"room":"R"]}  {"cmd":"quit"}
  *        {"cmd":"history"[,"room":"R"][,"before":TS][,"limit":N]}
+ *        {"cmd":"leave"[,"room":"R"]}
  *   out: {"event":"ready","room":R,"first":B,"rejoin":B,"members":[...]}
  *        {"event":"epoch","room":R,"epoch":N,"by":NAME}  (by is null: you made it)
  *        {"event":"gap","room":R,"from":N,"first":A,"last":B,"missing":K}
@@ -162,6 +163,14 @@ static void json_line(struct nd_app *a, char *line, size_t len)
 			json_error(a, r, "bad_command", "no such room", 0);
 		else if (ret != 0)
 			json_error(a, r, "history", "the history file could not be read", 0);
+	} else if (strcmp(name, "leave") == 0) {
+		const char *r = room ? room : a->room;
+		int ret = nd_app_leave(a, r);
+
+		if (ret == COVE_ERR_NOTFOUND)
+			json_error(a, r, "bad_command", "no such room", 0);
+		else if (ret != COVE_OK)
+			json_error(a, r, "not_left", "the link is down: leave once connected", 0);
 	} else if (strcmp(name, "quit") == 0) {
 		nd_app_quit(a, 0);
 	} else {

@@ -122,7 +122,17 @@ static void command(struct nd_app *a, char *line)
 			show("usage: /room NAME, where NAME is one of the rooms given with -r (/rooms)");
 			return;
 		}
-		a->room = cove_chat_room_name(a->core, i);
+		nd_app_set_room(a, cove_chat_room_name(a->core, i));
+		set_prompt(a);
+	} else if (strcmp(cmd, "/leave") == 0) {
+		const char *room = arg ? arg : a->room;
+		int ret = nd_app_leave(a, room);
+
+		if (ret == COVE_ERR_NOTFOUND)
+			show("no room '%s' here; /rooms lists them", room);
+		else if (ret != COVE_OK)
+			show("cannot leave room %s while the link is down; try again once connected",
+			     room);
 		set_prompt(a);
 	} else if (strcmp(cmd, "/rekey") == 0) {
 		const char *room = arg ? arg : a->room;
@@ -160,7 +170,8 @@ static void command(struct nd_app *a, char *line)
 		show("  /rekey [ROOM] ask for a new room key");
 		show("  /history [N]  N older messages of this room (default %u)",
 		     ND_KEEP_START_SHOW);
-		show("  /quit         leave (Ctrl-D and Ctrl-C too)");
+		show("  /leave [ROOM] leave a room for good (the others rekey without you)");
+		show("  /quit         quit (Ctrl-D and Ctrl-C too)");
 	} else {
 		show("unknown command %s; /help lists them", cmd);
 	}
@@ -321,8 +332,14 @@ static void tty_joined(void *ctx, const char *room, const char *name)
 
 static void tty_left(void *ctx, const char *room, const char *name)
 {
-	(void)ctx;
-	show("[%s] %s left", room, name);
+	struct nd_app *a = ctx;
+
+	/* the app passes a->self itself when it is we who left */
+	if (name == a->self)
+		show("[%s] you left the room%s", room, cove_chat_room_count(a->core) ? "" :
+		     "; no rooms left (/quit quits)");
+	else
+		show("[%s] %s left", room, name);
 }
 
 static void tty_epoch(void *ctx, const char *room, uint32_t epoch, const char *by)

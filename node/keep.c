@@ -199,6 +199,11 @@ int nd_keep_room(struct nd_keep *k, const char *room)
 	return COVE_OK;
 }
 
+static void keep_forget(void *ctx, const char *room)
+{
+	nd_keep_forget(ctx, room);
+}
+
 static int keep_message(void *ctx, const struct cove_chat_msg *m)
 {
 	struct nd_keep *k = ctx;
@@ -230,6 +235,7 @@ struct cove_chat_persist nd_keep_persist(struct nd_keep *k)
 
 	if (k && k->h) {
 		p.message = keep_message;
+		p.forget = keep_forget;
 		p.ctx = k;
 	}
 	return p;
@@ -324,6 +330,7 @@ void nd_keep_forget(struct nd_keep *k, const char *room)
 	cove_hist_state_put(k->h, r->id, NULL, 0);
 	cove_hist_cursor_set(k->h, r->id, 0, 0);
 	cove_hist_seen_set(k->h, r->id, 0);
+	*r = k->rooms[--k->nrooms];
 	k->dirty = 0;
 	if (cove_hist_checkpoint(k->h) != COVE_OK)
 		say_once(k, &k->warned_flush, "forgetting a room's keys", COVE_ERR_IO);

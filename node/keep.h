@@ -87,7 +87,8 @@ int nd_keep_page(struct nd_keep *k, const char *room, uint64_t before_ts, unsign
  * most every ND_KEEP_SEEN_EVERY_MS). */
 void nd_keep_seen(struct nd_keep *k, const char *room, uint64_t now_ms);
 
-/* Forgets room's secrets and state (its messages stay): it was left. */
+/* Forgets room's secrets and state (its messages stay), and the room:
+ * it was left. The table's forget calls this. */
 void nd_keep_forget(struct nd_keep *k, const char *room);
 
 /* Commits what was written; called from the loop, and before exit. */

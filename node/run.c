@@ -69,13 +69,14 @@ static const struct cove_opts_spec spec = {
 		 "\n",
 	.footer = "\n"
 		  "On a terminal: type to send; /who lists members, /room NAME switches room,\n"
-		  "/rekey asks for a new room key, /history [N] shows older messages, /quit\n"
-		  "leaves. From a pipe: each line is a message; each message received is\n"
-		  "printed as '[ROOM] NAME: TEXT'; end of input quits once all is sent.\n"
-		  "JSON: {\"cmd\":\"send\",\"text\":T[,\"room\":R]}, {\"cmd\":\"who\"},\n"
-		  "{\"cmd\":\"rekey\"}, {\"cmd\":\"history\",\"room\":R,\"before\":TS,\"limit\":N},\n"
-		  "{\"cmd\":\"quit\"}; events: ready, message, history_end, unread, joined, left,\n"
-		  "epoch, gap, disconnected, error (see cove-node(1)).\n",
+		  "/rekey asks for a new room key, /history [N] shows older messages,\n"
+		  "/leave [ROOM] leaves a room for good, /quit quits. From a pipe: each line\n"
+		  "is a message; each message received is printed as '[ROOM] NAME: TEXT'; end\n"
+		  "of input quits once all is sent. JSON: {\"cmd\":\"send\",\"text\":T[,\"room\":R]},\n"
+		  "{\"cmd\":\"who\"}, {\"cmd\":\"rekey\"}, {\"cmd\":\"leave\",\"room\":R}, {\"cmd\":\"quit\"},\n"
+		  "{\"cmd\":\"history\",\"room\":R,\"before\":TS,\"limit\":N}; events: ready, message,\n"
+		  "history_end, unread, joined, left, epoch, gap, disconnected, error (see\n"
+		  "cove-node(1)).\n",
 	.opts = options,
 	.nopts = sizeof(options) / sizeof(options[0]),
 	.help_col = 28,
@@ -268,7 +269,7 @@ static int run(const struct args *g)
 	me = cove_wl_find_pk(a->wl, id->pk);
 	a->self = me ? me->name : "me";
 	a->id = id;
-	a->room = g->rooms[0];
+	nd_app_set_room(a, g->rooms[0]);
 	a->fe = g->json ? &nd_fe_json : isatty(STDIN_FILENO) ? &nd_fe_tty : &nd_fe_pipe;
 	/* libevent prints "[warn] ..." lines of its own otherwise. */
 	event_set_log_callback(cove_log_libevent);

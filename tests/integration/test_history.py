@@ -167,6 +167,57 @@ class HistoryTest(CoveTest):
         self.assertFalse(os.path.exists(data))
 
 
+class LeaveTest(CoveTest):
+    def test_leave_says_bye_the_others_see_left_and_the_node_goes_on(self):
+        w = self.world
+        w.start_relay()
+        hist = os.path.join(w.dir, "bob.db")
+        alice = w.node("alice", ["lobby"])
+        alice.ready("lobby")
+        bob = w.node("bob", ["lobby", "side"], history=hist)
+        bob.ready("lobby")
+        bob.ready("side")
+        alice.wait_event("joined", room="lobby", name="bob")
+        alice.say("before you go")
+        bob.wait_event("message", room="lobby", text="before you go")
+        bob.send_cmd({"cmd": "leave", "room": "lobby"})
+        bob.wait_event("left", room="lobby", name="bob")
+        alice.wait_event("left", room="lobby", name="bob")
+        # the room moves on without him; he hears nothing more of it
+        alice.wait_event("epoch", room="lobby")
+        alice.say("after you left")
+        # and he is still in his other room, and may leave that one too
+        bob.send_cmd({"cmd": "leave"})  # the first room left is side now
+        bob.wait_event("left", room="side", name="bob")
+        bob.send_cmd({"cmd": "leave", "room": "lobby"})
+        bob.wait(lambda e: e.get("event") == "error" and e.get("code") == "bad_command",
+                 what="no such room")
+        bob.drain(0.5)
+        self.assertIsNone(bob.p.poll(), "the node quit when its last room was left")
+        self.assertNotIn("after you left", [m["text"] for m in bob.messages()])
+        bob.quit()
+        self.assertEqual(bob.wait_exit(), 0)
+        # what was said before stays in his history
+        bob = w.node("bob", ["lobby"], history=hist)
+        bob.wait_event("history_end", room="lobby")
+        self.assertEqual([m["text"] for m in bob.messages() if m.get("history")],
+                         ["before you go"])
+
+    def test_quit_still_says_bye_until_the_relay_keeps_members_away(self):
+        # cove_chat.h COVE_CHAT_BYE_ON_QUIT: flipped once the relay of
+        # issue 11 treats a closed connection as away
+        w = self.world
+        w.start_relay()
+        alice = w.node("alice", ["lobby"])
+        alice.ready("lobby")
+        bob = w.node("bob", ["lobby"])
+        bob.ready("lobby")
+        alice.wait_event("joined", room="lobby", name="bob")
+        bob.quit()
+        self.assertEqual(bob.wait_exit(), 0)
+        alice.wait_event("left", room="lobby", name="bob")
+
+
 if __name__ == "__main__":
     import unittest
     unittest.main()

@@ -25,7 +25,14 @@ static struct {
 	struct mem_msg msgs[MEM_MSGS];
 	size_t nmsgs;
 	size_t refused;             /* messages handed over again (COVE_ERR_EXISTS) */
+	char forgot[64];            /* the last room forgotten */
 } mem;
+
+static inline void mem_forget(void *ctx, const char *room)
+{
+	(void)ctx;
+	snprintf(mem.forgot, sizeof(mem.forgot), "%s", room);
+}
 
 static inline int mem_message(void *ctx, const struct cove_chat_msg *m)
 {
@@ -57,6 +64,7 @@ static inline void mem_persist_on(void)
 {
 	memset(&mem, 0, sizeof(mem));
 	w.persist.message = mem_message;
+	w.persist.forget = mem_forget;
 	w.persist.ctx = NULL;
 }
 

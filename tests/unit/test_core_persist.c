@@ -89,6 +89,80 @@ static void a_message_that_cannot_be_kept_is_shown_anyway(void **state)
 	cove_xkp_free(bob);
 }
 
+static void leaving_says_bye_forgets_the_room_and_the_core_goes_on(void **state)
+{
+	uint8_t gk0[COVE_GK_LEN];
+	struct cove_xkp *bob;
+	struct cove_frame bye;
+
+	(void)state;
+	bob = with_bob(gk0);
+	clear_out();
+	assert_ok(cove_chat_leave(w.core, ROOM));
+	assert_u64(sent_count(COVE_F_BYE), 1);
+	bye = last_sent(COVE_F_BYE);
+	assert_bytes(bye.u.bye.who, pk(ALICE), COVE_ID_LEN);
+	assert_ok(cove_msg_verify(&bye));
+	assert_string_equal(mem.forgot, ROOM);
+	assert_u64(cove_chat_room_count(w.core), 0);
+	/* nothing more goes to it, and nothing from it is shown */
+	assert_int_equal(cove_chat_send_text(w.core, ROOM, "x", 1), COVE_ERR_NOTFOUND);
+	dat_from(BOB, gk0, 0, 0, "after you left");
+	assert_u64(w.ntexts, 0);
+	tick(1000);
+	assert_int_equal(cove_chat_leave(w.core, ROOM), COVE_ERR_NOTFOUND);
+	/* and it may join again, as a new member */
+	assert_ok(cove_chat_add_room(w.core, ROOM));
+	cove_xkp_free(bob);
+}
+
+static void leaving_while_the_link_is_down_waits_for_the_link(void **state)
+{
+	uint8_t gk0[COVE_GK_LEN];
+	struct cove_xkp *bob;
+
+	(void)state;
+	bob = with_bob(gk0);
+	cove_chat_link_down(w.core);
+	assert_int_equal(cove_chat_leave(w.core, ROOM), COVE_ERR_STATE);
+	assert_u64(cove_chat_room_count(w.core), 1);
+	assert_string_equal(mem.forgot, "");
+	cove_xkp_free(bob);
+}
+
+static void quitting_says_bye_only_when_bye_on_quit(void **state)
+{
+	struct cove_chat_opts no = { .bye_on_quit = -1 }, yes = { .bye_on_quit = 1 };
+	uint8_t gk0[COVE_GK_LEN];
+	struct cove_xkp *bob;
+
+	(void)state;
+	/* the default, until the relay keeps members who are away */
+	bob = with_bob(gk0);
+	clear_out();
+	cove_chat_quit(w.core);
+	assert_u64(sent_count(COVE_F_BYE), COVE_CHAT_BYE_ON_QUIT);
+	cove_xkp_free(bob);
+
+	alice_starts(&no);
+	w.ready = 0;
+	bob = with_bob(gk0);
+	clear_out();
+	cove_chat_quit(w.core);
+	assert_u64(sent_count(COVE_F_BYE), 0);
+	assert_string_equal(mem.forgot, ""); /* away, not gone: the room is kept */
+	cove_xkp_free(bob);
+
+	alice_starts(&yes);
+	w.ready = 0;
+	bob = with_bob(gk0);
+	clear_out();
+	cove_chat_quit(w.core);
+	assert_u64(sent_count(COVE_F_BYE), 1);
+	assert_string_equal(mem.forgot, "");
+	cove_xkp_free(bob);
+}
+
 int main(void)
 {
 #define T(name) cmocka_unit_test_setup_teardown(name, setup_persist, teardown)
@@ -96,6 +170,9 @@ int main(void)
 		T(every_message_shown_is_kept_with_its_sender_and_number),
 		T(a_message_kept_before_is_not_shown_again_after_a_restart),
 		T(a_message_that_cannot_be_kept_is_shown_anyway),
+		T(leaving_says_bye_forgets_the_room_and_the_core_goes_on),
+		T(leaving_while_the_link_is_down_waits_for_the_link),
+		T(quitting_says_bye_only_when_bye_on_quit),
 	};
 
 	if (sodium_init() < 0)
