@@ -133,6 +133,14 @@ struct cove_chat_ui {
 	 * message held while the room moves to a new key. code is a stable
 	 * snake_case word (held). */
 	void (*notice)(void *ctx, const char *room, const char *code, const char *msg);
+	/* Back in room after being away: what the relay kept for us is in
+	 * (UPD). shown: messages shown from it; missed: messages the relay's
+	 * retention dropped before we came back (0: none). */
+	void (*caught_up)(void *ctx, const char *room, uint64_t shown, uint64_t missed);
+	/* The relay says who is here (connected) or away, and since when
+	 * (PRS). */
+	void (*presence)(void *ctx, const char *room, const char *name, int here,
+			 uint64_t seen_ms);
 	void *ctx;
 };
 
@@ -162,7 +170,39 @@ struct cove_chat_persist {
 	/* We left room for good: forget its secrets and state (its messages
 	 * may stay; they were ours to read). */
 	void (*forget)(void *ctx, const char *room);
+	/* A room's state, opaque to the table (what the core knows of its
+	 * members and keys, a few KiB): get copies it into out (cap bytes)
+	 * and sets *len, or returns COVE_ERR_NOTFOUND (none kept) or
+	 * COVE_ERR_SPACE; put replaces it. Return 0 or a negative cove_err. */
+	int (*state_get)(void *ctx, const char *room, uint8_t *out, size_t cap, size_t *len);
+	int (*state_put)(void *ctx, const char *room, const uint8_t *state, size_t len);
+	/* Secrets of a room: kind COVE_CHAT_SECRET_MEMBERSHIP (the X25519
+	 * secret of a membership key; id tells the core's pairs apart) or
+	 * COVE_CHAT_SECRET_GROUP (a group key; id: its epoch). The table keeps
+	 * them encrypted and wipes what it deletes from its files. get returns
+	 * COVE_ERR_NOTFOUND when there is none. Return 0 or a negative cove_err. */
+	int (*secret_get)(void *ctx, const char *room, uint32_t kind, uint32_t id,
+			  uint8_t *out, size_t cap, size_t *len);
+	int (*secret_put)(void *ctx, const char *room, uint32_t kind, uint32_t id,
+			  const uint8_t *secret, size_t len);
+	int (*secret_del)(void *ctx, const char *room, uint32_t kind, uint32_t id);
+	/* The relay cursor of a room: the last rseq and rdat handled (0, 0:
+	 * none). Return 0 or a negative cove_err. */
+	int (*cursor_get)(void *ctx, const char *room, uint64_t *rseq, uint64_t *rdat);
+	int (*cursor_set)(void *ctx, const char *room, uint64_t rseq, uint64_t rdat);
 	void *ctx;
+};
+
+#define COVE_CHAT_SECRET_MEMBERSHIP 1
+#define COVE_CHAT_SECRET_GROUP 2
+
+/* A member as cove_chat_members() shows it; lent for the call. */
+struct cove_chat_member {
+	const char *name;
+	const uint8_t *pk;          /* COVE_ID_LEN bytes */
+	int self;
+	int here;                   /* connected now (the relay's word, PRS) */
+	uint64_t seen_ms;           /* when the relay last saw it connected; 0: unknown */
 };
 
 struct cove_chat_deps {
@@ -288,6 +328,14 @@ size_t cove_chat_ready_count(const struct cove_chat *c);
 /* The rooms, in the order they were added. */
 size_t cove_chat_room_count(const struct cove_chat *c);
 const char *cove_chat_room_name(const struct cove_chat *c, size_t i);
+
+/* Calls fn for each member of room here or away (not one that left),
+ * ourselves first. Returns 0 or COVE_ERR_NOTFOUND. */
+int cove_chat_members(const struct cove_chat *c, const char *room,
+		      void (*fn)(void *arg, const struct cove_chat_member *m), void *arg);
+
+/* Whether room is catching up (SYN sent, the relay's UPD not yet in). */
+int cove_chat_catching_up(const struct cove_chat *c, const char *room);
 
 /* Calls fn for each member present in room (self included, flagged). */
 int cove_chat_who(const struct cove_chat *c, const char *room,

@@ -13,7 +13,9 @@
  *        {"event":"message","room":R,"from":N,"text":T,"ts":MS[,"history":true]}
  *        {"event":"history_end","room":R,"count":K}  {"event":"unread","room":R,"count":N}
  *        {"event":"joined"|"left","room":R,"name":N}  {"event":"connected"}
- *        {"event":"who","room":R,"members":[{"name","key","fingerprint","self"}]}
+ *        {"event":"who","room":R,"members":[{"name","key","fingerprint","self","state","seen"}]}
+ *        {"event":"presence","room":R,"who":N,"state":"here"|"away","seen":MS}
+ *        {"event":"missed","room":R,"count":K}
  *        {"event":"error","code":C,"message":M[,"room":R][,"fatal":true]}
  */
 #include <stdio.h>
@@ -82,14 +84,16 @@ static void json_stop(struct nd_app *a)
 	fflush(stdout);
 }
 
-static void who_one(void *arg, const char *name, const uint8_t pk[COVE_ID_LEN], int self)
+static void who_one(void *arg, const struct cove_chat_member *m)
 {
 	char b64[COVE_PK_B64_LEN + 1], fp[COVE_FP_LEN + 1];
 
-	cove_pk_to_b64(b64, pk);
-	cove_pk_fingerprint(fp, pk);
-	json_array_append_new(arg, json_pack("{s:s, s:s, s:s, s:b}", "name", name, "key", b64,
-					     "fingerprint", fp, "self", self));
+	cove_pk_to_b64(b64, m->pk);
+	cove_pk_fingerprint(fp, m->pk);
+	json_array_append_new(arg, json_pack("{s:s, s:s, s:s, s:b, s:s, s:I}", "name", m->name,
+					     "key", b64, "fingerprint", fp, "self", m->self,
+					     "state", m->here ? "here" : "away", "seen",
+					     (json_int_t)m->seen_ms));
 }
 
 static void json_line(struct nd_app *a, char *line, size_t len)
@@ -135,7 +139,7 @@ static void json_line(struct nd_app *a, char *line, size_t len)
 		json_t *members = json_array();
 		const char *r = room ? room : a->room;
 
-		if (cove_chat_who(a->core, r, who_one, members) != 0) {
+		if (cove_chat_members(a->core, r, who_one, members) != 0) {
 			json_decref(members);
 			json_error(a, r, "bad_command", "no such room", 0);
 			goto out;
@@ -259,6 +263,24 @@ static void json_unread(struct nd_app *a, const char *room, uint64_t n)
 		       (json_int_t)n));
 }
 
+static void json_caught_up(void *ctx, const char *room, uint64_t shown, uint64_t missed)
+{
+	(void)ctx;
+	emit(json_pack("{s:s, s:s, s:I}", "event", "unread", "room", room, "count",
+		       (json_int_t)shown));
+	if (missed)
+		emit(json_pack("{s:s, s:s, s:I}", "event", "missed", "room", room, "count",
+			       (json_int_t)missed));
+}
+
+static void json_presence(void *ctx, const char *room, const char *name, int here,
+			  uint64_t seen)
+{
+	(void)ctx;
+	emit(json_pack("{s:s, s:s, s:s, s:s, s:I}", "event", "presence", "room", room, "who",
+		       name, "state", here ? "here" : "away", "seen", (json_int_t)seen));
+}
+
 static void json_joined(void *ctx, const char *room, const char *name)
 {
 	(void)ctx;
@@ -289,5 +311,7 @@ const struct nd_frontend nd_fe_json = {
 		.gap = json_gap,
 		.error = json_error,
 		.notice = json_notice,
+		.caught_up = json_caught_up,
+		.presence = json_presence,
 	},
 };

@@ -91,13 +91,21 @@ static void show_text(const char *room, const char *from, const char *text, size
 	free(clean);
 }
 
-static void who_one(void *arg, const char *name, const uint8_t pk[COVE_ID_LEN], int self)
+static void who_one(void *arg, const struct cove_chat_member *m)
 {
-	char fp[COVE_FP_LEN + 1];
+	char fp[COVE_FP_LEN + 1], seen[40] = "";
 
 	(void)arg;
-	cove_pk_fingerprint(fp, pk);
-	show("  %-16s %s%s", name, fp, self ? "  (you)" : "");
+	cove_pk_fingerprint(fp, m->pk);
+	if (!m->here && m->seen_ms) {
+		time_t t = (time_t)(m->seen_ms / 1000);
+		struct tm tm;
+
+		localtime_r(&t, &tm);
+		strftime(seen, sizeof(seen), ", last seen %Y-%m-%d %H:%M", &tm);
+	}
+	show("  %-16s %s  %s%s%s", m->name, fp, m->here ? "here" : "away", seen,
+	     m->self ? "  (you)" : "");
 }
 
 static void command(struct nd_app *a, char *line)
@@ -110,7 +118,7 @@ static void command(struct nd_app *a, char *line)
 		const char *room = arg ? arg : a->room;
 
 		show("[%s] members:", room);
-		if (cove_chat_who(a->core, room, who_one, NULL) != COVE_OK)
+		if (cove_chat_members(a->core, room, who_one, NULL) != COVE_OK)
 			show("no room '%s' here; /rooms lists them", room);
 	} else if (strcmp(cmd, "/room") == 0) {
 		size_t i, n = cove_chat_room_count(a->core);
@@ -324,6 +332,23 @@ static void tty_unread(struct nd_app *a, const char *room, uint64_t n)
 	show("[%s] %llu new since you left", room, (unsigned long long)n);
 }
 
+static void tty_caught_up(void *ctx, const char *room, uint64_t shown, uint64_t missed)
+{
+	(void)ctx;
+	show("[%s] %llu new since you left", room, (unsigned long long)shown);
+	if (missed)
+		show("[%s] %llu message%s dropped by the relay's retention while you were "
+		     "away", room, (unsigned long long)missed, missed == 1 ? " was" : "s were");
+}
+
+static void tty_presence(void *ctx, const char *room, const char *name, int here,
+			 uint64_t seen)
+{
+	(void)ctx;
+	(void)seen;
+	show("[%s] %s is %s", room, name, here ? "here" : "away");
+}
+
 static void tty_joined(void *ctx, const char *room, const char *name)
 {
 	(void)ctx;
@@ -414,5 +439,7 @@ const struct nd_frontend nd_fe_tty = {
 		.gap = tty_gap,
 		.error = tty_error,
 		.notice = tty_notice,
+		.caught_up = tty_caught_up,
+		.presence = tty_presence,
 	},
 };

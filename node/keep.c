@@ -229,13 +229,111 @@ static int keep_message(void *ctx, const struct cove_chat_msg *m)
 	return ret;
 }
 
+/* The core's state, secrets and cursor, each in its row of the room. */
+
+static int keep_state_get(void *ctx, const char *room, uint8_t *out, size_t cap, size_t *len)
+{
+	struct nd_keep *k = ctx;
+	struct keep_room *r = find(k, room);
+
+	return r ? cove_hist_state_get(k->h, r->id, out, cap, len) : COVE_ERR_NOTFOUND;
+}
+
+static int keep_state_put(void *ctx, const char *room, const uint8_t *st, size_t len)
+{
+	struct nd_keep *k = ctx;
+	struct keep_room *r = find(k, room);
+	int ret = r ? cove_hist_state_put(k->h, r->id, st, len) : COVE_ERR_NOTFOUND;
+
+	if (ret == COVE_OK)
+		touch(k);
+	else
+		say_once(k, &k->warned_add, "keeping a room's state", ret);
+	return ret;
+}
+
+static int keep_secret_get(void *ctx, const char *room, uint32_t kind, uint32_t id,
+			   uint8_t *out, size_t cap, size_t *len)
+{
+	struct nd_keep *k = ctx;
+	struct keep_room *r = find(k, room);
+
+	return r ? cove_hist_secret_get(k->h, r->id, kind, id, out, cap, len) : COVE_ERR_NOTFOUND;
+}
+
+static int keep_secret_put(void *ctx, const char *room, uint32_t kind, uint32_t id,
+			   const uint8_t *secret, size_t len)
+{
+	struct nd_keep *k = ctx;
+	struct keep_room *r = find(k, room);
+	int ret;
+
+	if (!r)
+		return COVE_ERR_NOTFOUND;
+	ret = cove_hist_secret_put(k->h, r->id, kind, id, secret, len);
+	/* A membership secret must be on disk before its INI goes: commit
+	 * now, not at the end of the turn. */
+	if (ret == COVE_OK && kind == COVE_CHAT_SECRET_MEMBERSHIP)
+		ret = cove_hist_flush(k->h);
+	else if (ret == COVE_OK)
+		touch(k);
+	if (ret != COVE_OK)
+		say_once(k, &k->warned_add, "keeping a secret", ret);
+	return ret;
+}
+
+static int keep_secret_del(void *ctx, const char *room, uint32_t kind, uint32_t id)
+{
+	struct nd_keep *k = ctx;
+	struct keep_room *r = find(k, room);
+	int ret;
+
+	if (!r)
+		return COVE_ERR_NOTFOUND;
+	ret = cove_hist_secret_del(k->h, r->id, kind, id);
+	/* a membership secret once used: gone from both files at once */
+	if (ret == COVE_OK && kind == COVE_CHAT_SECRET_MEMBERSHIP)
+		ret = cove_hist_checkpoint(k->h);
+	else if (ret == COVE_OK)
+		touch(k);
+	return ret;
+}
+
+static int keep_cursor_get(void *ctx, const char *room, uint64_t *rseq, uint64_t *rdat)
+{
+	struct nd_keep *k = ctx;
+	struct keep_room *r = find(k, room);
+
+	return r ? cove_hist_cursor_get(k->h, r->id, rseq, rdat) : COVE_ERR_NOTFOUND;
+}
+
+static int keep_cursor_set(void *ctx, const char *room, uint64_t rseq, uint64_t rdat)
+{
+	struct nd_keep *k = ctx;
+	struct keep_room *r = find(k, room);
+	int ret = r ? cove_hist_cursor_set(k->h, r->id, rseq, rdat) : COVE_ERR_NOTFOUND;
+
+	if (ret == COVE_OK)
+		touch(k);
+	return ret;
+}
+
 struct cove_chat_persist nd_keep_persist(struct nd_keep *k)
 {
 	struct cove_chat_persist p = { 0 };
 
+	_Static_assert(COVE_CHAT_SECRET_MEMBERSHIP == COVE_HIST_MEMBERSHIP &&
+		       COVE_CHAT_SECRET_GROUP == COVE_HIST_GROUP_KEY, "the kinds of secret");
 	if (k && k->h) {
 		p.message = keep_message;
 		p.forget = keep_forget;
+		p.state_get = keep_state_get;
+		p.state_put = keep_state_put;
+		p.secret_get = keep_secret_get;
+		p.secret_put = keep_secret_put;
+		p.secret_del = keep_secret_del;
+		p.cursor_get = keep_cursor_get;
+		p.cursor_set = keep_cursor_set;
 		p.ctx = k;
 	}
 	return p;

@@ -303,6 +303,13 @@ static int run(const struct args *g)
 		goto out;
 	}
 	for (size_t i = 0; i < g->nrooms; i++) {
+		/* the history first: the core reads what it kept of the room */
+		ret = nd_keep_room(a->keep, g->rooms[i]);
+		if (ret != COVE_OK) {
+			cove_cli_err("cannot read room '%s' from the history file: %s",
+				     g->rooms[i], cove_strerror(ret));
+			goto out;
+		}
 		ret = cove_chat_add_room(a->core, g->rooms[i]);
 		if (ret == COVE_ERR_EXISTS) {
 			cove_cli_err("room '%s' is given twice", g->rooms[i]);
@@ -310,12 +317,6 @@ static int run(const struct args *g)
 		}
 		if (ret != COVE_OK) {
 			cove_cli_err("cannot add room '%s': %s", g->rooms[i], cove_strerror(ret));
-			goto out;
-		}
-		ret = nd_keep_room(a->keep, g->rooms[i]);
-		if (ret != COVE_OK) {
-			cove_cli_err("cannot read room '%s' from the history file: %s",
-				     g->rooms[i], cove_strerror(ret));
 			goto out;
 		}
 	}

@@ -495,6 +495,24 @@ static void op_query(void)
 		   "who in a room alice is not in");
 }
 
+/* The relay of today refuses the SYNs of a link (wrong_direction): alice
+ * then has nothing to catch up, as the corpus was recorded. */
+static void refuse_syns(void)
+{
+	for (int ri = 0; ri < NROOMS; ri++) {
+		struct cove_frame f;
+
+		if (!w.syn[ri])
+			continue;
+		frame_of(&f, RELAY, COVE_F_ERR, -1);
+		f.u.err.code = COVE_EC_WRONG_DIRECTION;
+		f.u.err.ref = w.syn[ri];
+		f.u.err.text = "wrong direction";
+		f.u.err.text_len = 15;
+		feed(&f, RELAY, 0);
+	}
+}
+
 static void op_link_up(struct in *in)
 {
 	uint8_t a = u8(in);
@@ -503,6 +521,7 @@ static void op_link_up(struct in *in)
 	if (w.link_up)
 		cove_chat_link_down(w.core); /* once per link */
 	w.link_up = 1;
+	memset(w.syn, 0, sizeof(w.syn));
 	ret = cove_chat_link_up(w.core);
 	FUZZ_CHECK(ret == COVE_OK, "cove_chat_link_up returned %d", ret);
 	if (a & 1) {
@@ -512,6 +531,7 @@ static void op_link_up(struct in *in)
 		memcpy(f.u.wlc.you, pk(ALICE), COVE_ID_LEN);
 		feed(&f, RELAY, 0);
 	}
+	refuse_syns();
 	if (a & 2)
 		for (int ri = 0; ri < NROOMS; ri++)
 			for (int k = BOB; k <= DAVE; k++)
@@ -635,10 +655,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	FUZZ_CHECK(w.core, "cove_chat_new failed");
 	for (int i = 0; i < NROOMS; i++)
 		FUZZ_CHECK(cove_chat_add_room(w.core, room_names[i]) == COVE_OK, "add_room");
+	memset(w.syn, 0, sizeof(w.syn));
 	FUZZ_CHECK(cove_chat_link_up(w.core) == COVE_OK, "link_up");
 	frame_of(&f, RELAY, COVE_F_WLC, -1);
 	memcpy(f.u.wlc.you, pk(ALICE), COVE_ID_LEN);
 	feed(&f, RELAY, 0);
+	refuse_syns();
 	for (int i = 0; i < MAX_OPS && in.n && !w.dead; i++)
 		op(&in);
 	world_clear();
