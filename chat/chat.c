@@ -589,13 +589,6 @@ static int core_frame(struct cove_chat *c, const struct cove_frame *f, const uin
 	case COVE_F_ERR:
 	case COVE_F_ASK:
 	case COVE_F_REK:
-		if (!from_relay || cove_msg_verify_by(f, c->relay) != COVE_OK) {
-			room_say(c, NULL, "bad_signature", 0,
-				 "dropped a frame of type %u not signed by the rendezvous",
-				 f->type);
-			return COVE_OK;
-		}
-		break;
 	case COVE_F_UPD:
 	case COVE_F_PRS:
 		if (!from_relay || cove_msg_verify_by(f, c->relay) != COVE_OK) {

@@ -508,9 +508,10 @@ static inline void key_from(enum who from, const uint8_t *gk, uint32_t epoch, co
 	feed(&f);
 }
 
-/* A DAT of text from who under gk of epoch. */
-static inline void dat_from(enum who who, const uint8_t *gk, uint32_t epoch, uint64_t n,
-		     const char *text)
+/* A DAT of text from who under gk of epoch, message number n of its
+ * session; its ciphertext is static, valid until the next call. */
+static inline struct cove_frame dat_of(enum who who, const uint8_t *gk, uint32_t epoch,
+				       uint64_t n, const char *text)
 {
 	static uint8_t ct[COVE_DAT_CT_MAX];
 	struct cove_frame f = frame_of(who, COVE_F_DAT);
@@ -524,6 +525,15 @@ static inline void dat_from(enum who who, const uint8_t *gk, uint32_t epoch, uin
 	memset(f.u.dat.sid, who, COVE_SID_LEN);
 	f.u.dat.n = n;
 	assert_ok(cove_msg_dat_seal(&f, ct, sizeof(ct), &pl, gk, w.id[who]));
+	return f;
+}
+
+/* who's DAT reaches alice. */
+static inline void dat_from(enum who who, const uint8_t *gk, uint32_t epoch, uint64_t n,
+		     const char *text)
+{
+	struct cove_frame f = dat_of(who, gk, epoch, n, text);
+
 	feed(&f);
 }
 

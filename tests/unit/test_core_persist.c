@@ -217,18 +217,8 @@ static void prs(enum who who, int here)
 static void dat_raw(struct raw *out, enum who who, const uint8_t *gk, uint32_t epoch,
 		    uint64_t n, const char *text)
 {
-	static uint8_t ct[COVE_DAT_CT_MAX];
-	struct cove_frame f = frame_of(who, COVE_F_DAT);
-	struct cove_payload pl;
+	struct cove_frame f = dat_of(who, gk, epoch, n, text);
 
-	memset(&pl, 0, sizeof(pl));
-	pl.kind = COVE_PL_TEXT;
-	pl.text = text;
-	pl.text_len = strlen(text);
-	f.u.dat.epoch = epoch;
-	memset(f.u.dat.sid, who, COVE_SID_LEN);
-	f.u.dat.n = n;
-	assert_ok(cove_msg_dat_seal(&f, ct, sizeof(ct), &pl, gk, w.id[who]));
 	encode(&f, out);
 }
 
