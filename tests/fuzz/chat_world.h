@@ -401,6 +401,25 @@ static void ui_left(void *ctx, const char *room, const char *name)
 	trace_str("left.name", name);
 }
 
+static void ui_caught_up(void *ctx, const char *room, uint64_t shown, uint64_t missed)
+{
+	(void)ctx;
+	(void)missed;
+	trace_str("caught_up", room);
+	FUZZ_CHECK(shown <= NMSGS * 64ull, "caught up with %llu shown",
+		   (unsigned long long)shown);
+}
+
+static void ui_presence(void *ctx, const char *room, const char *name, int here,
+			uint64_t seen)
+{
+	(void)ctx;
+	(void)seen;
+	trace_str("presence", room);
+	trace_str("presence.name", name);
+	FUZZ_CHECK(here == 0 || here == 1, "presence %d", here);
+}
+
 static void ui_epoch(void *ctx, const char *room, uint32_t epoch, const char *by)
 {
 	(void)ctx;
@@ -458,6 +477,8 @@ static const struct cove_chat_ui world_ui = {
 	.gap = ui_gap,
 	.error = ui_error,
 	.notice = ui_notice,
+	.caught_up = ui_caught_up,
+	.presence = ui_presence,
 };
 static const struct cove_chat_deps world_deps = {
 	.send = fake_send,

@@ -531,12 +531,64 @@ static void op_link_up(struct in *in)
 		memcpy(f.u.wlc.you, pk(ALICE), COVE_ID_LEN);
 		feed(&f, RELAY, 0);
 	}
-	refuse_syns();
+	if (!(a & 4))
+		refuse_syns();
 	if (a & 2)
 		for (int ri = 0; ri < NROOMS; ri++)
 			for (int k = BOB; k <= DAVE; k++)
 				if (w.room[ri].mem[k].ini)
 					feed_raw(w.room[ri].mem[k].ini, w.room[ri].mem[k].ini_len, 0);
+}
+
+static void op_fwd(struct in *in)
+{
+	static uint8_t inner[COVE_FRAME_MAX], raw[COVE_FRAME_MAX];
+	uint8_t a = u8(in);
+	uint16_t rseq = u16(in);
+	const struct fz_raw *src;
+	struct cove_frame f;
+	size_t len = 0;
+
+	if (a & 1 ? !w.nsent : !w.nfed)
+		return;
+	src = a & 1 ? &w.sent[(a >> 1) % (w.nsent < NRING ? w.nsent : NRING)]
+		    : &w.fed[(a >> 1) % (w.nfed < NRING ? w.nfed : NRING)];
+	if (src->len > COVE_FWD_INNER_MAX)
+		return;
+	memcpy(inner, src->raw, src->len); /* the ring may change under the core */
+	memset(&f, 0, sizeof(f));
+	f.version = COVE_PROTO_VERSION;
+	f.type = COVE_F_FWD;
+	f.u.fwd.rseq = rseq;
+	f.u.fwd.rdat = rseq / 2;
+	f.u.fwd.frame = inner;
+	f.u.fwd.frame_len = src->len;
+	if (cove_frame_encode(&f, raw, sizeof(raw), &len) == COVE_OK)
+		feed_raw(raw, len, 1);
+}
+
+static void op_upd(struct in *in)
+{
+	static const uint64_t missed[4] = { 0, 1, 1000, UINT64_MAX >> 1 };
+	uint8_t a = u8(in);
+	struct cove_frame f;
+
+	frame_of(&f, RELAY, COVE_F_UPD, a & 1);
+	f.u.upd.next = w.seq[RELAY];
+	f.u.upd.missed = missed[(a >> 1) & 3];
+	feed(&f, RELAY, a & 0x80 ? 5 : 0);
+}
+
+static void op_prs(struct in *in)
+{
+	uint8_t a = u8(in);
+	struct cove_frame f;
+
+	frame_of(&f, RELAY, COVE_F_PRS, a & 1);
+	memcpy(f.u.prs.who, pk(member_of(a)), COVE_ID_LEN);
+	f.u.prs.here = !!(a & 0x08);
+	f.u.prs.seen = w.clock_ms;
+	feed(&f, RELAY, a & 0x80 ? 5 : 0);
 }
 
 static void op(struct in *in)
@@ -619,6 +671,9 @@ static void op(struct in *in)
 		m->next_n = 0;
 		break;
 	}
+	case FZ_OP_FWD: op_fwd(in); break;
+	case FZ_OP_UPD: op_upd(in); break;
+	case FZ_OP_PRS: op_prs(in); break;
 	case FZ_OP_ECHO:
 		a = u8(in);
 		if (w.nsent) {
