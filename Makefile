@@ -153,16 +153,18 @@ $(BUILD)/cove-rendezvous: $(RV_OBJ) $(LIBROOM) $(LIBSTORE) $(LIBCOVE)
 	@echo "  LD      $@"
 	$(Q)$(CC) $(LDFLAGS) -pthread -o $@ $^ $(LIBS) $(SQLITE_LIBS)
 
-$(BUILD)/cove-node: $(NODE_OBJ) $(LIBCHAT) $(LIBCOVE)
+$(BUILD)/cove-node: $(NODE_OBJ) $(LIBCHAT) $(LIBHIST) $(LIBCOVE)
 	@echo "  LD      $@"
-	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LIBS) $(shell $(PKG_CONFIG) --libs jansson) -lreadline
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LIBS) $(SQLITE_LIBS) $(shell $(PKG_CONFIG) --libs jansson) \
+		-lreadline
 
 $(BENCH): $(BENCH_OBJ) $(LIBCHAT) $(LIBHIST) $(LIBCOVE)
 	@echo "  LD      $@"
 	$(Q)$(CC) $(LDFLAGS) -pthread -o $@ $^ $(LIBS) $(SQLITE_LIBS) -lm
 
 # The chat core's unit tests drive the core itself, with a fake relay.
-$(BUILD)/tests/test_core_%: tests/unit/test_core_%.c tests/unit/core_world.h $(LIBCHAT) $(LIBCOVE)
+$(BUILD)/tests/test_core_%: tests/unit/test_core_%.c tests/unit/core_world.h tests/unit/mem_persist.h \
+			   $(LIBCHAT) $(LIBCOVE)
 	@mkdir -p $(@D)
 	@echo "  CC      $<"
 	$(Q)$(CC) $(CFLAGS) $(shell $(PKG_CONFIG) --cflags cmocka) $(LDFLAGS) -o $@ $< \
@@ -215,10 +217,12 @@ $(BUILD)/tests/cove-rendezvous-tamper: $(BUILD)/tests/tools/tamper.o $(RV_RUN_OB
 	@echo "  LD      $@"
 	$(Q)$(CC) $(LDFLAGS) -pthread -o $@ $^ $(LIBS) $(SQLITE_LIBS)
 
-$(BUILD)/tests/cove-node-keylog: $(BUILD)/tests/tools/keylog.o $(NODE_RUN_OBJ) $(LIBCHAT) $(LIBCOVE)
+$(BUILD)/tests/cove-node-keylog: $(BUILD)/tests/tools/keylog.o $(NODE_RUN_OBJ) $(LIBCHAT) \
+				 $(LIBHIST) $(LIBCOVE)
 	@mkdir -p $(@D)
 	@echo "  LD      $@"
-	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LIBS) $(shell $(PKG_CONFIG) --libs jansson) -lreadline
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LIBS) $(SQLITE_LIBS) $(shell $(PKG_CONFIG) --libs jansson) \
+		-lreadline
 
 $(BUILD)/tests/tools/%: tests/tools/%.c $(LIBCOVE)
 	@mkdir -p $(@D)

@@ -1,6 +1,7 @@
 /*
- * chat.c - the chat core's driver: the interface of chat.h, what each
- * frame from the relay does, joins and leaves, the link.
+ * chat.c - the chat core's driver: its life cycle, what each frame from
+ * the relay does, joins, the link, and catching up on what the relay
+ * kept for us (SYN, FWD, UPD). What the user does is user.c's.
  *
  * A room goes IDLE -> JOINING (INI sent, session X25519 key held) ->
  * READY (group key held) or FAILED, and back to IDLE when the link goes.
@@ -61,22 +62,28 @@ struct cove_chat *cove_chat_new(const struct cove_ident *id, const struct cove_w
 	return c;
 }
 
+void chat_room_free(struct room *r)
+{
+	cove_xkp_free(r->xkp);
+	cove_xkp_free(r->old_xkp);
+	cove_xkp_free(r->away_xkp[0]);
+	cove_xkp_free(r->away_xkp[1]);
+	for (size_t k = 0; k < r->nckeys; k++)
+		cove_gk_free(r->ckeys[k].gk);
+	epoch_wipe(r);
+	msgs_free(r);
+	for (size_t k = 0; k < r->nmembers; k++)
+		free(r->members[k].gaps);
+	free(r->members);
+	free(r->strangers);
+}
+
 void cove_chat_free(struct cove_chat *c)
 {
 	if (!c)
 		return;
-	for (size_t i = 0; i < c->nrooms; i++) {
-		struct room *r = &c->rooms[i];
-
-		cove_xkp_free(r->xkp);
-		cove_xkp_free(r->old_xkp);
-		epoch_wipe(r);
-		msgs_free(r);
-		for (size_t k = 0; k < r->nmembers; k++)
-			free(r->members[k].gaps);
-		free(r->members);
-		free(r->strangers);
-	}
+	for (size_t i = 0; i < c->nrooms; i++)
+		chat_room_free(&c->rooms[i]);
 	free(c->rooms);
 	if (c->pt)
 		sodium_free(c->pt);
@@ -104,35 +111,7 @@ int cove_chat_add_room(struct cove_chat *c, const char *name)
 	/* One session id per room for the life of the process: it names our
 	 * messages across reconnects, so receivers can drop what they have. */
 	randombytes_buf(nr->sid, sizeof(nr->sid));
-	return COVE_OK;
-}
-
-size_t cove_chat_room_count(const struct cove_chat *c)
-{
-	return c->nrooms;
-}
-
-const char *cove_chat_room_name(const struct cove_chat *c, size_t i)
-{
-	return i < c->nrooms ? c->rooms[i].name : NULL;
-}
-
-size_t cove_chat_queued(const struct cove_chat *c)
-{
-	size_t n = 0;
-
-	for (size_t i = 0; i < c->nrooms; i++)
-		n += c->rooms[i].nq;
-	return n;
-}
-
-void cove_chat_each_queued(const struct cove_chat *c,
-			   void (*fn)(void *arg, const char *room, const char *text, size_t len),
-			   void *arg)
-{
-	for (size_t i = 0; i < c->nrooms; i++)
-		for (size_t k = 0; k < c->rooms[i].nq; k++)
-			fn(arg, c->rooms[i].name, c->rooms[i].q[k].text, c->rooms[i].q[k].len);
+	return persist_load(c, nr);
 }
 
 static void say_unsent(void *arg, const char *room, const char *text, size_t len)
@@ -161,31 +140,9 @@ size_t cove_chat_ready_count(const struct cove_chat *c)
 	return n;
 }
 
-int cove_chat_authed(const struct cove_chat *c)
-{
-	return c->authed;
-}
-
 void cove_chat_set_limits(struct cove_chat *c, unsigned rate, unsigned burst)
 {
 	room_pace_limits(c, rate, burst);
-}
-
-int cove_chat_who(const struct cove_chat *c, const char *room,
-		  void (*fn)(void *arg, const char *name, const uint8_t pk[COVE_ID_LEN], int self),
-		  void *arg)
-{
-	struct room *r = room_find((struct cove_chat *)c, room, strlen(room));
-	const struct cove_wl_entry *me;
-
-	if (!r)
-		return COVE_ERR_NOTFOUND;
-	me = cove_wl_find_pk(c->wl, c->id->pk);
-	fn(arg, me ? me->name : "(you)", c->id->pk, 1);
-	for (size_t i = 0; i < r->nmembers; i++)
-		if (r->members[i].present)
-			fn(arg, r->members[i].name, r->members[i].pk, 0);
-	return COVE_OK;
 }
 
 /* ---- the link -------------------------------------------------------------- */
@@ -220,6 +177,13 @@ static int send_ini(struct cove_chat *c, struct room *r, int refresh)
 	r->xkp = cove_xkp_new();
 	if (!r->xkp)
 		return COVE_ERR_NOMEM;
+	/* Kept before it is announced: a KEY sealed to it while we are away
+	 * must find its secret when we come back. */
+	ret = persist_mkey(c, r, r->xkp);
+	if (ret != COVE_OK)
+		room_say(c, r, "history", 0, "room %s: your membership key could not be kept "
+			 "(%s); keys sealed to it while you are away will not open",
+			 r->name, cove_strerror(ret));
 	r->ini_refresh_ms = next_refresh(c, c->deps.now_ms());
 	/* Staleness is judged against our first join: rejoining must not make
 	 * what was resent to us after a reconnect look old. */
@@ -236,6 +200,32 @@ static int send_ini(struct cove_chat *c, struct room *r, int refresh)
 	return ret;
 }
 
+/* After a join's INI: "send me what I missed since my cursor" (a room
+ * we have been in, in this process or before it), or "nothing before
+ * now" (2^64-1) for a room new to us. Until the relay's UPD the room
+ * catches up: it takes the backlog in order and asks for nothing. */
+static int send_syn(struct cove_chat *c, struct room *r)
+{
+	struct cove_frame f;
+	int back = r->has_state || r->was_ready;
+	int ret;
+
+	cove_msg_init(&f, COVE_F_SYN, r->name, r->name_len, c->id->pk, room_seq(c),
+		      c->deps.now_ms());
+	f.u.syn.after = back ? r->rseq : UINT64_MAX;
+	f.u.syn.after_dat = back ? r->rdat : 0;
+	ret = cove_msg_sign(&f, c->id);
+	if (ret == COVE_OK)
+		ret = c->deps.send(c->deps.send_ctx, &f);
+	if (ret == COVE_OK) {
+		r->catching_up = 1;
+		r->syn_seq = f.seq;
+		r->caught_shown = 0;
+		r->ready_deferred = 0;
+	}
+	return ret;
+}
+
 int cove_chat_link_up(struct cove_chat *c)
 {
 	/* Our INIs go right behind CLI_AUTH: the relay acts on them once it
@@ -248,6 +238,8 @@ int cove_chat_link_up(struct cove_chat *c)
 		if (r->st != R_IDLE)
 			continue; /* failed */
 		ret = send_ini(c, r, 0);
+		if (ret == COVE_OK)
+			ret = send_syn(c, r);
 		if (ret != COVE_OK) {
 			room_say(c, r, "send_failed", 1, "cannot send the join: %s",
 				 cove_strerror(ret));
@@ -270,6 +262,7 @@ void cove_chat_link_down(struct cove_chat *c)
 		if (r->st == R_READY)
 			r->down_ms = now;
 		r->st = R_IDLE;
+		r->catching_up = 0; /* the next link starts another */
 		/* Who is present we learn again from the next link. */
 		for (size_t k = 0; k < r->nmembers; k++)
 			r->members[k].present = 0;
@@ -329,6 +322,12 @@ static int on_key_frame(struct cove_chat *c, struct room *r, const struct cove_f
 	case EPOCH_NONE:
 		break;
 	case EPOCH_READY:
+		if (r->catching_up) {
+			/* shown, and confirmed, when the backlog is in */
+			r->ready_deferred = 1;
+			r->ready_first = d.first;
+			break;
+		}
 		show_ready(c, r, d.first);
 		msgs_held(c, r, c->deps.now_ms(), 1);
 		break;
@@ -352,6 +351,61 @@ static int on_key_frame(struct cove_chat *c, struct room *r, const struct cove_f
 	return ret;
 }
 
+/* The catch-up is over (the relay's UPD; upd 0: a relay that keeps
+ * nothing refused our SYN). The secrets of our membership keys from
+ * before are wiped, the keys of the epochs we passed through go (the
+ * previous one after the usual grace), and a room that holds a key is
+ * ready: confirmed (RDY) and shown. */
+static void end_catch_up(struct cove_chat *c, struct room *r, int upd)
+{
+	uint64_t now = c->deps.now_ms();
+
+	r->catching_up = 0;
+	persist_drop_away(c, r);
+	for (size_t k = 0; k < r->nckeys; k++)
+		cove_gk_free(r->ckeys[k].gk);
+	r->nckeys = 0;
+	if (r->old_gk)
+		r->old_until_ms = now + COVE_CHAT_OLD_EPOCH_MS;
+	/* With a relay that keeps nothing, a key we had from before is not
+	 * the room's until a member gives it again (ASK, KEY). */
+	if (r->st != R_JOINING || !r->gk || (!upd && !r->ready_deferred))
+		return;
+	epoch_confirm(c, r);
+	show_ready(c, r, r->ready_deferred && r->ready_first);
+	msgs_held(c, r, now, 1);
+	/* someone in the backlog left holding this key: a new one, now */
+	if (r->tainted)
+		epoch_request(c, r, "held");
+}
+
+static int on_upd(struct cove_chat *c, struct room *r, const struct cove_frame *f)
+{
+	if (!r->catching_up)
+		return COVE_OK;
+	if (c->ui.caught_up)
+		c->ui.caught_up(c->ui.ctx, r->name, r->caught_shown, f->u.upd.missed);
+	end_catch_up(c, r, 1);
+	return COVE_OK;
+}
+
+static int on_prs(struct cove_chat *c, struct room *r, const struct cove_frame *f)
+{
+	struct member *m = room_member(r, f->u.prs.who);
+
+	/* Presence is the relay's word, and only that: it changes who we
+	 * count as here, never who holds a key. */
+	if (!m || m->left)
+		return COVE_OK;
+	m->seen_ms = f->u.prs.seen;
+	m->away = !f->u.prs.here;
+	if (m->away)
+		m->present = 0;
+	if (c->ui.presence)
+		c->ui.presence(c->ui.ctx, r->name, m->name, !m->away, m->seen_ms);
+	return COVE_OK;
+}
+
 /* ---- frames ------------------------------------------------------------------ */
 
 static int on_err(struct cove_chat *c, const struct cove_frame *f)
@@ -370,6 +424,18 @@ static int on_err(struct cove_chat *c, const struct cove_frame *f)
 		text[i] = (ch >= 0x20 && ch < 0x7f) ? ch : '?';
 	}
 	text[f->u.err.text_len] = '\0';
+	if (f->u.err.code == COVE_EC_WRONG_DIRECTION && f->u.err.ref) {
+		for (size_t i = 0; i < c->nrooms; i++) {
+			struct room *sr = &c->rooms[i];
+
+			if (sr->catching_up && sr->syn_seq == f->u.err.ref) {
+				/* A relay before persistent rooms: it keeps nothing for
+				 * us, so there is nothing to catch up. */
+				end_catch_up(c, sr, 0);
+				return COVE_OK;
+			}
+		}
+	}
 	switch (f->u.err.code) {
 	case COVE_EC_NOT_WHITELISTED:
 		if (!c->authed) {
@@ -462,6 +528,14 @@ static int on_ini(struct cove_chat *c, struct room *r, const struct cove_frame *
 	m->ini_ts = f->ts;
 	m->left = 0;
 	memcpy(m->xpk, f->u.ini.xpk, COVE_XPK_LEN);
+	r->state_dirty = 1;
+	if (r->catching_up && c->rseq_now) {
+		/* From the backlog: who joined while we were away, and the key
+		 * it had then; whether it is here now is the relay's PRS. */
+		m->exposed = 1;
+		return COVE_OK;
+	}
+	m->away = 0;
 	if (!m->present) {
 		m->present = 1;
 		m->exposed = 1; /* it gets the current key, from us or another */
@@ -487,7 +561,8 @@ static int on_bye(struct cove_chat *c, struct room *r, const struct cove_frame *
 	m->present = 0;
 	m->left = 1;
 	memcpy(m->left_xpk, m->xpk, COVE_XPK_LEN);
-	if (r->st == R_READY && c->ui.left)
+	r->state_dirty = 1;
+	if ((r->st == R_READY || r->catching_up) && c->ui.left)
 		c->ui.left(c->ui.ctx, r->name, m->name);
 	/* It was here under our current key: it may hold it. */
 	if (m->exposed)
@@ -498,6 +573,8 @@ static int on_bye(struct cove_chat *c, struct room *r, const struct cove_frame *
 		msgs_gone(c, r, m->pk);
 	return COVE_OK;
 }
+
+static int on_fwd(struct cove_chat *c, const struct cove_frame *f);
 
 static int core_frame(struct cove_chat *c, const struct cove_frame *f, const uint8_t *raw,
 		      size_t len)
@@ -512,6 +589,8 @@ static int core_frame(struct cove_chat *c, const struct cove_frame *f, const uin
 	case COVE_F_ERR:
 	case COVE_F_ASK:
 	case COVE_F_REK:
+	case COVE_F_UPD:
+	case COVE_F_PRS:
 		if (!from_relay || cove_msg_verify_by(f, c->relay) != COVE_OK) {
 			room_say(c, NULL, "bad_signature", 0,
 				 "dropped a frame of type %u not signed by the rendezvous",
@@ -533,6 +612,8 @@ static int core_frame(struct cove_chat *c, const struct cove_frame *f, const uin
 		return on_wlc(c, f);
 	if (f->type == COVE_F_ERR)
 		return on_err(c, f);
+	if (f->type == COVE_F_FWD)
+		return on_fwd(c, f);
 	r = room_find(c, f->room, f->room_len);
 	if (!r)
 		return COVE_OK; /* not one of our rooms: the relay erred; ignore */
@@ -543,113 +624,57 @@ static int core_frame(struct cove_chat *c, const struct cove_frame *f, const uin
 	case COVE_F_REK: return on_key_frame(c, r, f, epoch_rek);
 	case COVE_F_DAT: return msgs_dat(c, r, f, raw, len);
 	case COVE_F_BYE: return on_bye(c, r, f, from_relay);
+	case COVE_F_UPD: return on_upd(c, r, f);
+	case COVE_F_PRS: return on_prs(c, r, f);
 	}
 	return COVE_OK;
+}
+
+/* A stored frame of a room, as the relay numbered it: handled as if it
+ * had come bare (its author's signature is checked as ever), then the
+ * cursor moves to it. Only what a room stores may be inside. */
+static int on_fwd(struct cove_chat *c, const struct cove_frame *f)
+{
+	struct cove_frame in;
+	struct room *r;
+	int ret;
+
+	ret = cove_frame_decode(&in, f->u.fwd.frame, f->u.fwd.frame_len);
+	if (ret == COVE_OK && in.type != COVE_F_INI && in.type != COVE_F_KEY &&
+	    in.type != COVE_F_DAT && in.type != COVE_F_BYE)
+		ret = COVE_ERR_TYPE;
+	r = ret == COVE_OK ? room_find(c, in.room, in.room_len) : NULL;
+	if (!r) {
+		room_say(c, NULL, "bad_forward", 0, "dropped a frame the rendezvous forwarded "
+			 "(room number %llu): %s", (unsigned long long)f->u.fwd.rseq,
+			 ret == COVE_OK ? "not for one of your rooms" :
+			 ret == COVE_ERR_TYPE ? "a room stores no frame of its type" :
+			 cove_strerror(ret));
+		return COVE_OK;
+	}
+	c->rseq_now = f->u.fwd.rseq;
+	ret = core_frame(c, &in, f->u.fwd.frame, f->u.fwd.frame_len);
+	c->rseq_now = 0;
+	if (ret == COVE_OK)
+		persist_cursor(c, r, f->u.fwd.rseq, f->u.fwd.rdat);
+	return ret;
+}
+
+static void save_dirty(struct cove_chat *c)
+{
+	for (size_t i = 0; i < c->nrooms; i++)
+		if (c->rooms[i].state_dirty)
+			persist_save(c, &c->rooms[i]);
 }
 
 int cove_chat_frame(struct cove_chat *c, const struct cove_frame *f, const uint8_t *raw, size_t len)
 {
 	int ret = core_frame(c, f, raw, len);
 
+	save_dirty(c);
 	if (ret == COVE_ERR_NOMEM)
 		room_say(c, NULL, "no_memory", 1, "out of memory; the node cannot go on");
 	return ret;
-}
-
-/* ---- what the user does -------------------------------------------------------- */
-
-int cove_chat_send_text(struct cove_chat *c, const char *room, const char *text, size_t len)
-{
-	struct room *r = room ? room_find(c, room, strlen(room)) : (c->nrooms ? c->rooms : NULL);
-
-	if (!r)
-		return COVE_ERR_NOTFOUND;
-	if (len == 0 || len > COVE_TEXT_MAX)
-		return COVE_ERR_INVAL;
-	if (r->st == R_FAILED)
-		return COVE_ERR_STATE;
-	if (r->st == R_READY && c->authed && r->nq == 0 && !epoch_blocked(c, r) &&
-	    room_pace(c, 0))
-		return msgs_send(c, r, text, len);
-	if (r->st == R_READY && r->tainted && !r->taint_noted) {
-		r->taint_noted = 1;
-		room_note(c, r, "held",
-			  "room %s: your message waits for the room's next key (%s %s)", r->name,
-			  r->taint_who, r->taint_why);
-	}
-	return msgs_queue(r, text, len);
-}
-
-int cove_chat_rekey(struct cove_chat *c, const char *room)
-{
-	int any = 0;
-
-	for (size_t i = 0; i < c->nrooms; i++) {
-		struct room *r = &c->rooms[i];
-
-		if (room && strcmp(r->name, room) != 0)
-			continue;
-		if (r->st != R_READY || !c->authed) {
-			if (room)
-				return COVE_ERR_STATE;
-			continue;
-		}
-		r->last_rky_ms = 0; /* asked for by the user: not rate-limited */
-		epoch_request(c, r, "asked for");
-		any = 1;
-	}
-	return any || !room ? COVE_OK : COVE_ERR_NOTFOUND;
-}
-
-void cove_chat_leave_all(struct cove_chat *c)
-{
-	/* Not only once welcomed: a room joining or ready has sent its INI
-	 * on this link (cove_chat_link_down() sets them idle), perhaps before
-	 * the relay's WLC came, and the relay acts on a BYE behind it. */
-	for (size_t i = 0; i < c->nrooms; i++) {
-		struct room *r = &c->rooms[i];
-		struct cove_frame f;
-
-		if (r->st != R_READY && r->st != R_JOINING)
-			continue;
-		cove_msg_init(&f, COVE_F_BYE, r->name, r->name_len, c->id->pk, room_seq(c),
-			      c->deps.now_ms());
-		memcpy(f.u.bye.who, c->id->pk, COVE_ID_LEN);
-		if (cove_msg_sign(&f, c->id) == COVE_OK)
-			c->deps.send(c->deps.send_ctx, &f);
-		r->st = R_IDLE;
-	}
-}
-
-void cove_chat_set_whitelist(struct cove_chat *c, const struct cove_wl *wl)
-{
-	c->wl = wl;
-	for (size_t i = 0; i < c->nrooms; i++) {
-		struct room *r = &c->rooms[i];
-		int distrusted = 0;
-
-		for (size_t k = 0; k < r->nmembers; k++) {
-			struct member *m = &r->members[k];
-			const struct cove_wl_entry *e = cove_wl_find_pk(wl, m->pk);
-
-			if (e) {
-				snprintf(m->name, sizeof(m->name), "%s", e->name);
-			} else if (m->exposed && r->gk) {
-				/* It may hold our key: nothing more under it, and a
-				 * new epoch asked for (made by us, since we ask: it
-				 * goes only to those we trust). Also while the room
-				 * is joined again after a lost link: the key we hold
-				 * comes back as it was, and must stay tainted. */
-				epoch_taint(c, r, m->name, "is no longer on your whitelist", 0);
-			} else if (m->present) {
-				distrusted = 1;
-			}
-		}
-		if (distrusted && r->st == R_READY && !r->tainted) {
-			r->last_rky_ms = 0;
-			epoch_request(c, r, "someone present left your whitelist");
-		}
-	}
 }
 
 void cove_chat_tick(struct cove_chat *c)
@@ -665,4 +690,5 @@ void cove_chat_tick(struct cove_chat *c)
 		msgs_tick(c, r, now);
 		msgs_flush(c, r); /* what the pace held back */
 	}
+	save_dirty(c);
 }

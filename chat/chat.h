@@ -133,7 +133,76 @@ struct cove_chat_ui {
 	 * message held while the room moves to a new key. code is a stable
 	 * snake_case word (held). */
 	void (*notice)(void *ctx, const char *room, const char *code, const char *msg);
+	/* Back in room after being away: what the relay kept for us is in
+	 * (UPD). shown: messages shown from it; missed: messages the relay's
+	 * retention dropped before we came back (0: none). */
+	void (*caught_up)(void *ctx, const char *room, uint64_t shown, uint64_t missed);
+	/* The relay says who is here (connected) or away, and since when
+	 * (PRS). */
+	void (*presence)(void *ctx, const char *room, const char *name, int here,
+			 uint64_t seen_ms);
 	void *ctx;
+};
+
+/* A message the core shows, or one of ours it just sent, as a history
+ * keeps it. Every pointer is lent for the call. */
+struct cove_chat_msg {
+	const char *room;
+	const uint8_t *from;        /* the sender's identity, COVE_ID_LEN bytes */
+	const uint8_t *sid;         /* its session, COVE_SID_LEN bytes */
+	uint64_t n;                 /* its number within the session */
+	uint64_t ts_ms;             /* the sender's time */
+	uint64_t rseq;              /* the relay's number for it; 0: none known */
+	const char *text;           /* UTF-8, not NUL-terminated */
+	size_t len;
+};
+
+/* Where the core keeps what must outlive the process: cove-node puts it
+ * in its history file (node/keep.h), tests in memory. Every callback is
+ * optional; a table left zero keeps nothing, and the core then behaves
+ * as it always did. Callbacks must not call back into the core. */
+struct cove_chat_persist {
+	/* A message about to be shown (or ours, just sent). Returns 0: show
+	 * it; COVE_ERR_EXISTS: kept before, so shown before: not again; any
+	 * other negative cove_err: it could not be kept, and is shown
+	 * anyway (keeping history must never cost the user a message). */
+	int (*message)(void *ctx, const struct cove_chat_msg *m);
+	/* We left room for good: forget its secrets and state (its messages
+	 * may stay; they were ours to read). */
+	void (*forget)(void *ctx, const char *room);
+	/* A room's state, opaque to the table (what the core knows of its
+	 * members and keys, a few KiB): get copies it into out (cap bytes)
+	 * and sets *len, or returns COVE_ERR_NOTFOUND (none kept) or
+	 * COVE_ERR_SPACE; put replaces it. Return 0 or a negative cove_err. */
+	int (*state_get)(void *ctx, const char *room, uint8_t *out, size_t cap, size_t *len);
+	int (*state_put)(void *ctx, const char *room, const uint8_t *state, size_t len);
+	/* Secrets of a room: kind COVE_CHAT_SECRET_MEMBERSHIP (the X25519
+	 * secret of a membership key; id tells the core's pairs apart) or
+	 * COVE_CHAT_SECRET_GROUP (a group key; id: its epoch). The table keeps
+	 * them encrypted and wipes what it deletes from its files. get returns
+	 * COVE_ERR_NOTFOUND when there is none. Return 0 or a negative cove_err. */
+	int (*secret_get)(void *ctx, const char *room, uint32_t kind, uint32_t id,
+			  uint8_t *out, size_t cap, size_t *len);
+	int (*secret_put)(void *ctx, const char *room, uint32_t kind, uint32_t id,
+			  const uint8_t *secret, size_t len);
+	int (*secret_del)(void *ctx, const char *room, uint32_t kind, uint32_t id);
+	/* The relay cursor of a room: the last rseq and rdat handled (0, 0:
+	 * none). Return 0 or a negative cove_err. */
+	int (*cursor_get)(void *ctx, const char *room, uint64_t *rseq, uint64_t *rdat);
+	int (*cursor_set)(void *ctx, const char *room, uint64_t rseq, uint64_t rdat);
+	void *ctx;
+};
+
+#define COVE_CHAT_SECRET_MEMBERSHIP 1
+#define COVE_CHAT_SECRET_GROUP 2
+
+/* A member as cove_chat_members() shows it; lent for the call. */
+struct cove_chat_member {
+	const char *name;
+	const uint8_t *pk;          /* COVE_ID_LEN bytes */
+	int self;
+	int here;                   /* connected now (the relay's word, PRS) */
+	uint64_t seen_ms;           /* when the relay last saw it connected; 0: unknown */
 };
 
 struct cove_chat_deps {
@@ -149,11 +218,20 @@ struct cove_chat_deps {
 	 * is valid only during the call. */
 	void (*keylog)(void *ctx, const char *room, uint32_t epoch, const uint8_t *gk);
 	void *keylog_ctx;
+	struct cove_chat_persist persist;
 };
+
+/* Whether quitting (cove_chat_quit) says goodbye in every room, as
+ * protocol version 1 did, so that the others rekey without us at once.
+ * Version 2 makes a member whose node closed "away", not gone, and
+ * leaving explicit (cove_chat_leave); this default goes to 0 once the
+ * relay treats a closed connection as away. */
+#define COVE_CHAT_BYE_ON_QUIT 1
 
 struct cove_chat_opts {
 	unsigned rekey_interval_s;  /* 0: COVE_CHAT_REKEY_INTERVAL_S */
 	uint64_t rekey_messages;    /* 0: COVE_CHAT_REKEY_MESSAGES */
+	int bye_on_quit;            /* 0: COVE_CHAT_BYE_ON_QUIT; 1: yes; -1: no */
 };
 
 struct cove_chat;
@@ -208,6 +286,21 @@ int cove_chat_rekey(struct cove_chat *c, const char *room);
  * others know at once that we left (and rekey without us). */
 void cove_chat_leave_all(struct cove_chat *c);
 
+/* The node is quitting (not leaving): cove_chat_leave_all() when
+ * bye_on_quit (COVE_CHAT_BYE_ON_QUIT), else nothing, and the rooms stay
+ * ours while we are away. Call it before the link is closed in good
+ * order. */
+void cove_chat_quit(struct cove_chat *c);
+
+/* Leaves room for good: its BYE goes (the others rekey without us), its
+ * keys are wiped, the persistence table forgets its state
+ * (persist.forget), and the room is taken out of the core: names got
+ * from cove_chat_room_name() before are no longer valid, and messages
+ * still queued for it are dropped (said, as not_sent). Returns 0,
+ * COVE_ERR_NOTFOUND, or COVE_ERR_STATE when the room is joined but the
+ * link is down (the BYE cannot go now: leave once connected). */
+int cove_chat_leave(struct cove_chat *c, const char *room);
+
 /* Replaces the whitelist (borrowed; the old one may be freed after this
  * returns). Rooms where someone no longer on it is present are rekeyed,
  * so that they cannot read what follows. */
@@ -235,6 +328,14 @@ size_t cove_chat_ready_count(const struct cove_chat *c);
 /* The rooms, in the order they were added. */
 size_t cove_chat_room_count(const struct cove_chat *c);
 const char *cove_chat_room_name(const struct cove_chat *c, size_t i);
+
+/* Calls fn for each member of room here or away (not one that left),
+ * ourselves first. Returns 0 or COVE_ERR_NOTFOUND. */
+int cove_chat_members(const struct cove_chat *c, const char *room,
+		      void (*fn)(void *arg, const struct cove_chat_member *m), void *arg);
+
+/* Whether room is catching up (SYN sent, the relay's UPD not yet in). */
+int cove_chat_catching_up(const struct cove_chat *c, const char *room);
 
 /* Calls fn for each member present in room (self included, flagged). */
 int cove_chat_who(const struct cove_chat *c, const char *room,

@@ -54,11 +54,32 @@ const uint8_t *epoch_gk(struct room *r, uint32_t epoch, const uint8_t **kid)
 		*kid = r->old_kid;
 		return r->old_gk;
 	}
+	for (size_t i = 0; i < r->nckeys; i++) {
+		if (r->ckeys[i].epoch == epoch) {
+			*kid = r->ckeys[i].kid;
+			return r->ckeys[i].gk;
+		}
+	}
 	return NULL;
 }
 
 static void drop_old(struct room *r)
 {
+	/* While catching up, DATs under any epoch we passed through may
+	 * still be in the backlog: keep the newest few until its end. */
+	if (r->catching_up && r->old_gk) {
+		if (r->nckeys == ROOM_CATCHUP_KEYS) {
+			cove_gk_free(r->ckeys[0].gk);
+			memmove(r->ckeys, r->ckeys + 1, (ROOM_CATCHUP_KEYS - 1) * sizeof(r->ckeys[0]));
+			r->nckeys--;
+		}
+		r->ckeys[r->nckeys].epoch = r->old_epoch;
+		r->ckeys[r->nckeys].gk = r->old_gk;
+		memcpy(r->ckeys[r->nckeys].kid, r->old_kid, COVE_KID_LEN);
+		r->nckeys++;
+		r->old_gk = NULL;
+		return;
+	}
 	cove_gk_free(r->old_gk);
 	r->old_gk = NULL;
 }
@@ -67,7 +88,8 @@ void epoch_wipe(struct room *r)
 {
 	cove_gk_free(r->gk);
 	r->gk = NULL;
-	drop_old(r);
+	cove_gk_free(r->old_gk);
+	r->old_gk = NULL;
 }
 
 /* A session key of ours (current or the one it replaced) by its public
@@ -78,6 +100,11 @@ static const struct cove_xkp *session_key(struct room *r, const uint8_t xpk[COVE
 		return r->xkp;
 	if (r->old_xkp && memcmp(r->old_xkp->pk, xpk, COVE_XPK_LEN) == 0)
 		return r->old_xkp;
+	/* membership keys from before we came back: what was sealed to us
+	 * while we were away, opened during the catch-up only */
+	for (int i = 0; i < 2 && r->catching_up; i++)
+		if (r->away_xkp[i] && memcmp(r->away_xkp[i]->pk, xpk, COVE_XPK_LEN) == 0)
+			return r->away_xkp[i];
 	return NULL;
 }
 
@@ -132,6 +159,19 @@ static int sealable(const struct cove_chat *c, const struct member *m, uint64_t 
 {
 	return m->present && !m->left && cove_wl_find_pk(c->wl, m->pk) &&
 	       m->ini_ts + COVE_CHAT_INI_MAX_AGE_MS >= now &&
+	       !(m->reported_gone && m->reported_gone_ini == m->ini_seq);
+}
+
+/* Whether we seal a new epoch to m while it is away (design 3): it held
+ * the epoch before (prev) by end-to-end evidence (we sealed it that key,
+ * it gave us that key, or a member we trust named it in a HOLDERS), has
+ * not left since, and is on our whitelist. The relay's word that it is
+ * a member adds nothing; its INI may be as old as the relay's member
+ * expiry, which is why the evidence replaces the INI's age here. */
+static int sealable_away(const struct cove_chat *c, const struct member *m, uint32_t prev)
+{
+	return !m->present && !m->left && m->held && m->held_epoch == prev &&
+	       cove_wl_find_pk(c->wl, m->pk) &&
 	       !(m->reported_gone && m->reported_gone_ini == m->ini_seq);
 }
 
@@ -196,6 +236,7 @@ static void set_key(struct cove_chat *c, struct room *r, uint8_t *gk, uint32_t e
 		r->strangers[i].exposed = r->strangers[i].present;
 	if (c->deps.keylog)
 		c->deps.keylog(c->deps.keylog_ctx, r->name, r->epoch, r->gk);
+	persist_gk(c, r);
 	/* spread the members' schedules so they do not all ask at once */
 	jitter = randombytes_uniform(c->opts.rekey_interval_s * 100u + 1);
 	r->rekey_due_ms = now + (uint64_t)c->opts.rekey_interval_s * 1000 + jitter;
@@ -208,6 +249,10 @@ static int send_rdy(struct cove_chat *c, struct room *r, uint64_t *seq)
 	struct cove_frame f;
 	int ret;
 
+	/* A key taken from the backlog may be long replaced: the relay
+	 * hears which we hold once the catch-up is over (epoch_confirm). */
+	if (r->catching_up)
+		return COVE_OK;
 	cove_msg_init(&f, COVE_F_RDY, r->name, r->name_len, c->id->pk, room_seq(c),
 		      c->deps.now_ms());
 	f.u.rdy.epoch = r->epoch;
@@ -262,6 +307,11 @@ static const char *refusal(const struct room *r, uint32_t epoch, int rekey)
 	return NULL;
 }
 
+int epoch_confirm(struct cove_chat *c, struct room *r)
+{
+	return r->gk ? send_rdy(c, r, NULL) : COVE_OK;
+}
+
 int epoch_first(struct cove_chat *c, struct room *r, const struct cove_frame *f,
 		struct epoch_done *done)
 {
@@ -310,6 +360,11 @@ static void check_view(struct cove_chat *c, struct room *r, const struct cove_fr
 			r->strangers[i].exposed = 0;
 		return;
 	}
+	/* From the backlog our list cannot be the sealer's (who was here then
+	 * is not who is here now); whom it went to the sealer's HOLDERS says,
+	 * end to end, and a departed member named there taints the key. */
+	if (r->catching_up)
+		return;
 	if (suspect(c, r, name, sizeof(name), &why, &lasting)) {
 		epoch_taint(c, r, name, why, lasting);
 		return;
@@ -327,6 +382,8 @@ static void check_view(struct cove_chat *c, struct room *r, const struct cove_fr
  * (we saw no BYE), so the key may be held by someone gone. */
 static void gone_while_away(struct cove_chat *c, struct room *r)
 {
+	if (r->catching_up)
+		return; /* who left while we were away, the backlog says in order */
 	for (size_t i = 0; i < r->nmembers; i++) {
 		struct member *m = &r->members[i];
 
@@ -371,7 +428,8 @@ int epoch_key(struct cove_chat *c, struct room *r, const struct cove_frame *f,
 	/* Only a member in the room gives keys: not one that has left (a KEY
 	 * it made before its BYE, delivered late), nor one that never joined. */
 	sender = room_member(r, f->from);
-	if (!sender || !sender->present || sender->left) {
+	/* From the backlog its sender may be away now: a member all the same. */
+	if (!sender || (!sender->present && !r->catching_up) || sender->left) {
 		room_say(c, r, "refused_key", 0,
 			 "refused a key for room %s from %s: %s", r->name, e->name,
 			 sender && sender->left ? "it has left the room" : "it is not in the room");
@@ -431,6 +489,14 @@ int epoch_key(struct cove_chat *c, struct room *r, const struct cove_frame *f,
 	set_key(c, r, gk, epoch);
 	send_rdy(c, r, NULL);
 	check_view(c, r, f, e->name, joining);
+	/* whoever gave it holds it: evidence for sealing to it while away */
+	{
+		struct member *s = room_member(r, f->from);
+
+		s->held = 1;
+		s->held_epoch = epoch;
+		r->state_dirty = 1;
+	}
 	if (joining) {
 		done->what = EPOCH_READY;
 	} else {
@@ -461,6 +527,14 @@ static int give_key(struct cove_chat *c, struct room *r, const struct member *m,
 	return ret;
 }
 
+/* We sealed m the current key: it holds it, by our own evidence. */
+static void gave(struct room *r, struct member *m)
+{
+	m->held = 1;
+	m->held_epoch = r->epoch;
+	r->state_dirty = 1;
+}
+
 int epoch_ask(struct cove_chat *c, struct room *r, const struct cove_frame *f,
 	      struct epoch_done *done)
 {
@@ -470,7 +544,8 @@ int epoch_ask(struct cove_chat *c, struct room *r, const struct cove_frame *f,
 	size_t n = 0;
 
 	memset(done, 0, sizeof(*done));
-	if (memcmp(f->u.ask.to, c->id->pk, COVE_ID_LEN) != 0 || r->st != R_READY || !r->gk)
+	if (memcmp(f->u.ask.to, c->id->pk, COVE_ID_LEN) != 0 || r->st != R_READY || !r->gk ||
+	    r->catching_up)
 		return COVE_OK;
 	if (!cove_wl_find_pk(c->wl, f->u.ask.joiner)) {
 		room_say(c, r, "refused_key", 0,
@@ -513,6 +588,7 @@ int epoch_ask(struct cove_chat *c, struct room *r, const struct cove_frame *f,
 	our_view(c, r, r->epoch, view, &n);
 	m->exposed = 1;
 	if (give_key(c, r, m, view) == COVE_OK) {
+		gave(r, m);
 		done->what = EPOCH_GAVE;
 		memcpy(done->gave, m->pk, 32);
 	}
@@ -523,7 +599,7 @@ int epoch_rek(struct cove_chat *c, struct room *r, const struct cove_frame *f,
 	      struct epoch_done *done)
 {
 	uint8_t view[COVE_VIEW_LEN];
-	uint32_t epoch = f->u.rek.epoch;
+	uint32_t epoch = f->u.rek.epoch, prev = r->epoch;
 	uint64_t now = c->deps.now_ms();
 	uint8_t (*holders)[32];
 	const char *no;
@@ -531,7 +607,8 @@ int epoch_rek(struct cove_chat *c, struct room *r, const struct cove_frame *f,
 	size_t n = 0, nh = 0;
 
 	memset(done, 0, sizeof(*done));
-	if (memcmp(f->u.rek.to, c->id->pk, COVE_ID_LEN) != 0 || r->st != R_READY || !r->gk)
+	if (memcmp(f->u.rek.to, c->id->pk, COVE_ID_LEN) != 0 || r->st != R_READY || !r->gk ||
+	    r->catching_up)
 		return COVE_OK;
 	no = refusal(r, epoch, 1);
 	if (no) {
@@ -550,9 +627,13 @@ int epoch_rek(struct cove_chat *c, struct room *r, const struct cove_frame *f,
 	for (size_t i = 0; i < r->nmembers; i++) {
 		struct member *m = &r->members[i];
 
-		m->exposed = sealable(c, m, now);
-		if (m->exposed && give_key(c, r, m, view) == COVE_OK && holders)
-			memcpy(holders[nh++], m->pk, 32);
+		/* those here, and those away who held the epoch before */
+		m->exposed = sealable(c, m, now) || sealable_away(c, m, prev);
+		if (m->exposed && give_key(c, r, m, view) == COVE_OK) {
+			gave(r, m);
+			if (holders)
+				memcpy(holders[nh++], m->pk, 32);
+		}
 	}
 	for (size_t i = 0; i < r->nstrangers; i++)
 		r->strangers[i].exposed = 0;
@@ -568,7 +649,23 @@ void epoch_holders(struct cove_chat *c, struct room *r, const struct member *fro
 		   const struct cove_payload *pl)
 {
 	char name[64];
+	struct member *sender = room_member(r, from->pk);
 
+	/* Evidence of who held which epoch, for sealing to members away: the
+	 * sender, and the members on our whitelist it names. */
+	if (sender && (!sender->held || sender->held_epoch < pl->holders.epoch)) {
+		sender->held = 1;
+		sender->held_epoch = pl->holders.epoch;
+	}
+	for (size_t i = 0; i < pl->holders.nids; i++) {
+		struct member *m = room_member(r, pl->holders.ids[i]);
+
+		if (m && !m->left && (!m->held || m->held_epoch < pl->holders.epoch)) {
+			m->held = 1;
+			m->held_epoch = pl->holders.epoch;
+		}
+	}
+	r->state_dirty = 1;
 	if (!r->gk || pl->holders.epoch != r->epoch)
 		return; /* about a key we do not hold (any more) */
 	for (size_t i = 0; i < pl->holders.nids; i++) {
@@ -642,7 +739,8 @@ void epoch_request(struct cove_chat *c, struct room *r, const char *why)
 	struct cove_frame f;
 
 	(void)why;
-	if (!c->authed || r->st != R_READY || now - r->last_rky_ms < RKY_MIN_MS)
+	if (!c->authed || r->st != R_READY || r->catching_up ||
+	    now - r->last_rky_ms < RKY_MIN_MS)
 		return;
 	r->last_rky_ms = now;
 	cove_msg_init(&f, COVE_F_RKY, r->name, r->name_len, c->id->pk, room_seq(c), now);
@@ -653,7 +751,7 @@ void epoch_request(struct cove_chat *c, struct room *r, const char *why)
 
 void epoch_tick(struct cove_chat *c, struct room *r, uint64_t now)
 {
-	if (r->old_gk && now >= r->old_until_ms)
+	if (r->old_gk && now >= r->old_until_ms && !r->catching_up)
 		drop_old(r);
 	if (r->old_xkp && now >= r->old_xkp_until_ms) {
 		cove_xkp_free(r->old_xkp);

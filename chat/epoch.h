@@ -47,6 +47,9 @@ int epoch_ask(struct cove_chat *c, struct room *r, const struct cove_frame *f,
 int epoch_rek(struct cove_chat *c, struct room *r, const struct cove_frame *f,
 	      struct epoch_done *done);
 
+/* Tells the relay we hold r's current key (RDY), once a catch-up is
+ * over. Returns 0 or the send error. */
+int epoch_confirm(struct cove_chat *c, struct room *r);
 /* Why nothing may be encrypted in r now (no key, a key someone who left
  * or is distrusted holds, the message budget spent), or NULL. */
 const char *epoch_blocked(const struct cove_chat *c, const struct room *r);

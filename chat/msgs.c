@@ -21,7 +21,6 @@
 #include "common/utf8.h"
 #include "proto/msg.h"
 
-#define WORDS (COVE_CHAT_WINDOW / 64)
 
 /* ---- the history -------------------------------------------------------------- */
 
@@ -98,6 +97,26 @@ void msgs_free(struct room *r)
 	free(r->held);
 	r->held = NULL;
 	r->nheld = 0;
+}
+
+/* ---- keeping ---------------------------------------------------------------------- */
+
+/* Hands a text to the persistence table; whether it was kept before (and
+ * so shown before, in this process or an earlier one). */
+static int keep(struct cove_chat *c, const struct room *r, const uint8_t *from,
+		const uint8_t *sid, uint64_t n, uint64_t ts, const char *text, size_t len)
+{
+	struct cove_chat_msg m = { r->name, from, sid, n, ts, c->rseq_now, text, len };
+
+	if (!c->deps.persist.message)
+		return 0;
+	return c->deps.persist.message(c->deps.persist.ctx, &m) == COVE_ERR_EXISTS;
+}
+
+static int kept_before(struct cove_chat *c, const struct room *r, const struct cove_frame *f,
+		       const struct cove_payload *pl)
+{
+	return keep(c, r, f->from, f->u.dat.sid, f->u.dat.n, f->ts, pl->text, pl->text_len);
 }
 
 /* ---- sending ---------------------------------------------------------------------- */
@@ -195,6 +214,7 @@ int msgs_send(struct cove_chat *c, struct room *r, const char *text, size_t len)
 	h->n = r->next_n++;
 	h->sent_ms = c->deps.now_ms();
 	h->epoch = r->epoch;
+	keep(c, r, c->id->pk, r->sid, h->n, h->sent_ms, text, len);
 	/* A failed send stays in the history with its number: the next
 	 * reconnect sends it again, so the number is never a gap for long.
 	 * The caller took the pace's token for it. */
@@ -249,6 +269,9 @@ static int track_ids(struct cove_chat *c, struct room *r, uint32_t kind, const u
 /* Sends a request (RESEND, CATCHUP): unnumbered, not kept. */
 static int send_request(struct cove_chat *c, struct room *r, const struct cove_payload *pl)
 {
+	/* While catching up the relay is still bringing what we lack. */
+	if (r->catching_up)
+		return COVE_ERR_STATE;
 	/* Rare and small: not held back by the pace, but counted in it. */
 	room_pace(c, 1);
 	return send_payload(c, r, COVE_CHAT_UNNUMBERED, pl, NULL);
@@ -431,108 +454,6 @@ static void answer_catch_up(struct cove_chat *c, struct room *r, struct member *
 
 /* ---- receiving ------------------------------------------------------------------- */
 
-static int seen_bit(const struct member *m, uint64_t d)
-{
-	return (m->seen[d / 64] >> (d % 64)) & 1;
-}
-
-static void set_seen(struct member *m, uint64_t d)
-{
-	m->seen[d / 64] |= (uint64_t)1 << (d % 64);
-}
-
-/* Moves the window up by k: bit i becomes bit i + k. */
-static void shift_seen(struct member *m, uint64_t k)
-{
-	uint64_t out[WORDS] = { 0 };
-
-	if (k < COVE_CHAT_WINDOW) {
-		size_t words = (size_t)(k / 64), bits = (size_t)(k % 64);
-
-		for (size_t i = 0; i + words < WORDS; i++) {
-			out[i + words] |= m->seen[i] << bits;
-			if (bits && i + words + 1 < WORDS)
-				out[i + words + 1] |= m->seen[i] >> (64 - bits);
-		}
-	}
-	memcpy(m->seen, out, sizeof(out));
-}
-
-static void add_gap(struct member *m, uint64_t first, uint64_t last, uint64_t now)
-{
-	struct gap *g = realloc(m->gaps, (m->ngaps + 1) * sizeof(*g));
-
-	if (!g)
-		return;
-	m->gaps = g;
-	g[m->ngaps].first = first;
-	g[m->ngaps].last = last;
-	g[m->ngaps].noticed_ms = now;
-	g[m->ngaps].asked_ms = 0;
-	m->ngaps++;
-}
-
-static void fill_gap(struct member *m, uint64_t n)
-{
-	for (size_t i = 0; i < m->ngaps; i++) {
-		struct gap *g = &m->gaps[i];
-
-		if (n < g->first || n > g->last)
-			continue;
-		if (g->first == g->last) {
-			m->gaps[i] = m->gaps[--m->ngaps];
-		} else if (n == g->first) {
-			g->first++;
-		} else if (n == g->last) {
-			g->last--;
-		} else {
-			struct gap rest = *g;
-
-			g->last = n - 1;
-			rest.first = n + 1;
-			add_gap(m, rest.first, rest.last, rest.noticed_ms);
-			m->gaps[m->ngaps - 1].asked_ms = rest.asked_ms;
-		}
-		return;
-	}
-}
-
-/* Returns 1 for a message number not seen before, 0 for a duplicate. */
-static int track_number(struct member *m, const uint8_t sid[COVE_SID_LEN], uint64_t n,
-			uint64_t now)
-{
-	uint64_t d;
-
-	if (n == COVE_CHAT_UNNUMBERED)
-		return 1; /* a request: never resent, so never a duplicate */
-	if (!m->have_sid || memcmp(m->sid, sid, COVE_SID_LEN) != 0) {
-		/* a new session of that sender (it restarted): start afresh */
-		memcpy(m->sid, sid, COVE_SID_LEN);
-		m->have_sid = 1;
-		m->high = n;
-		memset(m->seen, 0, sizeof(m->seen));
-		set_seen(m, 0);
-		free(m->gaps);
-		m->gaps = NULL;
-		m->ngaps = 0;
-		return 1;
-	}
-	if (n > m->high) {
-		shift_seen(m, n - m->high);
-		set_seen(m, 0);
-		if (n > m->high + 1)
-			add_gap(m, m->high + 1, n - 1, now);
-		m->high = n;
-		return 1;
-	}
-	d = m->high - n;
-	if (d >= COVE_CHAT_WINDOW || seen_bit(m, d))
-		return 0;
-	set_seen(m, d);
-	fill_gap(m, n);
-	return 1;
-}
-
 static void answer_resend(struct cove_chat *c, struct room *r, struct member *m,
 			  const struct cove_payload *pl)
 {
@@ -597,7 +518,7 @@ int msgs_dat(struct cove_chat *c, struct room *r, const struct cove_frame *f,
 	struct member *m;
 	int ret;
 
-	if (r->st != R_READY || memcmp(f->from, c->id->pk, COVE_ID_LEN) == 0)
+	if ((r->st != R_READY && !r->catching_up) || memcmp(f->from, c->id->pk, COVE_ID_LEN) == 0)
 		return COVE_OK;
 	e = cove_wl_find_pk(c->wl, f->from);
 	if (!e) {
@@ -630,7 +551,10 @@ int msgs_dat(struct cove_chat *c, struct room *r, const struct cove_frame *f,
 	 * latest INI comes from an earlier session, and one stamped well
 	 * before we joined was recorded before: both are replays of old
 	 * traffic, whatever the relay claims. */
-	if (f->seq <= m->ini_seq || f->ts + COVE_CHAT_STALE_MS < r->joined_ms) {
+	/* But the backlog of a catch-up is old traffic by design, sent
+	 * before its senders' latest INIs: there the history's (sender,
+	 * session, number) drops what was seen before. */
+	if (!r->catching_up && (f->seq <= m->ini_seq || f->ts + COVE_CHAT_STALE_MS < r->joined_ms)) {
 		room_say(c, r, "replay", 0,
 			 "dropped a message in room %s from %s sent before you joined (an old "
 			 "message replayed)", r->name, e->name);
@@ -670,16 +594,20 @@ int msgs_dat(struct cove_chat *c, struct room *r, const struct cove_frame *f,
 	if (ret == COVE_OK || ret == COVE_ERR_TYPE)
 		m->last_seq = f->seq;
 	if (ret == COVE_ERR_TYPE) {
-		if (track_number(m, f->u.dat.sid, f->u.dat.n, c->deps.now_ms()))
+		if (numbers_track(m, f->u.dat.sid, f->u.dat.n, c->deps.now_ms()))
 			room_say(c, r, "unsupported", 0,
 				 "%s sent content of kind %u, which this version cannot show",
 				 e->name, pl.kind);
 	} else if (ret != COVE_OK) {
 		room_say(c, r, "bad_message", 0, "dropped a message in room %s from %s: %s",
 			 r->name, e->name, cove_strerror(ret));
-	} else if (track_number(m, f->u.dat.sid, f->u.dat.n, c->deps.now_ms())) {
-		if (pl.kind == COVE_PL_TEXT && c->ui.message)
-			c->ui.message(c->ui.ctx, r->name, e->name, pl.text, pl.text_len, f->ts);
+	} else if (numbers_track(m, f->u.dat.sid, f->u.dat.n, c->deps.now_ms())) {
+		if (pl.kind == COVE_PL_TEXT && !kept_before(c, r, f, &pl)) {
+			r->caught_shown += r->catching_up;
+			if (c->ui.message)
+				c->ui.message(c->ui.ctx, r->name, e->name, pl.text, pl.text_len,
+					      f->ts);
+		}
 		else if (pl.kind == COVE_PL_HOLDERS)
 			epoch_holders(c, r, m, &pl);
 		else if (pl.kind == COVE_PL_GONE)

@@ -2,13 +2,19 @@
  * room.h - the chat core's state, and what each of its parts needs to act
  * in a room. The parts, from the top down (each calls only those below):
  *
- *   chat.c   the driver: the public interface (chat.h), frame dispatch,
+ *   user.c   what the user does and asks (chat.h): send, rekey, leave,
+ *            quit, a new whitelist, who is in a room
+ *   chat.c   the driver: the core's life cycle, frame dispatch,
  *            joins and leaves, the link; it hands keys to epoch.c and
  *            messages to msgs.c, and finishes what epoch.c began
  *   msgs.c   messages: numbering, sending, the queue, the history and
  *            resending, receiving, duplicates and gaps
  *   epoch.c  group keys and epochs: first, KEY, ASK, making an epoch
  *            (REK), RDY and RKY, fork and view checks, taints
+ *   numbers.c  each sender's message numbers: duplicates and gaps
+ *   persist.c  what outlives the process, through the persistence table
+ *            (chat.h): a room's state, its membership and group keys, the
+ *            relay cursor
  *   room.c   the tables of rooms, members and strangers; telling the user;
  *            numbering frames; pacing DATs
  *
@@ -27,6 +33,9 @@ enum room_state { R_IDLE, R_JOINING, R_READY, R_FAILED };
 
 /* Commitments of tainted keys remembered per room. */
 #define ROOM_TAINT_KIDS 4
+/* Keys of epochs passed during one catch-up, kept until its UPD (DATs
+ * under them may still be in the backlog): the newest ones. */
+#define ROOM_CATCHUP_KEYS 8
 
 struct gap {
 	uint64_t first, last;
@@ -59,6 +68,13 @@ struct member {
 	int reported_gone;
 	uint64_t reported_gone_ini;
 	uint64_t last_seq;          /* highest DAT seq accepted: replays fall below */
+	/* End-to-end evidence that it held epoch held_epoch: we sealed it
+	 * that key, or a member we trust named it in a HOLDERS. Only such a
+	 * member away gets the next epoch from us (design 3). */
+	int held;
+	uint32_t held_epoch;
+	int away;                   /* the relay says it is away (PRS) */
+	uint64_t seen_ms;           /* when the relay last saw it connected */
 	/* its messages, by number, in its current session (sid) */
 	uint8_t sid[COVE_SID_LEN];
 	int have_sid;
@@ -156,6 +172,24 @@ struct room {
 	size_t nmembers;
 	struct stranger *strangers;
 	size_t nstrangers;
+	/* persistent rooms (persist.c) */
+	int has_state;              /* state was kept for it: we have been here */
+	int state_dirty;            /* to be put at the end of this frame or tick */
+	uint32_t mkey_id;           /* id of our membership secret in the table */
+	struct cove_xkp *away_xkp[2]; /* membership keys from before we came back */
+	uint32_t away_id[2];
+	int catching_up;            /* SYN sent, no UPD yet */
+	uint64_t syn_seq;
+	int ready_deferred;         /* it got its key during the catch-up */
+	int ready_first;
+	uint64_t caught_shown;      /* messages shown since the SYN */
+	uint64_t rseq, rdat;        /* the relay cursor */
+	struct {
+		uint32_t epoch;
+		uint8_t *gk;
+		uint8_t kid[COVE_KID_LEN];
+	} ckeys[ROOM_CATCHUP_KEYS];
+	size_t nckeys;
 };
 
 struct cove_chat {
@@ -167,6 +201,7 @@ struct cove_chat {
 	struct cove_chat_opts opts;
 	int authed;
 	uint64_t seq;
+	uint64_t rseq_now;          /* the relay's number of the frame being handled; 0: none */
 	struct room *rooms;
 	size_t nrooms;
 	/* pacing our DATs to the relay's limits (a token bucket like its own) */
@@ -176,6 +211,38 @@ struct cove_chat {
 	uint8_t *pt;                /* DAT plaintext scratch, COVE_PAD_MAX bytes */
 	uint8_t *ct;                /* DAT ciphertext scratch, COVE_DAT_CT_MAX bytes */
 };
+
+/* ---- chat.c: the driver ----------------------------------------------------- */
+
+/* Wipes and frees what room r holds (not r itself). */
+void chat_room_free(struct room *r);
+
+/* ---- numbers.c: a sender's message numbers --------------------------------- */
+
+/* Takes message number n of m's session sid (a new session starts
+ * afresh; a number past the highest opens a gap for what is between).
+ * Returns 1 for a number not seen before, 0 for a duplicate. */
+int numbers_track(struct member *m, const uint8_t sid[COVE_SID_LEN], uint64_t n, uint64_t now);
+
+/* ---- persist.c: what outlives the process --------------------------------- */
+
+/* Reads what the table kept of r (state, keys, cursor): members known,
+ * the group key of the epoch held, the membership secret(s) kept, as
+ * away keys. A room without a table or state starts empty. Returns 0 or
+ * COVE_ERR_NOMEM; a state that does not parse is said and ignored. */
+int persist_load(struct cove_chat *c, struct room *r);
+/* Puts r's state now (when the table has one). */
+void persist_save(struct cove_chat *c, struct room *r);
+/* Keeps the secret of our new membership key pair kp under a new id,
+ * then the state naming it, before its INI goes. The id it replaces is
+ * deleted unless it is an away key. Returns 0 or the table's error. */
+int persist_mkey(struct cove_chat *c, struct room *r, const struct cove_xkp *kp);
+/* Keeps r's current group key, and deletes the one two epochs back. */
+void persist_gk(struct cove_chat *c, struct room *r);
+/* The catch-up is over: wipes the away keys, in memory and in the table. */
+void persist_drop_away(struct cove_chat *c, struct room *r);
+/* Moves r's cursor to rseq/rdat (never back) and keeps it. */
+void persist_cursor(struct cove_chat *c, struct room *r, uint64_t rseq, uint64_t rdat);
 
 /* ---- room.c: the tables, and what every part shares ------------------------ */
 

@@ -188,6 +188,104 @@ int nd_app_send(struct nd_app *a, const char *room, const char *text, size_t len
 	return cove_chat_send_text(a->core, room ? room : a->room, text, len);
 }
 
+/* ---- rooms ------------------------------------------------------------------ */
+
+void nd_app_set_room(struct nd_app *a, const char *room)
+{
+	snprintf(a->cur_room, sizeof(a->cur_room), "%s", room);
+	a->room = a->cur_room;
+}
+
+int nd_app_leave(struct nd_app *a, const char *room)
+{
+	char name[COVE_ROOM_MAX + 1];
+	int ret;
+
+	/* Copied: the core's name goes with its room. */
+	snprintf(name, sizeof(name), "%s", room ? room : a->room);
+	ret = cove_chat_leave(a->core, name);
+	if (ret != COVE_OK)
+		return ret;
+	if (strcmp(name, a->room) == 0)
+		nd_app_set_room(a, cove_chat_room_count(a->core) ? cove_chat_room_name(a->core, 0)
+								 : "");
+	if (a->fe->ui.left)
+		a->fe->ui.left(a, name, a->self);
+	return COVE_OK;
+}
+
+/* ---- history -------------------------------------------------------------- */
+
+struct shown {
+	struct nd_app *a;
+	const char *room;
+};
+
+static void show_kept(void *arg, const struct nd_keep_msg *m)
+{
+	struct shown *s = arg;
+	struct nd_app *a = s->a;
+	const struct cove_wl_entry *e = cove_wl_find_pk(a->wl, m->from);
+	char name[COVE_FP_LEN + 8];
+
+	/* Named as today's whitelist names them: one removed since shows as
+	 * its key, as a stranger's live message would. */
+	if (sodium_memcmp(m->from, a->id->pk, COVE_PK_LEN) == 0) {
+		snprintf(name, sizeof(name), "%s", a->self);
+	} else if (e) {
+		snprintf(name, sizeof(name), "%s", e->name);
+	} else {
+		char fp[COVE_FP_LEN + 1];
+
+		cove_pk_fingerprint(fp, m->from);
+		snprintf(name, sizeof(name), "key %s", fp);
+	}
+	a->fe->history(a, s->room, name, m->text, m->len, m->ts_ms);
+}
+
+static const char *room_named(struct nd_app *a, const char *room)
+{
+	size_t n = cove_chat_room_count(a->core);
+
+	for (size_t i = 0; i < n; i++)
+		if (strcmp(cove_chat_room_name(a->core, i), room) == 0)
+			return cove_chat_room_name(a->core, i);
+	return NULL;
+}
+
+int nd_app_history(struct nd_app *a, const char *room, uint64_t before_ts, unsigned limit)
+{
+	struct shown s = { a, room_named(a, room ? room : a->room) };
+	unsigned count = 0;
+	int ret;
+
+	if (!s.room)
+		return COVE_ERR_NOTFOUND;
+	if (!a->fe->history || !nd_keep_on(a->keep))
+		ret = COVE_OK;
+	else if (before_ts)
+		ret = nd_keep_page(a->keep, s.room, before_ts, limit, show_kept, &s, &count);
+	else
+		ret = nd_keep_older(a->keep, s.room, limit, show_kept, &s, &count);
+	if (a->fe->history_end)
+		a->fe->history_end(a, s.room, count);
+	return ret;
+}
+
+void nd_app_history_start(struct nd_app *a)
+{
+	if (!nd_keep_on(a->keep) || !a->fe->history)
+		return;
+	for (size_t i = 0; i < cove_chat_room_count(a->core); i++) {
+		const char *room = cove_chat_room_name(a->core, i);
+		uint64_t n = 0;
+
+		nd_app_history(a, room, 0, ND_KEEP_START_SHOW);
+		if (nd_keep_new_since(a->keep, room, &n) == COVE_OK && a->fe->unread)
+			a->fe->unread(a, room, n);
+	}
+}
+
 void nd_app_reload(struct nd_app *a)
 {
 	struct cove_wl_diag d = { 0, "" };
@@ -272,6 +370,9 @@ void nd_app_tick(struct nd_app *a)
 
 	cove_chat_tick(a->core);
 	keepalive(a, now);
+	/* Every room the node holds is open: what arrives is shown now. */
+	for (size_t i = 0; i < cove_chat_room_count(a->core); i++)
+		nd_keep_seen(a->keep, cove_chat_room_name(a->core, i), now);
 	if (!a->quitting) {
 		if (a->in && relieved(a))
 			nd_input_resume(a->in);
@@ -284,7 +385,7 @@ void nd_app_tick(struct nd_app *a)
 	if (a->quitting == 1 && cove_chat_queued(a->core) == 0 && unsent(a) == 0) {
 		a->quitting = 2;
 		if (a->net) {
-			cove_chat_leave_all(a->core); /* the others hear it at once */
+			cove_chat_quit(a->core); /* BYEs, if bye_on_quit */
 			nd_net_finish(a->net, ND_FINISH_MS);
 		} else {
 			nd_app_exit(a, a->status);

@@ -18,6 +18,7 @@
 #include "crypto/ident.h"
 #include "chat/chat.h"
 #include "node/input.h"
+#include "node/keep.h"
 #include "node/net.h"
 
 /* Reconnecting: the first try after ND_BACKOFF_MIN_MS, each next one
@@ -44,6 +45,17 @@ struct nd_frontend {
 	/* Input waits: the room takes messages slower than they come.
 	 * Optional (a pipe or a program simply waits). */
 	void (*paused)(struct nd_app *a);
+	/* A message kept from before (at start, /history, JSON "history"),
+	 * oldest first; from is a name as for live messages. Optional:
+	 * without it kept messages are not shown (the pipe shows only what
+	 * arrives). */
+	void (*history)(struct nd_app *a, const char *room, const char *from, const char *text,
+			size_t len, uint64_t ts_ms);
+	/* The end of one page of history: count messages were shown. */
+	void (*history_end)(struct nd_app *a, const char *room, unsigned count);
+	/* At start: n messages of room are newer than when the user last had
+	 * it open. Optional. */
+	void (*unread)(struct nd_app *a, const char *room, uint64_t n);
 	/* Events; ctx is the app. */
 	struct cove_chat_ui ui;
 };
@@ -79,7 +91,9 @@ struct nd_app {
 	unsigned backoff_ms;
 	struct event *reconnect;
 	uint64_t last_ping_ms;
-	const char *room;           /* where plain lines go */
+	const char *room;           /* where plain lines go: cur_room ("" when none) */
+	char cur_room[COVE_ROOM_MAX + 1];
+	struct nd_keep *keep;       /* the history file (none: keeps nothing) */
 };
 
 /* Makes the first link and starts trying. Returns 0 or -1. */
@@ -93,6 +107,25 @@ int nd_app_input(struct nd_app *a);
 
 /* Sends text (room NULL: a->room). Returns as cove_chat_send_text(). */
 int nd_app_send(struct nd_app *a, const char *room, const char *text, size_t len);
+
+/* Makes room (copied) the one plain lines go to. */
+void nd_app_set_room(struct nd_app *a, const char *room);
+
+/* Leaves room (NULL: a->room) for good: its BYE, its keys and state
+ * forgotten (its history stays), the room taken out and the front-end's
+ * left event for ourselves. The node goes on, even with no room left.
+ * Returns as cove_chat_leave(). */
+int nd_app_leave(struct nd_app *a, const char *room);
+
+/* At start: for each room with history, its last ND_KEEP_START_SHOW
+ * messages and how many are new since the user last had it open. */
+void nd_app_history_start(struct nd_app *a);
+
+/* Shows at most limit kept messages of room (NULL: a->room), oldest
+ * first, then the front-end's history_end: those before before_ts when
+ * it is not 0, else those older than what was shown so far. Returns 0,
+ * COVE_ERR_NOTFOUND (no such room) or a store error. */
+int nd_app_history(struct nd_app *a, const char *room, uint64_t before_ts, unsigned limit);
 
 /* Re-reads the whitelist: keeps the old one when the new one does not
  * load, and says why. */

@@ -4,13 +4,18 @@
  *
  *   in:  {"cmd":"send","text":"hi"[,"room":"R"]}  {"cmd":"who"[,"room":"R"]}
  *        {"cmd":"rekey"[,"room":"R"]}  {"cmd":"quit"}
+ *        {"cmd":"history"[,"room":"R"][,"before":TS][,"limit":N]}
+ *        {"cmd":"leave"[,"room":"R"]}
  *   out: {"event":"ready","room":R,"first":B,"rejoin":B,"members":[...]}
  *        {"event":"epoch","room":R,"epoch":N,"by":NAME}  (by is null: you made it)
  *        {"event":"gap","room":R,"from":N,"first":A,"last":B,"missing":K}
  *        {"event":"disconnected","message":M,"retry_ms":T}
- *        {"event":"message","room":R,"from":N,"text":T,"ts":MS}
+ *        {"event":"message","room":R,"from":N,"text":T,"ts":MS[,"history":true]}
+ *        {"event":"history_end","room":R,"count":K}  {"event":"unread","room":R,"count":N}
  *        {"event":"joined"|"left","room":R,"name":N}  {"event":"connected"}
- *        {"event":"who","room":R,"members":[{"name","key","fingerprint","self"}]}
+ *        {"event":"who","room":R,"members":[{"name","key","fingerprint","self","state","seen"}]}
+ *        {"event":"presence","room":R,"who":N,"state":"here"|"away","seen":MS}
+ *        {"event":"missed","room":R,"count":K}
  *        {"event":"error","code":C,"message":M[,"room":R][,"fatal":true]}
  */
 #include <stdio.h>
@@ -19,6 +24,7 @@
 #include <jansson.h>
 
 #include "cli/cli.h"
+#include "common/err.h"
 #include "common/utf8.h"
 #include "node/app.h"
 
@@ -78,14 +84,16 @@ static void json_stop(struct nd_app *a)
 	fflush(stdout);
 }
 
-static void who_one(void *arg, const char *name, const uint8_t pk[COVE_ID_LEN], int self)
+static void who_one(void *arg, const struct cove_chat_member *m)
 {
 	char b64[COVE_PK_B64_LEN + 1], fp[COVE_FP_LEN + 1];
 
-	cove_pk_to_b64(b64, pk);
-	cove_pk_fingerprint(fp, pk);
-	json_array_append_new(arg, json_pack("{s:s, s:s, s:s, s:b}", "name", name, "key", b64,
-					     "fingerprint", fp, "self", self));
+	cove_pk_to_b64(b64, m->pk);
+	cove_pk_fingerprint(fp, m->pk);
+	json_array_append_new(arg, json_pack("{s:s, s:s, s:s, s:b, s:s, s:I}", "name", m->name,
+					     "key", b64, "fingerprint", fp, "self", m->self,
+					     "state", m->here ? "here" : "away", "seen",
+					     (json_int_t)m->seen_ms));
 }
 
 static void json_line(struct nd_app *a, char *line, size_t len)
@@ -114,7 +122,8 @@ static void json_line(struct nd_app *a, char *line, size_t len)
 	room = json_string_value(room_j);
 	if (!name) {
 		json_error(a, NULL, "bad_command",
-			   "missing \"cmd\" (one of \"send\", \"who\", \"rekey\", \"quit\")", 0);
+			   "missing \"cmd\" (one of \"send\", \"who\", \"rekey\", \"history\", "
+			   "\"leave\", \"quit\")", 0);
 	} else if (strcmp(name, "send") == 0) {
 		json_t *t = json_object_get(cmd, "text");
 		int ret;
@@ -130,7 +139,7 @@ static void json_line(struct nd_app *a, char *line, size_t len)
 		json_t *members = json_array();
 		const char *r = room ? room : a->room;
 
-		if (cove_chat_who(a->core, r, who_one, members) != 0) {
+		if (cove_chat_members(a->core, r, who_one, members) != 0) {
 			json_decref(members);
 			json_error(a, r, "bad_command", "no such room", 0);
 			goto out;
@@ -140,6 +149,32 @@ static void json_line(struct nd_app *a, char *line, size_t len)
 		if (cove_chat_rekey(a->core, room) != 0)
 			json_error(a, room, "bad_command", room ? "no such room, or not joined yet" :
 				   "not joined yet", 0);
+	} else if (strcmp(name, "history") == 0) {
+		json_t *b = json_object_get(cmd, "before"), *l = json_object_get(cmd, "limit");
+		json_int_t before = b ? json_integer_value(b) : 0;
+		json_int_t limit = l ? json_integer_value(l) : ND_KEEP_START_SHOW;
+		const char *r = room ? room : a->room;
+		int ret;
+
+		if ((b && (!json_is_integer(b) || before < 0)) ||
+		    (l && (!json_is_integer(l) || limit < 1 || limit > 1000))) {
+			json_error(a, r, "bad_command", "\"history\" takes \"before\", a time in ms "
+				   "(0: the newest), and \"limit\", from 1 to 1000", 0);
+			goto out;
+		}
+		ret = nd_app_history(a, r, (uint64_t)before, (unsigned)limit);
+		if (ret == COVE_ERR_NOTFOUND)
+			json_error(a, r, "bad_command", "no such room", 0);
+		else if (ret != 0)
+			json_error(a, r, "history", "the history file could not be read", 0);
+	} else if (strcmp(name, "leave") == 0) {
+		const char *r = room ? room : a->room;
+		int ret = nd_app_leave(a, r);
+
+		if (ret == COVE_ERR_NOTFOUND)
+			json_error(a, r, "bad_command", "no such room", 0);
+		else if (ret != COVE_OK)
+			json_error(a, r, "not_left", "the link is down: leave once connected", 0);
 	} else if (strcmp(name, "quit") == 0) {
 		nd_app_quit(a, 0);
 	} else {
@@ -150,7 +185,7 @@ static void json_line(struct nd_app *a, char *line, size_t len)
 			if ((unsigned char)*p >= 0x80)
 				*p = '?';
 		snprintf(msg, sizeof(msg), "unknown command \"%s\" (use \"send\", \"who\", "
-			 "\"rekey\" or \"quit\")", shown);
+			 "\"rekey\", \"history\", \"leave\" or \"quit\")", shown);
 		json_error(a, NULL, "bad_command", msg, 0);
 	}
 out:
@@ -206,6 +241,46 @@ static void json_message(void *ctx, const char *room, const char *from, const ch
 		       from, "text", text, len, "ts", (json_int_t)ts));
 }
 
+static void json_history(struct nd_app *a, const char *room, const char *from,
+			 const char *text, size_t len, uint64_t ts)
+{
+	(void)a;
+	emit(json_pack("{s:s, s:s, s:s, s:s%, s:I, s:b}", "event", "message", "room", room,
+		       "from", from, "text", text, len, "ts", (json_int_t)ts, "history", 1));
+}
+
+static void json_history_end(struct nd_app *a, const char *room, unsigned count)
+{
+	(void)a;
+	emit(json_pack("{s:s, s:s, s:I}", "event", "history_end", "room", room, "count",
+		       (json_int_t)count));
+}
+
+static void json_unread(struct nd_app *a, const char *room, uint64_t n)
+{
+	(void)a;
+	emit(json_pack("{s:s, s:s, s:I}", "event", "unread", "room", room, "count",
+		       (json_int_t)n));
+}
+
+static void json_caught_up(void *ctx, const char *room, uint64_t shown, uint64_t missed)
+{
+	(void)ctx;
+	emit(json_pack("{s:s, s:s, s:I}", "event", "unread", "room", room, "count",
+		       (json_int_t)shown));
+	if (missed)
+		emit(json_pack("{s:s, s:s, s:I}", "event", "missed", "room", room, "count",
+			       (json_int_t)missed));
+}
+
+static void json_presence(void *ctx, const char *room, const char *name, int here,
+			  uint64_t seen)
+{
+	(void)ctx;
+	emit(json_pack("{s:s, s:s, s:s, s:s, s:I}", "event", "presence", "room", room, "who",
+		       name, "state", here ? "here" : "away", "seen", (json_int_t)seen));
+}
+
 static void json_joined(void *ctx, const char *room, const char *name)
 {
 	(void)ctx;
@@ -223,6 +298,9 @@ const struct nd_frontend nd_fe_json = {
 	.stop = json_stop,
 	.line = json_line,
 	.disconnected = json_disconnected,
+	.history = json_history,
+	.history_end = json_history_end,
+	.unread = json_unread,
 	.ui = {
 		.connected = json_connected,
 		.ready = json_ready,
@@ -233,5 +311,7 @@ const struct nd_frontend nd_fe_json = {
 		.gap = json_gap,
 		.error = json_error,
 		.notice = json_notice,
+		.caught_up = json_caught_up,
+		.presence = json_presence,
 	},
 };

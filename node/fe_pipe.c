@@ -123,6 +123,16 @@ static void pipe_notice(void *ctx, const char *room, const char *code, const cha
 	pipe_error(ctx, room, code, msg, 0);
 }
 
+static void pipe_caught_up(void *ctx, const char *room, uint64_t shown, uint64_t missed)
+{
+	(void)ctx;
+	cove_cli_err("[%s] %llu new since you left", room, (unsigned long long)shown);
+	if (missed)
+		cove_cli_err("[%s] %llu message%s dropped by the relay's retention while you "
+			     "were away", room, (unsigned long long)missed,
+			     missed == 1 ? " was" : "s were");
+}
+
 const struct nd_frontend nd_fe_pipe = {
 	.start = pipe_start,
 	.stop = pipe_stop,
@@ -138,5 +148,6 @@ const struct nd_frontend nd_fe_pipe = {
 		.gap = pipe_gap,
 		.error = pipe_error,
 		.notice = pipe_notice,
+		.caught_up = pipe_caught_up,
 	},
 };

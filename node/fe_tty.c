@@ -15,6 +15,7 @@
 #include <readline/readline.h>
 
 #include "cli/cli.h"
+#include "cli/opts.h"
 #include "common/err.h"
 #include "common/utf8.h"
 #include "node/app.h"
@@ -29,33 +30,55 @@ static void set_prompt(struct nd_app *a)
 	rl_set_prompt(tty_prompt);
 }
 
-/* Prints a line above the prompt and redraws what was being typed. */
-static void show(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static void show(const char *fmt, ...)
+/* Prints a line above the prompt and redraws what was being typed. A
+ * line from history (at: its time, not 0) carries its date and is dimmed,
+ * as irssi shows a scrollback, so it is never taken for one arriving. */
+static void vshow(time_t at, const char *fmt, va_list ap)
 {
 	int point = rl_point;
 	char *saved = rl_copy_text(0, rl_end);
-	char stamp[8];
-	time_t now = time(NULL);
+	char stamp[32];
+	time_t when = at ? at : time(NULL);
 	struct tm tm;
-	va_list ap;
 
-	localtime_r(&now, &tm);
-	strftime(stamp, sizeof(stamp), "%H:%M", &tm);
+	localtime_r(&when, &tm);
+	strftime(stamp, sizeof(stamp), at ? "%Y-%m-%d %H:%M" : "%H:%M", &tm);
 	rl_save_prompt();
 	rl_replace_line("", 0);
 	rl_redisplay();
-	printf("%s ", stamp);
-	va_start(ap, fmt);
+	printf(at ? "\033[2m%s " : "%s ", stamp);
 	vprintf(fmt, ap);
-	va_end(ap);
-	printf("\n");
+	printf(at ? "\033[0m\n" : "\n");
 	rl_restore_prompt();
 	rl_replace_line(saved ? saved : "", 0);
 	rl_point = point;
 	rl_redisplay();
 	free(saved);
 }
+
+static void show(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static void show(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vshow(0, fmt, ap);
+	va_end(ap);
+}
+
+static void show_at(time_t at, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void show_at(time_t at, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vshow(at, fmt, ap);
+	va_end(ap);
+}
+
+/* Set while /history asks, so that an empty answer is said (at start an
+ * empty room's history says nothing). */
+static int tty_asked;
 
 static void show_text(const char *room, const char *from, const char *text, size_t len)
 {
@@ -68,13 +91,21 @@ static void show_text(const char *room, const char *from, const char *text, size
 	free(clean);
 }
 
-static void who_one(void *arg, const char *name, const uint8_t pk[COVE_ID_LEN], int self)
+static void who_one(void *arg, const struct cove_chat_member *m)
 {
-	char fp[COVE_FP_LEN + 1];
+	char fp[COVE_FP_LEN + 1], seen[40] = "";
 
 	(void)arg;
-	cove_pk_fingerprint(fp, pk);
-	show("  %-16s %s%s", name, fp, self ? "  (you)" : "");
+	cove_pk_fingerprint(fp, m->pk);
+	if (!m->here && m->seen_ms) {
+		time_t t = (time_t)(m->seen_ms / 1000);
+		struct tm tm;
+
+		localtime_r(&t, &tm);
+		strftime(seen, sizeof(seen), ", last seen %Y-%m-%d %H:%M", &tm);
+	}
+	show("  %-16s %s  %s%s%s", m->name, fp, m->here ? "here" : "away", seen,
+	     m->self ? "  (you)" : "");
 }
 
 static void command(struct nd_app *a, char *line)
@@ -87,7 +118,7 @@ static void command(struct nd_app *a, char *line)
 		const char *room = arg ? arg : a->room;
 
 		show("[%s] members:", room);
-		if (cove_chat_who(a->core, room, who_one, NULL) != COVE_OK)
+		if (cove_chat_members(a->core, room, who_one, NULL) != COVE_OK)
 			show("no room '%s' here; /rooms lists them", room);
 	} else if (strcmp(cmd, "/room") == 0) {
 		size_t i, n = cove_chat_room_count(a->core);
@@ -99,7 +130,17 @@ static void command(struct nd_app *a, char *line)
 			show("usage: /room NAME, where NAME is one of the rooms given with -r (/rooms)");
 			return;
 		}
-		a->room = cove_chat_room_name(a->core, i);
+		nd_app_set_room(a, cove_chat_room_name(a->core, i));
+		set_prompt(a);
+	} else if (strcmp(cmd, "/leave") == 0) {
+		const char *room = arg ? arg : a->room;
+		int ret = nd_app_leave(a, room);
+
+		if (ret == COVE_ERR_NOTFOUND)
+			show("no room '%s' here; /rooms lists them", room);
+		else if (ret != COVE_OK)
+			show("cannot leave room %s while the link is down; try again once connected",
+			     room);
 		set_prompt(a);
 	} else if (strcmp(cmd, "/rekey") == 0) {
 		const char *room = arg ? arg : a->room;
@@ -108,6 +149,21 @@ static void command(struct nd_app *a, char *line)
 			show("cannot rekey room %s now: not joined", room);
 		else
 			show("[%s] asked for a new room key", room);
+	} else if (strcmp(cmd, "/history") == 0) {
+		unsigned long long n = ND_KEEP_START_SHOW;
+
+		if (arg && cove_opts_num("/history", arg, 1, 1000, &n) != 0) {
+			show("usage: /history [N], N from 1 to 1000 older messages of this room");
+			return;
+		}
+		if (!nd_keep_on(a->keep)) {
+			show("no history is kept (--history none)");
+			return;
+		}
+		tty_asked = 1;
+		if (nd_app_history(a, NULL, 0, (unsigned)n) != COVE_OK)
+			show("[%s] the history file could not be read", a->room);
+		tty_asked = 0;
 	} else if (strcmp(cmd, "/rooms") == 0) {
 		for (size_t i = 0; i < cove_chat_room_count(a->core); i++) {
 			const char *name = cove_chat_room_name(a->core, i);
@@ -120,7 +176,10 @@ static void command(struct nd_app *a, char *line)
 		show("  /room NAME    send to another of your rooms");
 		show("  /rooms        list your rooms");
 		show("  /rekey [ROOM] ask for a new room key");
-		show("  /quit         leave (Ctrl-D and Ctrl-C too)");
+		show("  /history [N]  N older messages of this room (default %u)",
+		     ND_KEEP_START_SHOW);
+		show("  /leave [ROOM] leave a room for good (the others rekey without you)");
+		show("  /quit         quit (Ctrl-D and Ctrl-C too)");
 	} else {
 		show("unknown command %s; /help lists them", cmd);
 	}
@@ -244,6 +303,52 @@ static void tty_message(void *ctx, const char *room, const char *from, const cha
 	show_text(room, from, text, len);
 }
 
+static void tty_history(struct nd_app *a, const char *room, const char *from,
+			const char *text, size_t len, uint64_t ts)
+{
+	char *clean = malloc(COVE_UTF8_VISIBLE_CAP(len));
+
+	(void)a;
+	if (!clean)
+		return;
+	cove_utf8_visible(clean, COVE_UTF8_VISIBLE_CAP(len), text, len);
+	show_at(ts / 1000 ? (time_t)(ts / 1000) : 1, "[%s] %s: %s", room, from, clean);
+	free(clean);
+}
+
+static void tty_history_end(struct nd_app *a, const char *room, unsigned count)
+{
+	(void)a;
+	if (count == 0 && tty_asked)
+		show("[%s] no older messages kept", room);
+	else if (count)
+		show("[%s] --- %u earlier message%s above (/history for more) ---", room, count,
+		     count == 1 ? "" : "s");
+}
+
+static void tty_unread(struct nd_app *a, const char *room, uint64_t n)
+{
+	(void)a;
+	show("[%s] %llu new since you left", room, (unsigned long long)n);
+}
+
+static void tty_caught_up(void *ctx, const char *room, uint64_t shown, uint64_t missed)
+{
+	(void)ctx;
+	show("[%s] %llu new since you left", room, (unsigned long long)shown);
+	if (missed)
+		show("[%s] %llu message%s dropped by the relay's retention while you were "
+		     "away", room, (unsigned long long)missed, missed == 1 ? " was" : "s were");
+}
+
+static void tty_presence(void *ctx, const char *room, const char *name, int here,
+			 uint64_t seen)
+{
+	(void)ctx;
+	(void)seen;
+	show("[%s] %s is %s", room, name, here ? "here" : "away");
+}
+
 static void tty_joined(void *ctx, const char *room, const char *name)
 {
 	(void)ctx;
@@ -252,8 +357,14 @@ static void tty_joined(void *ctx, const char *room, const char *name)
 
 static void tty_left(void *ctx, const char *room, const char *name)
 {
-	(void)ctx;
-	show("[%s] %s left", room, name);
+	struct nd_app *a = ctx;
+
+	/* the app passes a->self itself when it is we who left */
+	if (name == a->self)
+		show("[%s] you left the room%s", room, cove_chat_room_count(a->core) ? "" :
+		     "; no rooms left (/quit quits)");
+	else
+		show("[%s] %s left", room, name);
 }
 
 static void tty_epoch(void *ctx, const char *room, uint32_t epoch, const char *by)
@@ -315,6 +426,9 @@ const struct nd_frontend nd_fe_tty = {
 	.line = tty_line,
 	.disconnected = tty_disconnected,
 	.paused = tty_paused,
+	.history = tty_history,
+	.history_end = tty_history_end,
+	.unread = tty_unread,
 	.ui = {
 		.connected = tty_connected,
 		.ready = tty_ready,
@@ -325,5 +439,7 @@ const struct nd_frontend nd_fe_tty = {
 		.gap = tty_gap,
 		.error = tty_error,
 		.notice = tty_notice,
+		.caught_up = tty_caught_up,
+		.presence = tty_presence,
 	},
 };

@@ -14,7 +14,9 @@
 #include "cli/log.h"
 #include "cli/opts.h"
 #include "common/err.h"
+#include "hist/hist.h"
 #include "node/app.h"
+#include "node/keep.h"
 #include "node/run.h"
 
 #define MAX_ROOMS 64
@@ -24,7 +26,7 @@ _Static_assert(EVENT_LOG_DEBUG == 0 && EVENT_LOG_MSG == 1 && EVENT_LOG_WARN == 2
 	       EVENT_LOG_ERR == 3, "the severities cove_log_libevent() maps");
 
 enum { OPT_JSON = COVE_OPT_LONG, OPT_PASS, OPT_KEEPALIVE, OPT_NO_RECONNECT,
-       OPT_REKEY_INTERVAL, OPT_REKEY_MESSAGES };
+       OPT_REKEY_INTERVAL, OPT_REKEY_MESSAGES, OPT_HISTORY };
 
 static const struct cove_opt options[] = {
 	COVE_OPT_STR('k', "key", "FILE", "your secret key (cove-keys generate)"),
@@ -38,6 +40,10 @@ static const struct cove_opt options[] = {
 		     "repeat for more; plain lines go to the first"),
 	COVE_OPT_FLAG(OPT_JSON, "json", "JSON lines: commands on stdin, events on stdout"),
 	COVE_OPT_STR(OPT_PASS, "passphrase-file", "F", "read the key's passphrase from F"),
+	COVE_OPT_STR(OPT_HISTORY, "history", "PATH",
+		     "keep messages (encrypted) in PATH; 'none' keeps nothing\n"
+		     "(default $XDG_DATA_HOME/cove/KEYID.db or\n"
+		     "~/.local/share/cove/KEYID.db)"),
 	COVE_OPT_NUM(OPT_KEEPALIVE, "keepalive", "MS", 100, 3600000, ND_KEEPALIVE_MS,
 		     "ping a silent rendezvous after MS, give the link up\n"
 		     "after 3*MS (default {default})"),
@@ -63,11 +69,14 @@ static const struct cove_opts_spec spec = {
 		 "\n",
 	.footer = "\n"
 		  "On a terminal: type to send; /who lists members, /room NAME switches room,\n"
-		  "/rekey asks for a new room key, /quit leaves. From a pipe: each line is a\n"
-		  "message; each message received is printed as '[ROOM] NAME: TEXT'; end of\n"
-		  "input quits once all is sent. JSON: {\"cmd\":\"send\",\"text\":T[,\"room\":R]},\n"
-		  "{\"cmd\":\"who\"}, {\"cmd\":\"rekey\"}, {\"cmd\":\"quit\"}; events: ready, message,\n"
-		  "joined, left, epoch, gap, disconnected, error (see cove-node(1)).\n",
+		  "/rekey asks for a new room key, /history [N] shows older messages,\n"
+		  "/leave [ROOM] leaves a room for good, /quit quits. From a pipe: each line\n"
+		  "is a message; each message received is printed as '[ROOM] NAME: TEXT'; end\n"
+		  "of input quits once all is sent. JSON: {\"cmd\":\"send\",\"text\":T[,\"room\":R]},\n"
+		  "{\"cmd\":\"who\"}, {\"cmd\":\"rekey\"}, {\"cmd\":\"leave\",\"room\":R}, {\"cmd\":\"quit\"},\n"
+		  "{\"cmd\":\"history\",\"room\":R,\"before\":TS,\"limit\":N}; events: ready, message,\n"
+		  "history_end, unread, joined, left, epoch, gap, disconnected, error (see\n"
+		  "cove-node(1)).\n",
 	.opts = options,
 	.nopts = sizeof(options) / sizeof(options[0]),
 	.help_col = 28,
@@ -78,6 +87,7 @@ struct args {
 	struct nd_app_conf conf;
 	char host[256];               /* conf.host points here */
 	const char *key_path, *pass_file;
+	const char *history;          /* NULL: the default path; "none": nothing kept */
 	const char *rooms[MAX_ROOMS];
 	size_t nrooms;
 	int json;
@@ -172,6 +182,7 @@ static int parse(int argc, char **argv, struct args *g)
 			break;
 		case OPT_JSON: g->json = 1; break;
 		case OPT_PASS: g->pass_file = v.arg; break;
+		case OPT_HISTORY: g->history = v.arg; break;
 		case OPT_KEEPALIVE: g->conf.keepalive_ms = (unsigned)v.num; break;
 		case OPT_NO_RECONNECT: g->conf.no_reconnect = 1; break;
 		case OPT_REKEY_INTERVAL: g->copts.rekey_interval_s = (unsigned)v.num; break;
@@ -192,6 +203,40 @@ static int parse(int argc, char **argv, struct args *g)
 		return 2;
 	g->conf.host = g->host;
 	return -1;
+}
+
+static void keep_warn(void *ctx, const char *msg)
+{
+	struct nd_app *a = ctx;
+
+	if (a->fe->ui.error)
+		a->fe->ui.error(a, NULL, "history", msg, 0);
+}
+
+/* Opens the history file the command line names (or the default). Returns
+ * 0, or -1 after saying why: a file that is not ours is never touched. */
+static int open_keep(struct nd_app *a, const struct args *g)
+{
+	char path[4096], msg[4400];
+	const char *p = g->history;
+	int ret;
+
+	if (p && strcmp(p, "none") == 0) {
+		p = NULL;
+	} else if (!p) {
+		if (cove_hist_default_path(path, sizeof(path), a->id->pk) != COVE_OK) {
+			cove_cli_err("neither XDG_DATA_HOME nor HOME is set, so there is no default "
+				     "history file; give --history PATH, or --history none");
+			return -1;
+		}
+		p = path;
+	}
+	ret = nd_keep_open(&a->keep, a->base, p, a->id, keep_warn, a);
+	if (ret != COVE_OK) {
+		cove_cli_err("%s", nd_keep_strerror(msg, sizeof(msg), ret, p));
+		return -1;
+	}
+	return 0;
 }
 
 /* Runs the node until it quits; returns its exit status. */
@@ -224,7 +269,7 @@ static int run(const struct args *g)
 	me = cove_wl_find_pk(a->wl, id->pk);
 	a->self = me ? me->name : "me";
 	a->id = id;
-	a->room = g->rooms[0];
+	nd_app_set_room(a, g->rooms[0]);
 	a->fe = g->json ? &nd_fe_json : isatty(STDIN_FILENO) ? &nd_fe_tty : &nd_fe_pipe;
 	/* libevent prints "[warn] ..." lines of its own otherwise. */
 	event_set_log_callback(cove_log_libevent);
@@ -233,6 +278,8 @@ static int run(const struct args *g)
 		cove_cli_err("cannot create an event loop");
 		goto out;
 	}
+	if (open_keep(a, g) != 0)
+		goto out;
 	core_ui = a->fe->ui;
 	core_ui.error = on_error;
 	core_ui.connected = on_connected;
@@ -243,6 +290,7 @@ static int run(const struct args *g)
 	deps.now_us = clock_us;
 	deps.keylog = g->hooks.keylog;
 	deps.keylog_ctx = g->hooks.keylog_ctx;
+	deps.persist = nd_keep_persist(a->keep);
 	a->core = cove_chat_new(id, a->wl, a->conf.relay, &core_ui, &deps, &g->copts);
 	tick = event_new(a->base, -1, EV_PERSIST, on_tick, a);
 	sig_int = evsignal_new(a->base, SIGINT, on_signal, a);
@@ -255,6 +303,13 @@ static int run(const struct args *g)
 		goto out;
 	}
 	for (size_t i = 0; i < g->nrooms; i++) {
+		/* the history first: the core reads what it kept of the room */
+		ret = nd_keep_room(a->keep, g->rooms[i]);
+		if (ret != COVE_OK) {
+			cove_cli_err("cannot read room '%s' from the history file: %s",
+				     g->rooms[i], cove_strerror(ret));
+			goto out;
+		}
 		ret = cove_chat_add_room(a->core, g->rooms[i]);
 		if (ret == COVE_ERR_EXISTS) {
 			cove_cli_err("room '%s' is given twice", g->rooms[i]);
@@ -268,6 +323,7 @@ static int run(const struct args *g)
 	if (a->fe->start(a) != 0)
 		goto out;
 	fe_started = 1;
+	nd_app_history_start(a);
 	if (nd_app_connect(a) == 0)
 		event_base_dispatch(a->base);
 out:
@@ -275,6 +331,7 @@ out:
 		a->fe->stop(a);
 	nd_input_free(a->in);
 	cove_chat_free(a->core);
+	nd_keep_close(a->keep, cove_now_ms());
 	nd_app_free_links(a);
 	if (tick)
 		event_free(tick);

@@ -72,7 +72,9 @@ enum fz_op {
 	/* the link goes */
 	FZ_OP_LINK_DOWN,
 	/* a: a new link; a & 1: the relay's welcome follows; a & 2: the
-	 * relay tells who is here again (each member's last INI) */
+	 * relay tells who is here again (each member's last INI); a & 4: a
+	 * relay that keeps rooms: alice's SYNs are not refused, and her rooms
+	 * catch up until an UPD */
 	FZ_OP_LINK_UP,
 	/* a: alice's whitelist becomes alice, bob, carol, dave by bits 0-3 */
 	FZ_OP_WHITELIST,
@@ -89,6 +91,16 @@ enum fz_op {
 	FZ_OP_RESTART,
 	/* a: one of the last frames alice sent, handed back to her */
 	FZ_OP_ECHO,
+	/* a, u16 rseq: the relay forwards a stored frame numbered rseq: one
+	 * of the last frames fed to alice (a >> 1), or with a & 1 one of the
+	 * last she sent (a frame no room stores, often) */
+	FZ_OP_FWD,
+	/* a: the relay's UPD in room a & 1, missed (a >> 1) & 3: none, one,
+	 * a thousand, huge; a & 0x80: a bad signature */
+	FZ_OP_UPD,
+	/* a: the relay's PRS in room a & 1 for member (a >> 1) & 3, here
+	 * when a & 0x08; a & 0x80: a bad signature */
+	FZ_OP_PRS,
 	FZ_OP_COUNT
 };
 

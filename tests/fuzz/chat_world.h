@@ -112,6 +112,7 @@ static struct {
 	uint64_t alice_seq;         /* of the last frame alice sent */
 	size_t nalice;              /* frames she sent */
 	int link_up, dead;
+	uint64_t syn[NROOMS];       /* seq of alice's SYN on this link; 0: none */
 	struct fz_room room[NROOMS];
 	struct fz_raw fed[NRING], sent[NRING];
 	size_t nfed, nsent;
@@ -278,7 +279,8 @@ static int fake_send(void *ctx, const struct cove_frame *f)
 	trace("sent", raw, len);
 	ring_put(w.sent, &w.nsent, raw, len);
 	FUZZ_CHECK(d.type == COVE_F_INI || d.type == COVE_F_KEY || d.type == COVE_F_DAT ||
-			   d.type == COVE_F_RDY || d.type == COVE_F_RKY || d.type == COVE_F_BYE,
+			   d.type == COVE_F_RDY || d.type == COVE_F_RKY || d.type == COVE_F_BYE ||
+			   d.type == COVE_F_SYN,
 		   "alice sent a frame of type %u", d.type);
 	FUZZ_CHECK(memcmp(d.from, pk(ALICE), COVE_ID_LEN) == 0, "alice's frame is not from her");
 	FUZZ_CHECK(cove_msg_verify(&d) == COVE_OK, "alice's frame of type %u is not signed",
@@ -296,6 +298,9 @@ static int fake_send(void *ctx, const struct cove_frame *f)
 		memcpy(r->axpk[1], r->axpk[0], COVE_XPK_LEN);
 		memcpy(r->axpk[0], d.u.ini.xpk, COVE_XPK_LEN);
 		r->naxpk++;
+		break;
+	case COVE_F_SYN:
+		w.syn[ri] = d.seq;
 		break;
 	case COVE_F_RDY:
 		FUZZ_CHECK(d.u.rdy.epoch != COVE_EPOCH_END, "alice confirmed the last epoch");
@@ -396,6 +401,25 @@ static void ui_left(void *ctx, const char *room, const char *name)
 	trace_str("left.name", name);
 }
 
+static void ui_caught_up(void *ctx, const char *room, uint64_t shown, uint64_t missed)
+{
+	(void)ctx;
+	(void)missed;
+	trace_str("caught_up", room);
+	FUZZ_CHECK(shown <= NMSGS * 64ull, "caught up with %llu shown",
+		   (unsigned long long)shown);
+}
+
+static void ui_presence(void *ctx, const char *room, const char *name, int here,
+			uint64_t seen)
+{
+	(void)ctx;
+	(void)seen;
+	trace_str("presence", room);
+	trace_str("presence.name", name);
+	FUZZ_CHECK(here == 0 || here == 1, "presence %d", here);
+}
+
 static void ui_epoch(void *ctx, const char *room, uint32_t epoch, const char *by)
 {
 	(void)ctx;
@@ -453,6 +477,8 @@ static const struct cove_chat_ui world_ui = {
 	.gap = ui_gap,
 	.error = ui_error,
 	.notice = ui_notice,
+	.caught_up = ui_caught_up,
+	.presence = ui_presence,
 };
 static const struct cove_chat_deps world_deps = {
 	.send = fake_send,

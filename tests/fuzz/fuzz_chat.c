@@ -495,6 +495,24 @@ static void op_query(void)
 		   "who in a room alice is not in");
 }
 
+/* The relay of today refuses the SYNs of a link (wrong_direction): alice
+ * then has nothing to catch up, as the corpus was recorded. */
+static void refuse_syns(void)
+{
+	for (int ri = 0; ri < NROOMS; ri++) {
+		struct cove_frame f;
+
+		if (!w.syn[ri])
+			continue;
+		frame_of(&f, RELAY, COVE_F_ERR, -1);
+		f.u.err.code = COVE_EC_WRONG_DIRECTION;
+		f.u.err.ref = w.syn[ri];
+		f.u.err.text = "wrong direction";
+		f.u.err.text_len = 15;
+		feed(&f, RELAY, 0);
+	}
+}
+
 static void op_link_up(struct in *in)
 {
 	uint8_t a = u8(in);
@@ -503,6 +521,7 @@ static void op_link_up(struct in *in)
 	if (w.link_up)
 		cove_chat_link_down(w.core); /* once per link */
 	w.link_up = 1;
+	memset(w.syn, 0, sizeof(w.syn));
 	ret = cove_chat_link_up(w.core);
 	FUZZ_CHECK(ret == COVE_OK, "cove_chat_link_up returned %d", ret);
 	if (a & 1) {
@@ -512,11 +531,64 @@ static void op_link_up(struct in *in)
 		memcpy(f.u.wlc.you, pk(ALICE), COVE_ID_LEN);
 		feed(&f, RELAY, 0);
 	}
+	if (!(a & 4))
+		refuse_syns();
 	if (a & 2)
 		for (int ri = 0; ri < NROOMS; ri++)
 			for (int k = BOB; k <= DAVE; k++)
 				if (w.room[ri].mem[k].ini)
 					feed_raw(w.room[ri].mem[k].ini, w.room[ri].mem[k].ini_len, 0);
+}
+
+static void op_fwd(struct in *in)
+{
+	static uint8_t inner[COVE_FRAME_MAX], raw[COVE_FRAME_MAX];
+	uint8_t a = u8(in);
+	uint16_t rseq = u16(in);
+	const struct fz_raw *src;
+	struct cove_frame f;
+	size_t len = 0;
+
+	if (a & 1 ? !w.nsent : !w.nfed)
+		return;
+	src = a & 1 ? &w.sent[(a >> 1) % (w.nsent < NRING ? w.nsent : NRING)]
+		    : &w.fed[(a >> 1) % (w.nfed < NRING ? w.nfed : NRING)];
+	if (src->len > COVE_FWD_INNER_MAX)
+		return;
+	memcpy(inner, src->raw, src->len); /* the ring may change under the core */
+	memset(&f, 0, sizeof(f));
+	f.version = COVE_PROTO_VERSION;
+	f.type = COVE_F_FWD;
+	f.u.fwd.rseq = rseq;
+	f.u.fwd.rdat = rseq / 2;
+	f.u.fwd.frame = inner;
+	f.u.fwd.frame_len = src->len;
+	if (cove_frame_encode(&f, raw, sizeof(raw), &len) == COVE_OK)
+		feed_raw(raw, len, 1);
+}
+
+static void op_upd(struct in *in)
+{
+	static const uint64_t missed[4] = { 0, 1, 1000, UINT64_MAX >> 1 };
+	uint8_t a = u8(in);
+	struct cove_frame f;
+
+	frame_of(&f, RELAY, COVE_F_UPD, a & 1);
+	f.u.upd.next = w.seq[RELAY];
+	f.u.upd.missed = missed[(a >> 1) & 3];
+	feed(&f, RELAY, a & 0x80 ? 5 : 0);
+}
+
+static void op_prs(struct in *in)
+{
+	uint8_t a = u8(in);
+	struct cove_frame f;
+
+	frame_of(&f, RELAY, COVE_F_PRS, a & 1);
+	memcpy(f.u.prs.who, pk(member_of(a)), COVE_ID_LEN);
+	f.u.prs.here = !!(a & 0x08);
+	f.u.prs.seen = w.clock_ms;
+	feed(&f, RELAY, a & 0x80 ? 5 : 0);
 }
 
 static void op(struct in *in)
@@ -599,6 +671,9 @@ static void op(struct in *in)
 		m->next_n = 0;
 		break;
 	}
+	case FZ_OP_FWD: op_fwd(in); break;
+	case FZ_OP_UPD: op_upd(in); break;
+	case FZ_OP_PRS: op_prs(in); break;
 	case FZ_OP_ECHO:
 		a = u8(in);
 		if (w.nsent) {
@@ -635,10 +710,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	FUZZ_CHECK(w.core, "cove_chat_new failed");
 	for (int i = 0; i < NROOMS; i++)
 		FUZZ_CHECK(cove_chat_add_room(w.core, room_names[i]) == COVE_OK, "add_room");
+	memset(w.syn, 0, sizeof(w.syn));
 	FUZZ_CHECK(cove_chat_link_up(w.core) == COVE_OK, "link_up");
 	frame_of(&f, RELAY, COVE_F_WLC, -1);
 	memcpy(f.u.wlc.you, pk(ALICE), COVE_ID_LEN);
 	feed(&f, RELAY, 0);
+	refuse_syns();
 	for (int i = 0; i < MAX_OPS && in.n && !w.dead; i++)
 		op(&in);
 	world_clear();

@@ -29,6 +29,10 @@ TAMPER_RELAY = os.path.join(BUILD, "tests", "cove-rendezvous-tamper")
 KEYLOG_NODE = os.path.join(BUILD, "tests", "cove-node-keylog")
 DATOPEN = os.path.join(BUILD, "tests", "tools", "datopen")
 
+# cove-node keeps history under $XDG_DATA_HOME by default: never the
+# user's own folder from a test, and one folder per run of the suite.
+os.environ["XDG_DATA_HOME"] = tempfile.mkdtemp(prefix="cove-test-data-")
+
 # Generous: the suite also runs under AddressSanitizer on a shared machine.
 TIMEOUT = float(os.environ.get("COVE_TEST_TIMEOUT", "20"))
 
@@ -85,12 +89,16 @@ class Node:
     """A cove-node --json process."""
 
     def __init__(self, world, name, rooms, relay=None, extra=(), whitelist=None, key=None,
-                 binary=None, env=None):
+                 binary=None, env=None, history="none"):
         self.world = world
         self.name = name
         relay = relay or world.relay
         args = [binary or NODE, "-k", key or world.key(name), "-w",
                 whitelist or world.whitelist, "-s", relay.addr, "-S", relay.pub, "--json"]
+        # Most tests start the same identity more than once, at once:
+        # history is kept only where a test asks for it (a path).
+        if history is not None:
+            args += ["--history", history]
         for r in rooms:
             args += ["-r", r]
         args += list(extra)

@@ -54,6 +54,10 @@ static struct {
 	size_t nleft;               /* left events */
 	uint64_t gap_first, gap_last; /* of the last gap event */
 	uint8_t alice_xpk[COVE_XPK_LEN];
+	struct cove_chat_persist persist; /* what alice_starts() hands the core */
+	int new_relay;              /* the relay keeps rooms: no refusal of SYN */
+	size_t ncaught;             /* caught_up events */
+	uint64_t caught_shown, caught_missed; /* of the last one */
 } w;
 
 static inline uint64_t fake_ms(void)
@@ -128,6 +132,14 @@ static inline void ui_notice(void *ctx, const char *room, const char *code, cons
 	(void)ctx, (void)room, (void)msg;
 	if (w.nnotices < MAX_EV)
 		snprintf(w.notices[w.nnotices++], sizeof(w.notices[0]), "%s", code);
+}
+
+static inline void ui_caught_up(void *ctx, const char *room, uint64_t shown, uint64_t missed)
+{
+	(void)ctx, (void)room;
+	w.ncaught++;
+	w.caught_shown = shown;
+	w.caught_missed = missed;
 }
 
 static inline size_t count_code(char (*list)[32], size_t n, const char *code)
@@ -247,8 +259,32 @@ static inline void set_whitelist(const char *names)
 	cove_wl_free(old);
 }
 
+/* The relay of protocol version 1, which keeps nothing, refuses the SYN
+ * alice sent after her INI (wrong_direction): she has nothing to catch
+ * up and goes on as that relay expects. */
+static inline void old_relay_refuses_syn(void)
+{
+	for (size_t i = w.nout; i-- > 0;) {
+		struct cove_frame s, err;
+
+		assert_ok(cove_frame_decode(&s, w.out[i].raw, w.out[i].len));
+		if (s.type != COVE_F_SYN)
+			continue;
+		cove_msg_init(&err, COVE_F_ERR, "", 0, pk(RELAY), ++w.seq[RELAY], w.clock_ms);
+		err.u.err.code = COVE_EC_WRONG_DIRECTION;
+		err.u.err.ref = s.seq;
+		err.u.err.text = "wrong direction";
+		err.u.err.text_len = 15;
+		assert_ok(cove_msg_sign(&err, w.id[RELAY]));
+		feed(&err);
+		return;
+	}
+}
+
 /* alice's core, with opts (NULL: the defaults), in ROOM, linked and
- * welcomed; any core she had is freed. */
+ * welcomed by a relay of today (w.new_relay 0: it refuses her SYN) or
+ * one that keeps rooms (w.new_relay 1: the test sends UPD); any core she
+ * had is freed. */
 static inline void alice_starts(const struct cove_chat_opts *opts)
 {
 	static const struct cove_chat_ui ui = {
@@ -258,11 +294,13 @@ static inline void alice_starts(const struct cove_chat_opts *opts)
 		.error = ui_error,
 		.notice = ui_notice,
 		.gap = ui_gap,
+		.caught_up = ui_caught_up,
 	};
-	static const struct cove_chat_deps deps = {
+	struct cove_chat_deps deps = {
 		.send = fake_send,
 		.now_ms = fake_ms,
 		.now_us = fake_us,
+		.persist = w.persist,
 	};
 	struct cove_frame f;
 
@@ -274,6 +312,8 @@ static inline void alice_starts(const struct cove_chat_opts *opts)
 	cove_msg_init(&f, COVE_F_WLC, "", 0, pk(RELAY), ++w.seq[RELAY], w.clock_ms);
 	memcpy(f.u.wlc.you, pk(ALICE), COVE_ID_LEN);
 	sign_feed(RELAY, &f);
+	if (!w.new_relay)
+		old_relay_refuses_syn();
 }
 
 static inline int setup(void **state)
@@ -408,6 +448,8 @@ static inline void reconnect(void)
 	f.room[0] = '\0';
 	memcpy(f.u.wlc.you, pk(ALICE), COVE_ID_LEN);
 	sign_feed(RELAY, &f);
+	if (!w.new_relay)
+		old_relay_refuses_syn();
 }
 
 /* who, with session key kp, is still in the room: after a reconnect the
@@ -466,9 +508,10 @@ static inline void key_from(enum who from, const uint8_t *gk, uint32_t epoch, co
 	feed(&f);
 }
 
-/* A DAT of text from who under gk of epoch. */
-static inline void dat_from(enum who who, const uint8_t *gk, uint32_t epoch, uint64_t n,
-		     const char *text)
+/* A DAT of text from who under gk of epoch, message number n of its
+ * session; its ciphertext is static, valid until the next call. */
+static inline struct cove_frame dat_of(enum who who, const uint8_t *gk, uint32_t epoch,
+				       uint64_t n, const char *text)
 {
 	static uint8_t ct[COVE_DAT_CT_MAX];
 	struct cove_frame f = frame_of(who, COVE_F_DAT);
@@ -482,6 +525,15 @@ static inline void dat_from(enum who who, const uint8_t *gk, uint32_t epoch, uin
 	memset(f.u.dat.sid, who, COVE_SID_LEN);
 	f.u.dat.n = n;
 	assert_ok(cove_msg_dat_seal(&f, ct, sizeof(ct), &pl, gk, w.id[who]));
+	return f;
+}
+
+/* who's DAT reaches alice. */
+static inline void dat_from(enum who who, const uint8_t *gk, uint32_t epoch, uint64_t n,
+		     const char *text)
+{
+	struct cove_frame f = dat_of(who, gk, epoch, n, text);
+
 	feed(&f);
 }
 

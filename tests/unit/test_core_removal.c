@@ -383,6 +383,7 @@ TEST(a_tainted_key_stays_tainted_after_a_reconnect)
 	/* the relay cuts alice's link; back in, bob hands her the same key */
 	cove_chat_link_down(w.core);
 	assert_ok(cove_chat_link_up(w.core));
+	old_relay_refuses_syn();
 	{
 		struct cove_frame f = frame_of(RELAY, COVE_F_WLC);
 
@@ -420,6 +421,7 @@ TEST(a_member_that_vanished_while_we_were_away_taints_the_key_we_come_back_to)
 	carol = join(CAROL, gk0);
 	cove_chat_link_down(w.core);
 	assert_ok(cove_chat_link_up(w.core));
+	old_relay_refuses_syn();
 	/* back in: bob is here, carol is not (she left while we were away,
 	 * and the relay does not rekey) */
 	{
