@@ -12,6 +12,8 @@ node=$build/cove-node
 room=demo
 
 dir=$(mktemp -d "${TMPDIR:-/tmp}/cove-demo.XXXXXX")
+# the demo's nodes keep their history in its folder, not in your home
+export XDG_DATA_HOME="$dir/data"
 pids=""
 cleanup() {
 	for p in $pids; do kill "$p" 2>/dev/null || true; done
