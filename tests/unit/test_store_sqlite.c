@@ -396,7 +396,7 @@ TEST(a_store_of_a_newer_version_is_refused_untouched)
 	WORLD;
 
 	make_store(w);
-	sql(w->path, "PRAGMA user_version = 2");
+	sql(w->path, "PRAGMA user_version = 3");
 	assert_refused_untouched(w, COVE_ERR_VERSION);
 	sql(w->path, "PRAGMA user_version = 0");
 	assert_refused_untouched(w, COVE_ERR_STORE_FORMAT);
@@ -409,7 +409,7 @@ TEST(a_newer_version_still_in_the_wal_is_refused_untouched)
 	char wal_path[160];
 
 	make_store(w);
-	sql_wal(w->path, "PRAGMA user_version = 2", 1);
+	sql_wal(w->path, "PRAGMA user_version = 3", 1);
 	snprintf(wal_path, sizeof(wal_path), "%s-wal", w->path);
 	assert_ok(cove_file_read(wal_path, 1 << 20, 0, &wal.bytes, &wal.len, NULL));
 	assert_true(wal.len > 0);
@@ -480,10 +480,11 @@ TEST(a_store_another_process_holds_is_busy_and_untouched)
 
 static struct cove_store *child_store; /* reachable when the child dies */
 
-static void child_done(void *arg, uint64_t seq, int err)
+static void child_done(void *arg, uint64_t seq, uint64_t rdat, int err)
 {
 	(void)arg;
 	(void)seq;
+	(void)rdat;
 	if (err)
 		_exit(3);
 }
@@ -499,7 +500,8 @@ static void child_crashes(const char *path)
 	    cove_store_room_put(child_store, &r) != COVE_OK)
 		_exit(1);
 	for (uint32_t i = 1; i <= 6; i++) {
-		struct cove_store_frame f = { .ts_ms = i, .type = i % 7, .raw = raw, .len = sizeof(raw) };
+		struct cove_store_frame f = { .ts_ms = i, .type = i % 7, .dat = i % 7 == W_DAT_TYPE,
+					      .raw = raw, .len = sizeof(raw) };
 
 		w_frame_bytes(raw, sizeof(raw), i);
 		if (cove_store_append(child_store, "lobby", 5, &f, child_done, NULL) != COVE_OK ||
