@@ -224,7 +224,7 @@ int rv_server_init(struct rv_server *s, struct event_base *base, struct cove_ide
 		.timers_ctx = base,
 		.fanout = &rm_fanout_local,
 		.stats = &s->stats.room,
-		.store = NULL,
+		.store = conf->store,
 	};
 	rc = (struct rm_conf){
 		.max_rooms = conf->max_rooms,
@@ -318,7 +318,7 @@ void rv_server_log_stats(const struct rv_server *s)
 		 "join_failures=%llu rekeys=%llu rekey_timeouts=%llu leaves=%llu "
 		 "graces_expired=%llu rejoins=%llu dead_peers=%llu replaced=%llu "
 		 "evicted=%llu verify_threads=%u verified_workers=%llu verified_loop=%llu "
-		 "pending=%zu pending_max=%zu paused=%zu pauses=%llu%s",
+		 "pending=%zu pending_max=%zu paused=%zu pauses=%llu store_failures=%llu%s",
 		 s->nconns - s->nclosing, s->nunauth, (unsigned long long)t->conns_accepted,
 		 (unsigned long long)t->conns_refused, (unsigned long long)t->auth_ok,
 		 (unsigned long long)t->auth_refused, (unsigned long long)t->auth_failed,
@@ -334,7 +334,7 @@ void rv_server_log_stats(const struct rv_server *s)
 		 (unsigned long long)t->replaced, (unsigned long long)t->evicted,
 		 s->pool ? s->conf.verify_threads : 0, (unsigned long long)v->workers,
 		 (unsigned long long)v->loop, v->pending, v->pending_max, v->paused,
-		 (unsigned long long)v->pauses, by_code);
+		 (unsigned long long)v->pauses, (unsigned long long)r->store_failures, by_code);
 }
 
 /* ---- events ------------------------------------------------------------------ */

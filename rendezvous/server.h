@@ -66,6 +66,8 @@ struct rv_conf {
 	unsigned burst;           /* DATs a connection may send at once */
 	unsigned verify_threads;  /* signature checks on this many threads; 0: on the loop */
 	unsigned verify_inline;   /* below this many checks a second, the loop makes them */
+	uint64_t member_expiry_ms; /* a member away this long is removed */
+	struct cove_store *store; /* where rooms are kept (borrowed); NULL: nowhere */
 	rv_tamper_fn tamper;      /* a test hook; NULL in the relay that ships */
 };
 

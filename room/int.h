@@ -2,6 +2,8 @@
  * int.h - the room logic's own structures, shared by its parts:
  *
  *   out.c     everything it sends: relay frames, ERRs, fan-out, log lines
+ *   keep.c    what it records in the store, frames fanned out from their
+ *             append's completion, and the rooms waiting to be routed
  *   room.c    hub, rooms, peers and members: joins, leaving, grace, and
  *             routing (first, ASK, REK) with their timeouts
  *   frames.c  what members say once in a room: RDY, RKY, KEY, DAT
@@ -32,6 +34,9 @@
 /* Room for a label of a member in a log line. */
 #define RM_LABEL_MAX 96
 
+/* Retention by age is applied this often. */
+#define RM_TRIM_MS 60000u
+
 struct rm_peer {
 	struct rm_hub *hub;
 	struct rm_link link;
@@ -47,6 +52,9 @@ struct rm_member {
 	struct rm_peer *peer;          /* NULL while away (lost, in its grace period) */
 	uint8_t pk[COVE_ID_LEN];
 	uint64_t serial;               /* join order within the room */
+	uint64_t joined_ms;            /* when it joined */
+	uint64_t seen_ms;              /* when it was last connected */
+	uint64_t since;                /* the rseq of its joining INI; 0: not known yet */
 	uint8_t xpk[COVE_WXPK_LEN];    /* session key from its INI */
 	uint8_t old_xpk[COVE_WXPK_LEN]; /* the one its latest INI replaced, for KEYs in flight */
 	int has_old_xpk;
@@ -75,6 +83,9 @@ struct rm_room {
 	TAILQ_ENTRY(rm_room) route_next; /* in rm_hub.to_route */
 	int route_pending;
 	struct rm_hub *hub;
+	uint64_t id;                   /* unique in the hub: a room made again is another */
+	size_t inflight;               /* frames appended whose completion is to come */
+	int route_held;                /* routing waits for them */
 	char name[COVE_ROOM_MAX + 1];
 	uint8_t name_len;
 	struct rm_member_list members;
@@ -96,6 +107,12 @@ struct rm_hub {
 	struct rm_table rooms;
 	TAILQ_HEAD(, rm_room) to_route; /* rooms to re-route from the loop */
 	struct rm_timer *router;
+	uint64_t next_room_id;
+	TAILQ_HEAD(, rm_pending) pending; /* frames appended, completion to come */
+	struct rm_timer *flusher;      /* commits the store at the end of the turn */
+	struct rm_timer *trimmer;      /* applies retention by age */
+	uint64_t store_log_ms;         /* the last store failure logged */
+	uint64_t store_quiet;          /* failures since, not logged */
 };
 
 /* ---- the state of a member ------------------------------------------------------ */
@@ -159,8 +176,9 @@ void rm_own_frame(struct cove_frame *f, uint8_t type, const struct rm_room *r);
 /* Signs f as the relay and sends it to m. Returns 0 or negative. */
 int rm_send_own(const struct rm_member *m, struct cove_frame *f);
 
-/* Signs f as the relay and fans it out to everyone present in r. */
-void rm_fan_own(struct rm_room *r, struct cove_frame *f);
+/* Signs f as the relay into buf (RM_OWN_FRAME_MAX bytes), *len bytes.
+ * Returns 0 or negative. */
+int rm_sign_own(const struct rm_room *r, struct cove_frame *f, uint8_t *buf, size_t *len);
 
 /* Sends raw to the members of r that `to` selects but skip, through the
  * fan-out backend. Returns how many it went to. */
@@ -171,10 +189,55 @@ size_t rm_fan_out(struct rm_room *r, const struct rm_member *skip, const uint8_t
 void rm_tell(const struct rm_member *m, uint32_t code, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 
+/* ---- keep.c ----------------------------------------------------------------------- */
+
+/* Records r (its epochs and join order), or forgets it with its members
+ * and frames (its last member has gone). */
+void rm_keep_room(struct rm_room *r);
+void rm_keep_room_del(struct rm_room *r);
+
+/* Records m as it stands, or forgets it (it left or was removed). */
+void rm_keep_member(struct rm_member *m);
+void rm_keep_member_del(struct rm_member *m);
+
+/* Appends a frame of r, raw (len bytes, copied), of type by from, and
+ * fans it out from the append's completion: a KEY (to and xpk set) to its
+ * addressee, a DAT to the members keyed but from, an INI or BYE to every
+ * member here but from. join: an INI that made from a member (its since
+ * is set from the frame's rseq). Without a store, at once. Until the
+ * completion, r's routing waits (room_route). */
+void rm_keep_frame(struct rm_room *r, uint8_t type, const uint8_t from[COVE_ID_LEN],
+		   const uint8_t *to, const uint8_t *xpk, int join, const uint8_t *raw,
+		   size_t len);
+
+/* Signs f as the relay and keeps it, as rm_keep_frame (a BYE). */
+void rm_keep_own(struct rm_room *r, struct cove_frame *f);
+
+/* The room called name, or NULL. */
+struct rm_room *rm_room_find(const struct rm_hub *h, const char *name, size_t len);
+
+/* Re-routes r from the loop, after whatever is iterating now (routing
+ * itself is room.c's: route_cb). */
+void rm_schedule(struct rm_room *r);
+
+/* r's member of identity pk, or NULL. */
+struct rm_member *rm_room_member(struct rm_room *r, const uint8_t pk[COVE_ID_LEN]);
+
+/* The member of r a KEY to `to` sealed to xpk is for (its latest session
+ * key or the one that replaced it), or NULL. */
+struct rm_member *rm_key_addressee(struct rm_room *r, const uint8_t to[COVE_ID_LEN],
+				   const uint8_t xpk[COVE_WXPK_LEN]);
+
+/* Timer callbacks of the hub (arg: the hub): commits the store's writes
+ * of this turn, and applies retention by age. */
+void rm_keep_flush(void *arg);
+void rm_keep_trim(void *arg);
+
+/* The hub is going: completions still to come only free their frames. */
+void rm_keep_orphan(struct rm_hub *h);
+
 /* ---- room.c ----------------------------------------------------------------------- */
 
-/* Re-routes r from the loop, after whatever is iterating now. */
-void rm_schedule(struct rm_room *r);
 
 /* m no longer waits for anyone to give it the key. */
 void rm_clear_join(struct rm_member *m);

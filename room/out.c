@@ -48,8 +48,7 @@ void rm_own_frame(struct cove_frame *f, uint8_t type, const struct rm_room *r)
 	cove_frame_set_room(f, r->name, r->name_len);
 }
 
-/* Signs f, a frame of r, as the relay into buf (RM_OWN_FRAME_MAX bytes). */
-static int sign_own(const struct rm_room *r, struct cove_frame *f, uint8_t *buf, size_t *len)
+int rm_sign_own(const struct rm_room *r, struct cove_frame *f, uint8_t *buf, size_t *len)
 {
 	const struct rm_hub *h = r->hub;
 	int ret = h->deps.sign(h->deps.ctx, f);
@@ -61,18 +60,9 @@ int rm_send_own(const struct rm_member *m, struct cove_frame *f)
 {
 	uint8_t buf[RM_OWN_FRAME_MAX];
 	size_t len = 0;
-	int ret = sign_own(m->room, f, buf, &len);
+	int ret = rm_sign_own(m->room, f, buf, &len);
 
 	return ret == COVE_OK ? rm_send_raw(m, buf, len) : ret;
-}
-
-void rm_fan_own(struct rm_room *r, struct cove_frame *f)
-{
-	uint8_t buf[RM_OWN_FRAME_MAX];
-	size_t len = 0;
-
-	if (sign_own(r, f, buf, &len) == COVE_OK)
-		rm_fan_out(r, NULL, buf, len, RM_TO_ALL);
 }
 
 size_t rm_fan_out(struct rm_room *r, const struct rm_member *skip, const uint8_t *raw,

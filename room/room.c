@@ -66,17 +66,6 @@ static int needs_key(const struct rm_member *m)
 	return m->room->epoch_known && m->epoch_known && m->epoch < m->room->epoch;
 }
 
-void rm_schedule(struct rm_room *r)
-{
-	struct rm_hub *h = r->hub;
-
-	if (r->route_pending)
-		return;
-	r->route_pending = 1;
-	TAILQ_INSERT_TAIL(&h->to_route, r, route_next);
-	rm_arm(h, h->router, 0);
-}
-
 static void route_cb(void *arg)
 {
 	struct rm_hub *h = arg;
@@ -133,9 +122,11 @@ static struct rm_room *room_new(struct rm_hub *h, const char *name, size_t len)
 		free(r);
 		return NULL;
 	}
+	r->id = ++h->next_room_id;
 	r->entry.name = r->name;
 	r->entry.len = len;
 	rm_table_add(&h->rooms, &r->entry);
+	rm_keep_room(r);
 	return r;
 }
 
@@ -149,13 +140,6 @@ static void room_free(struct rm_room *r)
 	timer_free(h, r->rekey_timer);
 	rm_table_remove(&h->rooms, &r->entry);
 	free(r);
-}
-
-static struct rm_room *room_find(const struct rm_hub *h, const char *name, size_t len)
-{
-	struct rm_entry *e = rm_table_find(&h->rooms, name, len);
-
-	return e ? (struct rm_room *)((char *)e - offsetof(struct rm_room, entry)) : NULL;
 }
 
 /* ---- leaving ------------------------------------------------------------------- */
@@ -181,7 +165,7 @@ static void announce_bye(struct rm_room *r, const struct rm_member *gone)
 
 	rm_own_frame(&f, COVE_F_BYE, r);
 	memcpy(f.u.bye.who, gone->pk, COVE_ID_LEN);
-	rm_fan_own(r, &f);
+	rm_keep_own(r, &f);
 }
 
 static void member_free(struct rm_member *m)
@@ -217,18 +201,21 @@ static void member_remove(struct rm_member *m, int announce, const uint8_t *bye,
 		rm_cancel_rekey(r);
 		r->rekey_wanted = 1;
 	}
+	rm_keep_member_del(m);
 	if (announce && r->nmembers > 0) {
 		if (bye)
-			rm_fan_out(r, NULL, bye, bye_len, RM_TO_ALL);
+			rm_keep_frame(r, COVE_F_BYE, m->pk, NULL, NULL, 0, bye, bye_len);
 		else
 			announce_bye(r, m);
 		r->rekey_wanted = 1;
 	}
 	member_free(m);
-	if (r->nmembers == 0)
+	if (r->nmembers == 0) {
+		rm_keep_room_del(r);
 		room_free(r);
-	else
+	} else {
 		rm_schedule(r);
+	}
 }
 
 void rm_leave(struct rm_member *m, const uint8_t *bye, size_t bye_len)
@@ -343,6 +330,8 @@ static void grant_first(struct rm_member *m)
 	r->epoch_known = 0; /* a new group: its epoch is the first member's to say */
 	rm_cancel_rekey(r);
 	r->rekey_wanted = 0;
+	rm_keep_room(r);
+	rm_keep_member(m);
 	r->hub->deps.stats->firsts++;
 	rm_log_info(r->hub, "room %s: %s is first and makes the group key", r->name,
 		    rm_who(m, label, sizeof(label)));
@@ -484,6 +473,7 @@ static void designate(struct rm_room *r, struct rm_member *prefer, struct rm_mem
 	r->rekey_epoch = epoch;
 	r->epoch_top = epoch;
 	r->rekey_wanted = 0;
+	rm_keep_room(r);
 	h->deps.stats->rekeys++;
 	rm_log_info(h, "room %s: %s is to make epoch %u", r->name,
 		    rm_who(m, label, sizeof(label)), epoch);
@@ -518,6 +508,10 @@ static void room_route(struct rm_room *r)
 	int any_keyed = 0, any_current = 0;
 	uint32_t best = 0;
 
+	if (r->inflight) {
+		r->route_held = 1; /* after the frames in flight: their completion routes */
+		return;
+	}
 	TAILQ_FOREACH(m, &r->members, next) {
 		if (!rm_live(m))
 			continue;
@@ -545,6 +539,7 @@ static void room_route(struct rm_room *r)
 		r->epoch_top = best;
 		r->rekey_wanted = 1;
 		rm_unstick_all(r);
+		rm_keep_room(r);
 	}
 	if (r->rekey_wanted && !r->rekeyer && r->epoch_known)
 		designate(r, NULL, NULL);
@@ -583,7 +578,8 @@ static int refresh(struct rm_member *m, const uint8_t *xpk, const uint8_t *ini, 
 	m->has_old_xpk = 1;
 	memcpy(m->xpk, xpk, COVE_WXPK_LEN);
 	m->refreshed_ms = now;
-	rm_fan_out(m->room, m, ini, ini_len, RM_TO_ALL);
+	rm_keep_member(m);
+	rm_keep_frame(m->room, COVE_F_INI, m->pk, NULL, NULL, 0, ini, ini_len);
 	return 0;
 }
 
@@ -610,7 +606,7 @@ int rm_join(struct rm_peer *p, const char *room, size_t len, const uint8_t xpk[C
 	    const uint8_t *ini, size_t ini_len)
 {
 	struct rm_hub *h = p->hub;
-	struct rm_room *r = room_find(h, room, len);
+	struct rm_room *r = rm_room_find(h, room, len);
 	struct rm_member *m, *k, *tmp, **rooms;
 	char label[RM_LABEL_MAX];
 
@@ -626,13 +622,16 @@ int rm_join(struct rm_peer *p, const char *room, size_t len, const uint8_t xpk[C
 		r = room_new(h, room, len);
 	m = r ? member_new(r, ini, ini_len) : NULL;
 	if (!m) {
-		if (r && r->nmembers == 0)
+		if (r && r->nmembers == 0) {
+			rm_keep_room_del(r);
 			room_free(r);
+		}
 		rm_log_error(h, "out of memory for a join");
 		return COVE_EC_LIMIT;
 	}
 	memcpy(m->xpk, xpk, COVE_WXPK_LEN);
 	m->refreshed_ms = rm_now(h); /* no renewal within a second of the join */
+	m->joined_ms = m->seen_ms = m->refreshed_ms;
 	memcpy(m->pk, p->pk, COVE_ID_LEN);
 	m->peer = p;
 	TAILQ_INSERT_TAIL(&r->members, m, next);
@@ -649,12 +648,14 @@ int rm_join(struct rm_peer *p, const char *room, size_t len, const uint8_t xpk[C
 		}
 	}
 	m->serial = r->next_serial++;
+	rm_keep_room(r);
 	/* The joiner learns who is here from their own signed INIs; they learn
 	 * of the joiner from its INI. Nodes verify all of these themselves. */
 	TAILQ_FOREACH(k, &r->members, next)
 		if (k != m && rm_live(k))
 			rm_send_raw(m, k->ini, k->ini_len);
-	rm_fan_out(r, m, ini, ini_len, RM_TO_ALL);
+	/* recorded at its completion, which gives it its since */
+	rm_keep_frame(r, COVE_F_INI, m->pk, NULL, NULL, 1, ini, ini_len);
 	h->deps.stats->joins++;
 	rm_log_debug(h, "room %s: %s joins (%zu members)", r->name,
 		     rm_who(m, label, sizeof(label)), r->nmembers);
@@ -673,16 +674,20 @@ struct rm_hub *rm_hub_new(const struct rm_deps *deps, const struct rm_conf *conf
 	h->deps = *deps;
 	h->conf = *conf;
 	TAILQ_INIT(&h->to_route);
+	TAILQ_INIT(&h->pending);
 	if (rm_table_init(&h->rooms) != COVE_OK) {
 		free(h);
 		return NULL;
 	}
 	h->router = timer_new(h, route_cb, h);
-	if (!h->router) {
-		rm_table_fini(&h->rooms);
-		free(h);
+	h->flusher = timer_new(h, rm_keep_flush, h);
+	h->trimmer = timer_new(h, rm_keep_trim, h);
+	if (!h->router || !h->flusher || !h->trimmer) {
+		rm_hub_free(h);
 		return NULL;
 	}
+	if (h->deps.store)
+		rm_arm(h, h->trimmer, RM_TRIM_MS);
 	return h;
 }
 
@@ -703,9 +708,12 @@ void rm_hub_free(struct rm_hub *h)
 {
 	if (!h)
 		return;
+	rm_keep_orphan(h);
 	rm_table_each(&h->rooms, free_room, NULL);
 	rm_table_fini(&h->rooms);
 	timer_free(h, h->router);
+	timer_free(h, h->flusher);
+	timer_free(h, h->trimmer);
 	free(h);
 }
 
@@ -716,7 +724,7 @@ size_t rm_hub_nrooms(const struct rm_hub *h)
 
 int rm_hub_epoch(const struct rm_hub *h, const char *room, size_t len, uint32_t *epoch)
 {
-	const struct rm_room *r = room_find(h, room, len);
+	const struct rm_room *r = rm_room_find(h, room, len);
 
 	if (!r || !r->epoch_known)
 		return 0;

@@ -62,6 +62,7 @@ struct rm_stats {
 	uint64_t joins, firsts, asks, ask_timeouts, join_failures;
 	uint64_t rekeys, rekey_timeouts, leaves, graces_expired, rejoins;
 	uint64_t frames_forwarded, deliveries; /* KEYs and DATs passed on; copies sent */
+	uint64_t store_failures;        /* writes the store refused or failed to commit */
 };
 
 /* Everything the room logic gets from its program. Borrowed: each must
@@ -82,15 +83,18 @@ struct rm_deps {
 	const struct rm_fanout_ops *fanout;
 	void *fanout_ctx;
 	struct rm_stats *stats;         /* added to, never reset */
-	/* Where rooms, members, epochs and the frames fanned out are to be
-	 * kept (issue "Persistent rooms"): NULL keeps nothing, which is what
-	 * this version does with any value. The room logic will record a
-	 * room when it is made or its epoch confirmed (cove_store_room_put),
-	 * a member when it joins or confirms an epoch (member_put) and when
-	 * it leaves (member_del), a room when it empties (room_del), and
-	 * each DAT, KEY and BYE it accepts (append), fanning a frame out
-	 * from the append's completion so that nothing is delivered that the
-	 * store does not hold. */
+	/* Where rooms, members, epochs and the frames fanned out are kept
+	 * (design note persistent-rooms.md; NULL: nowhere). The room logic
+	 * records a room when it is made or its epochs change, a member when
+	 * it joins, renews its INI or confirms an epoch, forgets them when
+	 * they leave or the room empties, and appends each INI, KEY, DAT and
+	 * BYE it accepts, fanning the frame out from the append's
+	 * completion, so that nothing is delivered that the store does not
+	 * hold. It commits the store (cove_store_flush) from a timer of 0 ms
+	 * armed at each append: once per turn of the loop, after the turn's
+	 * frames are acted on. A store that fails costs no live delivery
+	 * (stats.store_failures). The program closes the store after
+	 * rm_hub_free. */
 	struct cove_store *store;
 };
 

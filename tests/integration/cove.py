@@ -196,7 +196,9 @@ class Relay:
     """A cove-rendezvous process on a free loopback port."""
 
     def __init__(self, world, key="relay", extra=(), binary=RELAY, env=None, listen="127.0.0.1:0",
-                 preexec=None):
+                 preexec=None, cwd=None):
+        # cwd: where its default store (cove-store.db) goes; the world's
+        # folder unless said, so that a relay started again finds it
         self.world = world
         self.pub = world.pub(key)
         full_env = dict(os.environ)
@@ -205,7 +207,7 @@ class Relay:
                                                world.whitelist, "-l", listen] + list(extra)),
                                   stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
                                   stderr=subprocess.PIPE, text=True, env=full_env,
-                                  preexec_fn=preexec)
+                                  preexec_fn=preexec, cwd=cwd or world.dir)
         world.procs.append(self.p)
         self.log = Lines(self.p.stderr, "relay-err")
         deadline = time.monotonic() + TIMEOUT

@@ -276,9 +276,10 @@ static inline void rw_advance(struct rw_world *w, uint64_t ms)
 
 /* ---- the world ------------------------------------------------------------------ */
 
-/* A world at time 1,000,000 ms with no peers connected. Returns 0, or -1
- * when out of memory. */
-static inline int rw_init(struct rw_world *w)
+/* A world at time 1,000,000 ms with no peers connected, whose rooms are
+ * kept in store (borrowed; NULL: none). Returns 0, or -1 when out of
+ * memory. */
+static inline int rw_init_store(struct rw_world *w, struct cove_store *store)
 {
 	struct rm_deps deps;
 	struct rm_conf conf = { RW_MAX_ROOMS, RW_JOIN_TIMEOUT_MS, RW_GRACE_MS };
@@ -298,8 +299,14 @@ static inline int rw_init(struct rw_world *w)
 	deps.timers_ctx = w;
 	deps.fanout = &rm_fanout_local;
 	deps.stats = &w->stats;
+	deps.store = store;
 	w->hub = rm_hub_new(&deps, &conf);
 	return w->hub ? 0 : -1;
+}
+
+static inline int rw_init(struct rw_world *w)
+{
+	return rw_init_store(w, NULL);
 }
 
 /* Peer i's connection goes: it is closing, then freed (with grace, its

@@ -16,8 +16,10 @@
 #include <sodium.h>
 
 #include "proto/msg.h"
+#include "store/store.h"
 #include "tests/unit/check.h"
 #include "tests/unit/room_world.h"
+#include "tests/unit/tmpdir.h"
 
 #define ROOM "lobby"
 
@@ -25,16 +27,43 @@ enum { A, B, C, D, E };
 
 static struct rw_world w;
 
+/* Every test runs without a store, then over each backend of
+ * cove_store_backends (SQLite on a file of its own): what members see
+ * must not depend on where the relay keeps its rooms. */
+static const struct cove_store_ops *backend;
+static struct cove_store_conf store_conf;
+static struct cove_store *store;
+static char store_dir[64], store_path[128];
+
+static void store_open(void)
+{
+	assert_ok(cove_store_open(&store, backend, store_path, &store_conf));
+}
+
 static int setup(void **state)
 {
 	(void)state;
-	return rw_init(&w);
+	store = NULL;
+	memset(&store_conf, 0, sizeof(store_conf));
+	store_conf.retain_bytes = UINT64_MAX;
+	if (backend) {
+		snprintf(store_dir, sizeof(store_dir), "/dev/shm/cove-room-XXXXXX");
+		if (!mkdtemp(store_dir) && tmpdir_make(store_dir, "room") != 0)
+			return -1;
+		snprintf(store_path, sizeof(store_path), "%s/store.db", store_dir);
+		store_open();
+	}
+	return rw_init_store(&w, store);
 }
 
 static int teardown(void **state)
 {
 	(void)state;
 	assert_u64(rw_free(&w), 0); /* no timer left behind */
+	if (backend) {
+		cove_store_close(store);
+		tmpdir_remove(store_dir);
+	}
 	return 0;
 }
 
@@ -598,6 +627,143 @@ TEST(joiner_without_a_key_gets_no_grace)
 	assert_relay_bye(A, C);
 }
 
+/* ---- the store ------------------------------------------------------------------ */
+
+/* What a read of the store gave: each frame's type and addressee. */
+struct seen_frames {
+	size_t n;
+	uint8_t type[64];
+	int to[64];                    /* the peer a KEY is for; -1: everyone */
+	uint64_t seq[64], rdat[64];
+};
+
+static int seen_frame(void *arg, const struct cove_store_frame *f)
+{
+	struct seen_frames *s = arg;
+
+	if (s->n == 64)
+		return 1;
+	s->type[s->n] = f->type;
+	s->to[s->n] = f->has_to ? f->to[0] - 0xa0 : -1;
+	s->seq[s->n] = f->seq;
+	s->rdat[s->n] = f->rdat;
+	s->n++;
+	return 0;
+}
+
+static struct seen_frames stored_for(int reader)
+{
+	struct seen_frames s;
+	uint8_t pk[COVE_ID_LEN];
+
+	memset(&s, 0, sizeof(s));
+	rw_pk(pk, reader);
+	assert_true(cove_store_read(store, ROOM, strlen(ROOM), pk, 0, 64, seen_frame, &s) >= 0);
+	return s;
+}
+
+struct seen_members {
+	size_t n;
+	uint32_t epoch;
+	int epoch_known;
+	uint64_t since[RW_PEERS];
+	uint32_t member_epoch[RW_PEERS];
+	int who[RW_PEERS];
+};
+
+static int seen_room(void *arg, const struct cove_store_room *r)
+{
+	struct seen_members *s = arg;
+
+	s->epoch = r->epoch;
+	s->epoch_known = r->epoch_known;
+	return 0;
+}
+
+static int seen_member(void *arg, const struct cove_store_room *r,
+		       const struct cove_store_member *m)
+{
+	struct seen_members *s = arg;
+
+	(void)r;
+	if (s->n < RW_PEERS) {
+		s->who[s->n] = m->pk[0] - 0xa0;
+		s->since[s->n] = m->since;
+		s->member_epoch[s->n] = m->epoch;
+		s->n++;
+	}
+	return 0;
+}
+
+TEST(the_store_holds_the_frames_fanned_out_and_who_is_in)
+{
+	struct seen_frames s;
+	struct seen_members m;
+
+	if (!backend)
+		skip();
+	keyed(2);
+	assert_int_equal(rw_dat(&w, A, ROOM, 0), 0);
+	assert_u64(rw_count(&w, B, COVE_F_DAT, NULL), 1);
+	/* A's INI, B's INI, the KEY A sealed to B, the DAT: KEYs only for
+	 * their addressee, rdat counting DATs */
+	s = stored_for(B);
+	assert_u64(s.n, 4);
+	assert_int_equal(s.type[0], COVE_F_INI);
+	assert_int_equal(s.type[1], COVE_F_INI);
+	assert_int_equal(s.type[2], COVE_F_KEY);
+	assert_int_equal(s.to[2], B);
+	assert_int_equal(s.type[3], COVE_F_DAT);
+	assert_u64(s.rdat[2], 0);
+	assert_u64(s.rdat[3], 1);
+	s = stored_for(C);
+	assert_u64(s.n, 3);
+	assert_int_equal(s.type[2], COVE_F_DAT);
+	memset(&m, 0, sizeof(m));
+	assert_ok(cove_store_load(store, seen_room, seen_member, &m));
+	assert_int_equal(m.epoch_known, 1);
+	assert_u64(m.epoch, 0);
+	assert_u64(m.n, 2);
+	assert_int_equal(m.who[0], A);
+	assert_int_equal(m.who[1], B);
+	assert_u64(m.since[0], 1); /* the seq of each one's INI */
+	assert_u64(m.since[1], 2);
+	/* a leave: the BYE is kept, the member goes, the epoch moves on */
+	assert_int_equal(rw_bye(&w, B, ROOM), 0);
+	assert_rek(A, 1);
+	assert_int_equal(rw_rdy(&w, A, ROOM, 1), 0);
+	s = stored_for(C);
+	assert_int_equal(s.type[s.n - 1], COVE_F_BYE);
+	memset(&m, 0, sizeof(m));
+	assert_ok(cove_store_load(store, seen_room, seen_member, &m));
+	assert_u64(m.n, 1);
+	assert_u64(m.epoch, 1);
+	assert_u64(m.member_epoch[0], 1);
+	/* the last one out: the room is forgotten */
+	assert_int_equal(rw_bye(&w, A, ROOM), 0);
+	memset(&m, 0, sizeof(m));
+	assert_ok(cove_store_load(store, seen_room, seen_member, &m));
+	assert_u64(m.n, 0);
+}
+
+TEST(a_full_store_is_counted_and_live_delivery_goes_on)
+{
+	if (!backend)
+		skip();
+	assert_u64(rw_free(&w), 0);
+	cove_store_close(store);
+	store_conf.max_bytes = 64 * 1024;
+	store_open();
+	assert_int_equal(rw_init_store(&w, store), 0);
+	keyed(2);
+	for (int i = 0; i < 400; i++)
+		assert_int_equal(rw_dat(&w, A, ROOM, 0), 0);
+	assert_u64(rw_count(&w, B, COVE_F_DAT, NULL), 400);
+	assert_true(w.stats.store_failures > 0);
+	assert_true(w.errors_logged >= 1);
+	assert_true(w.errors_logged < 10); /* rate-limited, not one a frame */
+}
+
 TEST(closing_connection_answers_nothing_and_its_ask_moves_on)
 {
 	keyed(2);
@@ -646,10 +812,19 @@ int main(void)
 		T(revoked_member_leaves_at_once),
 		T(joiner_without_a_key_gets_no_grace),
 		T(closing_connection_answers_nothing_and_its_ask_moves_on),
+		T(the_store_holds_the_frames_fanned_out_and_who_is_in),
+		T(a_full_store_is_counted_and_live_delivery_goes_on),
 #undef T
 	};
 
+	int failed;
+
 	if (sodium_init() < 0)
 		return 1;
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	failed = cmocka_run_group_tests_name("no store", tests, NULL, NULL);
+	for (size_t i = 0; cove_store_backends[i]; i++) {
+		backend = cove_store_backends[i];
+		failed += cmocka_run_group_tests_name(backend->name, tests, NULL, NULL);
+	}
+	return failed != 0;
 }
