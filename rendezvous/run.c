@@ -64,10 +64,12 @@ static const struct cove_opt options[] = {
 		     RV_DEFAULT_JOIN_TIMEOUT_MS,
 		     "time a member has to hand over the key, or make\n"
 		     "a new epoch, before another is asked (default {default})"),
-	COVE_OPT_NUM(OPT_GRACE, "grace", "MS", 0, 3600000, RV_DEFAULT_GRACE_MS,
-		     "a member whose connection is lost keeps its place\n"
-		     "this long before the room counts it gone and is\n"
-		     "rekeyed (default {default})"),
+	/* obsolete: a member whose connection is lost is away, with no
+	 * time limit but --member-expiry; accepted so that command lines
+	 * of 0.1 still start */
+	COVE_OPT_NUM(OPT_GRACE, "grace", "MS", 0, 3600000, 0,
+		     "obsolete, ignored: a member whose connection is\n"
+		     "lost is away until --member-expiry"),
 	COVE_OPT_STR(OPT_STORE, "store", "PATH",
 		     "keep rooms, members and frames in this SQLite\n"
 		     "file (default " DEFAULT_STORE " in the current\n"
@@ -260,7 +262,6 @@ static int parse(int argc, char **argv, struct args *g)
 		.max_rooms = RV_DEFAULT_MAX_ROOMS,
 		.auth_timeout_ms = RV_DEFAULT_AUTH_TIMEOUT_MS,
 		.join_timeout_ms = RV_DEFAULT_JOIN_TIMEOUT_MS,
-		.grace_ms = RV_DEFAULT_GRACE_MS,
 		.keepalive_ms = RV_DEFAULT_KEEPALIVE_MS,
 		.rate = RV_DEFAULT_RATE,
 		.burst = RV_DEFAULT_BURST,
@@ -289,7 +290,7 @@ static int parse(int argc, char **argv, struct args *g)
 		case OPT_MAX_ROOMS: g->conf.max_rooms = (size_t)v.num; break;
 		case OPT_AUTH_TIMEOUT: g->conf.auth_timeout_ms = (unsigned)v.num; break;
 		case OPT_JOIN_TIMEOUT: g->conf.join_timeout_ms = (unsigned)v.num; break;
-		case OPT_GRACE: g->conf.grace_ms = (unsigned)v.num; break;
+		case OPT_GRACE: break;
 		case OPT_KEEPALIVE: g->conf.keepalive_ms = (unsigned)v.num; break;
 		case OPT_RATE: g->conf.rate = (unsigned)v.num; break;
 		case OPT_BURST: g->conf.burst = (unsigned)v.num; break;

@@ -60,7 +60,6 @@ struct rv_conf {
 	size_t max_rooms;         /* rooms one connection may join */
 	unsigned auth_timeout_ms; /* time allowed for the handshake */
 	unsigned join_timeout_ms; /* time a member has to answer an ASK or a REK */
-	unsigned grace_ms;        /* a lost member stays this long before it is gone */
 	unsigned keepalive_ms;    /* PING after this much silence; close after 3x */
 	unsigned rate;            /* DATs per second per connection */
 	unsigned burst;           /* DATs a connection may send at once */
@@ -77,7 +76,6 @@ struct rv_conf {
 #define RV_DEFAULT_MAX_ROOMS 64
 #define RV_DEFAULT_AUTH_TIMEOUT_MS 10000
 #define RV_DEFAULT_JOIN_TIMEOUT_MS 3000
-#define RV_DEFAULT_GRACE_MS 10000
 #define RV_DEFAULT_KEEPALIVE_MS 15000
 #define RV_DEFAULT_RATE 50
 #define RV_DEFAULT_BURST 200

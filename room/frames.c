@@ -132,11 +132,12 @@ int rm_key(struct rm_member *k, const struct cove_frame *f, const uint8_t *raw, 
 		return COVE_EC_STALE_EPOCH;
 	}
 	j = rm_key_addressee(r, f->u.key.to, f->u.key.xpk);
-	if (!j || !rm_live(j)) {
-		rm_log_debug(r->hub, "room %s: a KEY for a member who has gone", r->name);
+	if (!j) {
+		rm_log_debug(r->hub, "room %s: a KEY for one who is not a member", r->name);
 		return 0;
 	}
-	/* Not counted as holding the key yet: that is the recipient's to say
+	/* Here, it gets it now; away, it is kept for its catch-up (R8). Not
+	 * counted as holding the key yet: that is the recipient's to say
 	 * (RDY). The ask timer goes on in case it refuses this KEY. */
 	st->frames_forwarded++;
 	rm_keep_frame(r, COVE_F_KEY, k->pk, f->u.key.to, f->u.key.xpk, 0, raw, len);

@@ -4,8 +4,12 @@
  *   out.c     everything it sends: relay frames, ERRs, fan-out, log lines
  *   keep.c    what it records in the store, frames fanned out from their
  *             append's completion, and the rooms waiting to be routed
- *   room.c    hub, rooms, peers and members: joins, leaving, grace, and
- *             routing (first, ASK, REK) with their timeouts
+ *   room.c    rooms and members: leaving, and routing (first, ASK, REK)
+ *             with their timeouts
+ *   sync.c    catching up after SYN: FWDs read from the store, then UPD
+ *   life.c    the hub, peers, and members across connections: joins,
+ *             renewals, away and back, presence, expiry and removal,
+ *             and the rooms loaded from the store at start
  *   frames.c  what members say once in a room: RDY, RKY, KEY, DAT
  *
  * each using only those above it in this list. Nothing outside room/
@@ -49,7 +53,7 @@ struct rm_peer {
 struct rm_member {
 	TAILQ_ENTRY(rm_member) next;   /* room's members, in join order */
 	struct rm_room *room;
-	struct rm_peer *peer;          /* NULL while away (lost, in its grace period) */
+	struct rm_peer *peer;          /* NULL while away */
 	uint8_t pk[COVE_ID_LEN];
 	uint64_t serial;               /* join order within the room */
 	uint64_t joined_ms;            /* when it joined */
@@ -67,13 +71,20 @@ struct rm_member {
 	uint32_t epoch;                /* the epoch it confirmed last (RDY) */
 	int key_sent;                  /* a KEY went to it: it gets DATs from then on */
 	int gone;                      /* closing or away: it counts for nothing */
+	int returning;                 /* came back: its ask_timer runs while it may say
+					* (RDY) which epoch it holds, before anyone is
+					* asked for it */
+	int catching;                  /* came back, and is sent what it missed (SYN) */
+	int synced;                    /* said SYN on this connection: frames in FWD */
+	int joined_here;               /* became a member on this connection */
+	uint64_t cu_after;             /* catching up: the last rseq sent */
+	uint64_t cu_from, cu_from_dat; /* its SYN's cursor, for UPD's missed */
 	/* while it needs the key (joining, or behind after a rekey) */
 	struct rm_member *asked;       /* member expected to send it, or NULL */
 	struct rm_timer *ask_timer;
 	uint64_t *tried;               /* serials of members that did not */
 	size_t ntried;
 	int stuck;                     /* every candidate failed it */
-	struct rm_timer *grace_timer;  /* while away */
 };
 
 TAILQ_HEAD(rm_member_list, rm_member);
@@ -111,6 +122,7 @@ struct rm_hub {
 	TAILQ_HEAD(, rm_pending) pending; /* frames appended, completion to come */
 	struct rm_timer *flusher;      /* commits the store at the end of the turn */
 	struct rm_timer *trimmer;      /* applies retention by age */
+	struct rm_timer *sweeper;      /* removes members away past their expiry */
 	uint64_t store_log_ms;         /* the last store failure logged */
 	uint64_t store_quiet;          /* failures since, not logged */
 };
@@ -120,6 +132,13 @@ struct rm_hub {
 static inline int rm_live(const struct rm_member *m)
 {
 	return !m->gone;
+}
+
+/* Gets the room's frames as they come: here, and not catching up (it
+ * reads them from the store then). */
+static inline int rm_gets_live(const struct rm_member *m)
+{
+	return rm_live(m) && m->peer && !m->catching;
 }
 
 /* Holds the room's current epoch: may answer joins and catch-ups. While
@@ -180,10 +199,16 @@ int rm_send_own(const struct rm_member *m, struct cove_frame *f);
  * Returns 0 or negative. */
 int rm_sign_own(const struct rm_room *r, struct cove_frame *f, uint8_t *buf, size_t *len);
 
-/* Sends raw to the members of r that `to` selects but skip, through the
- * fan-out backend. Returns how many it went to. */
-size_t rm_fan_out(struct rm_room *r, const struct rm_member *skip, const uint8_t *raw,
+/* Sends o to the members of r that `to` selects but skip, through the
+ * fan-out backend; rm_fan_raw: a frame that is not stored (no FWD).
+ * Returns how many it went to. */
+size_t rm_fan_out(struct rm_room *r, const struct rm_member *skip, const struct rm_out *o,
+		  enum rm_to to);
+size_t rm_fan_raw(struct rm_room *r, const struct rm_member *skip, const uint8_t *raw,
 		  size_t len, enum rm_to to);
+
+/* Sends o to m: its FWD when m said SYN, else its bytes. */
+int rm_send_out(const struct rm_member *m, const struct rm_out *o);
 
 /* Sends m a signed ERR with code about its room. */
 void rm_tell(const struct rm_member *m, uint32_t code, const char *fmt, ...)
@@ -213,6 +238,16 @@ void rm_keep_frame(struct rm_room *r, uint8_t type, const uint8_t from[COVE_ID_L
 /* Signs f as the relay and keeps it, as rm_keep_frame (a BYE). */
 void rm_keep_own(struct rm_room *r, struct cove_frame *f);
 
+/* Encodes a FWD of raw (len bytes) with its rseq and rdat into buf (cap
+ * bytes), *out_len bytes. Returns 0 or negative (too large: sent bare). */
+int rm_fwd_encode(uint64_t rseq, uint64_t rdat, const uint8_t *raw, size_t len, uint8_t *buf,
+		  size_t cap, size_t *out_len);
+
+/* ---- sync.c ----------------------------------------------------------------------- */
+
+/* m's catch-up, if any, ends (its connection goes or it came back). */
+void rm_sync_stop(struct rm_member *m);
+
 /* The room called name, or NULL. */
 struct rm_room *rm_room_find(const struct rm_hub *h, const char *name, size_t len);
 
@@ -238,6 +273,38 @@ void rm_keep_orphan(struct rm_hub *h);
 
 /* ---- room.c ----------------------------------------------------------------------- */
 
+
+struct rm_timer *rm_timer_new(const struct rm_hub *h, rm_timer_fn fn, void *arg);
+void rm_timer_free(const struct rm_hub *h, struct rm_timer *t);
+
+/* A room called name (len <= COVE_ROOM_MAX), in the hub's table, recorded
+ * in the store with keep; NULL when out of memory. Freed, once empty, by
+ * rm_room_free. */
+struct rm_room *rm_room_new(struct rm_hub *h, const char *name, size_t len, int keep);
+void rm_room_free(struct rm_room *r);
+
+/* A member of r with its INI (copied), in no list yet; NULL when out of
+ * memory. Freed by rm_member_free (which detaches it from its peer). */
+struct rm_member *rm_member_new(struct rm_room *r, const uint8_t *ini, size_t ini_len);
+void rm_member_free(struct rm_member *m);
+
+/* m is no longer reached through its peer. */
+void rm_detach(struct rm_member *m);
+
+/* Takes m out of its room. With announce, the others are told (bye: the
+ * member's own signed BYE; NULL: one signed by the relay) and the room is
+ * to be rekeyed. Never routes directly: callers may be iterating. Frees
+ * the room when it empties. */
+void rm_member_remove(struct rm_member *m, int announce, const uint8_t *bye, size_t bye_len);
+
+/* Restores the room's invariants: someone live holds a key (or is making
+ * one) whenever anyone is in the room; a due rekey has a rekeyer; every
+ * member that needs the current key has someone asked on its behalf.
+ * Waits while frames of the room are in flight. */
+void rm_route(struct rm_room *r);
+
+/* The router's timer callback (arg: the hub): routes the rooms scheduled. */
+void rm_route_cb(void *arg);
 
 /* m no longer waits for anyone to give it the key. */
 void rm_clear_join(struct rm_member *m);

@@ -27,6 +27,9 @@
 
 #define RM_KEEP_LOG_MS 10000u
 
+/* A FWD's bytes beyond its frame's: array, type, version, two uint64, bin header. */
+#define RM_FWD_OVERHEAD 32
+
 struct rm_pending {
 	TAILQ_ENTRY(rm_pending) next;  /* in the hub's list */
 	struct rm_hub *hub;            /* NULL once the hub has gone */
@@ -177,34 +180,61 @@ struct rm_member *rm_key_addressee(struct rm_room *r, const uint8_t to[COVE_ID_L
 	return NULL;
 }
 
-/* A frame the store holds (or failed to: err) goes to those it is for. */
-static void deliver(struct rm_hub *h, struct rm_room *r, struct rm_pending *p, uint64_t seq)
+int rm_fwd_encode(uint64_t rseq, uint64_t rdat, const uint8_t *raw, size_t len, uint8_t *buf,
+		  size_t cap, size_t *out_len)
+{
+	struct cove_frame f;
+
+	if (len > COVE_FWD_INNER_MAX)
+		return COVE_ERR_INVAL;
+	memset(&f, 0, sizeof(f));
+	f.type = COVE_F_FWD;
+	f.u.fwd.rseq = rseq;
+	f.u.fwd.rdat = rdat;
+	f.u.fwd.frame = raw;
+	f.u.fwd.frame_len = len;
+	return cove_frame_encode(&f, buf, cap, out_len);
+}
+
+/* A frame the store holds (seq, rdat; 0 when it failed to) goes to those
+ * it is for: in a FWD to those that said SYN, bare to the others. */
+static void deliver(struct rm_hub *h, struct rm_room *r, struct rm_pending *p, uint64_t seq,
+		    uint64_t rdat)
 {
 	struct rm_stats *st = h->deps.stats;
 	struct rm_member *author = rm_room_member(r, p->from), *j;
+	struct rm_out o = { p->raw, p->len, NULL, 0 };
+	uint8_t *fwd = NULL;
 
+	/* a frame the store failed to keep has no rseq: bare to everyone */
+	if (seq && (fwd = malloc(p->len + RM_FWD_OVERHEAD)) &&
+	    rm_fwd_encode(seq, rdat, p->raw, p->len, fwd, p->len + RM_FWD_OVERHEAD,
+			  &o.fwd_len) == COVE_OK)
+		o.fwd = fwd;
 	switch (p->type) {
 	case COVE_F_INI:
 		if (p->join && author && seq) {
 			author->since = seq;
 			rm_keep_member(author);
 		}
-		rm_fan_out(r, author, p->raw, p->len, RM_TO_ALL);
+		rm_fan_out(r, author, &o, RM_TO_ALL);
 		break;
 	case COVE_F_BYE:
-		rm_fan_out(r, author, p->raw, p->len, RM_TO_ALL);
+		rm_fan_out(r, author, &o, RM_TO_ALL);
 		break;
 	case COVE_F_DAT:
-		st->deliveries += rm_fan_out(r, author, p->raw, p->len, RM_TO_KEYED);
+		st->deliveries += rm_fan_out(r, author, &o, RM_TO_KEYED);
 		break;
 	case COVE_F_KEY:
+		/* to one away (or catching up): its catch-up reads it (R8) */
 		j = rm_key_addressee(r, p->to, p->xpk);
-		if (j && rm_live(j) && rm_send_raw(j, p->raw, p->len) == COVE_OK) {
+		if (j && rm_gets_live(j) && rm_send_out(j, &o) == COVE_OK) {
 			st->deliveries++;
 			j->key_sent = 1;
 		}
 		break;
 	}
+	free(fwd);
 }
 
 static void done_cb(void *arg, uint64_t seq, uint64_t rdat, int err)
@@ -213,7 +243,6 @@ static void done_cb(void *arg, uint64_t seq, uint64_t rdat, int err)
 	struct rm_hub *h = p->hub;
 	struct rm_room *r;
 
-	(void)rdat;
 	if (!h) {
 		free(p);
 		return;
@@ -223,7 +252,7 @@ static void done_cb(void *arg, uint64_t seq, uint64_t rdat, int err)
 	if (err != COVE_OK)
 		failed(h, "a frame", p->room, err);
 	if (r) {
-		deliver(h, r, p, err == COVE_OK ? seq : 0);
+		deliver(h, r, p, err == COVE_OK ? seq : 0, err == COVE_OK ? rdat : 0);
 		if (--r->inflight == 0 && r->route_held) {
 			r->route_held = 0;
 			rm_schedule(r);
