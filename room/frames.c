@@ -29,6 +29,7 @@ static void rekeyed(struct rm_member *m, uint32_t epoch)
 	r->epoch_known = 1;
 	rm_clear_join(m);
 	m->keyed = 1;
+	m->unconfirmed = 0;
 	m->epoch = epoch;
 	m->epoch_known = 1;
 	rm_log_info(h, "room %s: epoch %u made by %s", r->name, epoch,
@@ -85,6 +86,8 @@ int rm_rdy(struct rm_member *m, uint32_t epoch, char *why, size_t cap)
 		return COVE_EC_STALE_EPOCH;
 	}
 	m->keyed = 1;
+	m->unconfirmed = 0;
+	m->returning = 0; /* it said */
 	m->epoch = epoch;
 	m->epoch_known = 1;
 	rm_keep_member(m);

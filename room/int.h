@@ -75,6 +75,8 @@ struct rm_member {
 					* (RDY) which epoch it holds, before anyone is
 					* asked for it */
 	int catching;                  /* came back, and is sent what it missed (SYN) */
+	int unconfirmed;               /* came back keyed, by the relay's records only:
+					* no RDY on this connection yet */
 	int synced;                    /* said SYN on this connection: frames in FWD */
 	int joined_here;               /* became a member on this connection */
 	uint64_t cu_after;             /* catching up: the last rseq sent */

@@ -197,12 +197,18 @@ static int member_return(struct rm_peer *p, struct rm_member *m, const uint8_t *
 	m->synced = 0;
 	m->joined_here = 0;
 	m->seen_ms = rm_now(h);
-	/* The relay no longer knows what it holds (a node started afresh
-	 * holds nothing): it says so with RDY. Until then it still gets the
-	 * DATs it would have, and its turn to say (returning) comes before
-	 * anyone is asked for it. */
+	/* What the store says it held is not known to be true any more (a
+	 * node started afresh holds nothing): it counts as holding it, so
+	 * that a room whose members all come back (a relay restarted) is not
+	 * rekeyed, but unconfirmed until its RDY. Its turn to say so comes
+	 * first (returning); after that it is given the key like a joiner.
+	 * An epoch above the room's, which fell back while it was away
+	 * (room.c), or in a room making a new group, is not the room's key:
+	 * it needs the room's. */
 	m->key_sent = m->key_sent || m->keyed;
-	m->keyed = 0;
+	if (m->epoch_known && (!r->epoch_known || m->epoch > r->epoch))
+		m->keyed = m->epoch_known = 0;
+	m->unconfirmed = m->keyed;
 	m->returning = 1;
 	rm_arm(h, m->ask_timer, h->conf.join_timeout_ms);
 	if (r->rekeyer == m)

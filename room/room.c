@@ -58,7 +58,7 @@ static int needs_key(const struct rm_member *m)
 	/* one that came back is given its turn to say what it holds first */
 	if (!rm_live(m) || m->returning || m->catching)
 		return 0;
-	if (!m->keyed)
+	if (!m->keyed || m->unconfirmed)
 		return 1;
 	return m->room->epoch_known && m->epoch_known && m->epoch < m->room->epoch;
 }
@@ -227,6 +227,7 @@ void rm_leave(struct rm_member *m, const uint8_t *bye, size_t bye_len)
 static void grant_first(struct rm_member *m)
 {
 	struct rm_room *r = m->room;
+	struct rm_member *k;
 	struct cove_frame f;
 	char label[RM_LABEL_MAX];
 
@@ -234,8 +235,15 @@ static void grant_first(struct rm_member *m)
 	memcpy(f.u.ini.xpk, m->xpk, COVE_WXPK_LEN);
 	rm_clear_join(m);
 	m->keyed = 1;
+	m->unconfirmed = 0;
 	m->epoch_known = 0;
 	r->epoch_known = 0; /* a new group: its epoch is the first member's to say */
+	/* those back that never said they hold the old key are given the new
+	 * one like joiners (their turn is over, or there would be no first) */
+	TAILQ_FOREACH(k, &r->members, next) {
+		if (k != m && rm_live(k) && k->unconfirmed)
+			k->keyed = k->epoch_known = k->unconfirmed = 0;
+	}
 	rm_cancel_rekey(r);
 	r->rekey_wanted = 0;
 	rm_keep_room(r);
@@ -430,7 +438,8 @@ void rm_route(struct rm_room *r)
 			continue;
 		if (!oldest && !m->returning && !m->catching)
 			oldest = m; /* one that came back may hold the key: it says first */
-		if (m->keyed)
+		/* one unconfirmed whose turn is over may hold nothing */
+		if (m->keyed && (!m->unconfirmed || m->returning || m->catching))
 			any_keyed = 1;
 		if (rm_up_to_date(m))
 			any_current = 1;

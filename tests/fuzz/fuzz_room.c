@@ -42,6 +42,7 @@ struct place {
 	int member;                    /* a member of the room, here or away */
 	int in;                        /* a member on its current connection */
 	int joined_here;               /* became one on its current connection */
+	int unconfirmed;               /* back keyed, no RDY since */
 	uint64_t away_ms;              /* when it went away */
 	int keyed, key_sent;
 	int epoch_known;
@@ -182,6 +183,13 @@ static void on_send(struct rw_world *w, int i, const uint8_t *raw, size_t len)
 			   "'first' to peer %d with another session key", i);
 		s->keyed = 1;
 		s->epoch_known = 0;
+		s->unconfirmed = 0;
+		for (int k = 0; k < RW_PEERS; k++) {
+			struct place *o = &F.m[k][r];
+
+			if (k != i && present(k, r) && o->unconfirmed)
+				o->keyed = o->epoch_known = o->unconfirmed = 0;
+		}
 		break;
 	case COVE_F_KEY:
 		FUZZ_CHECK(i == F.key_to && peer_of(f.u.key.to) == i,
@@ -312,7 +320,9 @@ static void op_join(int i, int r)
 		s->has_old = 1;
 		memcpy(s->xpk, next, COVE_WXPK_LEN);
 		s->key_sent = s->key_sent || s->keyed;
-		s->keyed = 0;
+		if (s->epoch_known && (room_epoch(r) < 0 || s->epoch > room_epoch(r)))
+			s->keyed = s->epoch_known = 0; /* the room fell back meanwhile */
+		s->unconfirmed = s->keyed;
 	} else if (!was_in) {
 		/* in from the start: the joiner is sent INIs during the call */
 		memset(s, 0, sizeof(*s));
@@ -346,6 +356,7 @@ static void op_rdy(int i, int r, uint8_t a)
 		   "a first RDY for epoch %u was taken", e);
 	if (ret == 0) {
 		s->keyed = 1;
+		s->unconfirmed = 0;
 		s->epoch_known = 1;
 		s->epoch = e;
 	}
