@@ -149,7 +149,8 @@ static inline int rm_gets_live(const struct rm_member *m)
  * sent after its "first", reaches it. */
 static inline int rm_up_to_date(const struct rm_member *m)
 {
-	if (!rm_live(m) || !m->keyed)
+	/* one back and unconfirmed is not asked: it may hold nothing */
+	if (!rm_live(m) || !m->keyed || m->unconfirmed)
 		return 0;
 	if (!m->room->epoch_known)
 		return 1;

@@ -438,7 +438,11 @@ void rm_route(struct rm_room *r)
 			continue;
 		if (!oldest && !m->returning && !m->catching)
 			oldest = m; /* one that came back may hold the key: it says first */
-		/* one unconfirmed whose turn is over may hold nothing */
+		/* One back whose turn is over and did not say it holds the key
+		 * may hold nothing (a node started afresh), and a node of
+		 * before answers no ASK until it is given the key itself: it
+		 * counts for nothing (a relay restarted with only such: one of
+		 * them makes a new key, the others are given it). */
 		if (m->keyed && (!m->unconfirmed || m->returning || m->catching))
 			any_keyed = 1;
 		if (rm_up_to_date(m))
