@@ -184,9 +184,10 @@ $(STORE_TESTS): $(BUILD)/tests/%: tests/unit/%.c tests/unit/store_world.h $(LIBS
 		$(LIBSTORE) $(LIBCOVE) $(LIBS) $(SQLITE_LIBS) $(shell $(PKG_CONFIG) --libs cmocka)
 
 # The relay's room logic, with a fake clock, timers and network.
-# It keeps rooms in every store backend, so it links the store and SQLite.
-$(BUILD)/tests/test_room: tests/unit/test_room.c tests/unit/room_world.h $(LIBROOM) $(LIBSTORE) \
-			  $(LIBCOVE)
+# They keep rooms in every store backend, so they link the store and SQLite.
+ROOM_TESTS := $(filter $(BUILD)/tests/test_room%,$(UNIT_BIN))
+$(ROOM_TESTS): $(BUILD)/tests/%: tests/unit/%.c tests/unit/room_world.h tests/unit/room_fixture.h \
+	       $(LIBROOM) $(LIBSTORE) $(LIBCOVE)
 	@mkdir -p $(@D)
 	@echo "  CC      $<"
 	$(Q)$(CC) $(CFLAGS) $(shell $(PKG_CONFIG) --cflags cmocka) $(LDFLAGS) -o $@ $< \

@@ -11,6 +11,7 @@ polls for the event it needs, with a deadline.
 import json
 import os
 import queue
+import re
 import shutil
 import signal
 import socket
@@ -237,6 +238,20 @@ class Relay:
                 return
             time.sleep(0.02)
         raise AssertionError("relay log never said %r: %s" % (needle, self.log.snapshot()))
+
+    def stats(self):
+        """The counters of a fresh 'stats:' line (SIGUSR1), as a dict."""
+        def count():
+            return sum(1 for l in self.log_lines() if "stats:" in l)
+        n = count()
+        self.p.send_signal(signal.SIGUSR1)
+        deadline = time.monotonic() + TIMEOUT
+        while count() <= n:
+            if time.monotonic() > deadline:
+                raise AssertionError("no stats line after SIGUSR1: %s" % self.log_lines())
+            time.sleep(0.02)
+        line = [l for l in self.log_lines() if "stats:" in l][-1]
+        return {k: int(v) for k, v in re.findall(r"(\S+)=(\d+)", line)}
 
     def stop(self):
         if self.p.poll() is None:

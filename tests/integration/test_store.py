@@ -2,32 +2,15 @@
 store file it does not understand is refused at start and left as it was.
 """
 import os
-import re
 import signal
 import sqlite3
 import subprocess
-import time
 import unittest
 
 import cove
 from cove import CoveTest, TIMEOUT
 
 STORE_APP_ID = 0x436F7665  # store/sqlite_file.h: "Cove"
-
-
-def stats(relay):
-    """The counters of a fresh 'stats:' line (SIGUSR1), as a dict."""
-    def count():
-        return sum(1 for l in relay.log_lines() if "stats:" in l)
-    n = count()
-    relay.p.send_signal(signal.SIGUSR1)
-    deadline = time.monotonic() + TIMEOUT
-    while count() <= n:
-        if time.monotonic() > deadline:
-            raise AssertionError("no stats line after SIGUSR1: %s" % relay.log_lines())
-        time.sleep(0.02)
-    line = [l for l in relay.log_lines() if "stats:" in l][-1]
-    return {k: int(v) for k, v in re.findall(r"(\S+)=(\d+)", line)}
 
 
 class BadStoreTest(CoveTest):
@@ -107,12 +90,12 @@ class RelayRestartTest(CoveTest):
         self.assertFalse(bob.ready("lobby")["first"])
         alice.say("before")
         bob.wait_event("message", text="before")
-        before = stats(relay)
+        before = relay.stats()
         relay.p.send_signal(signal.SIGKILL)
         relay.p.wait(TIMEOUT)
         relay = w.relay = cove.Relay(w, listen="127.0.0.1:%d" % port,
                                      extra=["--join-timeout", "1000"])
-        s = stats(relay)
+        s = relay.stats()
         self.assertEqual(s["rooms"], 1, "the room was not kept")
         for n in (alice, bob):
             n.wait(lambda e: e.get("event") == "ready" and e.get("rejoin"), what="a rejoin")
@@ -120,7 +103,7 @@ class RelayRestartTest(CoveTest):
         bob.wait_event("message", text="after, from alice")
         bob.say("after, from bob")
         alice.wait_event("message", text="after, from bob")
-        s = stats(relay)
+        s = relay.stats()
         self.assertEqual(s["rooms"], 1)
         self.assertEqual(s["joins"], 0, "they came back as members, not joiners")
         self.assertEqual(s["returns"], 2)
