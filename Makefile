@@ -186,11 +186,15 @@ $(STORE_TESTS): $(BUILD)/tests/%: tests/unit/%.c tests/unit/store_world.h $(LIBS
 		$(LIBSTORE) $(LIBCOVE) $(LIBS) $(SQLITE_LIBS) $(shell $(PKG_CONFIG) --libs cmocka)
 
 # The relay's room logic, with a fake clock, timers and network.
-$(BUILD)/tests/test_room: tests/unit/test_room.c tests/unit/room_world.h $(LIBROOM) $(LIBCOVE)
+# They keep rooms in every store backend, so they link the store and SQLite.
+ROOM_TESTS := $(filter $(BUILD)/tests/test_room%,$(UNIT_BIN))
+$(ROOM_TESTS): $(BUILD)/tests/%: tests/unit/%.c tests/unit/room_world.h tests/unit/room_fixture.h \
+	       $(LIBROOM) $(LIBSTORE) $(LIBCOVE)
 	@mkdir -p $(@D)
 	@echo "  CC      $<"
 	$(Q)$(CC) $(CFLAGS) $(shell $(PKG_CONFIG) --cflags cmocka) $(LDFLAGS) -o $@ $< \
-		$(LIBROOM) $(LIBCOVE) $(LIBS) $(shell $(PKG_CONFIG) --libs cmocka)
+		$(LIBROOM) $(LIBSTORE) $(LIBCOVE) $(LIBS) $(SQLITE_LIBS) \
+		$(shell $(PKG_CONFIG) --libs cmocka)
 
 $(BUILD)/tests/%: tests/unit/%.c $(LIBCOVE)
 	@mkdir -p $(@D)
@@ -199,9 +203,9 @@ $(BUILD)/tests/%: tests/unit/%.c $(LIBCOVE)
 		$(LIBCOVE) $(LIBS) $(shell $(PKG_CONFIG) --libs cmocka)
 
 $(BUILD)/tests/fuzz/replay_%: $(BUILD)/tests/fuzz/fuzz_%.o $(BUILD)/tests/fuzz/replay.o $(LIBROOM) \
-			      $(LIBCOVE)
+			      $(LIBSTORE) $(LIBCOVE)
 	@echo "  LD      $@"
-	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LIBS) $(SQLITE_LIBS)
 
 # The chat target drives the chat core itself.
 $(BUILD)/tests/fuzz/replay_chat: $(BUILD)/tests/fuzz/fuzz_chat.o $(BUILD)/tests/fuzz/replay.o \

@@ -190,6 +190,9 @@ int bn_relay_start(struct bn_world *w, const char *relay_bin, char *const *extra
 			dup2(null, 0);
 		dup2(fd, 1);
 		dup2(fd, 2);
+		/* its default store (cove-store.db) in the run's own folder */
+		if (chdir(w->dir) != 0)
+			_exit(126);
 		execv(relay_bin, argv);
 		fprintf(stderr, "cove-bench: cannot run %s: %s\n", relay_bin, strerror(errno));
 		_exit(127);

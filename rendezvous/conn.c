@@ -47,7 +47,6 @@ struct rv_conn {
 	char addr[64];
 	int authed;
 	int closing;                   /* CLOSE_*: no more input; freed once flushed or timed out */
-	int no_grace;                  /* leaves its rooms at once (revoked, shutdown) */
 	uint8_t pk[COVE_ID_LEN];
 	char name[COVE_NAME_MAX + 1];
 	struct event *timer;           /* handshake deadline, then flush deadline */
@@ -277,10 +276,18 @@ static const char *link_label(void *ctx, char *buf, size_t cap)
 	return rv_conn_label(ctx, buf, cap);
 }
 
+static size_t link_queued(void *ctx)
+{
+	struct rv_conn *c = ctx;
+
+	return evbuffer_get_length(bufferevent_get_output(c->bev));
+}
+
 const struct rm_link_ops rv_conn_link = {
 	.send = link_send,
 	.err = link_err,
 	.label = link_label,
+	.queued = link_queued,
 };
 
 /* ---- closing ------------------------------------------------------------ */
@@ -347,7 +354,7 @@ void rv_conn_close(struct rv_conn *c, int flush)
 static void conn_free(struct rv_conn *c)
 {
 	if (c->ctx)
-		c->srv->cb->gone(c, !c->no_grace);
+		c->srv->cb->gone(c);
 	event_free(c->timer);
 	bufferevent_free(c->bev);
 	cove_sess_free(c->sess);
@@ -400,6 +407,8 @@ static void write_cb(struct bufferevent *bev, void *arg)
 	(void)bev;
 	if (c->closing == CLOSE_FLUSH)
 		start_linger(c);
+	else if (!c->closing && c->ctx)
+		c->srv->cb->output_low(c); /* a catch-up may send more */
 }
 
 static void event_cb(struct bufferevent *bev, short what, void *arg)
@@ -669,8 +678,8 @@ void rv_conn_evict_unauth(struct rv_server *s)
 }
 
 /* A connection silent for three keepalive periods is taken for dead
- * (half-open: the peer vanished without a FIN) and closed, its rooms told
- * after the grace period. */
+ * (half-open: the peer vanished without a FIN) and closed: its members
+ * are away. */
 void rv_conn_sweep(struct rv_server *s)
 {
 	uint64_t now = cove_now_ms(), ka = s->conf.keepalive_ms;
@@ -716,7 +725,6 @@ size_t rv_conn_revoke(struct rv_server *s)
 		revoked++;
 		log_info("%s: removed from the whitelist; disconnecting",
 			 rv_conn_label(c, label, sizeof(label)));
-		c->no_grace = 1; /* leaves its rooms at once: they are rekeyed */
 		rv_conn_send_err(c, "", COVE_EC_REVOKED, 0,
 				 "your key was removed from this rendezvous's whitelist");
 		rv_conn_close(c, 1);
@@ -739,7 +747,6 @@ void rv_conn_shutdown_all(struct rv_server *s)
 			s->nunauth--;
 		if (!c->closing)
 			s->nclosing++;
-		c->no_grace = 1;
 		c->closing = CLOSE_FLUSH;
 		doom(c);
 	}

@@ -41,9 +41,10 @@ struct rv_conn_cb {
 	/* c, once up, is closing: it reads no more; what it sent and was not
 	 * acted on is dropped; it answers nothing in its rooms. */
 	void (*closing)(struct rv_conn *c);
-	/* c, once up, is being freed: its rooms keep its place for the grace
-	 * period (grace), or it leaves them at once (revoked, shutdown). */
-	void (*gone)(struct rv_conn *c, int grace);
+	/* c, once up and not closing, has written out all it was sent. */
+	void (*output_low)(struct rv_conn *c);
+	/* c, once up, is being freed: its members in its rooms are away. */
+	void (*gone)(struct rv_conn *c);
 };
 
 /* The rooms' link to a connection (ctx: the struct rv_conn). */

@@ -48,6 +48,7 @@ static const char *type_name(uint8_t type)
 	case COVE_F_RDY: return "RDY";
 	case COVE_F_RKY: return "RKY";
 	case COVE_F_BYE: return "BYE";
+	case COVE_F_SYN: return "SYN";
 	}
 	return "frame";
 }
@@ -153,6 +154,12 @@ static void on_room_frame(struct rv_client *c, const struct cove_frame *f, const
 	case COVE_F_RKY:
 		code = rm_rky(m, f->u.rdy.epoch);
 		break;
+	case COVE_F_SYN:
+		code = rm_syn(m, f->u.syn.after, f->u.syn.after_dat);
+		if (code)
+			snprintf(why, sizeof(why), "SYN refused: you asked for room %s's frames "
+				 "once already on this connection", f->room);
+		break;
 	case COVE_F_BYE:
 		if (memcmp(f->u.bye.who, f->from, COVE_ID_LEN) != 0) {
 			code = COVE_EC_BAD_FRAME;
@@ -181,6 +188,7 @@ static uint32_t check(struct rv_client *c, const struct cove_frame *f, char *why
 	case COVE_F_RDY:
 	case COVE_F_RKY:
 	case COVE_F_BYE:
+	case COVE_F_SYN:
 		break;
 	default:
 		snprintf(why, cap, "frame type %u is not one nodes may send", f->type);
@@ -336,7 +344,7 @@ static int conn_up(struct rv_conn *conn)
 	if (s->pool)
 		c->fifo = rv_fifo_new(s->pool, &fifo_ops, c);
 	if (!c->peer || (s->pool && !c->fifo)) {
-		rm_peer_free(c->peer, 0);
+		rm_peer_free(c->peer);
 		free(c);
 		return COVE_ERR_NOMEM;
 	}
@@ -396,12 +404,19 @@ static void conn_closing(struct rv_conn *conn)
 	rm_peer_closing(c->peer);
 }
 
-static void conn_gone(struct rv_conn *conn, int grace)
+static void conn_output_low(struct rv_conn *conn)
+{
+	struct rv_client *c = rv_conn_ctx(conn);
+
+	rm_peer_drained(c->peer);
+}
+
+static void conn_gone(struct rv_conn *conn)
 {
 	struct rv_client *c = rv_conn_ctx(conn);
 
 	rv_fifo_free(c->fifo);
-	rm_peer_free(c->peer, grace);
+	rm_peer_free(c->peer); /* its members are away */
 	rv_conn_set_ctx(conn, NULL);
 	free(c);
 }
@@ -412,5 +427,6 @@ const struct rv_conn_cb rv_relay_cb = {
 	.busy = conn_busy,
 	.finish = conn_finish,
 	.closing = conn_closing,
+	.output_low = conn_output_low,
 	.gone = conn_gone,
 };

@@ -2,6 +2,7 @@
  * run.c - cove-rendezvous from its command line to its exit status: the
  * options, the keys, the signals and the event loop.
  */
+#include <errno.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,6 +18,7 @@
 #include "common/err.h"
 #include "rendezvous/run.h"
 #include "rendezvous/server.h"
+#include "store/store.h"
 
 #define DEFAULT_LISTEN "127.0.0.1:7470"
 
@@ -30,7 +32,14 @@ static void on_usr1(evutil_socket_t sig, short what, void *arg);
 
 enum { OPT_PASS = COVE_OPT_LONG, OPT_MAX_CONNS, OPT_MAX_UNAUTH, OPT_MAX_QUEUE, OPT_MAX_ROOMS,
        OPT_AUTH_TIMEOUT, OPT_JOIN_TIMEOUT, OPT_GRACE, OPT_KEEPALIVE, OPT_RATE, OPT_BURST,
-       OPT_VERIFY_THREADS, OPT_VERIFY_INLINE };
+       OPT_VERIFY_THREADS, OPT_VERIFY_INLINE, OPT_STORE, OPT_RETAIN_DAYS, OPT_RETAIN_BYTES,
+       OPT_FSYNC, OPT_MEMBER_EXPIRY };
+
+#define DEFAULT_STORE "cove-store.db"
+#define DEFAULT_RETAIN_DAYS 30
+#define DEFAULT_RETAIN_BYTES (256ULL << 20)
+#define DEFAULT_MEMBER_EXPIRY_S (30ULL * 86400)
+#define MEMBER_EXPIRY_MAX_S (10ULL * 365 * 86400)
 
 static const struct cove_opt options[] = {
 	COVE_OPT_STR('k', "key", "FILE", "the relay's secret key (cove-keys generate)"),
@@ -55,10 +64,28 @@ static const struct cove_opt options[] = {
 		     RV_DEFAULT_JOIN_TIMEOUT_MS,
 		     "time a member has to hand over the key, or make\n"
 		     "a new epoch, before another is asked (default {default})"),
-	COVE_OPT_NUM(OPT_GRACE, "grace", "MS", 0, 3600000, RV_DEFAULT_GRACE_MS,
-		     "a member whose connection is lost keeps its place\n"
-		     "this long before the room counts it gone and is\n"
-		     "rekeyed (default {default})"),
+	/* obsolete: a member whose connection is lost is away, with no
+	 * time limit but --member-expiry; accepted so that command lines
+	 * of 0.1 still start */
+	COVE_OPT_NUM(OPT_GRACE, "grace", "MS", 0, 3600000, 0,
+		     "obsolete, ignored: a member whose connection is\n"
+		     "lost is away until --member-expiry"),
+	COVE_OPT_STR(OPT_STORE, "store", "PATH",
+		     "keep rooms, members and frames in this SQLite\n"
+		     "file (default " DEFAULT_STORE " in the current\n"
+		     "folder); 'none': in memory only, lost at exit"),
+	COVE_OPT_NUM(OPT_RETAIN_DAYS, "retain-days", "N", 0, 36500, DEFAULT_RETAIN_DAYS,
+		     "drop a room's frames older than N days\n"
+		     "(default {default}; 0: no limit by age)"),
+	COVE_OPT_NUM(OPT_RETAIN_BYTES, "retain-bytes", "BYTES", 0, 1ULL << 50,
+		     DEFAULT_RETAIN_BYTES,
+		     "keep at most this many bytes of frames per room,\n"
+		     "the oldest dropped first (default {default})"),
+	COVE_OPT_FLAG(OPT_FSYNC, "fsync", "make each frame durable on disk before it is\n"
+		      "fanned out (slower; safe against a power loss)"),
+	COVE_OPT_STR(OPT_MEMBER_EXPIRY, "member-expiry", "TIME",
+		     "remove a member away longer than TIME: seconds,\n"
+		     "or a number with s, m, h or d (default 30d)"),
 	COVE_OPT_NUM(OPT_KEEPALIVE, "keepalive", "MS", 100, 3600000, RV_DEFAULT_KEEPALIVE_MS,
 		     "PING a silent node after MS; drop it after 3*MS\n"
 		     "(default {default})"),
@@ -100,6 +127,8 @@ static const struct cove_opts_spec spec = {
 struct args {
 	struct rv_conf conf;
 	const char *key_path, *wl_path, *pass_file;
+	const char *store_path;        /* NULL: --store none */
+	struct cove_store_conf store_conf;
 	char host[256];
 	uint16_t port;
 };
@@ -186,6 +215,36 @@ static struct event_base *new_base(void)
 	return base;
 }
 
+/* Parses --member-expiry: seconds, or a number with s, m, h or d. */
+static int parse_duration(const char *opt, const char *s, uint64_t *out_ms)
+{
+	static const struct { char c; unsigned long long s; } units[] = {
+		{ 's', 1 }, { 'm', 60 }, { 'h', 3600 }, { 'd', 86400 },
+	};
+	char num[32];
+	size_t n = strlen(s);
+	unsigned long long mult = 1, v;
+
+	if (n > 1 && n < sizeof(num)) {
+		for (size_t i = 0; i < sizeof(units) / sizeof(units[0]); i++)
+			if (s[n - 1] == units[i].c) {
+				mult = units[i].s;
+				n--;
+			}
+	}
+	if (n == 0 || n >= sizeof(num) || strspn(s, "0123456789") != n) {
+		cove_cli_err("%s '%s' must be a number of seconds, or a number with s, m, h or d "
+			     "(30d)", opt, s);
+		return -1;
+	}
+	memcpy(num, s, n);
+	num[n] = '\0';
+	if (cove_opts_num(opt, num, 1, MEMBER_EXPIRY_MAX_S / mult, &v) != 0)
+		return -1;
+	*out_ms = v * mult * 1000;
+	return 0;
+}
+
 /* Reads the command line into g. Returns -1 when the relay is to run,
  * else the status to exit with (--help, --version, or a bad option, said). */
 static int parse(int argc, char **argv, struct args *g)
@@ -203,12 +262,17 @@ static int parse(int argc, char **argv, struct args *g)
 		.max_rooms = RV_DEFAULT_MAX_ROOMS,
 		.auth_timeout_ms = RV_DEFAULT_AUTH_TIMEOUT_MS,
 		.join_timeout_ms = RV_DEFAULT_JOIN_TIMEOUT_MS,
-		.grace_ms = RV_DEFAULT_GRACE_MS,
 		.keepalive_ms = RV_DEFAULT_KEEPALIVE_MS,
 		.rate = RV_DEFAULT_RATE,
 		.burst = RV_DEFAULT_BURST,
 		.verify_threads = default_verify_threads(),
 		.verify_inline = RV_DEFAULT_VERIFY_INLINE,
+		.member_expiry_ms = DEFAULT_MEMBER_EXPIRY_S * 1000,
+	};
+	g->store_path = DEFAULT_STORE;
+	g->store_conf = (struct cove_store_conf){
+		.retain_ms = DEFAULT_RETAIN_DAYS * 86400000ULL,
+		.retain_bytes = DEFAULT_RETAIN_BYTES,
 	};
 	if (cove_opts_init(&p, &spec, argc, argv) != 0) {
 		cove_cli_err("the option table is malformed (a bug)");
@@ -226,12 +290,27 @@ static int parse(int argc, char **argv, struct args *g)
 		case OPT_MAX_ROOMS: g->conf.max_rooms = (size_t)v.num; break;
 		case OPT_AUTH_TIMEOUT: g->conf.auth_timeout_ms = (unsigned)v.num; break;
 		case OPT_JOIN_TIMEOUT: g->conf.join_timeout_ms = (unsigned)v.num; break;
-		case OPT_GRACE: g->conf.grace_ms = (unsigned)v.num; break;
+		case OPT_GRACE: break;
 		case OPT_KEEPALIVE: g->conf.keepalive_ms = (unsigned)v.num; break;
 		case OPT_RATE: g->conf.rate = (unsigned)v.num; break;
 		case OPT_BURST: g->conf.burst = (unsigned)v.num; break;
 		case OPT_VERIFY_THREADS: g->conf.verify_threads = (unsigned)v.num; break;
 		case OPT_VERIFY_INLINE: g->conf.verify_inline = (unsigned)v.num; break;
+		case OPT_STORE:
+			g->store_path = strcmp(v.arg, "none") == 0 ? NULL : v.arg;
+			if (g->store_path && !*g->store_path) {
+				cove_cli_err("--store '' names no file; give a PATH, or 'none' "
+					     "to keep nothing beyond memory");
+				return 2;
+			}
+			break;
+		case OPT_RETAIN_DAYS: g->store_conf.retain_ms = v.num * 86400000ULL; break;
+		case OPT_RETAIN_BYTES: g->store_conf.retain_bytes = v.num; break;
+		case OPT_FSYNC: g->store_conf.fsync = 1; break;
+		case OPT_MEMBER_EXPIRY:
+			if (parse_duration("--member-expiry", v.arg, &g->conf.member_expiry_ms) != 0)
+				return 2;
+			break;
 		case 'v': cove_log_set_level(COVE_LOG_DEBUG); break;
 		case 'q': cove_log_set_level(COVE_LOG_WARN); break;
 		case 'h': cove_opts_help(&spec, stdout); return 0;
@@ -248,9 +327,45 @@ static int parse(int argc, char **argv, struct args *g)
 	return -1;
 }
 
+/* Opens the store the command line names, or says on standard error why
+ * not and what to do (the file is left as it was). NULL on failure. */
+static struct cove_store *open_store(const struct args *g)
+{
+	const struct cove_store_ops *ops = cove_store_backend(g->store_path ? "sqlite" : "mem");
+	struct cove_store *st = NULL;
+	const char *path = g->store_path ? g->store_path : "";
+	int ret = ops ? cove_store_open(&st, ops, path, &g->store_conf) : COVE_ERR_INVAL;
+
+	switch (ret) {
+	case COVE_OK:
+		return st;
+	case COVE_ERR_STORE_FORMAT:
+		cove_cli_err("store %s is not a Cove store, or is damaged; it was left as it is: "
+			     "move it away, or give another --store", path);
+		break;
+	case COVE_ERR_VERSION:
+		cove_cli_err("store %s was written by a newer cove-rendezvous; it was left as it "
+			     "is: run that version, or give another --store", path);
+		break;
+	case COVE_ERR_BUSY:
+		cove_cli_err("store %s is in use by another process (another cove-rendezvous?): "
+			     "stop it, or give another --store", path);
+		break;
+	case COVE_ERR_IO:
+		cove_cli_err("store %s: %s; check the path and its folder's permissions, or give "
+			     "another --store", path, strerror(errno));
+		break;
+	default:
+		cove_cli_err("store %s: %s", path, cove_strerror(ret));
+		break;
+	}
+	return NULL;
+}
+
 /* Runs the relay until a signal stops it; returns its exit status. */
 static int run(struct args *g)
 {
+	struct cove_store *store = NULL;
 	struct event *sig_int = NULL, *sig_term = NULL, *sig_hup = NULL, *sig_usr1 = NULL;
 	struct event_base *base = NULL;
 	struct cove_ident *id = NULL;
@@ -279,6 +394,10 @@ static int run(struct args *g)
 		cove_cli_err("cannot create an event loop");
 		goto out;
 	}
+	store = open_store(g);
+	if (!store)
+		goto out;
+	g->conf.store = store;
 	if (rv_server_init(&srv, base, id, wl, g->wl_path, &g->conf) != 0) {
 		cove_cli_err("out of memory");
 		goto out;
@@ -306,6 +425,13 @@ static int run(struct args *g)
 	cove_pk_to_b64(b64, id->pk);
 	log_info("cove-rendezvous %s, key %s, whitelist %s (%zu entries)", COVE_VERSION, b64,
 		 g->wl_path, cove_wl_count(srv.wl));
+	if (g->store_path)
+		log_info("store %s (sqlite): frames kept %llu days, %llu bytes per room%s",
+			 g->store_path, (unsigned long long)(g->store_conf.retain_ms / 86400000),
+			 (unsigned long long)g->store_conf.retain_bytes,
+			 g->store_conf.fsync ? ", each made durable before it is fanned out" : "");
+	else
+		log_info("store none: rooms and frames are kept in memory only, lost at exit");
 	if (g->conf.verify_threads)
 		log_info("verifying signatures on %u worker thread%s", g->conf.verify_threads,
 			 g->conf.verify_threads == 1 ? "" : "s");
@@ -325,6 +451,7 @@ out:
 		rv_server_shutdown(&srv);
 		cove_wl_free(srv.wl);
 	}
+	cove_store_close(store); /* after the rooms: commits their last turn */
 	if (sig_int)
 		event_free(sig_int);
 	if (sig_term)

@@ -224,14 +224,19 @@ int rv_server_init(struct rv_server *s, struct event_base *base, struct cove_ide
 		.timers_ctx = base,
 		.fanout = &rm_fanout_local,
 		.stats = &s->stats.room,
-		.store = NULL,
+		.store = conf->store,
 	};
 	rc = (struct rm_conf){
 		.max_rooms = conf->max_rooms,
 		.join_timeout_ms = conf->join_timeout_ms,
-		.grace_ms = conf->grace_ms,
+		.member_expiry_ms = conf->member_expiry_ms,
 	};
 	s->hub = rm_hub_new(&deps, &rc);
+	if (s->hub && rm_hub_load(s->hub) != COVE_OK) {
+		log_error("cannot load the rooms from the store: it is damaged; move it away, "
+			  "or give another --store");
+		return -1;
+	}
 	s->reaper = event_new(base, -1, 0, reaper_cb, s);
 	s->listen_retry = evtimer_new(base, listen_retry_cb, s);
 	s->sweep = event_new(base, -1, EV_PERSIST, sweep_cb, s);
@@ -269,11 +274,16 @@ void rv_server_shutdown(struct rv_server *s)
 	event_free(s->sweep);
 }
 
+static int on_whitelist(void *arg, const uint8_t pk[COVE_ID_LEN])
+{
+	return cove_wl_find_pk(((struct rv_server *)arg)->wl, pk) != NULL;
+}
+
 int rv_server_reload(struct rv_server *s)
 {
 	struct cove_wl_diag d = { 0, "" };
 	struct cove_wl *wl = NULL;
-	size_t revoked;
+	size_t revoked, removed;
 	int ret = cove_wl_load(&wl, s->wl_path, &d);
 
 	if (ret != COVE_OK) {
@@ -289,9 +299,12 @@ int rv_server_reload(struct rv_server *s)
 	}
 	cove_wl_free(s->wl);
 	s->wl = wl;
+	/* every room, here or away: a BYE signed by the relay, a rekey */
+	removed = rm_hub_remove(s->hub, on_whitelist, s);
 	revoked = rv_conn_revoke(s);
-	log_info("reloaded whitelist %s: %zu entries, %zu connection%s revoked", s->wl_path,
-		 cove_wl_count(wl), revoked, revoked == 1 ? "" : "s");
+	log_info("reloaded whitelist %s: %zu entries, %zu connection%s revoked, %zu room "
+		 "member%s removed", s->wl_path, cove_wl_count(wl), revoked,
+		 revoked == 1 ? "" : "s", removed, removed == 1 ? "" : "s");
 	return 0;
 }
 
@@ -316,9 +329,10 @@ void rv_server_log_stats(const struct rv_server *s)
 		 "slow_readers=%llu rooms=%zu frames_in=%llu forwarded=%llu deliveries=%llu "
 		 "errs_sent=%llu joins=%llu firsts=%llu asks=%llu ask_timeouts=%llu "
 		 "join_failures=%llu rekeys=%llu rekey_timeouts=%llu leaves=%llu "
-		 "graces_expired=%llu rejoins=%llu dead_peers=%llu replaced=%llu "
+		 "returns=%llu expired=%llu removed=%llu syncs=%llu caught_up=%llu "
+		 "dead_peers=%llu replaced=%llu "
 		 "evicted=%llu verify_threads=%u verified_workers=%llu verified_loop=%llu "
-		 "pending=%zu pending_max=%zu paused=%zu pauses=%llu%s",
+		 "pending=%zu pending_max=%zu paused=%zu pauses=%llu store_failures=%llu%s",
 		 s->nconns - s->nclosing, s->nunauth, (unsigned long long)t->conns_accepted,
 		 (unsigned long long)t->conns_refused, (unsigned long long)t->auth_ok,
 		 (unsigned long long)t->auth_refused, (unsigned long long)t->auth_failed,
@@ -329,12 +343,13 @@ void rv_server_log_stats(const struct rv_server *s)
 		 (unsigned long long)r->firsts, (unsigned long long)r->asks,
 		 (unsigned long long)r->ask_timeouts, (unsigned long long)r->join_failures,
 		 (unsigned long long)r->rekeys, (unsigned long long)r->rekey_timeouts,
-		 (unsigned long long)r->leaves, (unsigned long long)r->graces_expired,
-		 (unsigned long long)r->rejoins, (unsigned long long)t->dead_peers,
+		 (unsigned long long)r->leaves, (unsigned long long)r->returns,
+		 (unsigned long long)r->expired, (unsigned long long)r->removed,
+		 (unsigned long long)r->syncs, (unsigned long long)r->caught_up, (unsigned long long)t->dead_peers,
 		 (unsigned long long)t->replaced, (unsigned long long)t->evicted,
 		 s->pool ? s->conf.verify_threads : 0, (unsigned long long)v->workers,
 		 (unsigned long long)v->loop, v->pending, v->pending_max, v->paused,
-		 (unsigned long long)v->pauses, by_code);
+		 (unsigned long long)v->pauses, (unsigned long long)r->store_failures, by_code);
 }
 
 /* ---- events ------------------------------------------------------------------ */

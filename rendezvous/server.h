@@ -60,12 +60,13 @@ struct rv_conf {
 	size_t max_rooms;         /* rooms one connection may join */
 	unsigned auth_timeout_ms; /* time allowed for the handshake */
 	unsigned join_timeout_ms; /* time a member has to answer an ASK or a REK */
-	unsigned grace_ms;        /* a lost member stays this long before it is gone */
 	unsigned keepalive_ms;    /* PING after this much silence; close after 3x */
 	unsigned rate;            /* DATs per second per connection */
 	unsigned burst;           /* DATs a connection may send at once */
 	unsigned verify_threads;  /* signature checks on this many threads; 0: on the loop */
 	unsigned verify_inline;   /* below this many checks a second, the loop makes them */
+	uint64_t member_expiry_ms; /* a member away this long is removed */
+	struct cove_store *store; /* where rooms are kept (borrowed); NULL: nowhere */
 	rv_tamper_fn tamper;      /* a test hook; NULL in the relay that ships */
 };
 
@@ -75,7 +76,6 @@ struct rv_conf {
 #define RV_DEFAULT_MAX_ROOMS 64
 #define RV_DEFAULT_AUTH_TIMEOUT_MS 10000
 #define RV_DEFAULT_JOIN_TIMEOUT_MS 3000
-#define RV_DEFAULT_GRACE_MS 10000
 #define RV_DEFAULT_KEEPALIVE_MS 15000
 #define RV_DEFAULT_RATE 50
 #define RV_DEFAULT_BURST 200

@@ -21,20 +21,29 @@
 struct rm_room;
 struct rm_member;
 
-/* Who of a room's members gets a frame. Members away (their connection
- * lost, in their grace period) or closing get nothing. */
+/* Who of a room's members gets a frame. Members away, closing, or
+ * catching up (they read it from the store) get nothing. */
 enum rm_to {
 	RM_TO_ALL,   /* every member present (INI, BYE) */
 	RM_TO_KEYED, /* those who hold a key of the room or were sent one (DAT) */
 };
 
+/* A frame as it goes out: its bytes, and the same wrapped in a FWD with
+ * its room sequence numbers (NULL: a frame that is not stored, PRS). */
+struct rm_out {
+	const uint8_t *raw;
+	size_t len;
+	const uint8_t *fwd;
+	size_t fwd_len;
+};
+
 struct rm_fanout_ops {
 	const char *name;
-	/* Sends raw (a frame of room r, len bytes, borrowed for the call)
-	 * to the members of r that `to` selects, but skip (may be NULL).
-	 * Returns how many members it went to. */
+	/* Sends o (a frame of room r, borrowed for the call) to the
+	 * members of r that `to` selects, but skip (may be NULL). Returns
+	 * how many members it went to. */
 	size_t (*send)(void *ctx, struct rm_room *r, const struct rm_member *skip,
-		       const uint8_t *raw, size_t len, enum rm_to to);
+		       const struct rm_out *o, enum rm_to to);
 };
 
 /* Delivers to this relay's own members, as rm_room_deliver() does. Its

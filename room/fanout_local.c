@@ -6,10 +6,10 @@
 #include "room/room.h"
 
 static size_t local_send(void *ctx, struct rm_room *r, const struct rm_member *skip,
-			 const uint8_t *raw, size_t len, enum rm_to to)
+			 const struct rm_out *o, enum rm_to to)
 {
 	(void)ctx;
-	return rm_room_deliver(r, skip, raw, len, to);
+	return rm_room_deliver(r, skip, o, to);
 }
 
 const struct rm_fanout_ops rm_fanout_local = {

@@ -29,10 +29,13 @@ static void rekeyed(struct rm_member *m, uint32_t epoch)
 	r->epoch_known = 1;
 	rm_clear_join(m);
 	m->keyed = 1;
+	m->unconfirmed = 0;
 	m->epoch = epoch;
 	m->epoch_known = 1;
 	rm_log_info(h, "room %s: epoch %u made by %s", r->name, epoch,
 		    rm_who(m, label, sizeof(label)));
+	rm_keep_room(r);
+	rm_keep_member(m);
 	/* Everyone else is behind now and waits for the rekeyer's KEY;
 	 * whoever it does not reach in time is caught up by another. */
 	TAILQ_FOREACH(p, &r->members, next) {
@@ -75,6 +78,7 @@ int rm_rdy(struct rm_member *m, uint32_t epoch, char *why, size_t cap)
 		r->epoch_known = 1;
 		if (epoch > r->epoch_top)
 			r->epoch_top = epoch;
+		rm_keep_room(r);
 	}
 	if (epoch > r->epoch) {
 		snprintf(why, cap, "epoch %u of room %s was not given to you to make (the room is "
@@ -82,8 +86,11 @@ int rm_rdy(struct rm_member *m, uint32_t epoch, char *why, size_t cap)
 		return COVE_EC_STALE_EPOCH;
 	}
 	m->keyed = 1;
+	m->unconfirmed = 0;
+	m->returning = 0; /* it said */
 	m->epoch = epoch;
 	m->epoch_known = 1;
+	rm_keep_member(m);
 	if (epoch == r->epoch) {
 		rm_clear_join(m);
 		rm_unstick_all(r); /* one more member can answer */
@@ -127,23 +134,16 @@ int rm_key(struct rm_member *k, const struct cove_frame *f, const uint8_t *raw, 
 			 "for %u", r->name, r->epoch, k->epoch, f->u.key.epoch);
 		return COVE_EC_STALE_EPOCH;
 	}
-	TAILQ_FOREACH(j, &r->members, next) {
-		if (memcmp(j->pk, f->u.key.to, COVE_ID_LEN) == 0 &&
-		    (memcmp(j->xpk, f->u.key.xpk, COVE_WXPK_LEN) == 0 ||
-		     (j->has_old_xpk && memcmp(j->old_xpk, f->u.key.xpk, COVE_WXPK_LEN) == 0)))
-			break;
-	}
-	if (!j || !rm_live(j)) {
-		rm_log_debug(r->hub, "room %s: a KEY for a member who has gone", r->name);
+	j = rm_key_addressee(r, f->u.key.to, f->u.key.xpk);
+	if (!j) {
+		rm_log_debug(r->hub, "room %s: a KEY for one who is not a member", r->name);
 		return 0;
 	}
-	/* Not counted as holding the key yet: that is the recipient's to say
+	/* Here, it gets it now; away, it is kept for its catch-up (R8). Not
+	 * counted as holding the key yet: that is the recipient's to say
 	 * (RDY). The ask timer goes on in case it refuses this KEY. */
-	if (rm_send_raw(j, raw, len) == COVE_OK) {
-		st->frames_forwarded++;
-		st->deliveries++;
-		j->key_sent = 1;
-	}
+	st->frames_forwarded++;
+	rm_keep_frame(r, COVE_F_KEY, k->pk, f->u.key.to, f->u.key.xpk, 0, raw, len);
 	return 0;
 }
 
@@ -155,6 +155,6 @@ int rm_dat(struct rm_member *m, const uint8_t *raw, size_t len)
 	if (!m->keyed)
 		return COVE_EC_NOT_MEMBER;
 	st->frames_forwarded++;
-	st->deliveries += rm_fan_out(r, m, raw, len, RM_TO_KEYED);
+	rm_keep_frame(r, COVE_F_DAT, m->pk, NULL, NULL, 0, raw, len);
 	return 0;
 }

@@ -2,8 +2,14 @@
  * int.h - the room logic's own structures, shared by its parts:
  *
  *   out.c     everything it sends: relay frames, ERRs, fan-out, log lines
- *   room.c    hub, rooms, peers and members: joins, leaving, grace, and
- *             routing (first, ASK, REK) with their timeouts
+ *   keep.c    what it records in the store, frames fanned out from their
+ *             append's completion, and the rooms waiting to be routed
+ *   room.c    rooms and members: leaving, and routing (first, ASK, REK)
+ *             with their timeouts
+ *   sync.c    catching up after SYN: FWDs read from the store, then UPD
+ *   life.c    the hub, peers, and members across connections: joins,
+ *             renewals, away and back, presence, expiry and removal,
+ *             and the rooms loaded from the store at start
  *   frames.c  what members say once in a room: RDY, RKY, KEY, DAT
  *
  * each using only those above it in this list. Nothing outside room/
@@ -32,6 +38,9 @@
 /* Room for a label of a member in a log line. */
 #define RM_LABEL_MAX 96
 
+/* Retention by age is applied this often. */
+#define RM_TRIM_MS 60000u
+
 struct rm_peer {
 	struct rm_hub *hub;
 	struct rm_link link;
@@ -44,9 +53,12 @@ struct rm_peer {
 struct rm_member {
 	TAILQ_ENTRY(rm_member) next;   /* room's members, in join order */
 	struct rm_room *room;
-	struct rm_peer *peer;          /* NULL while away (lost, in its grace period) */
+	struct rm_peer *peer;          /* NULL while away */
 	uint8_t pk[COVE_ID_LEN];
 	uint64_t serial;               /* join order within the room */
+	uint64_t joined_ms;            /* when it joined */
+	uint64_t seen_ms;              /* when it was last connected */
+	uint64_t since;                /* the rseq of its joining INI; 0: not known yet */
 	uint8_t xpk[COVE_WXPK_LEN];    /* session key from its INI */
 	uint8_t old_xpk[COVE_WXPK_LEN]; /* the one its latest INI replaced, for KEYs in flight */
 	int has_old_xpk;
@@ -59,13 +71,22 @@ struct rm_member {
 	uint32_t epoch;                /* the epoch it confirmed last (RDY) */
 	int key_sent;                  /* a KEY went to it: it gets DATs from then on */
 	int gone;                      /* closing or away: it counts for nothing */
+	int returning;                 /* came back: its ask_timer runs while it may say
+					* (RDY) which epoch it holds, before anyone is
+					* asked for it */
+	int catching;                  /* came back, and is sent what it missed (SYN) */
+	int unconfirmed;               /* came back keyed, by the relay's records only:
+					* no RDY on this connection yet */
+	int synced;                    /* said SYN on this connection: frames in FWD */
+	int joined_here;               /* became a member on this connection */
+	uint64_t cu_after;             /* catching up: the last rseq sent */
+	uint64_t cu_from, cu_from_dat; /* its SYN's cursor, for UPD's missed */
 	/* while it needs the key (joining, or behind after a rekey) */
 	struct rm_member *asked;       /* member expected to send it, or NULL */
 	struct rm_timer *ask_timer;
 	uint64_t *tried;               /* serials of members that did not */
 	size_t ntried;
 	int stuck;                     /* every candidate failed it */
-	struct rm_timer *grace_timer;  /* while away */
 };
 
 TAILQ_HEAD(rm_member_list, rm_member);
@@ -75,6 +96,9 @@ struct rm_room {
 	TAILQ_ENTRY(rm_room) route_next; /* in rm_hub.to_route */
 	int route_pending;
 	struct rm_hub *hub;
+	uint64_t id;                   /* unique in the hub: a room made again is another */
+	size_t inflight;               /* frames appended whose completion is to come */
+	int route_held;                /* routing waits for them */
 	char name[COVE_ROOM_MAX + 1];
 	uint8_t name_len;
 	struct rm_member_list members;
@@ -96,6 +120,13 @@ struct rm_hub {
 	struct rm_table rooms;
 	TAILQ_HEAD(, rm_room) to_route; /* rooms to re-route from the loop */
 	struct rm_timer *router;
+	uint64_t next_room_id;
+	TAILQ_HEAD(, rm_pending) pending; /* frames appended, completion to come */
+	struct rm_timer *flusher;      /* commits the store at the end of the turn */
+	struct rm_timer *trimmer;      /* applies retention by age */
+	struct rm_timer *sweeper;      /* removes members away past their expiry */
+	uint64_t store_log_ms;         /* the last store failure logged */
+	uint64_t store_quiet;          /* failures since, not logged */
 };
 
 /* ---- the state of a member ------------------------------------------------------ */
@@ -105,13 +136,21 @@ static inline int rm_live(const struct rm_member *m)
 	return !m->gone;
 }
 
+/* Gets the room's frames as they come: here, and not catching up (it
+ * reads them from the store then). */
+static inline int rm_gets_live(const struct rm_member *m)
+{
+	return rm_live(m) && m->peer && !m->catching;
+}
+
 /* Holds the room's current epoch: may answer joins and catch-ups. While
  * the room's epoch is not known yet (a first member has not confirmed its
  * new key), its keyed member counts: it holds the key by the time an ASK,
  * sent after its "first", reaches it. */
 static inline int rm_up_to_date(const struct rm_member *m)
 {
-	if (!rm_live(m) || !m->keyed)
+	/* one back and unconfirmed is not asked: it may hold nothing */
+	if (!rm_live(m) || !m->keyed || m->unconfirmed)
 		return 0;
 	if (!m->room->epoch_known)
 		return 1;
@@ -159,22 +198,116 @@ void rm_own_frame(struct cove_frame *f, uint8_t type, const struct rm_room *r);
 /* Signs f as the relay and sends it to m. Returns 0 or negative. */
 int rm_send_own(const struct rm_member *m, struct cove_frame *f);
 
-/* Signs f as the relay and fans it out to everyone present in r. */
-void rm_fan_own(struct rm_room *r, struct cove_frame *f);
+/* Signs f as the relay into buf (RM_OWN_FRAME_MAX bytes), *len bytes.
+ * Returns 0 or negative. */
+int rm_sign_own(const struct rm_room *r, struct cove_frame *f, uint8_t *buf, size_t *len);
 
-/* Sends raw to the members of r that `to` selects but skip, through the
- * fan-out backend. Returns how many it went to. */
-size_t rm_fan_out(struct rm_room *r, const struct rm_member *skip, const uint8_t *raw,
+/* Sends o to the members of r that `to` selects but skip, through the
+ * fan-out backend; rm_fan_raw: a frame that is not stored (no FWD).
+ * Returns how many it went to. */
+size_t rm_fan_out(struct rm_room *r, const struct rm_member *skip, const struct rm_out *o,
+		  enum rm_to to);
+size_t rm_fan_raw(struct rm_room *r, const struct rm_member *skip, const uint8_t *raw,
 		  size_t len, enum rm_to to);
+
+/* Sends o to m: its FWD when m said SYN, else its bytes. */
+int rm_send_out(const struct rm_member *m, const struct rm_out *o);
 
 /* Sends m a signed ERR with code about its room. */
 void rm_tell(const struct rm_member *m, uint32_t code, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 
+/* ---- keep.c ----------------------------------------------------------------------- */
+
+/* Records r (its epochs and join order), or forgets it with its members
+ * and frames (its last member has gone). */
+void rm_keep_room(struct rm_room *r);
+void rm_keep_room_del(struct rm_room *r);
+
+/* Records m as it stands, or forgets it (it left or was removed). */
+void rm_keep_member(struct rm_member *m);
+void rm_keep_member_del(struct rm_member *m);
+
+/* Appends a frame of r, raw (len bytes, copied), of type by from, and
+ * fans it out from the append's completion: a KEY (to and xpk set) to its
+ * addressee, a DAT to the members keyed but from, an INI or BYE to every
+ * member here but from. join: an INI that made from a member (its since
+ * is set from the frame's rseq). Without a store, at once. Until the
+ * completion, r's routing waits (room_route). */
+void rm_keep_frame(struct rm_room *r, uint8_t type, const uint8_t from[COVE_ID_LEN],
+		   const uint8_t *to, const uint8_t *xpk, int join, const uint8_t *raw,
+		   size_t len);
+
+/* Signs f as the relay and keeps it, as rm_keep_frame (a BYE). */
+void rm_keep_own(struct rm_room *r, struct cove_frame *f);
+
+/* Encodes a FWD of raw (len bytes) with its rseq and rdat into buf (cap
+ * bytes), *out_len bytes. Returns 0 or negative (too large: sent bare). */
+int rm_fwd_encode(uint64_t rseq, uint64_t rdat, const uint8_t *raw, size_t len, uint8_t *buf,
+		  size_t cap, size_t *out_len);
+
+/* ---- sync.c ----------------------------------------------------------------------- */
+
+/* m's catch-up, if any, ends (its connection goes or it came back). */
+void rm_sync_stop(struct rm_member *m);
+
+/* The room called name, or NULL. */
+struct rm_room *rm_room_find(const struct rm_hub *h, const char *name, size_t len);
+
+/* Re-routes r from the loop, after whatever is iterating now (routing
+ * itself is room.c's: route_cb). */
+void rm_schedule(struct rm_room *r);
+
+/* r's member of identity pk, or NULL. */
+struct rm_member *rm_room_member(struct rm_room *r, const uint8_t pk[COVE_ID_LEN]);
+
+/* The member of r a KEY to `to` sealed to xpk is for (its latest session
+ * key or the one that replaced it), or NULL. */
+struct rm_member *rm_key_addressee(struct rm_room *r, const uint8_t to[COVE_ID_LEN],
+				   const uint8_t xpk[COVE_WXPK_LEN]);
+
+/* Timer callbacks of the hub (arg: the hub): commits the store's writes
+ * of this turn, and applies retention by age. */
+void rm_keep_flush(void *arg);
+void rm_keep_trim(void *arg);
+
+/* The hub is going: completions still to come only free their frames. */
+void rm_keep_orphan(struct rm_hub *h);
+
 /* ---- room.c ----------------------------------------------------------------------- */
 
-/* Re-routes r from the loop, after whatever is iterating now. */
-void rm_schedule(struct rm_room *r);
+
+struct rm_timer *rm_timer_new(const struct rm_hub *h, rm_timer_fn fn, void *arg);
+void rm_timer_free(const struct rm_hub *h, struct rm_timer *t);
+
+/* A room called name (len <= COVE_ROOM_MAX), in the hub's table, recorded
+ * in the store with keep; NULL when out of memory. Freed, once empty, by
+ * rm_room_free. */
+struct rm_room *rm_room_new(struct rm_hub *h, const char *name, size_t len, int keep);
+void rm_room_free(struct rm_room *r);
+
+/* A member of r with its INI (copied), in no list yet; NULL when out of
+ * memory. Freed by rm_member_free (which detaches it from its peer). */
+struct rm_member *rm_member_new(struct rm_room *r, const uint8_t *ini, size_t ini_len);
+void rm_member_free(struct rm_member *m);
+
+/* m is no longer reached through its peer. */
+void rm_detach(struct rm_member *m);
+
+/* Takes m out of its room. With announce, the others are told (bye: the
+ * member's own signed BYE; NULL: one signed by the relay) and the room is
+ * to be rekeyed. Never routes directly: callers may be iterating. Frees
+ * the room when it empties. */
+void rm_member_remove(struct rm_member *m, int announce, const uint8_t *bye, size_t bye_len);
+
+/* Restores the room's invariants: someone live holds a key (or is making
+ * one) whenever anyone is in the room; a due rekey has a rekeyer; every
+ * member that needs the current key has someone asked on its behalf.
+ * Waits while frames of the room are in flight. */
+void rm_route(struct rm_room *r);
+
+/* The router's timer callback (arg: the hub): routes the rooms scheduled. */
+void rm_route_cb(void *arg);
 
 /* m no longer waits for anyone to give it the key. */
 void rm_clear_join(struct rm_member *m);

@@ -48,8 +48,7 @@ void rm_own_frame(struct cove_frame *f, uint8_t type, const struct rm_room *r)
 	cove_frame_set_room(f, r->name, r->name_len);
 }
 
-/* Signs f, a frame of r, as the relay into buf (RM_OWN_FRAME_MAX bytes). */
-static int sign_own(const struct rm_room *r, struct cove_frame *f, uint8_t *buf, size_t *len)
+int rm_sign_own(const struct rm_room *r, struct cove_frame *f, uint8_t *buf, size_t *len)
 {
 	const struct rm_hub *h = r->hub;
 	int ret = h->deps.sign(h->deps.ctx, f);
@@ -61,38 +60,47 @@ int rm_send_own(const struct rm_member *m, struct cove_frame *f)
 {
 	uint8_t buf[RM_OWN_FRAME_MAX];
 	size_t len = 0;
-	int ret = sign_own(m->room, f, buf, &len);
+	int ret = rm_sign_own(m->room, f, buf, &len);
 
 	return ret == COVE_OK ? rm_send_raw(m, buf, len) : ret;
 }
 
-void rm_fan_own(struct rm_room *r, struct cove_frame *f)
-{
-	uint8_t buf[RM_OWN_FRAME_MAX];
-	size_t len = 0;
-
-	if (sign_own(r, f, buf, &len) == COVE_OK)
-		rm_fan_out(r, NULL, buf, len, RM_TO_ALL);
-}
-
-size_t rm_fan_out(struct rm_room *r, const struct rm_member *skip, const uint8_t *raw,
-		  size_t len, enum rm_to to)
+size_t rm_fan_out(struct rm_room *r, const struct rm_member *skip, const struct rm_out *o,
+		  enum rm_to to)
 {
 	const struct rm_hub *h = r->hub;
 
-	return h->deps.fanout->send(h->deps.fanout_ctx, r, skip, raw, len, to);
+	return h->deps.fanout->send(h->deps.fanout_ctx, r, skip, o, to);
 }
 
-size_t rm_room_deliver(struct rm_room *r, const struct rm_member *skip, const uint8_t *raw,
-		       size_t len, enum rm_to to)
+size_t rm_fan_raw(struct rm_room *r, const struct rm_member *skip, const uint8_t *raw,
+		  size_t len, enum rm_to to)
+{
+	struct rm_out o = { raw, len, NULL, 0 };
+
+	return rm_fan_out(r, skip, &o, to);
+}
+
+int rm_send_out(const struct rm_member *m, const struct rm_out *o)
+{
+	/* FWD only to one that asked for it (SYN): a node of before knows
+	 * only bare frames (the transition rule, design note 10) */
+	if (m->synced && o->fwd)
+		return rm_send_raw(m, o->fwd, o->fwd_len);
+	return rm_send_raw(m, o->raw, o->len);
+}
+
+size_t rm_room_deliver(struct rm_room *r, const struct rm_member *skip, const struct rm_out *o,
+		       enum rm_to to)
 {
 	struct rm_member *m;
 	size_t n = 0;
 
 	TAILQ_FOREACH(m, &r->members, next) {
-		if (m == skip || !rm_live(m) || (to == RM_TO_KEYED && !m->keyed && !m->key_sent))
+		if (m == skip || !rm_gets_live(m) ||
+		    (to == RM_TO_KEYED && !m->keyed && !m->key_sent))
 			continue;
-		if (rm_send_raw(m, raw, len) == COVE_OK)
+		if (rm_send_out(m, o) == COVE_OK)
 			n++;
 	}
 	return n;

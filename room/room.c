@@ -19,10 +19,9 @@
  *              are caught up like joiners, by another member. A silent
  *              rekeyer is replaced, with a higher epoch number, so two
  *              keys are never made for one epoch.
- *   grace      a member whose connection is lost stays "away" for the
- *              grace period: it gets nothing, but when its identity joins
- *              again in time it simply takes its place, with no leave and
- *              no rekey. After that it is gone, and the room rekeyed.
+ *   away       a member whose connection is lost is away (life.c): it
+ *              gets nothing live and is never asked, but stays a member
+ *              until it leaves, expires or is removed.
  *
  * The first INI into an empty room is "first" and every later one is
  * routed to that member, all on one loop: two nodes joining at once end
@@ -42,16 +41,13 @@
 
 static void ask_timeout_cb(void *arg);
 static void rekey_timeout_cb(void *arg);
-static void grace_timeout_cb(void *arg);
-static void route_cb(void *arg);
-static void room_route(struct rm_room *r);
 
-static struct rm_timer *timer_new(const struct rm_hub *h, rm_timer_fn fn, void *arg)
+struct rm_timer *rm_timer_new(const struct rm_hub *h, rm_timer_fn fn, void *arg)
 {
 	return h->deps.timers->create(h->deps.timers_ctx, fn, arg);
 }
 
-static void timer_free(const struct rm_hub *h, struct rm_timer *t)
+void rm_timer_free(const struct rm_hub *h, struct rm_timer *t)
 {
 	if (t)
 		h->deps.timers->free(t);
@@ -59,25 +55,15 @@ static void timer_free(const struct rm_hub *h, struct rm_timer *t)
 
 static int needs_key(const struct rm_member *m)
 {
-	if (!rm_live(m))
+	/* one that came back is given its turn to say what it holds first */
+	if (!rm_live(m) || m->returning || m->catching)
 		return 0;
-	if (!m->keyed)
+	if (!m->keyed || m->unconfirmed)
 		return 1;
 	return m->room->epoch_known && m->epoch_known && m->epoch < m->room->epoch;
 }
 
-void rm_schedule(struct rm_room *r)
-{
-	struct rm_hub *h = r->hub;
-
-	if (r->route_pending)
-		return;
-	r->route_pending = 1;
-	TAILQ_INSERT_TAIL(&h->to_route, r, route_next);
-	rm_arm(h, h->router, 0);
-}
-
-static void route_cb(void *arg)
+void rm_route_cb(void *arg)
 {
 	struct rm_hub *h = arg;
 	struct rm_room *r;
@@ -85,7 +71,7 @@ static void route_cb(void *arg)
 	while ((r = TAILQ_FIRST(&h->to_route))) {
 		TAILQ_REMOVE(&h->to_route, r, route_next);
 		r->route_pending = 0;
-		room_route(r);
+		rm_route(r);
 	}
 }
 
@@ -93,6 +79,7 @@ void rm_clear_join(struct rm_member *m)
 {
 	rm_cancel(m->room->hub, m->ask_timer);
 	m->asked = NULL;
+	m->returning = 0;
 	free(m->tried);
 	m->tried = NULL;
 	m->ntried = 0;
@@ -115,7 +102,7 @@ void rm_cancel_rekey(struct rm_room *r)
 
 /* ---- rooms ------------------------------------------------------------------------ */
 
-static struct rm_room *room_new(struct rm_hub *h, const char *name, size_t len)
+struct rm_room *rm_room_new(struct rm_hub *h, const char *name, size_t len, int keep)
 {
 	struct rm_room *r;
 
@@ -128,39 +115,34 @@ static struct rm_room *room_new(struct rm_hub *h, const char *name, size_t len)
 	memcpy(r->name, name, len);
 	r->name_len = (uint8_t)len;
 	TAILQ_INIT(&r->members);
-	r->rekey_timer = timer_new(h, rekey_timeout_cb, r);
+	r->rekey_timer = rm_timer_new(h, rekey_timeout_cb, r);
 	if (!r->rekey_timer) {
 		free(r);
 		return NULL;
 	}
+	r->id = ++h->next_room_id;
 	r->entry.name = r->name;
 	r->entry.len = len;
 	rm_table_add(&h->rooms, &r->entry);
+	if (keep)
+		rm_keep_room(r);
 	return r;
 }
 
-/* Frees an empty room. */
-static void room_free(struct rm_room *r)
+void rm_room_free(struct rm_room *r)
 {
 	struct rm_hub *h = r->hub;
 
 	if (r->route_pending)
 		TAILQ_REMOVE(&h->to_route, r, route_next);
-	timer_free(h, r->rekey_timer);
+	rm_timer_free(h, r->rekey_timer);
 	rm_table_remove(&h->rooms, &r->entry);
 	free(r);
 }
 
-static struct rm_room *room_find(const struct rm_hub *h, const char *name, size_t len)
-{
-	struct rm_entry *e = rm_table_find(&h->rooms, name, len);
-
-	return e ? (struct rm_room *)((char *)e - offsetof(struct rm_room, entry)) : NULL;
-}
-
 /* ---- leaving ------------------------------------------------------------------- */
 
-static void detach_from_peer(struct rm_member *m)
+void rm_detach(struct rm_member *m)
 {
 	struct rm_peer *p = m->peer;
 
@@ -181,32 +163,28 @@ static void announce_bye(struct rm_room *r, const struct rm_member *gone)
 
 	rm_own_frame(&f, COVE_F_BYE, r);
 	memcpy(f.u.bye.who, gone->pk, COVE_ID_LEN);
-	rm_fan_own(r, &f);
+	rm_keep_own(r, &f);
 }
 
-static void member_free(struct rm_member *m)
+void rm_member_free(struct rm_member *m)
 {
 	const struct rm_hub *h = m->room->hub;
 
-	detach_from_peer(m);
-	timer_free(h, m->ask_timer);
-	timer_free(h, m->grace_timer);
+	rm_detach(m);
+	rm_timer_free(h, m->ask_timer);
 	free(m->tried);
 	free(m->ini);
 	free(m);
 }
 
-/* Takes m out of its room. With announce, the others are told (bye: the
- * member's own signed BYE; NULL: one signed by the relay) and the room is
- * to be rekeyed. Never routes directly: callers may be iterating. */
-static void member_remove(struct rm_member *m, int announce, const uint8_t *bye, size_t bye_len)
+void rm_member_remove(struct rm_member *m, int announce, const uint8_t *bye, size_t bye_len)
 {
 	struct rm_room *r = m->room;
 	struct rm_member *p;
 
 	TAILQ_REMOVE(&r->members, m, next);
 	r->nmembers--;
-	detach_from_peer(m);
+	rm_detach(m);
 	TAILQ_FOREACH(p, &r->members, next) {
 		if (p->asked == m) {
 			rm_cancel(r->hub, p->ask_timer);
@@ -217,18 +195,21 @@ static void member_remove(struct rm_member *m, int announce, const uint8_t *bye,
 		rm_cancel_rekey(r);
 		r->rekey_wanted = 1;
 	}
+	rm_keep_member_del(m);
 	if (announce && r->nmembers > 0) {
 		if (bye)
-			rm_fan_out(r, NULL, bye, bye_len, RM_TO_ALL);
+			rm_keep_frame(r, COVE_F_BYE, m->pk, NULL, NULL, 0, bye, bye_len);
 		else
 			announce_bye(r, m);
 		r->rekey_wanted = 1;
 	}
-	member_free(m);
-	if (r->nmembers == 0)
-		room_free(r);
-	else
+	rm_member_free(m);
+	if (r->nmembers == 0) {
+		rm_keep_room_del(r);
+		rm_room_free(r);
+	} else {
 		rm_schedule(r);
+	}
 }
 
 void rm_leave(struct rm_member *m, const uint8_t *bye, size_t bye_len)
@@ -238,93 +219,7 @@ void rm_leave(struct rm_member *m, const uint8_t *bye, size_t bye_len)
 	m->room->hub->deps.stats->leaves++;
 	rm_log_info(m->room->hub, "room %s: %s leaves", m->room->name,
 		    rm_who(m, label, sizeof(label)));
-	member_remove(m, 1, bye, bye_len);
-}
-
-static void grace_timeout_cb(void *arg)
-{
-	struct rm_member *m = arg;
-	struct rm_hub *h = m->room->hub;
-	char b64[COVE_PK_B64_LEN + 1];
-
-	h->deps.stats->graces_expired++;
-	cove_pk_to_b64(b64, m->pk);
-	rm_log_info(h, "room %s: %s did not come back within the grace period; it has left",
-		    m->room->name, b64);
-	member_remove(m, 1, NULL, 0);
-}
-
-/* ---- peers ---------------------------------------------------------------------- */
-
-struct rm_peer *rm_peer_new(struct rm_hub *h, const uint8_t pk[COVE_ID_LEN],
-			    const struct rm_link *link)
-{
-	struct rm_peer *p = calloc(1, sizeof(*p));
-
-	if (!p)
-		return NULL;
-	p->hub = h;
-	p->link = *link;
-	memcpy(p->pk, pk, COVE_ID_LEN);
-	return p;
-}
-
-void rm_peer_closing(struct rm_peer *p)
-{
-	for (size_t i = 0; i < p->nrooms; i++) {
-		struct rm_member *m = p->rooms[i];
-		struct rm_room *r = m->room;
-
-		if (m->gone)
-			continue;
-		m->gone = 1;
-		rm_clear_join(m);
-		if (r->rekeyer == m) {
-			rm_cancel_rekey(r);
-			r->rekey_wanted = 1;
-		}
-		rm_schedule(r);
-	}
-}
-
-void rm_peer_free(struct rm_peer *p, int grace)
-{
-	struct rm_hub *h;
-
-	if (!p)
-		return;
-	h = p->hub;
-	while (p->nrooms > 0) {
-		struct rm_member *m = p->rooms[p->nrooms - 1];
-
-		if (!grace || h->conf.grace_ms == 0 || !m->keyed) {
-			member_remove(m, 1, NULL, 0);
-			continue;
-		}
-		/* Away: it receives nothing and counts for nothing, but its
-		 * identity may come back and take its place. */
-		m->gone = 1;
-		detach_from_peer(m);
-		m->grace_timer = timer_new(h, grace_timeout_cb, m);
-		if (!m->grace_timer) {
-			member_remove(m, 1, NULL, 0);
-			continue;
-		}
-		rm_arm(h, m->grace_timer, h->conf.grace_ms);
-	}
-	free(p->rooms);
-	free(p);
-}
-
-struct rm_member *rm_peer_member(const struct rm_peer *p, const char *room, size_t len)
-{
-	for (size_t i = 0; i < p->nrooms; i++) {
-		const struct rm_room *r = p->rooms[i]->room;
-
-		if (r->name_len == len && memcmp(r->name, room, len) == 0)
-			return p->rooms[i];
-	}
-	return NULL;
+	rm_member_remove(m, 1, bye, bye_len);
 }
 
 /* ---- routing ------------------------------------------------------------------------ */
@@ -332,6 +227,7 @@ struct rm_member *rm_peer_member(const struct rm_peer *p, const char *room, size
 static void grant_first(struct rm_member *m)
 {
 	struct rm_room *r = m->room;
+	struct rm_member *k;
 	struct cove_frame f;
 	char label[RM_LABEL_MAX];
 
@@ -339,10 +235,19 @@ static void grant_first(struct rm_member *m)
 	memcpy(f.u.ini.xpk, m->xpk, COVE_WXPK_LEN);
 	rm_clear_join(m);
 	m->keyed = 1;
+	m->unconfirmed = 0;
 	m->epoch_known = 0;
 	r->epoch_known = 0; /* a new group: its epoch is the first member's to say */
+	/* those back that never said they hold the old key are given the new
+	 * one like joiners (their turn is over, or there would be no first) */
+	TAILQ_FOREACH(k, &r->members, next) {
+		if (k != m && rm_live(k) && k->unconfirmed)
+			k->keyed = k->epoch_known = k->unconfirmed = 0;
+	}
 	rm_cancel_rekey(r);
 	r->rekey_wanted = 0;
+	rm_keep_room(r);
+	rm_keep_member(m);
 	r->hub->deps.stats->firsts++;
 	rm_log_info(r->hub, "room %s: %s is first and makes the group key", r->name,
 		    rm_who(m, label, sizeof(label)));
@@ -384,11 +289,13 @@ static void join_failed(struct rm_member *p)
 	else
 		rm_tell(p, COVE_EC_NO_KEY, "no member of room %s who holds its key is connected",
 			r->name);
-	if (p->keyed) {
-		p->stuck = 1; /* it keeps its older key and stays; retried when things change */
+	if (p->keyed || !p->joined_here) {
+		/* it keeps its older key, or was a member before (it came
+		 * back): it stays, retried when things change */
+		p->stuck = 1;
 		return;
 	}
-	member_remove(p, 1, NULL, 0);
+	rm_member_remove(p, 1, NULL, 0);
 }
 
 /* Asks the longest-present member holding the current epoch that has not
@@ -422,6 +329,12 @@ static void ask_timeout_cb(void *arg)
 	struct rm_hub *h = p->room->hub;
 	char a[RM_LABEL_MAX], b[RM_LABEL_MAX];
 
+	if (p->returning) {
+		/* it came back and did not say it holds the key: ask for it */
+		p->returning = 0;
+		rm_schedule(p->room);
+		return;
+	}
 	if (!p->asked)
 		return;
 	h->deps.stats->ask_timeouts++;
@@ -484,6 +397,7 @@ static void designate(struct rm_room *r, struct rm_member *prefer, struct rm_mem
 	r->rekey_epoch = epoch;
 	r->epoch_top = epoch;
 	r->rekey_wanted = 0;
+	rm_keep_room(r);
 	h->deps.stats->rekeys++;
 	rm_log_info(h, "room %s: %s is to make epoch %u", r->name,
 		    rm_who(m, label, sizeof(label)), epoch);
@@ -509,29 +423,35 @@ static void rekey_timeout_cb(void *arg)
 	designate(r, NULL, late);
 }
 
-/* Restores the room's invariants: someone live holds a key (or is making
- * one) whenever anyone is in the room; a due rekey has a rekeyer; every
- * member that needs the current key has someone asked on its behalf. */
-static void room_route(struct rm_room *r)
+void rm_route(struct rm_room *r)
 {
 	struct rm_member *m, *tmp, *oldest = NULL;
 	int any_keyed = 0, any_current = 0;
 	uint32_t best = 0;
 
+	if (r->inflight) {
+		r->route_held = 1; /* after the frames in flight: their completion routes */
+		return;
+	}
 	TAILQ_FOREACH(m, &r->members, next) {
 		if (!rm_live(m))
 			continue;
-		if (!oldest)
-			oldest = m;
-		if (m->keyed)
+		if (!oldest && !m->returning && !m->catching)
+			oldest = m; /* one that came back may hold the key: it says first */
+		/* One back whose turn is over and did not say it holds the key
+		 * may hold nothing (a node started afresh), and a node of
+		 * before answers no ASK until it is given the key itself: it
+		 * counts for nothing (a relay restarted with only such: one of
+		 * them makes a new key, the others are given it). */
+		if (m->keyed && (!m->unconfirmed || m->returning || m->catching))
 			any_keyed = 1;
 		if (rm_up_to_date(m))
 			any_current = 1;
 		if (m->keyed && m->epoch_known && m->epoch >= best)
 			best = m->epoch;
 	}
-	if (!oldest)
-		return; /* only away members: wait for them or their grace */
+	if (!oldest && !any_keyed)
+		return; /* only away members, or ones about to say what they hold */
 	if (!any_keyed) {
 		grant_first(oldest);
 	} else if (!any_current && r->epoch_known && !r->rekeyer && best < r->epoch) {
@@ -545,6 +465,7 @@ static void room_route(struct rm_room *r)
 		r->epoch_top = best;
 		r->rekey_wanted = 1;
 		rm_unstick_all(r);
+		rm_keep_room(r);
 	}
 	if (r->rekey_wanted && !r->rekeyer && r->epoch_known)
 		designate(r, NULL, NULL);
@@ -558,37 +479,7 @@ static void room_route(struct rm_room *r)
 	}
 }
 
-/* ---- what members send ------------------------------------------------------------ */
-
-/* A member already in the room replaces its session key with a new INI
- * (nodes do every hour or so, so that no session key lives long and
- * members can refuse old INIs). Everyone present learns the new key;
- * KEYs sealed to the one it replaced are still delivered. At most one a
- * second. */
-static int refresh(struct rm_member *m, const uint8_t *xpk, const uint8_t *ini, size_t ini_len)
-{
-	uint64_t now = rm_now(m->room->hub);
-	uint8_t *copy;
-
-	if (now - m->refreshed_ms < RM_REFRESH_MIN_MS)
-		return COVE_EC_ALREADY_JOINED;
-	copy = malloc(ini_len);
-	if (!copy)
-		return COVE_EC_LIMIT;
-	memcpy(copy, ini, ini_len);
-	free(m->ini);
-	m->ini = copy;
-	m->ini_len = ini_len;
-	memcpy(m->old_xpk, m->xpk, COVE_WXPK_LEN);
-	m->has_old_xpk = 1;
-	memcpy(m->xpk, xpk, COVE_WXPK_LEN);
-	m->refreshed_ms = now;
-	rm_fan_out(m->room, m, ini, ini_len, RM_TO_ALL);
-	return 0;
-}
-
-/* A new member of r for p, in no list yet; NULL when out of memory. */
-static struct rm_member *member_new(struct rm_room *r, const uint8_t *ini, size_t ini_len)
+struct rm_member *rm_member_new(struct rm_room *r, const uint8_t *ini, size_t ini_len)
 {
 	struct rm_member *m = calloc(1, sizeof(*m));
 
@@ -596,130 +487,12 @@ static struct rm_member *member_new(struct rm_room *r, const uint8_t *ini, size_
 		return NULL;
 	m->room = r;
 	m->ini = malloc(ini_len);
-	m->ask_timer = timer_new(r->hub, ask_timeout_cb, m);
+	m->ask_timer = rm_timer_new(r->hub, ask_timeout_cb, m);
 	if (!m->ini || !m->ask_timer) {
-		member_free(m);
+		rm_member_free(m);
 		return NULL;
 	}
 	memcpy(m->ini, ini, ini_len);
 	m->ini_len = ini_len;
 	return m;
-}
-
-int rm_join(struct rm_peer *p, const char *room, size_t len, const uint8_t xpk[COVE_WXPK_LEN],
-	    const uint8_t *ini, size_t ini_len)
-{
-	struct rm_hub *h = p->hub;
-	struct rm_room *r = room_find(h, room, len);
-	struct rm_member *m, *k, *tmp, **rooms;
-	char label[RM_LABEL_MAX];
-
-	if (r && (m = rm_peer_member(p, room, len)))
-		return refresh(m, xpk, ini, ini_len);
-	if (p->nrooms >= h->conf.max_rooms)
-		return COVE_EC_LIMIT;
-	rooms = realloc(p->rooms, (p->nrooms + 1) * sizeof(*rooms));
-	if (!rooms)
-		return COVE_EC_LIMIT;
-	p->rooms = rooms;
-	if (!r)
-		r = room_new(h, room, len);
-	m = r ? member_new(r, ini, ini_len) : NULL;
-	if (!m) {
-		if (r && r->nmembers == 0)
-			room_free(r);
-		rm_log_error(h, "out of memory for a join");
-		return COVE_EC_LIMIT;
-	}
-	memcpy(m->xpk, xpk, COVE_WXPK_LEN);
-	m->refreshed_ms = rm_now(h); /* no renewal within a second of the join */
-	memcpy(m->pk, p->pk, COVE_ID_LEN);
-	m->peer = p;
-	TAILQ_INSERT_TAIL(&r->members, m, next);
-	r->nmembers++;
-	p->rooms[p->nrooms++] = m;
-	/* The same identity, away or on an older connection: this is its
-	 * return, not a new member; it takes the old place's without a leave.
-	 * In first, so that the room never empties meanwhile: a room whose
-	 * last member is removed is freed. */
-	TAILQ_FOREACH_SAFE(k, &r->members, next, tmp) {
-		if (k != m && memcmp(k->pk, p->pk, COVE_ID_LEN) == 0) {
-			h->deps.stats->rejoins++;
-			member_remove(k, 0, NULL, 0);
-		}
-	}
-	m->serial = r->next_serial++;
-	/* The joiner learns who is here from their own signed INIs; they learn
-	 * of the joiner from its INI. Nodes verify all of these themselves. */
-	TAILQ_FOREACH(k, &r->members, next)
-		if (k != m && rm_live(k))
-			rm_send_raw(m, k->ini, k->ini_len);
-	rm_fan_out(r, m, ini, ini_len, RM_TO_ALL);
-	h->deps.stats->joins++;
-	rm_log_debug(h, "room %s: %s joins (%zu members)", r->name,
-		     rm_who(m, label, sizeof(label)), r->nmembers);
-	room_route(r);
-	return 0;
-}
-
-/* ---- the hub ---------------------------------------------------------------------- */
-
-struct rm_hub *rm_hub_new(const struct rm_deps *deps, const struct rm_conf *conf)
-{
-	struct rm_hub *h = calloc(1, sizeof(*h));
-
-	if (!h)
-		return NULL;
-	h->deps = *deps;
-	h->conf = *conf;
-	TAILQ_INIT(&h->to_route);
-	if (rm_table_init(&h->rooms) != COVE_OK) {
-		free(h);
-		return NULL;
-	}
-	h->router = timer_new(h, route_cb, h);
-	if (!h->router) {
-		rm_table_fini(&h->rooms);
-		free(h);
-		return NULL;
-	}
-	return h;
-}
-
-static void free_room(struct rm_entry *e, void *arg)
-{
-	struct rm_room *r = (struct rm_room *)((char *)e - offsetof(struct rm_room, entry));
-	struct rm_member *m;
-
-	(void)arg;
-	while ((m = TAILQ_FIRST(&r->members))) {
-		TAILQ_REMOVE(&r->members, m, next);
-		member_free(m);
-	}
-	room_free(r);
-}
-
-void rm_hub_free(struct rm_hub *h)
-{
-	if (!h)
-		return;
-	rm_table_each(&h->rooms, free_room, NULL);
-	rm_table_fini(&h->rooms);
-	timer_free(h, h->router);
-	free(h);
-}
-
-size_t rm_hub_nrooms(const struct rm_hub *h)
-{
-	return h->rooms.n;
-}
-
-int rm_hub_epoch(const struct rm_hub *h, const char *room, size_t len, uint32_t *epoch)
-{
-	const struct rm_room *r = room_find(h, room, len);
-
-	if (!r || !r->epoch_known)
-		return 0;
-	*epoch = r->epoch;
-	return 1;
 }

@@ -1,8 +1,9 @@
 /*
  * room.h - the relay's rooms: who is in each, who holds which epoch of
  * its key, and what must happen next (PROTOCOL.md 5): joins and the ASKs
- * that route them, rekeys (REK), grace periods, and the checks of RDY,
- * RKY and KEY. No sockets, no event loop, no clock of its own:
+ * that route them, rekeys (REK), members away and back (PRS, SYN, UPD,
+ * FWD; docs/design/persistent-rooms.md), and the checks of RDY, RKY and
+ * KEY. No sockets, no event loop, no clock of its own:
  * everything that varies arrives in struct rm_deps, so that
  * tests/unit/test_room.c drives it with a fake clock, fake timers and a
  * fake network, in milliseconds.
@@ -17,8 +18,8 @@
  *           (rendezvous/conn.c implements the link for a connection; a
  *           cluster will add links to members on other relays); a peer
  *           is a member of up to conf.max_rooms rooms
- *   member  one identity's place in one room; it outlives its peer for
- *           the grace period (it is then "away")
+ *   member  one identity's place in one room; it outlives its peer (it
+ *           is then "away") until it leaves, expires or is removed
  *
  * Not thread-safe: one hub is used from one loop. Links and fan-out are
  * called from inside these functions and may call back only
@@ -48,6 +49,10 @@ struct rm_link_ops {
 	void (*err)(void *ctx, const char *room, uint32_t code, const char *text);
 	/* Names the peer for a log line ("conn 7 alice"), in buf. */
 	const char *(*label)(void *ctx, char *buf, size_t cap);
+	/* Bytes sent to the peer and not yet written out. A catch-up reads
+	 * more from the store only while this is small; the owner calls
+	 * rm_peer_drained() when it has fallen. */
+	size_t (*queued)(void *ctx);
 };
 
 struct rm_link {
@@ -60,8 +65,11 @@ enum rm_log_level { RM_LOG_ERROR, RM_LOG_WARN, RM_LOG_INFO, RM_LOG_DEBUG };
 /* What happened, counted; the program owns the counters and reads them. */
 struct rm_stats {
 	uint64_t joins, firsts, asks, ask_timeouts, join_failures;
-	uint64_t rekeys, rekey_timeouts, leaves, graces_expired, rejoins;
+	uint64_t rekeys, rekey_timeouts, leaves;
+	uint64_t returns, expired, removed;     /* came back; removed: expiry, whitelist */
+	uint64_t syncs, caught_up;              /* SYNs; frames sent in catch-ups */
 	uint64_t frames_forwarded, deliveries; /* KEYs and DATs passed on; copies sent */
+	uint64_t store_failures;        /* writes the store refused or failed to commit */
 };
 
 /* Everything the room logic gets from its program. Borrowed: each must
@@ -82,22 +90,25 @@ struct rm_deps {
 	const struct rm_fanout_ops *fanout;
 	void *fanout_ctx;
 	struct rm_stats *stats;         /* added to, never reset */
-	/* Where rooms, members, epochs and the frames fanned out are to be
-	 * kept (issue "Persistent rooms"): NULL keeps nothing, which is what
-	 * this version does with any value. The room logic will record a
-	 * room when it is made or its epoch confirmed (cove_store_room_put),
-	 * a member when it joins or confirms an epoch (member_put) and when
-	 * it leaves (member_del), a room when it empties (room_del), and
-	 * each DAT, KEY and BYE it accepts (append), fanning a frame out
-	 * from the append's completion so that nothing is delivered that the
-	 * store does not hold. */
+	/* Where rooms, members, epochs and the frames fanned out are kept
+	 * (design note persistent-rooms.md; NULL: nowhere). The room logic
+	 * records a room when it is made or its epochs change, a member when
+	 * it joins, renews its INI or confirms an epoch, forgets them when
+	 * they leave or the room empties, and appends each INI, KEY, DAT and
+	 * BYE it accepts, fanning the frame out from the append's
+	 * completion, so that nothing is delivered that the store does not
+	 * hold. It commits the store (cove_store_flush) from a timer of 0 ms
+	 * armed at each append: once per turn of the loop, after the turn's
+	 * frames are acted on. A store that fails costs no live delivery
+	 * (stats.store_failures). The program closes the store after
+	 * rm_hub_free. */
 	struct cove_store *store;
 };
 
 struct rm_conf {
 	size_t max_rooms;               /* rooms one peer may be in at once */
 	unsigned join_timeout_ms;       /* time a member has to answer an ASK or a REK */
-	unsigned grace_ms;              /* an away member stays this long; 0: none */
+	uint64_t member_expiry_ms;      /* a member away this long is removed; 0: never */
 };
 
 struct rm_hub;
@@ -120,6 +131,11 @@ size_t rm_hub_nrooms(const struct rm_hub *h);
  * epoch yet (a first member has not said which it made). */
 int rm_hub_epoch(const struct rm_hub *h, const char *room, size_t len, uint32_t *epoch);
 
+/* Whether identity pk is a member of room (len bytes): 0 not, 1 here
+ * (connected, in it on its connection), 2 away. */
+int rm_hub_member(const struct rm_hub *h, const char *room, size_t len,
+		  const uint8_t pk[COVE_ID_LEN]);
+
 /* A peer of identity pk, reached through link (copied). It is in no room
  * yet. NULL when out of memory. Freed by rm_peer_free(). */
 struct rm_peer *rm_peer_new(struct rm_hub *h, const uint8_t pk[COVE_ID_LEN],
@@ -131,25 +147,46 @@ struct rm_peer *rm_peer_new(struct rm_hub *h, const uint8_t pk[COVE_ID_LEN],
  * iterating rooms or peers. */
 void rm_peer_closing(struct rm_peer *p);
 
-/* Frees p. With grace, each of its members that holds a key stays away
- * for conf.grace_ms, and its identity may take its place back by joining
- * again; otherwise (revoked, or no grace) it leaves at once, and the
- * rooms are told (a BYE signed by the relay) and rekeyed. NULL is a
+/* Frees p. Each of its members is away: still a member, told of nothing,
+ * asked nothing; the others are told (PRS). No BYE, no rekey. NULL is a
  * no-op. */
-void rm_peer_free(struct rm_peer *p, int grace);
+void rm_peer_free(struct rm_peer *p);
+
+/* p's link has written out most of what it was sent: the catch-ups of
+ * its members go on. */
+void rm_peer_drained(struct rm_peer *p);
 
 /* p's member of room, or NULL when p is not in it. */
 struct rm_member *rm_peer_member(const struct rm_peer *p, const char *room, size_t len);
 
 /* p joins room (created if need be) with its checked INI, ini (ini_len
- * bytes, copied), whose session key is xpk: the members present and p
- * learn of each other from their INIs, and p is given the key (an ASK)
- * or told it is first. An INI for a room p is in renews p's session key
- * instead. Returns 0, or the COVE_EC_* code to refuse the INI with:
+ * bytes, copied), whose session key is xpk: the members and p learn of
+ * each other from their INIs and PRS, and p is given the key (an ASK)
+ * or told it is first. From an identity that is a member (away, or on an
+ * older connection) it is a return: it takes its place back. An INI for
+ * a room p is in renews p's session key instead. Returns 0, or the COVE_EC_* code to refuse the INI with:
  * ALREADY_JOINED (a renewal within a second of the last), LIMIT
  * (conf.max_rooms, or out of memory). */
 int rm_join(struct rm_peer *p, const char *room, size_t len, const uint8_t xpk[COVE_WXPK_LEN],
 	    const uint8_t *ini, size_t ini_len);
+
+/* m, here, asks for what it missed (SYN): every stored frame for it after
+ * rseq after (or since it joined), as FWDs, read from the store as its
+ * link drains, then UPD; 2^64-1, or a member that joined on this
+ * connection, gets UPD at once. Before its SYN a member gets frames bare,
+ * after it in FWD. Returns 0, or COVE_EC_ALREADY_JOINED (a second SYN on
+ * this connection). */
+int rm_syn(struct rm_member *m, uint64_t after, uint64_t after_dat);
+
+/* Removes, with a BYE signed by the relay and a rekey, every member of
+ * every room, here or away, whose identity keep(arg, pk) says no to (the
+ * whitelist no longer has it). Returns how many places were removed. */
+size_t rm_hub_remove(struct rm_hub *h, int (*keep)(void *arg, const uint8_t pk[COVE_ID_LEN]),
+		     void *arg);
+
+/* Loads the rooms and members deps.store holds, before any peer: every
+ * member away, epochs as stored. Returns 0 or a negative cove_err. */
+int rm_hub_load(struct rm_hub *h);
 
 /* m leaves its room (its own BYE, bye, is passed on; bye NULL: one signed
  * by the relay) and is freed; the room is rekeyed. */
@@ -178,9 +215,10 @@ int rm_key(struct rm_member *k, const struct cove_frame *f, const uint8_t *raw, 
  * no key (nothing is sent). */
 int rm_dat(struct rm_member *m, const uint8_t *raw, size_t len);
 
-/* For fan-out backends: sends raw to this relay's own members of r that
- * `to` selects, but skip. Returns how many it went to. */
-size_t rm_room_deliver(struct rm_room *r, const struct rm_member *skip, const uint8_t *raw,
-		       size_t len, enum rm_to to);
+/* For fan-out backends: sends o to this relay's own members of r that
+ * `to` selects, but skip: o->fwd to those that said SYN, when there is
+ * one, else o->raw. Returns how many it went to. */
+size_t rm_room_deliver(struct rm_room *r, const struct rm_member *skip, const struct rm_out *o,
+		       enum rm_to to);
 
 #endif

@@ -14,7 +14,9 @@
 
 struct mem_frame {
 	uint64_t ts_ms;
+	uint64_t rdat;
 	uint8_t type;
+	uint8_t dat;
 	uint8_t has_to;
 	uint8_t to[COVE_STORE_ID_LEN];
 	uint8_t *raw;
@@ -33,6 +35,7 @@ struct mem_room {
 	struct mem_frame *ring;            /* count frames from head, wrapping at cap */
 	size_t cap, head, count;
 	uint64_t first, next, bytes;
+	uint64_t dats, dropped_dats;
 };
 
 struct mem {
@@ -87,6 +90,7 @@ static void mem_drop(struct mem *m, struct mem_room *r, size_t n)
 
 		r->bytes -= f->len;
 		m->bytes -= f->len;
+		r->dropped_dats = f->rdat;
 		free(f->raw);
 		f->raw = NULL;
 		r->head = (r->head + 1) % r->cap;
@@ -337,12 +341,16 @@ static int mem_append(void *state, const char *room, size_t room_len,
 	if (keep && !raw)
 		return COVE_ERR_NOMEM;
 	seq = r->next++;
+	if (f->dat)
+		r->dats++;
 	mem_drop(m, r, drop);
 	if (keep) {
 		memcpy(raw, f->raw, f->len);
 		slot = mem_at(r, r->count);
 		slot->ts_ms = f->ts_ms;
+		slot->rdat = r->dats;
 		slot->type = f->type;
+		slot->dat = f->dat != 0;
 		slot->has_to = f->has_to != 0;
 		memcpy(slot->to, f->to, COVE_STORE_ID_LEN);
 		slot->raw = raw;
@@ -353,8 +361,9 @@ static int mem_append(void *state, const char *room, size_t room_len,
 		m->bytes += f->len;
 	} else {
 		r->first = r->next;
+		r->dropped_dats = r->dats;
 	}
-	done(arg, seq, COVE_OK);
+	done(arg, seq, r->dats, COVE_OK);
 	return COVE_OK;
 }
 
@@ -379,7 +388,9 @@ static int mem_read(void *state, const char *room, size_t room_len,
 			continue;
 		f.seq = r->first + i;
 		f.ts_ms = mf->ts_ms;
+		f.rdat = mf->rdat;
 		f.type = mf->type;
+		f.dat = mf->dat;
 		f.has_to = mf->has_to;
 		memcpy(f.to, mf->to, COVE_STORE_ID_LEN);
 		f.raw = mf->raw;
@@ -403,6 +414,8 @@ static int mem_span(void *state, const char *room, size_t room_len, struct cove_
 	out->first = r->first;
 	out->next = r->next;
 	out->dropped = r->first - 1;
+	out->dats = r->dats;
+	out->dropped_dats = r->dropped_dats;
 	out->bytes = r->bytes;
 	return COVE_OK;
 }

@@ -171,7 +171,7 @@ static void sq_complete(struct sq *s)
 	while (s->due_at < s->n_due) {
 		struct sq_op op = s->due[s->due_at++];
 
-		op.done(op.arg, op.err ? 0 : op.w.f.seq, op.err);
+		op.done(op.arg, op.err ? 0 : op.w.f.seq, op.err ? 0 : op.w.f.rdat, op.err);
 	}
 	s->n_due = s->due_at = 0;
 	s->completing = 0;

@@ -62,6 +62,13 @@ static const char *const sql_steps[] = {
 	"  dest BLOB,                  -- the one member it is for; NULL: every member\n"
 	"  raw BLOB NOT NULL\n"
 	");\n",
+	/* 2: what a member that comes back needs: since when it is a member,
+	 * and the DATs counted, so that it is told exactly how many it missed */
+	"ALTER TABLE members ADD COLUMN since INTEGER NOT NULL DEFAULT 0; -- seq of its joining INI\n"
+	"ALTER TABLE frames ADD COLUMN dat INTEGER NOT NULL DEFAULT 0;    -- it is a DAT\n"
+	"ALTER TABLE frames ADD COLUMN rdat INTEGER NOT NULL DEFAULT 0;   -- DATs through it\n"
+	"ALTER TABLE rooms ADD COLUMN dats INTEGER NOT NULL DEFAULT 0;    -- DATs appended\n"
+	"ALTER TABLE rooms ADD COLUMN dropped_dats INTEGER NOT NULL DEFAULT 0; -- of them dropped\n",
 };
 
 #define SQL_VERSION ((int)(sizeof(sql_steps) / sizeof(sql_steps[0])))

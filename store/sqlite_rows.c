@@ -34,7 +34,8 @@ static const char *const rows_sql[ST_N] = {
 	[ST_BEGIN] = "BEGIN",
 	[ST_COMMIT] = "COMMIT",
 	[ST_ROLLBACK] = "ROLLBACK",
-	[ST_ROOM_GET] = "SELECT id, next_seq, first_seq, bytes FROM rooms WHERE name = ?1",
+	[ST_ROOM_GET] = "SELECT id, next_seq, first_seq, bytes, dats, dropped_dats FROM rooms "
+			"WHERE name = ?1",
 	/* the smallest id free: ids stay small whatever rooms come and go */
 	[ST_ROOM_FREE_ID] = "SELECT min(id + 1) FROM (SELECT 0 AS id UNION ALL SELECT id FROM rooms) "
 			    "WHERE id + 1 NOT IN (SELECT id FROM rooms)",
@@ -43,23 +44,26 @@ static const char *const rows_sql[ST_N] = {
 	/* the parameters of ST_ROOM_INS, ?2 unused */
 	[ST_ROOM_SET] = "UPDATE rooms SET epoch_known = ?3, epoch = ?4, epoch_top = ?5, "
 			"next_serial = ?6 WHERE id = ?1",
-	[ST_ROOM_SPAN] = "UPDATE rooms SET next_seq = ?2, first_seq = ?3, bytes = ?4 WHERE id = ?1",
+	[ST_ROOM_SPAN] = "UPDATE rooms SET next_seq = ?2, first_seq = ?3, bytes = ?4, dats = ?5, "
+			 "dropped_dats = ?6 WHERE id = ?1",
 	[ST_ROOM_DEL] = "DELETE FROM rooms WHERE id = ?1",
 	[ST_ROOMS] = "SELECT id, name, epoch_known, epoch, epoch_top, next_serial FROM rooms",
-	[ST_SPANS] = "SELECT id, next_seq, first_seq, bytes FROM rooms",
-	[ST_MEMBERS] = "SELECT pk, serial, joined_ms, seen_ms, epoch_known, epoch, ini FROM members "
-		       "WHERE room = ?1 ORDER BY serial, pk",
+	[ST_SPANS] = "SELECT id, next_seq, first_seq, bytes, dats, dropped_dats FROM rooms",
+	[ST_MEMBERS] = "SELECT pk, serial, joined_ms, seen_ms, epoch_known, epoch, ini, since "
+		       "FROM members WHERE room = ?1 ORDER BY serial, pk",
 	[ST_MEMBER_PUT] = "INSERT OR REPLACE INTO members (room, pk, serial, joined_ms, seen_ms, "
-			  "epoch_known, epoch, ini) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+			  "epoch_known, epoch, ini, since) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, "
+			  "?9)",
 	[ST_MEMBER_DEL] = "DELETE FROM members WHERE room = ?1 AND pk = ?2",
 	[ST_MEMBERS_DEL] = "DELETE FROM members WHERE room = ?1",
-	[ST_FRAME_INS] = "INSERT INTO frames (key, ts_ms, type, dest, raw) VALUES (?1, ?2, ?3, ?4, ?5)",
+	[ST_FRAME_INS] = "INSERT INTO frames (key, ts_ms, type, dest, raw, dat, rdat) VALUES (?1, ?2, "
+			 "?3, ?4, ?5, ?6, ?7)",
 	[ST_FRAMES_DEL] = "DELETE FROM frames WHERE key >= ?1 AND key < ?2",
 	/* length() of a blob reads no overflow page: walking is cheap */
-	[ST_FRAMES_WALK] = "SELECT key, ts_ms, length(raw) FROM frames WHERE key >= ?1 AND key < ?2 "
-			   "ORDER BY key",
-	[ST_FRAMES_READ] = "SELECT key, ts_ms, type, dest, raw FROM frames WHERE key > ?1 AND "
-			   "key <= ?2 AND (dest IS NULL OR dest = ?3) ORDER BY key LIMIT ?4",
+	[ST_FRAMES_WALK] = "SELECT key, ts_ms, length(raw), rdat FROM frames WHERE key >= ?1 AND "
+			   "key < ?2 ORDER BY key",
+	[ST_FRAMES_READ] = "SELECT key, ts_ms, type, dest, raw, dat, rdat FROM frames WHERE key > ?1 "
+			   "AND key <= ?2 AND (dest IS NULL OR dest = ?3) ORDER BY key LIMIT ?4",
 };
 
 struct cove_store_rows {
@@ -72,6 +76,7 @@ struct cove_store_rows {
 struct rows_room {
 	int64_t id;
 	uint64_t next, first, bytes;
+	uint64_t dats, dropped_dats;
 };
 
 static int64_t rows_key(int64_t id, uint64_t seq)
@@ -106,6 +111,8 @@ static int rows_room_get(struct cove_store_rows *t, const char *name, size_t len
 		out->next = (uint64_t)sqlite3_column_int64(st, 1);
 		out->first = (uint64_t)sqlite3_column_int64(st, 2);
 		out->bytes = (uint64_t)sqlite3_column_int64(st, 3);
+		out->dats = (uint64_t)sqlite3_column_int64(st, 4);
+		out->dropped_dats = (uint64_t)sqlite3_column_int64(st, 5);
 	}
 	sqlite3_reset(st);
 	if (rc == SQLITE_ROW)
@@ -121,6 +128,8 @@ static int rows_room_span(struct cove_store_rows *t, const struct rows_room *r)
 	sqlite3_bind_int64(st, 2, (sqlite3_int64)r->next);
 	sqlite3_bind_int64(st, 3, (sqlite3_int64)r->first);
 	sqlite3_bind_int64(st, 4, (sqlite3_int64)r->bytes);
+	sqlite3_bind_int64(st, 5, (sqlite3_int64)r->dats);
+	sqlite3_bind_int64(st, 6, (sqlite3_int64)r->dropped_dats);
 	return rows_run(t, st);
 }
 
@@ -135,30 +144,34 @@ static int rows_frames_del(struct cove_store_rows *t, int64_t from, int64_t to)
 
 /* Walks r's frames from the oldest while they go: by age, while older
  * than limit; otherwise until their bytes reach limit. *cut is the first
- * seq that stays, *freed the bytes of those before it. */
+ * seq that stays, *freed the bytes of those before it, *rdat the DAT count
+ * through the last of them. */
 static int rows_walk(struct cove_store_rows *t, const struct rows_room *r, int by_age,
-		     uint64_t limit, uint64_t *cut, uint64_t *freed)
+		     uint64_t limit, uint64_t *cut, uint64_t *freed, uint64_t *rdat)
 {
 	sqlite3_stmt *st = t->st[ST_FRAMES_WALK];
 	int rc;
 
 	*cut = r->first;
 	*freed = 0;
+	*rdat = r->dropped_dats;
 	sqlite3_bind_int64(st, 1, rows_key(r->id, r->first));
 	sqlite3_bind_int64(st, 2, rows_key(r->id, r->next));
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		if (by_age ? (uint64_t)sqlite3_column_int64(st, 1) >= limit : *freed >= limit)
 			break;
 		*freed += (uint64_t)sqlite3_column_int64(st, 2);
+		*rdat = (uint64_t)sqlite3_column_int64(st, 3);
 		*cut = ((uint64_t)sqlite3_column_int64(st, 0) & ROWS_SEQ_MAX) + 1;
 	}
 	sqlite3_reset(st);
 	return rc == SQLITE_ROW || rc == SQLITE_DONE ? COVE_OK : rows_err(t, rc);
 }
 
-/* Drops r's frames before cut (freed bytes), oldest first. */
+/* Drops r's frames before cut (freed bytes, rdat DATs through the last),
+ * oldest first. */
 static int rows_drop(struct cove_store_rows *t, struct rows_room *r, uint64_t cut,
-		     uint64_t freed)
+		     uint64_t freed, uint64_t rdat)
 {
 	int ret = COVE_OK;
 
@@ -166,6 +179,7 @@ static int rows_drop(struct cove_store_rows *t, struct rows_room *r, uint64_t cu
 		ret = rows_frames_del(t, rows_key(r->id, r->first), rows_key(r->id, cut));
 	r->first = cut;
 	r->bytes -= freed;
+	r->dropped_dats = rdat;
 	return ret;
 }
 
@@ -239,6 +253,7 @@ static int rows_apply_member(struct cove_store_rows *t, const struct cove_store_
 	sqlite3_bind_int64(st, 5, (sqlite3_int64)m->seen_ms);
 	sqlite3_bind_int(st, 6, m->epoch_known != 0);
 	sqlite3_bind_int64(st, 7, m->epoch);
+	sqlite3_bind_int64(st, 9, (sqlite3_int64)m->since);
 	/* a blob of no bytes, not NULL: the column is NOT NULL */
 	if (m->ini_len > 0)
 		sqlite3_bind_blob64(st, 8, m->ini, m->ini_len, SQLITE_STATIC);
@@ -250,7 +265,7 @@ static int rows_apply_member(struct cove_store_rows *t, const struct cove_store_
 static int rows_apply_append(struct cove_store_rows *t, struct cove_store_rows_op *op)
 {
 	const struct cove_store_frame *f = &op->f;
-	uint64_t retain = t->retain_bytes, cut, freed;
+	uint64_t retain = t->retain_bytes, cut, freed, rdat;
 	int keep = retain > 0 && f->len <= retain;
 	struct rows_room r;
 	sqlite3_stmt *st;
@@ -260,12 +275,15 @@ static int rows_apply_append(struct cove_store_rows *t, struct cove_store_rows_o
 		return ret;
 	if (r.next >= ROWS_SEQ_MAX)
 		return COVE_ERR_LIMIT;
+	if (f->dat)
+		r.dats++;
 	cut = keep ? r.first : r.next;
 	freed = keep ? 0 : r.bytes;
+	rdat = keep ? r.dropped_dats : r.dats;
 	if (keep && r.bytes + f->len > retain)
-		ret = rows_walk(t, &r, 0, r.bytes + f->len - retain, &cut, &freed);
+		ret = rows_walk(t, &r, 0, r.bytes + f->len - retain, &cut, &freed, &rdat);
 	if (ret == COVE_OK)
-		ret = rows_drop(t, &r, cut, freed);
+		ret = rows_drop(t, &r, cut, freed, rdat);
 	if (ret == COVE_OK && keep) {
 		st = t->st[ST_FRAME_INS];
 		sqlite3_bind_int64(st, 1, rows_key(r.id, r.next));
@@ -276,10 +294,13 @@ static int rows_apply_append(struct cove_store_rows *t, struct cove_store_rows_o
 		else
 			sqlite3_bind_null(st, 4);
 		sqlite3_bind_blob64(st, 5, f->raw, f->len, SQLITE_STATIC);
+		sqlite3_bind_int(st, 6, f->dat != 0);
+		sqlite3_bind_int64(st, 7, (sqlite3_int64)r.dats);
 		ret = rows_run(t, st);
 		r.bytes += f->len;
 	}
 	op->f.seq = r.next++;
+	op->f.rdat = r.dats;
 	if (!keep)
 		r.first = r.next;
 	return ret == COVE_OK ? rows_room_span(t, &r) : ret;
@@ -287,7 +308,7 @@ static int rows_apply_append(struct cove_store_rows *t, struct cove_store_rows_o
 
 static int rows_apply_trim(struct cove_store_rows *t, const struct cove_store_rows_op *op)
 {
-	uint64_t cutoff = op->now_ms - t->retain_ms, cut, freed;
+	uint64_t cutoff = op->now_ms - t->retain_ms, cut, freed, rdat;
 	struct rows_room *rooms = NULL, *p;
 	size_t n = 0, cap = 0;
 	sqlite3_stmt *st = t->st[ST_SPANS];
@@ -308,15 +329,17 @@ static int rows_apply_trim(struct cove_store_rows *t, const struct cove_store_ro
 		rooms[n].next = (uint64_t)sqlite3_column_int64(st, 1);
 		rooms[n].first = (uint64_t)sqlite3_column_int64(st, 2);
 		rooms[n].bytes = (uint64_t)sqlite3_column_int64(st, 3);
+		rooms[n].dats = (uint64_t)sqlite3_column_int64(st, 4);
+		rooms[n].dropped_dats = (uint64_t)sqlite3_column_int64(st, 5);
 		n++;
 	}
 	sqlite3_reset(st);
 	if (ret == COVE_OK && rc != SQLITE_DONE)
 		ret = rows_err(t, rc);
 	for (size_t i = 0; ret == COVE_OK && i < n; i++) {
-		ret = rows_walk(t, &rooms[i], 1, cutoff, &cut, &freed);
+		ret = rows_walk(t, &rooms[i], 1, cutoff, &cut, &freed, &rdat);
 		if (ret == COVE_OK && cut > rooms[i].first) {
-			ret = rows_drop(t, &rooms[i], cut, freed);
+			ret = rows_drop(t, &rooms[i], cut, freed, rdat);
 			if (ret == COVE_OK)
 				ret = rows_room_span(t, &rooms[i]);
 		}
@@ -363,6 +386,7 @@ static int rows_load_members(struct cove_store_rows *t, const struct cove_store_
 		m.ini_len = (size_t)sqlite3_column_bytes(st, 6);
 		if (!m.ini)
 			m.ini = (const uint8_t *)""; /* never NULL, as store.h says */
+		m.since = (uint64_t)sqlite3_column_int64(st, 7);
 		ret = member_fn(arg, r, &m);
 	}
 	if (ret == COVE_OK && rc != SQLITE_DONE)
@@ -431,6 +455,8 @@ int cove_store_rows_read(struct cove_store_rows *t, const char *room, size_t roo
 			memcpy(f.to, to, COVE_STORE_ID_LEN);
 		f.raw = sqlite3_column_blob(st, 4);
 		f.len = (size_t)sqlite3_column_bytes(st, 4);
+		f.dat = sqlite3_column_int(st, 5);
+		f.rdat = (uint64_t)sqlite3_column_int64(st, 6);
 		given++;
 		ret = fn(arg, &f);
 		if (ret != 0)
@@ -453,6 +479,8 @@ int cove_store_rows_span(struct cove_store_rows *t, const char *room, size_t roo
 	out->first = r.first;
 	out->next = r.next;
 	out->dropped = r.first - 1;
+	out->dats = r.dats;
+	out->dropped_dats = r.dropped_dats;
 	out->bytes = r.bytes;
 	return COVE_OK;
 }

@@ -65,6 +65,8 @@ struct cove_store_member {
 	uint64_t serial;        /* join order within the room */
 	uint64_t joined_ms;     /* when it joined */
 	uint64_t seen_ms;       /* when it was last connected (for --member-expiry) */
+	uint64_t since;         /* the seq of the INI that made it a member: it is
+				 * never given a frame numbered before it */
 	int epoch_known;
 	uint32_t epoch;         /* the epoch it confirmed last */
 	const uint8_t *ini;     /* its signed INI as last sent, ini_len bytes */
@@ -75,7 +77,12 @@ struct cove_store_member {
 struct cove_store_frame {
 	uint64_t seq;           /* set by the store: 1, 2, 3... within the room */
 	uint64_t ts_ms;         /* when the relay accepted it */
+	uint64_t rdat;          /* set by the store: the room's DATs appended up to and
+				 * including this frame, so that a member that comes
+				 * back can be told exactly how many it missed */
 	uint8_t type;           /* its frame type (wire/frame.h), for filtering */
+	int dat;                /* it is a DAT: counts in rdat (the store knows no
+				 * frame types) */
 	int has_to;             /* for one member only (a KEY): to says which */
 	uint8_t to[COVE_STORE_ID_LEN];
 	const uint8_t *raw;     /* the frame's bytes as fanned out, len bytes */
@@ -89,21 +96,24 @@ struct cove_store_span {
 	uint64_t first;         /* the oldest frame still kept; next when none is */
 	uint64_t next;          /* the seq the next frame will get */
 	uint64_t dropped;       /* frames dropped by retention so far */
+	uint64_t dats;          /* DATs appended so far: the rdat of the newest */
+	uint64_t dropped_dats;  /* of the frames dropped, how many were DATs */
 	uint64_t bytes;         /* bytes of frames kept */
 };
 
 struct cove_store;
 
 /* Called once per append, in the order of the appends, with the frame's
- * seq (0 with err) and 0 or a negative cove_err: the frame is stored (and
+ * seq and rdat (both 0 with err) and 0 or a negative cove_err: the frame is stored (and
  * durable, with conf.fsync). A backend may call it before
  * cove_store_append returns (mem), from cove_store_flush once the
  * transaction that holds the frame is committed (sqlite), or later from
  * the loop (one that waits for a cluster to acknowledge); the caller fans
  * the frame out from here, so that nothing is delivered that the store
  * does not hold. With err (COVE_ERR_FULL, COVE_ERR_IO: the commit failed)
- * the frame is not stored and its seq is given to a later frame. */
-typedef void (*cove_store_done_fn)(void *arg, uint64_t seq, int err);
+ * the frame is not stored and its seq (and rdat) are given to a later
+ * frame. */
+typedef void (*cove_store_done_fn)(void *arg, uint64_t seq, uint64_t rdat, int err);
 
 /* Called by cove_store_load and cove_store_read for each record; strings
  * and bytes are borrowed for the call (never NULL, even for no bytes).
@@ -188,7 +198,7 @@ int cove_store_member_put(struct cove_store *s, const char *room, size_t room_le
 int cove_store_member_del(struct cove_store *s, const char *room, size_t room_len,
 			  const uint8_t pk[COVE_STORE_ID_LEN]);
 
-/* Appends f (f->seq is ignored; f->len > 0) to a room that exists,
+/* Appends f (f->seq and f->rdat are ignored; f->len > 0) to a room that exists,
  * numbering it, then applies retention by bytes to that room: the oldest
  * frames go until the room's frames fit in conf.retain_bytes (a frame
  * larger than that is numbered and dropped at once). f and its bytes are

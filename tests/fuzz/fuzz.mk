@@ -35,8 +35,10 @@ FUZZ_LDFLAGS := $(filter-out -fsanitize=% -fno-sanitize-recover=% -fno-omit-fram
 FUZZ_LIB_CFLAGS := $(FUZZ_BASE_CFLAGS) -fsanitize=fuzzer-no-link $(FUZZ_SAN)
 FUZZ_TGT_CFLAGS := $(FUZZ_BASE_CFLAGS) -Werror -fsanitize=fuzzer-no-link $(FUZZ_SAN)
 
-# The library layers and the relay's room logic (fuzz_room), one archive.
-FUZZ_LIB_OBJ := $(LIB_SRC:%.c=$(FUZZ_DIR)/obj/%.o) $(ROOM_SRC:%.c=$(FUZZ_DIR)/obj/%.o)
+# The library layers and the relay's room logic (fuzz_room) with its
+# store, one archive; what links it links SQLite.
+FUZZ_LIB_OBJ := $(LIB_SRC:%.c=$(FUZZ_DIR)/obj/%.o) $(ROOM_SRC:%.c=$(FUZZ_DIR)/obj/%.o) \
+	$(patsubst %.c,$(FUZZ_DIR)/obj/%.o,$(wildcard store/*.c))
 FUZZ_LIB := $(FUZZ_DIR)/libcove.a
 FUZZ_CHAT_OBJ := $(patsubst %.c,$(FUZZ_DIR)/obj/%.o,$(wildcard chat/*.c))
 FUZZ_CHAT_LIB := $(FUZZ_DIR)/libcovechat.a
@@ -94,7 +96,7 @@ $(FUZZ_DIR)/obj/%.o: %.c
 
 $(FUZZ_DIR)/fuzz_%: $(FUZZ_DIR)/obj/tests/fuzz/fuzz_%.o $(FUZZ_LIB)
 	@echo "  LD      $@"
-	$(Q)$(FUZZ_CC) $(FUZZ_LDFLAGS) -fsanitize=fuzzer $(FUZZ_SAN) -o $@ $^ $(LIBS)
+	$(Q)$(FUZZ_CC) $(FUZZ_LDFLAGS) -fsanitize=fuzzer $(FUZZ_SAN) -o $@ $^ $(LIBS) $(SQLITE_LIBS)
 
 # The chat target drives the chat core itself.
 $(FUZZ_DIR)/fuzz_chat: $(FUZZ_DIR)/obj/tests/fuzz/fuzz_chat.o $(FUZZ_CHAT_LIB) $(FUZZ_LIB)

@@ -14,6 +14,9 @@
  *     relay took from that peer for that room, and it does go there;
  *   - a DAT goes to exactly the other members present that hold a key of
  *     the room or were sent one, and only from a member holding one;
+ *   - a member whose connection goes is away: still a member (PRS
+ *     about it, no BYE), back with its next INI; only whitelist removal
+ *     (REVOKE) or its expiry take it out;
  *   - ASK, REK, BYE and the relay's INI go only to members present; ASK
  *     and REK name their recipient, an ASK a member joining with its
  *     session key;
@@ -21,7 +24,8 @@
  *     one a member present confirmed: epochs only rise; no member
  *     present holds an epoch above the room's; a room's first RDY above
  *     2^31 - 1 is refused;
- *   - who the room logic counts as a member is who the model does;
+ *   - who the room logic counts as a member, here or away, is who the
+ *     model does (an away member may be gone past its expiry);
  *   - every timer is freed with the hub.
  *
  * ASan and UBSan catch the rest, such as a member freed while another
@@ -35,7 +39,11 @@
 
 /* What the model knows of one peer in one room. */
 struct place {
+	int member;                    /* a member of the room, here or away */
 	int in;                        /* a member on its current connection */
+	int joined_here;               /* became one on its current connection */
+	int unconfirmed;               /* back keyed, no RDY since */
+	uint64_t away_ms;              /* when it went away */
 	int keyed, key_sent;
 	int epoch_known;
 	uint32_t epoch;                /* confirmed with its last accepted RDY */
@@ -99,11 +107,30 @@ static int64_t room_epoch(int r)
 	return rm_hub_epoch(F.w.hub, room_names[r], strlen(room_names[r]), &e) ? (int64_t)e : -1;
 }
 
-/* Leaves the model: i's connection is going, it is a member of nothing. */
+/* i's connection is going: its places are away. */
 static void gone(int i)
 {
-	for (int r = 0; r < ROOM_FUZZ_ROOMS; r++)
+	for (int r = 0; r < ROOM_FUZZ_ROOMS; r++) {
+		if (F.m[i][r].in)
+			F.m[i][r].away_ms = F.w.now;
 		F.m[i][r].in = 0;
+		F.m[i][r].joined_here = 0;
+	}
+}
+
+static int keep_but(void *arg, const uint8_t pk[COVE_ID_LEN])
+{
+	return peer_of(pk) != *(const int *)arg;
+}
+
+/* i is dropped from the whitelist: out of every room. */
+static void revoke(int i)
+{
+	gone(i);
+	rw_disconnect(&F.w, i);
+	rm_hub_remove(F.w.hub, keep_but, &i);
+	for (int r = 0; r < ROOM_FUZZ_ROOMS; r++)
+		F.m[i][r].member = 0;
 }
 
 /* ---- every frame ----------------------------------------------------------------- */
@@ -156,6 +183,13 @@ static void on_send(struct rw_world *w, int i, const uint8_t *raw, size_t len)
 			   "'first' to peer %d with another session key", i);
 		s->keyed = 1;
 		s->epoch_known = 0;
+		s->unconfirmed = 0;
+		for (int k = 0; k < RW_PEERS; k++) {
+			struct place *o = &F.m[k][r];
+
+			if (k != i && present(k, r) && o->unconfirmed)
+				o->keyed = o->epoch_known = o->unconfirmed = 0;
+		}
 		break;
 	case COVE_F_KEY:
 		FUZZ_CHECK(i == F.key_to && peer_of(f.u.key.to) == i,
@@ -180,6 +214,15 @@ static void on_send(struct rw_world *w, int i, const uint8_t *raw, size_t len)
 		break;
 	case COVE_F_BYE:
 		break;
+	case COVE_F_PRS: {
+		int j = peer_of(f.u.prs.who);
+
+		FUZZ_CHECK(from_relay(&f) && j >= 0 && j != i, "a PRS to peer %d about %d", i, j);
+		FUZZ_CHECK(f.u.prs.here == (uint32_t)present(j, r),
+			   "a PRS says peer %d is %s in room %d", j, f.u.prs.here ? "here" : "away",
+			   r);
+		break;
+	}
 	default:
 		FUZZ_CHECK(0, "a frame of type %u from the room logic", f.type);
 	}
@@ -192,8 +235,8 @@ static void on_err(struct rw_world *w, int i, const char *room, uint32_t code)
 	(void)w;
 	FUZZ_CHECK(live(i) && F.m[i][r].in, "an ERR to peer %d, not in room %d", i, r);
 	FUZZ_CHECK(code == COVE_EC_NO_KEY, "ERR %u from the room logic", code);
-	if (!F.m[i][r].keyed)
-		F.m[i][r].in = 0; /* its join failed: it is out */
+	if (!F.m[i][r].keyed && F.m[i][r].joined_here)
+		F.m[i][r].in = F.m[i][r].member = 0; /* its join failed: it is out */
 }
 
 /* ---- after every operation ----------------------------------------------------------- */
@@ -206,6 +249,21 @@ static void check_state(void)
 		FUZZ_CHECK(e != COVE_EPOCH_END, "room %d at epoch 2^32-1", r);
 		for (int i = 0; i < RW_PEERS; i++) {
 			int is = rw_member(&F.w, i, room_names[r]) != NULL;
+			uint8_t pk[COVE_ID_LEN];
+			struct place *s = &F.m[i][r];
+			int st;
+
+			rw_pk(pk, i);
+			st = rm_hub_member(F.w.hub, room_names[r], strlen(room_names[r]), pk);
+			if (s->member && !s->in && st == 0) {
+				FUZZ_CHECK(F.w.now - s->away_ms >= RW_EXPIRY_MS,
+					   "peer %d, away from room %d for %llu ms, was removed", i, r,
+					   (unsigned long long)(F.w.now - s->away_ms));
+				s->member = 0;
+			}
+			FUZZ_CHECK(st == (s->in ? 1 : s->member ? 2 : 0),
+				   "peer %d is %d in room %d, the model says %d/%d", i, st, r, s->member,
+				   s->in);
 
 			FUZZ_CHECK(is == present(i, r), "peer %d is%s in room %d, the model says "
 				   "otherwise", i, is ? "" : " not", r);
@@ -249,14 +307,26 @@ static void op_join(int i, int r)
 	uint8_t next[COVE_WXPK_LEN];
 	int was_in = present(i, r), ret;
 	size_t n = rooms_in(i);
+	struct place saved;
 
 	if (!live(i))
 		return;
 	rw_xpk(next, i, F.w.peer[i].xgen + 1);
-	if (!was_in) {
+	saved = *s;
+	if (!was_in && s->member) {
+		/* back: its new key, and the relay no longer counts it keyed */
+		s->in = 1;
+		memcpy(s->old, s->xpk, COVE_WXPK_LEN);
+		s->has_old = 1;
+		memcpy(s->xpk, next, COVE_WXPK_LEN);
+		s->key_sent = s->key_sent || s->keyed;
+		if (s->epoch_known && (room_epoch(r) < 0 || s->epoch > room_epoch(r)))
+			s->keyed = s->epoch_known = 0; /* the room fell back meanwhile */
+		s->unconfirmed = s->keyed;
+	} else if (!was_in) {
 		/* in from the start: the joiner is sent INIs during the call */
 		memset(s, 0, sizeof(*s));
-		s->in = 1;
+		s->member = s->in = s->joined_here = 1;
 		memcpy(s->xpk, next, COVE_WXPK_LEN);
 	}
 	ret = rw_join(&F.w, i, room_names[r]);
@@ -265,7 +335,7 @@ static void op_join(int i, int r)
 		   "peer %d's INI into room %d (%s, in %zu rooms): %d", i, r,
 		   was_in ? "in" : "not in", n, ret);
 	if (ret != 0 && !was_in)
-		s->in = 0;
+		*s = saved;
 	if (ret == 0 && was_in) {
 		memcpy(s->old, s->xpk, COVE_WXPK_LEN);
 		s->has_old = 1;
@@ -286,6 +356,7 @@ static void op_rdy(int i, int r, uint8_t a)
 		   "a first RDY for epoch %u was taken", e);
 	if (ret == 0) {
 		s->keyed = 1;
+		s->unconfirmed = 0;
 		s->epoch_known = 1;
 		s->epoch = e;
 	}
@@ -343,6 +414,8 @@ static void op_bye(int i, int r)
 	int was = present(i, r);
 
 	F.m[i][r].in = 0; /* from now on, it is sent nothing */
+	if (was)
+		F.m[i][r].member = 0;
 	FUZZ_CHECK((rw_bye(&F.w, i, room_names[r]) == 0) == was, "peer %d's BYE", i);
 }
 
@@ -394,9 +467,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			op_bye(i, r);
 			break;
 		case ROOM_OP_LOST:
-		case ROOM_OP_REVOKE:
 			gone(i);
-			rw_disconnect(&F.w, i, op == ROOM_OP_LOST);
+			rw_disconnect(&F.w, i);
+			break;
+		case ROOM_OP_REVOKE:
+			revoke(i);
 			break;
 		case ROOM_OP_CLOSING:
 			gone(i);
@@ -411,7 +486,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	for (int i = 0; i < RW_PEERS; i++) {
 		gone(i);
-		rw_disconnect(&F.w, i, 0);
+		rw_disconnect(&F.w, i);
 	}
 	FUZZ_CHECK(rw_free(&F.w) == 0, "timers left after the hub was freed");
 	return 0;

@@ -23,9 +23,9 @@ enum room_op {
 	ROOM_OP_KEY,     /* peer room to epoch xpk: a KEY to peer `to` */
 	ROOM_OP_DAT,     /* peer room */
 	ROOM_OP_BYE,     /* peer room */
-	ROOM_OP_LOST,    /* peer: its connection ends; its places wait for the grace period */
+	ROOM_OP_LOST,    /* peer: its connection ends; its places are away */
 	ROOM_OP_CLOSING, /* peer: its connection starts closing */
-	ROOM_OP_REVOKE,  /* peer: removed from the whitelist, it leaves at once */
+	ROOM_OP_REVOKE,  /* peer: removed from the whitelist, out of every room at once */
 	ROOM_OP_TICK,    /* time: the clock moves on */
 	ROOM_OP_COUNT
 };

@@ -11,6 +11,7 @@ polls for the event it needs, with a deadline.
 import json
 import os
 import queue
+import re
 import shutil
 import signal
 import socket
@@ -204,7 +205,9 @@ class Relay:
     """A cove-rendezvous process on a free loopback port."""
 
     def __init__(self, world, key="relay", extra=(), binary=RELAY, env=None, listen="127.0.0.1:0",
-                 preexec=None):
+                 preexec=None, cwd=None):
+        # cwd: where its default store (cove-store.db) goes; the world's
+        # folder unless said, so that a relay started again finds it
         self.world = world
         self.pub = world.pub(key)
         full_env = dict(os.environ)
@@ -213,7 +216,7 @@ class Relay:
                                                world.whitelist, "-l", listen] + list(extra)),
                                   stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
                                   stderr=subprocess.PIPE, text=True, env=full_env,
-                                  preexec_fn=preexec)
+                                  preexec_fn=preexec, cwd=cwd or world.dir)
         world.procs.append(self.p)
         self.log = Lines(self.p.stderr, "relay-err")
         deadline = time.monotonic() + TIMEOUT
@@ -243,6 +246,20 @@ class Relay:
                 return
             time.sleep(0.02)
         raise AssertionError("relay log never said %r: %s" % (needle, self.log.snapshot()))
+
+    def stats(self):
+        """The counters of a fresh 'stats:' line (SIGUSR1), as a dict."""
+        def count():
+            return sum(1 for l in self.log_lines() if "stats:" in l)
+        n = count()
+        self.p.send_signal(signal.SIGUSR1)
+        deadline = time.monotonic() + TIMEOUT
+        while count() <= n:
+            if time.monotonic() > deadline:
+                raise AssertionError("no stats line after SIGUSR1: %s" % self.log_lines())
+            time.sleep(0.02)
+        line = [l for l in self.log_lines() if "stats:" in l][-1]
+        return {k: int(v) for k, v in re.findall(r"(\S+)=(\d+)", line)}
 
     def stop(self):
         if self.p.poll() is None:

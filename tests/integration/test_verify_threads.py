@@ -7,7 +7,6 @@ revoked with frames still being checked costs nobody anything.
 The rest of the suite runs the relay with its default (one thread per
 CPU), so it covers the threaded path too; these tests aim at it."""
 
-import re
 import signal
 import socket
 import subprocess
@@ -24,17 +23,7 @@ ROOM = "lobby"
 
 def stats(relay):
     """The counters of a fresh 'stats:' line (SIGUSR1), as a dict."""
-    def count():
-        return sum(1 for l in relay.log_lines() if "stats:" in l)
-    n = count()
-    relay.p.send_signal(signal.SIGUSR1)
-    deadline = time.monotonic() + TIMEOUT
-    while count() <= n:
-        if time.monotonic() > deadline:
-            raise AssertionError("no stats line after SIGUSR1: %s" % relay.log_lines())
-        time.sleep(0.02)
-    line = [l for l in relay.log_lines() if "stats:" in l][-1]
-    return {k: int(v) for k, v in re.findall(r"(\S+)=(\d+)", line)}
+    return relay.stats()
 
 
 def flipped(f):

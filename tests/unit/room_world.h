@@ -26,7 +26,7 @@
 
 #define RW_PEERS 8
 #define RW_JOIN_TIMEOUT_MS 3000u
-#define RW_GRACE_MS 10000u
+#define RW_EXPIRY_MS 3600000u /* a member away this long is removed */
 #define RW_MAX_ROOMS 4
 
 /* A frame or an ERR a peer was sent. */
@@ -47,6 +47,7 @@ struct rw_peer {
 	uint32_t xgen;                 /* session keys made so far */
 	uint8_t xpk[COVE_WXPK_LEN];    /* the latest the relay took */
 	uint64_t seq;
+	size_t queued;                 /* bytes its link holds, not written yet */
 	struct rw_got *got;
 	size_t ngot, cap;
 };
@@ -193,6 +194,7 @@ static inline int rw_link_send(void *ctx, const uint8_t *raw, size_t len)
 		abort();
 	memcpy(g->raw, raw, len);
 	g->len = len;
+	p->queued += len; /* written out only when a test says (rw_drained) */
 	return COVE_OK;
 }
 
@@ -215,7 +217,13 @@ static inline const char *rw_link_label(void *ctx, char *buf, size_t cap)
 	return buf;
 }
 
-static const struct rm_link_ops rw_link_ops = { rw_link_send, rw_link_err, rw_link_label };
+static inline size_t rw_link_queued(void *ctx)
+{
+	return ((struct rw_peer *)ctx)->queued;
+}
+
+static const struct rm_link_ops rw_link_ops = { rw_link_send, rw_link_err, rw_link_label,
+						rw_link_queued };
 
 /* Forgets what peer i was sent so far. */
 static inline void rw_clear(struct rw_world *w, int i)
@@ -276,12 +284,13 @@ static inline void rw_advance(struct rw_world *w, uint64_t ms)
 
 /* ---- the world ------------------------------------------------------------------ */
 
-/* A world at time 1,000,000 ms with no peers connected. Returns 0, or -1
- * when out of memory. */
-static inline int rw_init(struct rw_world *w)
+/* A world at time 1,000,000 ms with no peers connected, whose rooms are
+ * kept in store (borrowed; NULL: none). Returns 0, or -1 when out of
+ * memory. */
+static inline int rw_init_store(struct rw_world *w, struct cove_store *store)
 {
 	struct rm_deps deps;
-	struct rm_conf conf = { RW_MAX_ROOMS, RW_JOIN_TIMEOUT_MS, RW_GRACE_MS };
+	struct rm_conf conf = { RW_MAX_ROOMS, RW_JOIN_TIMEOUT_MS, RW_EXPIRY_MS };
 
 	memset(w, 0, sizeof(*w));
 	w->now = 1000000;
@@ -298,13 +307,19 @@ static inline int rw_init(struct rw_world *w)
 	deps.timers_ctx = w;
 	deps.fanout = &rm_fanout_local;
 	deps.stats = &w->stats;
+	deps.store = store;
 	w->hub = rm_hub_new(&deps, &conf);
 	return w->hub ? 0 : -1;
 }
 
-/* Peer i's connection goes: it is closing, then freed (with grace, its
- * rooms keep its place for a while; without, it leaves them at once). */
-static inline void rw_disconnect(struct rw_world *w, int i, int grace)
+static inline int rw_init(struct rw_world *w)
+{
+	return rw_init_store(w, NULL);
+}
+
+/* Peer i's connection goes: it is closing, then freed (its places in
+ * its rooms are away). */
+static inline void rw_disconnect(struct rw_world *w, int i)
 {
 	struct rw_peer *p = &w->peer[i];
 
@@ -314,7 +329,7 @@ static inline void rw_disconnect(struct rw_world *w, int i, int grace)
 		rm_peer_closing(p->p);
 	p->closing = 1;
 	rw_run(w);
-	rm_peer_free(p->p, grace);
+	rm_peer_free(p->p);
 	p->p = NULL;
 	p->closing = 0;
 	rw_run(w);
@@ -327,7 +342,7 @@ static inline size_t rw_free(struct rw_world *w)
 	size_t left;
 
 	for (int i = 0; i < RW_PEERS; i++) {
-		rw_disconnect(w, i, 0);
+		rw_disconnect(w, i);
 		rw_clear(w, i);
 		free(w->peer[i].got);
 	}
@@ -339,14 +354,14 @@ static inline size_t rw_free(struct rw_world *w)
 }
 
 /* Peer i connects (replacing a connection it still has, as the relay
- * does: the older one closes and is freed with grace). Returns 0 or -1. */
+ * does: the older one closes and is freed). Returns 0 or -1. */
 static inline int rw_connect(struct rw_world *w, int i)
 {
 	struct rw_peer *p = &w->peer[i];
 	struct rm_link link = { &rw_link_ops, p };
 	uint8_t pk[COVE_ID_LEN];
 
-	rw_disconnect(w, i, 1);
+	rw_disconnect(w, i);
 	rw_pk(pk, i);
 	p->p = rm_peer_new(w->hub, pk, &link);
 	return p->p ? 0 : -1;
@@ -519,6 +534,32 @@ static inline int rw_bye(struct rw_world *w, int i, const char *room)
 	rm_leave(m, raw, len);
 	rw_settle(w);
 	return 0;
+}
+
+/* Peer i asks for room's frames after rseq after (SYN): rm_syn's result,
+ * or -1 when it is not in the room. */
+static inline int rw_syn(struct rw_world *w, int i, const char *room, uint64_t after,
+			 uint64_t after_dat)
+{
+	struct rm_member *m = rw_member(w, i, room);
+	int ret;
+
+	if (!m)
+		return -1;
+	ret = rm_syn(m, after, after_dat);
+	rw_settle(w);
+	return ret;
+}
+
+/* Peer i's link says its output has drained to queued bytes. */
+static inline void rw_drained(struct rw_world *w, int i, size_t queued)
+{
+	struct rw_peer *p = &w->peer[i];
+
+	p->queued = queued;
+	if (p->p && !p->closing)
+		rm_peer_drained(p->p);
+	rw_settle(w);
 }
 
 /* ---- what peers got ---------------------------------------------------------------- */

@@ -21,6 +21,7 @@
 
 struct w_done {
 	uint64_t seq;
+	uint64_t rdat;
 	int err;
 };
 
@@ -34,6 +35,7 @@ struct world {
 	size_t n_done;
 	uint64_t seqs[W_MAX];       /* what the last w_read gave: seqs and tags */
 	uint32_t tags[W_MAX];
+	uint64_t rdats[W_MAX];
 	size_t n_read;
 };
 
@@ -105,6 +107,7 @@ static inline struct cove_store_member w_member(uint8_t k, uint64_t serial, size
 	struct cove_store_member m = {
 		.serial = serial, .joined_ms = 1000 + k, .seen_ms = 2000 + k,
 		.epoch_known = k & 1, .epoch = 30u + k, .ini = ini[k], .ini_len = ini_len,
+		.since = 500u + k,
 	};
 
 	memset(m.pk, k, sizeof(m.pk));
@@ -121,25 +124,30 @@ static inline void w_frame_bytes(uint8_t *buf, size_t len, uint32_t tag)
 		buf[i] = i < 4 ? (uint8_t)(tag >> (8 * i)) : (uint8_t)(tag * 31 + i);
 }
 
-static inline void w_on_done(void *arg, uint64_t seq, int err)
+static inline void w_on_done(void *arg, uint64_t seq, uint64_t rdat, int err)
 {
 	struct world *w = arg;
 
 	if (w->n_done == W_MAX)
 		fail_msg("more than %d completions", W_MAX);
 	w->done[w->n_done].seq = seq;
+	w->done[w->n_done].rdat = rdat;
 	w->done[w->n_done].err = err;
 	w->n_done++;
 }
 
+/* A frame whose tag is this modulo 7 is a DAT (counts in rdat). */
+#define W_DAT_TYPE 3
+
 /* Appends frame tag of len bytes to room, for everyone (to NULL) or for
- * the member whose key is 32 times *to, accepted at ts_ms. */
+ * the member whose key is 32 times *to, accepted at ts_ms. Its type is
+ * tag % 7. */
 static inline int w_append_at(struct world *w, const char *room, uint32_t tag, size_t len,
 			      const uint8_t *to, uint64_t ts_ms)
 {
 	static uint8_t buf[W_FRAME_MAX];
 	struct cove_store_frame f = { .ts_ms = ts_ms, .type = (uint8_t)(tag % 7), .raw = buf,
-				      .len = len };
+				      .len = len, .dat = tag % 7 == W_DAT_TYPE };
 
 	assert_true(len >= 4 && len <= sizeof(buf));
 	w_frame_bytes(buf, len, tag);
@@ -168,10 +176,12 @@ static inline int w_on_frame(void *arg, const struct cove_store_frame *f)
 	w_frame_bytes(want, f->len, tag);
 	assert_bytes(f->raw, want, f->len);
 	assert_int_equal(f->type, tag % 7);
+	assert_int_equal(f->dat, tag % 7 == W_DAT_TYPE);
 	if (w->n_read == W_MAX)
 		fail_msg("more than %d frames read", W_MAX);
 	w->seqs[w->n_read] = f->seq;
 	w->tags[w->n_read] = tag;
+	w->rdats[w->n_read] = f->rdat;
 	w->n_read++;
 	return 0;
 }

@@ -1,11 +1,10 @@
 /*
  * test_room.c - the relay's room logic (room/room.h, PROTOCOL.md 5) with
  * a fake clock, fake timers and a fake network (room_world.h): joins,
- * ASK routing, rekeys, grace periods, and what a hostile member must not
- * get away with (issue 8), each in milliseconds and without a process.
- *
- * Peers A, B, C, D are members 0..3; a member "keyed" at epoch e has
- * confirmed e with RDY.
+ * ASK routing, rekeys, epochs, keys and messages, and what a hostile
+ * member must not get away with (issue 8), each in milliseconds and
+ * without a process, without a store and over every store backend
+ * (room_fixture.h). Members away and back, and the store: test_room_away.c.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -16,116 +15,7 @@
 #include <sodium.h>
 
 #include "proto/msg.h"
-#include "tests/unit/check.h"
-#include "tests/unit/room_world.h"
-
-#define ROOM "lobby"
-
-enum { A, B, C, D, E };
-
-static struct rw_world w;
-
-static int setup(void **state)
-{
-	(void)state;
-	return rw_init(&w);
-}
-
-static int teardown(void **state)
-{
-	(void)state;
-	assert_u64(rw_free(&w), 0); /* no timer left behind */
-	return 0;
-}
-
-/* ---- helpers ------------------------------------------------------------------- */
-
-static int from_relay(const struct cove_frame *f)
-{
-	static const uint8_t relay[COVE_ID_LEN] = { [0 ... COVE_ID_LEN - 1] = 0xee };
-
-	return memcmp(f->from, relay, COVE_ID_LEN) == 0;
-}
-
-static int is_peer(const uint8_t pk[COVE_ID_LEN], int i)
-{
-	uint8_t want[COVE_ID_LEN];
-
-	rw_pk(want, i);
-	return memcmp(pk, want, COVE_ID_LEN) == 0;
-}
-
-/* How many times the relay told peer i it is first (its own INI). */
-static size_t firsts(int i)
-{
-	struct cove_frame f;
-	size_t n = 0;
-
-	for (size_t k = 0; k < w.peer[i].ngot; k++)
-		if (rw_frame(&w, i, k, &f) && f.type == COVE_F_INI && from_relay(&f))
-			n++;
-	return n;
-}
-
-/* The last ASK peer i got, which must name joiner. */
-static void assert_asked(int i, int joiner, size_t times)
-{
-	struct cove_frame f;
-
-	assert_u64(rw_count(&w, i, COVE_F_ASK, &f), times);
-	assert_true(is_peer(f.u.ask.to, i));
-	assert_true(is_peer(f.u.ask.joiner, joiner));
-	assert_bytes(f.u.ask.xpk, w.peer[joiner].xpk, COVE_WXPK_LEN);
-}
-
-/* The last REK peer i got, which must name epoch. */
-static void assert_rek(int i, uint32_t epoch)
-{
-	struct cove_frame f;
-
-	assert_true(rw_count(&w, i, COVE_F_REK, &f) >= 1);
-	assert_true(is_peer(f.u.rek.to, i));
-	assert_u64(f.u.rek.epoch, epoch);
-}
-
-/* The last BYE peer i got, which must be the relay's, about who. */
-static void assert_relay_bye(int i, int who)
-{
-	struct cove_frame f;
-
-	assert_true(rw_count(&w, i, COVE_F_BYE, &f) >= 1);
-	assert_true(from_relay(&f));
-	assert_true(is_peer(f.u.bye.who, who));
-}
-
-static void assert_room_epoch(uint32_t want)
-{
-	uint32_t e = 0;
-
-	assert_int_equal(rm_hub_epoch(w.hub, ROOM, strlen(ROOM), &e), 1);
-	assert_u64(e, want);
-}
-
-/* Peers 0..n-1 connect and join ROOM one by one, each given the key of
- * epoch 0 by peer 0, the first; then what they were sent is forgotten. */
-static void keyed(int n)
-{
-	for (int i = 0; i < n; i++) {
-		assert_int_equal(rw_connect(&w, i), 0);
-		assert_int_equal(rw_join(&w, i, ROOM), 0);
-		if (i > 0)
-			assert_int_equal(rw_key(&w, A, ROOM, i, 0), 0);
-		assert_int_equal(rw_rdy(&w, i, ROOM, 0), 0);
-	}
-	rw_clear_all(&w);
-}
-
-/* A fresh peer i connects and joins ROOM; the world forgets the rest. */
-static void joins(int i)
-{
-	assert_int_equal(rw_connect(&w, i), 0);
-	assert_int_equal(rw_join(&w, i, ROOM), 0);
-}
+#include "tests/unit/room_fixture.h"
 
 /* ---- joins --------------------------------------------------------------------- */
 
@@ -211,7 +101,7 @@ TEST(when_every_key_holder_is_away_the_oldest_present_makes_a_new_key)
 	keyed(1);
 	joins(B);
 	assert_asked(A, B, 1);
-	rw_disconnect(&w, A, 1); /* A away, in its grace period */
+	rw_disconnect(&w, A); /* A away */
 	assert_u64(firsts(B), 1);
 }
 
@@ -482,7 +372,7 @@ TEST(key_from_a_member_without_the_current_epoch_is_refused)
 	assert_u64(rw_count(&w, C, COVE_F_KEY, NULL), 0);
 }
 
-TEST(key_for_a_member_closing_or_away_is_dropped)
+TEST(key_for_a_member_closing_or_away_is_not_sent_now)
 {
 	uint64_t before;
 
@@ -491,7 +381,7 @@ TEST(key_for_a_member_closing_or_away_is_dropped)
 	rw_closing(&w, B);
 	assert_int_equal(rw_key(&w, A, ROOM, B, 0), 0);
 	assert_u64(rw_count(&w, B, COVE_F_KEY, NULL), 0);
-	rw_disconnect(&w, C, 1);
+	rw_disconnect(&w, C);
 	assert_int_equal(rw_key(&w, A, ROOM, C, 0), 0);
 	assert_u64(w.stats.deliveries - before, 0);
 }
@@ -526,76 +416,6 @@ TEST(member_who_left_gets_and_sends_nothing_more)
 	assert_int_equal(rw_dat(&w, A, ROOM, 0), 0);
 	assert_u64(rw_count(&w, B, COVE_F_DAT, NULL), 0);
 	assert_u64(rw_count(&w, C, COVE_F_DAT, NULL), 1);
-}
-
-/* ---- lost connections ---------------------------------------------------------------- */
-
-TEST(grace_expiry_makes_a_lost_member_gone_and_rekeys)
-{
-	uint64_t before;
-
-	keyed(2);
-	rw_disconnect(&w, B, 1);
-	before = w.stats.deliveries;
-	assert_int_equal(rw_dat(&w, A, ROOM, 0), 0);
-	assert_u64(w.stats.deliveries - before, 0); /* away: it gets nothing */
-	rw_advance(&w, RW_GRACE_MS - 1);
-	assert_u64(rw_count(&w, A, COVE_F_BYE, NULL), 0);
-	assert_u64(rw_count(&w, A, COVE_F_REK, NULL), 0);
-	rw_advance(&w, 1);
-	assert_relay_bye(A, B);
-	assert_rek(A, 1);
-	assert_u64(w.stats.graces_expired, 1);
-}
-
-TEST(member_back_within_grace_takes_its_place)
-{
-	struct cove_frame f;
-
-	keyed(2);
-	rw_disconnect(&w, B, 1);
-	rw_advance(&w, RW_GRACE_MS - 1);
-	joins(B);
-	assert_u64(rw_count(&w, A, COVE_F_INI, &f), 1); /* with its new session key */
-	assert_bytes(f.u.ini.xpk, w.peer[B].xpk, COVE_WXPK_LEN);
-	assert_asked(A, B, 1);
-	assert_int_equal(rw_key(&w, A, ROOM, B, 0), 0);
-	assert_int_equal(rw_rdy(&w, B, ROOM, 0), 0);
-	rw_advance(&w, 2 * RW_GRACE_MS);
-	assert_u64(rw_count(&w, A, COVE_F_BYE, NULL), 0); /* no leave */
-	assert_u64(rw_count(&w, A, COVE_F_REK, NULL), 0); /* no rekey */
-	assert_u64(w.stats.rejoins, 1);
-}
-
-TEST(lone_member_back_within_grace_keeps_its_room)
-{
-	/* Its away place was the room's only member: taking it out must not
-	 * free the room the new place goes into (found by fuzz_room). */
-	keyed(1);
-	rw_disconnect(&w, A, 1);
-	joins(A);
-	assert_u64(w.stats.rejoins, 1);
-	assert_u64(rm_hub_nrooms(w.hub), 1);
-	assert_u64(firsts(A), 1); /* nobody holds a key: it makes one */
-	joins(B);                 /* into the same room, asked for */
-	assert_asked(A, B, 1);
-	assert_u64(firsts(B), 0);
-}
-
-TEST(revoked_member_leaves_at_once)
-{
-	keyed(2);
-	rw_disconnect(&w, B, 0);
-	assert_relay_bye(A, B);
-	assert_rek(A, 1);
-}
-
-TEST(joiner_without_a_key_gets_no_grace)
-{
-	keyed(1);
-	joins(C);
-	rw_disconnect(&w, C, 1);
-	assert_relay_bye(A, C);
 }
 
 TEST(closing_connection_answers_nothing_and_its_ask_moves_on)
@@ -637,19 +457,14 @@ int main(void)
 		T(key_goes_only_to_its_named_joiner),
 		T(key_sealed_to_a_replaced_session_key_still_reaches_it),
 		T(key_from_a_member_without_the_current_epoch_is_refused),
-		T(key_for_a_member_closing_or_away_is_dropped),
+		T(key_for_a_member_closing_or_away_is_not_sent_now),
 		T(broadcast_goes_to_keyed_members_only),
 		T(member_who_left_gets_and_sends_nothing_more),
-		T(grace_expiry_makes_a_lost_member_gone_and_rekeys),
-		T(member_back_within_grace_takes_its_place),
-		T(lone_member_back_within_grace_keeps_its_room),
-		T(revoked_member_leaves_at_once),
-		T(joiner_without_a_key_gets_no_grace),
 		T(closing_connection_answers_nothing_and_its_ask_moves_on),
 #undef T
 	};
 
 	if (sodium_init() < 0)
 		return 1;
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	return room_run(tests, sizeof(tests) / sizeof(tests[0]));
 }

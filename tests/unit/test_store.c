@@ -81,6 +81,7 @@ static void assert_member(const struct cove_store_member *got, const struct cove
 	assert_u64(got->serial, want->serial);
 	assert_u64(got->joined_ms, want->joined_ms);
 	assert_u64(got->seen_ms, want->seen_ms);
+	assert_u64(got->since, want->since);
 	assert_int_equal(got->epoch_known, want->epoch_known);
 	assert_u64(got->epoch, want->epoch);
 	assert_u64(got->ini_len, want->ini_len);
@@ -364,11 +365,11 @@ TEST(each_append_completes_once_in_order_by_flush)
 }
 
 /* A completion that appends again, as a relay answering a frame might. */
-static void append_again(void *arg, uint64_t seq, int err)
+static void append_again(void *arg, uint64_t seq, uint64_t rdat, int err)
 {
 	struct world *w = arg;
 
-	w_on_done(w, seq, err);
+	w_on_done(w, seq, rdat, err);
 	if (seq == 1)
 		assert_ok(w_append(w, "lobby", 100, 60));
 }
@@ -395,13 +396,13 @@ TEST(a_completion_may_append_again)
 
 /* A completion that reads its room: it must see its own frame and those
  * completed before it, and none after. */
-static void read_in_completion(void *arg, uint64_t seq, int err)
+static void read_in_completion(void *arg, uint64_t seq, uint64_t rdat, int err)
 {
 	struct world *w = arg;
 	uint8_t pk[COVE_STORE_ID_LEN] = { 0 };
 	int n;
 
-	w_on_done(w, seq, err);
+	w_on_done(w, seq, rdat, err);
 	n = cove_store_read(w->s, "lobby", 5, pk, 0, 100, w_on_frame, w);
 	w->n_read = 0;
 	if (n != (int)seq)
@@ -415,7 +416,8 @@ TEST(a_completion_reads_the_frames_completed_so_far)
 
 	w_put_room(w, "lobby");
 	for (uint32_t i = 1; i <= 5; i++) {
-		struct cove_store_frame f = { .type = i % 7, .raw = buf, .len = sizeof(buf) };
+		struct cove_store_frame f = { .type = i % 7, .dat = i % 7 == W_DAT_TYPE,
+					      .raw = buf, .len = sizeof(buf) };
 
 		w_frame_bytes(buf, sizeof(buf), i);
 		assert_ok(cove_store_append(w->s, "lobby", 5, &f, read_in_completion, w));
@@ -544,6 +546,70 @@ TEST(span_says_first_next_dropped_and_bytes)
 	assert_span(w_span(w, "lobby"), 1, 3, 350);
 	struct cove_store_span sp;
 	assert_err(cove_store_span(w->s, "nowhere", 7, &sp), COVE_ERR_NOTFOUND);
+}
+
+/* rdat: how many DATs the room took up to and including a frame, as a
+ * member that comes back is told how many it missed. */
+TEST(each_frame_carries_the_dats_counted_through_it)
+{
+	WORLD;
+	struct cove_store_span sp;
+
+	w_put_room(w, "lobby");
+	w_put_room(w, "other");
+	for (uint32_t i = 1; i <= 10; i++) /* DATs: 3 and 10 */
+		assert_ok(w_append(w, "lobby", i, 100));
+	assert_ok(w_append(w, "other", 3, 100));
+	assert_ok(cove_store_flush(w->s));
+	assert_u64(w->done[0].rdat, 0);
+	assert_u64(w->done[2].rdat, 1);
+	assert_u64(w->done[8].rdat, 1);
+	assert_u64(w->done[9].rdat, 2);
+	assert_u64(w->done[10].rdat, 1); /* each room counts its own */
+	assert_int_equal(w_read(w, "lobby", 1, 0, 100), 10);
+	for (size_t i = 0; i < 10; i++)
+		assert_u64(w->rdats[i], w->done[i].rdat);
+	sp = w_span(w, "lobby");
+	assert_u64(sp.dats, 2);
+	assert_u64(sp.dropped_dats, 0);
+}
+
+/* The DATs among the frames retention dropped, exactly: by bytes, by age,
+ * and a frame too large to keep. */
+TEST(span_counts_the_dats_retention_dropped)
+{
+	WORLD;
+	struct cove_store_span sp;
+
+	w_close(w);
+	w->conf.retain_bytes = 1000;
+	w->conf.retain_ms = 1000;
+	w_open(w);
+	w_put_room(w, "lobby");
+	for (uint32_t i = 1; i <= 10; i++) /* DATs: 3 and 10 */
+		assert_ok(w_append_at(w, "lobby", i, 300, NULL, 100000 + i));
+	assert_ok(cove_store_flush(w->s));
+	sp = w_span(w, "lobby"); /* 1..7 dropped: one DAT */
+	assert_u64(sp.first, 8);
+	assert_u64(sp.dats, 2);
+	assert_u64(sp.dropped_dats, 1);
+	assert_ok(cove_store_trim(w->s, 100000 + 9 + 1000)); /* 8 goes, 9 and 10 stay */
+	assert_ok(cove_store_flush(w->s));
+	sp = w_span(w, "lobby");
+	assert_u64(sp.first, 9);
+	assert_u64(sp.dropped_dats, 1);
+	assert_ok(cove_store_trim(w->s, 100000 + 11 + 1000)); /* 9 and the DAT 10 go */
+	assert_ok(cove_store_flush(w->s));
+	sp = w_span(w, "lobby");
+	assert_u64(sp.first, 11);
+	assert_u64(sp.dropped_dats, 2);
+	assert_ok(w_append_at(w, "lobby", 17, 1001, NULL, 200000)); /* a DAT kept by nobody */
+	assert_ok(cove_store_flush(w->s));
+	sp = w_span(w, "lobby");
+	assert_u64(sp.first, 12);
+	assert_u64(sp.dats, 3);
+	assert_u64(sp.dropped_dats, 3);
+	assert_u64(w->done[w->n_done - 1].rdat, 3);
 }
 
 TEST(retention_by_bytes_drops_the_oldest_frames)
@@ -755,6 +821,8 @@ int main(void)
 		T(read_gives_the_frames_facts_back),
 		T(read_gives_only_frames_whose_completion_came),
 		T(span_says_first_next_dropped_and_bytes),
+		T(each_frame_carries_the_dats_counted_through_it),
+		T(span_counts_the_dats_retention_dropped),
 		T(retention_by_bytes_drops_the_oldest_frames),
 		T(a_frame_larger_than_retain_bytes_is_numbered_and_dropped),
 		T(retain_bytes_zero_keeps_nothing_but_numbers),

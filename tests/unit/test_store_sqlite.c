@@ -391,12 +391,74 @@ TEST(a_cut_store_is_refused_untouched)
 	assert_refused_untouched(w, COVE_ERR_STORE_FORMAT);
 }
 
+/* A store of version 1 (the schema as it shipped, frozen here) is taken
+ * to version 2 at open, keeping its rows: members get since 0, frames
+ * rdat 0, the room no DATs counted yet. */
+TEST(a_store_of_version_1_is_migrated_keeping_its_rows)
+{
+	WORLD;
+	struct loaded l;
+	struct cove_store_span sp;
+
+	/* step 1 of store/sqlite_file.c, as it shipped */
+	sql(w->path, "PRAGMA page_size = 4096;");
+	sql(w->path,
+	    "CREATE TABLE rooms (\n"
+	    "  id INTEGER PRIMARY KEY,     -- below 2^23: a frame's key is id << 40 | seq\n"
+	    "  name BLOB NOT NULL UNIQUE,\n"
+	    "  epoch_known INTEGER NOT NULL,\n"
+	    "  epoch INTEGER NOT NULL,\n"
+	    "  epoch_top INTEGER NOT NULL,\n"
+	    "  next_serial INTEGER NOT NULL,\n"
+	    "  next_seq INTEGER NOT NULL,  -- the seq the next frame gets\n"
+	    "  first_seq INTEGER NOT NULL, -- the oldest frame kept; next_seq when none is\n"
+	    "  bytes INTEGER NOT NULL      -- of the frames kept\n"
+	    ");\n"
+	    "CREATE TABLE members (\n"
+	    "  room INTEGER NOT NULL,      -- rooms.id\n"
+	    "  pk BLOB NOT NULL,\n"
+	    "  serial INTEGER NOT NULL,    -- join order\n"
+	    "  joined_ms INTEGER NOT NULL,\n"
+	    "  seen_ms INTEGER NOT NULL,\n"
+	    "  epoch_known INTEGER NOT NULL,\n"
+	    "  epoch INTEGER NOT NULL,\n"
+	    "  ini BLOB NOT NULL,\n"
+	    "  PRIMARY KEY (room, pk)\n"
+	    ");\n"
+	    "CREATE TABLE frames (\n"
+	    "  key INTEGER PRIMARY KEY,    -- room id << 40 | seq: a room's frames in order\n"
+	    "  ts_ms INTEGER NOT NULL,\n"
+	    "  type INTEGER NOT NULL,\n"
+	    "  dest BLOB,                  -- the one member it is for; NULL: every member\n"
+	    "  raw BLOB NOT NULL\n"
+	    ");\n");
+	sql(w->path,
+	    "INSERT INTO rooms VALUES (1, CAST('lobby' AS BLOB), 1, 4, 5, 3, 2, 1, 4);"
+	    "INSERT INTO members VALUES (1, zeroblob(32), 1, 10, 20, 1, 4, x'01');"
+	    "INSERT INTO frames VALUES ((1 << 40) | 1, 30, 3, NULL, x'00000000');"
+	    "PRAGMA application_id = 1131378277; PRAGMA user_version = 1;");
+	w_open(w);
+	load(w, &l);
+	assert_u64(l.n_rooms, 1);
+	assert_u64(l.room.epoch, 4);
+	assert_u64(l.n_members, 1);
+	assert_u64(l.member[0].since, 0);
+	assert_u64(l.member[0].seen_ms, 20);
+	assert_ok(cove_store_span(w->s, "lobby", 5, &sp));
+	assert_u64(sp.next, 2);
+	assert_u64(sp.dats, 0);
+	assert_ok(w_append(w, "lobby", 10, 100)); /* a DAT: tag 10 % 7 == 3 */
+	assert_ok(cove_store_flush(w->s));
+	assert_u64(w->done[0].seq, 2);
+	assert_u64(w->done[0].rdat, 1);
+}
+
 TEST(a_store_of_a_newer_version_is_refused_untouched)
 {
 	WORLD;
 
 	make_store(w);
-	sql(w->path, "PRAGMA user_version = 2");
+	sql(w->path, "PRAGMA user_version = 3");
 	assert_refused_untouched(w, COVE_ERR_VERSION);
 	sql(w->path, "PRAGMA user_version = 0");
 	assert_refused_untouched(w, COVE_ERR_STORE_FORMAT);
@@ -409,7 +471,7 @@ TEST(a_newer_version_still_in_the_wal_is_refused_untouched)
 	char wal_path[160];
 
 	make_store(w);
-	sql_wal(w->path, "PRAGMA user_version = 2", 1);
+	sql_wal(w->path, "PRAGMA user_version = 3", 1);
 	snprintf(wal_path, sizeof(wal_path), "%s-wal", w->path);
 	assert_ok(cove_file_read(wal_path, 1 << 20, 0, &wal.bytes, &wal.len, NULL));
 	assert_true(wal.len > 0);
@@ -480,10 +542,11 @@ TEST(a_store_another_process_holds_is_busy_and_untouched)
 
 static struct cove_store *child_store; /* reachable when the child dies */
 
-static void child_done(void *arg, uint64_t seq, int err)
+static void child_done(void *arg, uint64_t seq, uint64_t rdat, int err)
 {
 	(void)arg;
 	(void)seq;
+	(void)rdat;
 	if (err)
 		_exit(3);
 }
@@ -499,7 +562,8 @@ static void child_crashes(const char *path)
 	    cove_store_room_put(child_store, &r) != COVE_OK)
 		_exit(1);
 	for (uint32_t i = 1; i <= 6; i++) {
-		struct cove_store_frame f = { .ts_ms = i, .type = i % 7, .raw = raw, .len = sizeof(raw) };
+		struct cove_store_frame f = { .ts_ms = i, .type = i % 7, .dat = i % 7 == W_DAT_TYPE,
+					      .raw = raw, .len = sizeof(raw) };
 
 		w_frame_bytes(raw, sizeof(raw), i);
 		if (cove_store_append(child_store, "lobby", 5, &f, child_done, NULL) != COVE_OK ||
@@ -593,6 +657,7 @@ int main(void)
 		TC(a_text_file_is_refused_untouched),
 		TC(random_bytes_are_refused_untouched),
 		TC(a_cut_store_is_refused_untouched),
+		TC(a_store_of_version_1_is_migrated_keeping_its_rows),
 		TC(a_store_of_a_newer_version_is_refused_untouched),
 		TC(a_newer_version_still_in_the_wal_is_refused_untouched),
 		TC(a_store_with_corrupt_members_is_refused_untouched),

@@ -1,0 +1,115 @@
+"""The relay's store (issue 11): what a relay keeps survives it, and a
+store file it does not understand is refused at start and left as it was.
+"""
+import os
+import signal
+import sqlite3
+import subprocess
+import unittest
+
+import cove
+from cove import CoveTest, TIMEOUT
+
+STORE_APP_ID = 0x436F7665  # store/sqlite_file.h: "Cove"
+
+
+class BadStoreTest(CoveTest):
+    members = ("alice",)
+
+    def refused(self, path, want, busy=False):
+        """Starting the relay on path fails with one line naming it and
+        saying want, and leaves the file byte for byte as it was (and
+        makes no WAL beside it, unless another relay has it open)."""
+        w = self.world
+        with open(path, "rb") as f:
+            before = f.read()
+        p = subprocess.run(cove.wrap(w, [cove.RELAY, "-k", w.key("relay"), "-w", w.whitelist,
+                                         "-l", "127.0.0.1:0", "--store", path]),
+                           stdin=subprocess.DEVNULL, capture_output=True, text=True,
+                           timeout=TIMEOUT, cwd=w.dir)
+        self.assertNotEqual(p.returncode, 0)
+        errs = [l for l in p.stderr.splitlines() if "store" in l]
+        self.assertEqual(len(errs), 1, p.stderr)
+        self.assertIn(path, errs[0])
+        self.assertIn(want, errs[0])
+        self.assertNotIn("listening on", p.stderr)
+        with open(path, "rb") as f:
+            self.assertEqual(f.read(), before, "the refused store was changed")
+        if not busy:
+            self.assertFalse(os.path.exists(path + "-wal"))
+
+    def test_a_file_that_is_not_a_cove_store_is_refused_untouched(self):
+        path = os.path.join(self.world.dir, "notes.db")
+        with open(path, "wb") as f:
+            f.write(b"these are my notes, not a database\n" * 100)
+        self.refused(path, "not a Cove store")
+
+    def test_another_sqlite_database_is_refused_untouched(self):
+        path = os.path.join(self.world.dir, "other.db")
+        db = sqlite3.connect(path)
+        db.execute("CREATE TABLE t (x)")
+        db.execute("INSERT INTO t VALUES (1)")
+        db.commit()
+        db.close()
+        self.refused(path, "not a Cove store")
+
+    def test_a_store_of_a_newer_version_is_refused_untouched(self):
+        path = os.path.join(self.world.dir, "newer.db")
+        db = sqlite3.connect(path)
+        db.execute("PRAGMA application_id = %d" % STORE_APP_ID)
+        db.execute("PRAGMA user_version = 99")
+        db.execute("CREATE TABLE future (x)")
+        db.commit()
+        db.close()
+        self.refused(path, "newer")
+
+    def test_a_store_another_relay_has_open_is_refused(self):
+        w = self.world
+        w.start_relay()  # on the default store, in the world's folder
+        self.refused(os.path.join(w.dir, "cove-store.db"), "in use", busy=True)
+
+
+class RelayRestartTest(CoveTest):
+    members = ("alice", "bob")
+
+    def test_a_relay_killed_and_started_again_keeps_its_members_and_epochs(self):
+        """Killed with -9 and started again on its store, the relay still
+        has the room with alice and bob in it: they come back as members,
+        not joiners, and chat on. Today's nodes do not say which epoch they
+        hold when they come back (no RDY until given a key), so one of them
+        is asked to make a new key, numbered above the one the store kept
+        (the epochs go on, never back); a node that says RDY (with SYN,
+        design note N4) keeps the room's key (test_room.c:
+        a_restarted_relay_keeps_members_and_epochs)."""
+        w = self.world
+        relay = w.start_relay(extra=["--join-timeout", "1000"])
+        port = relay.port
+        alice = w.node("alice", ["lobby"])
+        self.assertTrue(alice.ready("lobby")["first"])
+        bob = w.node("bob", ["lobby"])
+        self.assertFalse(bob.ready("lobby")["first"])
+        alice.say("before")
+        bob.wait_event("message", text="before")
+        before = relay.stats()
+        relay.p.send_signal(signal.SIGKILL)
+        relay.p.wait(TIMEOUT)
+        relay = w.relay = cove.Relay(w, listen="127.0.0.1:%d" % port,
+                                     extra=["--join-timeout", "1000"])
+        s = relay.stats()
+        self.assertEqual(s["rooms"], 1, "the room was not kept")
+        for n in (alice, bob):
+            n.wait(lambda e: e.get("event") == "ready" and e.get("rejoin"), what="a rejoin")
+        alice.say("after, from alice")
+        bob.wait_event("message", text="after, from alice")
+        bob.say("after, from bob")
+        alice.wait_event("message", text="after, from bob")
+        s = relay.stats()
+        self.assertEqual(s["rooms"], 1)
+        self.assertEqual(s["joins"], 0, "they came back as members, not joiners")
+        self.assertEqual(s["returns"], 2)
+        self.assertLessEqual(s["firsts"], 1)
+        self.assertEqual(before["joins"], 2)
+
+
+if __name__ == "__main__":
+    unittest.main()
