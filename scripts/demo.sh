@@ -45,7 +45,7 @@ done
 $keys list -w "$dir/whitelist"
 
 echo "== rendezvous"
-$relay -k "$dir/relay.key" -w "$dir/whitelist" -l 127.0.0.1:0 2>"$dir/relay.log" &
+$relay -k "$dir/relay.key" -w "$dir/whitelist" -l 127.0.0.1:0 --store "$dir/store.db" 2>"$dir/relay.log" &
 pids="$pids $!"
 relay_pid=$!
 wait_for "$dir/relay.log" "listening on "
