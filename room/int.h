@@ -123,6 +123,7 @@ struct rm_hub {
 	uint64_t next_room_id;
 	TAILQ_HEAD(, rm_pending) pending; /* frames appended, completion to come */
 	struct rm_timer *flusher;      /* commits the store at the end of the turn */
+	int flush_armed;               /* flusher is set for this turn already */
 	struct rm_timer *trimmer;      /* applies retention by age */
 	struct rm_timer *sweeper;      /* removes members away past their expiry */
 	uint64_t store_log_ms;         /* the last store failure logged */

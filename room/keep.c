@@ -261,6 +261,16 @@ static void done_cb(void *arg, uint64_t seq, uint64_t rdat, int err)
 	free(p);
 }
 
+/* Commits the turn's writes once, at its end: armed at the first write of
+ * a turn, not re-armed (and the loop's timer heap touched) for each frame. */
+static void arm_flush(struct rm_hub *h)
+{
+	if (h->flush_armed)
+		return;
+	h->flush_armed = 1;
+	rm_arm(h, h->flusher, 0);
+}
+
 void rm_keep_frame(struct rm_room *r, uint8_t type, const uint8_t from[COVE_ID_LEN],
 		   const uint8_t *to, const uint8_t *xpk, int join, const uint8_t *raw,
 		   size_t len)
@@ -307,7 +317,7 @@ void rm_keep_frame(struct rm_room *r, uint8_t type, const uint8_t from[COVE_ID_L
 	if (ret != COVE_OK)
 		done_cb(p, 0, 0, ret); /* never completes: fanned out now, unstored */
 	else
-		rm_arm(h, h->flusher, 0);
+		arm_flush(h);
 }
 
 void rm_keep_own(struct rm_room *r, struct cove_frame *f)
@@ -326,6 +336,7 @@ void rm_keep_flush(void *arg)
 	struct rm_hub *h = arg;
 	int ret;
 
+	h->flush_armed = 0;
 	if (!h->deps.store)
 		return;
 	ret = cove_store_flush(h->deps.store);
@@ -344,7 +355,7 @@ void rm_keep_trim(void *arg)
 	if (ret != COVE_OK)
 		failed(h, "retention", "(any)", ret);
 	rm_arm(h, h->trimmer, RM_TRIM_MS);
-	rm_arm(h, h->flusher, 0);
+	arm_flush(h);
 }
 
 void rm_keep_orphan(struct rm_hub *h)
