@@ -223,10 +223,11 @@ struct cove_chat_deps {
 
 /* Whether quitting (cove_chat_quit) says goodbye in every room, as
  * protocol version 1 did, so that the others rekey without us at once.
- * Version 2 makes a member whose node closed "away", not gone, and
- * leaving explicit (cove_chat_leave); this default goes to 0 once the
- * relay treats a closed connection as away. */
-#define COVE_CHAT_BYE_ON_QUIT 1
+ * Version 2 makes a member whose node closed "away", not gone: it keeps
+ * its rooms and gets what it missed when it comes back, and leaving is
+ * explicit (cove_chat_leave). A program that wants the old behaviour
+ * sets cove_chat_opts.bye_on_quit to 1. */
+#define COVE_CHAT_BYE_ON_QUIT 0
 
 struct cove_chat_opts {
 	unsigned rekey_interval_s;  /* 0: COVE_CHAT_REKEY_INTERVAL_S */
