@@ -59,16 +59,40 @@ class ChatTest(CoveTest):
         bob = w.node("bob", ["lobby"])
         bob.ready("lobby")
         alice.wait_event("joined", room="lobby", name="bob")
-        bob.quit()
-        self.assertEqual(bob.wait_exit(), 0)
+        bob.send_cmd({"cmd": "leave", "room": "lobby"})
         alice.wait_event("left", room="lobby", name="bob")
 
-    def test_a_node_that_quits_before_the_relay_welcomed_it_still_leaves_with_its_bye(self):
+    def test_a_member_that_quits_is_away_not_gone(self):
+        """Quitting is not leaving (protocol version 2): the others see
+        bob away, with no "left" and no new epoch, and see him here again
+        when he comes back, in the same epoch."""
+        w = self.world
+        w.start_relay()
+        alice = w.node("alice", ["lobby"])
+        alice.ready("lobby")
+        bob = w.node("bob", ["lobby"])
+        bob.ready("lobby")
+        alice.wait_event("joined", room="lobby", name="bob")
+        alice.drain(0.3)
+        bob.quit()
+        self.assertEqual(bob.wait_exit(), 0)
+        alice.wait_event("presence", room="lobby", who="bob", state="away")
+        alice.drain(0.5)
+        kinds = [e.get("event") for e in alice.events]
+        self.assertNotIn("left", kinds)
+        epochs = [e for e in alice.events if e.get("event") == "epoch"]
+        bob = w.node("bob", ["lobby"])
+        bob.ready("lobby")
+        alice.wait_event("presence", room="lobby", who="bob", state="here")
+        alice.drain(0.3)
+        self.assertEqual(epochs, [e for e in alice.events if e.get("event") == "epoch"],
+                         "bob's return cost a rekey")
+
+    def test_a_node_that_quits_before_the_relay_welcomed_it_stays_a_member(self):
         """A node sends its INI right behind its CLI_AUTH, before the
-        relay's WLC: a quit between the two must still say BYE, not leave
-        the relay to keep bob "away" for the grace period and then speak
-        for him. A slow link (0.3 s each way) holds the WLC back while
-        bob quits."""
+        relay's WLC: a quit between the two leaves bob a member who is
+        away, as any quit does; nobody is told he left. A slow link (0.3 s
+        each way) holds the WLC back while bob quits."""
         w = self.world
         w.start_relay()
         alice = w.node("alice", ["lobby"])
@@ -79,9 +103,9 @@ class ChatTest(CoveTest):
         w.relay.wait_log("bob: authenticated")  # the WLC is 0.3 s away from bob
         bob.quit()
         self.assertEqual(bob.wait_exit(), 0)
-        w.relay.wait_log("bob leaves")
-        alice.wait(lambda e: e.get("event") == "left" and e.get("name") == "bob",
-                   what="bob's leave")
+        alice.drain(1.5)
+        self.assertNotIn("left", [e.get("event") for e in alice.events])
+        self.assertFalse([l for l in w.relay.log_lines() if "bob leaves" in l])
 
     def test_one_node_in_two_rooms_keeps_them_apart(self):
         w = self.world

@@ -171,10 +171,9 @@ class HistoryTest(CoveTest):
 
 
 class LeaveTest(CoveTest):
-    # Quitting still says BYE (COVE_CHAT_BYE_ON_QUIT, flipped once the
-    # relay of issue 11 treats a closed connection as away): test_chat's
-    # test_joined_and_left_are_announced holds it; test_core_persist both
-    # values of the switch.
+    # Quitting makes a member away, not gone: test_chat's
+    # test_a_member_that_quits_is_away_not_gone holds it; test_core_persist
+    # both values of the core's bye_on_quit switch.
     def test_leave_says_bye_the_others_see_left_and_the_node_goes_on(self):
         w = self.world
         w.start_relay()

@@ -276,9 +276,10 @@ class RecordSizeTest(CoveTest):
             alice.wait_event("message", text=text + "!")
         time.sleep(1.0)  # quiet for three keepalive periods: PING, PONG
         alice.send_cmd({"cmd": "rekey"})
+        carol.send_cmd({"cmd": "leave", "room": "lobby"})
+        alice.wait_event("left", name="carol")
         carol.quit()
         self.assertEqual(carol.wait_exit(), 0)
-        alice.wait_event("left", name="carol")
         bob.say("after the rekey")
         alice.wait_event("message", text="after the rekey")
         short = {d: proxy.sizes(d) for d in (UP, DOWN)}

@@ -38,8 +38,8 @@ class RekeyTest(CoveTest):
 
     def test_a_member_leaving_rekeys_the_room(self):
         nodes = self.lobby()
-        nodes["carol"].quit()
-        self.assertEqual(nodes["carol"].wait_exit(), 0)
+        nodes["carol"].send_cmd({"cmd": "leave", "room": "lobby"})
+        nodes["carol"].wait_event("left", name="carol")
         for n in ("alice", "bob"):
             nodes[n].wait_event("left", name="carol")
             nodes[n].wait_event("epoch")
@@ -67,11 +67,12 @@ class RekeyTest(CoveTest):
         nodes = self.lobby()
         alice_wl = os.path.join(w.dir, "alice-wl")
         w.write_whitelist(alice_wl, ["alice", "bob"])
-        # alice runs with her own whitelist file: restart her with it
+        # alice runs with her own whitelist file: restart her with it (she
+        # is away meanwhile, still a member)
         nodes["alice"].quit()
         nodes["alice"].wait_exit()
         for n in ("bob", "carol"):
-            nodes[n].wait_event("epoch")
+            nodes[n].wait_event("presence", who="alice", state="away")
         w.write_whitelist(alice_wl, ["alice", "bob", "carol"])
         nodes["alice"] = w.node("alice", ["lobby"], whitelist=alice_wl)
         nodes["alice"].ready("lobby")

@@ -91,7 +91,7 @@ class TerminalTest(CoveTest):
         self.assertNotIn("EXIT=134", s, "the node aborted")
         self.assertNotIn("called with no handler", s)
 
-    def test_who_lists_members_with_fingerprints_and_quit_leaves(self):
+    def test_who_lists_members_with_fingerprints_and_quit_makes_us_away(self):
         w = self.world
         w.start_relay()
         bob = w.node("bob", ["lobby"])
@@ -104,7 +104,23 @@ class TerminalTest(CoveTest):
         bob_fp = [l for l in bob_fp.splitlines() if l.startswith("bob ")][0].split("  ")[-1]
         self.assertIn(bob_fp.strip(), fp_line)
         self.keys("/quit", "Enter")
+        bob.wait_event("presence", who="alice", state="away")
+        bob.drain(0.5)
+        self.assertNotIn("left", [e.get("event") for e in bob.events])
+
+    def test_leave_says_so_and_the_others_see_us_leave(self):
+        w = self.world
+        w.start_relay()
+        bob = w.node("bob", ["lobby"])
+        bob.ready("lobby")
+        self.start_in_tmux("alice", ["lobby"])
+        self.wait_screen(lambda s: "joined; here: bob" in s, "the ready line")
+        self.keys("/leave", "Enter")
+        self.wait_screen(lambda s: "[lobby] you left the room; no rooms left" in s,
+                         "the leave line")
         bob.wait_event("left", name="alice")
+        bob.wait_event("epoch")
+        self.keys("/quit", "Enter")
 
 
 if __name__ == "__main__":
