@@ -59,7 +59,11 @@ static void finish(struct rm_member *m)
 	}
 	m->catching = 0;
 	send_upd(m, next, missed);
-	if (!m->keyed) {
+	/* A node says which epoch it holds (RDY) once it has the UPD: until
+	 * then the epoch the store kept for it is unconfirmed, and counting
+	 * it for nothing would make a room whose members all come back (a
+	 * relay restarted) start a new group. */
+	if (!m->keyed || m->unconfirmed) {
 		m->returning = 1;
 		rm_arm(h, m->ask_timer, h->conf.join_timeout_ms);
 	}

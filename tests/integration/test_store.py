@@ -75,12 +75,10 @@ class RelayRestartTest(CoveTest):
     def test_a_relay_killed_and_started_again_keeps_its_members_and_epochs(self):
         """Killed with -9 and started again on its store, the relay still
         has the room with alice and bob in it: they come back as members,
-        not joiners, and chat on. Today's nodes do not say which epoch they
-        hold when they come back (no RDY until given a key), so one of them
-        is asked to make a new key, numbered above the one the store kept
-        (the epochs go on, never back); a node that says RDY (with SYN,
-        design note N4) keeps the room's key (test_room.c:
-        a_restarted_relay_keeps_members_and_epochs)."""
+        not joiners, and chat on in the epoch they had: each says RDY once
+        its catch-up ends (UPD), and nobody is asked to make a new key
+        (test_room_away.c: a_restarted_relay_keeps_its_epoch_for_members_
+        that_catch_up_first)."""
         w = self.world
         relay = w.start_relay(extra=["--join-timeout", "1000"])
         port = relay.port
@@ -107,8 +105,11 @@ class RelayRestartTest(CoveTest):
         self.assertEqual(s["rooms"], 1)
         self.assertEqual(s["joins"], 0, "they came back as members, not joiners")
         self.assertEqual(s["returns"], 2)
-        self.assertLessEqual(s["firsts"], 1)
+        self.assertEqual(s["firsts"], 0, "someone was asked to make a new key")
         self.assertEqual(before["joins"], 2)
+        for n in (alice, bob):
+            self.assertEqual([e for e in n.events if e.get("event") == "epoch"], [],
+                             "%s saw a new epoch" % n.name)
 
 
 if __name__ == "__main__":

@@ -495,6 +495,39 @@ TEST(a_restarted_relay_keeps_members_and_epochs)
 	assert_room_epoch(1);
 }
 
+/* The same, with nodes of version 2: each comes back with its SYN, and
+ * says RDY only after the UPD that ends its catch-up. The relay must wait
+ * for that RDY, not take the end of the catch-up as the end of its turn. */
+TEST(a_restarted_relay_keeps_its_epoch_for_members_that_catch_up_first)
+{
+	struct cove_store_span sp;
+
+	keyed(2);
+	if (!backend)
+		skip();
+	assert_ok(cove_store_span(store, ROOM, strlen(ROOM), &sp));
+	assert_u64(rw_free(&w), 0);
+	if (strcmp(backend->name, "mem") != 0) {
+		cove_store_close(store);
+		store_open();
+	}
+	assert_int_equal(rw_init_store(&w, store), 0);
+	assert_ok(rm_hub_load(w.hub));
+	joins(A);
+	assert_int_equal(rw_syn(&w, A, ROOM, sp.next - 1, sp.dats), 0);
+	assert_u64(rw_count(&w, A, COVE_F_UPD, NULL), 1);
+	assert_u64(firsts(A), 0); /* its turn to say RDY is not over */
+	joins(B);
+	assert_int_equal(rw_syn(&w, B, ROOM, sp.next - 1, sp.dats), 0);
+	assert_int_equal(rw_rdy(&w, A, ROOM, 0), 0);
+	assert_int_equal(rw_rdy(&w, B, ROOM, 0), 0);
+	rw_advance(&w, 2 * RW_JOIN_TIMEOUT_MS);
+	assert_u64(w.stats.returns, 2);
+	assert_u64(firsts(A) + firsts(B), 0);
+	assert_u64(rw_count(&w, A, COVE_F_REK, NULL) + rw_count(&w, B, COVE_F_REK, NULL), 0);
+	assert_room_epoch(0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -515,6 +548,7 @@ int main(void)
 		T(a_catch_up_goes_in_batches_as_the_link_drains),
 		T(upd_counts_exactly_the_dats_retention_dropped),
 		T(a_restarted_relay_keeps_members_and_epochs),
+		T(a_restarted_relay_keeps_its_epoch_for_members_that_catch_up_first),
 #undef T
 	};
 
