@@ -219,6 +219,7 @@ static int send_syn(struct cove_chat *c, struct room *r)
 		ret = c->deps.send(c->deps.send_ctx, &f);
 	if (ret == COVE_OK) {
 		r->catching_up = 1;
+		r->cu_last_ms = c->deps.now_ms();
 		r->syn_seq = f.seq;
 		r->caught_shown = 0;
 		r->ready_deferred = 0;
@@ -653,6 +654,7 @@ static int on_fwd(struct cove_chat *c, const struct cove_frame *f)
 		return COVE_OK;
 	}
 	c->rseq_now = f->u.fwd.rseq;
+	r->cu_last_ms = c->deps.now_ms(); /* the catch-up moves */
 	ret = core_frame(c, &in, f->u.fwd.frame, f->u.fwd.frame_len);
 	c->rseq_now = 0;
 	if (ret == COVE_OK)
@@ -677,13 +679,29 @@ int cove_chat_frame(struct cove_chat *c, const struct cove_frame *f, const uint8
 	return ret;
 }
 
-void cove_chat_tick(struct cove_chat *c)
+/* A catch-up that has not moved for COVE_CHAT_SYN_TIMEOUT_MS: neither a
+ * frame of it nor its UPD nor an ERR came. The relay refuses a second SYN
+ * on a link, so only a new link asks again (from the cursor reached). */
+static int catch_up_stalled(struct cove_chat *c, struct room *r, uint64_t now)
+{
+	if (!r->catching_up || now - r->cu_last_ms < COVE_CHAT_SYN_TIMEOUT_MS)
+		return 0;
+	r->cu_last_ms = now; /* said once per period */
+	room_say(c, r, "catch_up_stalled", 0,
+		 "room %s: the rendezvous sent nothing of what you missed for %u s; "
+		 "connecting again to ask for it", r->name, COVE_CHAT_SYN_TIMEOUT_MS / 1000);
+	return 1;
+}
+
+int cove_chat_tick(struct cove_chat *c)
 {
 	uint64_t now = c->deps.now_ms();
+	int stalled = 0;
 
 	for (size_t i = 0; i < c->nrooms; i++) {
 		struct room *r = &c->rooms[i];
 
+		stalled |= catch_up_stalled(c, r, now);
 		if (r->st == R_READY && c->authed && now >= r->ini_refresh_ms)
 			send_ini(c, r, 1);
 		epoch_tick(c, r, now);
@@ -691,4 +709,5 @@ void cove_chat_tick(struct cove_chat *c)
 		msgs_flush(c, r); /* what the pace held back */
 	}
 	save_dirty(c);
+	return stalled ? COVE_ERR_TIMEOUT : COVE_OK;
 }

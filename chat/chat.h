@@ -99,6 +99,9 @@
  * asking for one. */
 #define COVE_CHAT_REKEY_STALL_MS 10000u
 #define COVE_CHAT_REKEY_STALL_REPEAT_MS 60000u
+/* A catch-up (SYN, then FWDs, then UPD) with nothing of it for this long
+ * has stalled: the relay lost it, or withholds it. */
+#define COVE_CHAT_SYN_TIMEOUT_MS 30000u
 /* A scheduled rekey this late is warned about (rekey_stalled), every
  * COVE_CHAT_REKEY_STALL_REPEAT_MS; messages go on under the current key. */
 #define COVE_CHAT_REKEY_OVERDUE_MS 60000u
@@ -308,8 +311,11 @@ int cove_chat_leave(struct cove_chat *c, const char *room);
 void cove_chat_set_whitelist(struct cove_chat *c, const struct cove_wl *wl);
 
 /* Runs the timers: gaps, scheduled rekeys, old keys, held DATs. Call
- * every few tens of milliseconds. */
-void cove_chat_tick(struct cove_chat *c);
+ * every few tens of milliseconds. Returns 0, or COVE_ERR_TIMEOUT when a
+ * room's catch-up has stalled (COVE_CHAT_SYN_TIMEOUT_MS with nothing of
+ * it; the ui was told, as catch_up_stalled): drop the link and make a
+ * new one, which asks again from where the catch-up stopped. */
+int cove_chat_tick(struct cove_chat *c);
 
 /* Messages queued and not yet sent. */
 size_t cove_chat_queued(const struct cove_chat *c);

@@ -179,6 +179,7 @@ struct room {
 	struct cove_xkp *away_xkp[2]; /* membership keys from before we came back */
 	uint32_t away_id[2];
 	int catching_up;            /* SYN sent, no UPD yet */
+	uint64_t cu_last_ms;        /* the SYN, or the last frame of its catch-up */
 	uint64_t syn_seq;
 	int ready_deferred;         /* it got its key during the catch-up */
 	int ready_first;

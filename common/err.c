@@ -39,6 +39,7 @@ const char *cove_strerror(int err)
 	case COVE_ERR_STORE_FORMAT: return "file is not a Cove store, or is corrupt";
 	case COVE_ERR_FULL: return "no space left on the device";
 	case COVE_ERR_BUSY: return "the file is in use by another process";
+	case COVE_ERR_TIMEOUT: return "the peer did not answer in time";
 	}
 	return "unknown error";
 }

@@ -44,6 +44,7 @@ enum cove_err {
 	COVE_ERR_STORE_FORMAT = -32,  /* a file is not a Cove store, or is corrupt */
 	COVE_ERR_FULL = -33,          /* no space left on the device (or under the store's cap) */
 	COVE_ERR_BUSY = -34,          /* a file is in use by another process */
+	COVE_ERR_TIMEOUT = -35,       /* the peer did not answer in time */
 };
 
 /* Returns a static, lower-case English description of a cove_err value. */

@@ -368,7 +368,8 @@ void nd_app_tick(struct nd_app *a)
 {
 	uint64_t now = cove_now_ms();
 
-	cove_chat_tick(a->core);
+	if (cove_chat_tick(a->core) == COVE_ERR_TIMEOUT && a->net && nd_net_up(a->net))
+		nd_net_kill(a->net, "the rendezvous did not finish the catch-up");
 	keepalive(a, now);
 	/* Every room the node holds is open: what arrives is shown now. */
 	for (size_t i = 0; i < cove_chat_room_count(a->core); i++)

@@ -508,6 +508,50 @@ static void a_syn_refused_by_a_relay_of_today_is_no_error(void **state)
 	assert_u64(sent_count(COVE_F_RDY), 1);
 }
 
+/* Ticks for ms; whether the core asked for a new link (a stalled
+ * catch-up) on the way. */
+static int stalls_within(uint64_t ms)
+{
+	int stalled = 0;
+
+	for (uint64_t t = 0; t < ms; t += 50) {
+		w.clock_ms += 50;
+		stalled |= cove_chat_tick(w.core) == COVE_ERR_TIMEOUT;
+	}
+	return stalled;
+}
+
+static void a_catch_up_that_stops_moving_asks_for_a_new_link(void **state)
+{
+	struct cove_xkp *bob = cove_xkp_new();
+	struct cove_frame ini;
+	struct raw r;
+
+	(void)state;
+	assert_non_null(bob);
+	w.new_relay = 1;
+	alice_starts(&stay);
+	assert_true(cove_chat_catching_up(w.core, ROOM));
+	assert_false(stalls_within(COVE_CHAT_SYN_TIMEOUT_MS - 1000));
+	/* a frame of the catch-up: it moves, and the wait starts again */
+	ini = ini_of(BOB, bob);
+	encode(&ini, &r);
+	fwd(&r, 1, 0);
+	assert_false(stalls_within(COVE_CHAT_SYN_TIMEOUT_MS - 1000));
+	assert_u64(errors("catch_up_stalled"), 0);
+	assert_true(stalls_within(2000));
+	assert_u64(errors("catch_up_stalled"), 1);
+	/* said once a period, not at every tick */
+	assert_false(stalls_within(COVE_CHAT_SYN_TIMEOUT_MS - 2000));
+	assert_u64(errors("catch_up_stalled"), 1);
+	/* its UPD ends it: no more stalls */
+	upd(2, 0);
+	assert_false(cove_chat_catching_up(w.core, ROOM));
+	assert_false(stalls_within(3 * COVE_CHAT_SYN_TIMEOUT_MS));
+	assert_u64(errors("catch_up_stalled"), 1);
+	cove_xkp_free(bob);
+}
+
 int main(void)
 {
 #define T(name) cmocka_unit_test_setup_teardown(name, setup_persist, teardown)
@@ -526,6 +570,7 @@ int main(void)
 		T(messages_dropped_by_retention_are_reported),
 		T(a_forwarded_frame_a_room_does_not_store_is_dropped_and_said),
 		T(a_syn_refused_by_a_relay_of_today_is_no_error),
+		T(a_catch_up_that_stops_moving_asks_for_a_new_link),
 	};
 
 	if (sodium_init() < 0)

@@ -13,7 +13,7 @@
 #include "tests/unit/check.h"
 
 #define FIRST COVE_OK
-#define LAST COVE_ERR_BUSY
+#define LAST COVE_ERR_TIMEOUT
 
 TEST(every_error_has_its_own_description)
 {
