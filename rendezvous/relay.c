@@ -272,6 +272,17 @@ static int act(struct rv_client *c, int err, const struct cove_frame *f, const u
 		refuse(c, f, code, why);
 		return 0;
 	}
+	if ((f->type == COVE_F_INI || f->type == COVE_F_KEY || f->type == COVE_F_DAT ||
+	     f->type == COVE_F_BYE) && len > COVE_FWD_INNER_MAX) {
+		/* The relay keeps what it fans out and hands it over later in a
+		 * FWD, which must fit a frame: larger would be lost to members
+		 * catching up. No honest node makes one (padding tops out at
+		 * COVE_PAD_MAX). */
+		snprintf(why, sizeof(why), "%s refused: %zu bytes, above the %u a room keeps",
+			 type_name(f->type), len, (unsigned)COVE_FWD_INNER_MAX);
+		refuse(c, f, COVE_EC_BAD_FRAME, why);
+		return 0;
+	}
 	if (f->type == COVE_F_DAT &&
 	    (v->rate == RV_RATE_OVER || (v->rate == RV_RATE_UNCHECKED && !within_rate(c)))) {
 		snprintf(why, sizeof(why), "DAT refused: more than %u a second (burst %u); slow "

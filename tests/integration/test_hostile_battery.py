@@ -751,6 +751,25 @@ class HostileBattery(unittest.TestCase):
         self.assertEqual([m["text"] for m in erin.messages("mine")], ["said once"])
         self.finish(counters={"refused.replay": 11}, names=["mallory"])
 
+    def test_a_dat_too_large_for_a_room_to_keep(self):
+        """A DAT of 65,520 bytes, well-formed and signed (an honest node's
+        largest is about 33,000): the relay keeps what it fans out and
+        hands it over later inside a FWD, which this one would not fit, so
+        it is refused (bad_frame) and not fanned out; the room goes on."""
+        self.start()
+        c, erin = self._own_room_with_erin()
+        self.begin()
+        f = c.dat("mine", "x")
+        grow = 65520 - len(h.encode_frame(f))
+        f["ct"] = f["ct"] + b"\0" * grow
+        h.sign_frame(f, c.ident)
+        self.assertEqual(len(h.encode_frame(f)), 65520)
+        c.send(f)
+        self.assert_errs(c, h.E_BAD_FRAME, [f], room="mine")
+        c.say("mine", "after the large one")
+        erin.wait_event("message", room="mine", text="after the large one")
+        self.finish(counters={"refused.bad_frame": 1}, names=["mallory"])
+
     def test_dat_replayed_into_another_room(self):
         """(1) mallory signs a DAT for room "mine" and changes only its room
         to "other" (it is a keyed member of both): bad_signature. (2) DATs
