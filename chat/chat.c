@@ -370,11 +370,14 @@ static void end_catch_up(struct cove_chat *c, struct room *r, int upd)
 		r->old_until_ms = now + COVE_CHAT_OLD_EPOCH_MS;
 	/* With a relay that keeps nothing, a key we had from before is not
 	 * the room's until a member gives it again (ASK, KEY). */
-	if (r->st != R_JOINING || !r->gk || (!upd && !r->ready_deferred))
+	if (r->st != R_JOINING || !r->gk || (!upd && !r->ready_deferred)) {
+		msgs_caught_up(c, r);
 		return;
+	}
 	epoch_confirm(c, r);
 	show_ready(c, r, r->ready_deferred && r->ready_first);
 	msgs_held(c, r, now, 1);
+	msgs_caught_up(c, r);
 	/* someone in the backlog left holding this key: a new one, now */
 	if (r->tainted)
 		epoch_request(c, r, "held");

@@ -97,6 +97,11 @@ void msgs_free(struct room *r)
 	free(r->held);
 	r->held = NULL;
 	r->nheld = 0;
+	for (size_t i = 0; i < r->nbare; i++)
+		free(r->bare[i].raw);
+	free(r->bare);
+	r->bare = NULL;
+	r->nbare = 0;
 }
 
 /* ---- keeping ---------------------------------------------------------------------- */
@@ -478,24 +483,57 @@ static void answer_resend(struct cove_chat *c, struct room *r, struct member *m,
 	}
 }
 
-static int hold(struct cove_chat *c, struct room *r, const uint8_t *raw, size_t len)
+/* Appends a copy of raw to list; 0 when it is full or memory is out. */
+static int hold_in(struct held **list, size_t *n, const uint8_t *raw, size_t len,
+		   uint64_t until_ms)
 {
 	struct held *nh;
 
-	if (r->nheld >= COVE_CHAT_FUTURE_MAX)
+	if (*n >= COVE_CHAT_FUTURE_MAX)
 		return 0;
-	nh = realloc(r->held, (r->nheld + 1) * sizeof(*nh));
+	nh = realloc(*list, (*n + 1) * sizeof(*nh));
 	if (!nh)
 		return 0;
-	r->held = nh;
-	nh[r->nheld].raw = malloc(len);
-	if (!nh[r->nheld].raw)
+	*list = nh;
+	nh[*n].raw = malloc(len);
+	if (!nh[*n].raw)
 		return 0;
-	memcpy(nh[r->nheld].raw, raw, len);
-	nh[r->nheld].len = len;
-	nh[r->nheld].until_ms = c->deps.now_ms() + COVE_CHAT_FUTURE_MS;
-	r->nheld++;
+	memcpy(nh[*n].raw, raw, len);
+	nh[*n].len = len;
+	nh[*n].until_ms = until_ms;
+	(*n)++;
 	return 1;
+}
+
+static int hold(struct cove_chat *c, struct room *r, const uint8_t *raw, size_t len)
+{
+	return hold_in(&r->held, &r->nheld, raw, len, c->deps.now_ms() + COVE_CHAT_FUTURE_MS);
+}
+
+void msgs_caught_up(struct cove_chat *c, struct room *r)
+{
+	size_t n = r->nbare;
+	struct held *list = r->bare;
+
+	r->bare = NULL;
+	r->nbare = 0;
+	for (size_t i = 0; i < n; i++) {
+		struct cove_frame f;
+		struct member *m;
+
+		if (cove_frame_decode(&f, list[i].raw, list[i].len) != COVE_OK ||
+		    ((m = room_member(r, f.from)) && f.seq <= m->last_seq)) {
+			free(list[i].raw); /* the backlog brought it already */
+			continue;
+		}
+		if (r->st == R_READY)
+			msgs_dat(c, r, &f, list[i].raw, list[i].len);
+		else if (!hold(c, r, list[i].raw, list[i].len)) /* until the room's key */
+			room_say(c, r, "wrong_epoch", 0, "dropped a message in room %s: too "
+				 "many wait for the room's key", r->name);
+		free(list[i].raw);
+	}
+	free(list);
 }
 
 /* A DAT from someone who should not hold our current key, encrypted
@@ -519,6 +557,13 @@ int msgs_dat(struct cove_chat *c, struct room *r, const struct cove_frame *f,
 	int ret;
 
 	if ((r->st != R_READY && !r->catching_up) || memcmp(f->from, c->id->pk, COVE_ID_LEN) == 0)
+		return COVE_OK;
+	/* Live while we catch up (the relay fanned it out between our INI
+	 * and our SYN): older DATs of its sender may be in the backlog still
+	 * to come, and would look like replays after it. It waits for the
+	 * end of the catch-up, where it is dropped if the backlog had it. */
+	if (r->catching_up && !c->rseq_now &&
+	    hold_in(&r->bare, &r->nbare, raw, len, 0))
 		return COVE_OK;
 	e = cove_wl_find_pk(c->wl, f->from);
 	if (!e) {

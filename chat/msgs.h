@@ -42,6 +42,10 @@ void msgs_rate_limited(struct cove_chat *c, uint64_t ref);
  * its key). Returns 0 or COVE_ERR_NOMEM. */
 int msgs_dat(struct cove_chat *c, struct room *r, const struct cove_frame *f,
 	     const uint8_t *raw, size_t len);
+/* The catch-up is over: the DATs that came live meanwhile are handled
+ * now, in the order they came, but for those the backlog brought (held
+ * for the room's key when it has none yet). */
+void msgs_caught_up(struct cove_chat *c, struct room *r);
 /* DATs held for a newer epoch: try them again (retry: a key arrived) or
  * drop those whose key did not come in time. */
 void msgs_held(struct cove_chat *c, struct room *r, uint64_t now, int retry);

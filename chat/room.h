@@ -166,6 +166,10 @@ struct room {
 	size_t nq;
 	struct held *held;
 	size_t nheld;
+	/* DATs that came bare (not in a FWD) while we caught up: the backlog
+	 * may hold older ones of their senders, so they wait for its end. */
+	struct held *bare;
+	size_t nbare;
 	uint64_t joined_ms;         /* when we sent our latest INI */
 	uint64_t down_ms;           /* when the link went, for resending */
 	struct member *members;     /* in the order we learnt of them */

@@ -362,6 +362,62 @@ static void coming_back_opens_the_key_sealed_to_the_old_membership_key_and_the_b
 	cove_xkp_free(bob);
 }
 
+/* The relay fans out live to a member that came back from its INI on,
+ * and its SYN comes a moment later: a DAT can arrive bare before the
+ * backlog that holds its sender's older ones. None is lost for it. */
+static void a_message_live_before_the_backlog_waits_for_it(void **state)
+{
+	uint8_t gk0[COVE_GK_LEN], old_xpk[COVE_XPK_LEN];
+	struct cove_xkp *bob;
+	struct cove_frame live;
+	struct raw d1, d2, d3;
+
+	(void)state;
+	alice_then_away(gk0, &bob, NULL, old_xpk);
+	dat_raw(&d1, BOB, gk0, 0, 0, "one");
+	dat_raw(&d2, BOB, gk0, 0, 1, "two");
+	live = dat_of(BOB, gk0, 0, 2, "three");
+	encode(&live, &d3);
+	alice_starts(&stay);
+	still_here(BOB, bob);
+	feed(&live); /* bare, between her INI and her SYN */
+	assert_u64(w.ntexts, 0);
+	fwd(&d1, 5, 1);
+	fwd(&d2, 6, 2);
+	fwd(&d3, 7, 3); /* the backlog has it as well */
+	upd(8, 0);
+	assert_u64(w.ntexts, 3);
+	assert_string_equal(w.texts[0], "one");
+	assert_string_equal(w.texts[1], "two");
+	assert_string_equal(w.texts[2], "three");
+	assert_u64(errors("replay"), 0);
+	cove_xkp_free(bob);
+}
+
+/* A frame the relay failed to store comes bare and is in no backlog: it
+ * is shown once the catch-up ends. */
+static void a_message_live_during_the_catch_up_and_in_no_backlog_is_shown_after(void **state)
+{
+	uint8_t gk0[COVE_GK_LEN], old_xpk[COVE_XPK_LEN];
+	struct cove_xkp *bob;
+	struct cove_frame live;
+	struct raw d1;
+
+	(void)state;
+	alice_then_away(gk0, &bob, NULL, old_xpk);
+	dat_raw(&d1, BOB, gk0, 0, 0, "one");
+	alice_starts(&stay);
+	still_here(BOB, bob);
+	live = dat_of(BOB, gk0, 0, 1, "not stored");
+	fwd(&d1, 5, 1);
+	feed(&live);
+	assert_u64(w.ntexts, 1);
+	upd(6, 0);
+	assert_u64(w.ntexts, 2);
+	assert_string_equal(w.texts[1], "not stored");
+	cove_xkp_free(bob);
+}
+
 static void a_backlog_with_a_bye_then_a_later_key_ends_with_that_key_untainted(void **state)
 {
 	static const enum who both[] = { ALICE, BOB };
@@ -563,6 +619,8 @@ int main(void)
 		T(leaving_while_the_link_is_down_waits_for_the_link),
 		T(quitting_is_away_unless_bye_on_quit),
 		T(coming_back_opens_the_key_sealed_to_the_old_membership_key_and_the_backlog),
+		T(a_message_live_before_the_backlog_waits_for_it),
+		T(a_message_live_during_the_catch_up_and_in_no_backlog_is_shown_after),
 		T(a_backlog_with_a_bye_then_a_later_key_ends_with_that_key_untainted),
 		T(a_backlog_with_a_bye_and_no_later_key_leaves_the_old_key_tainted),
 		T(a_member_away_gets_the_next_epoch_only_on_evidence),
