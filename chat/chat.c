@@ -389,6 +389,13 @@ static int on_upd(struct cove_chat *c, struct room *r, const struct cove_frame *
 		return COVE_OK;
 	if (c->ui.caught_up)
 		c->ui.caught_up(c->ui.ctx, r->name, r->caught_shown, f->u.upd.missed);
+	/* The relay numbers the room's frames below our cursor: it lost
+	 * them (a relay with --store none started again, or the room was
+	 * made anew). Its numbers are the ones to ask by from now on, or we
+	 * would skip what it numbers up to our old cursor. The DAT count is
+	 * not known until the next FWD brings it. */
+	if (f->u.upd.next && r->rseq >= f->u.upd.next)
+		persist_cursor_reset(c, r, f->u.upd.next - 1, 0);
 	end_catch_up(c, r, 1);
 	return COVE_OK;
 }

@@ -305,6 +305,11 @@ void persist_cursor(struct cove_chat *c, struct room *r, uint64_t rseq, uint64_t
 {
 	if (rseq <= r->rseq)
 		return;
+	persist_cursor_reset(c, r, rseq, rdat);
+}
+
+void persist_cursor_reset(struct cove_chat *c, struct room *r, uint64_t rseq, uint64_t rdat)
+{
 	r->rseq = rseq;
 	r->rdat = rdat;
 	if (c->deps.persist.cursor_set)

@@ -248,6 +248,8 @@ void persist_gk(struct cove_chat *c, struct room *r);
 void persist_drop_away(struct cove_chat *c, struct room *r);
 /* Moves r's cursor to rseq/rdat (never back) and keeps it. */
 void persist_cursor(struct cove_chat *c, struct room *r, uint64_t rseq, uint64_t rdat);
+/* Sets r's cursor to rseq/rdat, back as well, and keeps it. */
+void persist_cursor_reset(struct cove_chat *c, struct room *r, uint64_t rseq, uint64_t rdat);
 
 /* ---- room.c: the tables, and what every part shares ------------------------ */
 

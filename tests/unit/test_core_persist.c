@@ -418,6 +418,38 @@ static void a_message_live_during_the_catch_up_and_in_no_backlog_is_shown_after(
 	cove_xkp_free(bob);
 }
 
+/* A relay with --store none started again numbers the room from 1: the
+ * cursor follows it down, or the next return would skip what the relay
+ * numbers up to the old cursor. */
+static void a_relay_numbering_the_room_below_our_cursor_resets_it(void **state)
+{
+	uint8_t gk0[COVE_GK_LEN], old_xpk[COVE_XPK_LEN];
+	struct cove_xkp *bob;
+	struct raw d1, d2;
+
+	(void)state;
+	alice_then_away(gk0, &bob, NULL, old_xpk);
+	dat_raw(&d1, BOB, gk0, 0, 0, "one");
+	alice_starts(&stay);
+	still_here(BOB, bob);
+	fwd(&d1, 20, 5);
+	upd(21, 0);
+	assert_u64(mem.rseq, 20);
+	/* her link goes; the relay she finds numbers the room up to 2 */
+	cove_chat_link_down(w.core);
+	assert_ok(cove_chat_link_up(w.core));
+	assert_u64(last_sent(COVE_F_SYN).u.syn.after, 20);
+	upd(3, 0);
+	assert_u64(mem.rseq, 2);
+	assert_u64(mem.rdat, 0);
+	/* and the relay's next frame moves it on, with its DAT count */
+	dat_raw(&d2, BOB, gk0, 0, 1, "two");
+	fwd(&d2, 3, 1);
+	assert_u64(mem.rseq, 3);
+	assert_u64(mem.rdat, 1);
+	cove_xkp_free(bob);
+}
+
 static void a_backlog_with_a_bye_then_a_later_key_ends_with_that_key_untainted(void **state)
 {
 	static const enum who both[] = { ALICE, BOB };
@@ -621,6 +653,7 @@ int main(void)
 		T(coming_back_opens_the_key_sealed_to_the_old_membership_key_and_the_backlog),
 		T(a_message_live_before_the_backlog_waits_for_it),
 		T(a_message_live_during_the_catch_up_and_in_no_backlog_is_shown_after),
+		T(a_relay_numbering_the_room_below_our_cursor_resets_it),
 		T(a_backlog_with_a_bye_then_a_later_key_ends_with_that_key_untainted),
 		T(a_backlog_with_a_bye_and_no_later_key_leaves_the_old_key_tainted),
 		T(a_member_away_gets_the_next_epoch_only_on_evidence),
