@@ -248,6 +248,7 @@ static int on_hello(struct cove_sess *s, const uint8_t *rec, size_t len)
 	if (ret == COVE_ERR_VERSION) {
 		struct cove_frame v;
 
+		s->peer_version = f.version;
 		memset(&v, 0, sizeof(v));
 		v.type = COVE_F_VERSION;
 		send_clear(s, &v);

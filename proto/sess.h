@@ -95,7 +95,8 @@ int cove_sess_established(const struct cove_sess *s);
 /* The peer's identity once proven, else NULL. Owned by s. */
 const uint8_t *cove_sess_peer(const struct cove_sess *s);
 
-/* After COVE_ERR_VERSION on a client: the version the server speaks. */
+/* After COVE_ERR_VERSION: the version the peer speaks (on a client, the
+ * server's; on a server, the one the client's HELLO declared). */
 unsigned cove_sess_peer_version(const struct cove_sess *s);
 
 /* Records sent and received on the link so far. */

@@ -516,7 +516,13 @@ static void read_cb(struct bufferevent *bev, void *arg)
 
 			if (!c->authed) {
 				c->srv->stats.auth_failed++;
-				rv_conn_log(c, "handshake failed: %s", handshake_reason(ret));
+				if (answer)
+					rv_conn_log(c, "handshake failed: the client speaks protocol "
+						    "version %u, this relay version %u; told it so",
+						    cove_sess_peer_version(c->sess),
+						    (unsigned)COVE_PROTO_VERSION);
+				else
+					rv_conn_log(c, "handshake failed: %s", handshake_reason(ret));
 				/* VERSION is queued for the peer: let it go out. */
 				rv_conn_close(c, answer);
 				return;

@@ -61,6 +61,8 @@ class HandshakeTest(CoveTest):
         with self.assertRaises(h.VersionRefused) as cm:
             c.start_handshake()
         self.assertEqual(cm.exception.version, 2)
+        # the relay's log names both versions
+        w.relay.wait_log("the client speaks protocol version 1, this relay version 2")
         # and a version-2 client of the same identity is welcome
         c2 = h.Client.for_relay(w.relay, h.Identity.from_keyfile(w.key("alice")))
         self.addCleanup(c2.close)
