@@ -231,6 +231,10 @@ def BIN(n):
 
 U32, U64 = ("u", 32), ("u", 64)
 BIN32 = BIN(32)
+# Section 3.1: PRS's `here` is a uint32 that is 0 or 1
+FLAG32 = ("flag", 32)
+# Section 3.2: FWD's `frame` is 1 to 65504 bytes
+FWD_FRAME = ("binmax", 65504)
 
 HEAD = [("room", ("room", None)), ("from", BIN32), ("seq", U64), ("ts", U64)]
 SIGNED_TYPES = {
@@ -246,10 +250,15 @@ SIGNED_TYPES = {
     8: ("RDY", [("epoch", U32)]),
     9: ("RKY", [("epoch", U32)]),
     10: ("REK", [("to", BIN32), ("epoch", U32)]),
+    # Section 3.1, persistent rooms
+    14: ("SYN", [("after", U64), ("after_dat", U64)]),
+    15: ("UPD", [("next", U64), ("missed", U64)]),
+    21: ("PRS", [("who", BIN32), ("here", FLAG32), ("seen", U64)]),
 }
 LINK_TYPES = {
     11: ("PING", [("n", U64)]),
     12: ("PONG", [("n", U64)]),
+    13: ("FWD", [("rseq", U64), ("rdat", U64), ("frame", FWD_FRAME)]),
 }
 HANDSHAKE_TYPES = {
     16: ("HELLO", [("eph", BIN32), ("nonce", BIN32)]),
@@ -282,6 +291,12 @@ def check_field(name, kind, item, room_may_be_empty=False):
     if k == "u":
         if t != "int" or v >= 1 << arg:
             raise Refused(FIELD, "%s: not a uint%d" % (name, arg))
+    elif k == "flag":
+        if t != "int" or v > 1:
+            raise Refused(FIELD, "%s: not 0 or 1" % name)
+    elif k == "binmax":
+        if t != "bin" or not 1 <= len(v) <= arg:
+            raise Refused(FIELD, "%s: not bin of 1 to %d bytes" % (name, arg))
     elif k == "bin":
         if t != "bin" or (arg is not None and len(v) != arg) or (arg is None and not v):
             raise Refused(FIELD, "%s: not bin of the right size" % name)
@@ -371,7 +386,7 @@ def encode_frame(f):
     items = [bytes([f.get("version", PROTOCOL_VERSION)]), bytes([f["type"]])]
     for fname, (k, arg) in fields:
         v = f[fname]
-        if k == "u":
+        if k in ("u", "flag"):
             items.append(mp_uint(v, arg))
         else:
             items.append(mp_raw(v, k in ("str", "room")))
@@ -393,6 +408,9 @@ SIGNED_FIELDS = {
     8: [("epoch", "u32")],
     9: [("epoch", "u32")],
     10: [("to", "raw"), ("epoch", "u32")],
+    14: [("after", "u64"), ("after_dat", "u64")],
+    15: [("next", "u64"), ("missed", "u64")],
+    21: [("who", "raw"), ("here", "u32"), ("seen", "u64")],
 }
 
 
@@ -1092,9 +1110,13 @@ SIGNED_FRAMES = {
     "bye_bob": "BYE", "err_bad_signature": "ERR", "err_not_whitelisted": "ERR",
     "key_alice_to_bob_epoch_1": "KEY", "bye_from_bob_himself": "BYE",
     "err_stale_epoch": "ERR",
+    "syn_bob_after_3": "SYN", "syn_alice_new_member": "SYN",
+    "upd_bob_next_6": "UPD", "upd_next_40_missed_2": "UPD",
+    "prs_bob_away": "PRS", "prs_bob_here": "PRS",
 }
 UNSIGNED_FRAMES = {"ping_42": "PING", "pong_42": "PONG",
-                   "version_from_a_version_2_relay": "VERSION"}
+                   "version_from_a_version_2_relay": "VERSION",
+                   "fwd_4_dat_alice": "FWD", "fwd_5_key_alice_to_bob_epoch_1": "FWD"}
 ALL_FRAMES = dict(SIGNED_FRAMES, **UNSIGNED_FRAMES)
 
 RELAY, ALICE, BOB = V["relay.public"], V["alice.public"], V["bob.public"]
@@ -1569,7 +1591,10 @@ class LinkPadding(unittest.TestCase):
                   5: {"to": k32, "joiner": k32, "xpk": k32}, 6: {"who": k32},
                   7: {"you": k32, "rate": 2 ** 32 - 1, "burst": 2 ** 32 - 1},
                   8: {"epoch": 0}, 9: {"epoch": 0},
-                  10: {"to": k32, "epoch": 0}}
+                  10: {"to": k32, "epoch": 0},
+                  14: {"after": 2 ** 64 - 1, "after_dat": 2 ** 64 - 1},
+                  15: {"next": 2 ** 64 - 1, "missed": 2 ** 64 - 1},
+                  21: {"who": k32, "here": 1, "seen": 2 ** 64 - 1}}
         for t, fs in fields.items():
             f = dict(head, type=t, **fs)
             self.assertLess(len(encode_frame(f)), 640, SIGNED_TYPES[t][0])
@@ -1587,6 +1612,28 @@ class LinkPadding(unittest.TestCase):
         for n in (1, 251, 300, 346):
             self.assertEqual(record_len(n), 656, n)
         self.assertGreater(record_len(347), 656)
+
+    def test_a_fwd_of_a_dat_of_up_to_330_bytes_or_of_any_control_frame_makes_a_656_byte_record(self):
+        # section 2: what a member that said SYN receives is as uniform
+        def fwd_record_len(inner):
+            fwd = {"type": 13, "rseq": 2 ** 64 - 1, "rdat": 2 ** 64 - 1,
+                   "frame": encode_frame(inner)}
+            return link_size(len(encode_frame(fwd))) + 16
+
+        def dat(text_len):
+            payload = encode_payload({"kind": TEXT, "text": b"x" * text_len})
+            return {"type": 3, "room": b"r" * 64, "from": ALICE, "seq": 1, "ts": 1,
+                    "epoch": 0, "sid": b"\0" * 16, "n": 0, "kid": b"\0" * 32,
+                    "ct": b"\0" * (padded_size(len(payload)) + 16), "sig": b"\0" * 64}
+        for n in (1, 251, 330):
+            self.assertEqual(fwd_record_len(dat(n)), 656, n)
+        self.assertGreater(fwd_record_len(dat(331)), 656)
+        head = {"room": b"r" * 64, "from": ALICE, "seq": 1, "ts": 1, "sig": b"\0" * 64}
+        k32 = b"\1" * 32
+        for inner in (dict(head, type=1, xpk=k32), dict(head, type=6, who=k32),
+                      dict(head, type=2, to=k32, xpk=k32, epoch=0, sealed=b"\2" * 80,
+                           kid=k32, view=b"\3" * 16)):
+            self.assertEqual(fwd_record_len(inner), 656, SIGNED_TYPES[inner["type"]][0])
 
     def test_link_unpad_refuses_all_but_the_one_padded_form(self):
         frame_bytes = V["ping_42.frame"]
@@ -1773,6 +1820,141 @@ class KeyFrame(unittest.TestCase):
         sk = hashlib.sha512(seed(0xA0)).digest()[:32]
         with self.assertRaises(AuthFailed):
             box_seal_open(f["sealed"], XA, sk)
+
+
+class PersistentRooms(unittest.TestCase):
+    """Sections 3.1, 3.2 and 5.8-5.10: SYN, FWD, UPD and PRS, and the
+    story the vectors tell (section 10): bob comes back to "lobby"."""
+
+    def test_syn_names_bobs_cursor_and_is_signed_by_him(self):
+        f = frame("syn_bob_after_3")
+        self.assertEqual((f["from"], f["room"], f["after"], f["after_dat"]),
+                         (BOB, b"lobby", 3, 0))
+        self.assertTrue(ed25519_verify(BOB, signed_bytes(f), f["sig"]))
+        # the cursor is under the signature: another one does not verify
+        for altered in (dict(f, after=4), dict(f, after_dat=1)):
+            self.assertFalse(ed25519_verify(BOB, signed_bytes(altered), f["sig"]))
+
+    def test_a_new_members_syn_has_no_cursor(self):
+        f = frame("syn_alice_new_member")
+        self.assertEqual((f["from"], f["after"], f["after_dat"]), (ALICE, 2 ** 64 - 1, 0))
+        # 5.1: the SYN follows the INI of the join
+        self.assertGreater(f["seq"], frame("ini_alice")["seq"])
+
+    def test_signed_bytes_of_syn_upd_and_prs_end_with_their_fields_as_section_3_1_says(self):
+        for name, tail in (
+                ("syn_bob_after_3", struct.pack(">QQ", 3, 0)),
+                ("syn_alice_new_member", struct.pack(">QQ", 2 ** 64 - 1, 0)),
+                ("upd_bob_next_6", struct.pack(">QQ", 6, 0)),
+                ("upd_next_40_missed_2", struct.pack(">QQ", 40, 2)),
+                ("prs_bob_away", BOB + struct.pack(">IQ", 0, frame("prs_bob_away")["seen"])),
+                ("prs_bob_here", BOB + struct.pack(">IQ", 1, frame("prs_bob_here")["seen"]))):
+            sb = V[name + ".signed_bytes"]
+            self.assertTrue(sb.endswith(tail), name)
+            self.assertEqual(len(sb), 14 + 3 + 5 + 32 + 16 + len(tail), name)
+
+    def test_upd_and_prs_are_the_relays_signed_word(self):
+        for name in ("upd_bob_next_6", "upd_next_40_missed_2", "prs_bob_away", "prs_bob_here"):
+            f = frame(name)
+            self.assertEqual(f["from"], RELAY, name)
+            self.assertTrue(ed25519_verify(RELAY, signed_bytes(f), f["sig"]), name)
+            self.assertFalse(ed25519_verify(BOB, signed_bytes(f), f["sig"]), name)
+        self.assertEqual((frame("upd_next_40_missed_2")["next"],
+                          frame("upd_next_40_missed_2")["missed"]), (40, 2))
+
+    def test_prs_says_here_or_away_about_bob_with_when_he_was_last_seen(self):
+        away, here = frame("prs_bob_away"), frame("prs_bob_here")
+        self.assertEqual((away["who"], away["here"]), (BOB, 0))
+        self.assertEqual((here["who"], here["here"]), (BOB, 1))
+        # 5.10: seen is the relay's clock in ms; back, bob is seen later
+        self.assertLess(away["seen"], here["seen"])
+        self.assertLessEqual(away["seen"], away["ts"])
+
+    def test_fwd_carries_the_stored_frames_byte_for_byte_with_their_numbers(self):
+        f4, f5 = frame("fwd_4_dat_alice"), frame("fwd_5_key_alice_to_bob_epoch_1")
+        self.assertEqual((f4["rseq"], f4["rdat"]), (4, 1))
+        self.assertEqual((f5["rseq"], f5["rdat"]), (5, 1))
+        self.assertEqual(f4["frame"], V["dat_alice.frame"])
+        self.assertEqual(f5["frame"], V["key_alice_to_bob_epoch_1.frame"])
+        # 3.2: unsigned, five elements, 23 or 24 bytes around the frame
+        self.assertEqual(set(f4), {"version", "type", "name", "rseq", "rdat", "frame"})
+        self.assertNotIn(13, SIGNED_FIELDS)
+        for f in (f4, f5):
+            raw = encode_frame(f)
+            self.assertEqual(raw[:3], b"\x95\x02\x0d")
+            self.assertEqual(len(raw) - len(f["frame"]), 24)  # both inner frames are > 255
+
+    def test_the_frames_inside_fwds_decode_and_verify_as_if_they_had_come_bare(self):
+        for name, inner_name in (("fwd_4_dat_alice", "DAT"),
+                                 ("fwd_5_key_alice_to_bob_epoch_1", "KEY")):
+            inner = decode_frame(frame(name)["frame"])
+            self.assertEqual(inner["name"], inner_name, name)
+            self.assertEqual(inner["room"], b"lobby", name)
+            self.assertTrue(ed25519_verify(inner["from"], signed_bytes(inner), inner["sig"]),
+                            name)
+
+    def test_bob_opens_the_key_kept_for_him_with_his_membership_key_then_reads_the_dat(self):
+        key = decode_frame(frame("fwd_5_key_alice_to_bob_epoch_1")["frame"])
+        self.assertEqual((key["to"], key["xpk"], key["epoch"]), (BOB, XB, 1))
+        membership_sk = hashlib.sha512(seed(0xC0)).digest()[:32]
+        self.assertEqual(open_key(key, membership_sk), V["group_key_epoch_1"])
+        dat = decode_frame(frame("fwd_4_dat_alice")["frame"])
+        plain = aes256gcm_open(dat_key_of(GROUP_KEY, dat), dat_nonce(dat),
+                               dat_associated_data(dat), dat["ct"])
+        self.assertEqual(decode_payload(unpad(plain))["text"], b"hello, lobby")
+
+    def test_the_catch_up_story_is_what_5_9_says(self):
+        syn, upd = frame("syn_bob_after_3"), frame("upd_bob_next_6")
+        fwds = [frame("fwd_4_dat_alice"), frame("fwd_5_key_alice_to_bob_epoch_1")]
+        # in rseq order, every one above the cursor, and UPD's next above them all
+        rseqs = [f["rseq"] for f in fwds]
+        self.assertEqual(rseqs, sorted(rseqs))
+        self.assertTrue(all(r > syn["after"] for r in rseqs))
+        self.assertEqual(upd["next"], rseqs[-1] + 1)
+        # rdat counts the room's DATs through each frame: one DAT, then a KEY
+        dats = 0
+        for f in fwds:
+            dats += decode_frame(f["frame"])["type"] == 3
+            self.assertEqual(f["rdat"], syn["after_dat"] + dats)
+        self.assertEqual(upd["missed"], 0)
+        # the relay's UPD comes after bob's SYN, by the relay's clock
+        self.assertGreaterEqual(upd["ts"], syn["ts"])
+
+    def test_missed_counts_exactly_the_dats_retention_dropped_after_the_cursor(self):
+        # 5.9: missed = dropped_dats - after_dat when after + 1 < first and
+        # dropped_dats > after_dat, else 0
+        def missed(after, after_dat, first, dropped_dats):
+            if after + 1 < first and dropped_dats > after_dat:
+                return dropped_dats - after_dat
+            return 0
+        # a room of frames 1..39, DATs among them; frames 1..9 dropped,
+        # holding 7 DATs; a member whose cursor is frame 5 (rdat 5) missed
+        # the 2 DATs among frames 6..9, and none from frame 9 on
+        self.assertEqual(missed(5, 5, 10, 7), 2)
+        self.assertEqual(missed(9, 7, 10, 7), 0)
+        self.assertEqual(missed(20, 12, 10, 7), 0)
+
+    def test_a_fwd_holds_at_most_65504_bytes_and_fits_the_largest_frame(self):
+        biggest = encode_frame({"type": 13, "rseq": 2 ** 64 - 1, "rdat": 2 ** 64 - 1,
+                                "frame": b"\x90" * 65504})
+        self.assertLessEqual(len(biggest), 65536)
+        self.assertEqual(decode_frame(biggest)["rseq"], 2 ** 64 - 1)
+        too_big = encode_frame({"type": 13, "rseq": 1, "rdat": 0, "frame": b"\x90" * 65505})
+        with self.assertRaises(Refused) as cm:
+            decode_frame(too_big)
+        self.assertEqual(cm.exception.reason, FIELD)
+
+    def test_prs_here_other_than_0_or_1_and_a_negative_cursor_are_refused(self):
+        for name in ("refuse.prs_with_here_2", "refuse.syn_with_after_minus_1",
+                     "refuse.fwd_of_an_empty_frame"):
+            with self.assertRaises(Refused) as cm:
+                decode_frame(V[name])
+            self.assertEqual(cm.exception.reason, FIELD, name)
+        # and the same PRS with here 1 decodes
+        good = bytearray(V["refuse.prs_with_here_2"])
+        at = good.index(b"\xce\x00\x00\x00\x02")
+        good[at + 4] = 1
+        self.assertEqual(decode_frame(bytes(good))["here"], 1)
 
 
 class Handshake(unittest.TestCase):

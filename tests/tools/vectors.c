@@ -3,10 +3,16 @@
  *
  * Fixed seeds, a fixed clock and a deterministic random generator (a
  * ChaCha20 stream under a fixed key, installed as libsodium's randombytes
- * before sodium_init) make every byte reproducible. tests/check_vectors.py
- * compares this output with the block in docs/PROTOCOL.md, so the
- * document cannot drift from the code, and re-derives the parts it can
- * with Python's own BLAKE2b and a msgpack reader of its own.
+ * before sodium_init) make every byte reproducible.
+ * tests/integration/test_protocol_vectors.py compares this output with the
+ * block in docs/PROTOCOL.md (scripts/update-vectors.sh writes it there), so
+ * the document cannot drift from the code, and test_protocol_independent.py
+ * re-derives every vector it can from the document's text alone.
+ *
+ * Frames are printed in an order that keeps the generator's draws where
+ * they were: a new vector that draws nothing (a signature, a FWD) may go
+ * anywhere; one that draws (a sealed box) goes last, or every later
+ * vector changes.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -125,6 +131,17 @@ static void seeded(struct cove_ident *id, uint8_t first)
 		seed[i] = (uint8_t)(first + i);
 	if (cove_ident_from_seed(id, seed) != 0)
 		die("seed");
+}
+
+/* The encodings of two frames of the "lobby" section, which the FWD
+ * vectors carry (re-encoding them would draw from the generator again). */
+static uint8_t kept_dat[COVE_FRAME_MAX], kept_key1[COVE_FRAME_MAX];
+static size_t kept_dat_len, kept_key1_len;
+
+static void frame_keep(struct cove_frame *f, uint8_t *out, size_t *len)
+{
+	if (cove_frame_encode(f, out, COVE_FRAME_MAX, len) != 0)
+		die("encode to keep");
 }
 
 static void frame_out(const char *name, struct cove_frame *f)
@@ -383,6 +400,7 @@ static void frames(const struct cove_ident *relay, const struct cove_ident *alic
 	if (cove_msg_dat_seal(&f, ct, sizeof(ct), &p, gk, alice) != 0)
 		die("DAT");
 	frame_out("dat_alice", &f);
+	frame_keep(&f, kept_dat, &kept_dat_len);
 
 	cove_msg_init(&f, COVE_F_WLC, "", 0, relay->pk, 1700000000000001ULL, ts);
 	memcpy(f.u.wlc.you, alice->pk, 32);
@@ -462,6 +480,7 @@ static void frames(const struct cove_ident *relay, const struct cove_ident *alic
 		if (cove_msg_key_seal(&f, bob->pk, bob_x.pk, 1, gk1, view1, alice) != 0)
 			die("rekey KEY");
 		frame_out("key_alice_to_bob_epoch_1", &f);
+		frame_keep(&f, kept_key1, &kept_key1_len);
 		hex("key_alice_to_bob_epoch_1.kid", f.u.key.kid, COVE_KID_LEN);
 		hex("key_alice_to_bob_epoch_1.sealed_ephemeral_secret",
 		    secret_of(f.u.key.sealed), 32);
@@ -511,8 +530,144 @@ static void frames(const struct cove_ident *relay, const struct cove_ident *alic
 	frame_out("version_from_a_version_2_relay", &f);
 }
 
+/* ---- persistent rooms: SYN, FWD, UPD, PRS ---------------------------------- */
+
+/* What PROTOCOL.md 5.7-5.10 tells in words, as bytes: bob comes back to
+ * "lobby" holding the room up to its frame 3 (his KEY of epoch 0, the
+ * room's 0th DAT count), asks for the rest (SYN), is sent alice's DAT
+ * (frame 4, the room's first DAT) and the KEY of epoch 1 sealed to him
+ * while he was away (frame 5), then UPD; alice, new to the room, asks
+ * for nothing before her join; and the relay says who is here. */
+static void persistent(const struct cove_ident *relay, const struct cove_ident *alice,
+		       const struct cove_ident *bob)
+{
+	static const char room[] = "lobby";
+	const uint64_t ts = 1700000000000ULL;
+	struct cove_frame f;
+
+	section("Persistent rooms: SYN, FWD, UPD and PRS in room \"lobby\"");
+	printf("# bob is back holding the room up to its frame 3 (rseq 3, rdat 0);\n"
+	       "# frame 4 is dat_alice (the room's first DAT, rdat 1) and frame 5 the\n"
+	       "# KEY of epoch 1 sealed to bob while he was away; the room's next\n"
+	       "# frame will be 6. FWD is unsigned: the link vouches for it.\n");
+	cove_msg_init(&f, COVE_F_SYN, room, 5, bob->pk, 1700000000500004ULL, ts + 2500);
+	f.u.syn.after = 3;
+	f.u.syn.after_dat = 0;
+	if (cove_msg_sign(&f, bob) != 0)
+		die("SYN");
+	frame_out("syn_bob_after_3", &f);
+
+	memset(&f, 0, sizeof(f));
+	f.type = COVE_F_FWD;
+	f.u.fwd.rseq = 4;
+	f.u.fwd.rdat = 1;
+	f.u.fwd.frame = kept_dat;
+	f.u.fwd.frame_len = kept_dat_len;
+	frame_out("fwd_4_dat_alice", &f);
+	f.u.fwd.rseq = 5;
+	f.u.fwd.rdat = 1;
+	f.u.fwd.frame = kept_key1;
+	f.u.fwd.frame_len = kept_key1_len;
+	frame_out("fwd_5_key_alice_to_bob_epoch_1", &f);
+
+	cove_msg_init(&f, COVE_F_UPD, room, 5, relay->pk, 1700000000000010ULL, ts + 2501);
+	f.u.upd.next = 6;
+	f.u.upd.missed = 0;
+	if (cove_msg_sign(&f, relay) != 0)
+		die("UPD");
+	frame_out("upd_bob_next_6", &f);
+
+	printf("# a member back after retention dropped 2 of the DATs after its cursor\n");
+	cove_msg_init(&f, COVE_F_UPD, room, 5, relay->pk, 1700000000000011ULL, ts + 2502);
+	f.u.upd.next = 40;
+	f.u.upd.missed = 2;
+	if (cove_msg_sign(&f, relay) != 0)
+		die("UPD missed");
+	frame_out("upd_next_40_missed_2", &f);
+
+	printf("# a new member has no cursor: after = 2^64-1\n");
+	cove_msg_init(&f, COVE_F_SYN, room, 5, alice->pk, 1700000000000004ULL, ts + 1);
+	f.u.syn.after = UINT64_MAX;
+	f.u.syn.after_dat = 0;
+	if (cove_msg_sign(&f, alice) != 0)
+		die("SYN new");
+	frame_out("syn_alice_new_member", &f);
+
+	cove_msg_init(&f, COVE_F_PRS, room, 5, relay->pk, 1700000000000012ULL, ts + 2000);
+	memcpy(f.u.prs.who, bob->pk, 32);
+	f.u.prs.here = 0;
+	f.u.prs.seen = ts + 1950;
+	if (cove_msg_sign(&f, relay) != 0)
+		die("PRS away");
+	frame_out("prs_bob_away", &f);
+
+	cove_msg_init(&f, COVE_F_PRS, room, 5, relay->pk, 1700000000000013ULL, ts + 2500);
+	memcpy(f.u.prs.who, bob->pk, 32);
+	f.u.prs.here = 1;
+	f.u.prs.seen = ts + 2500;
+	if (cove_msg_sign(&f, relay) != 0)
+		die("PRS here");
+	frame_out("prs_bob_here", &f);
+}
+
+/* Prints bytes a decoder must refuse, and the reason the code gives. */
+static void refusal(const char *name, const uint8_t *buf, size_t n)
+{
+	char label[96];
+	struct cove_frame f;
+	int ret = cove_frame_decode(&f, buf, n);
+
+	if (ret == 0)
+		die("a refusal vector decoded");
+	snprintf(label, sizeof(label), "refuse.%s", name);
+	hex(label, buf, n);
+	snprintf(label, sizeof(label), "refuse.%s.because", name);
+	text(label, cove_strerror(ret));
+}
+
+/* The frames of persistent rooms, each spoiled in one field. */
+static void refusals_v2(const struct cove_ident *relay, const struct cove_ident *bob)
+{
+	static const uint8_t empty_fwd[] = {
+		0x95, 0x02, 0x0d, 0xcf, 0, 0, 0, 0, 0, 0, 0, 0x04, 0xcf, 0, 0, 0, 0, 0, 0, 0, 0x01,
+		0xc4, 0x00,
+	};
+	uint8_t buf[512];
+	struct cove_frame f;
+	size_t n = 0, at;
+
+	refusal("fwd_of_an_empty_frame", empty_fwd, sizeof(empty_fwd));
+
+	/* PRS: here is 0 or 1, nothing else */
+	cove_msg_init(&f, COVE_F_PRS, "lobby", 5, relay->pk, 1700000000000013ULL,
+		      1700000002500ULL);
+	memcpy(f.u.prs.who, bob->pk, 32);
+	f.u.prs.here = 1;
+	f.u.prs.seen = 1700000002500ULL;
+	if (cove_msg_sign(&f, relay) != 0 || cove_frame_encode(&f, buf, sizeof(buf), &n) != 0)
+		die("PRS to spoil");
+	at = 3 + 6 + 34 + 9 + 9 + 34; /* header, room, from, seq, ts, who: here's ce */
+	if (buf[at] != 0xce || buf[at + 4] != 1)
+		die("PRS layout");
+	buf[at + 4] = 2;
+	refusal("prs_with_here_2", buf, n);
+
+	/* SYN: "no cursor" is 2^64-1, a uint; a negative number is no uint */
+	cove_msg_init(&f, COVE_F_SYN, "lobby", 5, bob->pk, 1700000000500004ULL, 1700000002500ULL);
+	f.u.syn.after = 3;
+	f.u.syn.after_dat = 0;
+	if (cove_msg_sign(&f, bob) != 0 || cove_frame_encode(&f, buf, sizeof(buf), &n) != 0)
+		die("SYN to spoil");
+	at = 3 + 6 + 34 + 9 + 9; /* after's cf */
+	if (buf[at] != 0xcf || buf[at + 8] != 3)
+		die("SYN layout");
+	buf[at] = 0xd3; /* int64 */
+	memset(buf + at + 1, 0xff, 8);
+	refusal("syn_with_after_minus_1", buf, n);
+}
+
 /* Bytes a decoder must refuse, with the reason the code gives. */
-static void refusals(void)
+static void refusals(const struct cove_ident *relay, const struct cove_ident *bob)
 {
 	static const struct {
 		const char *name;
@@ -539,13 +694,10 @@ static void refusals(void)
 		  " c420 0000000000000000000000000000000000000000000000000000000000000000" },
 	};
 	uint8_t buf[256];
-	char label[96];
-	struct cove_frame f;
 
 	section("Frames a decoder must refuse (hex in, reason out)");
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		size_t n = 0;
-		int ret;
 
 		for (const char *h = bad[i].hex; *h; h++) {
 			unsigned v;
@@ -557,14 +709,9 @@ static void refusals(void)
 			buf[n++] = (uint8_t)v;
 			h++;
 		}
-		ret = cove_frame_decode(&f, buf, n);
-		if (ret == 0)
-			die("a refusal vector decoded");
-		snprintf(label, sizeof(label), "refuse.%s", bad[i].name);
-		hex(label, buf, n);
-		snprintf(label, sizeof(label), "refuse.%s.because", bad[i].name);
-		text(label, cove_strerror(ret));
+		refusal(bad[i].name, buf, n);
 	}
+	refusals_v2(relay, bob);
 }
 
 /* ---- key files, padding, fingerprints -------------------------------------- */
@@ -624,10 +771,11 @@ int main(void)
 	cove_pk_fingerprint(fp, alice->pk);
 	text("alice.fingerprint", fp);
 	frames(relay, alice, bob);
+	persistent(relay, alice, bob);
 	handshake(relay, alice);
 	keyfiles(alice);
 	padding();
-	refusals();
+	refusals(relay, bob);
 	cove_ident_free(relay);
 	cove_ident_free(alice);
 	cove_ident_free(bob);
