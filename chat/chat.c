@@ -172,7 +172,9 @@ static int send_ini(struct cove_chat *c, struct room *r, int refresh)
 		r->old_xkp = r->xkp;
 		r->old_xkp_until_ms = c->deps.now_ms() + COVE_CHAT_OLD_EPOCH_MS;
 	} else {
-		cove_xkp_free(r->xkp);
+		/* A new link: what was sealed to the key of the last one while
+		 * we were away comes in the catch-up, and must open. */
+		persist_keep_away(c, r);
 	}
 	r->xkp = cove_xkp_new();
 	if (!r->xkp)

@@ -63,8 +63,9 @@ const uint8_t *epoch_gk(struct room *r, uint32_t epoch, const uint8_t **kid)
 	return NULL;
 }
 
-static void drop_old(struct room *r)
+static void drop_old(struct cove_chat *c, struct room *r)
 {
+	persist_gk_drop_prev(c, r);
 	/* While catching up, DATs under any epoch we passed through may
 	 * still be in the backlog: keep the newest few until its end. */
 	if (r->catching_up && r->old_gk) {
@@ -207,9 +208,8 @@ static const char *suspect(const struct cove_chat *c, const struct room *r, char
 static void set_key(struct cove_chat *c, struct room *r, uint8_t *gk, uint32_t epoch)
 {
 	uint64_t now = c->deps.now_ms();
-	uint32_t jitter;
 
-	drop_old(r);
+	drop_old(c, r);
 	if (r->gk) {
 		r->old_gk = r->gk;
 		r->old_epoch = r->epoch;
@@ -222,7 +222,6 @@ static void set_key(struct cove_chat *c, struct room *r, uint8_t *gk, uint32_t e
 	if (!r->ever_keyed || epoch > r->top_epoch)
 		r->top_epoch = epoch;
 	r->ever_keyed = 1;
-	r->epoch_start_ms = now;
 	r->epoch_msgs = 0;
 	r->tainted = 0;
 	for (size_t i = 0; i < r->ntaint_kids; i++)
@@ -237,11 +236,7 @@ static void set_key(struct cove_chat *c, struct room *r, uint8_t *gk, uint32_t e
 	if (c->deps.keylog)
 		c->deps.keylog(c->deps.keylog_ctx, r->name, r->epoch, r->gk);
 	persist_gk(c, r);
-	/* spread the members' schedules so they do not all ask at once */
-	jitter = randombytes_uniform(c->opts.rekey_interval_s * 100u + 1);
-	r->rekey_due_ms = now + (uint64_t)c->opts.rekey_interval_s * 1000 + jitter;
-	r->rekey_sched_ms = r->rekey_due_ms;
-	r->sched_warned_ms = 0;
+	room_rekey_schedule(c, r, now);
 }
 
 static int send_rdy(struct cove_chat *c, struct room *r, uint64_t *seq)
@@ -752,7 +747,7 @@ void epoch_request(struct cove_chat *c, struct room *r, const char *why)
 void epoch_tick(struct cove_chat *c, struct room *r, uint64_t now)
 {
 	if (r->old_gk && now >= r->old_until_ms && !r->catching_up)
-		drop_old(r);
+		drop_old(c, r);
 	if (r->old_xkp && now >= r->old_xkp_until_ms) {
 		cove_xkp_free(r->old_xkp);
 		r->old_xkp = NULL;

@@ -21,8 +21,11 @@
 #include "common/err.h"
 
 #define STATE_MAGIC "CVS1"
-#define STATE_VERSION 1u
-#define STATE_HEAD (4 + 4 + 4 + 4 + 1 + 4 + 4 + 1 + 4)
+/* Version 2 adds a second away key and the group key kept from before
+ * the current one; version 1 (unreleased builds) still reads. */
+#define STATE_VERSION 2u
+#define STATE_HEAD_V1 (4 + 4 + 4 + 4 + 1 + 4 + 4 + 1 + 4)
+#define STATE_HEAD (STATE_HEAD_V1 + 4 + 1 + 4)
 #define STATE_MEMBER (32 + 32 + 8 + 8 + 1 + 32 + 8 + 4 + 8)
 #define STATE_MAX_MEMBERS 4096
 
@@ -95,6 +98,9 @@ void persist_save(struct cove_chat *c, struct room *r)
 	p = put32(p, r->top_epoch);
 	*p++ = r->gk != NULL;
 	p = put32(p, (uint32_t)n);
+	p = put32(p, r->away_id[1]);
+	*p++ = (uint8_t)r->gk_prev_kept;
+	p = put32(p, r->gk_prev_epoch);
 	for (size_t i = 0, k = 0; i < r->nmembers && k < n; i++) {
 		const struct member *m = &r->members[i];
 
@@ -136,17 +142,46 @@ static struct cove_xkp *xkp_of(struct cove_chat *c, struct room *r, uint32_t id)
 	return kp;
 }
 
+/* The group key of epoch kept in the table, in *out (NULL when there is
+ * none) with its key id in kid. Returns 0 or COVE_ERR_NOMEM. */
+static int gk_of(struct cove_chat *c, struct room *r, uint32_t epoch, uint8_t **out,
+		 uint8_t kid[COVE_KID_LEN])
+{
+	uint8_t *gk;
+	size_t len = 0;
+
+	*out = NULL;
+	if (!c->deps.persist.secret_get)
+		return COVE_OK;
+	gk = cove_gk_alloc();
+	if (!gk)
+		return COVE_ERR_NOMEM;
+	if (c->deps.persist.secret_get(c->deps.persist.ctx, r->name, COVE_CHAT_SECRET_GROUP, epoch,
+				       gk, COVE_GK_LEN, &len) != COVE_OK || len != COVE_GK_LEN) {
+		cove_gk_free(gk);
+		return COVE_OK;
+	}
+	cove_gk_kid(kid, gk, epoch);
+	*out = gk;
+	return COVE_OK;
+}
+
 static int parse(struct cove_chat *c, struct room *r, const uint8_t *buf, size_t len)
 {
 	const uint8_t *p = buf;
-	uint32_t n, away;
-	int has_gk;
+	uint32_t n, version, away, away2 = 0, prev = 0;
+	int has_gk, has_prev = 0;
+	size_t head;
 
-	if (len < STATE_HEAD || memcmp(p, STATE_MAGIC, 4) != 0)
+	if (len < STATE_HEAD_V1 || memcmp(p, STATE_MAGIC, 4) != 0)
 		return COVE_ERR_STORE_FORMAT;
 	p += 4;
-	if (get32(&p) != STATE_VERSION)
+	version = get32(&p);
+	if (version != 1 && version != STATE_VERSION)
 		return COVE_ERR_VERSION;
+	head = version == 1 ? STATE_HEAD_V1 : STATE_HEAD;
+	if (len < head)
+		return COVE_ERR_STORE_FORMAT;
 	r->mkey_id = get32(&p);
 	away = get32(&p);
 	r->ever_keyed = *p++ != 0;
@@ -154,7 +189,12 @@ static int parse(struct cove_chat *c, struct room *r, const uint8_t *buf, size_t
 	r->top_epoch = get32(&p);
 	has_gk = *p++ != 0;
 	n = get32(&p);
-	if (n > STATE_MAX_MEMBERS || len != STATE_HEAD + (size_t)n * STATE_MEMBER)
+	if (version >= 2) {
+		away2 = get32(&p);
+		has_prev = *p++ != 0;
+		prev = get32(&p);
+	}
+	if (n > STATE_MAX_MEMBERS || len != head + (size_t)n * STATE_MEMBER)
 		return COVE_ERR_STORE_FORMAT;
 	for (uint32_t i = 0; i < n; i++) {
 		char name[64];
@@ -182,29 +222,36 @@ static int parse(struct cove_chat *c, struct room *r, const uint8_t *buf, size_t
 		m->member_since_ms = get64(&p);
 		m->away = 1; /* until the relay says otherwise */
 	}
-	if (has_gk && c->deps.persist.secret_get) {
-		uint8_t *gk = cove_gk_alloc();
-		size_t glen = 0;
-
-		if (!gk)
-			return COVE_ERR_NOMEM;
-		if (c->deps.persist.secret_get(c->deps.persist.ctx, r->name, COVE_CHAT_SECRET_GROUP,
-					       r->epoch, gk, COVE_GK_LEN, &glen) == COVE_OK &&
-		    glen == COVE_GK_LEN) {
-			r->gk = gk;
-			cove_gk_kid(r->kid, gk, r->epoch);
-		} else {
-			cove_gk_free(gk);
+	if (has_gk && gk_of(c, r, r->epoch, &r->gk, r->kid) != COVE_OK)
+		return COVE_ERR_NOMEM;
+	if (r->gk) {
+		/* its schedule starts again: how old it is was not kept */
+		room_rekey_schedule(c, r, c->deps.now_ms());
+		/* the key it replaced, while DATs under it may still come */
+		if (has_prev && prev != r->epoch) {
+			if (gk_of(c, r, prev, &r->old_gk, r->old_kid) != COVE_OK)
+				return COVE_ERR_NOMEM;
+			r->old_epoch = prev;
+			r->old_until_ms = c->deps.now_ms() + COVE_CHAT_OLD_EPOCH_MS;
 		}
 	}
+	r->gk_prev_kept = has_prev && r->old_gk;
+	r->gk_prev_epoch = r->gk_prev_kept ? prev : 0;
 	/* The secret of our last membership key opens what was sealed to it
-	 * while we were away; one a catch-up cut short did not delete, too. */
+	 * while we were away; those of catch-ups cut short did not delete,
+	 * too (the newest of them). */
 	r->away_xkp[0] = xkp_of(c, r, r->mkey_id);
 	r->away_id[0] = r->away_xkp[0] ? r->mkey_id : 0;
+	if (!away || away == r->mkey_id)
+		away = away2;
 	if (away && away != r->mkey_id) {
 		r->away_xkp[1] = xkp_of(c, r, away);
 		r->away_id[1] = r->away_xkp[1] ? away : 0;
 	}
+	if (away2 && away2 != r->away_id[0] && away2 != r->away_id[1] &&
+	    c->deps.persist.secret_del)
+		c->deps.persist.secret_del(c->deps.persist.ctx, r->name,
+					   COVE_CHAT_SECRET_MEMBERSHIP, away2);
 	return COVE_OK;
 }
 
@@ -276,15 +323,56 @@ int persist_mkey(struct cove_chat *c, struct room *r, const struct cove_xkp *kp)
 	return COVE_OK;
 }
 
+static void gk_del(struct cove_chat *c, struct room *r, uint32_t epoch)
+{
+	if (c->deps.persist.secret_del)
+		c->deps.persist.secret_del(c->deps.persist.ctx, r->name, COVE_CHAT_SECRET_GROUP,
+					   epoch);
+}
+
 void persist_gk(struct cove_chat *c, struct room *r)
 {
 	if (!r->gk || !c->deps.persist.secret_put)
 		return;
 	c->deps.persist.secret_put(c->deps.persist.ctx, r->name, COVE_CHAT_SECRET_GROUP, r->epoch,
 				   r->gk, COVE_GK_LEN);
-	if (r->epoch >= 2 && c->deps.persist.secret_del)
-		c->deps.persist.secret_del(c->deps.persist.ctx, r->name, COVE_CHAT_SECRET_GROUP,
-					   r->epoch - 2);
+	/* Whatever the epochs skipped, the table holds at most two keys: this
+	 * one, and the one it replaced while DATs under that may still come
+	 * (a crash in those seconds must not cost the backlog its key). */
+	if (r->gk_prev_kept && r->gk_prev_epoch != r->epoch &&
+	    !(r->old_gk && r->gk_prev_epoch == r->old_epoch))
+		gk_del(c, r, r->gk_prev_epoch);
+	r->gk_prev_kept = r->old_gk && r->old_epoch != r->epoch;
+	r->gk_prev_epoch = r->gk_prev_kept ? r->old_epoch : 0;
+	r->state_dirty = 1;
+}
+
+void persist_gk_drop_prev(struct cove_chat *c, struct room *r)
+{
+	if (!r->gk_prev_kept)
+		return;
+	if (r->gk_prev_epoch != r->epoch)
+		gk_del(c, r, r->gk_prev_epoch);
+	r->gk_prev_kept = 0;
+	r->gk_prev_epoch = 0;
+	r->state_dirty = 1;
+}
+
+void persist_keep_away(struct cove_chat *c, struct room *r)
+{
+	if (!r->xkp)
+		return;
+	if (r->away_xkp[1]) {
+		cove_xkp_free(r->away_xkp[1]);
+		if (r->away_id[1] && r->away_id[1] != r->mkey_id && c->deps.persist.secret_del)
+			c->deps.persist.secret_del(c->deps.persist.ctx, r->name,
+						   COVE_CHAT_SECRET_MEMBERSHIP, r->away_id[1]);
+	}
+	r->away_xkp[1] = r->away_xkp[0];
+	r->away_id[1] = r->away_id[0];
+	r->away_xkp[0] = r->xkp;
+	r->away_id[0] = r->mkey_id;
+	r->xkp = NULL;
 	r->state_dirty = 1;
 }
 

@@ -139,6 +139,16 @@ int room_pace(struct cove_chat *c, int force)
 	return 1;
 }
 
+void room_rekey_schedule(struct cove_chat *c, struct room *r, uint64_t now)
+{
+	uint32_t jitter = randombytes_uniform(c->opts.rekey_interval_s * 100u + 1);
+
+	r->epoch_start_ms = now;
+	r->rekey_due_ms = now + (uint64_t)c->opts.rekey_interval_s * 1000 + jitter;
+	r->rekey_sched_ms = r->rekey_due_ms;
+	r->sched_warned_ms = 0;
+}
+
 void room_pace_limits(struct cove_chat *c, unsigned rate, unsigned burst)
 {
 	if (rate)

@@ -129,6 +129,8 @@ struct room {
 	uint32_t epoch;
 	uint8_t kid[COVE_KID_LEN];
 	uint8_t *old_gk;            /* the previous epoch's, for DATs in flight */
+	int gk_prev_kept;           /* the table holds gk_prev_epoch's key too */
+	uint32_t gk_prev_epoch;
 	uint32_t old_epoch;
 	uint8_t old_kid[COVE_KID_LEN];
 	uint64_t old_until_ms;
@@ -242,8 +244,15 @@ void persist_save(struct cove_chat *c, struct room *r);
  * then the state naming it, before its INI goes. The id it replaces is
  * deleted unless it is an away key. Returns 0 or the table's error. */
 int persist_mkey(struct cove_chat *c, struct room *r, const struct cove_xkp *kp);
-/* Keeps r's current group key, and deletes the one two epochs back. */
+/* Keeps r's current group key; of those before it, the table keeps only
+ * the one it replaced (old_gk), while the room still takes DATs under it. */
 void persist_gk(struct cove_chat *c, struct room *r);
+/* The room no longer takes DATs under the key it replaced: deleted. */
+void persist_gk_drop_prev(struct cove_chat *c, struct room *r);
+/* A new link: our membership key of the link before becomes an away key
+ * (what was sealed to it may be in the coming catch-up); of those, the
+ * two newest are kept and an older one is deleted. */
+void persist_keep_away(struct cove_chat *c, struct room *r);
 /* The catch-up is over: wipes the away keys, in memory and in the table. */
 void persist_drop_away(struct cove_chat *c, struct room *r);
 /* Moves r's cursor to rseq/rdat (never back) and keeps it. */
@@ -278,6 +287,9 @@ const char *room_who(const struct cove_chat *c, const uint8_t pk[COVE_ID_LEN], c
 
 /* The sequence number of the next frame we send. */
 uint64_t room_seq(struct cove_chat *c);
+/* Starts r's schedule for its current key (rekey_interval from now, with
+ * a spread so that members do not all ask at once). */
+void room_rekey_schedule(struct cove_chat *c, struct room *r, uint64_t now);
 /* Takes the token one DAT needs from the pace: 1, or 0 when it must wait
  * (force: take it anyway, for a frame that cannot wait). */
 int room_pace(struct cove_chat *c, int force);

@@ -450,6 +450,133 @@ static void a_relay_numbering_the_room_below_our_cursor_resets_it(void **state)
 	cove_xkp_free(bob);
 }
 
+/* The link goes and comes back while the program runs: a rekey while
+ * it was down was sealed to the membership key of the link before, and
+ * must open in the catch-up (as after a restart). */
+static void a_key_sealed_while_the_link_was_down_opens_after_it_comes_back(void **state)
+{
+	static const enum who both[] = { ALICE, BOB };
+	uint8_t gk0[COVE_GK_LEN], gk1[COVE_GK_LEN], link_xpk[COVE_XPK_LEN];
+	struct cove_xkp *bob;
+	struct raw k1, d1;
+
+	(void)state;
+	w.new_relay = 1;
+	alice_starts(&stay);
+	first_then_upd(1, 0);
+	bob = join(BOB, gk0);
+	memcpy(link_xpk, w.alice_xpk, COVE_XPK_LEN);
+	cove_chat_link_down(w.core);
+	randombytes_buf(gk1, sizeof(gk1));
+	key_raw(&k1, BOB, gk1, 1, link_xpk, both, 2);
+	dat_raw(&d1, BOB, gk1, 1, 0, "while the link was down");
+	clear_out();
+	reconnect();
+	assert_memory_not_equal(w.alice_xpk, link_xpk, COVE_XPK_LEN);
+	assert_true(mem_has_membership(link_xpk)); /* until the catch-up used it */
+	still_here(BOB, bob);
+	fwd(&k1, 5, 1);
+	fwd(&d1, 6, 2);
+	upd(7, 0);
+	assert_u64(errors("wrong_epoch"), 0);
+	assert_u64(w.ntexts, 1);
+	assert_string_equal(w.texts[0], "while the link was down");
+	assert_u64(last_sent(COVE_F_RDY).u.rdy.epoch, 1);
+	assert_false(mem_has_membership(link_xpk));
+	assert_true(mem_has_membership(w.alice_xpk));
+	cove_xkp_free(bob);
+}
+
+/* The group key kept across a restart starts a new schedule: no rekey
+ * asked for at once, and no warning that one is overdue. */
+static void a_key_kept_across_a_restart_is_not_overdue(void **state)
+{
+	uint8_t gk0[COVE_GK_LEN], old_xpk[COVE_XPK_LEN];
+	struct cove_xkp *bob;
+
+	(void)state;
+	alice_then_away(gk0, &bob, NULL, old_xpk);
+	w.clock_ms += 7200 * 1000; /* back two hours later */
+	alice_starts(&stay);
+	still_here(BOB, bob);
+	upd(1, 0);
+	assert_int_equal(w.ready, 1);
+	clear_out();
+	tick(10 * 1000);
+	assert_u64(sent_count(COVE_F_RKY), 0);
+	assert_u64(errors("rekey_stalled"), 0);
+	cove_xkp_free(bob);
+}
+
+static size_t group_keys_kept(void)
+{
+	size_t n = 0;
+
+	for (int i = 0; i < 32; i++)
+		n += mem.secrets[i].used && mem.secrets[i].kind == COVE_CHAT_SECRET_GROUP;
+	return n;
+}
+
+/* Whatever epochs are skipped, the table holds the current group key and
+ * the one it replaced only while DATs under that may still come. */
+static void the_table_keeps_at_most_the_current_group_key_and_the_one_before(void **state)
+{
+	static const enum who both[] = { ALICE, BOB };
+	static const uint32_t epochs[] = { 1, 5, 9, 10 };
+	uint8_t gk0[COVE_GK_LEN], gk[COVE_GK_LEN];
+	struct cove_xkp *bob;
+
+	(void)state;
+	w.new_relay = 1;
+	alice_starts(&stay);
+	first_then_upd(1, 0);
+	bob = join(BOB, gk0);
+	assert_u64(group_keys_kept(), 1);
+	for (size_t i = 0; i < sizeof(epochs) / sizeof(epochs[0]); i++) {
+		randombytes_buf(gk, sizeof(gk));
+		key_from(BOB, gk, epochs[i], both, 2);
+		assert_u64(last_sent(COVE_F_RDY).u.rdy.epoch, epochs[i]);
+		assert_u64(group_keys_kept(), 2);
+		assert_true(mem_secret_find(COVE_CHAT_SECRET_GROUP, epochs[i]) >= 0);
+	}
+	tick(COVE_CHAT_OLD_EPOCH_MS + 100);
+	assert_u64(group_keys_kept(), 1);
+	assert_true(mem_secret_find(COVE_CHAT_SECRET_GROUP, 10) >= 0);
+	cove_xkp_free(bob);
+}
+
+/* A restart in the seconds after a rekey: a DAT still under the key it
+ * replaced comes in the backlog, and opens. */
+static void a_restart_just_after_a_rekey_still_opens_the_epoch_before(void **state)
+{
+	static const enum who both[] = { ALICE, BOB };
+	uint8_t gk0[COVE_GK_LEN], gk1[COVE_GK_LEN];
+	struct cove_xkp *bob;
+	struct raw late;
+
+	(void)state;
+	w.new_relay = 1;
+	alice_starts(&stay);
+	first_then_upd(1, 0);
+	bob = join(BOB, gk0);
+	randombytes_buf(gk1, sizeof(gk1));
+	key_from(BOB, gk1, 1, both, 2);
+	/* she stops at once; carol-like stragglers still wrote under epoch 0 */
+	cove_chat_quit(w.core);
+	cove_chat_free(w.core);
+	w.core = NULL;
+	dat_raw(&late, BOB, gk0, 0, 0, "under the key before");
+	alice_starts(&stay);
+	still_here(BOB, bob);
+	fwd(&late, 9, 1);
+	upd(10, 0);
+	assert_u64(errors("wrong_epoch"), 0);
+	assert_u64(w.ntexts, 1);
+	assert_string_equal(w.texts[0], "under the key before");
+	assert_u64(last_sent(COVE_F_RDY).u.rdy.epoch, 1);
+	cove_xkp_free(bob);
+}
+
 static void a_backlog_with_a_bye_then_a_later_key_ends_with_that_key_untainted(void **state)
 {
 	static const enum who both[] = { ALICE, BOB };
@@ -654,6 +781,10 @@ int main(void)
 		T(a_message_live_before_the_backlog_waits_for_it),
 		T(a_message_live_during_the_catch_up_and_in_no_backlog_is_shown_after),
 		T(a_relay_numbering_the_room_below_our_cursor_resets_it),
+		T(a_key_sealed_while_the_link_was_down_opens_after_it_comes_back),
+		T(a_key_kept_across_a_restart_is_not_overdue),
+		T(the_table_keeps_at_most_the_current_group_key_and_the_one_before),
+		T(a_restart_just_after_a_rekey_still_opens_the_epoch_before),
 		T(a_backlog_with_a_bye_then_a_later_key_ends_with_that_key_untainted),
 		T(a_backlog_with_a_bye_and_no_later_key_leaves_the_old_key_tainted),
 		T(a_member_away_gets_the_next_epoch_only_on_evidence),
