@@ -398,7 +398,12 @@ static int run(struct args *g)
 	if (!store)
 		goto out;
 	g->conf.store = store;
-	if (rv_server_init(&srv, base, id, wl, g->wl_path, &g->conf) != 0) {
+	ret = rv_server_init(&srv, base, id, wl, g->wl_path, &g->conf);
+	if (ret == COVE_ERR_STORE_FORMAT) {
+		cove_cli_err("cannot load the rooms from the store %s: it is damaged; move it "
+			     "away, or give another --store", g->store_path);
+		goto out;
+	} else if (ret != 0) {
 		cove_cli_err("out of memory");
 		goto out;
 	}

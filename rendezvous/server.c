@@ -202,6 +202,7 @@ int rv_server_init(struct rv_server *s, struct event_base *base, struct cove_ide
 {
 	struct rm_deps deps;
 	struct rm_conf rc;
+	int ret;
 
 	memset(s, 0, sizeof(*s));
 	s->base = base;
@@ -232,16 +233,16 @@ int rv_server_init(struct rv_server *s, struct event_base *base, struct cove_ide
 		.member_expiry_ms = conf->member_expiry_ms,
 	};
 	s->hub = rm_hub_new(&deps, &rc);
-	if (s->hub && rm_hub_load(s->hub) != COVE_OK) {
-		log_error("cannot load the rooms from the store: it is damaged; move it away, "
-			  "or give another --store");
-		return -1;
-	}
+	if (!s->hub)
+		return COVE_ERR_NOMEM;
+	ret = rm_hub_load(s->hub);
+	if (ret != COVE_OK)
+		return ret == COVE_ERR_NOMEM ? ret : COVE_ERR_STORE_FORMAT;
 	s->reaper = event_new(base, -1, 0, reaper_cb, s);
 	s->listen_retry = evtimer_new(base, listen_retry_cb, s);
 	s->sweep = event_new(base, -1, EV_PERSIST, sweep_cb, s);
-	if (!s->hub || !s->reaper || !s->listen_retry || !s->sweep)
-		return -1;
+	if (!s->reaper || !s->listen_retry || !s->sweep)
+		return COVE_ERR_NOMEM;
 	{
 		unsigned ms = s->conf.keepalive_ms / 3 ? s->conf.keepalive_ms / 3 : 1;
 		struct timeval tv = { (time_t)(ms / 1000), (suseconds_t)((ms % 1000) * 1000) };

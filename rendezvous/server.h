@@ -131,8 +131,9 @@ struct rv_server {
 	uint64_t log_suppressed;
 };
 
-/* Initialises s around base, id (the relay's key) and wl. Returns 0 or -1
- * (out of memory). */
+/* Initialises s around base, id (the relay's key) and wl, and loads the
+ * rooms of conf->store. Returns 0, COVE_ERR_NOMEM, or
+ * COVE_ERR_STORE_FORMAT (the store's rooms do not load: it is damaged). */
 int rv_server_init(struct rv_server *s, struct event_base *base, struct cove_ident *id,
 		   struct cove_wl *wl, const char *wl_path, const struct rv_conf *conf);
 

@@ -63,6 +63,41 @@ class BadStoreTest(CoveTest):
         db.close()
         self.refused(path, "newer")
 
+    def test_a_store_whose_rooms_do_not_load_is_refused_with_one_clear_line(self):
+        """A Cove store whose rows make no sense (a room with an empty
+        name): one line naming the file and saying it is damaged, none
+        about memory, and its rows as they were."""
+        w = self.world
+        relay = w.start_relay()
+        relay.p.send_signal(signal.SIGTERM)
+        relay.p.wait(TIMEOUT)
+        path = os.path.join(w.dir, "cove-store.db")
+        db = sqlite3.connect(path)
+        db.execute("INSERT INTO rooms (id, name, epoch_known, epoch, epoch_top, next_serial, "
+                   "next_seq, first_seq, bytes) VALUES (1, x'', 0, 0, 0, 1, 1, 1, 0)")
+        db.commit()
+        db.close()
+        rows = self.rows(path)
+        p = subprocess.run(cove.wrap(w, [cove.RELAY, "-k", w.key("relay"), "-w", w.whitelist,
+                                         "-l", "127.0.0.1:0", "--store", path]),
+                           stdin=subprocess.DEVNULL, capture_output=True, text=True,
+                           timeout=TIMEOUT, cwd=w.dir)
+        self.assertNotEqual(p.returncode, 0)
+        self.assertNotIn("memory", p.stderr)
+        errs = [l for l in p.stderr.splitlines() if "damaged" in l]
+        self.assertEqual(len(errs), 1, p.stderr)
+        self.assertIn(path, errs[0])
+        self.assertEqual(self.rows(path), rows)
+
+    @staticmethod
+    def rows(path):
+        db = sqlite3.connect(path)
+        try:
+            return [db.execute("SELECT * FROM %s ORDER BY 1" % t).fetchall()
+                    for t in ("rooms", "members", "frames")]
+        finally:
+            db.close()
+
     def test_a_store_another_relay_has_open_is_refused(self):
         w = self.world
         w.start_relay()  # on the default store, in the world's folder
