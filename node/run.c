@@ -74,9 +74,9 @@ static const struct cove_opts_spec spec = {
 		  "is a message; each message received is printed as '[ROOM] NAME: TEXT'; end\n"
 		  "of input quits once all is sent. JSON: {\"cmd\":\"send\",\"text\":T[,\"room\":R]},\n"
 		  "{\"cmd\":\"who\"}, {\"cmd\":\"rekey\"}, {\"cmd\":\"leave\",\"room\":R}, {\"cmd\":\"quit\"},\n"
-		  "{\"cmd\":\"history\",\"room\":R,\"before\":TS,\"limit\":N}; events: ready, message,\n"
-		  "history_end, unread, joined, left, epoch, gap, disconnected, error (see\n"
-		  "cove-node(1)).\n",
+		  "{\"cmd\":\"history\",\"room\":R,\"before\":TS,\"limit\":N}; events: connected,\n"
+		  "ready, message, history_end, unread, missed, joined, left, presence, who,\n"
+		  "epoch, gap, notice, disconnected, error (see cove-node(1)).\n",
 	.opts = options,
 	.nopts = sizeof(options) / sizeof(options[0]),
 	.help_col = 28,

@@ -197,6 +197,12 @@ class ManPageTest(unittest.TestCase):
                                     "%s: event %r lacks its field %r" % (NODE_PAGE, event, k))
         for want in ("message", "presence", "missed", "unread", "history_end", "left"):
             self.assertIn(want, found, "the event scan missed %r" % want)
+        # and --help names every one (it points to the page for the rest)
+        helptext = " ".join(subprocess.run([cove.NODE, "--help"], capture_output=True,
+                                           text=True, timeout=10).stdout.split())
+        listed = helptext.split("events:", 1)[1]
+        for event in sorted(found):
+            self.assertRegex(listed, r"\b%s\b" % event, "cove-node --help lacks the event %r" % event)
 
     def test_every_counter_of_the_relay_is_in_its_page_and_in_operations(self):
         src = read("rendezvous/server.c")
