@@ -470,6 +470,50 @@ class RetentionTest(PersistTest):
         self.assertEqual(missed, [len(sent) - len(got)])
         self.assertEqual(end["count"], len(got))
 
+    def test_the_newest_are_read_even_when_their_key_was_dropped_by_retention(self):
+        """The same with a rekey while bob is away (the hourly schedule
+        makes one all but certain): retention drops the KEY stored for bob
+        with the oldest frames, and keeps the newest DATs under that key.
+        Back, bob must still read every DAT the relay kept (he is given
+        the room's key when he comes back), or be told of each he cannot:
+        what he shows plus what he is told he missed covers all that was
+        sent. (The count may be higher than the texts dropped: it counts
+        every DAT, and the room's own messages, such as the HOLDERS after
+        a rekey, are DATs too.) alice, who sent them, is away by then, so
+        that nobody can send them again."""
+        w = self.world
+        w.start_relay(extra=["--store", os.path.join(w.dir, "relay.db"),
+                             "--retain-bytes", "200000", "--rate", "2000", "--burst", "2000"])
+        alice = self.start("alice")
+        bob = self.start("bob")
+        carol = self.start("carol")
+        alice.say("before bob goes")
+        bob.wait_event("message", text="before bob goes")
+        self.quit(bob)
+        alice.wait_event("presence", who="bob", state="away")
+        alice.send_cmd({"cmd": "rekey", "room": "lobby"})
+        carol.wait_event("epoch")
+        sent = ["under a key bob was sealed while away %03d" % i for i in range(700)]
+        for t in sent:
+            alice.say(t)
+        self.wait_count(carol, len(sent), lambda m: m["text"] in sent, "messages")
+        self.quit(alice)
+        carol.wait_event("presence", who="alice", state="away")
+        bob = self.start("bob")
+        self.back(bob)
+        bob.drain(2.0)
+        got = [t for f, t in texts(bob) if t in sent]
+        missed = sum(e["count"] for e in bob.events if e.get("event") == "missed")
+        self.assertLess(len(got) + 300, len(sent), "retention kept more than meant")
+        self.assertGreaterEqual(len(got) + missed, len(sent),
+                                "bob showed %d (%s to %s), was told of %d dropped, of %d sent: "
+                                "%d lost untold; errors: %d, the first %s" % (
+                                    len(got), got[0][-3:], got[-1][-3:], missed, len(sent),
+                                    len(sent) - len(got) - missed, len(bob.errors()),
+                                    bob.errors()[:1]))
+        self.assertEqual(got, sent[len(sent) - len(got):], "not the newest, in order")
+        self.assertEqual(bob.errors(), [])
+
 
 class ExpiryTest(PersistTest):
     members = ("alice", "bob")
