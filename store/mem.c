@@ -3,7 +3,8 @@
  * long as it runs. Rooms sit in an array sorted by name; each room keeps
  * its members sorted by join order and its frames in a ring, oldest at the
  * head, so that retention only ever pops the head and the frames kept are
- * always the seqs first..next-1.
+ * always the seqs first..next-1; the frames for one member that retention
+ * by bytes pops are kept apart, in seq order (store.h).
  */
 #include <stdlib.h>
 #include <string.h>
@@ -13,6 +14,7 @@
 #include "store/store.h"
 
 struct mem_frame {
+	uint64_t seq;
 	uint64_t ts_ms;
 	uint64_t rdat;
 	uint8_t type;
@@ -34,6 +36,8 @@ struct mem_room {
 	size_t n_members, cap_members;
 	struct mem_frame *ring;            /* count frames from head, wrapping at cap */
 	size_t cap, head, count;
+	struct mem_frame *own;             /* for one member, kept apart; seqs < first */
+	size_t n_own, cap_own;
 	uint64_t first, next, bytes;
 	uint64_t dats, dropped_dats;
 };
@@ -82,16 +86,36 @@ static struct mem_frame *mem_at(const struct mem_room *r, size_t i)
 	return &r->ring[(r->head + i) % r->cap];
 }
 
-/* Drops the n oldest frames of r. */
-static void mem_drop(struct mem *m, struct mem_room *r, size_t n)
+/* Keeps f, popped from r's ring by retention by bytes, apart; 0 when
+ * there is no memory for it (then it goes). */
+static int mem_keep_own(struct mem_room *r, const struct mem_frame *f)
+{
+	if (r->n_own == r->cap_own) {
+		size_t cap = r->cap_own ? 2 * r->cap_own : 4;
+		struct mem_frame *p = realloc(r->own, cap * sizeof(*p));
+
+		if (!p)
+			return 0;
+		r->own = p;
+		r->cap_own = cap;
+	}
+	r->own[r->n_own++] = *f;
+	return 1;
+}
+
+/* Drops the n oldest frames of r; by bytes (keep_own), those for one
+ * member are kept apart. */
+static void mem_drop(struct mem *m, struct mem_room *r, size_t n, int keep_own)
 {
 	for (size_t i = 0; i < n; i++) {
 		struct mem_frame *f = mem_at(r, 0);
 
 		r->bytes -= f->len;
-		m->bytes -= f->len;
 		r->dropped_dats = f->rdat;
-		free(f->raw);
+		if (!(keep_own && f->has_to && mem_keep_own(r, f))) {
+			m->bytes -= f->len;
+			free(f->raw);
+		}
 		f->raw = NULL;
 		r->head = (r->head + 1) % r->cap;
 		r->count--;
@@ -103,7 +127,12 @@ static void mem_room_free(struct mem *m, struct mem_room *r)
 {
 	if (!r)
 		return;
-	mem_drop(m, r, r->count);
+	mem_drop(m, r, r->count, 0);
+	for (size_t i = 0; i < r->n_own; i++) {
+		m->bytes -= r->own[i].len;
+		free(r->own[i].raw);
+	}
+	free(r->own);
 	for (size_t i = 0; i < r->n_members; i++)
 		free((void *)r->members[i].ini);
 	free(r->members);
@@ -332,7 +361,8 @@ static int mem_append(void *state, const char *room, size_t room_len,
 		drop++;
 	}
 	/* decide everything before changing anything: a refusal stores
-	 * nothing and drops nothing */
+	 * nothing and drops nothing (frames kept apart stay counted in
+	 * m->bytes: this errs towards FULL) */
 	if (keep && m->conf.max_bytes && m->bytes - freed + f->len > m->conf.max_bytes)
 		return COVE_ERR_FULL;
 	if (keep && r->count - drop == r->cap && mem_grow(r) != COVE_OK)
@@ -343,10 +373,11 @@ static int mem_append(void *state, const char *room, size_t room_len,
 	seq = r->next++;
 	if (f->dat)
 		r->dats++;
-	mem_drop(m, r, drop);
+	mem_drop(m, r, drop, retain > 0);
 	if (keep) {
 		memcpy(raw, f->raw, f->len);
 		slot = mem_at(r, r->count);
+		slot->seq = seq;
 		slot->ts_ms = f->ts_ms;
 		slot->rdat = r->dats;
 		slot->type = f->type;
@@ -367,6 +398,28 @@ static int mem_append(void *state, const char *room, size_t room_len,
 	return COVE_OK;
 }
 
+/* Gives mf to fn when it is for reader: 1 when given (fn's value in
+ * *stop), 0 when it is for another member. */
+static int mem_give(const struct mem_frame *mf, const uint8_t reader[COVE_STORE_ID_LEN],
+		    cove_store_frame_fn fn, void *arg, int *stop)
+{
+	struct cove_store_frame f;
+
+	if (mf->has_to && memcmp(mf->to, reader, COVE_STORE_ID_LEN) != 0)
+		return 0;
+	f.seq = mf->seq;
+	f.ts_ms = mf->ts_ms;
+	f.rdat = mf->rdat;
+	f.type = mf->type;
+	f.dat = mf->dat;
+	f.has_to = mf->has_to;
+	memcpy(f.to, mf->to, COVE_STORE_ID_LEN);
+	f.raw = mf->raw;
+	f.len = mf->len;
+	*stop = fn(arg, &f);
+	return 1;
+}
+
 static int mem_read(void *state, const char *room, size_t room_len,
 		    const uint8_t reader[COVE_STORE_ID_LEN], uint64_t after, size_t max,
 		    cove_store_frame_fn fn, void *arg)
@@ -374,31 +427,24 @@ static int mem_read(void *state, const char *room, size_t room_len,
 	struct mem *m = state;
 	size_t pos, i, given = 0;
 	const struct mem_room *r = mem_find(m, room, room_len, &pos);
+	int stop = 0;
 
 	if (!r)
 		return COVE_ERR_NOTFOUND;
 	if (after >= r->next)
 		return 0;
-	for (i = after < r->first ? 0 : after - r->first + 1; i < r->count && given < max; i++) {
-		const struct mem_frame *mf = mem_at(r, i);
-		struct cove_store_frame f;
-		int ret;
-
-		if (mf->has_to && memcmp(mf->to, reader, COVE_STORE_ID_LEN) != 0)
+	/* those kept apart are older than the ring's */
+	for (i = 0; i < r->n_own && given < max; i++) {
+		if (r->own[i].seq <= after)
 			continue;
-		f.seq = r->first + i;
-		f.ts_ms = mf->ts_ms;
-		f.rdat = mf->rdat;
-		f.type = mf->type;
-		f.dat = mf->dat;
-		f.has_to = mf->has_to;
-		memcpy(f.to, mf->to, COVE_STORE_ID_LEN);
-		f.raw = mf->raw;
-		f.len = mf->len;
-		given++;
-		ret = fn(arg, &f);
-		if (ret != 0)
-			return ret;
+		given += (size_t)mem_give(&r->own[i], reader, fn, arg, &stop);
+		if (stop)
+			return stop;
+	}
+	for (i = after < r->first ? 0 : after - r->first + 1; i < r->count && given < max; i++) {
+		given += (size_t)mem_give(mem_at(r, i), reader, fn, arg, &stop);
+		if (stop)
+			return stop;
 	}
 	return (int)given;
 }
@@ -430,11 +476,20 @@ static int mem_trim(void *state, uint64_t now_ms)
 	cutoff = now_ms - m->conf.retain_ms;
 	for (size_t i = 0; i < m->n_rooms; i++) {
 		struct mem_room *r = m->rooms[i];
-		size_t n = 0;
+		size_t n = 0, keep = 0;
 
 		while (n < r->count && mem_at(r, n)->ts_ms < cutoff)
 			n++;
-		mem_drop(m, r, n);
+		mem_drop(m, r, n, 0);
+		for (size_t k = 0; k < r->n_own; k++) {
+			if (r->own[k].ts_ms < cutoff) {
+				m->bytes -= r->own[k].len;
+				free(r->own[k].raw);
+			} else {
+				r->own[keep++] = r->own[k];
+			}
+		}
+		r->n_own = keep;
 	}
 	return COVE_OK;
 }

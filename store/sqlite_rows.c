@@ -26,7 +26,8 @@ enum {
 	ST_ROOM_GET, ST_ROOM_FREE_ID, ST_ROOM_INS, ST_ROOM_SET, ST_ROOM_SPAN, ST_ROOM_DEL,
 	ST_ROOMS, ST_SPANS,
 	ST_MEMBERS, ST_MEMBER_PUT, ST_MEMBER_DEL, ST_MEMBERS_DEL,
-	ST_FRAME_INS, ST_FRAMES_DEL, ST_FRAMES_WALK, ST_FRAMES_READ,
+	ST_FRAME_INS, ST_FRAMES_DEL, ST_FRAMES_DEL_SHARED, ST_FRAMES_DEL_OLD, ST_FRAMES_WALK,
+	ST_FRAMES_READ,
 	ST_N
 };
 
@@ -59,6 +60,9 @@ static const char *const rows_sql[ST_N] = {
 	[ST_FRAME_INS] = "INSERT INTO frames (key, ts_ms, type, dest, raw, dat, rdat) VALUES (?1, ?2, "
 			 "?3, ?4, ?5, ?6, ?7)",
 	[ST_FRAMES_DEL] = "DELETE FROM frames WHERE key >= ?1 AND key < ?2",
+	/* retention by bytes: a frame for one member stays (store.h) */
+	[ST_FRAMES_DEL_SHARED] = "DELETE FROM frames WHERE key >= ?1 AND key < ?2 AND dest IS NULL",
+	[ST_FRAMES_DEL_OLD] = "DELETE FROM frames WHERE key >= ?1 AND key < ?2 AND ts_ms < ?3",
 	/* length() of a blob reads no overflow page: walking is cheap */
 	[ST_FRAMES_WALK] = "SELECT key, ts_ms, length(raw), rdat FROM frames WHERE key >= ?1 AND "
 			   "key < ?2 ORDER BY key",
@@ -169,14 +173,20 @@ static int rows_walk(struct cove_store_rows *t, const struct rows_room *r, int b
 }
 
 /* Drops r's frames before cut (freed bytes, rdat DATs through the last),
- * oldest first. */
+ * oldest first; by bytes (keep_own), those for one member stay, apart. */
 static int rows_drop(struct cove_store_rows *t, struct rows_room *r, uint64_t cut,
-		     uint64_t freed, uint64_t rdat)
+		     uint64_t freed, uint64_t rdat, int keep_own)
 {
+	sqlite3_stmt *st = t->st[ST_FRAMES_DEL_SHARED];
 	int ret = COVE_OK;
 
-	if (cut > r->first)
+	if (cut > r->first && keep_own) {
+		sqlite3_bind_int64(st, 1, rows_key(r->id, r->first));
+		sqlite3_bind_int64(st, 2, rows_key(r->id, cut));
+		ret = rows_run(t, st);
+	} else if (cut > r->first) {
 		ret = rows_frames_del(t, rows_key(r->id, r->first), rows_key(r->id, cut));
+	}
 	r->first = cut;
 	r->bytes -= freed;
 	r->dropped_dats = rdat;
@@ -283,7 +293,7 @@ static int rows_apply_append(struct cove_store_rows *t, struct cove_store_rows_o
 	if (keep && r.bytes + f->len > retain)
 		ret = rows_walk(t, &r, 0, r.bytes + f->len - retain, &cut, &freed, &rdat);
 	if (ret == COVE_OK)
-		ret = rows_drop(t, &r, cut, freed, rdat);
+		ret = rows_drop(t, &r, cut, freed, rdat, retain > 0);
 	if (ret == COVE_OK && keep) {
 		st = t->st[ST_FRAME_INS];
 		sqlite3_bind_int64(st, 1, rows_key(r.id, r.next));
@@ -337,9 +347,16 @@ static int rows_apply_trim(struct cove_store_rows *t, const struct cove_store_ro
 	if (ret == COVE_OK && rc != SQLITE_DONE)
 		ret = rows_err(t, rc);
 	for (size_t i = 0; ret == COVE_OK && i < n; i++) {
-		ret = rows_walk(t, &rooms[i], 1, cutoff, &cut, &freed, &rdat);
+		/* the frames for one member kept apart, below first */
+		st = t->st[ST_FRAMES_DEL_OLD];
+		sqlite3_bind_int64(st, 1, rows_key(rooms[i].id, 0));
+		sqlite3_bind_int64(st, 2, rows_key(rooms[i].id, rooms[i].first));
+		sqlite3_bind_int64(st, 3, (sqlite3_int64)cutoff);
+		ret = rows_run(t, st);
+		if (ret == COVE_OK)
+			ret = rows_walk(t, &rooms[i], 1, cutoff, &cut, &freed, &rdat);
 		if (ret == COVE_OK && cut > rooms[i].first) {
-			ret = rows_drop(t, &rooms[i], cut, freed, rdat);
+			ret = rows_drop(t, &rooms[i], cut, freed, rdat, 0);
 			if (ret == COVE_OK)
 				ret = rows_room_span(t, &rooms[i]);
 		}

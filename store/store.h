@@ -91,7 +91,9 @@ struct cove_store_frame {
 
 /* Where a room's frames stand, counting the frames whose completion is
  * still to come. Frames are dropped oldest first only, so the frames kept
- * are always first..next-1 and dropped is first - 1. */
+ * are always first..next-1 and dropped is first - 1, but for the frames
+ * for one member that retention by bytes keeps (cove_store_append): those
+ * are older than first, and counted neither in bytes nor in dropped. */
 struct cove_store_span {
 	uint64_t first;         /* the oldest frame still kept; next when none is */
 	uint64_t next;          /* the seq the next frame will get */
@@ -201,7 +203,12 @@ int cove_store_member_del(struct cove_store *s, const char *room, size_t room_le
 /* Appends f (f->seq and f->rdat are ignored; f->len > 0) to a room that exists,
  * numbering it, then applies retention by bytes to that room: the oldest
  * frames go until the room's frames fit in conf.retain_bytes (a frame
- * larger than that is numbered and dropped at once). f and its bytes are
+ * larger than that is numbered and dropped at once). A frame for one
+ * member (has_to: a KEY) that this drops is kept all the same, apart, out
+ * of the bytes counted, until retention by age drops it (cove_store_trim)
+ * or the room goes: the member it is for may be away, and the messages
+ * still kept after it are unreadable without it. With retain_bytes 0
+ * nothing is kept, those neither. f and its bytes are
  * borrowed for the call. done (never NULL) is called exactly once, before
  * or after this returns, unless this returns an error. Errors:
  * COVE_ERR_NOTFOUND (no such room), COVE_ERR_FULL (no space left: nothing
@@ -227,7 +234,8 @@ int cove_store_span(struct cove_store *s, const char *room, size_t room_len,
 /* Drops frames older than conf.retain_ms as of now_ms (ts_ms < now_ms -
  * retain_ms) in every room, oldest first: in each room it stops at the
  * first frame that is young enough, so that the frames kept stay
- * first..next-1 even if a clock went back. */
+ * first..next-1 even if a clock went back. Frames for one member kept
+ * apart by retention by bytes go when they are older than that. */
 int cove_store_trim(struct cove_store *s, uint64_t now_ms);
 
 /* Commits every write so far (durable against a crash of the relay;

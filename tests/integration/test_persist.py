@@ -504,7 +504,7 @@ class RetentionTest(PersistTest):
         bob.drain(2.0)
         got = [t for f, t in texts(bob) if t in sent]
         missed = sum(e["count"] for e in bob.events if e.get("event") == "missed")
-        self.assertLess(len(got) + 300, len(sent), "retention kept more than meant")
+        self.assertLess(len(got) + 200, len(sent), "retention kept more than meant")
         self.assertGreaterEqual(len(got) + missed, len(sent),
                                 "bob showed %d (%s to %s), was told of %d dropped, of %d sent: "
                                 "%d lost untold; errors: %d, the first %s" % (

@@ -638,6 +638,45 @@ TEST(retention_by_bytes_drops_the_oldest_frames)
 	assert_u64(w->done[w->n_done - 1].seq, 11);
 }
 
+/* A member away must still get the KEY of the messages kept after it:
+ * retention by bytes keeps a frame for one member apart, out of the bytes
+ * counted, and a read gives it first, in order. */
+TEST(retention_by_bytes_keeps_a_frame_for_one_member_apart)
+{
+	WORLD;
+	const uint8_t bob = 0xb0, carol = 0xca;
+
+	w_close(w);
+	w->conf.retain_bytes = 1000;
+	w->conf.retain_ms = 1000;
+	w_open(w);
+	w_put_room(w, "lobby");
+	assert_ok(w_append(w, "lobby", 1, 300));
+	assert_ok(w_append_at(w, "lobby", 2, 100, &bob, 1000002));   /* bob's KEY */
+	assert_ok(w_append_at(w, "lobby", 4, 100, &carol, 1000004)); /* carol's */
+	for (uint32_t i = 5; i <= 10; i++)
+		assert_ok(w_append(w, "lobby", i, 300));
+	assert_ok(cove_store_flush(w->s));
+	/* seqs 1..9; the last three fit: 1..6 are dropped but for the KEYs */
+	assert_span(w_span(w, "lobby"), 7, 10, 900);
+	assert_int_equal(w_read(w, "lobby", bob, 0, 100), 4);
+	assert_u64(w->seqs[0], 2);
+	assert_u64(w->tags[0], 2);
+	assert_u64(w->seqs[1], 7);
+	assert_int_equal(w_read(w, "lobby", carol, 0, 100), 4);
+	assert_u64(w->seqs[0], 3);
+	/* after its seq: not given again; a batch counts it */
+	assert_int_equal(w_read(w, "lobby", bob, 2, 100), 3);
+	assert_int_equal(w_read(w, "lobby", bob, 0, 2), 2);
+	assert_u64(w->seqs[1], 7);
+	/* retention by age takes it, like any frame */
+	assert_ok(cove_store_trim(w->s, 1000003 + 1000)); /* cut-off 1000003 */
+	assert_ok(cove_store_flush(w->s));
+	assert_int_equal(w_read(w, "lobby", bob, 0, 100), 3);
+	assert_int_equal(w_read(w, "lobby", carol, 0, 100), 4);
+	assert_u64(w->seqs[0], 3);
+}
+
 TEST(a_frame_larger_than_retain_bytes_is_numbered_and_dropped)
 {
 	WORLD;
@@ -824,6 +863,7 @@ int main(void)
 		T(each_frame_carries_the_dats_counted_through_it),
 		T(span_counts_the_dats_retention_dropped),
 		T(retention_by_bytes_drops_the_oldest_frames),
+		T(retention_by_bytes_keeps_a_frame_for_one_member_apart),
 		T(a_frame_larger_than_retain_bytes_is_numbered_and_dropped),
 		T(retain_bytes_zero_keeps_nothing_but_numbers),
 		T(trim_drops_frames_older_than_retain_ms),
