@@ -488,6 +488,7 @@ static int on_ini(struct cove_chat *c, struct room *r, const struct cove_frame *
 	const struct cove_wl_entry *e;
 	struct member *m;
 	char fp[COVE_FP_LEN + 1];
+	int joins;
 
 	if (memcmp(f->from, c->relay, COVE_ID_LEN) == 0)
 		return on_key_frame(c, r, f, epoch_first);
@@ -530,8 +531,11 @@ static int on_ini(struct cove_chat *c, struct room *r, const struct cove_frame *
 	}
 	/* A member from now on: we send it again only what we send from here
 	 * (not what was said before it came, or while it was gone), and one
-	 * back after leaving gets a new epoch, not the one made without it. */
-	if (!m->member_since_ms || m->left)
+	 * back after leaving gets a new epoch, not the one made without it.
+	 * One that was a member already comes back from away: that is news
+	 * of presence (PRS), not of a join. */
+	joins = !m->member_since_ms || m->left;
+	if (joins)
 		m->member_since_ms = c->deps.now_ms();
 	if (m->left)
 		m->returned_ms = c->deps.now_ms();
@@ -552,7 +556,7 @@ static int on_ini(struct cove_chat *c, struct room *r, const struct cove_frame *
 	if (!m->present) {
 		m->present = 1;
 		m->exposed = 1; /* it gets the current key, from us or another */
-		if (r->st == R_READY && c->ui.joined)
+		if (r->st == R_READY && c->ui.joined && joins)
 			c->ui.joined(c->ui.ctx, r->name, m->name);
 	}
 	return COVE_OK;

@@ -87,6 +87,8 @@ class ChatTest(CoveTest):
         alice.drain(0.3)
         self.assertEqual(epochs, [e for e in alice.events if e.get("event") == "epoch"],
                          "bob's return cost a rekey")
+        self.assertEqual(len([e for e in alice.events if e.get("event") == "joined"]), 1,
+                         "bob's return was shown as a join")
 
     def test_a_node_that_quits_before_the_relay_welcomed_it_stays_a_member(self):
         """A node sends its INI right behind its CLI_AUTH, before the
