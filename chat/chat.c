@@ -82,8 +82,11 @@ void cove_chat_free(struct cove_chat *c)
 {
 	if (!c)
 		return;
-	for (size_t i = 0; i < c->nrooms; i++)
+	for (size_t i = 0; i < c->nrooms; i++) {
+		if (c->rooms[i].numbers_dirty)
+			persist_save(c, &c->rooms[i]);
 		chat_room_free(&c->rooms[i]);
+	}
 	free(c->rooms);
 	if (c->pt)
 		sodium_free(c->pt);
@@ -266,6 +269,7 @@ void cove_chat_link_down(struct cove_chat *c)
 			r->down_ms = now;
 		r->st = R_IDLE;
 		r->catching_up = 0; /* the next link starts another */
+		r->state_dirty |= r->numbers_dirty;
 		/* Who is present we learn again from the next link. */
 		for (size_t k = 0; k < r->nmembers; k++)
 			r->members[k].present = 0;
@@ -364,6 +368,7 @@ static void end_catch_up(struct cove_chat *c, struct room *r, int upd)
 	uint64_t now = c->deps.now_ms();
 
 	r->catching_up = 0;
+	r->state_dirty |= r->numbers_dirty;
 	persist_drop_away(c, r);
 	for (size_t k = 0; k < r->nckeys; k++)
 		cove_gk_free(r->ckeys[k].gk);
@@ -718,6 +723,8 @@ int cove_chat_tick(struct cove_chat *c)
 		struct room *r = &c->rooms[i];
 
 		stalled |= catch_up_stalled(c, r, now);
+		if (r->numbers_dirty && now - r->numbers_saved_ms >= COVE_CHAT_NUMBERS_SAVE_MS)
+			r->state_dirty = 1;
 		if (r->st == R_READY && c->authed && now >= r->ini_refresh_ms)
 			send_ini(c, r, 1);
 		epoch_tick(c, r, now);

@@ -99,6 +99,9 @@
  * asking for one. */
 #define COVE_CHAT_REKEY_STALL_MS 10000u
 #define COVE_CHAT_REKEY_STALL_REPEAT_MS 60000u
+/* Members' message numbers (for gaps) are kept with a room's state at
+ * most this often, so that a restart still finds what is missing. */
+#define COVE_CHAT_NUMBERS_SAVE_MS 1000u
 /* A catch-up (SYN, then FWDs, then UPD) with nothing of it for this long
  * has stalled: the relay lost it, or withholds it. */
 #define COVE_CHAT_SYN_TIMEOUT_MS 30000u

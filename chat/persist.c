@@ -21,12 +21,18 @@
 #include "common/err.h"
 
 #define STATE_MAGIC "CVS1"
-/* Version 2 adds a second away key and the group key kept from before
- * the current one; version 1 (unreleased builds) still reads. */
+/* Version 2 adds a second away key, the group key kept from before the
+ * current one, whether the current one is tainted (and by whom), and each
+ * member's message numbers (its session, the highest number and the
+ * window of those seen), so that what is missing after a restart is
+ * still a gap; version 1 (unreleased builds) still reads. */
 #define STATE_VERSION 2u
 #define STATE_HEAD_V1 (4 + 4 + 4 + 4 + 1 + 4 + 4 + 1 + 4)
-#define STATE_HEAD (STATE_HEAD_V1 + 4 + 1 + 4)
-#define STATE_MEMBER (32 + 32 + 8 + 8 + 1 + 32 + 8 + 4 + 8)
+#define STATE_HEAD (STATE_HEAD_V1 + 4 + 1 + 4 + 1 + STATE_WHO)
+#define STATE_WHO (COVE_NAME_MAX + 1)
+#define STATE_MEMBER_V1 (32 + 32 + 8 + 8 + 1 + 32 + 8 + 4 + 8)
+#define STATE_NUMBERS (1 + COVE_SID_LEN + 8 + COVE_CHAT_WINDOW / 8)
+#define STATE_MEMBER (STATE_MEMBER_V1 + STATE_NUMBERS)
 #define STATE_MAX_MEMBERS 4096
 
 /* member flags */
@@ -78,6 +84,8 @@ void persist_save(struct cove_chat *c, struct room *r)
 	uint8_t *buf, *p;
 
 	r->state_dirty = 0;
+	r->numbers_dirty = 0;
+	r->numbers_saved_ms = c->deps.now_ms();
 	if (!on(c))
 		return;
 	for (size_t i = 0; i < r->nmembers; i++)
@@ -101,6 +109,10 @@ void persist_save(struct cove_chat *c, struct room *r)
 	p = put32(p, r->away_id[1]);
 	*p++ = (uint8_t)r->gk_prev_kept;
 	p = put32(p, r->gk_prev_epoch);
+	*p++ = (uint8_t)(r->tainted && r->gk);
+	memset(p, 0, STATE_WHO);
+	memcpy(p, r->taint_who, strnlen(r->taint_who, STATE_WHO - 1));
+	p += STATE_WHO;
 	for (size_t i = 0, k = 0; i < r->nmembers && k < n; i++) {
 		const struct member *m = &r->members[i];
 
@@ -116,6 +128,11 @@ void persist_save(struct cove_chat *c, struct room *r)
 		p = put64(p + 32, m->reported_gone_ini);
 		p = put32(p, m->held_epoch);
 		p = put64(p, m->member_since_ms);
+		*p++ = (uint8_t)m->have_sid;
+		memcpy(p, m->sid, COVE_SID_LEN);
+		p = put64(p + COVE_SID_LEN, m->high);
+		for (size_t w = 0; w < COVE_CHAT_WINDOW / 64; w++)
+			p = put64(p, m->seen[w]);
 		k++;
 	}
 	c->deps.persist.state_put(c->deps.persist.ctx, r->name, buf, len);
@@ -170,8 +187,9 @@ static int parse(struct cove_chat *c, struct room *r, const uint8_t *buf, size_t
 {
 	const uint8_t *p = buf;
 	uint32_t n, version, away, away2 = 0, prev = 0;
-	int has_gk, has_prev = 0;
-	size_t head;
+	int has_gk, has_prev = 0, tainted = 0;
+	char taint_who[STATE_WHO] = "";
+	size_t head, member;
 
 	if (len < STATE_HEAD_V1 || memcmp(p, STATE_MAGIC, 4) != 0)
 		return COVE_ERR_STORE_FORMAT;
@@ -180,6 +198,7 @@ static int parse(struct cove_chat *c, struct room *r, const uint8_t *buf, size_t
 	if (version != 1 && version != STATE_VERSION)
 		return COVE_ERR_VERSION;
 	head = version == 1 ? STATE_HEAD_V1 : STATE_HEAD;
+	member = version == 1 ? STATE_MEMBER_V1 : STATE_MEMBER;
 	if (len < head)
 		return COVE_ERR_STORE_FORMAT;
 	r->mkey_id = get32(&p);
@@ -193,8 +212,11 @@ static int parse(struct cove_chat *c, struct room *r, const uint8_t *buf, size_t
 		away2 = get32(&p);
 		has_prev = *p++ != 0;
 		prev = get32(&p);
+		tainted = *p++ != 0;
+		memcpy(taint_who, p, STATE_WHO - 1);
+		p += STATE_WHO;
 	}
-	if (n > STATE_MAX_MEMBERS || len != head + (size_t)n * STATE_MEMBER)
+	if (n > STATE_MAX_MEMBERS || len != head + (size_t)n * member)
 		return COVE_ERR_STORE_FORMAT;
 	for (uint32_t i = 0; i < n; i++) {
 		char name[64];
@@ -221,6 +243,21 @@ static int parse(struct cove_chat *c, struct room *r, const uint8_t *buf, size_t
 		m->held_epoch = get32(&p);
 		m->member_since_ms = get64(&p);
 		m->away = 1; /* until the relay says otherwise */
+		if (version >= 2) {
+			m->have_sid = *p++ != 0;
+			memcpy(m->sid, p, COVE_SID_LEN);
+			p += COVE_SID_LEN;
+			m->high = get64(&p);
+			for (size_t w = 0; w < COVE_CHAT_WINDOW / 64; w++)
+				m->seen[w] = get64(&p);
+		}
+		/* One that may hold our key and left, or that we no longer
+		 * trust, taints it, whatever the flag kept says. */
+		if (m->exposed && !tainted &&
+		    (m->left || m->reported_gone || !cove_wl_find_pk(c->wl, m->pk))) {
+			tainted = 1;
+			snprintf(taint_who, sizeof(taint_who), "%s", m->name);
+		}
 	}
 	if (has_gk && gk_of(c, r, r->epoch, &r->gk, r->kid) != COVE_OK)
 		return COVE_ERR_NOMEM;
@@ -234,6 +271,16 @@ static int parse(struct cove_chat *c, struct room *r, const uint8_t *buf, size_t
 			r->old_epoch = prev;
 			r->old_until_ms = c->deps.now_ms() + COVE_CHAT_OLD_EPOCH_MS;
 		}
+	}
+	if (r->gk && tainted) {
+		/* A tainted key stays so across a restart: nothing is sent
+		 * under it, and a new one is asked for once the catch-up ends. */
+		r->tainted = 1;
+		memcpy(r->taint_kids[0], r->kid, COVE_KID_LEN);
+		r->ntaint_kids = 1;
+		snprintf(r->taint_who, sizeof(r->taint_who), "%s", taint_who);
+		r->taint_why = "made the key unsafe before the node restarted";
+		r->taint_ms = c->deps.now_ms();
 	}
 	r->gk_prev_kept = has_prev && r->old_gk;
 	r->gk_prev_epoch = r->gk_prev_kept ? prev : 0;

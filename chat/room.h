@@ -181,6 +181,10 @@ struct room {
 	/* persistent rooms (persist.c) */
 	int has_state;              /* state was kept for it: we have been here */
 	int state_dirty;            /* to be put at the end of this frame or tick */
+	/* Members' message numbers moved: kept at most once a second (and at
+	 * the end of a catch-up, a lost link, and the end), not per message. */
+	int numbers_dirty;
+	uint64_t numbers_saved_ms;
 	uint32_t mkey_id;           /* id of our membership secret in the table */
 	struct cove_xkp *away_xkp[2]; /* membership keys from before we came back */
 	uint32_t away_id[2];
