@@ -352,7 +352,8 @@ static int on_key_frame(struct cove_chat *c, struct room *r, const struct cove_f
 		msgs_flush(c, r);
 		break;
 	case EPOCH_GAVE:
-		msgs_holders(c, r, (const uint8_t (*)[32])d.gave, 1);
+		msgs_holders(c, r, (const uint8_t (*)[32])d.holders, d.nholders);
+		free(d.holders);
 		break;
 	}
 	return ret;
@@ -369,6 +370,8 @@ static void end_catch_up(struct cove_chat *c, struct room *r, int upd)
 
 	r->catching_up = 0;
 	r->state_dirty |= r->numbers_dirty;
+	if (r->holders_wait && r->holders_due_ms < now + COVE_CHAT_HOLDERS_WAIT_MS)
+		r->holders_due_ms = now + COVE_CHAT_HOLDERS_WAIT_MS; /* from now on it may come */
 	persist_drop_away(c, r);
 	for (size_t k = 0; k < r->nckeys; k++)
 		cove_gk_free(r->ckeys[k].gk);

@@ -99,6 +99,9 @@
  * asking for one. */
 #define COVE_CHAT_REKEY_STALL_MS 10000u
 #define COVE_CHAT_REKEY_STALL_REPEAT_MS 60000u
+/* How long a new epoch's key taken from a member waits for that member's
+ * HOLDERS (whom it sealed the key to) before it is taken as tainted. */
+#define COVE_CHAT_HOLDERS_WAIT_MS 10000u
 /* Members' message numbers (for gaps) are kept with a room's state at
  * most this often, so that a restart still finds what is missing. */
 #define COVE_CHAT_NUMBERS_SAVE_MS 1000u

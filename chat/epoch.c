@@ -115,6 +115,8 @@ const char *epoch_blocked(const struct cove_chat *c, const struct room *r)
 		return "the room has no key in place";
 	if (r->tainted)
 		return "the room's key is held by someone who left or whom you no longer trust";
+	if (r->holders_wait)
+		return "the member that gave the room's new key has not said yet whom it gave it to";
 	if (r->epoch_msgs >= c->opts.rekey_messages)
 		return "the room's key has encrypted as many messages as it may";
 	return NULL;
@@ -223,6 +225,7 @@ static void set_key(struct cove_chat *c, struct room *r, uint8_t *gk, uint32_t e
 		r->top_epoch = epoch;
 	r->ever_keyed = 1;
 	r->epoch_msgs = 0;
+	r->holders_wait = 0; /* the caller waits again for a key it was given */
 	r->tainted = 0;
 	for (size_t i = 0; i < r->ntaint_kids; i++)
 		if (sodium_memcmp(r->taint_kids[i], r->kid, COVE_KID_LEN) == 0)
@@ -396,7 +399,7 @@ int epoch_key(struct cove_chat *c, struct room *r, const struct cove_frame *f,
 	const struct member *sender;
 	const struct cove_xkp *kp;
 	uint32_t epoch = f->u.key.epoch;
-	int joining = r->st == R_JOINING;
+	int joining = r->st == R_JOINING, rekeyed;
 	const char *no;
 	uint8_t *gk;
 	char name[64];
@@ -481,9 +484,17 @@ int epoch_key(struct cove_chat *c, struct room *r, const struct cove_frame *f,
 		done->what = EPOCH_READY;
 		return COVE_OK;
 	}
+	rekeyed = r->ever_keyed && epoch > r->top_epoch;
 	set_key(c, r, gk, epoch);
 	send_rdy(c, r, NULL);
 	check_view(c, r, f, e->name, joining);
+	if (rekeyed) {
+		/* a key for an epoch we were not in: see holders_wait */
+		r->holders_wait = 1;
+		memcpy(r->holders_from, f->from, COVE_ID_LEN);
+		r->holders_epoch = epoch;
+		r->holders_due_ms = c->deps.now_ms() + COVE_CHAT_HOLDERS_WAIT_MS;
+	}
 	/* whoever gave it holds it: evidence for sealing to it while away */
 	{
 		struct member *s = room_member(r, f->from);
@@ -527,6 +538,8 @@ static void gave(struct room *r, struct member *m)
 {
 	m->held = 1;
 	m->held_epoch = r->epoch;
+	m->gave = 1;
+	m->gave_epoch = r->epoch;
 	r->state_dirty = 1;
 }
 
@@ -573,6 +586,14 @@ int epoch_ask(struct cove_chat *c, struct room *r, const struct cove_frame *f,
 		epoch_request(c, r, "a member came back");
 		return COVE_OK;
 	}
+	if (r->holders_wait) {
+		room_say(c, r, "refused_key", 0,
+			 "not giving %s the key of room %s yet: whom else it went to is not known "
+			 "yet; asked again in %u s", m->name, r->name, c->deps.now_ms() <
+			 r->holders_due_ms ? (unsigned)((r->holders_due_ms - c->deps.now_ms()) /
+							1000 + 1) : 1);
+		return COVE_OK;
+	}
 	if (r->tainted) {
 		/* Not a key someone gone holds: it gets the next one. */
 		room_say(c, r, "refused_key", 0,
@@ -585,7 +606,15 @@ int epoch_ask(struct cove_chat *c, struct room *r, const struct cove_frame *f,
 	if (give_key(c, r, m, view) == COVE_OK) {
 		gave(r, m);
 		done->what = EPOCH_GAVE;
-		memcpy(done->gave, m->pk, 32);
+		/* Everyone we gave this epoch to, not only the joiner: a member
+		 * that takes it from us learns from this HOLDERS alone whether
+		 * someone who left holds it (epoch_key waits for it). */
+		done->holders = calloc(r->nmembers, sizeof(*done->holders));
+		if (!done->holders)
+			return COVE_ERR_NOMEM;
+		for (size_t i = 0; i < r->nmembers; i++)
+			if (r->members[i].gave && r->members[i].gave_epoch == r->epoch)
+				memcpy(done->holders[done->nholders++], r->members[i].pk, 32);
 	}
 	return COVE_OK;
 }
@@ -663,6 +692,9 @@ void epoch_holders(struct cove_chat *c, struct room *r, const struct member *fro
 	r->state_dirty = 1;
 	if (!r->gk || pl->holders.epoch != r->epoch)
 		return; /* about a key we do not hold (any more) */
+	if (r->holders_wait && memcmp(from->pk, r->holders_from, COVE_ID_LEN) == 0 &&
+	    pl->holders.epoch == r->holders_epoch)
+		r->holders_wait = 0; /* its list is below: whoever is on it may hold the key */
 	for (size_t i = 0; i < pl->holders.nids; i++) {
 		const uint8_t *id = pl->holders.ids[i];
 		const struct cove_wl_entry *e;
@@ -754,6 +786,14 @@ void epoch_tick(struct cove_chat *c, struct room *r, uint64_t now)
 	}
 	if (r->st != R_READY || !c->authed)
 		return;
+	if (r->holders_wait && !r->catching_up && now >= r->holders_due_ms) {
+		const struct member *s = room_member(r, r->holders_from);
+
+		r->holders_wait = 0;
+		epoch_taint(c, r, s ? s->name : "a member",
+			    "gave you the room's new key but never said whom else it gave it to "
+			    "(the rendezvous may be hiding it)", 0);
+	}
 	if (r->tainted) {
 		/* Keep asking; say so loudly when the rekey does not come. */
 		if (now - r->last_rky_ms >= r->taint_rky_every_ms)

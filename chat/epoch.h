@@ -29,9 +29,11 @@ struct epoch_done {
 	} what;
 	int first;
 	uint64_t resend_since_ms;   /* 0: nothing to send again */
-	uint8_t (*holders)[32];     /* EPOCH_MADE: nholders ids; the driver frees */
+	uint8_t (*holders)[32];     /* EPOCH_MADE, EPOCH_GAVE: nholders ids; the driver
+				     * frees */
 	size_t nholders;
-	uint8_t gave[32];           /* EPOCH_GAVE: the joiner's id */
+	/* EPOCH_GAVE: holders are everyone we gave this epoch to, the joiner
+	 * included */
 };
 
 /* Each handles one frame of its type for room r, checked by the driver

@@ -656,7 +656,10 @@ int msgs_dat(struct cove_chat *c, struct room *r, const struct cove_frame *f,
 					      f->ts);
 		}
 		else if (pl.kind == COVE_PL_HOLDERS)
+		{
 			epoch_holders(c, r, m, &pl);
+			msgs_flush(c, r); /* what waited for it, if it did */
+		}
 		else if (pl.kind == COVE_PL_GONE)
 			epoch_gone(c, r, m, &pl);
 		else if (pl.kind == COVE_PL_RESEND)

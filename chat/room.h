@@ -73,6 +73,8 @@ struct member {
 	 * member away gets the next epoch from us (design 3). */
 	int held;
 	uint32_t held_epoch;
+	int gave;                   /* we sealed it gave_epoch ourselves */
+	uint32_t gave_epoch;
 	int away;                   /* the relay says it is away (PRS) */
 	uint64_t seen_ms;           /* when the relay last saw it connected */
 	/* its messages, by number, in its current session (sid) */
@@ -140,6 +142,14 @@ struct room {
 	 * we no longer trust: nothing is encrypted under it. What the user
 	 * sends waits (queued) until a new epoch is in place. */
 	int tainted;
+	/* A new epoch's key taken from a member is not used until that
+	 * member's HOLDERS for it (whom it sealed it to) has come: only that
+	 * says whether someone who left was given it, since the KEY's view
+	 * names no one away. */
+	int holders_wait;
+	uint8_t holders_from[COVE_ID_LEN];
+	uint32_t holders_epoch;
+	uint64_t holders_due_ms;
 	/* The commitments of keys found tainted here: such a key, handed to
 	 * us again (after a reconnect, by a lagging member), stays tainted. */
 	uint8_t taint_kids[ROOM_TAINT_KIDS][COVE_KID_LEN];

@@ -497,8 +497,13 @@ static inline void view_of(uint8_t view[COVE_VIEW_LEN], uint32_t epoch, const en
 
 /* from gives alice gk for epoch, sealed to her current session key, with
  * the view of the members it sealed to. */
-static inline void key_from(enum who from, const uint8_t *gk, uint32_t epoch, const enum who *ids,
-		     size_t n)
+static inline void request_from(enum who who, const uint8_t *gk, uint32_t epoch,
+				const struct cove_payload *pl);
+
+/* from's KEY of gk for epoch reaches alice, alone: its HOLDERS does not
+ * (yet). */
+static inline void key_only_from(enum who from, const uint8_t *gk, uint32_t epoch,
+				 const enum who *ids, size_t n)
 {
 	struct cove_frame f = frame_of(from, COVE_F_KEY);
 	uint8_t view[COVE_VIEW_LEN];
@@ -506,6 +511,30 @@ static inline void key_from(enum who from, const uint8_t *gk, uint32_t epoch, co
 	view_of(view, epoch, ids, n);
 	assert_ok(cove_msg_key_seal(&f, pk(ALICE), w.alice_xpk, epoch, gk, view, w.id[from]));
 	feed(&f);
+}
+
+/* from's HOLDERS for epoch, under gk: it gave the key to ids (but itself). */
+static inline void holders_of(enum who from, const uint8_t *gk, uint32_t epoch,
+				const enum who *ids, size_t n)
+{
+	static struct cove_payload pl; /* 8 KiB: not on the stack */
+
+	memset(&pl, 0, sizeof(pl));
+	pl.kind = COVE_PL_HOLDERS;
+	pl.holders.epoch = epoch;
+	for (size_t i = 0; i < n; i++)
+		if (ids[i] != from)
+			memcpy(pl.holders.ids[pl.holders.nids++], pk(ids[i]), 32);
+	request_from(from, gk, epoch, &pl);
+}
+
+/* from's KEY of gk for epoch, sealed to alice with the list ids, then its
+ * HOLDERS naming them, as an honest member sends both. */
+static inline void key_from(enum who from, const uint8_t *gk, uint32_t epoch, const enum who *ids,
+		     size_t n)
+{
+	key_only_from(from, gk, epoch, ids, n);
+	holders_of(from, gk, epoch, ids, n);
 }
 
 /* A DAT of text from who under gk of epoch, message number n of its

@@ -258,6 +258,28 @@ static void key_raw(struct raw *out, enum who from, const uint8_t *gk, uint32_t 
 	encode(&f, out);
 }
 
+/* from's HOLDERS for epoch under gk (it gave the key to ids but itself),
+ * encoded: what the relay stores right after a rekey's KEYs. */
+static void holders_raw(struct raw *out, enum who from, const uint8_t *gk, uint32_t epoch,
+			const enum who *ids, size_t n)
+{
+	static uint8_t ct[COVE_DAT_CT_MAX];
+	static struct cove_payload pl;
+	struct cove_frame f = frame_of(from, COVE_F_DAT);
+
+	memset(&pl, 0, sizeof(pl));
+	pl.kind = COVE_PL_HOLDERS;
+	pl.holders.epoch = epoch;
+	for (size_t i = 0; i < n; i++)
+		if (ids[i] != from)
+			memcpy(pl.holders.ids[pl.holders.nids++], pk(ids[i]), 32);
+	f.u.dat.epoch = epoch;
+	memset(f.u.dat.sid, from, COVE_SID_LEN);
+	f.u.dat.n = UINT64_MAX;
+	assert_ok(cove_msg_dat_seal(&f, ct, sizeof(ct), &pl, gk, w.id[from]));
+	encode(&f, out);
+}
+
 static void bye_raw(struct raw *out, enum who who)
 {
 	struct cove_frame f = frame_of(who, COVE_F_BYE);
@@ -324,7 +346,7 @@ static void coming_back_opens_the_key_sealed_to_the_old_membership_key_and_the_b
 	static const enum who both[] = { ALICE, BOB };
 	uint8_t gk0[COVE_GK_LEN], gk1[COVE_GK_LEN], old_xpk[COVE_XPK_LEN];
 	struct cove_xkp *bob;
-	struct raw d1, d1again, k1, d2, d3, d3again;
+	struct raw d1, d1again, k1, h1, d2, d3, d3again;
 	struct cove_frame syn;
 
 	(void)state;
@@ -335,6 +357,7 @@ static void coming_back_opens_the_key_sealed_to_the_old_membership_key_and_the_b
 	dat_raw(&d1, BOB, gk0, 0, 0, "one");
 	dat_raw(&d2, BOB, gk0, 0, 1, "two");
 	key_raw(&k1, BOB, gk1, 1, old_xpk, both, 2);
+	holders_raw(&h1, BOB, gk1, 1, both, 2);
 	dat_raw(&d3, BOB, gk1, 1, 2, "three");
 	d1again = d1;
 	d3again = d3;
@@ -354,9 +377,10 @@ static void coming_back_opens_the_key_sealed_to_the_old_membership_key_and_the_b
 	fwd(&d1, 5, 1);
 	fwd(&d2, 6, 2);
 	fwd(&k1, 7, 2);
+	fwd(&h1, 8, 3);
 	fwd(&d1again, 5, 1); /* the relay repeats itself: nothing twice */
-	fwd(&d3, 8, 3);
-	fwd(&d3again, 8, 3);
+	fwd(&d3, 9, 4);
+	fwd(&d3again, 9, 4);
 	assert_u64(w.ntexts, 3);
 	assert_string_equal(w.texts[0], "one");
 	assert_string_equal(w.texts[1], "two");
@@ -366,10 +390,10 @@ static void coming_back_opens_the_key_sealed_to_the_old_membership_key_and_the_b
 		   sent_count(COVE_F_KEY), 0);
 	assert_int_equal(w.ready, 0);
 	assert_true(mem_has_membership(old_xpk));
-	assert_u64(mem.rseq, 8);
-	assert_u64(mem.rdat, 3);
+	assert_u64(mem.rseq, 9);
+	assert_u64(mem.rdat, 4);
 
-	upd(9, 0);
+	upd(10, 0);
 	assert_false(cove_chat_catching_up(w.core, ROOM));
 	assert_int_equal(w.ready, 1);
 	assert_u64(last_sent(COVE_F_RDY).u.rdy.epoch, 1);
@@ -684,20 +708,22 @@ static void a_backlog_with_a_bye_then_a_later_key_ends_with_that_key_untainted(v
 	static const enum who both[] = { ALICE, BOB };
 	uint8_t gk0[COVE_GK_LEN], gk1[COVE_GK_LEN], old_xpk[COVE_XPK_LEN];
 	struct cove_xkp *bob, *carol;
-	struct raw bye, k1, d;
+	struct raw bye, k1, h1, d;
 
 	(void)state;
 	alice_then_away(gk0, &bob, &carol, old_xpk);
 	randombytes_buf(gk1, sizeof(gk1));
 	bye_raw(&bye, CAROL);
 	key_raw(&k1, BOB, gk1, 1, old_xpk, both, 2);
+	holders_raw(&h1, BOB, gk1, 1, both, 2);
 	dat_raw(&d, BOB, gk1, 1, 0, "without carol");
 	alice_starts(&stay);
 	still_here(BOB, bob);
 	fwd(&bye, 10, 0);
 	fwd(&k1, 11, 0);
-	fwd(&d, 12, 1);
-	upd(13, 0);
+	fwd(&h1, 12, 1);
+	fwd(&d, 13, 2);
+	upd(14, 0);
 	assert_int_equal(w.ready, 1);
 	assert_u64(w.nleft, 1);
 	assert_u64(w.ntexts, 1);

@@ -660,6 +660,108 @@ TEST(we_tell_the_room_when_we_see_a_member_leave)
 	cove_xkp_free(carol);
 }
 
+/* ---- a new key waits for its sealer's HOLDERS ---------------------------------- */
+
+/* The KEY's view names nobody away, so only its sealer's HOLDERS says
+ * whether someone who left was given the new key (a sealer that missed
+ * the BYE, restarted, with the BYE kept from it): alice sends nothing
+ * under it before that list has come. */
+TEST(a_new_key_is_used_only_once_its_sealers_holders_came)
+{
+	static const enum who both[] = { ALICE, BOB };
+	uint8_t gk0[COVE_GK_LEN], gk1[COVE_GK_LEN];
+	struct cove_xkp *bob;
+
+	be_first();
+	bob = join(BOB, gk0);
+	randombytes_buf(gk1, sizeof(gk1));
+	clear_out();
+	key_only_from(BOB, gk1, 1, both, 2);
+	say("waits for bob's list");
+	assert_u64(dats_above(0, gk0), 0);
+	assert_u64(cove_chat_queued(w.core), 1);
+	holders_of(BOB, gk1, 1, both, 2);
+	assert_u64(dats_above(0, gk0), 1);
+	assert_u64(cove_chat_queued(w.core), 0);
+	cove_xkp_free(bob);
+}
+
+TEST(a_new_key_whose_holders_name_one_who_left_is_tainted)
+{
+	static const enum who both[] = { ALICE, BOB }, with_carol[] = { ALICE, BOB, CAROL };
+	uint8_t gk0[COVE_GK_LEN], gk1[COVE_GK_LEN];
+	struct cove_xkp *bob, *carol;
+
+	be_first();
+	bob = join(BOB, gk0);
+	carol = join(CAROL, gk0);
+	bye_of(CAROL);
+	randombytes_buf(gk1, sizeof(gk1));
+	clear_out();
+	/* bob never saw carol go, and sealed epoch 1 to her as well */
+	key_only_from(BOB, gk1, 1, both, 2);
+	holders_of(BOB, gk1, 1, with_carol, 3);
+	say("carol must not read this");
+	tick(1000);
+	assert_u64(dats_above(1, gk1), 0);
+	assert_true(sent_count(COVE_F_RKY) >= 1);
+	cove_xkp_free(bob);
+	cove_xkp_free(carol);
+}
+
+TEST(a_new_key_whose_holders_never_come_is_tainted_and_a_rekey_asked)
+{
+	static const enum who both[] = { ALICE, BOB };
+	uint8_t gk0[COVE_GK_LEN], gk1[COVE_GK_LEN];
+	struct cove_xkp *bob;
+
+	be_first();
+	bob = join(BOB, gk0);
+	randombytes_buf(gk1, sizeof(gk1));
+	key_only_from(BOB, gk1, 1, both, 2);
+	clear_out();
+	say("held");
+	tick(COVE_CHAT_HOLDERS_WAIT_MS - 500);
+	assert_u64(sent_count(COVE_F_RKY), 0);
+	tick(1000);
+	assert_u64(sent_count(COVE_F_RKY), 1);
+	assert_u64(dats_above(0, gk0), 0);
+	assert_u64(cove_chat_queued(w.core), 1);
+	cove_xkp_free(bob);
+}
+
+/* A member that hands the key to one more (ASK) names in its HOLDERS
+ * everyone it gave that epoch to, so that the one it gives it to learns
+ * from that HOLDERS alone whom else it went to. */
+TEST(a_holders_after_an_ask_names_everyone_given_the_epoch)
+{
+	uint8_t gk0[COVE_GK_LEN], gk1[COVE_GK_LEN];
+	struct cove_xkp *bob, *carol, *dave;
+	struct cove_payload *pl;
+	size_t last = 0;
+
+	set_whitelist("alice bob carol dave");
+	be_first();
+	bob = join(BOB, gk0);
+	carol = join(CAROL, gk0);
+	rek(1); /* alice makes epoch 1 for bob and carol */
+	open_last_key(carol, gk1, NULL);
+	dave = here(DAVE);
+	clear_out();
+	ask(DAVE, dave);
+	assert_u64(sent_count(COVE_F_KEY), 1);
+	for (size_t i = 0; i < w.nout; i++)
+		if (sent(i).type == COVE_F_DAT)
+			last = i;
+	pl = opened(last, gk1);
+	assert_int_equal(pl->kind, COVE_PL_HOLDERS);
+	assert_u64(pl->holders.epoch, 1);
+	assert_u64(pl->holders.nids, 3);
+	cove_xkp_free(bob);
+	cove_xkp_free(carol);
+	cove_xkp_free(dave);
+}
+
 int main(void)
 {
 #define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
@@ -689,6 +791,10 @@ int main(void)
 		T(a_key_from_someone_who_never_joined_is_refused),
 		T(a_tainted_key_stays_tainted_after_a_reconnect),
 		T(a_member_that_vanished_while_we_were_away_taints_the_key_we_come_back_to),
+		T(a_new_key_is_used_only_once_its_sealers_holders_came),
+		T(a_new_key_whose_holders_name_one_who_left_is_tainted),
+		T(a_new_key_whose_holders_never_come_is_tainted_and_a_rekey_asked),
+		T(a_holders_after_an_ask_names_everyone_given_the_epoch),
 	};
 
 	if (sodium_init() < 0)
