@@ -364,11 +364,33 @@ static int on_key_frame(struct cove_chat *c, struct room *r, const struct cove_f
  * before are wiped, the keys of the epochs we passed through go (the
  * previous one after the usual grace), and a room that holds a key is
  * ready: confirmed (RDY) and shown. */
+static int on_ini(struct cove_chat *c, struct room *r, const struct cove_frame *f);
+
+/* The INIs that came bare during the catch-up, after its backlog: who is
+ * here now, as the relay told us when we came back. */
+static void replay_bare_inis(struct cove_chat *c, struct room *r)
+{
+	struct held *list = r->bare_ini;
+	size_t n = r->nbare_ini;
+
+	r->bare_ini = NULL;
+	r->nbare_ini = 0;
+	for (size_t i = 0; i < n; i++) {
+		struct cove_frame f;
+
+		if (cove_frame_decode(&f, list[i].raw, list[i].len) == COVE_OK)
+			on_ini(c, r, &f);
+		free(list[i].raw);
+	}
+	free(list);
+}
+
 static void end_catch_up(struct cove_chat *c, struct room *r, int upd)
 {
 	uint64_t now = c->deps.now_ms();
 
 	r->catching_up = 0;
+	replay_bare_inis(c, r);
 	r->state_dirty |= r->numbers_dirty;
 	if (r->holders_wait && r->holders_due_ms < now + COVE_CHAT_HOLDERS_WAIT_MS)
 		r->holders_due_ms = now + COVE_CHAT_HOLDERS_WAIT_MS; /* from now on it may come */
@@ -642,6 +664,12 @@ static int core_frame(struct cove_chat *c, const struct cove_frame *f, const uin
 	r = room_find(c, f->room, f->room_len);
 	if (!r)
 		return COVE_OK; /* not one of our rooms: the relay erred; ignore */
+	/* A member's INI that comes bare while we catch up waits for the
+	 * backlog: see room.h, bare_ini. */
+	if (f->type == COVE_F_INI && r->catching_up && !c->rseq_now && !from_relay &&
+	    memcmp(f->from, c->id->pk, COVE_ID_LEN) != 0 && raw &&
+	    msgs_hold_frame(&r->bare_ini, &r->nbare_ini, raw, len))
+		return COVE_OK;
 	switch (f->type) {
 	case COVE_F_INI: return on_ini(c, r, f);
 	case COVE_F_ASK: return on_key_frame(c, r, f, epoch_ask);

@@ -569,6 +569,12 @@ int epoch_ask(struct cove_chat *c, struct room *r, const struct cove_frame *f,
 			 "session key", r->name, room_who(c, f->u.ask.joiner, name, sizeof(name)));
 		return COVE_OK;
 	}
+	if (m->reported_gone && m->reported_gone_ini == m->ini_seq) {
+		room_say(c, r, "refused_key", 0,
+			 "not giving the key of room %s to %s: another member said it saw it "
+			 "leave (GONE); it gets a key once it joins again", r->name, m->name);
+		return COVE_OK;
+	}
 	if (!sealable(c, m, c->deps.now_ms())) {
 		room_say(c, r, "refused_key", 0,
 			 "not giving the key of room %s to %s: its join is more than %llu hours "

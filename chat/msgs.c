@@ -102,6 +102,11 @@ void msgs_free(struct room *r)
 	free(r->bare);
 	r->bare = NULL;
 	r->nbare = 0;
+	for (size_t i = 0; i < r->nbare_ini; i++)
+		free(r->bare_ini[i].raw);
+	free(r->bare_ini);
+	r->bare_ini = NULL;
+	r->nbare_ini = 0;
 }
 
 /* ---- keeping ---------------------------------------------------------------------- */
@@ -503,6 +508,11 @@ static int hold_in(struct held **list, size_t *n, const uint8_t *raw, size_t len
 	nh[*n].until_ms = until_ms;
 	(*n)++;
 	return 1;
+}
+
+int msgs_hold_frame(struct held **list, size_t *n, const uint8_t *raw, size_t len)
+{
+	return hold_in(list, n, raw, len, 0);
 }
 
 static int hold(struct cove_chat *c, struct room *r, const uint8_t *raw, size_t len)

@@ -42,6 +42,9 @@ void msgs_rate_limited(struct cove_chat *c, uint64_t ref);
  * its key). Returns 0 or COVE_ERR_NOMEM. */
 int msgs_dat(struct cove_chat *c, struct room *r, const struct cove_frame *f,
 	     const uint8_t *raw, size_t len);
+/* Keeps a copy of raw at the end of list (for frames held back while
+ * catching up). Returns 1, or 0 when the list is full or memory is out. */
+int msgs_hold_frame(struct held **list, size_t *n, const uint8_t *raw, size_t len);
 /* The catch-up is over: the DATs that came live meanwhile are handled
  * now, in the order they came, but for those the backlog brought (held
  * for the room's key when it has none yet). */

@@ -182,6 +182,11 @@ struct room {
 	 * may hold older ones of their senders, so they wait for its end. */
 	struct held *bare;
 	size_t nbare;
+	/* INIs that came bare while we caught up (the relay telling us who is
+	 * here as we came back): the backlog may hold an older BYE of the
+	 * same member, which must not be taken as newer than them. */
+	struct held *bare_ini;
+	size_t nbare_ini;
 	uint64_t joined_ms;         /* when we sent our latest INI */
 	uint64_t down_ms;           /* when the link went, for resending */
 	struct member *members;     /* in the order we learnt of them */

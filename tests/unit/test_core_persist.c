@@ -703,6 +703,38 @@ static void a_message_left_out_of_a_catch_up_after_a_restart_is_a_gap(void **sta
 	cove_xkp_free(bob);
 }
 
+/* carol left and joined again while alice was away: alice, coming back,
+ * is told carol is here (her new INI, bare) before her catch-up brings
+ * carol's old BYE and that same INI. carol is a member for her, not one
+ * that left: her messages are shown, no join of hers is "old". */
+static void a_member_that_left_and_came_back_while_we_were_away_is_a_member(void **state)
+{
+	uint8_t gk0[COVE_GK_LEN], old_xpk[COVE_XPK_LEN];
+	struct cove_xkp *bob, *carol, *carol2 = cove_xkp_new();
+	struct cove_frame ini2;
+	struct raw bye, ini2_raw;
+
+	(void)state;
+	assert_non_null(carol2);
+	alice_then_away(gk0, &bob, &carol, old_xpk);
+	bye_raw(&bye, CAROL);
+	ini2 = ini_of(CAROL, carol2);
+	encode(&ini2, &ini2_raw);
+	alice_starts(&stay);
+	still_here(BOB, bob);
+	feed(&ini2); /* the relay's word that she is here, before the backlog */
+	fwd(&bye, 10, 0);
+	fwd(&ini2_raw, 11, 0);
+	upd(12, 0);
+	assert_u64(errors("replay"), 0);
+	dat_from(CAROL, gk0, 0, 0, "carol is back");
+	assert_u64(errors("left"), 0);
+	assert_u64(w.ntexts, 1);
+	cove_xkp_free(bob);
+	cove_xkp_free(carol);
+	cove_xkp_free(carol2);
+}
+
 static void a_backlog_with_a_bye_then_a_later_key_ends_with_that_key_untainted(void **state)
 {
 	static const enum who both[] = { ALICE, BOB };
@@ -916,6 +948,7 @@ int main(void)
 		T(a_restart_just_after_a_rekey_still_opens_the_epoch_before),
 		T(a_tainted_key_stays_tainted_across_a_restart),
 		T(a_message_left_out_of_a_catch_up_after_a_restart_is_a_gap),
+		T(a_member_that_left_and_came_back_while_we_were_away_is_a_member),
 		T(a_backlog_with_a_bye_then_a_later_key_ends_with_that_key_untainted),
 		T(a_backlog_with_a_bye_and_no_later_key_leaves_the_old_key_tainted),
 		T(a_member_away_gets_the_next_epoch_only_on_evidence),
