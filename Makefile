@@ -98,9 +98,11 @@ NODE_RUN_OBJ := $(filter-out $(BUILD)/node/main.o,$(NODE_OBJ))
 
 PROGS := $(BUILD)/cove-keys $(BUILD)/cove-rendezvous $(BUILD)/cove-node
 
-# The load generator links the chat core and the node's link (not its
-# front-ends) to run real nodes beside its simulated ones.
-BENCH_OBJ := $(patsubst %.c,$(BUILD)/%.o,$(wildcard bench/*.c)) $(BUILD)/node/net.o
+# The load generator links the chat core, the node's link and its history
+# (not its front-ends) to run real nodes beside its simulated ones, and
+# the store to measure what a relay kept.
+BENCH_OBJ := $(patsubst %.c,$(BUILD)/%.o,$(wildcard bench/*.c)) $(BUILD)/node/net.o \
+	     $(BUILD)/node/keep.o
 BENCH := $(BUILD)/cove-bench
 
 UNIT_SRC := $(wildcard tests/unit/test_*.c)
@@ -158,7 +160,7 @@ $(BUILD)/cove-node: $(NODE_OBJ) $(LIBCHAT) $(LIBHIST) $(LIBCOVE)
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LIBS) $(SQLITE_LIBS) $(shell $(PKG_CONFIG) --libs jansson) \
 		-lreadline
 
-$(BENCH): $(BENCH_OBJ) $(LIBCHAT) $(LIBHIST) $(LIBCOVE)
+$(BENCH): $(BENCH_OBJ) $(LIBCHAT) $(LIBHIST) $(LIBSTORE) $(LIBCOVE)
 	@echo "  LD      $@"
 	$(Q)$(CC) $(LDFLAGS) -pthread -o $@ $^ $(LIBS) $(SQLITE_LIBS) -lm
 

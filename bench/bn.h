@@ -14,8 +14,17 @@
  *              cove-node runs) driven without a terminal
  *   mqtt.c     an MQTT 3.1.1 client at QoS 0, for the same load against
  *              mosquitto
+ *   child.c    a program started with pipes to its standard input and
+ *              output, read line by line with the time each line came
+ *              (a real cove-node --json)
+ *   memkeep.c  a chat core's persistence table in memory (state, keys and
+ *              cursor outlive the core; no message is kept)
+ *   stored.c   what a stopped relay's SQLite store holds: file bytes
+ *              against the bytes of the frames in it
  *   sc_*.c     the scenarios; each prints one JSON line of results
  *              (sc_hist.c starts no relay: it measures hist/ alone)
+ *   ab.c       alternating rounds of two sides (the store on and off):
+ *              medians, spreads and the ratio of each round
  *   main.c     options
  *
  * Threads: every peer, node and MQTT client belongs to one bench thread
@@ -32,6 +41,7 @@
 
 #include <event2/event.h>
 
+#include "chat/chat.h"
 #include "crypto/ident.h"
 #include "crypto/whitelist.h"
 #include "wire/frame.h"
@@ -99,14 +109,20 @@ void bn_say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* A JSON object written as one line: bn_json_begin(), fields, then
  * bn_json_end() prints it to standard output. Keys are plain ASCII. */
 struct bn_json {
-	char buf[4096];
+	char buf[8192];
 	size_t len;
 };
 void bn_json_begin(struct bn_json *j, const char *scenario, const char *target);
 void bn_json_str(struct bn_json *j, const char *key, const char *val);
 void bn_json_int(struct bn_json *j, const char *key, long long val);
 void bn_json_num(struct bn_json *j, const char *key, double val);
+/* Ends the line with the machine's load average over the last minute
+ * ("load1", from /proc/loadavg: the others' work shares the CPUs) and
+ * prints it. */
 void bn_json_end(struct bn_json *j);
+
+/* The median of n values (v is sorted in place); 0 when n is 0. */
+double bn_median(double *v, size_t n);
 
 /* ---- lat.c ------------------------------------------------------------------- */
 
@@ -161,6 +177,14 @@ void bn_relay_stop(struct bn_world *w);
  * inherit it). Returns the new soft limit. */
 long bn_raise_nofile(void);
 
+/* Writes identity i's secret key, unencrypted, to path (mode 0600), for
+ * a real cove-node. Returns 0 or -1 (said why). */
+int bn_world_keyfile(const struct bn_world *w, size_t i, const char *path);
+
+/* The path of the relay's store (its default file in the run's folder,
+ * where it runs). */
+void bn_world_store_path(const struct bn_world *w, char *out, size_t cap);
+
 /* ---- thr.c -------------------------------------------------------------------- */
 
 struct bn_thr;
@@ -191,6 +215,7 @@ struct bn_counts {
 	atomic_size_t done_sending;   /* peers that have written all they had */
 	atomic_size_t down;           /* links lost */
 	atomic_size_t rekeyed;        /* peers that moved to a newer epoch */
+	atomic_size_t away;           /* PRS frames saying a member went away */
 	atomic_uint_least32_t last_err; /* code of the last ERR */
 	_Atomic uint64_t last_dat_ns;  /* bn_now_ns() of the last DAT received */
 };
@@ -252,7 +277,13 @@ struct bn_node_conf {
 	atomic_size_t *errors;        /* +1 per error event */
 	/* a message arrived, on the node's thread */
 	void (*on_message)(void *arg, const char *text, size_t len);
+	/* back in the room after being away, the catch-up is in (UPD): shown
+	 * and missed as the core's caught_up says; on the node's thread */
+	void (*on_caught_up)(void *arg, uint64_t shown, uint64_t missed);
 	void *arg;
+	/* where the core keeps what outlives it (chat/chat.h); all zero:
+	 * nothing, as before persistent rooms */
+	struct cove_chat_persist persist;
 };
 
 struct bn_node *bn_node_new(struct event_base *base, const struct bn_node_conf *conf);
@@ -260,6 +291,9 @@ void bn_node_free(struct bn_node *n);
 int bn_node_connect(struct bn_node *n);
 /* Sends text (through the core: padded, encrypted and signed now). */
 int bn_node_send(struct bn_node *n, const char *text, size_t len);
+/* Quits as cove-node does (cove_chat_quit: no BYE, the node is away);
+ * bn_node_free() then closes the link. */
+void bn_node_quit(struct bn_node *n);
 /* Monotonic time (bn_now_ns()) at connect and when the room became ready. */
 uint64_t bn_node_t_connect(const struct bn_node *n);
 uint64_t bn_node_t_ready(const struct bn_node *n);
@@ -299,6 +333,93 @@ size_t bn_mqtt_unsent(const struct bn_mqtt *m);
 /* Calls fn(arg) when the unsent bytes fall below low (once). */
 void bn_mqtt_on_drain(struct bn_mqtt *m, size_t low, void (*fn)(void *arg), void *arg);
 
+/* ---- child.c: a program on pipes ----------------------------------------------------- */
+
+struct bn_child {
+	pid_t pid;
+	int in, out;                  /* our ends of its standard input and output */
+	char buf[65536];              /* output read, not yet a whole line */
+	size_t len;
+};
+
+/* Starts argv[0] (a path) with argv, its standard input and output on
+ * pipes, its standard error appended to err_path, with the variables of
+ * env ("NAME=VALUE", NULL-terminated; may be NULL) set in it. Returns 0
+ * or -1 (said why). */
+int bn_child_start(struct bn_child *c, char *const *argv, char *const *env,
+		   const char *err_path);
+
+/* Writes line and a newline to its standard input. Returns 0 or -1. */
+int bn_child_say(struct bn_child *c, const char *line);
+
+/* Called for each whole line of its output (without the newline, not
+ * NUL-terminated), with t_ns the bn_now_ns() taken right after the read()
+ * that brought its end. Nonzero stops the reading. */
+typedef int (*bn_child_line_fn)(void *arg, const char *line, size_t len, uint64_t t_ns);
+
+/* Reads its output for at most timeout_ms, giving each whole line to fn,
+ * until fn returns nonzero (then returns that; the lines after it wait
+ * for the next call). Returns 0 when the time is up, -1 when its output
+ * ended or failed. */
+int bn_child_read(struct bn_child *c, unsigned timeout_ms, bn_child_line_fn fn, void *arg);
+
+/* Closes its standard input, waits at most timeout_ms for it to exit and
+ * kills it (SIGKILL) after that; closes the pipes. Returns its exit
+ * status, or -1 when it was killed or did not exit normally. */
+int bn_child_end(struct bn_child *c, unsigned timeout_ms);
+
+/* ---- memkeep.c: a persistence table in memory ------------------------------------------- */
+
+struct bn_memkeep;
+
+/* A table for one node core, for cove_chat_deps.persist: each room's
+ * state, secrets and cursor outlive the core that wrote them (a new core
+ * on the same table comes back as cove-node does with its file); no
+ * message is kept, so every message is shown. NULL when out of memory. */
+struct bn_memkeep *bn_memkeep_new(void);
+void bn_memkeep_free(struct bn_memkeep *k);
+struct cove_chat_persist bn_memkeep_persist(struct bn_memkeep *k);
+
+/* ---- stored.c: what a relay's store holds ---------------------------------------------- */
+
+struct bn_stored {
+	long long file_bytes;         /* the SQLite file, as the stopped relay left it */
+	long long wal_bytes;          /* its -wal beside it (0: none) */
+	long long frame_bytes;        /* the bytes of the frames its rooms hold */
+	long long frames;
+	size_t rooms;
+};
+
+/* Measures the store at path, which no relay has open any more: the
+ * files first, then (opened with store/) each room's frames, as the
+ * store counts them. Returns 0 or -1 (said why). */
+int bn_stored_measure(const char *path, struct bn_stored *out);
+
+/* Adds s to j: store_file_bytes, store_wal_bytes, store_frames,
+ * store_frame_bytes and store_size_ratio (the files over the frames). */
+void bn_stored_json(struct bn_json *j, const struct bn_stored *s);
+
+/* ---- ab.c: alternating rounds ---------------------------------------------------------- */
+
+#define BN_AB_MAX 64
+
+/* Two sides measured in turns, one value each per round: a (the store on)
+ * and b (off). */
+struct bn_ab {
+	double a[BN_AB_MAX], b[BN_AB_MAX];
+	size_t n;
+};
+
+/* Whether round i runs side b first: they alternate, so that a drift of
+ * the machine's speed favours neither. */
+int bn_ab_b_first(size_t round);
+void bn_ab_add(struct bn_ab *ab, double a, double b);
+/* Adds to j, for what measured (say "frames_per_s") and the sides'
+ * names: what_A, what_A_min, what_A_max, the same for B, and what_ratio
+ * (the median of the rounds' a / b), what_ratio_min, what_ratio_max. */
+void bn_ab_json(const struct bn_ab *ab, struct bn_json *j, const char *what, const char *a_name,
+		const char *b_name);
+
 /* ---- scenarios ------------------------------------------------------------------------ */
 
 struct bn_opts {
@@ -321,7 +442,13 @@ struct bn_opts {
 	const char *label;            /* a free-form tag in the JSON line */
 	const char *samples;          /* latency: write the samples here */
 	int check;                    /* correctness mode: exit 1 unless every count is exact */
+	int store;                    /* --store: BN_STORE_* (ingress, fanout, catchup) */
+	size_t rounds;                /* --rounds: of each side or kind (0: the scenario's) */
 };
+
+/* The relay's store: its default (a SQLite file in the run's temporary
+ * folder), --store none, or both in alternating rounds (ingress, fanout). */
+enum { BN_STORE_SQLITE, BN_STORE_NONE, BN_STORE_BOTH };
 
 int bn_sc_verify(const struct bn_opts *o);
 int bn_sc_ingress(const struct bn_opts *o);
@@ -332,6 +459,7 @@ int bn_sc_storm(const struct bn_opts *o);
 int bn_sc_rekey(const struct bn_opts *o);
 int bn_sc_conns(const struct bn_opts *o);
 int bn_sc_hist(const struct bn_opts *o);
+int bn_sc_catchup(const struct bn_opts *o);
 
 /* run.c: the machine's single-core Ed25519 verify rate, measured for
  * about ms milliseconds over frames of len bytes. */

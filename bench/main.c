@@ -31,6 +31,7 @@ static const struct {
 	{ "rekey", bn_sc_rekey, "a member leaves a room of --members: time to the new key" },
 	{ "conns", bn_sc_conns, "--conns idle authenticated nodes: relay memory each" },
 	{ "hist", bn_sc_hist, "a node's history file: stores a second, page time, bytes each" },
+	{ "catchup", bn_sc_catchup, "members back to -n stored messages: shown a second, store size" },
 };
 
 static void usage(FILE *f)
@@ -52,7 +53,7 @@ static void usage(FILE *f)
 		"  -P, --senders N        senders (fanout 1, ingress 8)\n"
 		"  -S, --receivers N      receivers (fanout 10)\n"
 		"  -n, --messages N       per sender (fanout, ingress); joins (join, 20);\n"
-		"                         messages stored (hist, 100000);\n"
+		"                         messages stored (hist, catchup: 100000);\n"
 		"                         rekeys (rekey, 5)\n"
 		"  -m, --members N        room size (latency 10, join 0, storm and rekey 1000)\n"
 		"  -c, --conns N          idle nodes (conns, 1000)\n"
@@ -63,6 +64,12 @@ static void usage(FILE *f)
 		"                         sender and one per receiver, at most 64)\n"
 		"  -l, --label TEXT       a tag for the JSON line\n"
 		"      --samples FILE     latency: write the distribution (for plots)\n"
+		"      --store KIND       the relay's store: sqlite (its default file, in\n"
+		"                         the run's temporary folder), none, or both\n"
+		"                         (ingress, fanout: alternating rounds, and the\n"
+		"                         ratio of sqlite to none)\n"
+		"      --rounds N         rounds of each side (--store both, 3) or of\n"
+		"                         each kind of member (catchup, 2)\n"
 		"      --check            exit 1 unless every count is exact (for tests)\n"
 		"  -q, --quiet            no progress on standard error\n"
 		"  -h, --help             show this help\n"
@@ -101,7 +108,8 @@ int bn_sc_verify(const struct bn_opts *o)
 	return 0;
 }
 
-enum { OPT_RELAY = 256, OPT_RELAY_OPT, OPT_MQTT, OPT_SERVER_PID, OPT_SAMPLES, OPT_CHECK };
+enum { OPT_RELAY = 256, OPT_RELAY_OPT, OPT_MQTT, OPT_SERVER_PID, OPT_SAMPLES, OPT_CHECK,
+       OPT_STORE, OPT_ROUNDS };
 
 int main(int argc, char **argv)
 {
@@ -122,6 +130,8 @@ int main(int argc, char **argv)
 		{ "label", required_argument, NULL, 'l' },
 		{ "samples", required_argument, NULL, OPT_SAMPLES },
 		{ "check", no_argument, NULL, OPT_CHECK },
+		{ "store", required_argument, NULL, OPT_STORE },
+		{ "rounds", required_argument, NULL, OPT_ROUNDS },
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
@@ -177,6 +187,21 @@ int main(int argc, char **argv)
 		case 'l': o.label = optarg; break;
 		case OPT_SAMPLES: o.samples = optarg; break;
 		case OPT_CHECK: o.check = 1; break;
+		case OPT_STORE:
+			if (strcmp(optarg, "sqlite") == 0) {
+				o.store = BN_STORE_SQLITE;
+			} else if (strcmp(optarg, "none") == 0) {
+				o.store = BN_STORE_NONE;
+			} else if (strcmp(optarg, "both") == 0) {
+				o.store = BN_STORE_BOTH;
+			} else {
+				bn_err("--store '%s' must be sqlite, none or both", optarg);
+				return 2;
+			}
+			break;
+		case OPT_ROUNDS:
+			if (num("--rounds", optarg, 1, BN_AB_MAX, &o.rounds)) return 2;
+			break;
 		case 'q': bn_quiet = 1; break;
 		case 'h': usage(stdout); return 0;
 		default:
@@ -212,6 +237,11 @@ int main(int argc, char **argv)
 			continue;
 		if (o.mqtt && scenarios[i].run != bn_sc_fanout && scenarios[i].run != bn_sc_latency) {
 			bn_err("--mqtt: only fanout and latency run against a broker");
+			return 2;
+		}
+		if (o.store == BN_STORE_BOTH && (o.mqtt || (scenarios[i].run != bn_sc_ingress &&
+							    scenarios[i].run != bn_sc_fanout))) {
+			bn_err("--store both: only ingress and fanout (against Cove) compare the two");
 			return 2;
 		}
 		return scenarios[i].run(&o) == 0 ? 0 : 1;

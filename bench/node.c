@@ -64,6 +64,15 @@ static void ui_message(void *ctx, const char *room, const char *from, const char
 		n->conf.on_message(n->conf.arg, text, len);
 }
 
+static void ui_caught_up(void *ctx, const char *room, uint64_t shown, uint64_t missed)
+{
+	struct bn_node *n = ctx;
+
+	(void)room;
+	if (n->conf.on_caught_up)
+		n->conf.on_caught_up(n->conf.arg, shown, missed);
+}
+
 static void ui_error(void *ctx, const char *room, const char *code, const char *msg,
 		     int fatal)
 {
@@ -129,12 +138,14 @@ struct bn_node *bn_node_new(struct event_base *base, const struct bn_node_conf *
 	ui.ready = ui_ready;
 	ui.message = ui_message;
 	ui.error = ui_error;
+	ui.caught_up = ui_caught_up;
 	ui.ctx = n;
 	cb.ctx = n;
 	n->net = nd_net_new(base, conf->id, conf->relay_pk, conf->host, conf->port, &cb);
 	if (!n->net)
 		goto fail;
 	deps.send_ctx = n->net;
+	deps.persist = conf->persist;
 	n->core = cove_chat_new(conf->id, conf->wl, conf->relay_pk, &ui, &deps, NULL);
 	n->tick = event_new(base, -1, EV_PERSIST, tick_cb, n);
 	if (!n->core || !n->tick || cove_chat_add_room(n->core, conf->room) != COVE_OK ||
@@ -166,6 +177,11 @@ int bn_node_connect(struct bn_node *n)
 int bn_node_send(struct bn_node *n, const char *text, size_t len)
 {
 	return cove_chat_send_text(n->core, n->conf.room, text, len) == COVE_OK ? 0 : -1;
+}
+
+void bn_node_quit(struct bn_node *n)
+{
+	cove_chat_quit(n->core);
 }
 
 uint64_t bn_node_t_connect(const struct bn_node *n)

@@ -309,6 +309,19 @@ static int io_frame(void *ctx, int err, const struct cove_frame *f, const uint8_
 	case COVE_F_PONG:
 		atomic_fetch_add(&p->conf.counts->pongs, 1);
 		break;
+	case COVE_F_PRS: {
+		/* The relay's word on who is connected. The peer's view (the
+		 * members a KEY says the key went to) counts those here, as a
+		 * node counts those it would seal to when none away has held
+		 * a key by its evidence. */
+		struct member *m = member(p, f->u.prs.who, 0);
+
+		if (m)
+			m->present = f->u.prs.here != 0;
+		if (!f->u.prs.here)
+			atomic_fetch_add(&p->conf.counts->away, 1);
+		break;
+	}
 	}
 	return 0;
 }

@@ -220,6 +220,32 @@ def targets(runs):
     rkmax = get("rekey 1000", "max_ms")
     t.append(("rekey in 1,000 members <= 250 ms (median; max beside)",
               "%s ms (max %s)" % (fmt(rk), fmt(rkmax)), None if rk is None else rk <= 250))
+    # issue 11: persistent rooms
+    cu = by_label(runs, "catchup", "cove")
+    if cu:
+        r = cu.get("ratio_to_one_core")
+        t.append(("catch-up of %s stored messages, cove-node >= 0.8 x the one-core verify rate"
+                  % fmt(cu.get("messages")),
+                  "%s (core with history %s, core without %s)" % (
+                      fmt(r), fmt(cu.get("ratio_core")), fmt(cu.get("ratio_memory"))),
+                  None if r is None else r >= 0.8))
+    for label, key, want, what in (
+            ("store ingress", "frames_per_s", 0.8, "ingress with the store"),
+            ("store fanout 1x10", "deliveries_per_s", 0.9, "fanout 1x10 with the store")):
+        st = by_label(runs, label, "cove")
+        if st:
+            r = st.get(key + "_ratio")
+            t.append(("%s >= %g x --store none" % (what, want),
+                      "%s (rounds %s-%s)" % (fmt(r), fmt(st.get(key + "_ratio_min")),
+                                             fmt(st.get(key + "_ratio_max"))),
+                      None if r is None else r >= want))
+    if cu and cu.get("store_size_ratio") is not None:
+        r = cu["store_size_ratio"]
+        t.append(("store size <= 1.2 x the bytes of its frames",
+                  "%s (%s bytes for %s of frames)" % (fmt(r), fmt(cu["store_file_bytes"] +
+                                                               cu["store_wal_bytes"]),
+                                                      fmt(cu["store_frame_bytes"])),
+                  r <= 1.2))
     c10 = by_label(runs, "conns 10000", "cove")
     if c10:
         mib = c10["relay_rss_kib"] / 1024
@@ -268,7 +294,19 @@ def markdown(runs):
         if r.get("target") != "cove" or str(r.get("label", "")).startswith("sweep"):
             continue
         s = r["scenario"]
-        if s == "ingress":
+        if r.get("store") == "both":
+            key = "frames_per_s" if s == "ingress" else "deliveries_per_s"
+            res = "%s %s with the store, %s without: %s x (median of %d rounds)" % (
+                fmt(r.get(key + "_sqlite")), key.replace("_per_s", "/s"),
+                fmt(r.get(key + "_none")), fmt(r.get(key + "_ratio")), r.get("rounds", 0))
+        elif s == "catchup":
+            res = ("%s shown/s by cove-node (%s x verify), %s by its core (%s x), %s without "
+                   "history (%s x); store %s x its frames") % (
+                fmt(r.get("shown_per_s_node")), fmt(r.get("ratio_node")),
+                fmt(r.get("shown_per_s_core")), fmt(r.get("ratio_core")),
+                fmt(r.get("shown_per_s_memory")), fmt(r.get("ratio_memory")),
+                fmt(r.get("store_size_ratio")))
+        elif s == "ingress":
             res = "%s frames/s, %s x one core" % (fmt(r["frames_per_s"]), fmt(r["ratio_to_one_core"]))
             if r.get("ratio_to_all_cpus") is not None:
                 res += ", %s x all %s CPUs" % (fmt(r["ratio_to_all_cpus"]), r.get("cpus"))

@@ -45,6 +45,11 @@ int bn_run_start(struct bn_run *r, const struct bn_opts *o, size_t nids)
 	extra[n++] = "--max-conns";
 	extra[n++] = conns;
 	extra[n++] = "-q";
+	/* sqlite: the relay's default, a file in its folder (the run's) */
+	if (o->store == BN_STORE_NONE) {
+		extra[n++] = "--store";
+		extra[n++] = "none";
+	}
 	for (size_t i = 0; i < o->nrelay_opts && n < sizeof(extra) / sizeof(extra[0]) - 1; i++) {
 		extra[n++] = o->relay_opts[i];
 		len += (size_t)snprintf(r->relay_opts + len, sizeof(r->relay_opts) - len, "%s%s",
@@ -88,9 +93,13 @@ double bn_run_window_close_at(struct bn_run *r, struct bn_json *j, uint64_t t_en
 	double relay = server > 0 ? bn_cpu_of(server) - r->cpu0_relay : 0;
 
 	/* CPU over the whole wait, the rate over the work */
-	bn_json_num(j, "seconds", secs);
-	bn_json_num(j, "server_cpu", wall > 0 ? relay / wall : 0);
-	bn_json_num(j, "bench_cpu", wall > 0 ? (bn_cpu_self() - r->cpu0_self) / wall : 0);
+	r->server_cpu = wall > 0 ? relay / wall : 0;
+	r->bench_cpu = wall > 0 ? (bn_cpu_self() - r->cpu0_self) / wall : 0;
+	if (j) {
+		bn_json_num(j, "seconds", secs);
+		bn_json_num(j, "server_cpu", r->server_cpu);
+		bn_json_num(j, "bench_cpu", r->bench_cpu);
+	}
 	return secs;
 }
 
@@ -104,8 +113,11 @@ void bn_run_json_begin(struct bn_run *r, struct bn_json *j, const char *scenario
 	bn_json_begin(j, scenario, r->o->mqtt ? "mosquitto" : "cove");
 	if (r->o->label)
 		bn_json_str(j, "label", r->o->label);
-	if (!r->o->mqtt)
+	if (!r->o->mqtt) {
 		bn_json_str(j, "relay_opts", r->relay_opts);
+		bn_json_str(j, "store", r->o->store == BN_STORE_NONE ? "none" :
+					r->o->store == BN_STORE_BOTH ? "both" : "sqlite");
+	}
 	bn_json_int(j, "bench_threads", (long long)r->o->threads);
 }
 

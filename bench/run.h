@@ -15,6 +15,8 @@ struct bn_run {
 	/* a timed window */
 	uint64_t t0;
 	double cpu0_self, cpu0_relay;
+	double server_cpu, bench_cpu; /* of the last window closed, in cores */
+	double deliveries_per_s;      /* fanout's result, for its rounds */
 };
 
 /* Makes nids identities, starts the relay with the options every
@@ -23,9 +25,9 @@ struct bn_run {
 int bn_run_start(struct bn_run *r, const struct bn_opts *o, size_t nids);
 void bn_run_end(struct bn_run *r);
 
-/* Opens a timed window, and closes it: the JSON line gets the seconds,
- * and the CPU the relay and the bench used in it (in cores). Returns the
- * seconds. */
+/* Opens a timed window, and closes it: the JSON line (when j is not
+ * NULL) gets the seconds, and the CPU the relay and the bench used in it
+ * (in cores, also left in r). Returns the seconds. */
 void bn_run_window_open(struct bn_run *r);
 double bn_run_window_close(struct bn_run *r, struct bn_json *j);
 /* The same, with the work done at t_end (bn_now_ns() time): the rate

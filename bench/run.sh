@@ -28,8 +28,15 @@ ulimit -n 20000 2>/dev/null || ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
 step() {
 	echo "  BENCH   $*" >&2
 }
+# A scenario that fails (counts off, a timeout) is said and the others
+# still run: the report shows what was measured, and the exit status says
+# that something failed.
+failed=0
 b() {
-	"$bench" -q "$@" >>"$lines"
+	"$bench" -q "$@" >>"$lines" || {
+		echo "  FAILED  cove-bench $*" >&2
+		failed=1
+	}
 }
 
 step "the machine's verify rate"
@@ -41,6 +48,19 @@ b -l "ingress threads" ingress  # the default: one worker per CPU but one, and t
 
 step "Cove against mosquitto (and mosquitto against independent clients): fanout, latency, deliveries against room size"
 "$here/compare.sh" $quick -w -o "$lines" -s "$res" >/dev/null
+
+# Issue 11 (persistent rooms): what the relay's store costs, each side
+# of a ratio measured in the same invocation, alternating
+if [ -n "$quick" ]; then
+	nstore=10000 ncatch=20000 rounds=2 frounds=2
+else
+	nstore=30000 ncatch=100000 rounds=3 frounds=5
+fi
+step "the store: ingress and fanout 1x10 with the relay's SQLite file and with --store none, alternating"
+b -l "store ingress" --store both --rounds $rounds ingress
+b -l "store fanout 1x10" --store both --rounds $frounds fanout -P 1 -S 10 -n $nstore
+step "catch-up: members back to $ncatch stored messages (cove-node, its core, the core without history); the store's size"
+b -l "catchup" catchup -n $ncatch
 
 step "joins and rekeys"
 b -l "join 0" join -m 0
@@ -59,3 +79,4 @@ else
 fi
 
 python3 "$here/report.py" summary "$lines" "$res"
+exit $failed

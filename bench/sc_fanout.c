@@ -10,6 +10,8 @@
  * DAT frame of the same text, so both move the same bytes.
  *
  * Deliveries a second run from the window's start to the last delivery.
+ * --store both runs Cove's side with the relay's SQLite store and with
+ * none, in alternating rounds, and gives the ratio within each round.
  * A broker may drop QoS 0 messages it cannot queue: what never arrived is
  * reported as lost (the wait ends when deliveries stop for 3 s).
  */
@@ -36,7 +38,8 @@ static void report(struct bn_run *r, struct bn_json *j, size_t P, size_t S, size
 	bn_json_int(j, "messages", (long long)(P * n));
 	bn_json_int(j, "deliveries", (long long)got);
 	bn_json_int(j, "lost", (long long)(expected > got ? expected - got : 0));
-	bn_json_num(j, "deliveries_per_s", secs > 0 ? (double)got / secs : 0);
+	r->deliveries_per_s = secs > 0 ? (double)got / secs : 0;
+	bn_json_num(j, "deliveries_per_s", r->deliveries_per_s);
 	bn_json_num(j, "publishes_per_s", secs > 0 ? (double)(P * n) / secs : 0);
 }
 
@@ -59,14 +62,26 @@ static size_t count_dats(void *arg)
 	return atomic_load((atomic_size_t *)arg);
 }
 
-static int fanout_cove(const struct bn_opts *o, size_t P, size_t S, size_t n)
+struct fanout_res {
+	double rate, server_cpu;
+	int windowed;
+	char relay_opts[512];
+};
+
+/* One run on a relay of its own with o's store; j (may be NULL) gets
+ * the results. Returns 0 when every message reached every receiver. */
+static int fanout_cove_once(const struct bn_opts *o, size_t P, size_t S, size_t n,
+			    struct bn_json *j, struct fanout_res *res)
 {
 	struct bn_peers tx = { 0 }, rx = { 0 };
-	struct bn_json j;
+	struct bn_json scratch;
 	struct bn_run r;
 	size_t got, expected = P * n * S;
 	int ok = -1, stalled;
 
+	memset(res, 0, sizeof(*res));
+	if (!j)
+		j = &scratch;
 	if (bn_run_start(&r, o, P + S) != 0 || bn_peers_alloc(&rx, &r, S, 1 + P) != 0 ||
 	    bn_peers_alloc(&tx, &r, P, 1) != 0)
 		goto out;
@@ -77,17 +92,20 @@ static int fanout_cove(const struct bn_opts *o, size_t P, size_t S, size_t n)
 	    bn_peers_open_waves(&tx, 500, "fanout senders") != 0 ||
 	    bn_peers_prepare(&tx, n, o->size) != 0)
 		goto out;
-	bn_run_json_begin(&r, &j, "fanout");
+	bn_run_json_begin(&r, j, "fanout");
 	bn_run_window_open(&r);
+	res->windowed = 1;
 	bn_peers_send(&tx);
 	stalled = bn_wait_progress_fn(count_dats, &rx.counts.dats, expected, STALL_MS, 600000, 10);
 	got = atomic_load(&rx.counts.dats);
-	report(&r, &j, P, S, n, bn_peer_frame_len(tx.p[0]), got,
+	report(&r, j, P, S, n, bn_peer_frame_len(tx.p[0]), got,
 	       atomic_load(&rx.counts.last_dat_ns));
-	bn_json_int(&j, "checked", (long long)atomic_load(&rx.counts.dats_checked));
-	bn_json_int(&j, "bad", (long long)atomic_load(&rx.counts.bad));
-	bn_json_int(&j, "sender_deliveries", (long long)atomic_load(&tx.counts.dats));
-	bn_json_end(&j);
+	bn_json_int(j, "checked", (long long)atomic_load(&rx.counts.dats_checked));
+	bn_json_int(j, "bad", (long long)atomic_load(&rx.counts.bad));
+	bn_json_int(j, "sender_deliveries", (long long)atomic_load(&tx.counts.dats));
+	res->rate = r.deliveries_per_s;
+	res->server_cpu = r.server_cpu;
+	memcpy(res->relay_opts, r.relay_opts, sizeof(res->relay_opts));
 	ok = 0;
 	if (stalled || got != expected || atomic_load(&rx.counts.bad) ||
 	    atomic_load(&tx.counts.errs) || atomic_load(&rx.counts.down) ||
@@ -101,6 +119,61 @@ out:
 	bn_peers_close(&tx);
 	bn_peers_close(&rx);
 	bn_run_end(&r);
+	return ok;
+}
+
+static int fanout_cove(const struct bn_opts *o, size_t P, size_t S, size_t n)
+{
+	struct fanout_res res;
+	struct bn_json j;
+	int ok = fanout_cove_once(o, P, S, n, &j, &res);
+
+	if (res.windowed)
+		bn_json_end(&j);
+	return ok;
+}
+
+/* --store both: the relay's SQLite store and none, in alternating rounds. */
+static int fanout_ab(const struct bn_opts *o, size_t P, size_t S, size_t n)
+{
+	struct bn_opts os = *o, on = *o;
+	struct fanout_res a, b;
+	struct bn_ab rate = { 0 }, cpu = { 0 };
+	size_t rounds = o->rounds ? o->rounds : 3;
+	struct bn_run shown;
+	struct bn_json j;
+	int ok = 0;
+
+	os.store = BN_STORE_SQLITE;
+	on.store = BN_STORE_NONE;
+	for (size_t i = 0; i < rounds; i++) {
+		int fa, fb;
+
+		if (bn_ab_b_first(i)) {
+			fb = fanout_cove_once(&on, P, S, n, NULL, &b);
+			fa = fanout_cove_once(&os, P, S, n, NULL, &a);
+		} else {
+			fa = fanout_cove_once(&os, P, S, n, NULL, &a);
+			fb = fanout_cove_once(&on, P, S, n, NULL, &b);
+		}
+		if (fa || fb)
+			ok = -1;
+		bn_ab_add(&rate, a.rate, b.rate);
+		bn_ab_add(&cpu, a.server_cpu, b.server_cpu);
+		bn_say("fanout round %zu: %.0f deliveries/s with the store, %.0f without (%.3f)",
+		       i + 1, a.rate, b.rate, b.rate > 0 ? a.rate / b.rate : 0);
+	}
+	memset(&shown, 0, sizeof(shown));
+	shown.o = o;
+	memcpy(shown.relay_opts, a.relay_opts, sizeof(shown.relay_opts));
+	bn_run_json_begin(&shown, &j, "fanout");
+	bn_json_int(&j, "senders", (long long)P);
+	bn_json_int(&j, "receivers", (long long)S);
+	bn_json_int(&j, "messages", (long long)(P * n));
+	bn_json_int(&j, "rounds", (long long)rate.n);
+	bn_ab_json(&cpu, &j, "server_cpu", "sqlite", "none");
+	bn_ab_json(&rate, &j, "deliveries_per_s", "sqlite", "none");
+	bn_json_end(&j);
 	return ok;
 }
 
@@ -297,5 +370,7 @@ int bn_sc_fanout(const struct bn_opts *o)
 	size_t P = o->senders ? o->senders : 1, S = o->receivers ? o->receivers : 10;
 	size_t n = o->messages ? o->messages : default_messages(P, S);
 
-	return o->mqtt ? fanout_mqtt(o, P, S, n) : fanout_cove(o, P, S, n);
+	if (o->mqtt)
+		return fanout_mqtt(o, P, S, n);
+	return o->store == BN_STORE_BOTH ? fanout_ab(o, P, S, n) : fanout_cove(o, P, S, n);
 }

@@ -276,10 +276,29 @@ void bn_json_num(struct bn_json *j, const char *k, double val)
 
 void bn_json_end(struct bn_json *j)
 {
+	double load[1];
+
+	if (getloadavg(load, 1) == 1)
+		bn_json_num(j, "load1", load[0]);
 	add(j, "}");
 	if (j->len >= sizeof(j->buf))
 		j->len = sizeof(j->buf) - 1;
 	j->buf[j->len] = '\0';
 	puts(j->buf);
 	fflush(stdout);
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+double bn_median(double *v, size_t n)
+{
+	if (n == 0)
+		return 0;
+	qsort(v, n, sizeof(*v), cmp_double);
+	return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
 }

@@ -90,6 +90,37 @@ int bn_world_init(struct bn_world *w, size_t n)
 	return write_whitelist(w);
 }
 
+/* What the relay's default store is called in its folder (rendezvous/run.c). */
+#define STORE_FILE "cove-store.db"
+
+void bn_world_store_path(const struct bn_world *w, char *out, size_t cap)
+{
+	snprintf(out, cap, "%s/" STORE_FILE, w->dir);
+}
+
+int bn_world_keyfile(const struct bn_world *w, size_t i, const char *path)
+{
+	int ret = cove_kf_save(path, 1, &w->ids[i], NULL, 0, 0, 0);
+
+	if (ret != COVE_OK) {
+		bn_err("cannot write %s: %s", path, cove_strerror(ret));
+		return -1;
+	}
+	return 0;
+}
+
+/* Removes the relay's store and what SQLite keeps beside it. */
+static void remove_store(const struct bn_world *w)
+{
+	static const char *const tails[] = { "", "-wal", "-shm", "-journal" };
+	char path[400];
+
+	for (size_t i = 0; i < sizeof(tails) / sizeof(tails[0]); i++) {
+		snprintf(path, sizeof(path), "%s/" STORE_FILE "%s", w->dir, tails[i]);
+		unlink(path);
+	}
+}
+
 void bn_world_free(struct bn_world *w)
 {
 	const char *keep = getenv("COVE_BENCH_KEEP");
@@ -104,6 +135,7 @@ void bn_world_free(struct bn_world *w)
 		unlink(w->wl_path);
 		unlink(w->key_path);
 		unlink(w->log_path);
+		remove_store(w);
 		rmdir(w->dir);
 	} else if (w->dir[0]) {
 		bn_say("kept %s (COVE_BENCH_KEEP)", w->dir);

@@ -14,6 +14,10 @@
 struct keep_room {
 	const char *name;
 	int64_t id;
+	/* the cursor handed over and not written yet: it goes into the file
+	 * with the commit that holds the messages it counts */
+	uint64_t rseq, rdat;
+	int cursor_pending;
 	uint64_t seen_start;        /* last seen, as read at start */
 	uint64_t seen_written_ms;
 	/* where nd_keep_older() goes on: the oldest message shown so far */
@@ -23,8 +27,11 @@ struct keep_room {
 
 struct nd_keep {
 	struct cove_hist *h;        /* NULL: --history none */
-	struct event *flush_ev;
-	int dirty;
+	struct event *flush_ev;     /* active: commit at the end of this loop turn */
+	struct event *batch_ev;     /* a timer: commit the messages waiting */
+	int dirty;                  /* flush_ev is active */
+	int batch_armed;            /* batch_ev is pending */
+	size_t waiting;             /* messages and cursors written since the last commit */
 	void (*warn)(void *ctx, const char *msg);
 	void *warn_ctx;
 	int warned_add, warned_flush;
@@ -33,6 +40,7 @@ struct nd_keep {
 };
 
 static void flush_cb(evutil_socket_t fd, short what, void *arg);
+static void write_cursors(struct nd_keep *k);
 
 int nd_keep_open(struct nd_keep **out, struct event_base *base, const char *path,
 		 const struct cove_ident *id,
@@ -58,7 +66,12 @@ int nd_keep_open(struct nd_keep **out, struct event_base *base, const char *path
 			return ret;
 		}
 		k->flush_ev = event_new(base, -1, 0, flush_cb, k);
-		if (!k->flush_ev) {
+		k->batch_ev = event_new(base, -1, 0, flush_cb, k);
+		if (!k->flush_ev || !k->batch_ev) {
+			if (k->flush_ev)
+				event_free(k->flush_ev);
+			if (k->batch_ev)
+				event_free(k->batch_ev);
 			cove_hist_close(k->h);
 			free(k);
 			return COVE_ERR_NOMEM;
@@ -121,9 +134,15 @@ void nd_keep_flush(struct nd_keep *k)
 {
 	int ret;
 
-	if (!k || !k->h || !k->dirty)
+	if (!k || !k->h || (!k->dirty && !k->waiting))
 		return;
+	if (k->batch_armed) {
+		event_del(k->batch_ev);
+		k->batch_armed = 0;
+	}
 	k->dirty = 0;
+	k->waiting = 0;
+	write_cursors(k);
 	ret = cove_hist_flush(k->h);
 	if (ret != COVE_OK)
 		say_once(k, &k->warned_flush, "writing to the file", ret);
@@ -147,6 +166,29 @@ static void touch(struct nd_keep *k)
 	event_active(k->flush_ev, EV_TIMEOUT, 0);
 }
 
+/* A message (or a cursor) was written: commit it with those that follow
+ * it within ND_KEEP_BATCH_MS, or at the end of the turn that makes
+ * ND_KEEP_BATCH of them. A catch-up brings a few frames a loop turn (one
+ * read of the link), and a commit for each few cost the node more than
+ * its signature checks; the cursor goes into the same commit as the
+ * messages it counts, so a crash in between loses nothing the relay does
+ * not send again. */
+static void touch_msg(struct nd_keep *k)
+{
+	static const struct timeval delay = { 0, ND_KEEP_BATCH_MS * 1000 };
+
+	if (++k->waiting >= ND_KEEP_BATCH) {
+		touch(k);
+		return;
+	}
+	if (k->batch_armed || k->dirty)
+		return;
+	if (event_add(k->batch_ev, &delay) == 0)
+		k->batch_armed = 1;
+	else
+		touch(k);
+}
+
 static struct keep_room *find(struct nd_keep *k, const char *room)
 {
 	for (size_t i = 0; k && i < k->nrooms; i++)
@@ -166,6 +208,8 @@ void nd_keep_close(struct nd_keep *k, uint64_t now_ms)
 	cove_hist_close(k->h);
 	if (k->flush_ev)
 		event_free(k->flush_ev);
+	if (k->batch_ev)
+		event_free(k->batch_ev);
 	free(k->rooms);
 	free(k);
 }
@@ -223,7 +267,7 @@ static int keep_message(void *ctx, const struct cove_chat_msg *m)
 	hm.text_len = m->len;
 	ret = cove_hist_add(k->h, r->id, &hm);
 	if (ret == COVE_OK)
-		touch(k);
+		touch_msg(k);
 	else if (ret != COVE_ERR_EXISTS)
 		say_once(k, &k->warned_add, "keeping a message", ret);
 	return ret;
@@ -304,18 +348,43 @@ static int keep_cursor_get(void *ctx, const char *room, uint64_t *rseq, uint64_t
 	struct nd_keep *k = ctx;
 	struct keep_room *r = find(k, room);
 
+	if (r && r->cursor_pending) {
+		*rseq = r->rseq;
+		*rdat = r->rdat;
+		return COVE_OK;
+	}
 	return r ? cove_hist_cursor_get(k->h, r->id, rseq, rdat) : COVE_ERR_NOTFOUND;
 }
 
+/* The core moves a room's cursor with every frame it takes: kept here and
+ * written once, just before the commit (write_cursors). */
 static int keep_cursor_set(void *ctx, const char *room, uint64_t rseq, uint64_t rdat)
 {
 	struct nd_keep *k = ctx;
 	struct keep_room *r = find(k, room);
-	int ret = r ? cove_hist_cursor_set(k->h, r->id, rseq, rdat) : COVE_ERR_NOTFOUND;
 
-	if (ret == COVE_OK)
-		touch(k);
-	return ret;
+	if (!r)
+		return COVE_ERR_NOTFOUND;
+	r->rseq = rseq;
+	r->rdat = rdat;
+	r->cursor_pending = 1;
+	touch_msg(k);
+	return COVE_OK;
+}
+
+static void write_cursors(struct nd_keep *k)
+{
+	for (size_t i = 0; i < k->nrooms; i++) {
+		struct keep_room *r = &k->rooms[i];
+		int ret;
+
+		if (!r->cursor_pending)
+			continue;
+		r->cursor_pending = 0;
+		ret = cove_hist_cursor_set(k->h, r->id, r->rseq, r->rdat);
+		if (ret != COVE_OK)
+			say_once(k, &k->warned_add, "keeping a room's place", ret);
+	}
 }
 
 struct cove_chat_persist nd_keep_persist(struct nd_keep *k)
@@ -426,6 +495,7 @@ void nd_keep_forget(struct nd_keep *k, const char *room)
 	cove_hist_secret_del_older(k->h, r->id, COVE_HIST_MEMBERSHIP, UINT32_MAX, NULL);
 	cove_hist_secret_del_older(k->h, r->id, COVE_HIST_GROUP_KEY, UINT32_MAX, NULL);
 	cove_hist_state_put(k->h, r->id, NULL, 0);
+	r->cursor_pending = 0;
 	cove_hist_cursor_set(k->h, r->id, 0, 0);
 	cove_hist_seen_set(k->h, r->id, 0);
 	*r = k->rooms[--k->nrooms];

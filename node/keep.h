@@ -2,9 +2,9 @@
  * keep.h - what cove-node keeps across restarts: its history file
  * (hist/hist.h) seen from the node. It gives the chat core its
  * persistence table (chat/chat.h, struct cove_chat_persist), commits what
- * was written once per turn of the event loop, pages back through a
- * room's messages for the front-ends, and remembers when the user last
- * had each room open.
+ * was written in batches from the event loop (ND_KEEP_BATCH_MS), pages
+ * back through a room's messages for the front-ends, and remembers when
+ * the user last had each room open.
  *
  * With no file (--history none) every call is valid and keeps nothing:
  * the table's callbacks say "not kept before", pages are empty.
@@ -27,6 +27,12 @@
 #define ND_KEEP_START_SHOW 20u
 /* While a room is open its last-seen time is written at most this often. */
 #define ND_KEEP_SEEN_EVERY_MS 60000u
+/* Messages shown, and the room's place (cursor) that goes with them, are
+ * committed at most ND_KEEP_BATCH_MS after the first of them, or at the
+ * end of the loop turn that makes ND_KEEP_BATCH of them; every other
+ * write (state, secrets) at the end of its loop turn, with them. */
+#define ND_KEEP_BATCH_MS 50u
+#define ND_KEEP_BATCH 512u
 
 struct nd_keep;
 
@@ -91,7 +97,8 @@ void nd_keep_seen(struct nd_keep *k, const char *room, uint64_t now_ms);
  * it was left. The table's forget calls this. */
 void nd_keep_forget(struct nd_keep *k, const char *room);
 
-/* Commits what was written; called from the loop, and before exit. */
+/* Commits what was written (the cursors kept in memory first); called
+ * from the loop, and before exit. */
 void nd_keep_flush(struct nd_keep *k);
 
 #endif

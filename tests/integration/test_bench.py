@@ -116,8 +116,55 @@ class BenchScenarios(unittest.TestCase):
         self.assertEqual(r["authenticated"], 60)
         self.assertGreater(r["relay_rss_kib"], 0)
 
+    def test_ingress_with_and_without_the_store_counts_every_frame(self):
+        # the relay's SQLite file and --store none in turns: every run exact
+        r = bench("--store", "both", "--rounds", "2", "ingress", "-P", "2", "-n", "150")
+        self.assertEqual(r["store"], "both")
+        self.assertEqual(r["rounds"], 2)
+        self.assertEqual(r["frames"], 300)
+        for side in ("sqlite", "none"):
+            self.assertGreater(r["frames_per_s_" + side], 0)
+        self.assertGreater(r["frames_per_s_ratio"], 0)
+        self.assertLessEqual(r["frames_per_s_ratio_min"], r["frames_per_s_ratio_max"])
+        # the stopped relay's file holds every DAT and each sender's INI
+        self.assertEqual(r["store_frames"], 300 + 2)
+        self.assertGreaterEqual(r["store_frame_bytes"], 300 * r["frame_bytes"])
+        self.assertGreater(r["store_file_bytes"], r["store_frame_bytes"] / 2)
+        self.assertGreater(r["store_size_ratio"], 0)
+
+    def test_ingress_with_no_store_has_no_file_to_measure(self):
+        r = bench("--store", "none", "ingress", "-P", "2", "-n", "100")
+        self.assertEqual(r["store"], "none")
+        self.assertEqual(r["accepted"], 200)
+        self.assertNotIn("store_file_bytes", r)
+
+    def test_fanout_with_and_without_the_store_delivers_everything(self):
+        r = bench("--store", "both", "--rounds", "2", "fanout", "-P", "1", "-S", "3", "-n", "60")
+        self.assertEqual(r["receivers"], 3)
+        self.assertEqual(r["rounds"], 2)
+        self.assertGreater(r["deliveries_per_s_ratio"], 0)
+
+    def test_catchup_shows_every_stored_message_once_to_each_kind_of_member(self):
+        # a real cove-node, its core with its history file, the core with
+        # its state in memory: each back to 300 messages stored while away
+        # (exact counts, no error: the run fails otherwise)
+        r = bench("catchup", "-n", "300", "--rounds", "1")
+        self.assertEqual(r["messages"], 300)
+        for kind in ("node", "core", "memory"):
+            self.assertGreater(r["shown_per_s_" + kind], 0, kind)
+            self.assertGreater(r["ratio_" + kind], 0, kind)
+            self.assertGreater(r["to_upd_s_" + kind], 0, kind)
+        self.assertGreater(r["verify_per_s_one_core"], 0)
+        self.assertEqual(r["ratio_to_one_core"], r["ratio_node"])
+        # 300 DATs and the members' INIs (a join and a return each)
+        self.assertGreaterEqual(r["store_frames"], 300)
+        self.assertGreaterEqual(r["store_frame_bytes"], 300 * r["frame_bytes"])
+        self.assertGreater(r["store_size_ratio"], 1)
+
     def test_bad_options_are_usage_errors(self):
-        for args in (["nosuch"], ["fanout", "-S", "0"], ["--mqtt", "127.0.0.1:1", "join"], []):
+        for args in (["nosuch"], ["fanout", "-S", "0"], ["--mqtt", "127.0.0.1:1", "join"], [],
+                     ["--store", "disk", "ingress"], ["--store", "both", "join"],
+                     ["--rounds", "0", "catchup"]):
             p = subprocess.run([BENCH] + args, capture_output=True, text=True, timeout=TIMEOUT)
             self.assertEqual(p.returncode, 2, args)
             self.assertIn("cove-bench", p.stderr)
@@ -285,6 +332,32 @@ class BenchReport(unittest.TestCase):
         rep = load_report()
         self.assertEqual(rep.check_text(50.0, (40.0, 60.0)), "50 (40-60)")
         self.assertEqual(rep.check_text(36.0, (35.0, 37.0)), "36")
+
+    def test_issue_11_targets_read_the_ratios_of_one_run(self):
+        runs = [
+            {"scenario": "catchup", "target": "cove", "label": "catchup", "messages": 100000,
+             "ratio_to_one_core": 0.6, "ratio_core": 0.65, "ratio_memory": 0.84,
+             "store_size_ratio": 1.1, "store_file_bytes": 110, "store_wal_bytes": 0,
+             "store_frame_bytes": 100},
+            {"scenario": "ingress", "target": "cove", "label": "store ingress", "store": "both",
+             "rounds": 3, "frames_per_s_sqlite": 8.5, "frames_per_s_none": 10.0,
+             "frames_per_s_ratio": 0.85, "frames_per_s_ratio_min": 0.8,
+             "frames_per_s_ratio_max": 0.9},
+            {"scenario": "fanout", "target": "cove", "label": "store fanout 1x10",
+             "store": "both", "rounds": 3, "deliveries_per_s_ratio": 0.89,
+             "deliveries_per_s_ratio_min": 0.85, "deliveries_per_s_ratio_max": 0.95},
+        ]
+        rep = load_report()
+        got = {what: ok for what, val, ok in rep.targets(runs)}
+        self.assertIs(got["catch-up of 100,000 stored messages, cove-node >= 0.8 x the one-core "
+                          "verify rate"], False)
+        self.assertIs(got["ingress with the store >= 0.8 x --store none"], True)
+        self.assertIs(got["fanout 1x10 with the store >= 0.9 x --store none"], False)
+        self.assertIs(got["store size <= 1.2 x the bytes of its frames"], True)
+        # and the run table says each without a field it does not have
+        md = rep.markdown(runs)
+        self.assertIn("0.85 x (median of 3 rounds)", md)
+        self.assertIn("store 1.1 x its frames", md)
 
     def test_cross_check_pairs_each_client_by_label(self):
         rows = load_report().cross_rows(self.RUNS)
