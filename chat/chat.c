@@ -365,9 +365,11 @@ static int on_key_frame(struct cove_chat *c, struct room *r, const struct cove_f
  * previous one after the usual grace), and a room that holds a key is
  * ready: confirmed (RDY) and shown. */
 static int on_ini(struct cove_chat *c, struct room *r, const struct cove_frame *f);
+static int on_prs(struct cove_chat *c, struct room *r, const struct cove_frame *f);
 
-/* The INIs that came bare during the catch-up, after its backlog: who is
- * here now, as the relay told us when we came back. */
+/* The INIs and PRSs that came bare during the catch-up, after its
+ * backlog and in their order: who is a member and who is here now, as the
+ * relay told us when we came back. */
 static void replay_bare_inis(struct cove_chat *c, struct room *r)
 {
 	struct held *list = r->bare_ini;
@@ -379,7 +381,7 @@ static void replay_bare_inis(struct cove_chat *c, struct room *r)
 		struct cove_frame f;
 
 		if (cove_frame_decode(&f, list[i].raw, list[i].len) == COVE_OK)
-			on_ini(c, r, &f);
+			(f.type == COVE_F_INI ? on_ini : on_prs)(c, r, &f);
 		free(list[i].raw);
 	}
 	free(list);
@@ -664,10 +666,11 @@ static int core_frame(struct cove_chat *c, const struct cove_frame *f, const uin
 	r = room_find(c, f->room, f->room_len);
 	if (!r)
 		return COVE_OK; /* not one of our rooms: the relay erred; ignore */
-	/* A member's INI that comes bare while we catch up waits for the
-	 * backlog: see room.h, bare_ini. */
-	if (f->type == COVE_F_INI && r->catching_up && !c->rseq_now && !from_relay &&
-	    memcmp(f->from, c->id->pk, COVE_ID_LEN) != 0 && raw &&
+	/* A member's INI, and presence, that come bare while we catch up wait
+	 * for the backlog: see room.h, bare_ini. */
+	if (((f->type == COVE_F_INI && !from_relay && memcmp(f->from, c->id->pk, COVE_ID_LEN)) ||
+	     f->type == COVE_F_PRS) &&
+	    r->catching_up && !c->rseq_now && raw &&
 	    msgs_hold_frame(&r->bare_ini, &r->nbare_ini, raw, len))
 		return COVE_OK;
 	switch (f->type) {

@@ -182,9 +182,10 @@ struct room {
 	 * may hold older ones of their senders, so they wait for its end. */
 	struct held *bare;
 	size_t nbare;
-	/* INIs that came bare while we caught up (the relay telling us who is
-	 * here as we came back): the backlog may hold an older BYE of the
-	 * same member, which must not be taken as newer than them. */
+	/* INIs and PRSs that came bare while we caught up (the relay telling
+	 * us who is a member, and who is here, as we came back), in the order
+	 * they came: the backlog may hold an older BYE of the same member,
+	 * which must not be taken as newer than them. */
 	struct held *bare_ini;
 	size_t nbare_ini;
 	uint64_t joined_ms;         /* when we sent our latest INI */

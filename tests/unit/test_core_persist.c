@@ -735,6 +735,38 @@ static void a_member_that_left_and_came_back_while_we_were_away_is_a_member(void
 	cove_xkp_free(carol2);
 }
 
+static void note_here(void *arg, const struct cove_chat_member *m)
+{
+	unsigned *bits = arg;
+
+	if (!m->self && m->here)
+		*bits |= 1u << (memcmp(m->pk, pk(BOB), COVE_ID_LEN) == 0 ? BOB : CAROL);
+}
+
+/* Coming back, alice is told who is a member (their INIs) and who of
+ * them is here (PRS), bare, during her catch-up: the INIs wait for the
+ * backlog, and the presence with them, in their order, so that one away
+ * is not taken as here. */
+static void who_is_here_when_we_come_back_is_as_the_relay_said(void **state)
+{
+	uint8_t gk0[COVE_GK_LEN], old_xpk[COVE_XPK_LEN];
+	struct cove_xkp *bob, *carol;
+	unsigned here = 0;
+
+	(void)state;
+	alice_then_away(gk0, &bob, &carol, old_xpk);
+	alice_starts(&stay);
+	still_here(BOB, bob);
+	still_here(CAROL, carol);
+	prs(BOB, 1);
+	prs(CAROL, 0);
+	upd(1, 0);
+	assert_ok(cove_chat_members(w.core, ROOM, note_here, &here));
+	assert_int_equal(here, 1u << BOB);
+	cove_xkp_free(bob);
+	cove_xkp_free(carol);
+}
+
 static void a_backlog_with_a_bye_then_a_later_key_ends_with_that_key_untainted(void **state)
 {
 	static const enum who both[] = { ALICE, BOB };
@@ -949,6 +981,7 @@ int main(void)
 		T(a_tainted_key_stays_tainted_across_a_restart),
 		T(a_message_left_out_of_a_catch_up_after_a_restart_is_a_gap),
 		T(a_member_that_left_and_came_back_while_we_were_away_is_a_member),
+		T(who_is_here_when_we_come_back_is_as_the_relay_said),
 		T(a_backlog_with_a_bye_then_a_later_key_ends_with_that_key_untainted),
 		T(a_backlog_with_a_bye_and_no_later_key_leaves_the_old_key_tainted),
 		T(a_member_away_gets_the_next_epoch_only_on_evidence),
