@@ -588,8 +588,13 @@ static int on_ini(struct cove_chat *c, struct room *r, const struct cove_frame *
 	if (!m->present) {
 		m->present = 1;
 		m->exposed = 1; /* it gets the current key, from us or another */
+		m->seen_ms = c->deps.now_ms();
+		/* a member new to us joined; one we knew is back (its INI, not a
+		 * PRS, says so: PROTOCOL.md 5.10) */
 		if (r->st == R_READY && c->ui.joined && joins)
 			c->ui.joined(c->ui.ctx, r->name, m->name);
+		else if (r->st == R_READY && c->ui.presence && !joins)
+			c->ui.presence(c->ui.ctx, r->name, m->name, 1, m->seen_ms);
 	}
 	return COVE_OK;
 }

@@ -539,6 +539,7 @@ static void gave(struct room *r, struct member *m)
 	m->held = 1;
 	m->held_epoch = r->epoch;
 	m->gave = 1;
+	m->gave_away = 0;
 	m->gave_epoch = r->epoch;
 	r->state_dirty = 1;
 }
@@ -612,14 +613,17 @@ int epoch_ask(struct cove_chat *c, struct room *r, const struct cove_frame *f,
 	if (give_key(c, r, m, view) == COVE_OK) {
 		gave(r, m);
 		done->what = EPOCH_GAVE;
-		/* Everyone we gave this epoch to, not only the joiner: a member
-		 * that takes it from us learns from this HOLDERS alone whether
-		 * someone who left holds it (epoch_key waits for it). */
+		/* The joiner, and those we sealed this epoch to while they were
+		 * away: a member that takes the key from us learns from this
+		 * HOLDERS alone whether someone who left holds it (epoch_key
+		 * waits for it; those here it sees in the KEY's view). */
 		done->holders = calloc(r->nmembers, sizeof(*done->holders));
 		if (!done->holders)
 			return COVE_ERR_NOMEM;
+		memcpy(done->holders[done->nholders++], m->pk, 32);
 		for (size_t i = 0; i < r->nmembers; i++)
-			if (r->members[i].gave && r->members[i].gave_epoch == r->epoch)
+			if (r->members[i].gave && r->members[i].gave_away &&
+			    r->members[i].gave_epoch == r->epoch && &r->members[i] != m)
 				memcpy(done->holders[done->nholders++], r->members[i].pk, 32);
 	}
 	return COVE_OK;
@@ -658,9 +662,12 @@ int epoch_rek(struct cove_chat *c, struct room *r, const struct cove_frame *f,
 		struct member *m = &r->members[i];
 
 		/* those here, and those away who held the epoch before */
-		m->exposed = sealable(c, m, now) || sealable_away(c, m, prev);
+		int away = !sealable(c, m, now) && sealable_away(c, m, prev);
+
+		m->exposed = away || sealable(c, m, now);
 		if (m->exposed && give_key(c, r, m, view) == COVE_OK) {
 			gave(r, m);
+			m->gave_away = away;
 			if (holders)
 				memcpy(holders[nh++], m->pk, 32);
 		}

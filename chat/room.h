@@ -74,6 +74,7 @@ struct member {
 	int held;
 	uint32_t held_epoch;
 	int gave;                   /* we sealed it gave_epoch ourselves */
+	int gave_away;              /* ... while it was away */
 	uint32_t gave_epoch;
 	int away;                   /* the relay says it is away (PRS) */
 	uint64_t seen_ms;           /* when the relay last saw it connected */

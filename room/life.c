@@ -45,7 +45,8 @@ static void prs_frame(struct cove_frame *f, const struct rm_member *about)
 	f->u.prs.seen = about->seen_ms;
 }
 
-/* Tells the members here that m arrived or went (PRS, not stored). */
+/* Tells the members here that m went away (PRS, not stored); its arrival
+ * its INI tells. */
 static void presence(struct rm_member *m)
 {
 	struct rm_room *r = m->room;
@@ -59,7 +60,9 @@ static void presence(struct rm_member *m)
 }
 
 /* Tells m, arriving, who the others are: their latest INIs (nodes check
- * each themselves), then whether each is here. */
+ * each themselves), then which of them are away (an INI says here: a PRS
+ * for each member here too made every arrival cost a signature per member
+ * and a room's fan-out of joins twice what it was). */
 static void introduce(struct rm_member *m)
 {
 	struct rm_member *k;
@@ -72,7 +75,8 @@ static void introduce(struct rm_member *m)
 		if (k == m)
 			continue;
 		prs_frame(&f, k);
-		rm_send_own(m, &f);
+		if (!f.u.prs.here)
+			rm_send_own(m, &f);
 	}
 }
 
@@ -217,8 +221,8 @@ static int member_return(struct rm_peer *p, struct rm_member *m, const uint8_t *
 	rm_log_debug(h, "room %s: %s is back", r->name, rm_who(m, label, sizeof(label)));
 	rm_keep_member(m);
 	introduce(m);
+	/* its INI, fanned out, tells those here it is back: no PRS (5.10) */
 	rm_keep_frame(r, COVE_F_INI, m->pk, NULL, NULL, 0, ini, ini_len);
-	presence(m);
 	rm_route(r);
 	return 0;
 }
@@ -266,7 +270,6 @@ int rm_join(struct rm_peer *p, const char *room, size_t len, const uint8_t xpk[C
 	introduce(m);
 	/* recorded at its completion, which gives it its since */
 	rm_keep_frame(r, COVE_F_INI, m->pk, NULL, NULL, 1, ini, ini_len);
-	presence(m);
 	h->deps.stats->joins++;
 	rm_log_debug(h, "room %s: %s joins (%zu members)", r->name,
 		     rm_who(m, label, sizeof(label)), r->nmembers);

@@ -76,13 +76,18 @@ TEST(presence_says_who_is_here_and_who_is_away)
 	keyed(2);
 	rw_disconnect(&w, B);
 	rw_clear_all(&w);
-	joins(C); /* told of each member: A here, B away */
-	assert_u64(rw_count(&w, C, COVE_F_PRS, NULL), 2);
-	assert_u64(rw_count(&w, C, COVE_F_INI, NULL), 2); /* and each one's latest INI */
-	assert_prs(A, C, 1);
+	joins(C); /* told of each member, its latest INI, and of B: away */
+	assert_u64(rw_count(&w, C, COVE_F_INI, NULL), 2);
+	assert_u64(rw_count(&w, C, COVE_F_PRS, NULL), 1);
+	assert_prs(C, B, 0);
+	/* an arrival is its INI, fanned out: no PRS, for a join or a return */
+	assert_u64(rw_count(&w, A, COVE_F_PRS, NULL), 0);
+	assert_u64(rw_count(&w, A, COVE_F_INI, NULL), 1);
+	rw_clear_all(&w);
 	joins(B);
-	assert_prs(A, B, 1);
-	assert_prs(C, B, 1);
+	assert_u64(rw_count(&w, A, COVE_F_PRS, NULL) + rw_count(&w, C, COVE_F_PRS, NULL), 0);
+	assert_u64(rw_count(&w, A, COVE_F_INI, NULL), 1);
+	assert_u64(rw_count(&w, C, COVE_F_INI, NULL), 1);
 }
 
 /* Was a member back within its grace period: it takes its place back. */
