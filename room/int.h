@@ -34,6 +34,8 @@
 /* Room for a frame the relay makes (INI, ASK, REK, BYE), whose largest
  * part is a room name of COVE_ROOM_MAX bytes. */
 #define RM_OWN_FRAME_MAX 512
+/* Identities remembered per room as departed since its epoch began. */
+#define RM_DEPARTED_MAX 256
 
 /* Room for a label of a member in a log line. */
 #define RM_LABEL_MAX 96
@@ -51,6 +53,10 @@ struct rm_peer {
 
 /* One identity's place in one room. */
 struct rm_member {
+	/* it left since not_epoch began and joined again: it is asked for
+	 * only once the room has a newer epoch */
+	int wait_epoch;
+	uint32_t not_epoch;
 	TAILQ_ENTRY(rm_member) next;   /* room's members, in join order */
 	struct rm_room *room;
 	struct rm_peer *peer;          /* NULL while away */
@@ -112,6 +118,16 @@ struct rm_room {
 	uint32_t rekey_epoch;
 	struct rm_timer *rekey_timer;
 	int rekey_wanted;              /* someone left: rekey once possible */
+	/* Who left, or was removed, and the epoch it held then: one of them
+	 * joining again while the room is at a later epoch (made without it)
+	 * gets the next one, not that. A member that saw it leave refuses it
+	 * that key anyway; one that joined since cannot know. In memory only;
+	 * the oldest are forgotten past RM_DEPARTED_MAX. */
+	struct rm_departed {
+		uint8_t pk[COVE_ID_LEN];
+		uint32_t epoch;
+	} *departed;
+	size_t ndeparted;
 };
 
 struct rm_hub {
@@ -306,6 +322,9 @@ void rm_member_remove(struct rm_member *m, int announce, const uint8_t *bye, siz
  * member that needs the current key has someone asked on its behalf.
  * Waits while frames of the room are in flight. */
 void rm_route(struct rm_room *r);
+/* Whether pk left r, or was removed, holding an epoch below r's current
+ * one (so that this one was made without it); it is forgotten there. */
+int rm_departed_before(struct rm_room *r, const uint8_t pk[COVE_ID_LEN]);
 
 /* The router's timer callback (arg: the hub): routes the rooms scheduled. */
 void rm_route_cb(void *arg);

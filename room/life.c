@@ -270,6 +270,16 @@ int rm_join(struct rm_peer *p, const char *room, size_t len, const uint8_t xpk[C
 	introduce(m);
 	/* recorded at its completion, which gives it its since */
 	rm_keep_frame(r, COVE_F_INI, m->pk, NULL, NULL, 1, ini, ini_len);
+	if (rm_departed_before(r, m->pk)) {
+		/* It left since this epoch began: it gets the next one, made
+		 * with it, never this one (a member that joined since could
+		 * not know to refuse it). */
+		m->wait_epoch = 1;
+		m->not_epoch = r->epoch;
+		r->rekey_wanted = 1;
+		rm_log_info(h, "room %s: %s joins again after leaving; it gets a new epoch",
+			    r->name, rm_who(m, label, sizeof(label)));
+	}
 	h->deps.stats->joins++;
 	rm_log_debug(h, "room %s: %s joins (%zu members)", r->name,
 		     rm_who(m, label, sizeof(label)), r->nmembers);

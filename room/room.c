@@ -58,6 +58,9 @@ static int needs_key(const struct rm_member *m)
 	/* one that came back is given its turn to say what it holds first */
 	if (!rm_live(m) || m->returning || m->catching)
 		return 0;
+	/* one back after leaving waits for the next epoch (rm_room.departed) */
+	if (m->wait_epoch && m->room->epoch_known && m->room->epoch == m->not_epoch)
+		return 0;
 	if (!m->keyed || m->unconfirmed)
 		return 1;
 	return m->room->epoch_known && m->epoch_known && m->epoch < m->room->epoch;
@@ -137,7 +140,52 @@ void rm_room_free(struct rm_room *r)
 		TAILQ_REMOVE(&h->to_route, r, route_next);
 	rm_timer_free(h, r->rekey_timer);
 	rm_table_remove(&h->rooms, &r->entry);
+	free(r->departed);
 	free(r);
+}
+
+static size_t departed_at(const struct rm_room *r, const uint8_t pk[COVE_ID_LEN])
+{
+	size_t i = 0;
+
+	while (i < r->ndeparted && memcmp(r->departed[i].pk, pk, COVE_ID_LEN) != 0)
+		i++;
+	return i;
+}
+
+static void departed_forget(struct rm_room *r, size_t i)
+{
+	r->ndeparted--;
+	memmove(&r->departed[i], &r->departed[i + 1], (r->ndeparted - i) * sizeof(*r->departed));
+}
+
+static void departed_add(struct rm_room *r, const uint8_t pk[COVE_ID_LEN], uint32_t epoch)
+{
+	struct rm_departed *d;
+	size_t i = departed_at(r, pk);
+
+	if (i < r->ndeparted)
+		departed_forget(r, i);
+	if (r->ndeparted == RM_DEPARTED_MAX)
+		departed_forget(r, 0); /* the oldest */
+	d = realloc(r->departed, (r->ndeparted + 1) * sizeof(*d));
+	if (!d)
+		return; /* the members that saw it leave still refuse it */
+	r->departed = d;
+	memcpy(d[r->ndeparted].pk, pk, COVE_ID_LEN);
+	d[r->ndeparted++].epoch = epoch;
+}
+
+int rm_departed_before(struct rm_room *r, const uint8_t pk[COVE_ID_LEN])
+{
+	size_t i = departed_at(r, pk);
+	int before;
+
+	if (i == r->ndeparted)
+		return 0;
+	before = r->epoch_known && r->epoch > r->departed[i].epoch;
+	departed_forget(r, i);
+	return before;
 }
 
 /* ---- leaving ------------------------------------------------------------------- */
@@ -196,6 +244,8 @@ void rm_member_remove(struct rm_member *m, int announce, const uint8_t *bye, siz
 		r->rekey_wanted = 1;
 	}
 	rm_keep_member_del(m);
+	if (announce && r->nmembers > 0 && m->keyed && m->epoch_known)
+		departed_add(r, m->pk, m->epoch);
 	if (announce && r->nmembers > 0) {
 		if (bye)
 			rm_keep_frame(r, COVE_F_BYE, m->pk, NULL, NULL, 0, bye, bye_len);

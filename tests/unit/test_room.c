@@ -166,6 +166,41 @@ TEST(rekey_on_leave_moves_the_others_to_a_new_epoch)
 	assert_u64(rw_count(&w, A, COVE_F_ASK, NULL) + rw_count(&w, B, COVE_F_ASK, NULL), 0);
 }
 
+/* C left at epoch 0 and the room moved to epoch 1 without it; C joins
+ * again: nobody is asked to give it epoch 1 (D, who joined since, could
+ * not know to refuse), a new epoch is made, and C is given that. */
+TEST(a_member_back_after_leaving_gets_a_new_epoch_not_the_one_made_without_it)
+{
+	keyed(3);
+	assert_int_equal(rw_bye(&w, C, ROOM), 0);
+	assert_rek(A, 1);
+	assert_int_equal(rw_rdy(&w, A, ROOM, 1), 0);
+	assert_int_equal(rw_key(&w, A, ROOM, B, 1), 0);
+	assert_int_equal(rw_rdy(&w, B, ROOM, 1), 0);
+	rw_clear_all(&w);
+	assert_int_equal(rw_join(&w, C, ROOM), 0);
+	rw_advance(&w, RW_JOIN_TIMEOUT_MS / 2);
+	assert_u64(rw_count(&w, A, COVE_F_ASK, NULL) + rw_count(&w, B, COVE_F_ASK, NULL), 0);
+	assert_rek(A, 2);
+	assert_int_equal(rw_rdy(&w, A, ROOM, 2), 0);
+	assert_int_equal(rw_key(&w, A, ROOM, C, 2), 0);
+	assert_u64(rw_count(&w, C, COVE_F_KEY, NULL), 1);
+	assert_int_equal(rw_rdy(&w, C, ROOM, 2), 0);
+	assert_room_epoch(2);
+}
+
+/* One that left and joins again while the room is still at the epoch it
+ * held is given that key like any joiner (the leave's rekey moves the
+ * room on as ever). */
+TEST(a_member_back_at_the_epoch_it_held_is_asked_for_as_ever)
+{
+	keyed(3);
+	assert_int_equal(rw_bye(&w, C, ROOM), 0);
+	rw_clear_all(&w);
+	assert_int_equal(rw_join(&w, C, ROOM), 0);
+	assert_asked(A, C, 1);
+}
+
 TEST(member_the_rekeyer_misses_is_caught_up_by_another)
 {
 	keyed(4);
@@ -443,6 +478,8 @@ int main(void)
 		T(renewal_within_a_second_is_refused_then_passed_on),
 		T(last_member_out_frees_the_room),
 		T(rekey_on_leave_moves_the_others_to_a_new_epoch),
+		T(a_member_back_after_leaving_gets_a_new_epoch_not_the_one_made_without_it),
+		T(a_member_back_at_the_epoch_it_held_is_asked_for_as_ever),
 		T(member_the_rekeyer_misses_is_caught_up_by_another),
 		T(silent_rekeyer_is_replaced_with_a_higher_epoch),
 		T(rekeyer_that_leaves_is_replaced),
