@@ -646,10 +646,11 @@ int msgs_dat(struct cove_chat *c, struct room *r, const struct cove_frame *f,
 		return COVE_OK;
 	}
 	ret = cove_msg_dat_open(f, key, c->pt, COVE_PAD_MAX, &pl);
-	if (ret == COVE_OK || ret == COVE_ERR_TYPE)
+	if (ret == COVE_OK || ret == COVE_ERR_TYPE) {
 		m->last_seq = f->seq;
+		r->numbers_dirty = 1; /* numbers_track below moves them */
+	}
 	if (ret == COVE_ERR_TYPE) {
-		r->numbers_dirty = 1;
 		if (numbers_track(m, f->u.dat.sid, f->u.dat.n, c->deps.now_ms()))
 			room_say(c, r, "unsupported", 0,
 				 "%s sent content of kind %u, which this version cannot show",
@@ -657,16 +658,14 @@ int msgs_dat(struct cove_chat *c, struct room *r, const struct cove_frame *f,
 	} else if (ret != COVE_OK) {
 		room_say(c, r, "bad_message", 0, "dropped a message in room %s from %s: %s",
 			 r->name, e->name, cove_strerror(ret));
-	} else if ((r->numbers_dirty = 1) && numbers_track(m, f->u.dat.sid, f->u.dat.n,
-							   c->deps.now_ms())) {
+	} else if (numbers_track(m, f->u.dat.sid, f->u.dat.n, c->deps.now_ms())) {
 		if (pl.kind == COVE_PL_TEXT && !kept_before(c, r, f, &pl)) {
 			r->caught_shown += r->catching_up;
 			if (c->ui.message)
 				c->ui.message(c->ui.ctx, r->name, e->name, pl.text, pl.text_len,
 					      f->ts);
 		}
-		else if (pl.kind == COVE_PL_HOLDERS)
-		{
+		else if (pl.kind == COVE_PL_HOLDERS) {
 			epoch_holders(c, r, m, &pl);
 			msgs_flush(c, r); /* what waited for it, if it did */
 		}
