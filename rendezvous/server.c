@@ -236,8 +236,11 @@ int rv_server_init(struct rv_server *s, struct event_base *base, struct cove_ide
 	if (!s->hub)
 		return COVE_ERR_NOMEM;
 	ret = rm_hub_load(s->hub);
-	if (ret != COVE_OK)
+	if (ret != COVE_OK) {
+		rm_hub_free(s->hub);
+		s->hub = NULL;
 		return ret == COVE_ERR_NOMEM ? ret : COVE_ERR_STORE_FORMAT;
+	}
 	s->reaper = event_new(base, -1, 0, reaper_cb, s);
 	s->listen_retry = evtimer_new(base, listen_retry_cb, s);
 	s->sweep = event_new(base, -1, EV_PERSIST, sweep_cb, s);
