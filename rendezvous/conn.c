@@ -549,6 +549,26 @@ static int io_frame(void *ctx, int err, const struct cove_frame *f, const uint8_
 	return c->srv->cb->frame(c, err, f, raw, len);
 }
 
+/* At most this much of what the kernel still holds for a connection
+ * being replaced is read at once (a peer streaming would be unbounded). */
+#define READ_NOW_MAX (4u << 20)
+
+/* Reads what the kernel holds for c now, paused or not, and hands its
+ * frames on as its read event would: a connection that is replaced
+ * loses nothing it sent before the newer one came (the socket is
+ * non-blocking: this stops at what has arrived). */
+static void read_now(struct rv_conn *c)
+{
+	struct evbuffer *in = bufferevent_get_input(c->bev);
+	evutil_socket_t fd = bufferevent_getfd(c->bev);
+
+	if (c->closing || c->input_end || fd < 0)
+		return;
+	while (evbuffer_get_length(in) < READ_NOW_MAX && evbuffer_read(in, fd, 16384) > 0)
+		;
+	read_cb(c->bev, c);
+}
+
 /* One connection per identity: a newer one takes over (a node that
  * reconnects before the relay noticed its old connection died), and the
  * older is told so and closed. Its rooms wait for the newer's joins. */
@@ -561,7 +581,9 @@ static void replace_older(struct rv_conn *c, const uint8_t id[COVE_ID_LEN])
 		if (o == c || !o->authed || o->closing || memcmp(o->pk, id, COVE_ID_LEN) != 0)
 			continue;
 		/* What the older sent before the newer came is acted on
-		 * first, as if it had all been checked at once. */
+		 * first, as if it had all been checked at once, what the
+		 * kernel still holds of it included. */
+		read_now(o);
 		if (o->ctx)
 			c->srv->cb->finish(o);
 		if (o->closing)
