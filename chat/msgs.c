@@ -77,6 +77,15 @@ static struct sent *hist_find(struct room *r, uint64_t n)
 	return NULL;
 }
 
+static void held_free(struct held **list, size_t *n)
+{
+	for (size_t i = 0; i < *n; i++)
+		free((*list)[i].raw);
+	free(*list);
+	*list = NULL;
+	*n = 0;
+}
+
 void msgs_free(struct room *r)
 {
 	for (size_t i = 0; i < r->nhist; i++)
@@ -92,21 +101,9 @@ void msgs_free(struct room *r)
 	free(r->q);
 	r->q = NULL;
 	r->nq = 0;
-	for (size_t i = 0; i < r->nheld; i++)
-		free(r->held[i].raw);
-	free(r->held);
-	r->held = NULL;
-	r->nheld = 0;
-	for (size_t i = 0; i < r->nbare; i++)
-		free(r->bare[i].raw);
-	free(r->bare);
-	r->bare = NULL;
-	r->nbare = 0;
-	for (size_t i = 0; i < r->nbare_ini; i++)
-		free(r->bare_ini[i].raw);
-	free(r->bare_ini);
-	r->bare_ini = NULL;
-	r->nbare_ini = 0;
+	held_free(&r->held, &r->nheld);
+	held_free(&r->bare, &r->nbare);
+	held_free(&r->bare_ini, &r->nbare_ini);
 }
 
 /* ---- keeping ---------------------------------------------------------------------- */

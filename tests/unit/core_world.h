@@ -499,6 +499,8 @@ static inline void view_of(uint8_t view[COVE_VIEW_LEN], uint32_t epoch, const en
  * the view of the members it sealed to. */
 static inline void request_from(enum who who, const uint8_t *gk, uint32_t epoch,
 				const struct cove_payload *pl);
+static inline struct cove_frame request_of(enum who who, const uint8_t *gk, uint32_t epoch,
+					   const struct cove_payload *pl);
 
 /* from's KEY of gk for epoch reaches alice, alone: its HOLDERS does not
  * (yet). */
@@ -513,11 +515,12 @@ static inline void key_only_from(enum who from, const uint8_t *gk, uint32_t epoc
 	feed(&f);
 }
 
-/* from's HOLDERS for epoch, under gk: it gave the key to ids (but itself). */
-static inline void holders_of(enum who from, const uint8_t *gk, uint32_t epoch,
-				const enum who *ids, size_t n)
+/* from's HOLDERS payload for epoch: it gave the key to ids (but itself).
+ * Static, valid until the next call (8 KiB: not on the stack). */
+static inline const struct cove_payload *holders_payload(enum who from, uint32_t epoch,
+							 const enum who *ids, size_t n)
 {
-	static struct cove_payload pl; /* 8 KiB: not on the stack */
+	static struct cove_payload pl;
 
 	memset(&pl, 0, sizeof(pl));
 	pl.kind = COVE_PL_HOLDERS;
@@ -525,7 +528,14 @@ static inline void holders_of(enum who from, const uint8_t *gk, uint32_t epoch,
 	for (size_t i = 0; i < n; i++)
 		if (ids[i] != from)
 			memcpy(pl.holders.ids[pl.holders.nids++], pk(ids[i]), 32);
-	request_from(from, gk, epoch, &pl);
+	return &pl;
+}
+
+/* from's HOLDERS for epoch, under gk, reaches alice. */
+static inline void holders_of(enum who from, const uint8_t *gk, uint32_t epoch,
+				const enum who *ids, size_t n)
+{
+	request_from(from, gk, epoch, holders_payload(from, epoch, ids, n));
 }
 
 /* from's KEY of gk for epoch, sealed to alice with the list ids, then its
@@ -566,8 +576,10 @@ static inline void dat_from(enum who who, const uint8_t *gk, uint32_t epoch, uin
 	feed(&f);
 }
 
-static inline void request_from(enum who who, const uint8_t *gk, uint32_t epoch,
-			 const struct cove_payload *pl)
+/* who's unnumbered DAT of pl under gk; its ciphertext is static, valid
+ * until the next call. */
+static inline struct cove_frame request_of(enum who who, const uint8_t *gk, uint32_t epoch,
+					   const struct cove_payload *pl)
 {
 	static uint8_t ct[COVE_DAT_CT_MAX];
 	struct cove_frame f = frame_of(who, COVE_F_DAT);
@@ -576,6 +588,14 @@ static inline void request_from(enum who who, const uint8_t *gk, uint32_t epoch,
 	memset(f.u.dat.sid, who, COVE_SID_LEN);
 	f.u.dat.n = UINT64_MAX;
 	assert_ok(cove_msg_dat_seal(&f, ct, sizeof(ct), pl, gk, w.id[who]));
+	return f;
+}
+
+static inline void request_from(enum who who, const uint8_t *gk, uint32_t epoch,
+			 const struct cove_payload *pl)
+{
+	struct cove_frame f = request_of(who, gk, epoch, pl);
+
 	feed(&f);
 }
 

@@ -263,20 +263,8 @@ static void key_raw(struct raw *out, enum who from, const uint8_t *gk, uint32_t 
 static void holders_raw(struct raw *out, enum who from, const uint8_t *gk, uint32_t epoch,
 			const enum who *ids, size_t n)
 {
-	static uint8_t ct[COVE_DAT_CT_MAX];
-	static struct cove_payload pl;
-	struct cove_frame f = frame_of(from, COVE_F_DAT);
+	struct cove_frame f = request_of(from, gk, epoch, holders_payload(from, epoch, ids, n));
 
-	memset(&pl, 0, sizeof(pl));
-	pl.kind = COVE_PL_HOLDERS;
-	pl.holders.epoch = epoch;
-	for (size_t i = 0; i < n; i++)
-		if (ids[i] != from)
-			memcpy(pl.holders.ids[pl.holders.nids++], pk(ids[i]), 32);
-	f.u.dat.epoch = epoch;
-	memset(f.u.dat.sid, from, COVE_SID_LEN);
-	f.u.dat.n = UINT64_MAX;
-	assert_ok(cove_msg_dat_seal(&f, ct, sizeof(ct), &pl, gk, w.id[from]));
 	encode(&f, out);
 }
 
