@@ -88,6 +88,11 @@ ROOM_SRC := $(wildcard room/*.c)
 ROOM_OBJ := $(ROOM_SRC:%.c=$(BUILD)/%.o)
 LIBROOM := $(BUILD)/libcoveroom.a
 
+# The verification pool (verify/): signature checks on worker threads,
+# for the relay's ingress and a node's catch-up; it brings pthreads.
+VERIFY_OBJ := $(patsubst %.c,$(BUILD)/%.o,$(wildcard verify/*.c))
+LIBVERIFY := $(BUILD)/libcoveverify.a
+
 KEYS_OBJ := $(patsubst %.c,$(BUILD)/%.o,$(wildcard keys/*.c))
 RV_OBJ := $(patsubst %.c,$(BUILD)/%.o,$(wildcard rendezvous/*.c))
 NODE_OBJ := $(patsubst %.c,$(BUILD)/%.o,$(wildcard node/*.c))
@@ -142,6 +147,10 @@ $(LIBROOM): $(ROOM_OBJ)
 	@echo "  AR      $@"
 	$(Q)rm -f $@ && $(AR) rcs $@ $^
 
+$(LIBVERIFY): $(VERIFY_OBJ)
+	@echo "  AR      $@"
+	$(Q)rm -f $@ && $(AR) rcs $@ $^
+
 $(BUILD)/%.o: %.c
 	@mkdir -p $(@D)
 	@echo "  CC      $<"
@@ -151,16 +160,16 @@ $(BUILD)/cove-keys: $(KEYS_OBJ) $(LIBCOVE)
 	@echo "  LD      $@"
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
 
-$(BUILD)/cove-rendezvous: $(RV_OBJ) $(LIBROOM) $(LIBSTORE) $(LIBCOVE)
+$(BUILD)/cove-rendezvous: $(RV_OBJ) $(LIBROOM) $(LIBSTORE) $(LIBVERIFY) $(LIBCOVE)
 	@echo "  LD      $@"
 	$(Q)$(CC) $(LDFLAGS) -pthread -o $@ $^ $(LIBS) $(SQLITE_LIBS)
 
-$(BUILD)/cove-node: $(NODE_OBJ) $(LIBCHAT) $(LIBHIST) $(LIBCOVE)
+$(BUILD)/cove-node: $(NODE_OBJ) $(LIBCHAT) $(LIBHIST) $(LIBVERIFY) $(LIBCOVE)
 	@echo "  LD      $@"
-	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LIBS) $(SQLITE_LIBS) $(shell $(PKG_CONFIG) --libs jansson) \
+	$(Q)$(CC) $(LDFLAGS) -pthread -o $@ $^ $(LIBS) $(SQLITE_LIBS) $(shell $(PKG_CONFIG) --libs jansson) \
 		-lreadline
 
-$(BENCH): $(BENCH_OBJ) $(LIBCHAT) $(LIBHIST) $(LIBSTORE) $(LIBCOVE)
+$(BENCH): $(BENCH_OBJ) $(LIBCHAT) $(LIBHIST) $(LIBSTORE) $(LIBVERIFY) $(LIBCOVE)
 	@echo "  LD      $@"
 	$(Q)$(CC) $(LDFLAGS) -pthread -o $@ $^ $(LIBS) $(SQLITE_LIBS) -lm
 
@@ -218,16 +227,16 @@ $(BUILD)/tests/fuzz/replay_chat: $(BUILD)/tests/fuzz/fuzz_chat.o $(BUILD)/tests/
 # The tampering relay and the node that logs its keys: the very objects
 # of cove-rendezvous and cove-node, with a main that installs a test hook.
 $(BUILD)/tests/cove-rendezvous-tamper: $(BUILD)/tests/tools/tamper.o $(RV_RUN_OBJ) $(LIBROOM) $(LIBSTORE) \
-				       $(LIBCOVE)
+				       $(LIBVERIFY) $(LIBCOVE)
 	@mkdir -p $(@D)
 	@echo "  LD      $@"
 	$(Q)$(CC) $(LDFLAGS) -pthread -o $@ $^ $(LIBS) $(SQLITE_LIBS)
 
 $(BUILD)/tests/cove-node-keylog: $(BUILD)/tests/tools/keylog.o $(NODE_RUN_OBJ) $(LIBCHAT) \
-				 $(LIBHIST) $(LIBCOVE)
+				 $(LIBHIST) $(LIBVERIFY) $(LIBCOVE)
 	@mkdir -p $(@D)
 	@echo "  LD      $@"
-	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LIBS) $(SQLITE_LIBS) $(shell $(PKG_CONFIG) --libs jansson) \
+	$(Q)$(CC) $(LDFLAGS) -pthread -o $@ $^ $(LIBS) $(SQLITE_LIBS) $(shell $(PKG_CONFIG) --libs jansson) \
 		-lreadline
 
 $(BUILD)/tests/tools/%: tests/tools/%.c $(LIBCOVE)

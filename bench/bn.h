@@ -284,6 +284,9 @@ struct bn_node_conf {
 	/* where the core keeps what outlives it (chat/chat.h); all zero:
 	 * nothing, as before persistent rooms */
 	struct cove_chat_persist persist;
+	/* workers of its own that check signatures ahead, as cove-node's
+	 * (node/run.c); 0: the core checks each */
+	unsigned verify_threads;
 };
 
 struct bn_node *bn_node_new(struct event_base *base, const struct bn_node_conf *conf);

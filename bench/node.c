@@ -12,6 +12,7 @@
 #include "common/err.h"
 #include "chat/chat.h"
 #include "node/net.h"
+#include "verify/verify.h"
 
 /* How often the core's timers run (cove-node ticks as often). */
 #define TICK_MS 20
@@ -21,6 +22,8 @@ struct bn_node {
 	struct bn_node_conf conf;
 	struct cove_chat *core;
 	struct nd_net *net;
+	struct vf_pool *pool;
+	struct vf_stats vstats;
 	struct event *tick;
 	uint64_t t_connect, t_ready;
 };
@@ -84,11 +87,12 @@ static void ui_error(void *ctx, const char *room, const char *code, const char *
 	bn_err("node %s: %s: %s%s", n->conf.room, code, msg, fatal ? " (fatal)" : "");
 }
 
-static int net_frame(void *ctx, const struct cove_frame *f, const uint8_t *raw, size_t len)
+static int net_frame(void *ctx, const struct cove_frame *f, const uint8_t *raw, size_t len,
+		     int sig)
 {
 	struct bn_node *n = ctx;
 
-	return cove_chat_frame(n->core, f, raw, len);
+	return cove_chat_frame_checked(n->core, f, raw, len, sig);
 }
 
 static int net_linked(void *ctx)
@@ -141,7 +145,11 @@ struct bn_node *bn_node_new(struct event_base *base, const struct bn_node_conf *
 	ui.caught_up = ui_caught_up;
 	ui.ctx = n;
 	cb.ctx = n;
-	n->net = nd_net_new(base, conf->id, conf->relay_pk, conf->host, conf->port, &cb);
+	if (conf->verify_threads &&
+	    vf_pool_new(&n->pool, base, conf->verify_threads, ND_VERIFY_INLINE, nd_net_check,
+			&n->vstats) != 0)
+		goto fail;
+	n->net = nd_net_new(base, n->pool, conf->id, conf->relay_pk, conf->host, conf->port, &cb);
 	if (!n->net)
 		goto fail;
 	deps.send_ctx = n->net;
@@ -165,6 +173,7 @@ void bn_node_free(struct bn_node *n)
 		event_free(n->tick);
 	cove_chat_free(n->core);
 	nd_net_free(n->net);
+	vf_pool_free(n->pool); /* after the link: its jobs are orphans now */
 	free(n);
 }
 

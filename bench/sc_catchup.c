@@ -43,6 +43,7 @@
 #include "cli/cli.h"
 #include "common/err.h"
 #include "node/keep.h"
+#include "node/net.h"
 
 #define ROOM "catchup"
 #define STALL_MS 30000u
@@ -127,6 +128,7 @@ static void core_open(void *arg)
 	c.on_message = core_message;
 	c.on_caught_up = core_caught_up;
 	c.arg = m;
+	c.verify_threads = nd_net_verify_threads(); /* as cove-node */
 	m->node = bn_node_new(base, &c);
 	if (!m->node) {
 		m->failed = 1;

@@ -528,7 +528,7 @@ static int on_ini(struct cove_chat *c, struct room *r, const struct cove_frame *
 		return COVE_OK; /* our own INI, echoed: nothing to learn */
 	e = cove_wl_find_pk(c->wl, f->from);
 	if (!e) {
-		if (cove_msg_verify(f) != COVE_OK)
+		if (room_verify(c, f) != COVE_OK)
 			return COVE_OK;
 		cove_pk_fingerprint(fp, f->from);
 		room_say(c, r, "not_whitelisted", 0,
@@ -536,7 +536,7 @@ static int on_ini(struct cove_chat *c, struct room *r, const struct cove_frame *
 			 "the key from you and its messages will not be shown", fp, r->name);
 		return room_stranger(r, f->from, 1);
 	}
-	if (cove_msg_verify(f) != COVE_OK) {
+	if (room_verify(c, f) != COVE_OK) {
 		room_say(c, r, "bad_signature", 0, "dropped a join of %s with a bad signature",
 			 e->name);
 		return COVE_OK;
@@ -606,7 +606,7 @@ static int on_bye(struct cove_chat *c, struct room *r, const struct cove_frame *
 	/* A member's own BYE is its signed leave; the relay signs the BYE of
 	 * one whose connection was lost. */
 	if (!from_relay && (memcmp(f->from, f->u.bye.who, COVE_ID_LEN) != 0 ||
-			    cove_msg_verify(f) != COVE_OK))
+			    room_verify(c, f) != COVE_OK))
 		return COVE_OK;
 	if (!m)
 		return room_stranger(r, f->u.bye.who, 0);
@@ -715,7 +715,11 @@ static int on_fwd(struct cove_chat *c, const struct cove_frame *f)
 	}
 	c->rseq_now = f->u.fwd.rseq;
 	r->cu_last_ms = c->deps.now_ms(); /* the catch-up moves */
+	/* a check the caller made of the FWD is of the frame it carries */
+	if (c->sig_of == f)
+		c->sig_of = &in;
 	ret = core_frame(c, &in, f->u.fwd.frame, f->u.fwd.frame_len);
+	c->sig_of = NULL; /* &in ends here */
 	c->rseq_now = 0;
 	if (ret == COVE_OK)
 		persist_cursor(c, r, f->u.fwd.rseq, f->u.fwd.rdat);
@@ -731,8 +735,20 @@ static void save_dirty(struct cove_chat *c)
 
 int cove_chat_frame(struct cove_chat *c, const struct cove_frame *f, const uint8_t *raw, size_t len)
 {
-	int ret = core_frame(c, f, raw, len);
+	return cove_chat_frame_checked(c, f, raw, len, COVE_CHAT_SIG_UNCHECKED);
+}
 
+int cove_chat_frame_checked(struct cove_chat *c, const struct cove_frame *f, const uint8_t *raw,
+			    size_t len, int sig)
+{
+	int ret;
+
+	if (sig == COVE_CHAT_SIG_GOOD || sig == COVE_CHAT_SIG_BAD) {
+		c->sig_of = f;
+		c->sig = sig;
+	}
+	ret = core_frame(c, f, raw, len);
+	c->sig_of = NULL;
 	save_dirty(c);
 	if (ret == COVE_ERR_NOMEM)
 		room_say(c, NULL, "no_memory", 1, "out of memory; the node cannot go on");

@@ -264,6 +264,18 @@ int cove_chat_add_room(struct cove_chat *c, const char *room);
 int cove_chat_frame(struct cove_chat *c, const struct cove_frame *f, const uint8_t *raw,
 		    size_t len);
 
+/* What the caller knows of the member signature a frame carries: that of
+ * f by f->from, or for a FWD that of the frame inside it by its from. */
+enum { COVE_CHAT_SIG_UNCHECKED = 0, COVE_CHAT_SIG_GOOD, COVE_CHAT_SIG_BAD };
+
+/* cove_chat_frame(), with that signature checked by the caller over these
+ * very bytes (sig GOOD or BAD), ahead of the frame's turn: cove-node
+ * checks a catch-up's thousands on a second core (verify/). UNCHECKED:
+ * the core checks, as cove_chat_frame() does. A signature by the relay is
+ * always checked here. */
+int cove_chat_frame_checked(struct cove_chat *c, const struct cove_frame *f, const uint8_t *raw,
+			    size_t len, int sig);
+
 /* The link may carry frames (the relay proved its key; cove-node's
  * nd_net_cb.linked): the core joins its rooms, without waiting for the
  * relay's WLC. Call it once per link, after cove_chat_link_down() for the

@@ -415,7 +415,7 @@ int epoch_key(struct cove_chat *c, struct room *r, const struct cove_frame *f,
 			 room_who(c, f->from, name, sizeof(name)));
 		return COVE_OK;
 	}
-	if (cove_msg_verify(f) != COVE_OK) {
+	if (room_verify(c, f) != COVE_OK) {
 		room_say(c, r, "bad_signature", 0,
 			 "ignored a key for room %s from %s: bad signature", r->name, e->name);
 		return COVE_OK;

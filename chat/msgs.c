@@ -548,7 +548,7 @@ void msgs_caught_up(struct cove_chat *c, struct room *r)
 static void holds_our_key(struct cove_chat *c, struct room *r, const struct cove_frame *f,
 			  const char *who, const char *why, int lasting)
 {
-	if (!r->gk || f->u.dat.epoch != r->epoch || cove_msg_verify(f) != COVE_OK)
+	if (!r->gk || f->u.dat.epoch != r->epoch || room_verify(c, f) != COVE_OK)
 		return;
 	if (sodium_memcmp(r->kid, f->u.dat.kid, COVE_KID_LEN) == 0)
 		epoch_taint(c, r, who, why, lasting);
@@ -583,7 +583,7 @@ int msgs_dat(struct cove_chat *c, struct room *r, const struct cove_frame *f,
 		holds_our_key(c, r, f, name, "is not on your whitelist", 1);
 		return COVE_OK;
 	}
-	if (cove_msg_verify(f) != COVE_OK) {
+	if (room_verify(c, f) != COVE_OK) {
 		room_say(c, r, "bad_signature", 0,
 			 "dropped a message in room %s claiming to be from %s: bad signature",
 			 r->name, e->name);

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "chat/room.h"
+#include "proto/msg.h"
 #include "common/err.h"
 
 /* ---- the tables ---------------------------------------------------------- */
@@ -96,6 +97,15 @@ void room_note(struct cove_chat *c, const struct room *r, const char *code, cons
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
 	c->ui.notice(c->ui.ctx, r ? r->name : NULL, code, msg);
+}
+
+int room_verify(const struct cove_chat *c, const struct cove_frame *f)
+{
+	/* Only the object the check was given for: a frame decoded again
+	 * later (a DAT that waited for its key) is checked again. */
+	if (c->sig_of && f == c->sig_of)
+		return c->sig == COVE_CHAT_SIG_GOOD ? COVE_OK : COVE_ERR_SIGNATURE;
+	return cove_msg_verify(f);
 }
 
 const char *room_who(const struct cove_chat *c, const uint8_t pk[COVE_ID_LEN], char *buf,

@@ -230,6 +230,11 @@ struct cove_chat {
 	int authed;
 	uint64_t seq;
 	uint64_t rseq_now;          /* the relay's number of the frame being handled; 0: none */
+	/* The caller's check of a member's signature (cove_chat_frame_checked),
+	 * for the one frame it is about while that frame is handled: the
+	 * frame given, or the one a FWD carries. NULL: none. */
+	const struct cove_frame *sig_of;
+	int sig;                    /* COVE_CHAT_SIG_GOOD or _BAD */
 	struct room *rooms;
 	size_t nrooms;
 	/* pacing our DATs to the relay's limits (a token bucket like its own) */
@@ -305,6 +310,11 @@ void room_note(struct cove_chat *c, const struct room *r, const char *code, cons
 /* "alice" for whitelisted keys, else "key <fingerprint>", in buf. */
 const char *room_who(const struct cove_chat *c, const uint8_t pk[COVE_ID_LEN], char *buf,
 		     size_t cap);
+
+/* Whether f's signature by f->from verifies: the caller's check when it
+ * made one of this very frame (c->sig_of), else checked here. Returns 0
+ * or COVE_ERR_SIGNATURE (or cove_msg_verify()'s other errors). */
+int room_verify(const struct cove_chat *c, const struct cove_frame *f);
 
 /* The sequence number of the next frame we send. */
 uint64_t room_seq(struct cove_chat *c);

@@ -22,7 +22,8 @@ static void input_line(void *ctx, char *line, size_t len);
 static void input_too_long(void *ctx);
 static void input_eof(void *ctx);
 static void reconnect_cb(evutil_socket_t fd, short what, void *arg);
-static int net_frame(void *ctx, const struct cove_frame *f, const uint8_t *raw, size_t len);
+static int net_frame(void *ctx, const struct cove_frame *f, const uint8_t *raw, size_t len,
+		     int sig);
 static void net_down(void *ctx, const char *why, int permanent);
 
 static size_t unsent(const struct nd_app *a)
@@ -51,11 +52,12 @@ int nd_app_send_frame(void *app, const struct cove_frame *f)
 	return nd_net_send(a->net, f);
 }
 
-static int net_frame(void *ctx, const struct cove_frame *f, const uint8_t *raw, size_t len)
+static int net_frame(void *ctx, const struct cove_frame *f, const uint8_t *raw, size_t len,
+		     int sig)
 {
 	struct nd_app *a = ctx;
 
-	return cove_chat_frame(a->core, f, raw, len);
+	return cove_chat_frame_checked(a->core, f, raw, len, sig);
 }
 
 static int net_linked(void *ctx)
@@ -70,7 +72,7 @@ static int new_link(struct nd_app *a)
 	struct nd_net_cb cb = { .frame = net_frame, .down = net_down, .linked = net_linked,
 				.ctx = a };
 
-	a->net = nd_net_new(a->base, a->id, a->conf.relay, a->conf.host, a->conf.port, &cb);
+	a->net = nd_net_new(a->base, a->pool, a->id, a->conf.relay, a->conf.host, a->conf.port, &cb);
 	if (!a->net)
 		return -1;
 	a->last_ping_ms = 0;

@@ -20,6 +20,7 @@
 #include "node/input.h"
 #include "node/keep.h"
 #include "node/net.h"
+#include "verify/verify.h"
 
 /* Reconnecting: the first try after ND_BACKOFF_MIN_MS, each next one
  * waiting twice as long, at most ND_BACKOFF_MAX_MS, each drawn at random
@@ -81,6 +82,8 @@ struct nd_app {
 	struct cove_wl *wl;         /* ours; the core borrows it */
 	struct cove_chat *core;
 	struct nd_net *net;         /* the current link */
+	struct vf_pool *pool;       /* its signature checks (NULL: on the loop) */
+	struct vf_stats vstats;
 	struct nd_net *dead_net;    /* a link that went, freed from the loop */
 	struct nd_input *in;
 	const struct nd_frontend *fe;

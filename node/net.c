@@ -6,14 +6,18 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
 
+#include "chat/chat.h"
 #include "cli/cli.h"
 #include "common/err.h"
 #include "node/net.h"
+#include "proto/msg.h"
 #include "proto/sess.h"
+#include "verify/verify.h"
 
 /* Output the node will queue when the relay stops reading: past this the
  * link is considered dead rather than buffering without end. */
@@ -26,6 +30,9 @@ struct nd_net {
 	const char *host;
 	uint16_t port;
 	struct nd_net_cb cb;
+	struct vf_fifo *fifo;        /* frames waiting for their turn; NULL without a pool */
+	struct vf_pool *pool;
+	int oom;                     /* a frame could not be queued: the link goes */
 	struct bufferevent *bev;
 	struct cove_sess *sess;
 	struct evbuffer_iovec iov;   /* the reservation being filled */
@@ -63,16 +70,56 @@ static void io_commit(void *ctx, size_t len)
 	evbuffer_commit_space(bufferevent_get_output(n->bev), &n->iov, 1);
 }
 
-static int io_frame(void *ctx, int err, const struct cove_frame *f, const uint8_t *raw,
-		    size_t len)
+int nd_net_check(const struct cove_frame *f)
 {
-	struct nd_net *n = ctx;
+	struct cove_frame in;
 
+	if (f->type == COVE_F_FWD) {
+		/* what the core checks of a FWD: the frame inside, by its author */
+		if (cove_frame_decode(&in, f->u.fwd.frame, f->u.fwd.frame_len) != COVE_OK)
+			return VF_SIG_BAD; /* the core drops it before any check */
+		f = &in;
+	}
+	return cove_msg_verify(f) == COVE_OK ? VF_SIG_GOOD : VF_SIG_BAD;
+}
+
+unsigned nd_net_verify_threads(void)
+{
+	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+
+	if (cpus <= 1)
+		return 0;
+	return cpus - 1 > ND_VERIFY_THREADS_MAX ? ND_VERIFY_THREADS_MAX : (unsigned)(cpus - 1);
+}
+
+/* Whether f carries a member's signature the core would check: a stored
+ * frame, or a member's own (not one the relay signed: those are few, and
+ * the core checks them against the relay's key). */
+static int member_signed(const struct nd_net *n, const struct cove_frame *f)
+{
+	switch (f->type) {
+	case COVE_F_FWD:
+		return 1;
+	case COVE_F_INI:
+	case COVE_F_KEY:
+	case COVE_F_DAT:
+	case COVE_F_BYE:
+		return memcmp(f->from, n->relay, COVE_ID_LEN) != 0;
+	}
+	return 0;
+}
+
+/* A frame in its turn. Returns 0 to go on, 1 when the core gave up on the
+ * link (it has said why). */
+static int act(struct nd_net *n, int err, const struct cove_frame *f, const uint8_t *raw,
+	       size_t len, int sig)
+{
 	if (err)
-		return COVE_OK; /* an undecodable frame from the relay: skip it */
+		return 0; /* an undecodable frame from the relay: skip it */
 	if (f->type == COVE_F_PING) {
 		struct cove_frame pong;
 
+		/* after what came before it: a PONG says all that was handled */
 		memset(&pong, 0, sizeof(pong));
 		pong.type = COVE_F_PONG;
 		pong.u.ping.n = f->u.ping.n;
@@ -81,7 +128,67 @@ static int io_frame(void *ctx, int err, const struct cove_frame *f, const uint8_
 	}
 	if (f->type == COVE_F_PONG)
 		return 0; /* a sign of life, already noted */
-	return n->cb.frame(n->cb.ctx, f, raw, len) < 0 ? 1 : 0;
+	if (n->cb.frame(n->cb.ctx, f, raw, len, sig) < 0) {
+		n->dead = 1;
+		bufferevent_disable(n->bev, EV_READ | EV_WRITE);
+		return 1;
+	}
+	return 0;
+}
+
+static int fifo_act(void *ctx, int err, const struct cove_frame *f, const uint8_t *raw,
+		    size_t len, const struct vf_verdict *v)
+{
+	struct nd_net *n = ctx;
+
+	if (n->dead)
+		return 1;
+	return act(n, err, f, raw, len, v->sig == VF_SIG_GOOD ? COVE_CHAT_SIG_GOOD :
+					   v->sig == VF_SIG_BAD ? COVE_CHAT_SIG_BAD :
+					   COVE_CHAT_SIG_UNCHECKED);
+}
+
+/* Too much waits for its turn: the relay's frames stay in the kernel, and
+ * its TCP window closes, until half of it is handled. */
+static void fifo_pause(void *ctx, int paused)
+{
+	struct nd_net *n = ctx;
+
+	if (n->dead)
+		return;
+	if (paused)
+		bufferevent_disable(n->bev, EV_READ);
+	else
+		bufferevent_enable(n->bev, EV_READ);
+}
+
+static void fifo_drained(void *ctx)
+{
+	(void)ctx;
+}
+
+static const struct vf_fifo_ops fifo_ops = { fifo_act, fifo_pause, fifo_drained };
+
+static int io_frame(void *ctx, int err, const struct cove_frame *f, const uint8_t *raw,
+		    size_t len)
+{
+	struct nd_net *n = ctx;
+	struct vf_verdict v = { 0, VF_SIG_UNCHECKED };
+	int check = !err && member_signed(n, f);
+
+	if (n->dead)
+		return 1;
+	/* A frame checked on the loop, in the core, as ever when nothing
+	 * waits and frames come slowly (a live room: a hand-off to a worker
+	 * would cost more than it saves); else it takes its turn in the
+	 * FIFO, its check on a worker meanwhile (a catch-up). */
+	if (!n->fifo || (vf_fifo_empty(n->fifo) && (!check || vf_pool_inline(n->pool))))
+		return act(n, err, f, raw, len, COVE_CHAT_SIG_UNCHECKED);
+	if (vf_fifo_push(n->fifo, err, f, raw, len, &v, check) != COVE_OK) {
+		n->oom = 1;
+		return 1;
+	}
+	return 0;
 }
 
 static int io_authed(void *ctx, const uint8_t id[COVE_ID_LEN])
@@ -98,6 +205,12 @@ static void go_down_as(struct nd_net *n, const char *why, int permanent)
 {
 	if (n->dead)
 		return;
+	/* What arrived before the end is the relay's word all the same (its
+	 * last ERR, say): handled first, those still being checked checked
+	 * by the core. */
+	vf_fifo_finish(n->fifo);
+	if (n->dead)
+		return; /* the core gave up meanwhile (and said why) */
 	n->dead = 1;
 	bufferevent_disable(n->bev, EV_READ | EV_WRITE);
 	if (n->finish_timer)
@@ -110,9 +223,9 @@ static void go_down(struct nd_net *n, const char *why)
 	go_down_as(n, why, 0);
 }
 
-struct nd_net *nd_net_new(struct event_base *base, const struct cove_ident *id,
-			  const uint8_t relay_pk[COVE_ID_LEN], const char *host, uint16_t port,
-			  const struct nd_net_cb *cb)
+struct nd_net *nd_net_new(struct event_base *base, struct vf_pool *pool,
+			  const struct cove_ident *id, const uint8_t relay_pk[COVE_ID_LEN],
+			  const char *host, uint16_t port, const struct nd_net_cb *cb)
 {
 	struct cove_sess_io io = { io_reserve, io_commit, io_frame, io_authed, NULL };
 	struct nd_net *n = calloc(1, sizeof(*n));
@@ -129,7 +242,10 @@ struct nd_net *nd_net_new(struct event_base *base, const struct cove_ident *id,
 	n->bev = bufferevent_socket_new(base, -1, BEV_OPT_CLOSE_ON_FREE);
 	n->sess = cove_sess_new_client(id, relay_pk, &io);
 	n->finish_timer = evtimer_new(base, finish_timeout_cb, n);
-	if (!n->bev || !n->sess || !n->finish_timer) {
+	n->pool = pool;
+	if (pool)
+		n->fifo = vf_fifo_new(pool, &fifo_ops, n);
+	if (!n->bev || !n->sess || !n->finish_timer || (pool && !n->fifo)) {
 		nd_net_free(n);
 		return NULL;
 	}
@@ -141,6 +257,7 @@ void nd_net_free(struct nd_net *n)
 {
 	if (!n)
 		return;
+	vf_fifo_free(n->fifo);
 	if (n->bev)
 		bufferevent_free(n->bev);
 	if (n->finish_timer)
@@ -326,6 +443,11 @@ static void read_cb(struct bufferevent *bev, void *arg)
 			go_down_as(n, link_error(n, ret, buf, sizeof(buf)),
 				   ret == COVE_ERR_PEER_KEY || ret == COVE_ERR_VERSION ||
 					   ret == COVE_ERR_SIGNATURE);
+			return;
+		}
+		if (ret > 0 && n->oom) {
+			go_down(n, "out of memory: a frame from the rendezvous could not wait for "
+				"its turn; connection closed");
 			return;
 		}
 		if (ret > 0) {

@@ -13,10 +13,15 @@
 #include "crypto/ident.h"
 #include "wire/frame.h"
 
+struct vf_pool;
+
 struct nd_net_cb {
-	/* A frame arrived (raw: its encoding). Return 0, or negative to close
-	 * the link. */
-	int (*frame)(void *ctx, const struct cove_frame *f, const uint8_t *raw, size_t len);
+	/* A frame arrived (raw: its encoding), in its turn; sig: what was
+	 * found of the member signature it carries (COVE_CHAT_SIG_*, for
+	 * cove_chat_frame_checked()). Return 0, or negative to close the
+	 * link. */
+	int (*frame)(void *ctx, const struct cove_frame *f, const uint8_t *raw, size_t len,
+		     int sig);
 	/* The link is gone. why says what happened and what to do, or is
 	 * NULL after nd_net_finish() when the relay closed in good order.
 	 * permanent: trying again would fail the same way (the server is not
@@ -31,11 +36,27 @@ struct nd_net_cb {
 
 struct nd_net;
 
-/* Prepares a connection to host:port that accepts only relay_pk. id,
- * relay_pk and host are borrowed. NULL when out of memory. */
-struct nd_net *nd_net_new(struct event_base *base, const struct cove_ident *id,
-			  const uint8_t relay_pk[COVE_ID_LEN], const char *host, uint16_t port,
-			  const struct nd_net_cb *cb);
+/* Prepares a connection to host:port that accepts only relay_pk. With a
+ * pool (made with nd_net_check), the member signatures of frames that
+ * come fast (a catch-up) are checked on its workers while earlier frames
+ * are handled, and every frame is handed to cb.frame in the order it
+ * came; NULL: the core checks each. pool, id, relay_pk and host are
+ * borrowed. NULL when out of memory. */
+struct nd_net *nd_net_new(struct event_base *base, struct vf_pool *pool,
+			  const struct cove_ident *id, const uint8_t relay_pk[COVE_ID_LEN],
+			  const char *host, uint16_t port, const struct nd_net_cb *cb);
+
+/* The check a node's pool makes (vf_check): of the frame a FWD carries,
+ * by its author, or of a frame by its sender. */
+int nd_net_check(const struct cove_frame *f);
+
+/* The workers a node's pool has: one per CPU but one, at most
+ * ND_VERIFY_THREADS_MAX; 0 on one CPU (threads would gain nothing: the
+ * core checks). Below ND_VERIFY_INLINE checks a second, with the workers
+ * idle, the loop checks itself (a live room). */
+#define ND_VERIFY_THREADS_MAX 4
+#define ND_VERIFY_INLINE 2000
+unsigned nd_net_verify_threads(void);
 
 /* Starts connecting (the name is resolved synchronously). Returns 0 or -1
  * after calling down(). */

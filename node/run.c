@@ -240,6 +240,23 @@ static int open_keep(struct nd_app *a, const struct args *g)
 }
 
 /* Runs the node until it quits; returns its exit status. */
+/* A catch-up brings stored messages as fast as the relay reads them, and
+ * each signature check costs more than the rest of what the node does
+ * with one (docs/PERFORMANCE.md): workers check them ahead while the loop
+ * shows, keeps and answers, and the loop helps when they pile up. */
+static int start_pool(struct nd_app *a)
+{
+	unsigned n = nd_net_verify_threads();
+	int ret;
+
+	if (n == 0)
+		return 0;
+	ret = vf_pool_new(&a->pool, a->base, n, ND_VERIFY_INLINE, nd_net_check, &a->vstats);
+	if (ret != 0)
+		cove_cli_err("cannot start the signature checks' threads: %s", strerror(-ret));
+	return ret;
+}
+
 static int run(const struct args *g)
 {
 	struct event *tick = NULL, *sig_int = NULL, *sig_term = NULL, *sig_hup = NULL;
@@ -278,7 +295,7 @@ static int run(const struct args *g)
 		cove_cli_err("cannot create an event loop");
 		goto out;
 	}
-	if (open_keep(a, g) != 0)
+	if (open_keep(a, g) != 0 || start_pool(a) != 0)
 		goto out;
 	core_ui = a->fe->ui;
 	core_ui.error = on_error;
@@ -333,6 +350,7 @@ out:
 	cove_chat_free(a->core);
 	nd_keep_close(a->keep, cove_now_ms());
 	nd_app_free_links(a);
+	vf_pool_free(a->pool); /* after the links: their jobs are orphans now */
 	if (tick)
 		event_free(tick);
 	if (sig_int)

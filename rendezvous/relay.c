@@ -10,7 +10,7 @@
  * here, as the bytes that were verified.
  *
  * In two steps, so that the signature can be checked on a worker thread
- * (verify.c): the precheck, when the frame arrives, decides whether a
+ * (verify/verify.c): the precheck, when the frame arrives, decides whether a
  * check is worth paying for and takes the rate token; the act, in the
  * frame's turn, makes every decision with the state of then.
  */
@@ -25,12 +25,20 @@
 
 #define RATE_LOG_WINDOW_MS 10000u
 
+/* A DAT's rate check, made on arrival (the verdict's tag). */
+enum { RV_RATE_UNCHECKED = 0, RV_RATE_TAKEN, RV_RATE_OVER };
+
+int rv_relay_check(const struct cove_frame *f)
+{
+	return cove_msg_verify(f) == COVE_OK ? VF_SIG_GOOD : VF_SIG_BAD;
+}
+
 /* What the relay keeps of a connection that is up. */
 struct rv_client {
 	struct rv_conn *conn;
 	struct rv_server *srv;
 	struct rm_peer *peer;          /* its place in the rooms */
-	struct rv_fifo *fifo;          /* frames waiting for their turn; NULL without a pool */
+	struct vf_fifo *fifo;          /* frames waiting for their turn; NULL without a pool */
 	uint64_t last_seq;
 	/* rate limit on DATs (token bucket) */
 	double tokens;
@@ -219,11 +227,11 @@ static int is_link_frame(const struct cove_frame *f)
 
 /* The checks of PROTOCOL.md 5 a frame can be given when it arrives, with
  * the state of that moment: whether a signature check is worth paying
- * for. Takes a DAT's rate token (v->rate says whether it got one).
+ * for. Takes a DAT's rate token (v->tag says whether it got one).
  * Returns 1 when the frame's signature is to be checked, else 0 (a link
  * frame, or one that is going to be refused). */
 static int precheck(struct rv_client *c, int err, const struct cove_frame *f,
-		    struct rv_verdict *v)
+		    struct vf_verdict *v)
 {
 	char why[200];
 
@@ -231,19 +239,19 @@ static int precheck(struct rv_client *c, int err, const struct cove_frame *f,
 		return 0;
 	/* before the signature: a flood should not cost a verification each */
 	if (f->type == COVE_F_DAT) {
-		v->rate = within_rate(c) ? RV_RATE_TAKEN : RV_RATE_OVER;
-		if (v->rate == RV_RATE_OVER)
+		v->tag = within_rate(c) ? RV_RATE_TAKEN : RV_RATE_OVER;
+		if (v->tag == RV_RATE_OVER)
 			return 0;
 	}
 	return 1;
 }
 
 /* Acts on a frame in its turn: every check again, in PROTOCOL.md's order,
- * with the state of now, except the rate (v->rate, from the arrival) and
- * the signature (v->sig; checked here when RV_SIG_UNCHECKED); then a
+ * with the state of now, except the rate (v->tag, from the arrival) and
+ * the signature (v->sig; checked here when VF_SIG_UNCHECKED); then a
  * refusal, or what the frame means. Returns 0, or 1 when c is closing. */
 static int act(struct rv_client *c, int err, const struct cove_frame *f, const uint8_t *raw,
-	       size_t len, const struct rv_verdict *v)
+	       size_t len, const struct vf_verdict *v)
 {
 	struct rv_server *s = c->srv;
 	uint32_t code;
@@ -267,7 +275,7 @@ static int act(struct rv_client *c, int err, const struct cove_frame *f, const u
 		/* An earlier frame, accepted after this one arrived, raised
 		 * last_seq past it: the token it took is given back, as if
 		 * it had been refused on arrival. */
-		if (v->rate == RV_RATE_TAKEN && (c->tokens += 1.0) > s->conf.burst)
+		if (v->tag == RV_RATE_TAKEN && (c->tokens += 1.0) > s->conf.burst)
 			c->tokens = s->conf.burst;
 		refuse(c, f, code, why);
 		return 0;
@@ -284,18 +292,18 @@ static int act(struct rv_client *c, int err, const struct cove_frame *f, const u
 		return 0;
 	}
 	if (f->type == COVE_F_DAT &&
-	    (v->rate == RV_RATE_OVER || (v->rate == RV_RATE_UNCHECKED && !within_rate(c)))) {
+	    (v->tag == RV_RATE_OVER || (v->tag == RV_RATE_UNCHECKED && !within_rate(c)))) {
 		snprintf(why, sizeof(why), "DAT refused: more than %u a second (burst %u); slow "
 			 "down and send it again", s->conf.rate, s->conf.burst);
 		refuse(c, f, COVE_EC_RATE, why);
 		return 0;
 	}
 	sig = v->sig;
-	if (sig == RV_SIG_UNCHECKED) {
+	if (sig == VF_SIG_UNCHECKED) {
 		s->stats.verify.loop++;
-		sig = rv_verify_sig(f);
+		sig = rv_relay_check(f);
 	}
-	if (sig != RV_SIG_GOOD) {
+	if (sig != VF_SIG_GOOD) {
 		snprintf(why, sizeof(why), "%s refused: its signature does not verify",
 			 type_name(f->type));
 		refuse(c, f, COVE_EC_BAD_SIGNATURE, why);
@@ -324,7 +332,7 @@ static int act(struct rv_client *c, int err, const struct cove_frame *f, const u
 /* ---- what a connection calls --------------------------------------------- */
 
 static int fifo_act(void *ctx, int err, const struct cove_frame *f, const uint8_t *raw,
-		    size_t len, const struct rv_verdict *v)
+		    size_t len, const struct vf_verdict *v)
 {
 	return act(ctx, err, f, raw, len, v);
 }
@@ -339,7 +347,7 @@ static void fifo_drained(void *ctx)
 	rv_conn_drained(((struct rv_client *)ctx)->conn);
 }
 
-static const struct rv_fifo_ops fifo_ops = { fifo_act, fifo_pause, fifo_drained };
+static const struct vf_fifo_ops fifo_ops = { fifo_act, fifo_pause, fifo_drained };
 
 static int conn_up(struct rv_conn *conn)
 {
@@ -353,7 +361,7 @@ static int conn_up(struct rv_conn *conn)
 	c->srv = s;
 	c->peer = rm_peer_new(s->hub, rv_conn_pk(conn), &link);
 	if (s->pool)
-		c->fifo = rv_fifo_new(s->pool, &fifo_ops, c);
+		c->fifo = vf_fifo_new(s->pool, &fifo_ops, c);
 	if (!c->peer || (s->pool && !c->fifo)) {
 		rm_peer_free(c->peer);
 		free(c);
@@ -370,16 +378,16 @@ static int conn_frame(struct rv_conn *conn, int err, const struct cove_frame *f,
 		      const uint8_t *raw, size_t len)
 {
 	struct rv_client *c = rv_conn_ctx(conn);
-	struct rv_verdict v = { RV_RATE_UNCHECKED, RV_SIG_UNCHECKED };
+	struct vf_verdict v = { RV_RATE_UNCHECKED, VF_SIG_UNCHECKED };
 	int verify;
 
 	c->srv->stats.frames_in++;
 	verify = precheck(c, err, f, &v);
 	/* The fast path, as without a pool: nothing to wait for, or a check
 	 * cheaper here than on a worker. */
-	if (!c->fifo || (rv_fifo_empty(c->fifo) && (!verify || rv_pool_inline(c->srv->pool))))
+	if (!c->fifo || (vf_fifo_empty(c->fifo) && (!verify || vf_pool_inline(c->srv->pool))))
 		return act(c, err, f, raw, len, &v);
-	if (rv_fifo_push(c->fifo, err, f, raw, len, &v, verify) != COVE_OK) {
+	if (vf_fifo_push(c->fifo, err, f, raw, len, &v, verify) != COVE_OK) {
 		char label[96];
 
 		/* It cannot be skipped (what follows would be acted on out of
@@ -396,7 +404,7 @@ static int conn_busy(const struct rv_conn *conn)
 {
 	const struct rv_client *c = rv_conn_ctx(conn);
 
-	return !rv_fifo_empty(c->fifo);
+	return !vf_fifo_empty(c->fifo);
 }
 
 static void conn_finish(struct rv_conn *conn)
@@ -404,14 +412,14 @@ static void conn_finish(struct rv_conn *conn)
 	struct rv_client *c = rv_conn_ctx(conn);
 
 	if (c->fifo)
-		rv_fifo_finish(c->fifo);
+		vf_fifo_finish(c->fifo);
 }
 
 static void conn_closing(struct rv_conn *conn)
 {
 	struct rv_client *c = rv_conn_ctx(conn);
 
-	rv_fifo_drop(c->fifo);
+	vf_fifo_drop(c->fifo);
 	rm_peer_closing(c->peer);
 }
 
@@ -426,7 +434,7 @@ static void conn_gone(struct rv_conn *conn)
 {
 	struct rv_client *c = rv_conn_ctx(conn);
 
-	rv_fifo_free(c->fifo);
+	vf_fifo_free(c->fifo);
 	rm_peer_free(c->peer); /* its members are away */
 	rv_conn_set_ctx(conn, NULL);
 	free(c);

@@ -13,7 +13,12 @@
 #define COVE_RV_RELAY_H
 
 #include "rendezvous/conn.h"
+#include "wire/frame.h"
 
 extern const struct rv_conn_cb rv_relay_cb;
+
+/* The check of a node's frame: its signature by its sender (vf_check, for
+ * the verify pool; a pure function of f). */
+int rv_relay_check(const struct cove_frame *f);
 
 #endif

@@ -134,7 +134,7 @@ struct args {
 };
 
 /* One worker per CPU but one: the loop checks frames too when they pile
- * up (verify.c), so it takes the last CPU's share; a worker more would
+ * up (verify/verify.c), so it takes the last CPU's share; a worker more would
  * only fight it for that CPU. A single CPU gains nothing from threads. */
 static unsigned default_verify_threads(void)
 {

@@ -259,8 +259,8 @@ int rv_server_verify(struct rv_server *s)
 {
 	if (s->conf.verify_threads == 0)
 		return 0;
-	return rv_pool_new(&s->pool, s->base, s->conf.verify_threads, s->conf.verify_inline,
-			   &s->stats.verify);
+	return vf_pool_new(&s->pool, s->base, s->conf.verify_threads, s->conf.verify_inline,
+			   rv_relay_check, &s->stats.verify);
 }
 
 void rv_server_shutdown(struct rv_server *s)
@@ -269,7 +269,7 @@ void rv_server_shutdown(struct rv_server *s)
 		evconnlistener_free(s->listener);
 	s->listener = NULL;
 	rv_conn_shutdown_all(s);
-	rv_pool_free(s->pool); /* after the connections: their jobs are orphans now */
+	vf_pool_free(s->pool); /* after the connections: their jobs are orphans now */
 	s->pool = NULL;
 	rm_hub_free(s->hub);
 	s->hub = NULL;
@@ -316,7 +316,7 @@ void rv_server_log_stats(const struct rv_server *s)
 {
 	const struct rv_stats *t = &s->stats;
 	const struct rm_stats *r = &t->room;
-	const struct rv_verify_stats *v = &t->verify;
+	const struct vf_stats *v = &t->verify;
 	char by_code[512];
 	size_t o = 0;
 	uint64_t refused = 0;

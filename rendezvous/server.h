@@ -9,14 +9,14 @@
  *              the rate limit, and handing good frames to the rooms
  *   conn.c     one connection: handshake, output caps, keepalive, orderly
  *              closing, the log budget; the rooms' link to it
- *   verify.c   signature checks on worker threads, each connection's
- *              frames in the order they arrived
  *   sign.c     the relay's own signed frames
  *   evtimer.c  the rooms' timers on the loop
  *   run.c      options, keys, signals: rv_main() (run.h)
  *
- * Everything runs on one libevent loop, so nothing here is locked, except
- * the verification pool (verify.h says which thread touches what).
+ * Signature checks run on the verification pool (verify/verify.h, shared
+ * with cove-node), which hands each connection's frames back in the order
+ * they arrived. Everything else runs on one libevent loop, so nothing here
+ * is locked, except that pool (verify.h says which thread touches what).
  */
 #ifndef COVE_RV_SERVER_H
 #define COVE_RV_SERVER_H
@@ -28,7 +28,7 @@
 #include "crypto/ident.h"
 #include "crypto/whitelist.h"
 #include "rendezvous/sign.h"
-#include "rendezvous/verify.h"
+#include "verify/verify.h"
 #include "room/room.h"
 
 struct event;
@@ -100,7 +100,7 @@ struct rv_stats {
 	uint64_t frames_in;
 	uint64_t refused[16]; /* by ERR code */
 	struct rm_stats room;          /* joins, rekeys, ..., frames forwarded */
-	struct rv_verify_stats verify; /* signature checks, pending frames */
+	struct vf_stats verify; /* signature checks, pending frames */
 };
 
 TAILQ_HEAD(rv_conn_list, rv_conn);
@@ -114,7 +114,7 @@ struct rv_server {
 	struct rv_conf conf;
 	struct rv_signer signer;       /* the relay's own frames */
 	struct rm_hub *hub;            /* the rooms */
-	struct rv_pool *pool;          /* signature checks; NULL: on the loop */
+	struct vf_pool *pool;          /* signature checks; NULL: on the loop */
 	const struct rv_conn_cb *cb;   /* what a connection's frames are handed to */
 	struct rv_conn_list conns;
 	size_t nconns, nunauth;

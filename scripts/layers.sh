@@ -6,9 +6,11 @@
 #   proto, store <- room <- rendezvous
 #   proto    <- chat  <- node
 #   crypto   <- hist  <- node
+#   wire, cli <- verify <- rendezvous, node
 #
 # crypto/ knows no sockets and no msgpack, wire/ no keys and no sockets,
-# and no library layer includes libevent or a program's headers.
+# and no library layer includes libevent or a program's headers, except
+# verify/, whose workers wake the programs' loops (but knows no sockets).
 #
 # With a build directory (scripts/layers.sh build), it also checks that the
 # files of one folder do not call each other in circles: a file uses
@@ -58,8 +60,9 @@ check store "common store" "$net sodium.h msgpack.h"
 check chat "common crypto wire proto chat" "$net"
 check hist "common crypto hist" "$net msgpack.h"
 check room "common crypto wire proto store room" "$net msgpack.h"
-check rendezvous "common crypto wire proto cli store room rendezvous" ""
-check node "common crypto wire proto cli chat hist node" ""
+check verify "common wire cli verify" "sys/socket.h netinet/* arpa/inet.h netdb.h msgpack.h"
+check rendezvous "common crypto wire proto cli store room verify rendezvous" ""
+check node "common crypto wire proto cli chat hist verify node" ""
 
 # circles between the files of one folder
 circles() {
@@ -88,7 +91,7 @@ circles() {
 	rm -f "$defs" "$edges" "$loops"
 }
 if [ $# -ge 1 ]; then
-	for dir in common crypto wire proto cli keys store chat hist room rendezvous node bench; do
+	for dir in common crypto wire proto cli keys store chat hist room verify rendezvous node bench; do
 		circles "$1" "$dir"
 	done
 fi

@@ -210,8 +210,9 @@ static inline void tick(uint64_t ms)
 }
 
 /* Hands alice a frame as the relay would: encoded, decoded again, so that
- * it carries the bytes a real link would. */
-static inline void feed(const struct cove_frame *f)
+ * it carries the bytes a real link would; sig: what the program says it
+ * found of its member signature (cove_chat_frame_checked()). */
+static inline void feed_checked(const struct cove_frame *f, int sig)
 {
 	size_t n = cove_frame_size(f), len = 0;
 	uint8_t *raw = malloc(n);
@@ -220,8 +221,13 @@ static inline void feed(const struct cove_frame *f)
 	assert_non_null(raw);
 	assert_ok(cove_frame_encode(f, raw, n, &len));
 	assert_ok(cove_frame_decode(&d, raw, len));
-	assert_ok(cove_chat_frame(w.core, &d, raw, len));
+	assert_ok(cove_chat_frame_checked(w.core, &d, raw, len, sig));
 	free(raw);
+}
+
+static inline void feed(const struct cove_frame *f)
+{
+	feed_checked(f, COVE_CHAT_SIG_UNCHECKED);
 }
 
 static inline struct cove_frame frame_of(enum who who, uint8_t type)

@@ -362,6 +362,104 @@ TEST(an_overdue_scheduled_rekey_is_warned_about_but_does_not_hold)
 	cove_xkp_free(bob);
 }
 
+/* ---- signatures the program checked ahead (cove-node's verify pool) ------------- */
+
+/* bob's DAT of text, number n, with its signature broken when bad. */
+static struct cove_frame bobs_dat(const uint8_t *gk, uint64_t n, const char *text, int bad)
+{
+	struct cove_frame f = dat_of(BOB, gk, 0, n, text);
+
+	if (bad)
+		f.sig[0] ^= 1;
+	return f;
+}
+
+/* The same frame inside a FWD, numbered rseq by the relay (the DAT's
+ * bytes in buf). */
+static struct cove_frame fwd_of(const struct cove_frame *in, uint8_t *buf, size_t cap,
+				uint64_t rseq)
+{
+	struct cove_frame f;
+	size_t len = 0;
+
+	assert_ok(cove_frame_encode(in, buf, cap, &len));
+	memset(&f, 0, sizeof(f));
+	f.version = COVE_PROTO_VERSION;
+	f.type = COVE_F_FWD;
+	f.u.fwd.rseq = rseq;
+	f.u.fwd.rdat = rseq;
+	f.u.fwd.frame = buf;
+	f.u.fwd.frame_len = len;
+	return f;
+}
+
+TEST(a_message_the_program_found_badly_signed_is_dropped)
+{
+	uint8_t gk0[COVE_GK_LEN];
+	struct cove_xkp *bob;
+	struct cove_frame f;
+
+	be_first();
+	bob = join(BOB, gk0);
+	f = bobs_dat(gk0, 0, "one", 0);
+	feed_checked(&f, COVE_CHAT_SIG_BAD);
+	assert_u64(w.ntexts, 0);
+	assert_u64(errors("bad_signature"), 1);
+	f = bobs_dat(gk0, 1, "two", 0);
+	feed_checked(&f, COVE_CHAT_SIG_UNCHECKED); /* the core checks: good */
+	assert_u64(w.ntexts, 1);
+	assert_string_equal(w.texts[0], "two");
+	cove_xkp_free(bob);
+}
+
+TEST(the_programs_check_stands_for_the_cores_own)
+{
+	uint8_t gk0[COVE_GK_LEN];
+	struct cove_xkp *bob;
+	struct cove_frame f;
+
+	be_first();
+	bob = join(BOB, gk0);
+	/* checked by the core, a broken signature is refused ... */
+	f = bobs_dat(gk0, 0, "one", 1);
+	feed(&f);
+	assert_u64(w.ntexts, 0);
+	assert_u64(errors("bad_signature"), 1);
+	/* ... so a message shown with one proves the core did not check it
+	 * again: the program's check is the one made */
+	f = bobs_dat(gk0, 1, "two", 1);
+	feed_checked(&f, COVE_CHAT_SIG_GOOD);
+	assert_u64(w.ntexts, 1);
+	assert_string_equal(w.texts[0], "two");
+	cove_xkp_free(bob);
+}
+
+TEST(the_check_of_a_forwarded_frame_is_of_the_frame_inside)
+{
+	uint8_t gk0[COVE_GK_LEN], buf[COVE_FRAME_MAX];
+	struct cove_xkp *bob;
+	struct cove_frame in, f;
+
+	be_first();
+	bob = join(BOB, gk0);
+	in = bobs_dat(gk0, 0, "one", 0);
+	f = fwd_of(&in, buf, sizeof(buf), 1);
+	feed_checked(&f, COVE_CHAT_SIG_BAD);
+	assert_u64(w.ntexts, 0);
+	assert_u64(errors("bad_signature"), 1);
+	in = bobs_dat(gk0, 1, "two", 1);
+	f = fwd_of(&in, buf, sizeof(buf), 2);
+	feed_checked(&f, COVE_CHAT_SIG_GOOD);
+	assert_u64(w.ntexts, 1);
+	assert_string_equal(w.texts[0], "two");
+	in = bobs_dat(gk0, 2, "three", 1);
+	f = fwd_of(&in, buf, sizeof(buf), 3);
+	feed(&f); /* unchecked: the core checks the frame inside */
+	assert_u64(w.ntexts, 1);
+	assert_u64(errors("bad_signature"), 2);
+	cove_xkp_free(bob);
+}
+
 int main(void)
 {
 #define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
@@ -380,6 +478,9 @@ int main(void)
 		T(nobody_gets_again_what_was_said_before_it_came_when_another_asks),
 		T(a_refused_rekey_is_asked_for_again_and_warned_about),
 		T(an_overdue_scheduled_rekey_is_warned_about_but_does_not_hold),
+		T(a_message_the_program_found_badly_signed_is_dropped),
+		T(the_programs_check_stands_for_the_cores_own),
+		T(the_check_of_a_forwarded_frame_is_of_the_frame_inside),
 	};
 
 	if (sodium_init() < 0)

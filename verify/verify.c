@@ -3,9 +3,10 @@
  * frames acted on in the order they arrived (verify.h).
  *
  * An Ed25519 check costs some 50 us, more than everything else the relay
- * does with a frame: on one thread it is the relay's ceiling. Here the
- * checks run on a pool of workers while the loop goes on reading,
- * forwarding and deciding. A connection's frames wait in its FIFO (a
+ * does with a frame: on one thread it is the relay's ceiling, and a
+ * node's when a catch-up brings thousands of stored messages at once.
+ * Here the checks run on a pool of workers while the loop goes on
+ * reading, forwarding and deciding. A connection's frames wait in its FIFO (a
  * PING, or a frame to be refused, too: a PONG is a barrier to nodes, and
  * an ERR must come in the order of the frames), and are acted on from
  * the head while the head is back from the pool. verify.h says which
@@ -26,43 +27,43 @@
 
 #include "cli/cli.h"
 #include "common/err.h"
-#include "proto/msg.h"
-#include "rendezvous/verify.h"
+#include "verify/verify.h"
 
 /* A frame waiting for its turn. */
-struct rv_job {
-	STAILQ_ENTRY(rv_job) pool_next; /* in the pool's queue or done list */
-	TAILQ_ENTRY(rv_job) fifo_next; /* in its FIFO */
-	struct rv_fifo *fifo;          /* NULL once the FIFO dropped it */
+struct vf_job {
+	STAILQ_ENTRY(vf_job) pool_next; /* in the pool's queue or done list */
+	TAILQ_ENTRY(vf_job) fifo_next; /* in its FIFO */
+	struct vf_fifo *fifo;          /* NULL once the FIFO dropped it */
 	int in_pool;                   /* handed to the pool, not back yet */
 	int cancelled;                 /* under the pool's lock: not worth a check */
 	int err;                       /* the frame's decoding error, or 0 */
-	struct rv_verdict v;
+	struct vf_verdict v;
 	struct cove_frame f;           /* decoded; what it borrows points into raw */
 	size_t len;
 	uint8_t raw[];                 /* a copy of the frame's bytes */
 };
 
-STAILQ_HEAD(rv_job_queue, rv_job);
+STAILQ_HEAD(vf_job_queue, vf_job);
 
-struct rv_fifo {
-	struct rv_pool *pool;
-	const struct rv_fifo_ops *ops;
+struct vf_fifo {
+	struct vf_pool *pool;
+	const struct vf_fifo_ops *ops;
 	void *ctx;
-	TAILQ_HEAD(, rv_job) jobs;     /* in the order they arrived */
+	TAILQ_HEAD(, vf_job) jobs;     /* in the order they arrived */
 	size_t n, bytes;
 	int paused;                    /* its owner was asked to stop reading */
 };
 
-struct rv_pool {
+struct vf_pool {
 	pthread_mutex_t lock;
 	pthread_cond_t work;           /* jobs were queued, or stop was set */
 	/* under lock */
-	struct rv_job_queue queue;     /* waiting for a worker */
-	struct rv_job_queue done;      /* checked, waiting for the loop */
+	struct vf_job_queue queue;     /* waiting for a worker */
+	struct vf_job_queue done;      /* checked, waiting for the loop */
 	int stop;
 	/* the loop's */
-	struct rv_verify_stats *stats;
+	struct vf_stats *stats;
+	vf_check check;                /* the owner's, safe on any thread */
 	unsigned inline_rate;          /* checks a second the loop makes itself */
 	int pipe[2];                   /* a byte when done turns non-empty */
 	struct event *wake;
@@ -73,36 +74,31 @@ struct rv_pool {
 	pthread_t *threads;
 	unsigned nthreads;
 	size_t in_flight;              /* jobs handed to workers, not back yet */
-	/* checks asked for, in this window of RV_INLINE_WINDOW_MS and the last */
+	/* checks asked for, in this window of VF_INLINE_WINDOW_MS and the last */
 	uint64_t window_ms;
 	unsigned asked, asked_before;
 };
 
 /* The load under which checks stay on the loop is measured over windows
  * of this length. */
-#define RV_INLINE_WINDOW_MS 10
+#define VF_INLINE_WINDOW_MS 10
 
 static void wake_cb(evutil_socket_t fd, short what, void *arg);
 static void help_cb(evutil_socket_t fd, short what, void *arg);
 
 /* The loop checks this many frames of the queue in one turn of helping
  * (some 200 us): then it goes back to the network. */
-#define RV_HELP_BATCH 4
+#define VF_HELP_BATCH 4
 
 /* ---- the workers ----------------------------------------------------------- */
 
-int rv_verify_sig(const struct cove_frame *f)
-{
-	return cove_msg_verify(f) == COVE_OK ? RV_SIG_GOOD : RV_SIG_BAD;
-}
-
 static void *worker(void *arg)
 {
-	struct rv_pool *p = arg;
+	struct vf_pool *p = arg;
 
 	pthread_mutex_lock(&p->lock);
 	for (;;) {
-		struct rv_job *j;
+		struct vf_job *j;
 		int first;
 
 		while (!p->stop && STAILQ_EMPTY(&p->queue))
@@ -114,7 +110,7 @@ static void *worker(void *arg)
 		p->queued--;
 		if (!j->cancelled) {
 			pthread_mutex_unlock(&p->lock);
-			j->v.sig = rv_verify_sig(&j->f);
+			j->v.sig = p->check(&j->f);
 			pthread_mutex_lock(&p->lock);
 		}
 		first = STAILQ_EMPTY(&p->done);
@@ -137,14 +133,14 @@ static void *worker(void *arg)
 
 /* ---- jobs and FIFOs (the loop's) ---------------------------------------------- */
 
-static void job_free(struct rv_job *j)
+static void job_free(struct vf_job *j)
 {
 	/* a copy of a decrypted frame: wiped like the session's own */
 	sodium_memzero(j, sizeof(*j) + j->len);
 	free(j);
 }
 
-static void unlink_job(struct rv_fifo *q, struct rv_job *j)
+static void unlink_job(struct vf_fifo *q, struct vf_job *j)
 {
 	TAILQ_REMOVE(&q->jobs, j, fifo_next);
 	q->n--;
@@ -153,9 +149,9 @@ static void unlink_job(struct rv_fifo *q, struct rv_job *j)
 }
 
 /* Acts on q's frames from its head while the head is back. */
-static void run_fifo(struct rv_fifo *q)
+static void run_fifo(struct vf_fifo *q)
 {
-	struct rv_job *j;
+	struct vf_job *j;
 
 	while ((j = TAILQ_FIRST(&q->jobs)) && !j->in_pool) {
 		int stop;
@@ -167,7 +163,7 @@ static void run_fifo(struct rv_fifo *q)
 		if (stop)
 			return;
 	}
-	if (q->paused && q->n < RV_PENDING_MAX / 2 && q->bytes < RV_PENDING_BYTES_MAX / 2) {
+	if (q->paused && q->n < VF_PENDING_MAX / 2 && q->bytes < VF_PENDING_BYTES_MAX / 2) {
 		q->paused = 0;
 		q->pool->stats->paused--;
 		q->ops->pause(q->ctx, 0);
@@ -177,7 +173,7 @@ static void run_fifo(struct rv_fifo *q)
 }
 
 /* A job is back from the pool (from a worker, or the loop's turn). */
-static void job_back(struct rv_pool *p, struct rv_job *j)
+static void job_back(struct vf_pool *p, struct vf_job *j)
 {
 	j->in_pool = 0;
 	p->in_flight--;
@@ -191,9 +187,9 @@ static void job_back(struct rv_pool *p, struct rv_job *j)
 }
 
 /* Jobs the workers finished, taken off the done list at once. */
-static void done_back(struct rv_pool *p, struct rv_job_queue *done)
+static void done_back(struct vf_pool *p, struct vf_job_queue *done)
 {
-	struct rv_job *j;
+	struct vf_job *j;
 
 	while ((j = STAILQ_FIRST(done))) {
 		STAILQ_REMOVE_HEAD(done, pool_next);
@@ -205,8 +201,8 @@ static void done_back(struct rv_pool *p, struct rv_job_queue *done)
 
 static void wake_cb(evutil_socket_t fd, short what, void *arg)
 {
-	struct rv_pool *p = arg;
-	struct rv_job_queue batch = STAILQ_HEAD_INITIALIZER(batch);
+	struct vf_pool *p = arg;
+	struct vf_job_queue batch = STAILQ_HEAD_INITIALIZER(batch);
 	char buf[64];
 
 	(void)what;
@@ -225,7 +221,7 @@ static void wake_cb(evutil_socket_t fd, short what, void *arg)
  * would otherwise sit idle while they work, and with fewer workers than
  * CPUs (the default) it takes the last CPU's share. A zero timer, not an
  * active event, so that the network is polled between turns. */
-static void want_help(struct rv_pool *p, int backlog)
+static void want_help(struct vf_pool *p, int backlog)
 {
 	static const struct timeval now = { 0, 0 };
 
@@ -235,16 +231,16 @@ static void want_help(struct rv_pool *p, int backlog)
 
 static void help_cb(evutil_socket_t fd, short what, void *arg)
 {
-	struct rv_pool *p = arg;
-	struct rv_job_queue done = STAILQ_HEAD_INITIALIZER(done);
-	struct rv_job *mine[RV_HELP_BATCH];
+	struct vf_pool *p = arg;
+	struct vf_job_queue done = STAILQ_HEAD_INITIALIZER(done);
+	struct vf_job *mine[VF_HELP_BATCH];
 	size_t n = 0;
 	int backlog;
 
 	(void)fd;
 	(void)what;
 	pthread_mutex_lock(&p->lock);
-	while (n < RV_HELP_BATCH && p->queued > p->nthreads) {
+	while (n < VF_HELP_BATCH && p->queued > p->nthreads) {
 		mine[n] = STAILQ_FIRST(&p->queue);
 		STAILQ_REMOVE_HEAD(&p->queue, pool_next);
 		p->queued--;
@@ -261,7 +257,7 @@ static void help_cb(evutil_socket_t fd, short what, void *arg)
 	for (size_t i = 0; i < n; i++) {
 		if (mine[i]->cancelled)
 			continue;
-		mine[i]->v.sig = rv_verify_sig(&mine[i]->f);
+		mine[i]->v.sig = p->check(&mine[i]->f);
 		p->stats->loop++;
 	}
 	for (size_t i = 0; i < n; i++)
@@ -270,13 +266,13 @@ static void help_cb(evutil_socket_t fd, short what, void *arg)
 	want_help(p, backlog);
 }
 
-int rv_pool_inline(struct rv_pool *p)
+int vf_pool_inline(struct vf_pool *p)
 {
 	uint64_t now = cove_now_ms();
 
-	if (now - p->window_ms >= RV_INLINE_WINDOW_MS) {
+	if (now - p->window_ms >= VF_INLINE_WINDOW_MS) {
 		/* a window with no checks at all leaves no trace */
-		p->asked_before = now - p->window_ms < 2 * RV_INLINE_WINDOW_MS ? p->asked : 0;
+		p->asked_before = now - p->window_ms < 2 * VF_INLINE_WINDOW_MS ? p->asked : 0;
 		p->asked = 0;
 		p->window_ms = now;
 	}
@@ -286,13 +282,13 @@ int rv_pool_inline(struct rv_pool *p)
 	 * wake-ups, more than the check itself on many machines (PERFORMANCE.md). */
 	/* up to two windows' worth of checks against the rate a second */
 	return p->in_flight == 0 &&
-	       (uint64_t)(p->asked + p->asked_before) * (1000 / RV_INLINE_WINDOW_MS) <=
+	       (uint64_t)(p->asked + p->asked_before) * (1000 / VF_INLINE_WINDOW_MS) <=
 		       2 * (uint64_t)p->inline_rate;
 }
 
-struct rv_fifo *rv_fifo_new(struct rv_pool *p, const struct rv_fifo_ops *ops, void *ctx)
+struct vf_fifo *vf_fifo_new(struct vf_pool *p, const struct vf_fifo_ops *ops, void *ctx)
 {
-	struct rv_fifo *q = calloc(1, sizeof(*q));
+	struct vf_fifo *q = calloc(1, sizeof(*q));
 
 	if (!q)
 		return NULL;
@@ -303,24 +299,24 @@ struct rv_fifo *rv_fifo_new(struct rv_pool *p, const struct rv_fifo_ops *ops, vo
 	return q;
 }
 
-void rv_fifo_free(struct rv_fifo *q)
+void vf_fifo_free(struct vf_fifo *q)
 {
 	if (!q)
 		return;
-	rv_fifo_drop(q);
+	vf_fifo_drop(q);
 	free(q);
 }
 
-int rv_fifo_empty(const struct rv_fifo *q)
+int vf_fifo_empty(const struct vf_fifo *q)
 {
 	return !q || TAILQ_EMPTY(&q->jobs);
 }
 
-int rv_fifo_push(struct rv_fifo *q, int err, const struct cove_frame *f, const uint8_t *raw,
-		 size_t len, const struct rv_verdict *v, int verify)
+int vf_fifo_push(struct vf_fifo *q, int err, const struct cove_frame *f, const uint8_t *raw,
+		 size_t len, const struct vf_verdict *v, int verify)
 {
-	struct rv_pool *p = q->pool;
-	struct rv_job *j = malloc(sizeof(*j) + len);
+	struct vf_pool *p = q->pool;
+	struct vf_job *j = malloc(sizeof(*j) + len);
 
 	if (!j)
 		return COVE_ERR_NOMEM;
@@ -338,6 +334,8 @@ int rv_fifo_push(struct rv_fifo *q, int err, const struct cove_frame *f, const u
 			j->f.u.dat.ct = j->raw + (f->u.dat.ct - raw);
 		else if (f->type == COVE_F_ERR && f->u.err.text)
 			j->f.u.err.text = (const char *)j->raw + (f->u.err.text - (const char *)raw);
+		else if (f->type == COVE_F_FWD && f->u.fwd.frame)
+			j->f.u.fwd.frame = j->raw + (f->u.fwd.frame - raw);
 	}
 	TAILQ_INSERT_TAIL(&q->jobs, j, fifo_next);
 	q->n++;
@@ -362,7 +360,7 @@ int rv_fifo_push(struct rv_fifo *q, int err, const struct cove_frame *f, const u
 	}
 	/* The rest of this read is still queued; from then on, its input
 	 * waits in the kernel, and the peer's TCP window closes. */
-	if ((q->n > RV_PENDING_MAX || q->bytes > RV_PENDING_BYTES_MAX) && !q->paused) {
+	if ((q->n > VF_PENDING_MAX || q->bytes > VF_PENDING_BYTES_MAX) && !q->paused) {
 		q->paused = 1;
 		p->stats->paused++;
 		p->stats->pauses++;
@@ -371,11 +369,11 @@ int rv_fifo_push(struct rv_fifo *q, int err, const struct cove_frame *f, const u
 	return 0;
 }
 
-void rv_fifo_drop(struct rv_fifo *q)
+void vf_fifo_drop(struct vf_fifo *q)
 {
-	struct rv_pool *p;
+	struct vf_pool *p;
 	int locked;
-	struct rv_job *j;
+	struct vf_job *j;
 
 	if (!q)
 		return;
@@ -402,20 +400,20 @@ void rv_fifo_drop(struct rv_fifo *q)
 	}
 }
 
-void rv_fifo_finish(struct rv_fifo *q)
+void vf_fifo_finish(struct vf_fifo *q)
 {
-	struct rv_job *j;
+	struct vf_job *j;
 
 	while ((j = TAILQ_FIRST(&q->jobs))) {
-		struct rv_verdict v;
+		struct vf_verdict v;
 		int stop;
 
 		unlink_job(q, j);
-		v.rate = j->v.rate;
+		v.tag = j->v.tag;
 		if (j->in_pool) {
 			/* A worker may be writing its v.sig: not ours to read.
 			 * It comes back as an orphan, freed then. */
-			v.sig = RV_SIG_UNCHECKED;
+			v.sig = VF_SIG_UNCHECKED;
 			j->fifo = NULL;
 		} else {
 			v.sig = j->v.sig;
@@ -430,9 +428,9 @@ void rv_fifo_finish(struct rv_fifo *q)
 
 /* ---- the pool's life ------------------------------------------------------------ */
 
-static void free_queue(struct rv_job_queue *q)
+static void free_queue(struct vf_job_queue *q)
 {
-	struct rv_job *j;
+	struct vf_job *j;
 
 	while ((j = STAILQ_FIRST(q))) {
 		STAILQ_REMOVE_HEAD(q, pool_next);
@@ -440,7 +438,7 @@ static void free_queue(struct rv_job_queue *q)
 	}
 }
 
-static void pool_free(struct rv_pool *p)
+static void pool_free(struct vf_pool *p)
 {
 	pthread_mutex_lock(&p->lock);
 	p->stop = 1;
@@ -465,10 +463,10 @@ static void pool_free(struct rv_pool *p)
 	free(p);
 }
 
-int rv_pool_new(struct rv_pool **out, struct event_base *base, unsigned n,
-		unsigned inline_rate, struct rv_verify_stats *stats)
+int vf_pool_new(struct vf_pool **out, struct event_base *base, unsigned n,
+		unsigned inline_rate, vf_check check, struct vf_stats *stats)
 {
-	struct rv_pool *p;
+	struct vf_pool *p;
 	sigset_t all, old;
 	int ret = 0;
 
@@ -476,6 +474,7 @@ int rv_pool_new(struct rv_pool **out, struct event_base *base, unsigned n,
 	if (!p)
 		return -ENOMEM;
 	p->stats = stats;
+	p->check = check;
 	p->inline_rate = inline_rate;
 	p->pipe[0] = p->pipe[1] = -1;
 	STAILQ_INIT(&p->queue);
@@ -532,7 +531,7 @@ out:
 	return 0;
 }
 
-void rv_pool_free(struct rv_pool *p)
+void vf_pool_free(struct vf_pool *p)
 {
 	if (p)
 		pool_free(p);

@@ -1,18 +1,20 @@
 /*
- * verify.h - the verification pool: Ed25519 checks, the relay's most
- * costly step, run on worker threads while every decision stays on the
- * loop; and FIFOs, one per connection, that hand each frame back to its
- * owner's callback in the order the frames arrived.
+ * verify.h - the verification pool: Ed25519 checks, the most costly step
+ * of a relay's ingress and of a node's catch-up, run on worker threads
+ * while every decision stays on the loop; and FIFOs, one per connection,
+ * that hand each frame back to its owner's callback in the order the
+ * frames arrived.
  *
- * It knows frames and threads only: not connections, rooms or the relay's
- * checks. Its owner (relay.c) decides which frames need a check and what
- * a frame means once its turn comes.
+ * It knows frames and threads only: not connections, rooms or policy.
+ * Its owner (the relay's rendezvous/relay.c, a node's node/net.c) says
+ * which signature of a frame is checked (vf_check), decides which frames
+ * need a check, and what a frame means once its turn comes.
  *
  * Who owns what:
  *   - The loop thread owns every FIFO, and every job outside the pool: it
  *     creates jobs, links them into their FIFO and frees them. Only the
  *     loop reads or writes a job's fifo, in_pool, err, v.rate and raw.
- *   - A job in the pool (from rv_fifo_push() with verify set until the
+ *   - A job in the pool (from vf_fifo_push() with verify set until the
  *     loop takes it off the done list) is a worker's only for reading its
  *     frame (and the bytes it points into) and writing v.sig. A worker
  *     touches nothing else: no FIFO, counter, libevent or log; it checks
@@ -28,8 +30,8 @@
  *     cancelled (a worker that has not started on one skips its check),
  *     and the loop frees them when they come back.
  */
-#ifndef COVE_RV_VERIFY_H
-#define COVE_RV_VERIFY_H
+#ifndef COVE_VERIFY_H
+#define COVE_VERIFY_H
 
 #include <stddef.h>
 #include <stdint.h>
@@ -37,27 +39,32 @@
 #include "wire/frame.h"
 
 struct event_base;
-struct rv_pool;
-struct rv_fifo;
+struct vf_pool;
+struct vf_fifo;
 
 /* What was decided about a frame before it is acted on. */
-enum { RV_RATE_UNCHECKED = 0, RV_RATE_TAKEN, RV_RATE_OVER };
-enum { RV_SIG_UNCHECKED = 0, RV_SIG_GOOD, RV_SIG_BAD };
-struct rv_verdict {
-	int rate;                      /* a DAT's rate check, made when it arrived */
+enum { VF_SIG_UNCHECKED = 0, VF_SIG_GOOD, VF_SIG_BAD };
+struct vf_verdict {
+	int tag;                       /* the owner's, decided on arrival, carried as is
+					* (the relay's: a DAT's rate check) */
 	int sig;                       /* the signature check, when it was made */
 };
+
+/* The signature check a pool makes: VF_SIG_GOOD or VF_SIG_BAD. It must
+ * be a pure function of f (and the bytes f points into), safe on any
+ * thread. */
+typedef int (*vf_check)(const struct cove_frame *f);
 
 /* A FIFO with more frames, or bytes of frames, than this waiting for
  * their turn asks its owner to stop reading until fewer than half are
  * left. The bytes also bound how much of one sender is acted on at once
  * when its checks come back together: a burst that a reader's
  * --max-queue must absorb. */
-#define RV_PENDING_MAX 256
-#define RV_PENDING_BYTES_MAX (64u << 10)
+#define VF_PENDING_MAX 256
+#define VF_PENDING_BYTES_MAX (64u << 10)
 
 /* The pool's counters; the owner reads them. */
-struct rv_verify_stats {
+struct vf_stats {
 	uint64_t workers, loop;        /* signature checks, by where they ran */
 	uint64_t pauses;               /* FIFOs that asked their owner to stop reading */
 	size_t pending, pending_max;   /* frames waiting now; most in one FIFO */
@@ -65,13 +72,13 @@ struct rv_verify_stats {
 };
 
 /* What a FIFO calls back, on the loop, with its ctx. */
-struct rv_fifo_ops {
+struct vf_fifo_ops {
 	/* Acts on a frame in its turn (err: its decoding error, f then
 	 * NULL; v: what was decided on arrival, with the signature check).
 	 * Returns 0 to go on, non-zero when its owner is closing: the FIFO
 	 * stops (the owner drops it). */
 	int (*act)(void *ctx, int err, const struct cove_frame *f, const uint8_t *raw,
-		   size_t len, const struct rv_verdict *v);
+		   size_t len, const struct vf_verdict *v);
 	/* Too much is waiting (1): stop reading the peer; under half again
 	 * (0): read it again. */
 	void (*pause)(void *ctx, int paused);
@@ -79,35 +86,32 @@ struct rv_fifo_ops {
 	void (*drained)(void *ctx);
 };
 
-/* The signature check itself: RV_SIG_GOOD or RV_SIG_BAD. A pure
- * function of f, safe on any thread. */
-int rv_verify_sig(const struct cove_frame *f);
-
-/* Starts a pool of threads (> 0) workers on base. Below inline_rate
- * checks a second, with the workers idle, rv_pool_inline() says the loop
- * had better check itself. stats is borrowed and counted into. Returns 0
- * with *out set, or a negative errno value. */
-int rv_pool_new(struct rv_pool **out, struct event_base *base, unsigned threads,
-		unsigned inline_rate, struct rv_verify_stats *stats);
+/* Starts a pool of threads (> 0) workers on base, each job checked with
+ * check. Below inline_rate checks a second, with the workers idle,
+ * vf_pool_inline() says the loop had better check itself. stats is
+ * borrowed and counted into. Returns 0 with *out set, or a negative errno
+ * value. */
+int vf_pool_new(struct vf_pool **out, struct event_base *base, unsigned threads,
+		unsigned inline_rate, vf_check check, struct vf_stats *stats);
 
 /* Stops and joins the workers and frees every job left. Call after every
  * FIFO is freed. NULL is a no-op. */
-void rv_pool_free(struct rv_pool *p);
+void vf_pool_free(struct vf_pool *p);
 
 /* Whether the next signature check had better run on the loop: the
  * workers are idle and fewer than inline_rate checks a second were asked
  * for lately. Counts the check as asked for. */
-int rv_pool_inline(struct rv_pool *p);
+int vf_pool_inline(struct vf_pool *p);
 
 /* An empty FIFO of pool p that calls ops with ctx. NULL when out of
  * memory. */
-struct rv_fifo *rv_fifo_new(struct rv_pool *p, const struct rv_fifo_ops *ops, void *ctx);
+struct vf_fifo *vf_fifo_new(struct vf_pool *p, const struct vf_fifo_ops *ops, void *ctx);
 
 /* Drops and frees q. NULL is a no-op. */
-void rv_fifo_free(struct rv_fifo *q);
+void vf_fifo_free(struct vf_fifo *q);
 
 /* Whether nothing waits in q; a NULL q is empty. */
-int rv_fifo_empty(const struct rv_fifo *q);
+int vf_fifo_empty(const struct vf_fifo *q);
 
 /* Queues a copy of a frame (err its decoding error, f its decoding, raw
  * its len bytes, v what was decided on arrival) at the tail of q, and in
@@ -115,17 +119,17 @@ int rv_fifo_empty(const struct rv_fifo *q);
  * ready to be acted on in its turn). Returns 0 or COVE_ERR_NOMEM (nothing
  * queued: the owner must close, as what follows could not keep its
  * order). */
-int rv_fifo_push(struct rv_fifo *q, int err, const struct cove_frame *f, const uint8_t *raw,
-		 size_t len, const struct rv_verdict *v, int verify);
+int vf_fifo_push(struct vf_fifo *q, int err, const struct cove_frame *f, const uint8_t *raw,
+		 size_t len, const struct vf_verdict *v, int verify);
 
 /* Drops every frame q has waiting (its owner is closing), without a
  * callback. NULL is a no-op. */
-void rv_fifo_drop(struct rv_fifo *q);
+void vf_fifo_drop(struct vf_fifo *q);
 
 /* Acts on every frame q has waiting, in order, now: those still with a
  * worker are checked on the loop (its owner is about to be closed, and
  * what it sent before must not be lost, e.g. when a newer connection of
  * the same key takes over). Stops early if act says the owner closes. */
-void rv_fifo_finish(struct rv_fifo *q);
+void vf_fifo_finish(struct vf_fifo *q);
 
 #endif
