@@ -599,7 +599,8 @@ static int on_ini(struct cove_chat *c, struct room *r, const struct cove_frame *
 	return COVE_OK;
 }
 
-static int on_bye(struct cove_chat *c, struct room *r, const struct cove_frame *f, int from_relay)
+static int on_bye(struct cove_chat *c, struct room *r, const struct cove_frame *f,
+		  const uint8_t *raw, size_t len, int from_relay)
 {
 	struct member *m = room_member(r, f->u.bye.who);
 
@@ -621,10 +622,12 @@ static int on_bye(struct cove_chat *c, struct room *r, const struct cove_frame *
 	/* It was here under our current key: it may hold it. */
 	if (m->exposed)
 		epoch_taint(c, r, m->name, "has left the room", 0);
-	/* Tell the others, end to end: a relay may show this BYE to some of
-	 * us only. */
-	if (r->st == R_READY && c->authed)
-		msgs_gone(c, r, m->pk);
+	/* Tell the others, end to end, with the member's own signed BYE as
+	 * proof: a relay may show it to some of us only. A BYE the relay
+	 * signed (a removal) is the relay's own word, which it could as well
+	 * not give: no GONE can add to it. */
+	if (r->st == R_READY && c->authed && !from_relay && raw)
+		msgs_gone(c, r, raw, len);
 	return COVE_OK;
 }
 
@@ -684,7 +687,7 @@ static int core_frame(struct cove_chat *c, const struct cove_frame *f, const uin
 	case COVE_F_KEY: return on_key_frame(c, r, f, epoch_key);
 	case COVE_F_REK: return on_key_frame(c, r, f, epoch_rek);
 	case COVE_F_DAT: return msgs_dat(c, r, f, raw, len);
-	case COVE_F_BYE: return on_bye(c, r, f, from_relay);
+	case COVE_F_BYE: return on_bye(c, r, f, raw, len, from_relay);
 	case COVE_F_UPD: return on_upd(c, r, f);
 	case COVE_F_PRS: return on_prs(c, r, f);
 	}

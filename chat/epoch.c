@@ -733,15 +733,44 @@ void epoch_holders(struct cove_chat *c, struct room *r, const struct member *fro
 	(void)from;
 }
 
+/* A BYE in a GONE: the member it proves left after the INI we have of it
+ * (*m), or none (*m NULL) when it is about someone we never saw, or older
+ * than that INI (the member joined again since: a sender's numbers only
+ * rise, so an old BYE replayed is older). Returns 0, or -1 when it is no
+ * proof at all: not a BYE of this room, not the member's own, or not
+ * signed by it. */
+static int gone_proof(struct cove_chat *c, struct room *r, const uint8_t *bye, size_t len,
+		      struct member **m)
+{
+	struct cove_frame f;
+
+	*m = NULL;
+	if (cove_frame_decode(&f, bye, len) != COVE_OK || f.type != COVE_F_BYE ||
+	    f.room_len != r->name_len || memcmp(f.room, r->name, r->name_len) != 0 ||
+	    memcmp(f.from, f.u.bye.who, COVE_ID_LEN) != 0 || cove_msg_verify(&f) != COVE_OK)
+		return -1;
+	if (memcmp(f.from, c->id->pk, COVE_ID_LEN) == 0)
+		return 0; /* ours: we know where we are */
+	*m = room_member(r, f.from);
+	if (*m && f.seq <= (*m)->ini_seq)
+		*m = NULL;
+	return 0;
+}
+
 void epoch_gone(struct cove_chat *c, struct room *r, const struct member *from,
 		const struct cove_payload *pl)
 {
-	(void)from;
-	for (size_t i = 0; i < pl->holders.nids; i++) {
-		struct member *m = room_member(r, pl->holders.ids[i]);
+	for (size_t i = 0; i < pl->gone.nbyes; i++) {
+		struct member *m;
 
-		if (!m || m->left || memcmp(m->pk, c->id->pk, COVE_ID_LEN) == 0)
-			continue; /* never here, or we saw it go ourselves */
+		if (gone_proof(c, r, pl->gone.bye[i], pl->gone.bye_len[i], &m) != 0) {
+			room_say(c, r, "bad_gone", 0,
+				 "room %s: %s said someone left, but what it gave as proof is not "
+				 "that member's signed goodbye; ignored", r->name, from->name);
+			continue;
+		}
+		if (!m || m->left || (m->reported_gone && m->reported_gone_ini == m->ini_seq))
+			continue; /* never here, back since, or we know already */
 		m->reported_gone = 1;
 		m->reported_gone_ini = m->ini_seq;
 		if (m->exposed)

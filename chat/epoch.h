@@ -68,8 +68,10 @@ void epoch_taint(struct cove_chat *c, struct room *r, const char *who, const cha
  * current epoch may hold it: one gone or untrusted taints it. */
 void epoch_holders(struct cove_chat *c, struct room *r, const struct member *from,
 		   const struct cove_payload *pl);
-/* A member's GONE: whom it saw leave. One that held our key taints it,
- * and gets no key from us until its next INI. */
+/* A member's GONE: the signed BYEs of members it saw leave. Each BYE that
+ * is its member's own, for this room, and newer than the INI we have of
+ * it counts as that member's leave: one that held our key taints it, and
+ * gets no key from us until its next INI. Any other is ignored (said). */
 void epoch_gone(struct cove_chat *c, struct room *r, const struct member *from,
 		const struct cove_payload *pl);
 /* An ERR stale_epoch about the frame with seq ref: when it was our RDY as

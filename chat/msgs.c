@@ -162,10 +162,14 @@ static int send_text(struct cove_chat *c, struct room *r, struct sent *h)
 
 	memset(&pl, 0, sizeof(pl));
 	pl.kind = h->kind;
-	if (h->kind == COVE_PL_HOLDERS || h->kind == COVE_PL_GONE) {
+	if (h->kind == COVE_PL_HOLDERS) {
 		pl.holders.epoch = h->about;
 		pl.holders.nids = h->len / 32;
 		memcpy(pl.holders.ids, h->text, h->len);
+	} else if (h->kind == COVE_PL_GONE) {
+		pl.gone.nbyes = 1;
+		pl.gone.bye[0] = (const uint8_t *)h->text;
+		pl.gone.bye_len[0] = h->len;
 	} else {
 		pl.text = h->text;
 		pl.text_len = h->len;
@@ -230,38 +234,48 @@ int msgs_send(struct cove_chat *c, struct room *r, const char *text, size_t len)
 
 static int track_ids(struct cove_chat *c, struct room *r, uint32_t kind, const uint8_t (*ids)[32],
 		     size_t n);
+static int track_bytes(struct cove_chat *c, struct room *r, uint32_t kind, const uint8_t *b,
+		       size_t len);
 
 int msgs_holders(struct cove_chat *c, struct room *r, const uint8_t (*ids)[32], size_t n)
 {
 	return track_ids(c, r, COVE_PL_HOLDERS, ids, n);
 }
 
-int msgs_gone(struct cove_chat *c, struct room *r, const uint8_t id[32])
+int msgs_gone(struct cove_chat *c, struct room *r, const uint8_t *bye, size_t len)
 {
-	return track_ids(c, r, COVE_PL_GONE, (const uint8_t (*)[32])id, 1);
+	if (len == 0 || len > COVE_GONE_BYE_MAX)
+		return COVE_OK; /* no BYE a node makes */
+	return track_bytes(c, r, COVE_PL_GONE, bye, len);
 }
 
-/* A numbered message naming members (HOLDERS, GONE), kept and sent again
- * like a text. */
 static int track_ids(struct cove_chat *c, struct room *r, uint32_t kind, const uint8_t (*ids)[32],
 		     size_t n)
 {
-	struct sent *h;
-
 	if (n == 0)
 		return COVE_OK;
 	if (n > COVE_HOLDERS_MAX)
 		n = COVE_HOLDERS_MAX; /* a room's rekey names the rest in its KEYs' views */
+	return track_bytes(c, r, kind, (const uint8_t *)ids, n * 32);
+}
+
+/* A numbered message of the room's own (HOLDERS: ids; GONE: a BYE), kept
+ * and sent again like a text. */
+static int track_bytes(struct cove_chat *c, struct room *r, uint32_t kind, const uint8_t *b,
+		       size_t len)
+{
+	struct sent *h;
+
 	h = hist_push(r);
 	if (!h)
 		return COVE_ERR_NOMEM;
-	h->text = malloc(n * 32);
+	h->text = malloc(len);
 	if (!h->text) {
 		r->nhist--;
 		return COVE_ERR_NOMEM;
 	}
-	memcpy(h->text, ids, n * 32);
-	h->len = n * 32;
+	memcpy(h->text, b, len);
+	h->len = len;
 	h->kind = kind;
 	h->about = r->epoch;
 	h->n = r->next_n++;

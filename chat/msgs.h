@@ -25,10 +25,11 @@ void msgs_flush(struct cove_chat *c, struct room *r);
 /* Tells the room, in a numbered HOLDERS message, that we sealed the key of
  * the current epoch to ids (n of them, 32 bytes each). */
 int msgs_holders(struct cove_chat *c, struct room *r, const uint8_t (*ids)[32], size_t n);
-/* Tells the room, in a numbered GONE message, that we saw id leave. It
- * goes under the current key even if that key is tainted: it tells the
- * one gone nothing it does not know. */
-int msgs_gone(struct cove_chat *c, struct room *r, const uint8_t id[32]);
+/* Tells the room, in a numbered GONE message carrying it, of a member's
+ * own signed BYE (bye, len bytes: its encoding, copied). It goes under
+ * the current key even if that key is tainted: it tells the one gone
+ * nothing it does not know. */
+int msgs_gone(struct cove_chat *c, struct room *r, const uint8_t *bye, size_t len);
 /* After a rejoin: send again what may have been lost with the old link. */
 void msgs_resend_recent(struct cove_chat *c, struct room *r);
 /* After a rejoin: ask the room for what was sent while our link was

@@ -101,9 +101,10 @@ struct sent {
 	uint64_t seq;               /* of the frame that last carried it */
 	uint64_t retry_ms;          /* refused for rate: send again then */
 	uint32_t epoch;
-	uint32_t kind;              /* COVE_PL_TEXT, or COVE_PL_HOLDERS */
+	uint32_t kind;              /* COVE_PL_TEXT, COVE_PL_HOLDERS or COVE_PL_GONE */
 	uint32_t about;             /* HOLDERS: the epoch whose holders it names */
-	char *text;                 /* TEXT: the text; HOLDERS: the ids, 32 bytes each */
+	char *text;                 /* TEXT: the text; HOLDERS: the ids, 32 bytes each;
+				     * GONE: the BYE's encoding */
 	size_t len;
 };
 

@@ -55,16 +55,36 @@ int cove_payload_encode(const struct cove_payload *p, uint8_t *out, size_t cap, 
 		*len = fb.len;
 		return COVE_OK;
 	}
-	if (p->kind == COVE_PL_HOLDERS || p->kind == COVE_PL_GONE) {
+	if (p->kind == COVE_PL_GONE) {
+		int r = 0;
+
+		if (p->gone.nbyes == 0 || p->gone.nbyes > COVE_GONE_MAX)
+			return COVE_ERR_INVAL;
+		for (size_t i = 0; i < p->gone.nbyes; i++)
+			if (p->gone.bye_len[i] == 0 || p->gone.bye_len[i] > COVE_GONE_BYE_MAX)
+				return COVE_ERR_INVAL;
+		msgpack_packer_init(&pk, &fb, cove_mpout_write);
+		r |= msgpack_pack_array(&pk, 2);
+		r |= msgpack_pack_uint32(&pk, p->kind);
+		r |= msgpack_pack_array(&pk, p->gone.nbyes);
+		for (size_t i = 0; i < p->gone.nbyes; i++) {
+			r |= msgpack_pack_bin(&pk, p->gone.bye_len[i]);
+			r |= msgpack_pack_bin_body(&pk, p->gone.bye[i], p->gone.bye_len[i]);
+		}
+		if (r)
+			return COVE_ERR_SPACE;
+		*len = fb.len;
+		return COVE_OK;
+	}
+	if (p->kind == COVE_PL_HOLDERS) {
 		int r = 0;
 
 		if (p->holders.nids > COVE_HOLDERS_MAX)
 			return COVE_ERR_INVAL;
 		msgpack_packer_init(&pk, &fb, cove_mpout_write);
-		r |= msgpack_pack_array(&pk, p->kind == COVE_PL_GONE ? 2 : 3);
+		r |= msgpack_pack_array(&pk, 3);
 		r |= msgpack_pack_uint32(&pk, p->kind);
-		if (p->kind == COVE_PL_HOLDERS)
-			r |= msgpack_pack_fix_uint32(&pk, p->holders.epoch);
+		r |= msgpack_pack_fix_uint32(&pk, p->holders.epoch);
 		r |= msgpack_pack_array(&pk, p->holders.nids);
 		for (size_t i = 0; i < p->holders.nids; i++) {
 			r |= msgpack_pack_bin(&pk, 32);
@@ -133,19 +153,32 @@ static int decode_object(struct cove_payload *p, const msgpack_object *root)
 		}
 		return COVE_OK;
 	}
-	if (p->kind == COVE_PL_HOLDERS || p->kind == COVE_PL_GONE) {
-		const msgpack_object *x, *ids = &e[p->kind == COVE_PL_GONE ? 1 : 2];
+	if (p->kind == COVE_PL_GONE) {
+		const msgpack_object *x;
 
-		if (p->kind == COVE_PL_HOLDERS &&
-		    (root->via.array.size != 3 || e[1].type != MSGPACK_OBJECT_POSITIVE_INTEGER ||
-		     e[1].via.u64 > UINT32_MAX))
+		if (root->via.array.size != 2 || e[1].type != MSGPACK_OBJECT_ARRAY ||
+		    e[1].via.array.size == 0 || e[1].via.array.size > COVE_GONE_MAX)
 			return COVE_ERR_FIELD;
-		if (p->kind == COVE_PL_GONE && root->via.array.size != 2)
+		p->gone.nbyes = e[1].via.array.size;
+		x = e[1].via.array.ptr;
+		for (size_t i = 0; i < p->gone.nbyes; i++) {
+			if (x[i].type != MSGPACK_OBJECT_BIN || x[i].via.bin.size == 0 ||
+			    x[i].via.bin.size > COVE_GONE_BYE_MAX)
+				return COVE_ERR_FIELD;
+			p->gone.bye[i] = (const uint8_t *)x[i].via.bin.ptr;
+			p->gone.bye_len[i] = x[i].via.bin.size;
+		}
+		return COVE_OK;
+	}
+	if (p->kind == COVE_PL_HOLDERS) {
+		const msgpack_object *x, *ids = &e[2];
+
+		if (root->via.array.size != 3 || e[1].type != MSGPACK_OBJECT_POSITIVE_INTEGER ||
+		    e[1].via.u64 > UINT32_MAX)
 			return COVE_ERR_FIELD;
 		if (ids->type != MSGPACK_OBJECT_ARRAY || ids->via.array.size > COVE_HOLDERS_MAX)
 			return COVE_ERR_FIELD;
-		if (p->kind == COVE_PL_HOLDERS)
-			p->holders.epoch = (uint32_t)e[1].via.u64;
+		p->holders.epoch = (uint32_t)e[1].via.u64;
 		p->holders.nids = ids->via.array.size;
 		x = ids->via.array.ptr;
 		for (size_t i = 0; i < p->holders.nids; i++) {

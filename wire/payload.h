@@ -27,12 +27,15 @@
  *                that every member learns who holds each key and a relay
  *                cannot hide a member from another without leaving a
  *                gap. Never shown.
- *   GONE (5):    [5, ids]
- *                ids: array of at most COVE_HOLDERS_MAX bin 32. "I saw
- *                these members leave (their BYE)": sent by a member when
- *                it sees a BYE, numbered, so that a relay that shows a BYE
- *                to some members only cannot keep the others sending
- *                under a key the departed one holds. Never shown.
+ *   GONE (5):    [5, byes]
+ *                byes: array of 1..COVE_GONE_MAX bin of
+ *                1..COVE_GONE_BYE_MAX bytes, each a member's own BYE frame
+ *                as it was encoded and signed. "These members left; here
+ *                are their signed goodbyes": sent by a member when it sees
+ *                a member's BYE, numbered, so that a relay that shows a
+ *                BYE to some members only cannot keep the others sending
+ *                under a key the departed one holds; the BYE itself is the
+ *                proof, so no member can claim another left. Never shown.
  *
  * A receiver that meets an unknown kind gets COVE_ERR_TYPE with the kind
  * filled in, and should say it cannot show that content.
@@ -53,6 +56,11 @@
  * members a HOLDERS names (a room's key goes to more in several). */
 #define COVE_CATCHUP_MAX 128
 #define COVE_HOLDERS_MAX 128
+
+/* BYEs a GONE carries, and the size of each (a BYE frame takes about 200
+ * bytes with the longest room name). */
+#define COVE_GONE_MAX 8
+#define COVE_GONE_BYE_MAX 512
 
 /* The payload must fit the largest padding bucket less its one-byte marker
  * (32767 bytes): a text of COVE_TEXT_MAX bytes takes 1 + 1 + 5 more. */
@@ -83,7 +91,12 @@ struct cove_payload {
 		uint32_t epoch;
 		size_t nids;
 		uint8_t ids[COVE_HOLDERS_MAX][32];
-	} holders;         /* HOLDERS, and GONE (its ids; epoch unused) */
+	} holders;         /* HOLDERS */
+	struct {
+		size_t nbyes;
+		const uint8_t *bye[COVE_GONE_MAX]; /* borrowed: the BYE frames' bytes */
+		size_t bye_len[COVE_GONE_MAX];
+	} gone;            /* GONE */
 };
 
 /* Encodes p into out (capacity cap); *len receives the size. Returns 0,
@@ -91,7 +104,7 @@ struct cove_payload {
  * COVE_ERR_UTF8 or COVE_ERR_SPACE. */
 int cove_payload_encode(const struct cove_payload *p, uint8_t *out, size_t cap, size_t *len);
 
-/* Decodes a payload; TEXT's text points into buf. Returns 0,
+/* Decodes a payload; TEXT's text and GONE's byes point into buf. Returns 0,
  * COVE_ERR_MSGPACK, COVE_ERR_DEPTH, COVE_ERR_TRAILING, COVE_ERR_FIELD,
  * COVE_ERR_UTF8, or COVE_ERR_TYPE (p->kind says which kind). */
 int cove_payload_decode(struct cove_payload *p, const uint8_t *buf, size_t len);

@@ -320,13 +320,35 @@ static void op_dat(struct in *in)
 	case 1:
 		break; /* the bytes are the plaintext */
 	case 2:
-	case 3:
-		pl.kind = kind == 2 ? COVE_PL_HOLDERS : COVE_PL_GONE;
+		pl.kind = COVE_PL_HOLDERS;
 		pl.holders.epoch = epoch;
 		for (int i = 0; i < NIDS; i++)
 			if (c & (1u << i))
 				memcpy(pl.holders.ids[pl.holders.nids++], pk(i), 32);
 		break;
+	case 3: {
+		/* the BYEs of those c names, each its own (a proof) unless the
+		 * top bit says the sender signed them (a claim, no proof) */
+		static uint8_t byes[COVE_GONE_MAX][COVE_GONE_BYE_MAX];
+		struct cove_frame bf;
+
+		pl.kind = COVE_PL_GONE;
+		for (int i = 0; i < NIDS && pl.gone.nbyes < COVE_GONE_MAX; i++) {
+			int signer = c & 0x80 ? who : i;
+
+			if (!(c & (1u << i)) || i >= 7)
+				continue;
+			frame_of(&bf, signer, COVE_F_BYE, ri);
+			memcpy(bf.u.bye.who, pk(i), 32);
+			if (cove_msg_sign(&bf, w.id[signer]) != COVE_OK ||
+			    cove_frame_encode(&bf, byes[pl.gone.nbyes], COVE_GONE_BYE_MAX,
+					      &pl.gone.bye_len[pl.gone.nbyes]) != COVE_OK)
+				continue;
+			pl.gone.bye[pl.gone.nbyes] = byes[pl.gone.nbyes];
+			pl.gone.nbyes++;
+		}
+		break;
+	}
 	case 4:
 		pl.kind = COVE_PL_RESEND;
 		memcpy(pl.resend.from, pk(c & 0x80 ? BOB : ALICE), 32);

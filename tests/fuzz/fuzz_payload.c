@@ -99,7 +99,15 @@ static void same_payload(const struct cove_payload *a, const struct cove_payload
 			   "RESEND changed in the round trip");
 #endif
 #ifdef COVE_PL_HOLDERS
-	if (a->kind == COVE_PL_HOLDERS || a->kind == COVE_PL_GONE)
+	if (a->kind == COVE_PL_GONE) {
+		FUZZ_CHECK(a->gone.nbyes == b->gone.nbyes, "GONE changed in the round trip");
+		for (size_t i = 0; i < a->gone.nbyes; i++)
+			FUZZ_CHECK(a->gone.bye_len[i] == b->gone.bye_len[i] &&
+					   memcmp(a->gone.bye[i], b->gone.bye[i],
+						  a->gone.bye_len[i]) == 0,
+				   "GONE changed in the round trip");
+	}
+	if (a->kind == COVE_PL_HOLDERS)
 		FUZZ_CHECK(a->holders.epoch == b->holders.epoch &&
 				   a->holders.nids == b->holders.nids &&
 				   memcmp(a->holders.ids, b->holders.ids, a->holders.nids * 32) == 0,

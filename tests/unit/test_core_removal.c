@@ -603,29 +603,54 @@ TEST(we_tell_the_room_whom_we_gave_the_key)
 	cove_xkp_free(bob);
 }
 
-TEST(a_bye_hidden_from_us_is_known_once_another_member_saw_it)
+/* The encoding of a BYE naming who, from and signed by signer (who
+ * itself, or another claiming who left), in out (COVE_GONE_BYE_MAX bytes);
+ * returns its length. */
+static size_t bye_bytes(enum who who, enum who signer, uint8_t *out)
 {
-	/* The relay shows carol's BYE to bob only; bob says so (GONE). */
-	uint8_t gk0[COVE_GK_LEN];
-	static const enum who carol_only[] = { CAROL };
+	struct cove_frame f = frame_of(signer, COVE_F_BYE);
+	size_t len = 0;
+
+	memcpy(f.u.bye.who, pk(who), COVE_ID_LEN);
+	assert_ok(cove_msg_sign(&f, w.id[signer]));
+	assert_ok(cove_frame_encode(&f, out, COVE_GONE_BYE_MAX, &len));
+	return len;
+}
+
+/* bob's GONE under gk of epoch, message n of his session, carrying bye
+ * (len bytes). */
+static void gone_from_bob(const uint8_t *gk, uint32_t epoch, uint64_t n, const uint8_t *bye,
+			  size_t len)
+{
 	static uint8_t ct[COVE_DAT_CT_MAX];
 	static struct cove_payload pl;
+	struct cove_frame f = frame_of(BOB, COVE_F_DAT);
+
+	memset(&pl, 0, sizeof(pl));
+	pl.kind = COVE_PL_GONE;
+	pl.gone.nbyes = 1;
+	pl.gone.bye[0] = bye;
+	pl.gone.bye_len[0] = len;
+	f.u.dat.epoch = epoch;
+	memset(f.u.dat.sid, BOB, COVE_SID_LEN);
+	f.u.dat.n = n;
+	assert_ok(cove_msg_dat_seal(&f, ct, sizeof(ct), &pl, gk, w.id[BOB]));
+	feed(&f);
+}
+
+TEST(a_bye_hidden_from_us_is_known_once_another_member_saw_it)
+{
+	/* The relay shows carol's BYE to bob only; bob says so (GONE), with
+	 * her signed BYE. */
+	uint8_t gk0[COVE_GK_LEN], bye[COVE_GONE_BYE_MAX];
 	struct cove_xkp *bob, *carol;
-	struct cove_frame f;
+	size_t len;
 
 	be_first();
 	bob = join(BOB, gk0);
 	carol = join(CAROL, gk0);
-	f = frame_of(BOB, COVE_F_DAT);
-	memset(&pl, 0, sizeof(pl));
-	pl.kind = COVE_PL_GONE;
-	pl.holders.nids = 1;
-	memcpy(pl.holders.ids[0], pk(carol_only[0]), 32);
-	f.u.dat.epoch = 0;
-	memset(f.u.dat.sid, BOB, COVE_SID_LEN);
-	f.u.dat.n = 0;
-	assert_ok(cove_msg_dat_seal(&f, ct, sizeof(ct), &pl, gk0, w.id[BOB]));
-	feed(&f);
+	len = bye_bytes(CAROL, CAROL, bye);
+	gone_from_bob(gk0, 0, 0, bye, len);
 	clear_out();
 	say("carol must not read this");
 	assert_u64(sent_count(COVE_F_DAT), 0);
@@ -638,13 +663,70 @@ TEST(a_bye_hidden_from_us_is_known_once_another_member_saw_it)
 	cove_xkp_free(carol);
 }
 
+TEST(a_gone_whose_bye_is_not_the_members_own_changes_nothing)
+{
+	/* bob claims carol left, with a BYE he signed himself: no proof */
+	uint8_t gk0[COVE_GK_LEN], bye[COVE_GONE_BYE_MAX];
+	struct cove_xkp *bob, *carol;
+	size_t len;
+
+	be_first();
+	bob = join(BOB, gk0);
+	carol = join(CAROL, gk0);
+	len = bye_bytes(CAROL, BOB, bye);
+	gone_from_bob(gk0, 0, 0, bye, len);
+	assert_u64(errors("bad_gone"), 1);
+	clear_out();
+	say("carol may read this");
+	assert_u64(sent_count(COVE_F_DAT), 1);
+	rek(1);
+	assert_u64(sent_count(COVE_F_KEY), 2); /* bob and carol */
+	cove_xkp_free(bob);
+	cove_xkp_free(carol);
+}
+
+TEST(a_gone_with_a_bye_older_than_the_members_last_join_changes_nothing)
+{
+	/* carol left once and joined again; bob replays her old BYE */
+	uint8_t gk0[COVE_GK_LEN], gk1[COVE_GK_LEN], bye[COVE_GONE_BYE_MAX];
+	struct cove_xkp *bob, *carol, *carol2;
+	struct cove_frame f;
+	uint32_t e1;
+	size_t len;
+
+	be_first();
+	bob = join(BOB, gk0);
+	carol = join(CAROL, gk0);
+	len = bye_bytes(CAROL, CAROL, bye); /* her goodbye, as bob saw it */
+	assert_ok(cove_frame_decode(&f, bye, len));
+	feed(&f);
+	rek(1);
+	open_last_key(bob, gk1, &e1);
+	assert_u64(e1, 1);
+	carol2 = here(CAROL); /* a new join, newer than that BYE */
+	clear_out();
+	gone_from_bob(gk1, 1, 0, bye, len);
+	assert_u64(errors("bad_gone"), 0); /* a real BYE, just stale: no alarm */
+	say("carol is back; she gets this epoch's key");
+	assert_u64(sent_count(COVE_F_DAT), 1);
+	/* the same kind of GONE with a goodbye of hers since does count */
+	len = bye_bytes(CAROL, CAROL, bye);
+	gone_from_bob(gk1, 1, 1, bye, len);
+	clear_out();
+	say("held");
+	assert_u64(sent_count(COVE_F_DAT), 0);
+	cove_xkp_free(bob);
+	cove_xkp_free(carol);
+	cove_xkp_free(carol2);
+}
+
 TEST(we_tell_the_room_when_we_see_a_member_leave)
 {
 	uint8_t gk0[COVE_GK_LEN];
 	static uint8_t pt[COVE_PAD_MAX];
 	static struct cove_payload pl;
 	struct cove_xkp *bob, *carol;
-	struct cove_frame f;
+	struct cove_frame f, bye;
 
 	be_first();
 	bob = join(BOB, gk0);
@@ -654,8 +736,30 @@ TEST(we_tell_the_room_when_we_see_a_member_leave)
 	f = last_sent(COVE_F_DAT);
 	assert_ok(cove_msg_dat_open(&f, gk0, pt, sizeof(pt), &pl));
 	assert_u64(pl.kind, COVE_PL_GONE);
-	assert_bytes(pl.holders.ids[0], pk(CAROL), 32);
+	assert_u64(pl.gone.nbyes, 1);
+	/* her own signed BYE, as proof */
+	assert_ok(cove_frame_decode(&bye, pl.gone.bye[0], pl.gone.bye_len[0]));
+	assert_u64(bye.type, COVE_F_BYE);
+	assert_bytes(bye.from, pk(CAROL), 32);
+	assert_ok(cove_msg_verify(&bye));
 	assert_true(f.u.dat.n != UINT64_MAX);
+	cove_xkp_free(bob);
+	cove_xkp_free(carol);
+}
+
+TEST(a_removal_by_the_relay_is_not_told_again_by_members)
+{
+	/* the relay's own word: a GONE could carry no member's proof of it */
+	uint8_t gk0[COVE_GK_LEN];
+	struct cove_xkp *bob, *carol;
+
+	be_first();
+	bob = join(BOB, gk0);
+	carol = join(CAROL, gk0);
+	clear_out();
+	relay_bye(CAROL);
+	assert_u64(w.nleft, 1);
+	assert_u64(sent_count(COVE_F_DAT), 0);
 	cove_xkp_free(bob);
 	cove_xkp_free(carol);
 }
@@ -780,6 +884,9 @@ int main(void)
 		T(a_holder_we_do_not_trust_taints_the_key_at_once),
 		T(we_tell_the_room_whom_we_gave_the_key),
 		T(a_bye_hidden_from_us_is_known_once_another_member_saw_it),
+		T(a_gone_whose_bye_is_not_the_members_own_changes_nothing),
+		T(a_gone_with_a_bye_older_than_the_members_last_join_changes_nothing),
+		T(a_removal_by_the_relay_is_not_told_again_by_members),
 		T(we_tell_the_room_when_we_see_a_member_leave),
 		T(after_a_leave_nothing_is_sent_under_the_key_the_leaver_holds),
 		T(a_relay_that_never_rekeys_gets_nothing_sent_and_the_user_is_warned),

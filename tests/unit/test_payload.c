@@ -604,25 +604,34 @@ TEST(holders_with_the_most_ids_fits_and_one_more_is_refused)
 TEST(gone_round_trips_and_refuses_other_shapes)
 {
 	static const struct { const char *bytes; size_t len; } bad[] = {
-		{ "\x93\x05\x00\x90", 4 },          /* three elements */
+		{ "\x93\x05\x91\xc4\x01\x00\x00", 7 }, /* three elements */
 		{ "\x91\x05", 2 },                  /* one */
-		{ "\x92\x05\xc4\x00", 4 },          /* ids a bin */
-		{ "\x92\x05\x91\xc4\x01\x00", 6 },  /* an id of 1 byte */
+		{ "\x92\x05\xc4\x00", 4 },          /* byes a bin */
+		{ "\x92\x05\x90", 3 },              /* no BYE */
+		{ "\x92\x05\x91\xc4\x00", 5 },      /* an empty one */
+		{ "\x92\x05\x91\x01", 4 },          /* one not a bin */
 	};
-	uint8_t buf[COVE_PAYLOAD_MAX];
+	uint8_t buf[COVE_PAYLOAD_MAX], a[COVE_GONE_BYE_MAX], b[3] = { 1, 2, 3 };
 	size_t n = 0;
 
+	memset(a, 0x51, sizeof(a));
 	memset(&cp, 0, sizeof(cp));
 	cp.kind = COVE_PL_GONE;
-	cp.holders.nids = 2;
-	memset(cp.holders.ids[0], 0x51, 32);
-	memset(cp.holders.ids[1], 0x52, 32);
+	cp.gone.nbyes = 2;
+	cp.gone.bye[0] = a;
+	cp.gone.bye_len[0] = sizeof(a);
+	cp.gone.bye[1] = b;
+	cp.gone.bye_len[1] = sizeof(b);
 	assert_ok(cove_payload_encode(&cp, buf, sizeof(buf), &n));
-	assert_u64(n, 2 + 1 + 2 * 34); /* [5, [bin32, bin32]] */
+	/* [5, [bin16 512, bin8 3]] */
+	assert_u64(n, 2 + 1 + (3 + COVE_GONE_BYE_MAX) + (2 + 3));
 	assert_ok(cove_payload_decode(&cq, buf, n));
 	assert_u64(cq.kind, COVE_PL_GONE);
-	assert_u64(cq.holders.nids, 2);
-	assert_bytes(cq.holders.ids[1], cp.holders.ids[1], 32);
+	assert_u64(cq.gone.nbyes, 2);
+	assert_u64(cq.gone.bye_len[0], sizeof(a));
+	assert_bytes(cq.gone.bye[0], a, sizeof(a));
+	assert_u64(cq.gone.bye_len[1], 3);
+	assert_bytes(cq.gone.bye[1], b, 3);
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		int r = cove_payload_decode(&cq, (const uint8_t *)bad[i].bytes, bad[i].len);
 
@@ -630,6 +639,12 @@ TEST(gone_round_trips_and_refuses_other_shapes)
 			fail_msg("case %zu: got %d (%s), want a field error", i, r,
 				 cove_strerror(r));
 	}
+	/* no more BYEs, nor longer ones, than a GONE carries */
+	cp.gone.nbyes = COVE_GONE_MAX + 1;
+	assert_err(cove_payload_encode(&cp, buf, sizeof(buf), &n), COVE_ERR_INVAL);
+	cp.gone.nbyes = 1;
+	cp.gone.bye_len[0] = COVE_GONE_BYE_MAX + 1;
+	assert_err(cove_payload_encode(&cp, buf, sizeof(buf), &n), COVE_ERR_INVAL);
 }
 
 int main(void)
