@@ -221,8 +221,10 @@ static void set_key(struct cove_chat *c, struct room *r, uint8_t *gk, uint32_t e
 	r->gk = gk;
 	r->epoch = epoch;
 	cove_gk_kid(r->kid, gk, epoch);
-	if (!r->ever_keyed || epoch > r->top_epoch)
+	if (!r->ever_keyed || epoch > r->top_epoch) {
 		r->top_epoch = epoch;
+		r->top_ms = now;
+	}
 	r->ever_keyed = 1;
 	r->epoch_msgs = 0;
 	r->holders_wait = 0; /* the caller waits again for a key it was given */
@@ -287,11 +289,28 @@ static void our_view(struct cove_chat *c, struct room *r, uint32_t epoch,
 	free(ids);
 }
 
+/* How far above the highest epoch we held a key may be: COVE_EPOCH_STEP_MAX,
+ * and COVE_EPOCH_STEP_PER_S more for each second since we took that one.
+ * A member away while the room was rekeyed more than that many times (a
+ * member racing the epochs up, at the relay's one a second) can still
+ * take the room's key when it comes back; pushing a member near the end
+ * of the numbers this way would take it years of absence. */
+static uint64_t step_allowed(const struct cove_chat *c, const struct room *r)
+{
+	uint64_t now = c->deps.now_ms();
+	uint64_t s = now > r->top_ms ? (now - r->top_ms) / 1000 : 0;
+
+	if (s > COVE_EPOCH_END / COVE_EPOCH_STEP_PER_S)
+		s = COVE_EPOCH_END / COVE_EPOCH_STEP_PER_S; /* then it is not what stops it */
+	return COVE_EPOCH_STEP_MAX + s * COVE_EPOCH_STEP_PER_S;
+}
+
 /* Whether a key for epoch may be taken: never COVE_EPOCH_END, never below
- * the highest epoch we held here, and at most COVE_EPOCH_STEP_MAX above
- * it; a first key of ours (or one given to us on our first join) at most
+ * the highest epoch we held here, and at most step_allowed() above it; a
+ * first key of ours (or one given to us on our first join) at most
  * COVE_EPOCH_FIRST_MAX. Returns NULL or why not. */
-static const char *refusal(const struct room *r, uint32_t epoch, int rekey)
+static const char *refusal(const struct cove_chat *c, const struct room *r, uint32_t epoch,
+			   int rekey)
 {
 	if (epoch == COVE_EPOCH_END)
 		return "it is the last epoch number, which is never used";
@@ -300,7 +319,7 @@ static const char *refusal(const struct room *r, uint32_t epoch, int rekey)
 						    : NULL;
 	if (rekey ? epoch <= r->top_epoch : epoch < r->top_epoch)
 		return "it is older than a key you already held";
-	if (epoch - r->top_epoch > COVE_EPOCH_STEP_MAX)
+	if (epoch - r->top_epoch > step_allowed(c, r))
 		return "it skips too many epochs";
 	return NULL;
 }
@@ -448,7 +467,7 @@ int epoch_key(struct cove_chat *c, struct room *r, const struct cove_frame *f,
 				 "again mends it.", r->name, e->name, epoch);
 		return COVE_OK;
 	}
-	no = refusal(r, epoch, !joining);
+	no = refusal(c, r, epoch, !joining);
 	if (no) {
 		room_say(c, r, "bad_epoch", 0,
 			 "refused the key of epoch %u for room %s from %s: %s", epoch, r->name,
@@ -644,7 +663,7 @@ int epoch_rek(struct cove_chat *c, struct room *r, const struct cove_frame *f,
 	if (memcmp(f->u.rek.to, c->id->pk, COVE_ID_LEN) != 0 || r->st != R_READY || !r->gk ||
 	    r->catching_up)
 		return COVE_OK;
-	no = refusal(r, epoch, 1);
+	no = refusal(c, r, epoch, 1);
 	if (no) {
 		room_say(c, r, "bad_epoch", 0, "refused to make epoch %u of room %s: %s", epoch,
 			 r->name, no);

@@ -26,9 +26,13 @@
  * member's message numbers (its session, the highest number and the
  * window of those seen), so that what is missing after a restart is
  * still a gap; version 1 (unreleased builds) still reads. */
-#define STATE_VERSION 2u
+/* Version 3 adds when the highest epoch was taken (the step it allows
+ * next grows with the time since: PROTOCOL.md 5.2); one of version 2
+ * reads as taken at load. */
+#define STATE_VERSION 3u
 #define STATE_HEAD_V1 (4 + 4 + 4 + 4 + 1 + 4 + 4 + 1 + 4)
-#define STATE_HEAD (STATE_HEAD_V1 + 4 + 1 + 4 + 1 + STATE_WHO)
+#define STATE_HEAD_V2 (STATE_HEAD_V1 + 4 + 1 + 4 + 1 + STATE_WHO)
+#define STATE_HEAD (STATE_HEAD_V2 + 8)
 #define STATE_WHO (COVE_NAME_MAX + 1)
 #define STATE_MEMBER_V1 (32 + 32 + 8 + 8 + 1 + 32 + 8 + 4 + 8)
 #define STATE_NUMBERS (1 + COVE_SID_LEN + 8 + COVE_CHAT_WINDOW / 8)
@@ -113,6 +117,7 @@ void persist_save(struct cove_chat *c, struct room *r)
 	memset(p, 0, STATE_WHO);
 	memcpy(p, r->taint_who, strnlen(r->taint_who, STATE_WHO - 1));
 	p += STATE_WHO;
+	p = put64(p, r->top_ms);
 	for (size_t i = 0, k = 0; i < r->nmembers && k < n; i++) {
 		const struct member *m = &r->members[i];
 
@@ -195,9 +200,9 @@ static int parse(struct cove_chat *c, struct room *r, const uint8_t *buf, size_t
 		return COVE_ERR_STORE_FORMAT;
 	p += 4;
 	version = get32(&p);
-	if (version != 1 && version != STATE_VERSION)
+	if (version < 1 || version > STATE_VERSION)
 		return COVE_ERR_VERSION;
-	head = version == 1 ? STATE_HEAD_V1 : STATE_HEAD;
+	head = version == 1 ? STATE_HEAD_V1 : version == 2 ? STATE_HEAD_V2 : STATE_HEAD;
 	member = version == 1 ? STATE_MEMBER_V1 : STATE_MEMBER;
 	if (len < head)
 		return COVE_ERR_STORE_FORMAT;
@@ -216,6 +221,7 @@ static int parse(struct cove_chat *c, struct room *r, const uint8_t *buf, size_t
 		memcpy(taint_who, p, STATE_WHO - 1);
 		p += STATE_WHO;
 	}
+	r->top_ms = version >= 3 ? get64(&p) : c->deps.now_ms();
 	if (n > STATE_MAX_MEMBERS || len != head + (size_t)n * member)
 		return COVE_ERR_STORE_FORMAT;
 	for (uint32_t i = 0; i < n; i++) {

@@ -140,6 +140,7 @@ struct room {
 	uint64_t old_until_ms;
 	int ever_keyed;
 	uint32_t top_epoch;         /* never accept a key below it */
+	uint64_t top_ms;            /* when we took it (our clock; kept with the state) */
 	/* Our current key is known to be held by someone who left or whom
 	 * we no longer trust: nothing is encrypted under it. What the user
 	 * sends waits (queued) until a new epoch is in place. */

@@ -627,6 +627,34 @@ static size_t texts_sent_under(const uint8_t *gk)
 /* A key known to be held by someone who left stays tainted when the
  * node restarts before the rekey comes (a relay that withholds it must
  * not win by waiting for a restart). */
+/* A member away while another raced the room's epochs up (more than
+ * COVE_EPOCH_STEP_MAX) takes the room's key when it is back: its time
+ * away, kept across the restart, allows the step. */
+static void a_key_many_epochs_on_is_taken_after_a_long_enough_absence(void **state)
+{
+	static const enum who both[] = { ALICE, BOB };
+	uint8_t gk0[COVE_GK_LEN], gk[COVE_GK_LEN], old_xpk[COVE_XPK_LEN];
+	uint32_t far = COVE_EPOCH_STEP_MAX + 7000 * COVE_EPOCH_STEP_PER_S;
+	struct cove_xkp *bob;
+
+	(void)state;
+	alice_then_away(gk0, &bob, NULL, old_xpk);
+	w.clock_ms += 7200 * 1000; /* back two hours later */
+	alice_starts(&stay);
+	still_here(BOB, bob);
+	upd(1, 0);
+	assert_int_equal(w.ready, 1);
+	randombytes_buf(gk, sizeof(gk));
+	key_from(BOB, gk, far + 7200 * COVE_EPOCH_STEP_PER_S, both, 2); /* beyond even that */
+	assert_u64(errors("bad_epoch"), 1);
+	key_from(BOB, gk, far, both, 2);
+	assert_u64(errors("bad_epoch"), 1);
+	clear_out();
+	say("under the far epoch");
+	assert_u64(last_sent(COVE_F_DAT).u.dat.epoch, far);
+	cove_xkp_free(bob);
+}
+
 static void a_tainted_key_stays_tainted_across_a_restart(void **state)
 {
 	uint8_t gk0[COVE_GK_LEN];
@@ -966,6 +994,7 @@ int main(void)
 		T(a_key_kept_across_a_restart_is_not_overdue),
 		T(the_table_keeps_at_most_the_current_group_key_and_the_one_before),
 		T(a_restart_just_after_a_rekey_still_opens_the_epoch_before),
+		T(a_key_many_epochs_on_is_taken_after_a_long_enough_absence),
 		T(a_tainted_key_stays_tainted_across_a_restart),
 		T(a_message_left_out_of_a_catch_up_after_a_restart_is_a_gap),
 		T(a_member_that_left_and_came_back_while_we_were_away_is_a_member),

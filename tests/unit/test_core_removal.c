@@ -302,6 +302,27 @@ TEST(rekeys_never_go_back_nor_jump_too_far)
 	cove_xkp_free(bob);
 }
 
+TEST(the_step_a_rekey_may_take_grows_with_the_time_since_the_last_key)
+{
+	uint8_t gk0[COVE_GK_LEN];
+	struct cove_xkp *bob;
+	uint32_t step = COVE_EPOCH_STEP_MAX + 100 * COVE_EPOCH_STEP_PER_S;
+
+	be_first();
+	bob = join(BOB, gk0);
+	w.clock_ms += 100 * 1000; /* 100 s since epoch 0, and no tick */
+	clear_out();
+	rek(step + 1);
+	assert_u64(sent_count(COVE_F_RDY), 0);
+	assert_u64(errors("bad_epoch"), 1);
+	rek(step);
+	assert_u64(last_sent(COVE_F_RDY).u.rdy.epoch, step);
+	/* from the new key on, the step is counted afresh */
+	rek(2 * step);
+	assert_u64(errors("bad_epoch"), 2);
+	cove_xkp_free(bob);
+}
+
 TEST(a_key_that_does_not_match_its_commitment_is_refused)
 {
 	uint8_t gk[COVE_GK_LEN], other[COVE_GK_LEN];
@@ -899,6 +920,7 @@ int main(void)
 		T(a_dat_under_our_key_from_someone_we_do_not_trust_holds_our_messages),
 		T(a_key_of_the_last_epoch_number_or_too_high_for_a_first_key_is_refused),
 		T(rekeys_never_go_back_nor_jump_too_far),
+		T(the_step_a_rekey_may_take_grows_with_the_time_since_the_last_key),
 		T(a_key_that_does_not_match_its_commitment_is_refused),
 		T(a_departed_members_old_join_gets_no_key),
 		T(a_join_older_than_a_day_gets_no_key),
