@@ -44,6 +44,7 @@ static void rekeyed(struct rm_member *m, uint32_t epoch)
 		rm_clear_join(p);
 		if (p->keyed) {
 			p->asked = m;
+			p->asked_ms = p->ask_armed_ms = rm_now(h);
 			rm_arm(h, p->ask_timer, h->conf.join_timeout_ms);
 		}
 	}
@@ -144,6 +145,7 @@ int rm_key(struct rm_member *k, const struct cove_frame *f, const uint8_t *raw, 
 	 * (RDY). The ask timer goes on in case it refuses this KEY. */
 	st->frames_forwarded++;
 	rm_keep_frame(r, COVE_F_KEY, k->pk, f->u.key.to, f->u.key.xpk, 0, raw, len);
+	rm_ask_progress(k);
 	return 0;
 }
 

@@ -89,6 +89,8 @@ struct rm_member {
 	uint64_t cu_from, cu_from_dat; /* its SYN's cursor, for UPD's missed */
 	/* while it needs the key (joining, or behind after a rekey) */
 	struct rm_member *asked;       /* member expected to send it, or NULL */
+	uint64_t asked_ms;             /* when that member was asked */
+	uint64_t ask_armed_ms;         /* when its timer last got the full timeout */
 	struct rm_timer *ask_timer;
 	uint64_t *tried;               /* serials of members that did not */
 	size_t ntried;
@@ -334,6 +336,13 @@ void rm_clear_join(struct rm_member *m);
 
 /* Every member may be asked for again (one more can answer). */
 void rm_unstick_all(struct rm_room *r);
+
+/* k handed a key on (a KEY): it is answering, only slowly (a storm of
+ * joins queues many ASKs behind each other), so everyone waiting for its
+ * KEY gets the join timeout again, up to RM_ASK_PATIENCE timeouts since
+ * it was asked: a member that answers goes on being asked, one that
+ * drips answers cannot hold a joiner longer than that. */
+void rm_ask_progress(struct rm_member *k);
 
 /* Names a member to make the next epoch (REK): prefer, else the
  * longest-present member holding the current one. */

@@ -366,11 +366,31 @@ static void ask_next(struct rm_member *p)
 		if (rm_send_own(k, &f) != COVE_OK)
 			continue; /* k is being dropped; try the next */
 		p->asked = k;
+		p->asked_ms = p->ask_armed_ms = rm_now(r->hub);
 		r->hub->deps.stats->asks++;
 		rm_arm(r->hub, p->ask_timer, r->hub->conf.join_timeout_ms);
 		return;
 	}
 	join_failed(p);
+}
+
+void rm_ask_progress(struct rm_member *k)
+{
+	struct rm_hub *h = k->room->hub;
+	uint64_t now = rm_now(h), t = h->conf.join_timeout_ms;
+	struct rm_member *p;
+
+	TAILQ_FOREACH(p, &k->room->members, next) {
+		uint64_t end = p->asked_ms + RM_ASK_PATIENCE * t;
+
+		/* A quarter of the timeout apart at most: a rekey's KEYs, one
+		 * per member, re-arm each waiting member's timer once or so,
+		 * not once per KEY. */
+		if (p->asked != k || end <= now || now - p->ask_armed_ms < t / 4)
+			continue;
+		p->ask_armed_ms = now;
+		rm_arm(h, p->ask_timer, end - now < t ? end - now : t);
+	}
 }
 
 static void ask_timeout_cb(void *arg)

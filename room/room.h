@@ -105,9 +105,15 @@ struct rm_deps {
 	struct cove_store *store;
 };
 
+/* A member asked for a key that goes on handing keys to others (a storm
+ * of joins queues many ASKs to it) is given the join timeout again with
+ * each, up to this many timeouts since it was asked. */
+#define RM_ASK_PATIENCE 4
+
 struct rm_conf {
 	size_t max_rooms;               /* rooms one peer may be in at once */
-	unsigned join_timeout_ms;       /* time a member has to answer an ASK or a REK */
+	unsigned join_timeout_ms;       /* time a member has to answer an ASK or a REK,
+					 * while it answers none (RM_ASK_PATIENCE) */
 	uint64_t member_expiry_ms;      /* a member away this long is removed; 0: never */
 };
 

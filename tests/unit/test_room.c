@@ -84,6 +84,28 @@ TEST(join_with_a_refusing_member_asks_the_next)
 	assert_u64(rw_errs(&w, C, COVE_EC_NO_KEY), 0);
 }
 
+TEST(a_member_answering_other_joiners_keeps_its_asks_for_a_while_but_not_for_ever)
+{
+	const uint64_t t = RW_JOIN_TIMEOUT_MS;
+
+	keyed(2);
+	joins(C);
+	joins(D);
+	assert_u64(rw_count(&w, A, COVE_F_ASK, NULL), 2); /* A, the oldest, for both */
+	/* A answers D late, as under a storm of joins: C's time starts
+	 * again, and so on while A goes on answering */
+	for (uint64_t at = t / 2; at < RM_ASK_PATIENCE * t; at += t / 2) {
+		rw_advance(&w, t / 2);
+		assert_u64(rw_count(&w, B, COVE_F_ASK, NULL), 0);
+		assert_int_equal(rw_key(&w, A, ROOM, D, 0), 0);
+	}
+	assert_u64(w.stats.ask_timeouts, 0);
+	/* ... but not past RM_ASK_PATIENCE timeouts since it was asked */
+	rw_advance(&w, t / 2);
+	assert_u64(w.stats.ask_timeouts, 2);
+	assert_u64(rw_count(&w, B, COVE_F_ASK, NULL), 2); /* B, for both */
+}
+
 TEST(join_fails_when_no_member_gives_the_key)
 {
 	keyed(2);
@@ -472,6 +494,7 @@ int main(void)
 		T(joiner_and_members_learn_of_each_other_and_the_oldest_is_asked),
 		T(two_joiners_at_once_end_with_one_key),
 		T(join_with_a_refusing_member_asks_the_next),
+		T(a_member_answering_other_joiners_keeps_its_asks_for_a_while_but_not_for_ever),
 		T(join_fails_when_no_member_gives_the_key),
 		T(when_every_key_holder_is_away_the_oldest_present_makes_a_new_key),
 		T(member_limit_of_rooms_per_peer_holds),
