@@ -564,8 +564,16 @@ static void read_now(struct rv_conn *c)
 
 	if (c->closing || c->input_end || fd < 0)
 		return;
+	/* A socket bufferevent keeps the end of its input frozen, so that
+	 * only its own read event adds to it (libevent thaws it around that
+	 * read): frozen, evbuffer_read fails at once and reads nothing, and
+	 * what the kernel held was then read and discarded by the close's
+	 * linger, acted on by nobody and told to nobody. Thawed for our
+	 * reads the same way, and frozen again for libevent. */
+	evbuffer_unfreeze(in, 0);
 	while (evbuffer_get_length(in) < READ_NOW_MAX && evbuffer_read(in, fd, 16384) > 0)
 		;
+	evbuffer_freeze(in, 0);
 	read_cb(c->bev, c);
 }
 

@@ -7,7 +7,6 @@ revoked with frames still being checked costs nobody anything.
 The rest of the suite runs the relay with its default (one thread per
 CPU), so it covers the threaded path too; these tests aim at it."""
 
-import os
 import signal
 import socket
 import subprocess
@@ -269,15 +268,8 @@ class TakeoverTest(CoveTest):
     def setUp(self):
         super().setUp()
         w = self.world
-        # KNOWN BUG, open: under AddressSanitizer's timing, with the SQLite
-        # store, the replaced connection's DATs are sometimes lost (trent
-        # gets 18-55 of 60, and mallory no ERR); with --store none, or
-        # without the sanitizers, every one arrives. Until it is found,
-        # the sanitized run checks the verify pipeline without the store;
-        # the plain run keeps the store.
-        store = ["--store", "none"] if os.environ.get("COVE_SANITIZE") else []
         self.relay = w.start_relay(extra=["--verify-threads", "1", "--verify-inline", "0",
-                                          "--rate", "1000000", "--burst", "1000000"] + store)
+                                          "--rate", "1000000", "--burst", "1000000"])
         self.m = self.client("mallory")
         self.t = self.client("trent")
         self.m.join("mine")
