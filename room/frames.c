@@ -45,6 +45,7 @@ static void rekeyed(struct rm_member *m, uint32_t epoch)
 		if (p->keyed) {
 			p->asked = m;
 			p->asked_ms = p->ask_armed_ms = rm_now(h);
+			p->ask_seq = 0; /* all at once: none is later than another */
 			rm_arm(h, p->ask_timer, h->conf.join_timeout_ms);
 		}
 	}
@@ -115,6 +116,15 @@ int rm_rky(struct rm_member *m, uint32_t epoch)
 	    now - m->last_rky_ms < RM_RKY_MIN_MS)
 		return 0;
 	m->last_rky_ms = now;
+	/* Not while a member here still waits for the current epoch: a
+	 * rekeyer that sealed it to some only, asking again and again,
+	 * would keep the others from ever being given a key by another
+	 * member (the rescue takes --join-timeout). It waits its turn. */
+	if (rm_someone_waits(r)) {
+		r->rky_deferred = 1;
+		r->rky_by = m;
+		return 0;
+	}
 	rm_designate(r, m);
 	return 0;
 }
@@ -145,7 +155,7 @@ int rm_key(struct rm_member *k, const struct cove_frame *f, const uint8_t *raw, 
 	 * (RDY). The ask timer goes on in case it refuses this KEY. */
 	st->frames_forwarded++;
 	rm_keep_frame(r, COVE_F_KEY, k->pk, f->u.key.to, f->u.key.xpk, 0, raw, len);
-	rm_ask_progress(k);
+	rm_ask_progress(k, j);
 	return 0;
 }
 

@@ -90,6 +90,7 @@ struct rm_member {
 	/* while it needs the key (joining, or behind after a rekey) */
 	struct rm_member *asked;       /* member expected to send it, or NULL */
 	uint64_t asked_ms;             /* when that member was asked */
+	uint64_t ask_seq;              /* the hub's count of ASKs then (0: a rekey's wait) */
 	uint64_t ask_armed_ms;         /* when its timer last got the full timeout */
 	struct rm_timer *ask_timer;
 	uint64_t *tried;               /* serials of members that did not */
@@ -120,6 +121,12 @@ struct rm_room {
 	uint32_t rekey_epoch;
 	struct rm_timer *rekey_timer;
 	int rekey_wanted;              /* someone left: rekey once possible */
+	/* An RKY that came while a member here still waited for the current
+	 * epoch's key: acted on once none does (rm_rky), so that no member
+	 * can have epochs made faster than the others are given them. The
+	 * member that asked (NULL: it has left), or the flag alone. */
+	int rky_deferred;
+	struct rm_member *rky_by;
 	/* Who left, or was removed, and the epoch it held then: one of them
 	 * joining again while the room is at a later epoch (made without it)
 	 * gets the next one, not that. A member that saw it leave refuses it
@@ -139,6 +146,7 @@ struct rm_hub {
 	TAILQ_HEAD(, rm_room) to_route; /* rooms to re-route from the loop */
 	struct rm_timer *router;
 	uint64_t next_room_id;
+	uint64_t ask_seq;              /* ASKs sent so far: their order (rm_ask_progress) */
 	TAILQ_HEAD(, rm_pending) pending; /* frames appended, completion to come */
 	struct rm_timer *flusher;      /* commits the store at the end of the turn */
 	int flush_armed;               /* flusher is set for this turn already */
@@ -337,12 +345,18 @@ void rm_clear_join(struct rm_member *m);
 /* Every member may be asked for again (one more can answer). */
 void rm_unstick_all(struct rm_room *r);
 
-/* k handed a key on (a KEY): it is answering, only slowly (a storm of
- * joins queues many ASKs behind each other), so everyone waiting for its
- * KEY gets the join timeout again, up to RM_ASK_PATIENCE timeouts since
- * it was asked: a member that answers goes on being asked, one that
- * drips answers cannot hold a joiner longer than that. */
-void rm_ask_progress(struct rm_member *k);
+/* k handed j a key (a KEY): when j had asked k for it, k is answering
+ * its ASKs, in order, only slowly (a storm of joins queues many behind
+ * each other), so everyone that asked k after j gets the join timeout
+ * again, up to RM_ASK_PATIENCE timeouts since it asked: a member that
+ * answers goes on being asked, one that drips answers holds nobody
+ * longer than that, and one that skips someone (a KEY to a later asker
+ * first, or a rekeyer sealing to some only) gains it no time. */
+void rm_ask_progress(struct rm_member *k, const struct rm_member *j);
+
+/* Whether a member here still waits for r's current epoch (a joiner, or
+ * one behind after a rekey) and may yet be given it. */
+int rm_someone_waits(const struct rm_room *r);
 
 /* Names a member to make the next epoch (REK): prefer, else the
  * longest-present member holding the current one. */

@@ -243,6 +243,8 @@ void rm_member_remove(struct rm_member *m, int announce, const uint8_t *bye, siz
 		rm_cancel_rekey(r);
 		r->rekey_wanted = 1;
 	}
+	if (r->rky_by == m)
+		r->rky_by = NULL; /* its request stands, without it */
 	rm_keep_member_del(m);
 	if (announce && r->nmembers > 0 && m->keyed && m->epoch_known)
 		departed_add(r, m->pk, m->epoch);
@@ -343,6 +345,7 @@ static void join_failed(struct rm_member *p)
 		/* it keeps its older key, or was a member before (it came
 		 * back): it stays, retried when things change */
 		p->stuck = 1;
+		rm_schedule(r); /* a rekey asked for meanwhile may go now */
 		return;
 	}
 	rm_member_remove(p, 1, NULL, 0);
@@ -367,6 +370,7 @@ static void ask_next(struct rm_member *p)
 			continue; /* k is being dropped; try the next */
 		p->asked = k;
 		p->asked_ms = p->ask_armed_ms = rm_now(r->hub);
+		p->ask_seq = ++r->hub->ask_seq;
 		r->hub->deps.stats->asks++;
 		rm_arm(r->hub, p->ask_timer, r->hub->conf.join_timeout_ms);
 		return;
@@ -374,23 +378,35 @@ static void ask_next(struct rm_member *p)
 	join_failed(p);
 }
 
-void rm_ask_progress(struct rm_member *k)
+void rm_ask_progress(struct rm_member *k, const struct rm_member *j)
 {
 	struct rm_hub *h = k->room->hub;
 	uint64_t now = rm_now(h), t = h->conf.join_timeout_ms;
 	struct rm_member *p;
 
+	if (j->asked != k || !j->ask_seq)
+		return; /* not an answer to an ASK of j's */
 	TAILQ_FOREACH(p, &k->room->members, next) {
 		uint64_t end = p->asked_ms + RM_ASK_PATIENCE * t;
 
-		/* A quarter of the timeout apart at most: a rekey's KEYs, one
-		 * per member, re-arm each waiting member's timer once or so,
-		 * not once per KEY. */
-		if (p->asked != k || end <= now || now - p->ask_armed_ms < t / 4)
+		/* A quarter of the timeout apart at most: a storm's KEYs re-arm
+		 * each waiting member's timer a few times, not once per KEY. */
+		if (p->asked != k || p->ask_seq <= j->ask_seq || end <= now ||
+		    now - p->ask_armed_ms < t / 4)
 			continue;
 		p->ask_armed_ms = now;
 		rm_arm(h, p->ask_timer, end - now < t ? end - now : t);
 	}
+}
+
+int rm_someone_waits(const struct rm_room *r)
+{
+	const struct rm_member *m;
+
+	TAILQ_FOREACH(m, &r->members, next)
+		if (needs_key(m) && !m->stuck)
+			return 1;
+	return 0;
 }
 
 static void ask_timeout_cb(void *arg)
@@ -539,6 +555,13 @@ void rm_route(struct rm_room *r)
 	}
 	if (r->rekey_wanted && !r->rekeyer && r->epoch_known)
 		designate(r, NULL, NULL);
+	if (r->rky_deferred && !r->rekeyer && r->epoch_known && !rm_someone_waits(r)) {
+		struct rm_member *by = r->rky_by;
+
+		r->rky_deferred = 0;
+		r->rky_by = NULL;
+		designate(r, by && rm_live(by) && rm_up_to_date(by) ? by : NULL, NULL);
+	}
 	TAILQ_FOREACH_SAFE(m, &r->members, next, tmp) {
 		if (m->asked && m->asked->gone) {
 			rm_cancel(r->hub, m->ask_timer); /* that member is leaving: ask another */

@@ -19,7 +19,7 @@
 
 #define ROOM "lobby"
 
-enum { A, B, C, D, E };
+enum { A, B, C, D, E, F, G, H };
 
 static struct rw_world w;
 

@@ -84,26 +84,50 @@ TEST(join_with_a_refusing_member_asks_the_next)
 	assert_u64(rw_errs(&w, C, COVE_EC_NO_KEY), 0);
 }
 
-TEST(a_member_answering_other_joiners_keeps_its_asks_for_a_while_but_not_for_ever)
+/* A storm of joins: the oldest member answers the ASKs in order, slowly. */
+TEST(a_member_answering_joiners_in_order_keeps_the_later_ones_asks)
 {
 	const uint64_t t = RW_JOIN_TIMEOUT_MS;
 
 	keyed(2);
-	joins(C);
-	joins(D);
-	assert_u64(rw_count(&w, A, COVE_F_ASK, NULL), 2); /* A, the oldest, for both */
-	/* A answers D late, as under a storm of joins: C's time starts
-	 * again, and so on while A goes on answering */
-	for (uint64_t at = t / 2; at < RM_ASK_PATIENCE * t; at += t / 2) {
-		rw_advance(&w, t / 2);
-		assert_u64(rw_count(&w, B, COVE_F_ASK, NULL), 0);
-		assert_int_equal(rw_key(&w, A, ROOM, D, 0), 0);
-	}
-	assert_u64(w.stats.ask_timeouts, 0);
-	/* ... but not past RM_ASK_PATIENCE timeouts since it was asked */
+	for (int i = C; i <= F; i++)
+		joins(i); /* C, D, E, F: each asked of A, in that order */
+	assert_u64(rw_count(&w, A, COVE_F_ASK, NULL), 4);
 	rw_advance(&w, t / 2);
-	assert_u64(w.stats.ask_timeouts, 2);
-	assert_u64(rw_count(&w, B, COVE_F_ASK, NULL), 2); /* B, for both */
+	assert_int_equal(rw_key(&w, A, ROOM, C, 0), 0); /* C's, first */
+	assert_int_equal(rw_rdy(&w, C, ROOM, 0), 0);
+	rw_advance(&w, t / 2);
+	assert_u64(w.stats.ask_timeouts, 0); /* D, E and F were given more time */
+	/* A answers E before D: D, skipped, is given none */
+	assert_int_equal(rw_key(&w, A, ROOM, E, 0), 0);
+	assert_int_equal(rw_rdy(&w, E, ROOM, 0), 0);
+	rw_advance(&w, t / 2);
+	assert_u64(w.stats.ask_timeouts, 1);
+	assert_asked(B, D, 1);
+	rw_advance(&w, t / 2);
+	assert_u64(w.stats.ask_timeouts, 2); /* F: A answered nobody more */
+	assert_u64(rw_count(&w, B, COVE_F_ASK, NULL), 2);
+}
+
+TEST(a_member_answering_slowly_keeps_an_ask_at_most_its_patience)
+{
+	const uint64_t t = RW_JOIN_TIMEOUT_MS, step = t * 9 / 10;
+
+	keyed(2);
+	for (int i = C; i <= H; i++)
+		joins(i);
+	/* A answers one every 0.9 timeouts, in order: each answer gives
+	 * those behind another timeout, but H, last, no more than
+	 * RM_ASK_PATIENCE timeouts since it asked */
+	for (int i = C; i <= F; i++) {
+		rw_advance(&w, step);
+		assert_int_equal(rw_key(&w, A, ROOM, i, 0), 0);
+		assert_int_equal(rw_rdy(&w, i, ROOM, 0), 0);
+	}
+	rw_advance(&w, RM_ASK_PATIENCE * t - 4 * step - 1);
+	assert_u64(w.stats.ask_timeouts, 0);
+	rw_advance(&w, 1);
+	assert_u64(w.stats.ask_timeouts, 2); /* G and H */
 }
 
 TEST(join_fails_when_no_member_gives_the_key)
@@ -267,6 +291,8 @@ TEST(rky_makes_its_sender_the_rekeyer_at_most_once_a_second)
 	assert_int_equal(rw_rky(&w, B, ROOM, 0), 0);
 	assert_rek(B, 1); /* the one who asked makes it */
 	assert_int_equal(rw_rdy(&w, B, ROOM, 1), 0);
+	assert_int_equal(rw_key(&w, B, ROOM, A, 1), 0);
+	assert_int_equal(rw_rdy(&w, A, ROOM, 1), 0);
 	rw_advance(&w, 999);
 	assert_int_equal(rw_rky(&w, B, ROOM, 1), 0);
 	assert_u64(rw_count(&w, B, COVE_F_REK, NULL), 1); /* within a second: ignored */
@@ -335,6 +361,8 @@ TEST(member_racing_epochs_up_then_leaving_leaves_no_gap)
 	keyed(3);
 	for (uint32_t e = 1; e <= 5; e++) {
 		assert_int_equal(rw_rky(&w, C, ROOM, e - 1), 0);
+		if (e > 1) /* A and B wait for e - 1 until nobody can give it */
+			rw_advance(&w, RW_JOIN_TIMEOUT_MS);
 		assert_rek(C, e);
 		assert_int_equal(rw_rdy(&w, C, ROOM, e), 0);
 		rw_advance(&w, 1000);
@@ -343,6 +371,27 @@ TEST(member_racing_epochs_up_then_leaving_leaves_no_gap)
 	rw_clear_all(&w);
 	assert_int_equal(rw_bye(&w, C, ROOM), 0);
 	assert_rek(A, 1);
+}
+
+TEST(a_rekeyer_sealing_to_some_only_cannot_rekey_again_before_the_others_have_the_key)
+{
+	/* C asks for a rekey every second and seals each epoch to A only:
+	 * its next request waits until B has been given the epoch by A */
+	keyed(3);
+	assert_int_equal(rw_rky(&w, C, ROOM, 0), 0);
+	assert_rek(C, 1);
+	assert_int_equal(rw_rdy(&w, C, ROOM, 1), 0);
+	assert_int_equal(rw_key(&w, C, ROOM, A, 1), 0);
+	assert_int_equal(rw_rdy(&w, A, ROOM, 1), 0);
+	rw_advance(&w, 1000);
+	assert_int_equal(rw_rky(&w, C, ROOM, 1), 0);
+	assert_u64(rw_count(&w, C, COVE_F_REK, NULL), 1); /* B still waits: not now */
+	rw_advance(&w, RW_JOIN_TIMEOUT_MS - 1000);
+	assert_asked(A, B, 1); /* B's rescue came first */
+	assert_u64(rw_count(&w, C, COVE_F_REK, NULL), 1);
+	assert_int_equal(rw_key(&w, A, ROOM, B, 1), 0);
+	assert_int_equal(rw_rdy(&w, B, ROOM, 1), 0);
+	assert_rek(C, 2); /* then C's request */
 }
 
 TEST(rky_before_the_first_key_is_confirmed_cannot_take_the_epoch_down)
@@ -494,7 +543,8 @@ int main(void)
 		T(joiner_and_members_learn_of_each_other_and_the_oldest_is_asked),
 		T(two_joiners_at_once_end_with_one_key),
 		T(join_with_a_refusing_member_asks_the_next),
-		T(a_member_answering_other_joiners_keeps_its_asks_for_a_while_but_not_for_ever),
+		T(a_member_answering_joiners_in_order_keeps_the_later_ones_asks),
+		T(a_member_answering_slowly_keeps_an_ask_at_most_its_patience),
 		T(join_fails_when_no_member_gives_the_key),
 		T(when_every_key_holder_is_away_the_oldest_present_makes_a_new_key),
 		T(member_limit_of_rooms_per_peer_holds),
@@ -512,6 +562,7 @@ int main(void)
 		T(rdy_for_an_epoch_nobody_named_is_refused),
 		T(rdy_below_an_epoch_the_member_confirmed_is_refused),
 		T(member_racing_epochs_up_then_leaving_leaves_no_gap),
+		T(a_rekeyer_sealing_to_some_only_cannot_rekey_again_before_the_others_have_the_key),
 		T(rky_before_the_first_key_is_confirmed_cannot_take_the_epoch_down),
 		T(epochs_only_rise_through_rekeys),
 		T(key_goes_only_to_its_named_joiner),
