@@ -613,6 +613,13 @@ static int on_bye(struct cove_chat *c, struct room *r, const struct cove_frame *
 		return room_stranger(r, f->u.bye.who, 0);
 	if (!m->present && m->left)
 		return COVE_OK;
+	if (!from_relay && f->seq <= m->ini_seq) {
+		/* Older than the join we have of it: a goodbye from before it
+		 * came back, replayed (a member's numbers only rise). */
+		room_say(c, r, "replay", 0, "ignored an old goodbye of %s in room %s: it has "
+			 "joined again since", m->name, r->name);
+		return COVE_OK;
+	}
 	m->present = 0;
 	m->left = 1;
 	memcpy(m->left_xpk, m->xpk, COVE_XPK_LEN);

@@ -205,6 +205,30 @@ static const char *suspect(const struct cove_chat *c, const struct room *r, char
 	return NULL;
 }
 
+/* The epoch credit (proto/msg.h): r->credit_ms is the time at which it
+ * was zero, so that it is COVE_EPOCH_STEP_PER_S for each second since,
+ * at most COVE_EPOCH_CREDIT_DAYS days' worth; each epoch skipped moves
+ * that time on by its share of a second. A relay (or a member it names)
+ * can thus move us at most 16 epochs a second on the whole, whatever it
+ * sends, and a member away for a while can take all the epochs made
+ * meanwhile at the pace an honest relay allows (one rekey a second). */
+#define CREDIT_CAP_MS ((uint64_t)COVE_EPOCH_CREDIT_DAYS * 86400 * 1000)
+#define MS_PER_EPOCH(n) (((uint64_t)(n) * 1000 + COVE_EPOCH_STEP_PER_S - 1) / COVE_EPOCH_STEP_PER_S)
+
+static uint64_t credit_from(uint64_t credit_ms, uint64_t now)
+{
+	if (now > CREDIT_CAP_MS && credit_ms < now - CREDIT_CAP_MS)
+		credit_ms = now - CREDIT_CAP_MS;
+	return credit_ms;
+}
+
+static uint64_t credit(const struct cove_chat *c, const struct room *r)
+{
+	uint64_t now = c->deps.now_ms(), from = credit_from(r->credit_ms, now);
+
+	return now > from ? (now - from) * COVE_EPOCH_STEP_PER_S / 1000 : 0;
+}
+
 /* Makes gk (ownership taken) the room's key for epoch; the previous key
  * stays readable for a while. */
 static void set_key(struct cove_chat *c, struct room *r, uint8_t *gk, uint32_t epoch)
@@ -221,10 +245,14 @@ static void set_key(struct cove_chat *c, struct room *r, uint8_t *gk, uint32_t e
 	r->gk = gk;
 	r->epoch = epoch;
 	cove_gk_kid(r->kid, gk, epoch);
-	if (!r->ever_keyed || epoch > r->top_epoch) {
-		r->top_epoch = epoch;
-		r->top_ms = now;
+	if (!r->ever_keyed) {
+		r->credit_ms = room_credit_start(now);
+	} else if (epoch > r->top_epoch) {
+		/* the epochs skipped come out of the credit (refusal() checked it) */
+		r->credit_ms = credit_from(r->credit_ms, now) + MS_PER_EPOCH(epoch - r->top_epoch);
 	}
+	if (!r->ever_keyed || epoch > r->top_epoch)
+		r->top_epoch = epoch;
 	r->ever_keyed = 1;
 	r->epoch_msgs = 0;
 	r->holders_wait = 0; /* the caller waits again for a key it was given */
@@ -289,26 +317,10 @@ static void our_view(struct cove_chat *c, struct room *r, uint32_t epoch,
 	free(ids);
 }
 
-/* How far above the highest epoch we held a key may be: COVE_EPOCH_STEP_MAX,
- * and COVE_EPOCH_STEP_PER_S more for each second since we took that one.
- * A member away while the room was rekeyed more than that many times (a
- * member racing the epochs up, at the relay's one a second) can still
- * take the room's key when it comes back; pushing a member near the end
- * of the numbers this way would take it years of absence. */
-static uint64_t step_allowed(const struct cove_chat *c, const struct room *r)
-{
-	uint64_t now = c->deps.now_ms();
-	uint64_t s = now > r->top_ms ? (now - r->top_ms) / 1000 : 0;
-
-	if (s > COVE_EPOCH_END / COVE_EPOCH_STEP_PER_S)
-		s = COVE_EPOCH_END / COVE_EPOCH_STEP_PER_S; /* then it is not what stops it */
-	return COVE_EPOCH_STEP_MAX + s * COVE_EPOCH_STEP_PER_S;
-}
-
 /* Whether a key for epoch may be taken: never COVE_EPOCH_END, never below
- * the highest epoch we held here, and at most step_allowed() above it; a
- * first key of ours (or one given to us on our first join) at most
- * COVE_EPOCH_FIRST_MAX. Returns NULL or why not. */
+ * the highest epoch we held here, and no further above it than our epoch
+ * credit; a first key of ours (or one given to us on our first join) at
+ * most COVE_EPOCH_FIRST_MAX. Returns NULL or why not. */
 static const char *refusal(const struct cove_chat *c, const struct room *r, uint32_t epoch,
 			   int rekey)
 {
@@ -319,8 +331,9 @@ static const char *refusal(const struct cove_chat *c, const struct room *r, uint
 						    : NULL;
 	if (rekey ? epoch <= r->top_epoch : epoch < r->top_epoch)
 		return "it is older than a key you already held";
-	if (epoch - r->top_epoch > step_allowed(c, r))
-		return "it skips too many epochs";
+	if (epoch - r->top_epoch > credit(c, r))
+		return "it skips more epochs than the time since your last keys allows (16 a "
+		       "second)";
 	return NULL;
 }
 

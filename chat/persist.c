@@ -26,9 +26,9 @@
  * member's message numbers (its session, the highest number and the
  * window of those seen), so that what is missing after a restart is
  * still a gap; version 1 (unreleased builds) still reads. */
-/* Version 3 adds when the highest epoch was taken (the step it allows
- * next grows with the time since: PROTOCOL.md 5.2); one of version 2
- * reads as taken at load. */
+/* Version 3 adds the room's epoch credit (PROTOCOL.md 5.2: how far the
+ * next key may skip; the time at which it was zero); one of version 2
+ * reads with a fresh credit. */
 #define STATE_VERSION 3u
 #define STATE_HEAD_V1 (4 + 4 + 4 + 4 + 1 + 4 + 4 + 1 + 4)
 #define STATE_HEAD_V2 (STATE_HEAD_V1 + 4 + 1 + 4 + 1 + STATE_WHO)
@@ -117,7 +117,7 @@ void persist_save(struct cove_chat *c, struct room *r)
 	memset(p, 0, STATE_WHO);
 	memcpy(p, r->taint_who, strnlen(r->taint_who, STATE_WHO - 1));
 	p += STATE_WHO;
-	p = put64(p, r->top_ms);
+	p = put64(p, r->credit_ms);
 	for (size_t i = 0, k = 0; i < r->nmembers && k < n; i++) {
 		const struct member *m = &r->members[i];
 
@@ -221,7 +221,7 @@ static int parse(struct cove_chat *c, struct room *r, const uint8_t *buf, size_t
 		memcpy(taint_who, p, STATE_WHO - 1);
 		p += STATE_WHO;
 	}
-	r->top_ms = version >= 3 ? get64(&p) : c->deps.now_ms();
+	r->credit_ms = version >= 3 ? get64(&p) : room_credit_start(c->deps.now_ms());
 	if (n > STATE_MAX_MEMBERS || len != head + (size_t)n * member)
 		return COVE_ERR_STORE_FORMAT;
 	for (uint32_t i = 0; i < n; i++) {

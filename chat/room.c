@@ -99,6 +99,13 @@ void room_note(struct cove_chat *c, const struct room *r, const char *code, cons
 	c->ui.notice(c->ui.ctx, r ? r->name : NULL, code, msg);
 }
 
+uint64_t room_credit_start(uint64_t now)
+{
+	uint64_t full = (uint64_t)COVE_EPOCH_STEP_MAX * 1000 / COVE_EPOCH_STEP_PER_S;
+
+	return now > full ? now - full : 0;
+}
+
 int room_verify(const struct cove_chat *c, const struct cove_frame *f)
 {
 	/* Only the object the check was given for: a frame decoded again

@@ -140,7 +140,7 @@ struct room {
 	uint64_t old_until_ms;
 	int ever_keyed;
 	uint32_t top_epoch;         /* never accept a key below it */
-	uint64_t top_ms;            /* when we took it (our clock; kept with the state) */
+	uint64_t credit_ms;         /* our epoch credit was zero then (epoch.c; kept) */
 	/* Our current key is known to be held by someone who left or whom
 	 * we no longer trust: nothing is encrypted under it. What the user
 	 * sends waits (queued) until a new epoch is in place. */
@@ -317,6 +317,10 @@ const char *room_who(const struct cove_chat *c, const uint8_t pk[COVE_ID_LEN], c
  * made one of this very frame (c->sig_of), else checked here. Returns 0
  * or COVE_ERR_SIGNATURE (or cove_msg_verify()'s other errors). */
 int room_verify(const struct cove_chat *c, const struct cove_frame *f);
+
+/* The time from which an epoch credit (epoch.c) is COVE_EPOCH_STEP_MAX at
+ * now: a member's first key in a room, or a state that kept none. */
+uint64_t room_credit_start(uint64_t now);
 
 /* The sequence number of the next frame we send. */
 uint64_t room_seq(struct cove_chat *c);

@@ -20,16 +20,20 @@
 /* Epoch numbers (docs/PROTOCOL.md 5.2). A room's first key takes epoch 0,
  * or one above the highest its maker held there, never more than
  * COVE_EPOCH_FIRST_MAX; each rekey names an epoch above every one named
- * before, at most COVE_EPOCH_STEP_MAX above the epoch a member holds,
- * plus COVE_EPOCH_STEP_PER_S for each second since it took that one (a
- * member away while the room rekeyed many times must still catch up,
- * yet no one can push it near the end faster than the clock allows);
- * COVE_EPOCH_END is never made nor taken, so epochs never wrap. Members
- * and the relay refuse anything else: nobody can choose an epoch that
- * stops later rekeys. */
+ * before, and a member takes it only within its epoch credit: the epochs
+ * it skips to get there (a rekey to the next one skips 1) come out of a
+ * credit of COVE_EPOCH_STEP_MAX at its first key that grows by
+ * COVE_EPOCH_STEP_PER_S a second, up to COVE_EPOCH_CREDIT_DAYS days'
+ * worth. A member away while the room was rekeyed many times still takes
+ * the room's key when it is back, yet nobody can push it near the end
+ * faster than the clock allows (2^31 epochs take years). COVE_EPOCH_END
+ * is never made nor taken, so epochs never wrap. Members and the relay
+ * refuse anything else: nobody can choose an epoch that stops later
+ * rekeys. */
 #define COVE_EPOCH_FIRST_MAX 0x7fffffffu
 #define COVE_EPOCH_STEP_MAX 1024u
 #define COVE_EPOCH_STEP_PER_S 16u
+#define COVE_EPOCH_CREDIT_DAYS 31u
 #define COVE_EPOCH_END 0xffffffffu
 
 /* Space a DAT's ciphertext needs: the largest bucket plus the GCM tag. */

@@ -323,6 +323,30 @@ TEST(the_step_a_rekey_may_take_grows_with_the_time_since_the_last_key)
 	cove_xkp_free(bob);
 }
 
+TEST(epochs_named_back_to_back_move_a_member_at_most_its_credit)
+{
+	/* a relay names alice for epoch after epoch, each as far as the one
+	 * before allowed: after the first credit, 16 a second, not more */
+	uint8_t gk0[COVE_GK_LEN];
+	struct cove_xkp *bob;
+	uint32_t e = COVE_EPOCH_STEP_MAX;
+
+	be_first();
+	bob = join(BOB, gk0);
+	clear_out();
+	rek(e); /* the first credit, whole */
+	assert_u64(last_sent(COVE_F_RDY).u.rdy.epoch, e);
+	rek(e + COVE_EPOCH_STEP_MAX);
+	rek(e + 2);
+	assert_u64(errors("bad_epoch"), 2);
+	w.clock_ms += 1000;
+	rek(e + COVE_EPOCH_STEP_PER_S + 1);
+	assert_u64(errors("bad_epoch"), 3);
+	rek(e + COVE_EPOCH_STEP_PER_S);
+	assert_u64(last_sent(COVE_F_RDY).u.rdy.epoch, e + COVE_EPOCH_STEP_PER_S);
+	cove_xkp_free(bob);
+}
+
 TEST(a_key_that_does_not_match_its_commitment_is_refused)
 {
 	uint8_t gk[COVE_GK_LEN], other[COVE_GK_LEN];
@@ -741,6 +765,35 @@ TEST(a_gone_with_a_bye_older_than_the_members_last_join_changes_nothing)
 	cove_xkp_free(carol2);
 }
 
+TEST(an_old_bye_replayed_after_the_member_joined_again_changes_nothing)
+{
+	/* carol left once and joined again; the relay replays her old BYE */
+	uint8_t gk0[COVE_GK_LEN], gk1[COVE_GK_LEN], bye[COVE_GONE_BYE_MAX];
+	struct cove_xkp *bob, *carol, *carol2;
+	struct cove_frame f;
+	size_t len;
+
+	be_first();
+	bob = join(BOB, gk0);
+	carol = join(CAROL, gk0);
+	len = bye_bytes(CAROL, CAROL, bye);
+	assert_ok(cove_frame_decode(&f, bye, len));
+	feed(&f);
+	assert_u64(w.nleft, 1);
+	rek(1);
+	open_last_key(bob, gk1, NULL);
+	carol2 = here(CAROL);
+	clear_out();
+	feed(&f); /* the same BYE again */
+	assert_u64(w.nleft, 1);
+	assert_u64(errors("replay"), 1);
+	say("carol is back and may read this");
+	assert_u64(sent_count(COVE_F_DAT), 1);
+	cove_xkp_free(bob);
+	cove_xkp_free(carol);
+	cove_xkp_free(carol2);
+}
+
 TEST(we_tell_the_room_when_we_see_a_member_leave)
 {
 	uint8_t gk0[COVE_GK_LEN];
@@ -908,6 +961,7 @@ int main(void)
 		T(a_gone_whose_bye_is_not_the_members_own_changes_nothing),
 		T(a_gone_with_a_bye_older_than_the_members_last_join_changes_nothing),
 		T(a_removal_by_the_relay_is_not_told_again_by_members),
+		T(an_old_bye_replayed_after_the_member_joined_again_changes_nothing),
 		T(we_tell_the_room_when_we_see_a_member_leave),
 		T(after_a_leave_nothing_is_sent_under_the_key_the_leaver_holds),
 		T(a_relay_that_never_rekeys_gets_nothing_sent_and_the_user_is_warned),
@@ -921,6 +975,7 @@ int main(void)
 		T(a_key_of_the_last_epoch_number_or_too_high_for_a_first_key_is_refused),
 		T(rekeys_never_go_back_nor_jump_too_far),
 		T(the_step_a_rekey_may_take_grows_with_the_time_since_the_last_key),
+		T(epochs_named_back_to_back_move_a_member_at_most_its_credit),
 		T(a_key_that_does_not_match_its_commitment_is_refused),
 		T(a_departed_members_old_join_gets_no_key),
 		T(a_join_older_than_a_day_gets_no_key),
