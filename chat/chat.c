@@ -72,6 +72,7 @@ void chat_room_free(struct room *r)
 		cove_gk_free(r->ckeys[k].gk);
 	epoch_wipe(r);
 	msgs_free(r);
+	room_gone_clear(r);
 	for (size_t k = 0; k < r->nmembers; k++)
 		free(r->members[k].gaps);
 	free(r->members);
@@ -792,7 +793,10 @@ int cove_chat_tick(struct cove_chat *c)
 			r->state_dirty = 1;
 		if (r->st == R_READY && c->authed && now >= r->ini_refresh_ms)
 			send_ini(c, r, 1);
-		epoch_tick(c, r, now);
+		/* A rekey that stalls after a leave: tell the room of it again,
+		 * as a new message (room.h, gone_bye). */
+		if (epoch_tick(c, r, now) && r->gone_bye && r->tainted)
+			msgs_gone(c, r, r->gone_bye, r->gone_len);
 		msgs_tick(c, r, now);
 		msgs_flush(c, r); /* what the pace held back */
 	}

@@ -256,6 +256,7 @@ static void set_key(struct cove_chat *c, struct room *r, uint8_t *gk, uint32_t e
 	r->ever_keyed = 1;
 	r->epoch_msgs = 0;
 	r->holders_wait = 0; /* the caller waits again for a key it was given */
+	room_gone_clear(r); /* a new key: the leave was acted on */
 	r->tainted = 0;
 	for (size_t i = 0; i < r->ntaint_kids; i++)
 		if (sodium_memcmp(r->taint_kids[i], r->kid, COVE_KID_LEN) == 0)
@@ -850,8 +851,10 @@ void epoch_request(struct cove_chat *c, struct room *r, const char *why)
 		c->deps.send(c->deps.send_ctx, &f);
 }
 
-void epoch_tick(struct cove_chat *c, struct room *r, uint64_t now)
+int epoch_tick(struct cove_chat *c, struct room *r, uint64_t now)
 {
+	int stalled = 0;
+
 	if (r->old_gk && now >= r->old_until_ms && !r->catching_up)
 		drop_old(c, r);
 	if (r->old_xkp && now >= r->old_xkp_until_ms) {
@@ -859,7 +862,7 @@ void epoch_tick(struct cove_chat *c, struct room *r, uint64_t now)
 		r->old_xkp = NULL;
 	}
 	if (r->st != R_READY || !c->authed)
-		return;
+		return 0;
 	if (r->holders_wait && !r->catching_up && now >= r->holders_due_ms) {
 		const struct member *s = room_member(r, r->holders_from);
 
@@ -876,6 +879,7 @@ void epoch_tick(struct cove_chat *c, struct room *r, uint64_t now)
 		    (!r->taint_warned_ms ||
 		     now - r->taint_warned_ms >= COVE_CHAT_REKEY_STALL_REPEAT_MS)) {
 			r->taint_warned_ms = now;
+			stalled = 1;
 			room_say(c, r, "rekey_stalled", 0,
 				 "room %s: no new key %llu s after %s %s; %zu message%s held "
 				 "and nothing sent under the old key. The rendezvous may be "
@@ -901,4 +905,5 @@ void epoch_tick(struct cove_chat *c, struct room *r, uint64_t now)
 	}
 	if (r->epoch_msgs >= c->opts.rekey_messages)
 		epoch_request(c, r, "message budget");
+	return stalled;
 }

@@ -80,8 +80,9 @@ void epoch_stale(struct cove_chat *c, uint64_t ref);
 /* Sends RKY for r (rate-limited; the caller may reset r->last_rky_ms). */
 void epoch_request(struct cove_chat *c, struct room *r, const char *why);
 /* Timers: the previous epoch's key, the session key it replaced, taints,
- * the schedule, the message budget. */
-void epoch_tick(struct cove_chat *c, struct room *r, uint64_t now);
+ * the schedule, the message budget. Returns 1 when it has just said that
+ * a rekey a taint waits for stalls (rekey_stalled), else 0. */
+int epoch_tick(struct cove_chat *c, struct room *r, uint64_t now);
 /* Wipes and frees r's keys. */
 void epoch_wipe(struct room *r);
 

@@ -246,7 +246,9 @@ int msgs_gone(struct cove_chat *c, struct room *r, const uint8_t *bye, size_t le
 {
 	if (len == 0 || len > COVE_GONE_BYE_MAX)
 		return COVE_OK; /* no BYE a node makes */
-	return track_bytes(c, r, COVE_PL_GONE, bye, len);
+	if (room_gone_keep(r, bye, len) != COVE_OK)
+		return COVE_ERR_NOMEM;
+	return track_bytes(c, r, COVE_PL_GONE, r->gone_bye, r->gone_len);
 }
 
 static int track_ids(struct cove_chat *c, struct room *r, uint32_t kind, const uint8_t (*ids)[32],

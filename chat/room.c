@@ -99,6 +99,29 @@ void room_note(struct cove_chat *c, const struct room *r, const char *code, cons
 	c->ui.notice(c->ui.ctx, r ? r->name : NULL, code, msg);
 }
 
+int room_gone_keep(struct room *r, const uint8_t *bye, size_t len)
+{
+	uint8_t *copy;
+
+	if (bye == r->gone_bye)
+		return COVE_OK;
+	copy = malloc(len);
+	if (!copy)
+		return COVE_ERR_NOMEM;
+	memcpy(copy, bye, len);
+	room_gone_clear(r);
+	r->gone_bye = copy;
+	r->gone_len = len;
+	return COVE_OK;
+}
+
+void room_gone_clear(struct room *r)
+{
+	free(r->gone_bye);
+	r->gone_bye = NULL;
+	r->gone_len = 0;
+}
+
 uint64_t room_credit_start(uint64_t now)
 {
 	uint64_t full = (uint64_t)COVE_EPOCH_STEP_MAX * 1000 / COVE_EPOCH_STEP_PER_S;

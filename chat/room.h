@@ -145,6 +145,12 @@ struct room {
 	 * we no longer trust: nothing is encrypted under it. What the user
 	 * sends waits (queued) until a new epoch is in place. */
 	int tainted;
+	/* The member's BYE we last told the room of (GONE), while our key is
+	 * tainted by it: told again, as a new message, each time the rekey
+	 * is said to stall, so that a relay hiding the leave from some must
+	 * drop every one of them (msgs.c; dropped with the next key). */
+	uint8_t *gone_bye;
+	size_t gone_len;
 	/* A new epoch's key taken from a member is not used until that
 	 * member's HOLDERS for it (whom it sealed it to) has come: only that
 	 * says whether someone who left was given it, since the KEY's view
@@ -317,6 +323,12 @@ const char *room_who(const struct cove_chat *c, const uint8_t pk[COVE_ID_LEN], c
  * made one of this very frame (c->sig_of), else checked here. Returns 0
  * or COVE_ERR_SIGNATURE (or cove_msg_verify()'s other errors). */
 int room_verify(const struct cove_chat *c, const struct cove_frame *f);
+
+/* Keeps a copy of bye (len bytes) as r's gone_bye (bye may be it already).
+ * Returns 0 or COVE_ERR_NOMEM. */
+int room_gone_keep(struct room *r, const uint8_t *bye, size_t len);
+/* Forgets r's gone_bye. */
+void room_gone_clear(struct room *r);
 
 /* The time from which an epoch credit (epoch.c) is COVE_EPOCH_STEP_MAX at
  * now: a member's first key in a room, or a state that kept none. */

@@ -52,7 +52,7 @@ TEST(a_relay_that_never_rekeys_gets_nothing_sent_and_the_user_is_warned)
 	say("two");
 	/* The relay drops every RKY and names no one, for ten minutes. */
 	tick(10 * 60 * 1000);
-	assert_u64(sent_count(COVE_F_DAT), 0);
+	assert_u64(dats_above(0, gk0), 0); /* only GONEs, telling again of the leave */
 	assert_true(sent_count(COVE_F_RKY) >= 2); /* alice keeps asking */
 	assert_true(errors("rekey_stalled") >= 2);
 	assert_u64(cove_chat_queued(w.core), 2);
@@ -821,6 +821,52 @@ TEST(we_tell_the_room_when_we_see_a_member_leave)
 	cove_xkp_free(carol);
 }
 
+/* How many GONEs alice sent since the last clear_out() (opened with gk),
+ * the number of the last in *n. */
+static size_t gones_sent(const uint8_t *gk, uint64_t *n)
+{
+	size_t k = 0;
+
+	for (size_t i = 0; i < w.nout; i++) {
+		if (sent(i).type != COVE_F_DAT || opened(i, gk)->kind != COVE_PL_GONE)
+			continue;
+		*n = sent(i).u.dat.n;
+		k++;
+	}
+	return k;
+}
+
+TEST(a_leave_is_told_again_while_the_rekey_it_needs_stalls)
+{
+	/* a relay hiding carol's BYE from bob, dropping alice's GONE and
+	 * withholding the rekey: alice tells the room again, as a new
+	 * message, each time she warns of the stall */
+	uint8_t gk0[COVE_GK_LEN], gk1[COVE_GK_LEN];
+	struct cove_xkp *bob, *carol;
+	uint64_t n1 = 0, n2 = 0;
+
+	be_first();
+	bob = join(BOB, gk0);
+	carol = join(CAROL, gk0);
+	clear_out();
+	bye_of(CAROL);
+	assert_u64(gones_sent(gk0, &n1), 1);
+	clear_out();
+	tick(COVE_CHAT_REKEY_STALL_MS + 100);
+	assert_u64(errors("rekey_stalled"), 1);
+	assert_u64(gones_sent(gk0, &n2), 1);
+	assert_true(n2 > n1); /* a new message, not the same one again */
+	/* the rekey comes: nothing more is told */
+	rek(1);
+	open_last_key(bob, gk1, NULL);
+	clear_out();
+	tick(2 * COVE_CHAT_REKEY_STALL_REPEAT_MS);
+	assert_u64(errors("rekey_stalled"), 1);
+	assert_u64(gones_sent(gk1, &n2), 0);
+	cove_xkp_free(bob);
+	cove_xkp_free(carol);
+}
+
 TEST(a_removal_by_the_relay_is_not_told_again_by_members)
 {
 	/* the relay's own word: a GONE could carry no member's proof of it */
@@ -961,6 +1007,7 @@ int main(void)
 		T(a_gone_whose_bye_is_not_the_members_own_changes_nothing),
 		T(a_gone_with_a_bye_older_than_the_members_last_join_changes_nothing),
 		T(a_removal_by_the_relay_is_not_told_again_by_members),
+		T(a_leave_is_told_again_while_the_rekey_it_needs_stalls),
 		T(an_old_bye_replayed_after_the_member_joined_again_changes_nothing),
 		T(we_tell_the_room_when_we_see_a_member_leave),
 		T(after_a_leave_nothing_is_sent_under_the_key_the_leaver_holds),
