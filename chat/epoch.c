@@ -256,7 +256,6 @@ static void set_key(struct cove_chat *c, struct room *r, uint8_t *gk, uint32_t e
 	r->ever_keyed = 1;
 	r->epoch_msgs = 0;
 	r->holders_wait = 0; /* the caller waits again for a key it was given */
-	room_gone_clear(r); /* a new key: the leave was acted on */
 	r->tainted = 0;
 	for (size_t i = 0; i < r->ntaint_kids; i++)
 		if (sodium_memcmp(r->taint_kids[i], r->kid, COVE_KID_LEN) == 0)
@@ -863,6 +862,10 @@ int epoch_tick(struct cove_chat *c, struct room *r, uint64_t now)
 	}
 	if (r->st != R_READY || !c->authed)
 		return 0;
+	/* a key nobody gone holds, that waits for nothing more: the leave
+	 * told of was acted on */
+	if (r->gone_bye && r->gk && !r->tainted && !r->holders_wait)
+		room_gone_clear(r);
 	if (r->holders_wait && !r->catching_up && now >= r->holders_due_ms) {
 		const struct member *s = room_member(r, r->holders_from);
 

@@ -148,7 +148,8 @@ struct room {
 	/* The member's BYE we last told the room of (GONE), while our key is
 	 * tainted by it: told again, as a new message, each time the rekey
 	 * is said to stall, so that a relay hiding the leave from some must
-	 * drop every one of them (msgs.c; dropped with the next key). */
+	 * drop every one of them (msgs.c; dropped once a key nobody gone
+	 * holds is in use, epoch.c). */
 	uint8_t *gone_bye;
 	size_t gone_len;
 	/* A new epoch's key taken from a member is not used until that
