@@ -80,6 +80,11 @@ struct cove_hist {
 	sqlite3_stmt *st[ST_COUNT];
 	uint8_t *plain;   /* one body in the clear, locked; wiped after each use */
 	uint8_t *sealed;  /* one body sealed */
+	/* The tag of the room last written to (a SELECT a message spared, in
+	 * a catch-up of thousands); 0: none. Rooms are never deleted, so an
+	 * id keeps its tag, but a rollback may undo the room's row. */
+	int64_t rtag_room;
+	uint8_t rtag[32];
 };
 
 static void put_be(uint8_t *p, uint64_t v, int bytes)
@@ -125,6 +130,8 @@ static int run(struct cove_hist *h, sqlite3_stmt *s)
 	int rc = sqlite3_step(s);
 
 	sqlite3_reset(s);
+	if (rc != SQLITE_DONE)
+		h->rtag_room = 0; /* a failed write may roll the room's row back */
 	return rc == SQLITE_DONE ? COVE_OK : hist_err(h->db, rc);
 }
 
@@ -133,6 +140,8 @@ static int run(struct cove_hist *h, sqlite3_stmt *s)
 static int done(struct cove_hist *h, sqlite3_stmt *s, int rc)
 {
 	sqlite3_reset(s);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		h->rtag_room = 0;
 	return rc == SQLITE_ROW || rc == SQLITE_DONE ? COVE_OK : hist_err(h->db, rc);
 }
 
@@ -156,9 +165,15 @@ static int write_row(struct cove_hist *h, sqlite3_stmt *s)
 
 static int room_tag(struct cove_hist *h, int64_t room, uint8_t rtag[TAG])
 {
-	sqlite3_stmt *s = stmt(h, ST_ROOM_TAG);
+	sqlite3_stmt *s;
 	int rc, found = 0;
 
+	_Static_assert(sizeof(h->rtag) == TAG, "the cache holds one tag");
+	if (room && room == h->rtag_room) {
+		memcpy(rtag, h->rtag, TAG);
+		return COVE_OK;
+	}
+	s = stmt(h, ST_ROOM_TAG);
 	sqlite3_bind_int64(s, 1, room);
 	rc = sqlite3_step(s);
 	if (rc == SQLITE_ROW && sqlite3_column_bytes(s, 0) == TAG) {
@@ -168,6 +183,10 @@ static int room_tag(struct cove_hist *h, int64_t room, uint8_t rtag[TAG])
 	if (rc == SQLITE_ROW && !found)
 		rc = SQLITE_CORRUPT;
 	rc = done(h, s, rc);
+	if (rc == COVE_OK && found) {
+		h->rtag_room = room;
+		memcpy(h->rtag, rtag, TAG);
+	}
 	return rc == COVE_OK && !found ? COVE_ERR_NOTFOUND : rc;
 }
 

@@ -83,6 +83,14 @@ int nd_net_check(const struct cove_frame *f)
 	return cove_msg_verify(f) == COVE_OK ? VF_SIG_GOOD : VF_SIG_BAD;
 }
 
+struct vf_pool_conf nd_net_pool_conf(unsigned threads)
+{
+	struct vf_pool_conf pc = { threads, ND_VERIFY_INLINE, nd_net_check, ND_VERIFY_PENDING_MAX,
+				   ND_VERIFY_PENDING_BYTES };
+
+	return pc;
+}
+
 unsigned nd_net_verify_threads(void)
 {
 	long cpus = sysconf(_SC_NPROCESSORS_ONLN);

@@ -11,9 +11,8 @@
 #include <event2/event.h>
 
 #include "crypto/ident.h"
+#include "verify/verify.h"
 #include "wire/frame.h"
-
-struct vf_pool;
 
 struct nd_net_cb {
 	/* A frame arrived (raw: its encoding), in its turn; sig: what was
@@ -57,6 +56,15 @@ int nd_net_check(const struct cove_frame *f);
 #define ND_VERIFY_THREADS_MAX 4
 #define ND_VERIFY_INLINE 2000
 unsigned nd_net_verify_threads(void);
+
+/* What a node's pool is: threads workers (nd_net_verify_threads()), and a
+ * link's frames waiting up to ND_VERIFY_PENDING_BYTES (some 1,900 stored
+ * messages) before it stops reading: the relay reads a catch-up from its
+ * store in batches as the link drains, and a short queue left the node
+ * idle between them (docs/PERFORMANCE.md). */
+#define ND_VERIFY_PENDING_MAX 4096
+#define ND_VERIFY_PENDING_BYTES (1u << 20)
+struct vf_pool_conf nd_net_pool_conf(unsigned threads);
 
 /* Starts connecting (the name is resolved synchronously). Returns 0 or -1
  * after calling down(). */

@@ -247,11 +247,13 @@ static int open_keep(struct nd_app *a, const struct args *g)
 static int start_pool(struct nd_app *a)
 {
 	unsigned n = nd_net_verify_threads();
+	struct vf_pool_conf pc;
 	int ret;
 
 	if (n == 0)
 		return 0;
-	ret = vf_pool_new(&a->pool, a->base, n, ND_VERIFY_INLINE, nd_net_check, &a->vstats);
+	pc = nd_net_pool_conf(n);
+	ret = vf_pool_new(&a->pool, a->base, &pc, &a->vstats);
 	if (ret != 0)
 		cove_cli_err("cannot start the signature checks' threads: %s", strerror(-ret));
 	return ret;

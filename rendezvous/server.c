@@ -259,8 +259,10 @@ int rv_server_verify(struct rv_server *s)
 {
 	if (s->conf.verify_threads == 0)
 		return 0;
-	return vf_pool_new(&s->pool, s->base, s->conf.verify_threads, s->conf.verify_inline,
-			   rv_relay_check, &s->stats.verify);
+	struct vf_pool_conf pc = { s->conf.verify_threads, s->conf.verify_inline, rv_relay_check,
+				   0, 0 };
+
+	return vf_pool_new(&s->pool, s->base, &pc, &s->stats.verify);
 }
 
 void rv_server_shutdown(struct rv_server *s)

@@ -64,6 +64,7 @@ struct vf_pool {
 	/* the loop's */
 	struct vf_stats *stats;
 	vf_check check;                /* the owner's, safe on any thread */
+	size_t pending_max, pending_bytes_max; /* a FIFO's, before it pauses */
 	unsigned inline_rate;          /* checks a second the loop makes itself */
 	int pipe[2];                   /* a byte when done turns non-empty */
 	struct event *wake;
@@ -163,7 +164,8 @@ static void run_fifo(struct vf_fifo *q)
 		if (stop)
 			return;
 	}
-	if (q->paused && q->n < VF_PENDING_MAX / 2 && q->bytes < VF_PENDING_BYTES_MAX / 2) {
+	if (q->paused && q->n < q->pool->pending_max / 2 &&
+	    q->bytes < q->pool->pending_bytes_max / 2) {
 		q->paused = 0;
 		q->pool->stats->paused--;
 		q->ops->pause(q->ctx, 0);
@@ -360,7 +362,7 @@ int vf_fifo_push(struct vf_fifo *q, int err, const struct cove_frame *f, const u
 	}
 	/* The rest of this read is still queued; from then on, its input
 	 * waits in the kernel, and the peer's TCP window closes. */
-	if ((q->n > VF_PENDING_MAX || q->bytes > VF_PENDING_BYTES_MAX) && !q->paused) {
+	if ((q->n > p->pending_max || q->bytes > p->pending_bytes_max) && !q->paused) {
 		q->paused = 1;
 		p->stats->paused++;
 		p->stats->pauses++;
@@ -463,9 +465,10 @@ static void pool_free(struct vf_pool *p)
 	free(p);
 }
 
-int vf_pool_new(struct vf_pool **out, struct event_base *base, unsigned n,
-		unsigned inline_rate, vf_check check, struct vf_stats *stats)
+int vf_pool_new(struct vf_pool **out, struct event_base *base, const struct vf_pool_conf *conf,
+		struct vf_stats *stats)
 {
+	unsigned n = conf->threads;
 	struct vf_pool *p;
 	sigset_t all, old;
 	int ret = 0;
@@ -474,8 +477,11 @@ int vf_pool_new(struct vf_pool **out, struct event_base *base, unsigned n,
 	if (!p)
 		return -ENOMEM;
 	p->stats = stats;
-	p->check = check;
-	p->inline_rate = inline_rate;
+	p->check = conf->check;
+	p->inline_rate = conf->inline_rate;
+	p->pending_max = conf->pending_max ? conf->pending_max : VF_PENDING_MAX;
+	p->pending_bytes_max = conf->pending_bytes_max ? conf->pending_bytes_max
+						       : VF_PENDING_BYTES_MAX;
 	p->pipe[0] = p->pipe[1] = -1;
 	STAILQ_INIT(&p->queue);
 	STAILQ_INIT(&p->done);

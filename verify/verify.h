@@ -86,13 +86,23 @@ struct vf_fifo_ops {
 	void (*drained)(void *ctx);
 };
 
-/* Starts a pool of threads (> 0) workers on base, each job checked with
- * check. Below inline_rate checks a second, with the workers idle,
- * vf_pool_inline() says the loop had better check itself. stats is
- * borrowed and counted into. Returns 0 with *out set, or a negative errno
- * value. */
-int vf_pool_new(struct vf_pool **out, struct event_base *base, unsigned threads,
-		unsigned inline_rate, vf_check check, struct vf_stats *stats);
+/* What a pool is asked to do. */
+struct vf_pool_conf {
+	unsigned threads;              /* workers (> 0) */
+	unsigned inline_rate;          /* below this many checks a second, with the
+					* workers idle, vf_pool_inline() says the loop
+					* had better check itself */
+	vf_check check;                /* each job's check */
+	/* A FIFO with more frames, or bytes of frames, than these waiting
+	 * asks its owner to stop reading until fewer than half are left;
+	 * 0: VF_PENDING_MAX and VF_PENDING_BYTES_MAX. */
+	size_t pending_max, pending_bytes_max;
+};
+
+/* Starts a pool on base as conf says. stats is borrowed and counted into.
+ * Returns 0 with *out set, or a negative errno value. */
+int vf_pool_new(struct vf_pool **out, struct event_base *base, const struct vf_pool_conf *conf,
+		struct vf_stats *stats);
 
 /* Stops and joins the workers and frees every job left. Call after every
  * FIFO is freed. NULL is a no-op. */

@@ -91,6 +91,23 @@ class DisplayTest(CoveTest):
         carol.wait(lambda e: len(carol.messages()) >= len(TRICKS), what="every message")
         self.assertEqual([m["text"] for m in carol.messages()], [t for t, _ in TRICKS])
 
+    def test_json_receiver_gets_quotes_backslashes_and_control_characters_exactly(self):
+        """The node writes message events itself (not through jansson):
+        every character JSON must escape comes out escaped, and back as
+        it was sent."""
+        w = self.world
+        w.start_relay()
+        alice = w.node("alice", ["lobby"])
+        alice.ready("lobby")
+        carol = w.node("carol", ["lobby"])
+        carol.ready("lobby")
+        texts = ['say "hi"', "back\\slash\\", "tab\there\r\nnew", "\x01\x08\x0c\x1f\x7f",
+                 "\u00e9t\u00e9 \U0001f600 \u2028", "}{\"event\":\"error\"}"]
+        for text in texts:
+            alice.say(text)
+        carol.wait(lambda e: len(carol.messages()) >= len(texts), what="every message")
+        self.assertEqual([m["text"] for m in carol.messages()], texts)
+
     @unittest.skipUnless(shutil.which("tmux"), "tmux is not installed")
     def test_terminal_receiver_shows_bidi_controls_visibly(self):
         w = self.world
