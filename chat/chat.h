@@ -98,6 +98,9 @@
  * is warned (and again every COVE_CHAT_REKEY_STALL_REPEAT_MS), and we keep
  * asking for one. */
 #define COVE_CHAT_REKEY_STALL_MS 10000u
+/* Replayed messages are reported at most once this often; those dropped
+ * in between are counted and reported together. */
+#define COVE_CHAT_REPLAY_QUIET_MS 1000u
 #define COVE_CHAT_REKEY_STALL_REPEAT_MS 60000u
 /* How long a new epoch's key taken from a member waits for that member's
  * HOLDERS (whom it sealed the key to) before it is taken as tainted. */

@@ -570,6 +570,23 @@ static void holds_our_key(struct cove_chat *c, struct room *r, const struct cove
 		epoch_taint(c, r, who, why, lasting);
 }
 
+/* Whether a replayed DAT is to be dropped without a word: one was said
+ * less than COVE_CHAT_REPLAY_QUIET_MS ago (counted, and said later by
+ * replays_said()). A replay loses nothing (we have the message), but a
+ * relay sending the same frames again and again would bury the user's
+ * other errors under one line each. */
+static int replay_quiet(struct cove_chat *c, struct room *r)
+{
+	uint64_t now = c->deps.now_ms();
+
+	if (r->replay_said_ms && now - r->replay_said_ms < COVE_CHAT_REPLAY_QUIET_MS) {
+		r->replays_quiet++;
+		return 1;
+	}
+	r->replay_said_ms = now;
+	return 0;
+}
+
 int msgs_dat(struct cove_chat *c, struct room *r, const struct cove_frame *f,
 	     const uint8_t *raw, size_t len)
 {
@@ -623,12 +640,16 @@ int msgs_dat(struct cove_chat *c, struct room *r, const struct cove_frame *f,
 	 * before its senders' latest INIs: there the history's (sender,
 	 * session, number) drops what was seen before. */
 	if (!r->catching_up && (f->seq <= m->ini_seq || f->ts + COVE_CHAT_STALE_MS < r->joined_ms)) {
+		if (replay_quiet(c, r))
+			return COVE_OK;
 		room_say(c, r, "replay", 0,
 			 "dropped a message in room %s from %s sent before you joined (an old "
 			 "message replayed)", r->name, e->name);
 		return COVE_OK;
 	}
 	if (f->seq <= m->last_seq) {
+		if (replay_quiet(c, r))
+			return COVE_OK;
 		room_say(c, r, "replay", 0,
 			 "dropped a replayed message in room %s from %s (seq %llu, already at "
 			 "%llu)", r->name, e->name, (unsigned long long)f->seq,
@@ -749,8 +770,19 @@ void msgs_held(struct cove_chat *c, struct room *r, uint64_t now, int retry)
 		free(list);
 }
 
+static void replays_said(struct cove_chat *c, struct room *r, uint64_t now)
+{
+	if (!r->replays_quiet || now - r->replay_said_ms < COVE_CHAT_REPLAY_QUIET_MS)
+		return;
+	room_say(c, r, "replay", 0, "dropped %llu more replayed message%s in room %s",
+		 (unsigned long long)r->replays_quiet, r->replays_quiet == 1 ? "" : "s", r->name);
+	r->replays_quiet = 0;
+	r->replay_said_ms = now;
+}
+
 void msgs_tick(struct cove_chat *c, struct room *r, uint64_t now)
 {
+	replays_said(c, r, now);
 	/* forget what is too old to be asked for again */
 	while (r->nhist > 0 && now - hist_at(r, 0)->sent_ms > COVE_CHAT_HISTORY_MS) {
 		sent_free(hist_at(r, 0));

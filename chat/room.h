@@ -168,6 +168,11 @@ struct room {
 	const char *taint_why;
 	uint64_t taint_ms;
 	uint64_t taint_warned_ms;
+	/* Replayed DATs are said at most once a COVE_CHAT_REPLAY_QUIET_MS
+	 * (a relay can send thousands): when the last was said, and how many
+	 * were dropped since without a word (said then, from the tick). */
+	uint64_t replay_said_ms;
+	uint64_t replays_quiet;
 	uint64_t taint_rky_every_ms; /* how often we ask again: doubles while the
 				      * same one keeps tainting new keys */
 	int taint_noted;            /* the user was told a message waits */

@@ -460,6 +460,34 @@ TEST(the_check_of_a_forwarded_frame_is_of_the_frame_inside)
 	cove_xkp_free(bob);
 }
 
+/* ---- replays ------------------------------------------------------------------ */
+
+TEST(replayed_messages_are_said_once_a_second_with_their_count)
+{
+	/* a relay sends the same frame again and again: the user is told
+	 * without being buried (each replay loses nothing) */
+	uint8_t gk0[COVE_GK_LEN];
+	struct cove_xkp *bob;
+	struct cove_frame f;
+
+	be_first();
+	bob = join(BOB, gk0);
+	f = bobs_dat(gk0, 0, "once", 0);
+	feed(&f);
+	assert_u64(w.ntexts, 1);
+	for (int i = 0; i < 100; i++)
+		feed(&f);
+	assert_u64(w.ntexts, 1);
+	assert_u64(errors("replay"), 1);
+	tick(COVE_CHAT_REPLAY_QUIET_MS + 100);
+	assert_u64(errors("replay"), 2); /* "dropped 99 more" */
+	tick(10 * COVE_CHAT_REPLAY_QUIET_MS);
+	assert_u64(errors("replay"), 2); /* nothing more to say */
+	feed(&f);
+	assert_u64(errors("replay"), 3); /* a new one, after a quiet second */
+	cove_xkp_free(bob);
+}
+
 int main(void)
 {
 #define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
@@ -481,6 +509,7 @@ int main(void)
 		T(a_message_the_program_found_badly_signed_is_dropped),
 		T(the_programs_check_stands_for_the_cores_own),
 		T(the_check_of_a_forwarded_frame_is_of_the_frame_inside),
+		T(replayed_messages_are_said_once_a_second_with_their_count),
 	};
 
 	if (sodium_init() < 0)
