@@ -145,12 +145,9 @@ struct bn_node *bn_node_new(struct event_base *base, const struct bn_node_conf *
 	ui.caught_up = ui_caught_up;
 	ui.ctx = n;
 	cb.ctx = n;
-	if (conf->verify_threads) {
-		struct vf_pool_conf pc = nd_net_pool_conf(conf->verify_threads);
-
-		if (vf_pool_new(&n->pool, base, &pc, &n->vstats) != 0)
-			goto fail;
-	}
+	if (conf->verify_threads &&
+	    nd_net_pool_new(&n->pool, base, conf->verify_threads, &n->vstats) != 0)
+		goto fail;
 	n->net = nd_net_new(base, n->pool, conf->id, conf->relay_pk, conf->host, conf->port, &cb);
 	if (!n->net)
 		goto fail;

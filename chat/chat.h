@@ -98,10 +98,10 @@
  * is warned (and again every COVE_CHAT_REKEY_STALL_REPEAT_MS), and we keep
  * asking for one. */
 #define COVE_CHAT_REKEY_STALL_MS 10000u
+#define COVE_CHAT_REKEY_STALL_REPEAT_MS 60000u
 /* Replayed messages are reported at most once this often; those dropped
  * in between are counted and reported together. */
 #define COVE_CHAT_REPLAY_QUIET_MS 1000u
-#define COVE_CHAT_REKEY_STALL_REPEAT_MS 60000u
 /* How long a new epoch's key taken from a member waits for that member's
  * HOLDERS (whom it sealed the key to) before it is taken as tainted. */
 #define COVE_CHAT_HOLDERS_WAIT_MS 10000u
@@ -129,6 +129,8 @@ struct cove_chat_ui {
 	 * members: names of those present. */
 	void (*ready)(void *ctx, const char *room, int first, int rejoin,
 		      const char *const *members, size_t nmembers);
+	/* text: len bytes of well-formed UTF-8 without NUL (the core checks
+	 * every payload); room and from: printable ASCII. */
 	void (*message)(void *ctx, const char *room, const char *from, const char *text,
 			size_t len, uint64_t ts_ms);
 	void (*joined)(void *ctx, const char *room, const char *name);

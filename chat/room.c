@@ -8,8 +8,8 @@
 #include <string.h>
 
 #include "chat/room.h"
-#include "proto/msg.h"
 #include "common/err.h"
+#include "proto/msg.h"
 
 /* ---- the tables ---------------------------------------------------------- */
 

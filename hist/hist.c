@@ -84,7 +84,7 @@ struct cove_hist {
 	 * a catch-up of thousands); 0: none. Rooms are never deleted, so an
 	 * id keeps its tag, but a rollback may undo the room's row. */
 	int64_t rtag_room;
-	uint8_t rtag[32];
+	uint8_t rtag[TAG];
 };
 
 static void put_be(uint8_t *p, uint64_t v, int bytes)
@@ -168,7 +168,6 @@ static int room_tag(struct cove_hist *h, int64_t room, uint8_t rtag[TAG])
 	sqlite3_stmt *s;
 	int rc, found = 0;
 
-	_Static_assert(sizeof(h->rtag) == TAG, "the cache holds one tag");
 	if (room && room == h->rtag_room) {
 		memcpy(rtag, h->rtag, TAG);
 		return COVE_OK;

@@ -47,7 +47,8 @@ struct nd_frontend {
 	 * Optional (a pipe or a program simply waits). */
 	void (*paused)(struct nd_app *a);
 	/* A message kept from before (at start, /history, JSON "history"),
-	 * oldest first; from is a name as for live messages. Optional:
+	 * oldest first; from and text are as for live messages (kept as they
+	 * were shown: cove_chat_ui.message). Optional:
 	 * without it kept messages are not shown (the pipe shows only what
 	 * arrives). */
 	void (*history)(struct nd_app *a, const char *room, const char *from, const char *text,

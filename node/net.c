@@ -83,12 +83,13 @@ int nd_net_check(const struct cove_frame *f)
 	return cove_msg_verify(f) == COVE_OK ? VF_SIG_GOOD : VF_SIG_BAD;
 }
 
-struct vf_pool_conf nd_net_pool_conf(unsigned threads)
+int nd_net_pool_new(struct vf_pool **out, struct event_base *base, unsigned threads,
+		    struct vf_stats *stats)
 {
-	struct vf_pool_conf pc = { threads, ND_VERIFY_INLINE, nd_net_check, ND_VERIFY_PENDING_MAX,
-				   ND_VERIFY_PENDING_BYTES };
+	const struct vf_pool_conf pc = { threads, ND_VERIFY_INLINE, nd_net_check,
+					 ND_VERIFY_PENDING_MAX, ND_VERIFY_PENDING_BYTES };
 
-	return pc;
+	return vf_pool_new(out, base, &pc, stats);
 }
 
 unsigned nd_net_verify_threads(void)

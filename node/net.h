@@ -57,14 +57,16 @@ int nd_net_check(const struct cove_frame *f);
 #define ND_VERIFY_INLINE 2000
 unsigned nd_net_verify_threads(void);
 
-/* What a node's pool is: threads workers (nd_net_verify_threads()), and a
- * link's frames waiting up to ND_VERIFY_PENDING_BYTES (some 1,900 stored
+/* Starts a node's pool on base, as vf_pool_new(): threads workers
+ * (nd_net_verify_threads()) checking with nd_net_check, and a link's
+ * frames waiting up to ND_VERIFY_PENDING_BYTES (some 1,900 stored
  * messages) before it stops reading: the relay reads a catch-up from its
  * store in batches as the link drains, and a short queue left the node
  * idle between them (docs/PERFORMANCE.md). */
 #define ND_VERIFY_PENDING_MAX 4096
 #define ND_VERIFY_PENDING_BYTES (1u << 20)
-struct vf_pool_conf nd_net_pool_conf(unsigned threads);
+int nd_net_pool_new(struct vf_pool **out, struct event_base *base, unsigned threads,
+		    struct vf_stats *stats);
 
 /* Starts connecting (the name is resolved synchronously). Returns 0 or -1
  * after calling down(). */

@@ -239,7 +239,6 @@ static int open_keep(struct nd_app *a, const struct args *g)
 	return 0;
 }
 
-/* Runs the node until it quits; returns its exit status. */
 /* A catch-up brings stored messages as fast as the relay reads them, and
  * each signature check costs more than the rest of what the node does
  * with one (docs/PERFORMANCE.md): workers check them ahead while the loop
@@ -247,18 +246,17 @@ static int open_keep(struct nd_app *a, const struct args *g)
 static int start_pool(struct nd_app *a)
 {
 	unsigned n = nd_net_verify_threads();
-	struct vf_pool_conf pc;
 	int ret;
 
 	if (n == 0)
 		return 0;
-	pc = nd_net_pool_conf(n);
-	ret = vf_pool_new(&a->pool, a->base, &pc, &a->vstats);
+	ret = nd_net_pool_new(&a->pool, a->base, n, &a->vstats);
 	if (ret != 0)
 		cove_cli_err("cannot start the signature checks' threads: %s", strerror(-ret));
 	return ret;
 }
 
+/* Runs the node until it quits; returns its exit status. */
 static int run(const struct args *g)
 {
 	struct event *tick = NULL, *sig_int = NULL, *sig_term = NULL, *sig_hup = NULL;

@@ -257,11 +257,11 @@ int rv_server_init(struct rv_server *s, struct event_base *base, struct cove_ide
 
 int rv_server_verify(struct rv_server *s)
 {
+	const struct vf_pool_conf pc = { s->conf.verify_threads, s->conf.verify_inline,
+					 rv_relay_check, 0, 0 };
+
 	if (s->conf.verify_threads == 0)
 		return 0;
-	struct vf_pool_conf pc = { s->conf.verify_threads, s->conf.verify_inline, rv_relay_check,
-				   0, 0 };
-
 	return vf_pool_new(&s->pool, s->base, &pc, &s->stats.verify);
 }
 
