@@ -298,11 +298,22 @@ static void put_str(const char *s, size_t len)
 
 /* A message event, written directly: a catch-up shows thousands a second,
  * and building each as a jansson object was a fifth of the node's time.
- * The text is well-formed UTF-8, the names ASCII (cove_chat_ui.message;
- * kept messages were kept as shown), so escaping is all JSON asks. */
+ * Text the core gave is well-formed UTF-8 (it checks every payload);
+ * anything else goes through jansson, which refuses it. */
 static void emit_message(const char *room, const char *from, const char *text, size_t len,
 			 uint64_t ts, int history)
 {
+	if (!cove_utf8_valid(text, len) || !cove_utf8_valid(room, strlen(room)) ||
+	    !cove_utf8_valid(from, strlen(from))) {
+		json_t *ev = json_pack("{s:s, s:s, s:s, s:s%, s:I}", "event", "message", "room",
+				       room, "from", from, "text", text, len, "ts",
+				       (json_int_t)ts);
+
+		if (ev && history)
+			json_object_set_new(ev, "history", json_true());
+		emit(ev);
+		return;
+	}
 	fputs("{\"event\":\"message\",\"room\":", stdout);
 	put_str(room, strlen(room));
 	fputs(",\"from\":", stdout);
