@@ -245,14 +245,16 @@ static void on_dat(struct bn_peer *p, const struct cove_frame *f)
 	struct cove_payload pl;
 
 	atomic_store_explicit(&p->conf.counts->last_dat_ns, bn_now_ns(), memory_order_relaxed);
+	if (p->conf.check_every && ++p->ndat_seen % p->conf.check_every == 0) {
+		if (f->u.dat.epoch != p->epoch || cove_msg_verify(f) != COVE_OK ||
+		    cove_msg_dat_open(f, p->gk, pt, sizeof(pt), &pl) != COVE_OK)
+			atomic_fetch_add(&p->conf.counts->bad, 1);
+		else
+			atomic_fetch_add(&p->conf.counts->dats_checked, 1);
+	}
+	/* counted last: whoever waits for the count of DATs then reads
+	 * the checks of all of them */
 	atomic_fetch_add(&p->conf.counts->dats, 1);
-	if (!p->conf.check_every || ++p->ndat_seen % p->conf.check_every != 0)
-		return;
-	if (f->u.dat.epoch != p->epoch || cove_msg_verify(f) != COVE_OK ||
-	    cove_msg_dat_open(f, p->gk, pt, sizeof(pt), &pl) != COVE_OK)
-		atomic_fetch_add(&p->conf.counts->bad, 1);
-	else
-		atomic_fetch_add(&p->conf.counts->dats_checked, 1);
 }
 
 /* ---- frames from the relay ------------------------------------------------------- */

@@ -100,6 +100,11 @@ static int fanout_cove_once(const struct bn_opts *o, size_t P, size_t S, size_t 
 	got = atomic_load(&rx.counts.dats);
 	report(&r, j, P, S, n, bn_peer_frame_len(tx.p[0]), got,
 	       atomic_load(&rx.counts.last_dat_ns));
+	/* senders hear each other too; not part of the rate, but reported
+	 * whole: wait for them as well before reading their count */
+	if (!stalled && P > 1)
+		(void)bn_wait_progress_fn(count_dats, &tx.counts.dats, P * n * (P - 1), STALL_MS,
+					  60000, 10);
 	bn_json_int(j, "checked", (long long)atomic_load(&rx.counts.dats_checked));
 	bn_json_int(j, "bad", (long long)atomic_load(&rx.counts.bad));
 	bn_json_int(j, "sender_deliveries", (long long)atomic_load(&tx.counts.dats));
