@@ -70,17 +70,27 @@ static const char *const rows_sql[ST_N] = {
 			   "AND key <= ?2 AND (dest IS NULL OR dest = ?3) ORDER BY key LIMIT ?4",
 };
 
-struct cove_store_rows {
-	sqlite3 *db;
-	sqlite3_stmt *st[ST_N];
-	uint64_t retain_bytes, retain_ms;
-};
-
 /* A room's row, as appends and retention need it. */
 struct rows_room {
 	int64_t id;
 	uint64_t next, first, bytes;
 	uint64_t dats, dropped_dats;
+};
+
+struct cove_store_rows {
+	sqlite3 *db;
+	sqlite3_stmt *st[ST_N];
+	uint64_t retain_bytes, retain_ms;
+	/* The row of the room last used in the open transaction, so that a
+	 * batch of appends to one room reads and writes its row once, not
+	 * once a frame (a SELECT and an UPDATE saved per frame). Valid only
+	 * inside a transaction; dirty while its span is newer than the
+	 * table's, written back before anything reads the table otherwise
+	 * and before the commit. */
+	struct rows_room hot;
+	char hot_name[COVE_STORE_ROOM_MAX];
+	size_t hot_len;
+	int hot_valid, hot_dirty;
 };
 
 static int64_t rows_key(int64_t id, uint64_t seq)
@@ -102,12 +112,63 @@ static int rows_run(struct cove_store_rows *t, sqlite3_stmt *st)
 	return rows_err(t, rc);
 }
 
+static int rows_room_span(struct cove_store_rows *t, const struct rows_room *r);
+
+/* Writes the hot row's span back if it is dirty; the row stays hot. */
+static int rows_hot_put(struct cove_store_rows *t)
+{
+	int ret;
+
+	if (!t->hot_valid || !t->hot_dirty)
+		return COVE_OK;
+	ret = rows_room_span(t, &t->hot);
+	if (ret == COVE_OK)
+		t->hot_dirty = 0;
+	return ret;
+}
+
+/* The table is to be read or written otherwise than through the hot
+ * row: the row is written back and forgotten. */
+static int rows_hot_drop(struct cove_store_rows *t)
+{
+	int ret = rows_hot_put(t);
+
+	if (ret == COVE_OK)
+		t->hot_valid = 0;
+	return ret;
+}
+
+static int rows_hot_is(const struct cove_store_rows *t, const char *name, size_t len)
+{
+	return t->hot_valid && t->hot_len == len && memcmp(t->hot_name, name, len) == 0;
+}
+
+/* r becomes the hot row of the room named name, its span newer than the
+ * table's (after an append): the row hot before is written back. */
+static int rows_hot_set(struct cove_store_rows *t, const char *name, size_t len,
+			const struct rows_room *r)
+{
+	int ret = rows_hot_is(t, name, len) ? COVE_OK : rows_hot_drop(t);
+
+	if (ret != COVE_OK)
+		return ret;
+	t->hot = *r;
+	memcpy(t->hot_name, name, len);
+	t->hot_len = len;
+	t->hot_valid = t->hot_dirty = 1;
+	return COVE_OK;
+}
+
 static int rows_room_get(struct cove_store_rows *t, const char *name, size_t len,
 			 struct rows_room *out)
 {
 	sqlite3_stmt *st = t->st[ST_ROOM_GET];
 	int rc;
 
+	if (rows_hot_is(t, name, len)) {
+		*out = t->hot;
+		return COVE_OK;
+	}
 	sqlite3_bind_blob(st, 1, name, (int)len, SQLITE_STATIC);
 	rc = sqlite3_step(st);
 	if (rc == SQLITE_ROW) {
@@ -224,7 +285,10 @@ static int rows_apply_room_put(struct cove_store_rows *t, const struct cove_stor
 static int rows_apply_room_del(struct cove_store_rows *t, const struct cove_store_rows_op *op)
 {
 	struct rows_room r;
-	int ret = rows_room_get(t, op->room, op->room_len, &r);
+	int ret = rows_hot_drop(t);
+
+	if (ret == COVE_OK)
+		ret = rows_room_get(t, op->room, op->room_len, &r);
 
 	if (ret == COVE_OK) {
 		sqlite3_bind_int64(t->st[ST_MEMBERS_DEL], 1, r.id);
@@ -309,11 +373,15 @@ static int rows_apply_append(struct cove_store_rows *t, struct cove_store_rows_o
 		ret = rows_run(t, st);
 		r.bytes += f->len;
 	}
+	if (ret != COVE_OK)
+		return ret;
 	op->f.seq = r.next++;
 	op->f.rdat = r.dats;
 	if (!keep)
 		r.first = r.next;
-	return ret == COVE_OK ? rows_room_span(t, &r) : ret;
+	/* the span goes to the table with the commit, or before the table
+	 * is read otherwise */
+	return rows_hot_set(t, op->room, op->room_len, &r);
 }
 
 static int rows_apply_trim(struct cove_store_rows *t, const struct cove_store_rows_op *op)
@@ -322,10 +390,10 @@ static int rows_apply_trim(struct cove_store_rows *t, const struct cove_store_ro
 	struct rows_room *rooms = NULL, *p;
 	size_t n = 0, cap = 0;
 	sqlite3_stmt *st = t->st[ST_SPANS];
-	int rc, ret = COVE_OK;
+	int rc = SQLITE_DONE, ret = rows_hot_drop(t);
 
 	/* the rooms first: their rows change below */
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+	while (ret == COVE_OK && (rc = sqlite3_step(st)) == SQLITE_ROW) {
 		if (n == cap) {
 			cap = cap ? 2 * cap : 16;
 			p = realloc(rooms, cap * sizeof(*p));
@@ -416,7 +484,7 @@ int cove_store_rows_load(struct cove_store_rows *t, cove_store_room_fn room_fn,
 			 cove_store_member_fn member_fn, void *arg)
 {
 	sqlite3_stmt *st = t->st[ST_ROOMS];
-	int rc = SQLITE_DONE, ret = COVE_OK;
+	int rc = SQLITE_DONE, ret = rows_hot_drop(t);
 
 	while (ret == COVE_OK && (rc = sqlite3_step(st)) == SQLITE_ROW) {
 		struct cove_store_room r;
@@ -539,16 +607,23 @@ void cove_store_rows_free(struct cove_store_rows *t)
 
 int cove_store_rows_begin(struct cove_store_rows *t)
 {
+	t->hot_valid = 0;
 	return rows_run(t, t->st[ST_BEGIN]);
 }
 
 int cove_store_rows_commit(struct cove_store_rows *t)
 {
-	return rows_run(t, t->st[ST_COMMIT]);
+	int ret = rows_hot_put(t);
+
+	if (ret == COVE_OK)
+		ret = rows_run(t, t->st[ST_COMMIT]);
+	t->hot_valid = 0;
+	return ret;
 }
 
 void cove_store_rows_rollback(struct cove_store_rows *t)
 {
+	t->hot_valid = 0;
 	/* SQLite may have rolled the transaction back itself */
 	if (!sqlite3_get_autocommit(t->db))
 		rows_run(t, t->st[ST_ROLLBACK]);

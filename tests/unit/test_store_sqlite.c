@@ -256,6 +256,46 @@ static void make_store(struct world *w)
 	w_close(w);
 }
 
+/* sqlite_rows.c keeps the row of the room a batch appends to in memory
+ * and writes it at the commit: rooms taken in turn, a span read, a trim
+ * and a delete in the middle of a batch must leave every row right. */
+TEST(rooms_appended_in_turn_in_one_batch_keep_their_spans)
+{
+	WORLD;
+
+	w_close(w);
+	w->conf.retain_ms = 1000;
+	w_open(w);
+	w_put_room(w, "a");
+	w_put_room(w, "b");
+	w_put_room(w, "c");
+	assert_ok(w_append(w, "a", 1, 100));
+	assert_ok(w_append(w, "a", 2, 100));
+	assert_ok(w_append(w, "b", 3, 200));
+	assert_span(w_span(w, "a"), 1, 3, 200);
+	assert_ok(w_append(w, "a", 4, 100));
+	assert_ok(w_append(w, "c", 5, 300));
+	assert_ok(cove_store_room_del(w->s, "c", 1));
+	assert_ok(w_append(w, "b", 6, 200));
+	assert_ok(w_append(w, "a", 7, 100));
+	/* drops a's first two (w_append's times are 1000000 + tag) */
+	assert_ok(cove_store_trim(w->s, 1000003 + 1000));
+	assert_ok(w_append(w, "b", 8, 200));
+	assert_span(w_span(w, "b"), 1, 4, 600);
+	w_close(w); /* commits */
+	assert_u64(w->n_done, 8);
+
+	w_open(w);
+	assert_span(w_span(w, "a"), 3, 5, 200);
+	assert_span(w_span(w, "b"), 1, 4, 600);
+	assert_int_equal(w_read(w, "a", 1, 0, 10), 2);
+	assert_u64(w->tags[0], 4);
+	assert_u64(w->tags[1], 7);
+	assert_ok(w_append(w, "b", 9, 200));
+	assert_ok(cove_store_flush(w->s));
+	assert_u64(w->done[w->n_done - 1].seq, 4);
+}
+
 TEST(everything_survives_close_and_reopen)
 {
 	WORLD;
@@ -649,6 +689,7 @@ TEST(a_disk_full_at_commit_fails_the_batchs_frames_and_keeps_the_rest)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		T(rooms_appended_in_turn_in_one_batch_keep_their_spans),
 		T(everything_survives_close_and_reopen),
 		T(a_room_at_the_end_of_its_seq_space_refuses_appends),
 		T(a_new_store_is_private),
