@@ -58,3 +58,33 @@ void bn_ab_json(const struct bn_ab *ab, struct bn_json *j, const char *what, con
 	snprintf(k, sizeof(k), "%s_ratio_max", what);
 	bn_json_num(j, k, n ? r[n - 1] : 0);
 }
+
+int bn_ab_store_rounds(const struct bn_opts *o, bn_ab_run_fn fn, void *arg, struct bn_ab *rate,
+		       struct bn_ab *cpu, const char *what, const char *unit)
+{
+	struct bn_opts os = *o, on = *o;
+	size_t rounds = o->rounds ? o->rounds : 3;
+	int ok = 0;
+
+	os.store = BN_STORE_SQLITE;
+	on.store = BN_STORE_NONE;
+	for (size_t i = 0; i < rounds; i++) {
+		double ra = 0, rb = 0, ca = 0, cb = 0;
+		int fa, fb;
+
+		if (bn_ab_b_first(i)) {
+			fb = fn(arg, &on, 1, &rb, &cb);
+			fa = fn(arg, &os, 0, &ra, &ca);
+		} else {
+			fa = fn(arg, &os, 0, &ra, &ca);
+			fb = fn(arg, &on, 1, &rb, &cb);
+		}
+		if (fa || fb)
+			ok = -1;
+		bn_ab_add(rate, ra, rb);
+		bn_ab_add(cpu, ca, cb);
+		bn_say("%s round %zu: %.0f %s with the store, %.0f without (%.3f)", what, i + 1, ra,
+		       unit, rb, rb > 0 ? ra / rb : 0);
+	}
+	return ok;
+}

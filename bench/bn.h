@@ -423,6 +423,21 @@ void bn_ab_add(struct bn_ab *ab, double a, double b);
 void bn_ab_json(const struct bn_ab *ab, struct bn_json *j, const char *what, const char *a_name,
 		const char *b_name);
 
+struct bn_opts;
+
+/* One run with o's store: side a (the store on, b == 0) or b (none); its
+ * rate and the relay's CPU in *rate and *cpu. Returns 0, or -1 when the
+ * run failed. */
+typedef int (*bn_ab_run_fn)(void *arg, const struct bn_opts *o, int b, double *rate,
+			    double *cpu);
+
+/* --store both: o's rounds (3 if it names none) of the relay's SQLite
+ * store and of none, in alternating order, each round added to rate and
+ * cpu and said as "WHAT round N: X UNIT with the store, Y without".
+ * Returns 0 when every run succeeded, else -1 (every round still runs). */
+int bn_ab_store_rounds(const struct bn_opts *o, bn_ab_run_fn fn, void *arg, struct bn_ab *rate,
+		       struct bn_ab *cpu, const char *what, const char *unit);
+
 /* ---- scenarios ------------------------------------------------------------------------ */
 
 struct bn_opts {

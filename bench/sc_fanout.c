@@ -138,39 +138,37 @@ static int fanout_cove(const struct bn_opts *o, size_t P, size_t S, size_t n)
 	return ok;
 }
 
+struct fanout_ab {
+	size_t P, S, n;
+	struct fanout_res a;          /* side a's last run: its relay's options are shown */
+};
+
+static int fanout_ab_run(void *arg, const struct bn_opts *o, int b, double *rate, double *cpu)
+{
+	struct fanout_ab *ab = arg;
+	struct fanout_res res;
+	int ok = fanout_cove_once(o, ab->P, ab->S, ab->n, NULL, &res);
+
+	*rate = res.rate;
+	*cpu = res.server_cpu;
+	if (!b)
+		ab->a = res;
+	return ok;
+}
+
 /* --store both: the relay's SQLite store and none, in alternating rounds. */
 static int fanout_ab(const struct bn_opts *o, size_t P, size_t S, size_t n)
 {
-	struct bn_opts os = *o, on = *o;
-	struct fanout_res a, b;
+	struct fanout_ab ab = { .P = P, .S = S, .n = n };
+	struct fanout_res *a = &ab.a;
 	struct bn_ab rate = { 0 }, cpu = { 0 };
-	size_t rounds = o->rounds ? o->rounds : 3;
 	struct bn_run shown;
 	struct bn_json j;
-	int ok = 0;
+	int ok = bn_ab_store_rounds(o, fanout_ab_run, &ab, &rate, &cpu, "fanout", "deliveries/s");
 
-	os.store = BN_STORE_SQLITE;
-	on.store = BN_STORE_NONE;
-	for (size_t i = 0; i < rounds; i++) {
-		int fa, fb;
-
-		if (bn_ab_b_first(i)) {
-			fb = fanout_cove_once(&on, P, S, n, NULL, &b);
-			fa = fanout_cove_once(&os, P, S, n, NULL, &a);
-		} else {
-			fa = fanout_cove_once(&os, P, S, n, NULL, &a);
-			fb = fanout_cove_once(&on, P, S, n, NULL, &b);
-		}
-		if (fa || fb)
-			ok = -1;
-		bn_ab_add(&rate, a.rate, b.rate);
-		bn_ab_add(&cpu, a.server_cpu, b.server_cpu);
-		bn_say("fanout round %zu: %.0f deliveries/s with the store, %.0f without (%.3f)",
-		       i + 1, a.rate, b.rate, b.rate > 0 ? a.rate / b.rate : 0);
-	}
 	memset(&shown, 0, sizeof(shown));
 	shown.o = o;
-	memcpy(shown.relay_opts, a.relay_opts, sizeof(shown.relay_opts));
+	memcpy(shown.relay_opts, a->relay_opts, sizeof(shown.relay_opts));
 	bn_run_json_begin(&shown, &j, "fanout");
 	bn_json_int(&j, "senders", (long long)P);
 	bn_json_int(&j, "receivers", (long long)S);

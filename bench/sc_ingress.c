@@ -91,47 +91,50 @@ out:
 	return ok;
 }
 
+struct ingress_ab {
+	size_t P, n;
+	double before;
+	struct ingress_res a;         /* side a's last run: its relay's options are shown */
+	struct ingress_res stored;    /* the last run that measured its store */
+	size_t frame_len;
+};
+
+static int ingress_ab_run(void *arg, const struct bn_opts *o, int b, double *rate, double *cpu)
+{
+	struct ingress_ab *ab = arg;
+	struct ingress_res res;
+	int ok = ingress_once(o, ab->P, ab->n, NULL, ab->before, &res);
+
+	*rate = res.rate;
+	*cpu = res.server_cpu;
+	if (res.frame_len)
+		ab->frame_len = res.frame_len;
+	if (!b)
+		ab->a = res;
+	if (res.have_stored)
+		ab->stored = res;
+	return ok;
+}
+
 /* --store both: the two stores in alternating rounds. */
 static int ingress_ab(const struct bn_opts *o, size_t P, size_t n, double before)
 {
-	struct bn_opts os = *o, on = *o;
-	struct ingress_res a, b, last_stored = { 0 };
+	struct ingress_ab ab = { .P = P, .n = n, .before = before };
+	struct ingress_res *a = &ab.a;
 	struct bn_ab rate = { 0 }, cpu = { 0 };
-	size_t rounds = o->rounds ? o->rounds : 3;
 	struct bn_json j;
 	struct bn_run shown;
 	double after, ceiling;
-	int ok = 0;
+	int ok = bn_ab_store_rounds(o, ingress_ab_run, &ab, &rate, &cpu, "ingress", "frames/s");
 
-	os.store = BN_STORE_SQLITE;
-	on.store = BN_STORE_NONE;
-	for (size_t i = 0; i < rounds; i++) {
-		int fa, fb;
-
-		if (bn_ab_b_first(i)) {
-			fb = ingress_once(&on, P, n, NULL, before, &b);
-			fa = ingress_once(&os, P, n, NULL, before, &a);
-		} else {
-			fa = ingress_once(&os, P, n, NULL, before, &a);
-			fb = ingress_once(&on, P, n, NULL, before, &b);
-		}
-		if (fa || fb)
-			ok = -1;
-		bn_ab_add(&rate, a.rate, b.rate);
-		bn_ab_add(&cpu, a.server_cpu, b.server_cpu);
-		if (a.have_stored)
-			last_stored = a;
-		bn_say("ingress round %zu: %.0f frames/s with the store, %.0f without (%.3f)", i + 1,
-		       a.rate, b.rate, b.rate > 0 ? a.rate / b.rate : 0);
-	}
-	after = bn_verify_rate(a.frame_len ? a.frame_len : b.frame_len, 1000);
+	after = bn_verify_rate(ab.frame_len, 1000);
 	ceiling = (before + after) / 2;
 	memset(&shown, 0, sizeof(shown));
 	shown.o = o;
-	memcpy(shown.relay_opts, a.relay_opts, sizeof(shown.relay_opts));
+	memcpy(shown.relay_opts, a->relay_opts, sizeof(shown.relay_opts));
 	bn_run_json_begin(&shown, &j, "ingress");
 	bn_json_int(&j, "senders", (long long)P);
-	bn_json_int(&j, "frame_bytes", (long long)a.frame_len);
+	bn_json_int(&j, "frame_bytes", (long long)ab.frame_len);
 	bn_json_int(&j, "frames", (long long)(P * n));
 	bn_json_int(&j, "rounds", (long long)rate.n);
 	bn_ab_json(&cpu, &j, "server_cpu", "sqlite", "none");
@@ -143,8 +146,8 @@ static int ingress_ab(const struct bn_opts *o, size_t P, size_t n, double before
 		memcpy(med, rate.a, rate.n * sizeof(*med));
 		bn_json_num(&j, "ratio_to_one_core", bn_median(med, rate.n) / ceiling);
 	}
-	if (last_stored.have_stored)
-		bn_stored_json(&j, &last_stored.stored);
+	if (ab.stored.have_stored)
+		bn_stored_json(&j, &ab.stored.stored);
 	bn_json_end(&j);
 	return ok;
 }
