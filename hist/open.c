@@ -116,7 +116,10 @@ static int header_check(const char *path)
 		goto io;
 	if (!S_ISREG(st.st_mode)) {
 		close(fd);
-		return COVE_ERR_STORE_FORMAT;
+		if (!S_ISDIR(st.st_mode))
+			return COVE_ERR_STORE_FORMAT;
+		errno = EISDIR; /* the caller says: a file's path, not a folder's */
+		return COVE_ERR_IO;
 	}
 	while (got < sizeof(hdr)) {
 		ssize_t r = pread(fd, hdr + got, sizeof(hdr) - got, (off_t)got);

@@ -107,6 +107,10 @@ const char *nd_keep_strerror(char *buf, size_t cap, int err, const char *path)
 		if (errno == EBUSY)
 			snprintf(buf, cap, "history file %s is in use by another cove-node%s", path,
 				 what_to_do);
+		else if (errno == EISDIR)
+			snprintf(buf, cap, "history file %s is a folder: give the path of a file, "
+				 "such as --history %s/history.db, or --history none to keep "
+				 "nothing", path, path);
 		else
 			snprintf(buf, cap, "cannot open history file %s: %s%s", path,
 				 strerror(errno), what_to_do);

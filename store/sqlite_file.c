@@ -138,7 +138,8 @@ static int sql_check_header(const char *path, int *fresh)
 	struct stat st;
 	uint32_t page, pages, version;
 	ssize_t n;
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	/* O_NONBLOCK: a FIFO at path must not hang the open */
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
 
 	*fresh = 0;
 	if (fd < 0) {
@@ -151,6 +152,10 @@ static int sql_check_header(const char *path, int *fresh)
 	}
 	n = S_ISREG(st.st_mode) && st.st_size > 0 ? read(fd, h, sizeof(h)) : 0;
 	close(fd);
+	if (S_ISDIR(st.st_mode)) {
+		errno = EISDIR; /* the caller says: a file's path, not a folder's */
+		return COVE_ERR_IO;
+	}
 	if (!S_ISREG(st.st_mode))
 		return COVE_ERR_STORE_FORMAT;
 	if (st.st_size == 0) {

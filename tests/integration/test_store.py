@@ -38,6 +38,32 @@ class BadStoreTest(CoveTest):
         if not busy:
             self.assertFalse(os.path.exists(path + "-wal"))
 
+    def refused_at_start(self, path, want):
+        """The relay started on path stops at once with one line naming it
+        and saying want."""
+        w = self.world
+        p = subprocess.run(cove.wrap(w, [cove.RELAY, "-k", w.key("relay"), "-w", w.whitelist,
+                                         "-l", "127.0.0.1:0", "--store", path]),
+                           stdin=subprocess.DEVNULL, capture_output=True, text=True,
+                           timeout=TIMEOUT, cwd=w.dir)
+        self.assertNotEqual(p.returncode, 0)
+        errs = [l for l in p.stderr.splitlines() if "store" in l]
+        self.assertEqual(len(errs), 1, p.stderr)
+        self.assertIn(path, errs[0])
+        self.assertIn(want, errs[0])
+        self.assertNotIn("listening on", p.stderr)
+
+    def test_a_folder_is_refused_with_a_file_path_to_give_instead(self):
+        path = os.path.join(self.world.dir, "stores")
+        os.mkdir(path)
+        self.refused_at_start(path, "is a folder: give the path of a file")
+        self.assertEqual(os.listdir(path), [])
+
+    def test_a_fifo_is_refused_at_once_not_waited_on(self):
+        path = os.path.join(self.world.dir, "pipe")
+        os.mkfifo(path)
+        self.refused_at_start(path, "not a Cove store")
+
     def test_a_file_that_is_not_a_cove_store_is_refused_untouched(self):
         path = os.path.join(self.world.dir, "notes.db")
         with open(path, "wb") as f:

@@ -176,7 +176,9 @@ TEST(folder_or_fifo_at_the_path_is_refused)
 	assert_err(cove_hist_open(&h, c->path, c->alice), COVE_ERR_STORE_FORMAT);
 	unlink(c->path);
 	assert_int_equal(mkdir(c->path, 0700), 0);
-	assert_err(cove_hist_open(&h, c->path, c->alice), COVE_ERR_STORE_FORMAT);
+	errno = 0;
+	assert_err(cove_hist_open(&h, c->path, c->alice), COVE_ERR_IO);
+	assert_int_equal(errno, EISDIR); /* for the message to say it is a folder */
 	rmdir(c->path);
 }
 

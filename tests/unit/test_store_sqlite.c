@@ -12,6 +12,7 @@
  * with SQLITE_FULL (as SQLite's own VFS reports ENOSPC) while disk_full
  * is set.
  */
+#include <errno.h>
 #include <fcntl.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -555,12 +556,19 @@ TEST(a_store_with_another_schema_is_refused_untouched)
 	assert_refused_untouched(w, COVE_ERR_STORE_FORMAT);
 }
 
-TEST(a_folder_is_no_store)
+TEST(a_folder_or_a_fifo_is_no_store)
 {
 	WORLD;
 	struct cove_store *s = NULL;
 
-	assert_err(cove_store_open(&s, w->ops, w->dir, &w->conf), COVE_ERR_STORE_FORMAT);
+	/* a folder: an I/O error saying so, for the message to name it */
+	errno = 0;
+	assert_err(cove_store_open(&s, w->ops, w->dir, &w->conf), COVE_ERR_IO);
+	assert_int_equal(errno, EISDIR);
+	/* a FIFO: refused at once, not waited on for a writer */
+	assert_int_equal(mkfifo(w->path, 0600), 0);
+	assert_err(cove_store_open(&s, w->ops, w->path, &w->conf), COVE_ERR_STORE_FORMAT);
+	unlink(w->path);
 	snprintf(w->path, sizeof(w->path), "%s/missing/store.db", w->dir);
 	assert_err(cove_store_open(&s, w->ops, w->path, &w->conf), COVE_ERR_IO);
 	assert_err(cove_store_open(&s, w->ops, NULL, &w->conf), COVE_ERR_INVAL);
@@ -704,7 +712,7 @@ int main(void)
 		TC(a_store_with_corrupt_members_is_refused_untouched),
 		TC(a_corrupt_frame_page_fails_the_calls_that_meet_it),
 		TC(a_store_with_another_schema_is_refused_untouched),
-		TC(a_folder_is_no_store),
+		TC(a_folder_or_a_fifo_is_no_store),
 		TC(a_store_another_process_holds_is_busy_and_untouched),
 		T(flushed_frames_survive_a_crash),
 		T(a_disk_full_at_commit_fails_the_batchs_frames_and_keeps_the_rest),
