@@ -182,7 +182,14 @@ static int parse(int argc, char **argv, struct args *g)
 			break;
 		case OPT_JSON: g->json = 1; break;
 		case OPT_PASS: g->pass_file = v.arg; break;
-		case OPT_HISTORY: g->history = v.arg; break;
+		case OPT_HISTORY:
+			if (!*v.arg) {
+				cove_cli_err("--history '' names no file; give a PATH, or 'none' "
+					     "to keep nothing");
+				return 2;
+			}
+			g->history = v.arg;
+			break;
 		case OPT_KEEPALIVE: g->conf.keepalive_ms = (unsigned)v.num; break;
 		case OPT_NO_RECONNECT: g->conf.no_reconnect = 1; break;
 		case OPT_REKEY_INTERVAL: g->copts.rekey_interval_s = (unsigned)v.num; break;

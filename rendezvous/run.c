@@ -239,8 +239,12 @@ static int parse_duration(const char *opt, const char *s, uint64_t *out_ms)
 	}
 	memcpy(num, s, n);
 	num[n] = '\0';
-	if (cove_opts_num(opt, num, 1, MEMBER_EXPIRY_MAX_S / mult, &v) != 0)
+	errno = 0;
+	v = strtoull(num, NULL, 10);
+	if (errno != 0 || v < 1 || v > MEMBER_EXPIRY_MAX_S / mult) {
+		cove_cli_err("%s '%s' must be from 1 second to 10 years (1s to 3650d)", opt, s);
 		return -1;
+	}
 	*out_ms = v * mult * 1000;
 	return 0;
 }
@@ -352,8 +356,12 @@ static struct cove_store *open_store(const struct args *g)
 			     "stop it, or give another --store", path);
 		break;
 	case COVE_ERR_IO:
-		cove_cli_err("store %s: %s; check the path and its folder's permissions, or give "
-			     "another --store", path, strerror(errno));
+		if (errno == EISDIR)
+			cove_cli_err("store %s is a folder: give the path of a file, such as "
+				     "%s/cove-store.db", path, path);
+		else
+			cove_cli_err("store %s: %s; check the path and its folder's permissions, "
+				     "or give another --store", path, strerror(errno));
 		break;
 	default:
 		cove_cli_err("store %s: %s", path, cove_strerror(ret));
@@ -430,13 +438,19 @@ static int run(struct args *g)
 	cove_pk_to_b64(b64, id->pk);
 	log_info("cove-rendezvous %s, key %s, whitelist %s (%zu entries)", COVE_VERSION, b64,
 		 g->wl_path, cove_wl_count(srv.wl));
-	if (g->store_path)
+	if (g->store_path) {
+		/* the whole path: a service's log must say where its store is */
+		char *full = realpath(g->store_path, NULL);
+
 		log_info("store %s (sqlite): frames kept %llu days, %llu bytes per room%s",
-			 g->store_path, (unsigned long long)(g->store_conf.retain_ms / 86400000),
+			 full ? full : g->store_path,
+			 (unsigned long long)(g->store_conf.retain_ms / 86400000),
 			 (unsigned long long)g->store_conf.retain_bytes,
 			 g->store_conf.fsync ? ", each made durable before it is fanned out" : "");
-	else
+		free(full);
+	} else {
 		log_info("store none: rooms and frames are kept in memory only, lost at exit");
+	}
 	if (g->conf.verify_threads)
 		log_info("verifying signatures on %u worker thread%s", g->conf.verify_threads,
 			 g->conf.verify_threads == 1 ? "" : "s");

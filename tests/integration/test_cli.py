@@ -96,6 +96,24 @@ class CliTest(CoveTest):
                 self.assertEqual(rc, 2, err)
                 self.assertRegex(err, r"(^|\W)%s(\W|$)" % re.escape(opt))
 
+    def test_a_bad_duration_or_empty_path_exits_2_saying_what_is_allowed(self):
+        w = self.world
+        w.start_relay()  # for the node's -s and -S
+        relay = [RELAY, "-k", w.key("relay"), "-w", w.whitelist, "-l", "127.0.0.1:0"]
+        cases = [
+            (relay + ["--member-expiry", "5x"], "'5x' must be a number of seconds, or a number "
+             "with s, m, h or d"),
+            (relay + ["--member-expiry", "11000d"], "'11000d' must be from 1 second to 10 years"),
+            (relay + ["--member-expiry", "0"], "'0' must be from 1 second to 10 years"),
+            (relay + ["--store", ""], "--store '' names no file"),
+            (self.node_args("alice") + ["--history", ""], "--history '' names no file"),
+        ]
+        for args, want in cases:
+            with self.subTest(want):
+                rc, out, err = self.run_briefly(*args)
+                self.assertEqual(rc, 2, err)
+                self.assertIn(want, err)
+
     # ---- key files -------------------------------------------------------------
 
     def test_a_key_file_readable_by_others_is_refused_with_chmod_600(self):
