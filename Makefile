@@ -10,7 +10,7 @@
 # installed (scripts/deps.sh installs them when run as root, otherwise
 # prints the exact apt-get line), then runs the real rules below.
 
-VERSION := 0.1.0
+VERSION := 0.2.0
 
 PKG_CONFIG ?= pkg-config
 PYTHON ?= python3
@@ -155,6 +155,9 @@ $(BUILD)/%.o: %.c
 	@mkdir -p $(@D)
 	@echo "  CC      $<"
 	$(Q)$(CC) $(CFLAGS) -c -o $@ $<
+
+# The programs print VERSION (--version): a new one must reach them.
+$(BUILD)/keys/main.o $(BUILD)/node/run.o $(BUILD)/rendezvous/run.o: Makefile
 
 $(BUILD)/cove-keys: $(KEYS_OBJ) $(LIBCOVE)
 	@echo "  LD      $@"
