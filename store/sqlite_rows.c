@@ -114,12 +114,21 @@ static int rows_run(struct cove_store_rows *t, sqlite3_stmt *st)
 
 static int rows_room_span(struct cove_store_rows *t, const struct rows_room *r);
 
+/* Whether the hot row may be used: SQLite may have rolled the
+ * transaction back itself after an error, and the row with it. */
+static int rows_hot_live(struct cove_store_rows *t)
+{
+	if (t->hot_valid && sqlite3_get_autocommit(t->db))
+		t->hot_valid = 0;
+	return t->hot_valid;
+}
+
 /* Writes the hot row's span back if it is dirty; the row stays hot. */
 static int rows_hot_put(struct cove_store_rows *t)
 {
 	int ret;
 
-	if (!t->hot_valid || !t->hot_dirty)
+	if (!rows_hot_live(t) || !t->hot_dirty)
 		return COVE_OK;
 	ret = rows_room_span(t, &t->hot);
 	if (ret == COVE_OK)
@@ -138,9 +147,9 @@ static int rows_hot_drop(struct cove_store_rows *t)
 	return ret;
 }
 
-static int rows_hot_is(const struct cove_store_rows *t, const char *name, size_t len)
+static int rows_hot_is(struct cove_store_rows *t, const char *name, size_t len)
 {
-	return t->hot_valid && t->hot_len == len && memcmp(t->hot_name, name, len) == 0;
+	return rows_hot_live(t) && t->hot_len == len && memcmp(t->hot_name, name, len) == 0;
 }
 
 /* r becomes the hot row of the room named name, its span newer than the
@@ -285,10 +294,11 @@ static int rows_apply_room_put(struct cove_store_rows *t, const struct cove_stor
 static int rows_apply_room_del(struct cove_store_rows *t, const struct cove_store_rows_op *op)
 {
 	struct rows_room r;
-	int ret = rows_hot_drop(t);
+	int ret = rows_room_get(t, op->room, op->room_len, &r);
 
-	if (ret == COVE_OK)
-		ret = rows_room_get(t, op->room, op->room_len, &r);
+	/* its row goes: nothing to write back */
+	if (ret == COVE_OK && rows_hot_is(t, op->room, op->room_len))
+		t->hot_valid = 0;
 
 	if (ret == COVE_OK) {
 		sqlite3_bind_int64(t->st[ST_MEMBERS_DEL], 1, r.id);
@@ -483,8 +493,9 @@ static int rows_load_members(struct cove_store_rows *t, const struct cove_store_
 int cove_store_rows_load(struct cove_store_rows *t, cove_store_room_fn room_fn,
 			 cove_store_member_fn member_fn, void *arg)
 {
+	/* reads no span: the hot row may stay as it is */
 	sqlite3_stmt *st = t->st[ST_ROOMS];
-	int rc = SQLITE_DONE, ret = rows_hot_drop(t);
+	int rc = SQLITE_DONE, ret = COVE_OK;
 
 	while (ret == COVE_OK && (rc = sqlite3_step(st)) == SQLITE_ROW) {
 		struct cove_store_room r;
