@@ -230,6 +230,7 @@ static int parse_duration(const char *opt, const char *s, uint64_t *out_ms)
 			if (s[n - 1] == units[i].c) {
 				mult = units[i].s;
 				n--;
+				break; /* one unit: "5ms" is no number */
 			}
 	}
 	if (n == 0 || n >= sizeof(num) || strspn(s, "0123456789") != n) {

@@ -105,6 +105,7 @@ class CliTest(CoveTest):
              "with s, m, h or d"),
             (relay + ["--member-expiry", "11000d"], "'11000d' must be from 1 second to 10 years"),
             (relay + ["--member-expiry", "0"], "'0' must be from 1 second to 10 years"),
+            (relay + ["--member-expiry", "5ms"], "'5ms' must be a number of seconds"),
             (relay + ["--store", ""], "--store '' names no file"),
             (self.node_args("alice") + ["--history", ""], "--history '' names no file"),
         ]
