@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "common/err.h"
 #include "common/file.h"
@@ -85,11 +86,16 @@ const char *nd_keep_strerror(char *buf, size_t cap, int err, const char *path)
 {
 	static const char what_to_do[] =
 		"; start with --history none to keep nothing, or --history PATH for another file";
+	struct stat sb;
 
 	switch (err) {
 	case COVE_ERR_STORE_FORMAT:
-		snprintf(buf, cap, "history file %s is not a Cove history file, or is damaged; it "
-			 "was left as it is%s", path, what_to_do);
+		if (stat(path, &sb) == 0 && !S_ISREG(sb.st_mode))
+			snprintf(buf, cap, "history file %s is not a regular file (a FIFO or a "
+				 "device?)%s", path, what_to_do);
+		else
+			snprintf(buf, cap, "history file %s is not a Cove history file, or is "
+				 "damaged; it was left as it is%s", path, what_to_do);
 		break;
 	case COVE_ERR_VERSION:
 		snprintf(buf, cap, "history file %s was written by a newer cove-node; it was left "

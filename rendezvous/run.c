@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <event2/event.h>
@@ -339,14 +340,19 @@ static struct cove_store *open_store(const struct args *g)
 	const struct cove_store_ops *ops = cove_store_backend(g->store_path ? "sqlite" : "mem");
 	struct cove_store *st = NULL;
 	const char *path = g->store_path ? g->store_path : "";
+	struct stat sb;
 	int ret = ops ? cove_store_open(&st, ops, path, &g->store_conf) : COVE_ERR_INVAL;
 
 	switch (ret) {
 	case COVE_OK:
 		return st;
 	case COVE_ERR_STORE_FORMAT:
-		cove_cli_err("store %s is not a Cove store, or is damaged; it was left as it is: "
-			     "move it away, or give another --store", path);
+		if (stat(path, &sb) == 0 && !S_ISREG(sb.st_mode))
+			cove_cli_err("store %s is not a regular file (a FIFO or a device?): give the "
+				     "path of a file", path);
+		else
+			cove_cli_err("store %s is not a Cove store, or is damaged; it was left as it "
+				     "is: move it away, or give another --store", path);
 		break;
 	case COVE_ERR_VERSION:
 		cove_cli_err("store %s was written by a newer cove-rendezvous; it was left as it "

@@ -155,6 +155,16 @@ class HistoryTest(CoveTest):
         self.assertIn(path + " is a folder: give the path of a file", err)
         self.assertEqual(os.listdir(path), [])
 
+    def test_a_fifo_as_the_history_is_refused_at_once(self):
+        w = self.world
+        w.start_relay()
+        path = os.path.join(w.dir, "pipe")
+        os.mkfifo(path)
+        node = w.node("bob", ["lobby"], history=path)
+        self.assertNotEqual(self.exit_of(node), 0)
+        err = "\n".join(node.err.snapshot())
+        self.assertIn(path + " is not a regular file", err)
+
     def test_the_default_file_is_under_xdg_data_home_private(self):
         w = self.world
         w.start_relay()

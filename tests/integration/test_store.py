@@ -62,7 +62,7 @@ class BadStoreTest(CoveTest):
     def test_a_fifo_is_refused_at_once_not_waited_on(self):
         path = os.path.join(self.world.dir, "pipe")
         os.mkfifo(path)
-        self.refused_at_start(path, "not a Cove store")
+        self.refused_at_start(path, "is not a regular file")
 
     def test_a_file_that_is_not_a_cove_store_is_refused_untouched(self):
         path = os.path.join(self.world.dir, "notes.db")
