@@ -144,26 +144,24 @@ class HistoryTest(CoveTest):
         with open(path, "rb") as f:
             self.assertEqual(f.read(), b"my notes, not a cove history\n" * 100)
 
-    def test_a_folder_as_the_history_is_refused_with_a_file_path_to_give(self):
-        w = self.world
-        w.start_relay()
-        path = os.path.join(w.dir, "histories")
-        os.mkdir(path)
-        node = w.node("bob", ["lobby"], history=path)
+    def refused_at_start(self, path, want):
+        """bob's node started on the history path stops, saying want after
+        the path."""
+        self.world.start_relay()
+        node = self.world.node("bob", ["lobby"], history=path)
         self.assertNotEqual(self.exit_of(node), 0)
-        err = "\n".join(node.err.snapshot())
-        self.assertIn(path + " is a folder: give the path of a file", err)
+        self.assertIn(path + want, "\n".join(node.err.snapshot()))
+
+    def test_a_folder_as_the_history_is_refused_with_a_file_path_to_give(self):
+        path = os.path.join(self.world.dir, "histories")
+        os.mkdir(path)
+        self.refused_at_start(path, " is a folder: give the path of a file")
         self.assertEqual(os.listdir(path), [])
 
     def test_a_fifo_as_the_history_is_refused_at_once(self):
-        w = self.world
-        w.start_relay()
-        path = os.path.join(w.dir, "pipe")
+        path = os.path.join(self.world.dir, "pipe")
         os.mkfifo(path)
-        node = w.node("bob", ["lobby"], history=path)
-        self.assertNotEqual(self.exit_of(node), 0)
-        err = "\n".join(node.err.snapshot())
-        self.assertIn(path + " is not a regular file", err)
+        self.refused_at_start(path, " is not a regular file")
 
     def test_the_default_file_is_under_xdg_data_home_private(self):
         w = self.world

@@ -20,19 +20,9 @@ class BadStoreTest(CoveTest):
         """Starting the relay on path fails with one line naming it and
         saying want, and leaves the file byte for byte as it was (and
         makes no WAL beside it, unless another relay has it open)."""
-        w = self.world
         with open(path, "rb") as f:
             before = f.read()
-        p = subprocess.run(cove.wrap(w, [cove.RELAY, "-k", w.key("relay"), "-w", w.whitelist,
-                                         "-l", "127.0.0.1:0", "--store", path]),
-                           stdin=subprocess.DEVNULL, capture_output=True, text=True,
-                           timeout=TIMEOUT, cwd=w.dir)
-        self.assertNotEqual(p.returncode, 0)
-        errs = [l for l in p.stderr.splitlines() if "store" in l]
-        self.assertEqual(len(errs), 1, p.stderr)
-        self.assertIn(path, errs[0])
-        self.assertIn(want, errs[0])
-        self.assertNotIn("listening on", p.stderr)
+        self.refused_at_start(path, want)
         with open(path, "rb") as f:
             self.assertEqual(f.read(), before, "the refused store was changed")
         if not busy:
