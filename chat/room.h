@@ -337,7 +337,8 @@ int room_gone_keep(struct room *r, const uint8_t *bye, size_t len);
 void room_gone_clear(struct room *r);
 
 /* The time from which an epoch credit (epoch.c) is COVE_EPOCH_STEP_MAX at
- * now: a member's first key in a room, or a state that kept none. */
+ * now: a member's first key in a room, or a state that kept none. Here,
+ * not in epoch.c: persist.c needs it, and epoch.c calls persist.c. */
 uint64_t room_credit_start(uint64_t now);
 
 /* The sequence number of the next frame we send. */

@@ -79,34 +79,31 @@ class DisplayTest(CoveTest):
         for raw in RAW:
             self.assertNotIn(raw, out, "U+%04X reached the pipe as it is" % ord(raw))
 
-    def test_json_receiver_gets_the_exact_text(self):
+    def json_texts_from_alice(self, texts):
+        """alice says texts; returns the texts of the message events carol's
+        JSON node wrote for them."""
         w = self.world
         w.start_relay()
         alice = w.node("alice", ["lobby"])
         alice.ready("lobby")
         carol = w.node("carol", ["lobby"])
         carol.ready("lobby")
-        for text, _ in TRICKS:
+        for text in texts:
             alice.say(text)
-        carol.wait(lambda e: len(carol.messages()) >= len(TRICKS), what="every message")
-        self.assertEqual([m["text"] for m in carol.messages()], [t for t, _ in TRICKS])
+        carol.wait(lambda e: len(carol.messages()) >= len(texts), what="every message")
+        return [m["text"] for m in carol.messages()]
+
+    def test_json_receiver_gets_the_exact_text(self):
+        texts = [t for t, _ in TRICKS]
+        self.assertEqual(self.json_texts_from_alice(texts), texts)
 
     def test_json_receiver_gets_quotes_backslashes_and_control_characters_exactly(self):
         """The node writes message events itself (not through jansson):
         every character JSON must escape comes out escaped, and back as
         it was sent."""
-        w = self.world
-        w.start_relay()
-        alice = w.node("alice", ["lobby"])
-        alice.ready("lobby")
-        carol = w.node("carol", ["lobby"])
-        carol.ready("lobby")
         texts = ['say "hi"', "back\\slash\\", "tab\there\r\nnew", "\x01\x08\x0c\x1f\x7f",
                  "\u00e9t\u00e9 \U0001f600 \u2028", "}{\"event\":\"error\"}"]
-        for text in texts:
-            alice.say(text)
-        carol.wait(lambda e: len(carol.messages()) >= len(texts), what="every message")
-        self.assertEqual([m["text"] for m in carol.messages()], texts)
+        self.assertEqual(self.json_texts_from_alice(texts), texts)
 
     @unittest.skipUnless(shutil.which("tmux"), "tmux is not installed")
     def test_terminal_receiver_shows_bidi_controls_visibly(self):
