@@ -11,7 +11,8 @@
  *  - encoding into one byte less than cove_frame_size() fails with
  *    COVE_ERR_SPACE without writing past the buffer;
  *  - a signed frame's signed bytes can be computed, are the same for both
- *    decodings, and a DAT's associated data is their prefix.
+ *    decodings, and a DAT's associated data is their prefix;
+ *  - a FWD's inner frame holds to all of this too.
  */
 #include <string.h>
 
@@ -102,6 +103,25 @@ static void same_frame(const struct cove_frame *a, const struct cove_frame *b)
 	case COVE_F_PONG:
 		SAME(u.ping.n);
 		break;
+	case COVE_F_FWD:
+		SAME(u.fwd.rseq);
+		SAME(u.fwd.rdat);
+		SAME(u.fwd.frame_len);
+		SAME_BYTES(u.fwd.frame, a->u.fwd.frame_len);
+		break;
+	case COVE_F_SYN:
+		SAME(u.syn.after);
+		SAME(u.syn.after_dat);
+		break;
+	case COVE_F_UPD:
+		SAME(u.upd.next);
+		SAME(u.upd.missed);
+		break;
+	case COVE_F_PRS:
+		SAME_BYTES(u.prs.who, COVE_ID_LEN);
+		SAME(u.prs.here);
+		SAME(u.prs.seen);
+		break;
 	case COVE_F_HELLO:
 	case COVE_F_CHALLENGE:
 		SAME_BYTES(u.hello.eph, COVE_WXPK_LEN);
@@ -121,6 +141,8 @@ static void same_frame(const struct cove_frame *a, const struct cove_frame *b)
 		x.u.dat.ct = y.u.dat.ct = NULL;
 	} else if (x.type == COVE_F_ERR) {
 		x.u.err.text = y.u.err.text = NULL;
+	} else if (x.type == COVE_F_FWD) {
+		x.u.fwd.frame = y.u.fwd.frame = NULL;
 	}
 	FUZZ_CHECK(memcmp(&x, &y, sizeof(x)) == 0, "type %u: the structs differ", a->type);
 }
@@ -179,14 +201,15 @@ static void check_signed(const struct cove_frame *f1, const struct cove_frame *f
 	free(s2);
 }
 
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+/* All of the above for one frame's bytes; a FWD's inner frame, which
+ * the node decodes in turn, is checked the same way. */
+static void check_frame(const uint8_t *data, size_t size)
 {
 	struct cove_frame f1, f2;
 	uint8_t *e1 = NULL, *e2 = NULL, *small = NULL;
 	size_t want, n1 = 0, n2 = 0, m = 0;
 	int r;
 
-	fuzz_sodium_init();
 	r = cove_frame_decode(&f1, data, size);
 	if (r != COVE_OK) {
 		FUZZ_CHECK(decode_error_ok(r), "cove_frame_decode returned %d (%s)", r,
@@ -194,7 +217,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (r == COVE_ERR_VERSION)
 			FUZZ_CHECK(f1.version != COVE_PROTO_VERSION,
 				   "COVE_ERR_VERSION with version %u", f1.version);
-		return 0;
+		return;
 	}
 	FUZZ_CHECK(f1.version == COVE_PROTO_VERSION, "decoded version %u", f1.version);
 
@@ -209,7 +232,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		FUZZ_CHECK(f1.type == COVE_F_DAT && f1.u.dat.ct_len + 258 > COVE_FRAME_MAX,
 			   "type %u decodes but cove_frame_size() says it cannot be encoded",
 			   f1.type);
-		return 0;
+		return;
 	}
 	FUZZ_CHECK(want <= COVE_FRAME_MAX, "type %u: cove_frame_size() is %zu", f1.type, want);
 	e1 = malloc(want);
@@ -248,5 +271,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	free(e1);
 	free(e2);
 	free(small);
+	/* the inner frame is shorter than the FWD, so this ends */
+	if (f1.type == COVE_F_FWD)
+		check_frame(f1.u.fwd.frame, f1.u.fwd.frame_len);
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	fuzz_sodium_init();
+	check_frame(data, size);
 	return 0;
 }

@@ -183,6 +183,10 @@ static const char *type_name(uint8_t t)
 	case COVE_F_REK: return "rek";
 	case COVE_F_PING: return "ping";
 	case COVE_F_PONG: return "pong";
+	case COVE_F_FWD: return "fwd";
+	case COVE_F_SYN: return "syn";
+	case COVE_F_UPD: return "upd";
+	case COVE_F_PRS: return "prs";
 	case COVE_F_HELLO: return "hello";
 	case COVE_F_CHALLENGE: return "challenge";
 	case COVE_F_SRV_AUTH: return "srv-auth";
@@ -286,6 +290,8 @@ static void frames(void)
 	static const char room[] = "lobby";
 	const uint64_t ts = 1700000000000ULL;
 	uint8_t xpk[32], gk[COVE_GK_LEN], view[COVE_VIEW_LEN], ct[COVE_DAT_CT_MAX];
+	static uint8_t dat[COVE_FRAME_MAX], fwd[COVE_FRAME_MAX];
+	size_t dat_len = 0, fwd_len = 0;
 	char big[300];
 	struct cove_frame f;
 	struct cove_payload p = { .kind = COVE_PL_TEXT, .text = "hello, lobby", .text_len = 12 };
@@ -380,6 +386,8 @@ static void frames(void)
 		sign(&f, alice);
 	}
 	put_frame(&f, "base");
+	if (cove_frame_encode(&f, dat, sizeof(dat), &dat_len) != 0)
+		die("cove_frame_encode");
 	{
 		/* n as a positive fixint, epoch as a fixint */
 		static const uint8_t one = 0x01, seven = 0x07;
@@ -472,6 +480,48 @@ static void frames(void)
 	f.u.rek.epoch = 8;
 	sign(&f, relay);
 	put_frame(&f, "base");
+
+	/* the frames of persistent rooms (version 2) */
+	cove_msg_init(&f, COVE_F_SYN, room, 5, bob->pk, 14, ts + 10);
+	f.u.syn.after = 41;
+	f.u.syn.after_dat = 40;
+	sign(&f, bob);
+	put_frame(&f, "base");
+	f.u.syn.after = UINT64_MAX; /* nothing yet: from the start */
+	f.u.syn.after_dat = 0;
+	sign(&f, bob);
+	put_frame(&f, "from-the-start");
+
+	cove_msg_init(&f, COVE_F_UPD, room, 5, relay->pk, 15, ts + 11);
+	f.u.upd.next = 42;
+	f.u.upd.missed = 3;
+	sign(&f, relay);
+	put_frame(&f, "base");
+
+	cove_msg_init(&f, COVE_F_PRS, room, 5, relay->pk, 16, ts + 12);
+	memcpy(f.u.prs.who, bob->pk, 32);
+	f.u.prs.here = 0;
+	f.u.prs.seen = ts + 5;
+	sign(&f, relay);
+	put_frame(&f, "base");
+
+	memset(&f, 0, sizeof(f));
+	f.version = COVE_PROTO_VERSION;
+	f.type = COVE_F_FWD;
+	f.u.fwd.rseq = 5;
+	f.u.fwd.rdat = 3;
+	f.u.fwd.frame = dat;
+	f.u.fwd.frame_len = dat_len;
+	put_frame(&f, "base");
+	if (cove_frame_encode(&f, fwd, sizeof(fwd), &fwd_len) != 0)
+		die("cove_frame_encode");
+	/* the decoder takes any bytes inside; the node refuses these */
+	f.u.fwd.frame = fwd;
+	f.u.fwd.frame_len = fwd_len;
+	put_frame(&f, "fwd-inside");
+	f.u.fwd.frame = (const uint8_t *)"\x01";
+	f.u.fwd.frame_len = 1;
+	put_frame(&f, "one-byte-inside");
 
 	memset(&f, 0, sizeof(f));
 	f.version = COVE_PROTO_VERSION;
